@@ -1,0 +1,82 @@
+import { Annotation } from "@langchain/langgraph";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { z } from "zod";
+import { InputError } from "./input.js";
+import { defaultModelSpec, parseModelSpec } from "../models/index.js";
+
+/**
+ * The run's configuration, read from `configurable`. The CLI, the server and the
+ * tests all use these key names.
+ */
+export const SettingsSchema = z.object({
+  model: z
+    .string()
+    .refine((spec) => {
+      try {
+        parseModelSpec(spec);
+        return true;
+      } catch {
+        return false;
+      }
+    }, "must be 'offline' or 'openai:<model-name>'")
+    .default(() => defaultModelSpec())
+    .describe("Chat model: 'offline' (deterministic, no network) or 'openai:<model-name>'"),
+  review: z
+    .enum(["always", "never"])
+    .default("always")
+    .describe("Pause for a human review before sync_point_manager and quality_validator"),
+  qualityThreshold: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.8)
+    .describe("Lowest quality score quality_validator approves"),
+  maxRetries: z.number().int().min(0).max(10).default(2).describe("Retries per failed branch"),
+  maxRevisions: z.number().int().min(0).max(10).default(2).describe("Revision rounds after quality_validator"),
+  maxConcurrency: z
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(5)
+    .describe("Most branches the machine may run at once"),
+  branchTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(3_600_000)
+    .default(120_000)
+    .describe("Time a branch may take before it is cut off and counted as failed"),
+});
+
+export type Settings = z.infer<typeof SettingsSchema>;
+export type SettingsInput = z.input<typeof SettingsSchema>;
+export const SETTINGS_KEYS = Object.keys(SettingsSchema.shape) as (keyof Settings)[];
+
+/** Declares the same keys for LangGraph, so Studio and the server can set them. */
+export const ConfigurationAnnotation = Annotation.Root({
+  model: Annotation<string>,
+  review: Annotation<Settings["review"]>,
+  qualityThreshold: Annotation<number>,
+  maxRetries: Annotation<number>,
+  maxRevisions: Annotation<number>,
+  maxConcurrency: Annotation<number>,
+  branchTimeoutMs: Annotation<number>,
+});
+
+/** Reads and validates the settings from a run's config, filling in defaults. */
+export function ensureConfiguration(config?: RunnableConfig): Settings {
+  const configurable = (config?.configurable ?? {}) as Record<string, unknown>;
+  const given = Object.fromEntries(
+    SETTINGS_KEYS.filter((key) => configurable[key] !== undefined && configurable[key] !== null).map((key) => [
+      key,
+      configurable[key],
+    ]),
+  );
+  const parsed = SettingsSchema.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
+}

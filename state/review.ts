@@ -1,0 +1,70 @@
+import { interrupt } from "@langchain/langgraph";
+import { z } from "zod";
+import { InputError } from "./input.js";
+
+/**
+ * Review decisions: the one implementation the graph, the CLI and API clients share.
+ * A decision travels as the resume value of the review interrupt, always an object
+ * (LangGraph drops falsy resume values).
+ */
+export const REVIEW_POINTS = ["sync_point_manager", "quality_validator"] as const;
+export type ReviewPoint = (typeof REVIEW_POINTS)[number];
+
+export const ReviewDecisionInputSchema = z
+  .object({
+    action: z.enum(["approve", "reject", "feedback"]),
+    feedback: z.string().trim().min(1).max(10_000).optional(),
+    reviewer: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict()
+  .refine((d) => d.action !== "feedback" || d.feedback !== undefined, {
+    message: "a feedback decision needs the feedback text",
+    path: ["feedback"],
+  });
+
+export type ReviewDecisionInput = z.infer<typeof ReviewDecisionInputSchema>;
+
+export interface ReviewDecision {
+  point: ReviewPoint;
+  action: ReviewDecisionInput["action"];
+  feedback?: string;
+  reviewer: string;
+  at: string;
+  /** The revision round the decision was made in. */
+  revision: number;
+}
+
+/** What a review interrupt carries to the reviewer. */
+export interface ReviewRequest<T = unknown> {
+  point: ReviewPoint;
+  question: string;
+  options: ReviewDecisionInput["action"][];
+  details: T;
+}
+
+export function parseReviewDecision(raw: unknown): ReviewDecisionInput {
+  const parsed = ReviewDecisionInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`invalid review decision: ${issue.path.join(".") || "decision"}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Pauses the run for a human decision and returns it, stamped. The documents compile
+ * with interrupt_before=[sync_point_manager, quality_validator]; a static breakpoint
+ * cannot honour the per-thread `review` setting nor carry the decision back, so the
+ * two nodes call this first thing instead, which is the same pause with a payload.
+ */
+export function requestReview<T>(request: ReviewRequest<T>, revision: number): ReviewDecision {
+  const decision = parseReviewDecision(interrupt(request));
+  return {
+    point: request.point,
+    action: decision.action,
+    ...(decision.feedback ? { feedback: decision.feedback } : {}),
+    reviewer: decision.reviewer ?? "anonymous",
+    at: new Date().toISOString(),
+    revision,
+  };
+}

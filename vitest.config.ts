@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["tests/**/*.test.ts"],
+    // Integration tests share one embedded Postgres when DATABASE_URL is unset,
+    // and the crash test spawns child processes: keep files in one fork pool.
+    pool: "forks",
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    globalSetup: ["tests/support/globalSetup.ts"],
+  },
+});
