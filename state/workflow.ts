@@ -86,7 +86,7 @@ export type CoordinationAction =
   | "continue_waiting"
   | "timeout_recovery"
   | "recovery_exhausted"
-  | "needs_revision"
+  | QualityRoute
   | "rejected";
 
 export interface SynchronizationStatus {
@@ -212,6 +212,8 @@ export type WorkflowUpdate = typeof WorkflowState.Update;
 /** What parallel_coordinator sends each branch node. */
 export interface BranchInput {
   branchId: string;
+  /** The thread's model, so a branch never depends on the config of the process that resumes it. */
+  model: string;
   allocation: BranchAllocation;
   taskQueue: Task[];
   /** Sequential mode: the results of the branches before this one. */

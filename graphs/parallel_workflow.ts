@@ -1,0 +1,63 @@
+import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { ConfigurationAnnotation } from "../state/configuration.js";
+import { WorkflowState } from "../state/workflow.js";
+import { taskAnalyzer } from "../nodes/task_analyzer.js";
+import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_coordinator.js";
+import { researchBranchAlpha } from "../nodes/research_branch_alpha.js";
+import { researchBranchBeta } from "../nodes/research_branch_beta.js";
+import { researchBranchGamma } from "../nodes/research_branch_gamma.js";
+import { analysisBranchPrimary } from "../nodes/analysis_branch_primary.js";
+import { analysisBranchSecondary } from "../nodes/analysis_branch_secondary.js";
+import { routeAfterSynchronization, syncPointManager } from "../nodes/sync_point_manager.js";
+import { loadBalancer } from "../nodes/load_balancer.js";
+import { branchMerger } from "../nodes/branch_merger.js";
+import { qualityValidator, routeQualityValidation } from "../nodes/quality_validator.js";
+import { finalIntegrator } from "../nodes/final_integrator.js";
+
+/** The documents' advanced parallel workflow, wired as their diagram draws it. */
+export const builder = new StateGraph(WorkflowState, ConfigurationAnnotation)
+  .addNode("task_analyzer", taskAnalyzer)
+  .addNode("parallel_coordinator", parallelCoordinator, { ends: PARALLEL_COORDINATOR_ENDS })
+  .addNode("research_branch_alpha", researchBranchAlpha)
+  .addNode("research_branch_beta", researchBranchBeta)
+  .addNode("research_branch_gamma", researchBranchGamma)
+  .addNode("analysis_branch_primary", analysisBranchPrimary)
+  .addNode("analysis_branch_secondary", analysisBranchSecondary)
+  .addNode("sync_point_manager", syncPointManager)
+  .addNode("load_balancer", loadBalancer)
+  .addNode("branch_merger", branchMerger)
+  .addNode("quality_validator", qualityValidator)
+  .addNode("final_integrator", finalIntegrator)
+
+  .addEdge(START, "task_analyzer")
+  .addEdge("task_analyzer", "parallel_coordinator")
+  .addEdge("research_branch_alpha", "sync_point_manager")
+  .addEdge("research_branch_beta", "sync_point_manager")
+  .addEdge("research_branch_gamma", "sync_point_manager")
+  .addEdge("analysis_branch_primary", "sync_point_manager")
+  .addEdge("analysis_branch_secondary", "sync_point_manager")
+  .addConditionalEdges("sync_point_manager", routeAfterSynchronization, {
+    proceed_to_merge: "branch_merger",
+    conditional_proceed: "branch_merger",
+    recovery_exhausted: "branch_merger",
+    continue_waiting: "parallel_coordinator",
+    timeout_recovery: "load_balancer",
+    rejected: END,
+  })
+  .addEdge("load_balancer", "parallel_coordinator")
+  .addEdge("branch_merger", "quality_validator")
+  .addConditionalEdges("quality_validator", routeQualityValidation, {
+    quality_approved: "final_integrator",
+    needs_revision: "load_balancer",
+    critical_failure: END,
+    rejected: END,
+  })
+  .addEdge("final_integrator", END);
+
+/** For persistent runs: the CLI and the tests compile with Postgres. */
+export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
+  return builder.compile({ checkpointer, name: "parallel_workflow" });
+}
+
+/** For langgraph.json: the server brings its own checkpointer. */
+export const graph = builder.compile({ name: "parallel_workflow" });

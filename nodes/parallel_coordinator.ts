@@ -1,0 +1,81 @@
+import { Command, Send } from "@langchain/langgraph";
+import {
+  BRANCH_NODES,
+  branchNodeFor,
+  currentResult,
+  now,
+  settingsOf,
+  type BranchAllocation,
+  type BranchInput,
+  type WorkflowStateType,
+} from "../state/workflow.js";
+
+/** Branches whose current attempt has no result yet, in plan order. */
+export function pendingBranches(state: Pick<WorkflowStateType, "activeBranches" | "completedBranches">) {
+  return Object.values(state.activeBranches)
+    .filter((allocation) => !currentResult(state, allocation.branchId))
+    .sort((a, b) => a.order - b.order);
+}
+
+/**
+ * The next wave: at most the allocated number of pending branches whose dependencies
+ * all have a result. Sequential mode is a wave of one.
+ */
+export function planWave(
+  state: Pick<WorkflowStateType, "activeBranches" | "completedBranches" | "branchDependencies" | "workflowMode" | "loadBalancingMetrics">,
+): BranchAllocation[] {
+  const width = state.workflowMode === "sequential" ? 1 : Math.max(1, state.loadBalancingMetrics.allocatedBranches ?? 1);
+  const ready = pendingBranches(state).filter((allocation) =>
+    (state.branchDependencies[allocation.branchId] ?? []).every((dep) => currentResult(state, dep)),
+  );
+  return ready.slice(0, width);
+}
+
+/** Summaries of the branches that succeeded before this one in plan order. */
+function priorResults(state: WorkflowStateType, allocation: BranchAllocation): BranchInput["priorResults"] {
+  return (state.branchDependencies[allocation.branchId] ?? []).flatMap((dep) => {
+    const result = currentResult(state, dep);
+    return result?.status === "success" && result.results ? [{ branchId: dep, summary: result.results.summary }] : [];
+  });
+}
+
+/**
+ * Fans the next wave out with Send. The documents' node returns the Sends itself; in
+ * LangGraph.js a node returns them through Command({ goto }), with `ends` declared.
+ */
+export async function parallelCoordinator(state: WorkflowStateType) {
+  const wave = planWave(state);
+  if (wave.length === 0) {
+    // sync_point_manager only routes here while branches are pending, and load_balancer
+    // only after re-queueing one: an empty wave is a bug, not a state to recover from.
+    throw new Error("parallel_coordinator: no branch is ready to dispatch");
+  }
+  const waveNumber = Number(state.checkpointData.waves ?? 0) + 1;
+  const sends = wave.map(
+    (allocation) =>
+      new Send(branchNodeFor(allocation), {
+        branchId: allocation.branchId,
+        model: settingsOf(state).model,
+        allocation,
+        taskQueue: state.taskQueue,
+        priorResults: priorResults(state, allocation),
+      } satisfies BranchInput),
+  );
+  return new Command({
+    goto: sends,
+    update: {
+      checkpointData: { waves: waveNumber },
+      executionTimeline: [
+        {
+          at: now(),
+          event: "wave_dispatched",
+          node: "parallel_coordinator",
+          wave: waveNumber,
+          branches: wave.map((a) => ({ branchId: a.branchId, node: branchNodeFor(a), attempt: a.attempt })),
+        },
+      ],
+    },
+  });
+}
+
+export const PARALLEL_COORDINATOR_ENDS = [...BRANCH_NODES];
