@@ -54,10 +54,17 @@ export const builder = new StateGraph(WorkflowState, ConfigurationAnnotation)
   })
   .addEdge("final_integrator", END);
 
+/**
+ * Every loop in the graph is bounded by the settings (waves by the plan, retries by
+ * maxRetries, revisions by maxRevisions), but a wide sequential plan takes three
+ * super-steps per branch: LangGraph's default limit of 25 would cut it off.
+ */
+export const RECURSION_LIMIT = 10_000;
+
 /** For persistent runs: the CLI and the tests compile with Postgres. */
 export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
-  return builder.compile({ checkpointer, name: "parallel_workflow" });
+  return builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig({ recursionLimit: RECURSION_LIMIT });
 }
 
 /** For langgraph.json: the server brings its own checkpointer. */
-export const graph = builder.compile({ name: "parallel_workflow" });
+export const graph = builder.compile({ name: "parallel_workflow" }).withConfig({ recursionLimit: RECURSION_LIMIT });

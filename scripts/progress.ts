@@ -1,0 +1,35 @@
+import type { TimelineEvent } from "../state/workflow.js";
+
+const num = (x: unknown, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "?");
+const pct = (x: unknown) => (typeof x === "number" ? `${Math.round(x * 100)}%` : "?");
+
+/** One plain line per timeline event: what happened, where, and the figure that matters. */
+export function formatEvent(event: TimelineEvent): string {
+  const e = event as Record<string, any>;
+  switch (event.event) {
+    case "task_analysis_completed":
+      return `task_analyzer         ${e.workflowMode} mode: ${e.branchesPlanned} branches planned, ${e.branchesAllocated} at a time (complexity ${num(e.complexityScore, 2)}, interdependency ${num(e.interdependencyScore, 2)}, cpu headroom ${num(e.cpuHeadroom, 2)})`;
+    case "wave_dispatched":
+      return `parallel_coordinator  wave ${e.wave}: ${(e.branches as any[]).map((b) => `${b.branchId} → ${b.node}${b.attempt > 1 ? ` (attempt ${b.attempt})` : ""}`).join(", ")}`;
+    case "branch_completed":
+      return `  ✓ ${e.node.padEnd(26)}${e.branchId} in ${num(e.seconds, 2)}s, quality ${num(e.dataQualityScore)}`;
+    case "branch_failed":
+      return `  ✗ ${e.node.padEnd(26)}${e.branchId} failed after ${num(e.seconds, 2)}s: ${e.error}`;
+    case "synchronization_checkpoint":
+      return `sync_point_manager    ${pct(e.progress)} of branches succeeded → ${e.action}`;
+    case "review_decision":
+      return `${e.node.padEnd(22)}review: ${e.action} by ${e.reviewer}${e.feedback ? `: "${e.feedback}"` : ""}`;
+    case "branch_requeued":
+      return `load_balancer         ${e.branchId}: ${e.strategy} (retry ${e.retry}, backoff ${e.backoffMs} ms) → ${e.toNode}`;
+    case "revision_requested":
+      return `load_balancer         revision ${e.revision}: re-queues ${(e.branches as string[]).join(", ")}`;
+    case "intelligent_merge_completed":
+      return `branch_merger         merged ${e.successfulBranches} branches, quality ${num(e.overallQuality)}${(e.missingBranches as string[]).length ? `; missing ${(e.missingBranches as string[]).join(", ")}` : ""}`;
+    case "quality_validated":
+      return `quality_validator     score ${num(e.score)} → ${e.route} (${e.reason})`;
+    case "workflow_completed":
+      return `final_integrator      report written, quality ${num(e.qualityScore)}`;
+    default:
+      return `${event.node.padEnd(22)}${event.event}`;
+  }
+}
