@@ -1,0 +1,142 @@
+/**
+ * Builders for the unit tests: plain objects shaped like the workflow's state, so the
+ * rules can be exercised without a model, a database or a graph run.
+ */
+import type { Settings } from "../state/configuration.js";
+import type { BranchFindings } from "../state/outputs.js";
+import type {
+  BranchAllocation,
+  BranchResult,
+  IntegrationResult,
+  Synthesis,
+  WorkflowStateType,
+  WorkflowUpdate,
+} from "../state/workflow.js";
+
+export const SETTINGS: Settings = {
+  model: "offline",
+  review: "never",
+  qualityThreshold: 0.8,
+  maxRetries: 2,
+  maxRevisions: 2,
+  maxConcurrency: 5,
+  branchTimeoutMs: 120_000,
+};
+
+export function allocation(branchId: string, order: number, overrides: Partial<BranchAllocation> = {}): BranchAllocation {
+  return {
+    branchId,
+    order,
+    type: "research",
+    objective: `objective of ${branchId}`,
+    focus: "technical",
+    priority: "normal",
+    dataSources: [],
+    resources: { cpuShare: 0.2, timeoutMs: 120_000, maxFindings: 4 },
+    attempt: 1,
+    scope: "full",
+    backoffMs: 0,
+    ...overrides,
+  };
+}
+
+export const FINDINGS: BranchFindings = {
+  summary: "a summary",
+  findings: [{ claim: "a claim", evidence: ["fact one", "fact two"], confidence: 0.8 }],
+  confidence: 0.8,
+};
+
+export function result(branchId: string, overrides: Partial<BranchResult> = {}): BranchResult {
+  const status = overrides.status ?? "success";
+  return {
+    branchId,
+    node: "research_branch_alpha",
+    type: "research",
+    focus: "technical",
+    priority: "normal",
+    attempt: 1,
+    status,
+    ...(status === "success" ? { results: { ...FINDINGS, summary: `summary of ${branchId}` } } : { error: "boom" }),
+    performance: { executionTime: 1, resourceUtilization: 0.1, dataQualityScore: 0.8, throughput: 1 },
+    modelCalls: 1,
+    completedAt: "2025-01-01T00:00:00.000Z",
+    ...overrides,
+  };
+}
+
+/** A result with the given quality and seconds, the two numbers the merge weighs. */
+export function scored(branchId: string, quality: number, seconds: number, overrides: Partial<BranchResult> = {}) {
+  return result(branchId, {
+    performance: { executionTime: seconds, resourceUtilization: 0.1, dataQualityScore: quality, throughput: 1 },
+    ...overrides,
+  });
+}
+
+export const byId = <T extends { branchId: string }>(...items: T[]): Record<string, T> =>
+  Object.fromEntries(items.map((item) => [item.branchId, item]));
+
+export function noData(kind: string): Synthesis {
+  return {
+    status: "no_data",
+    summary: `No ${kind} branch succeeded.`,
+    primaryFindings: [],
+    supportingEvidence: [],
+    sourceAttribution: {},
+    qualityScore: 0,
+    sourcesCount: 0,
+    totalWeight: 0,
+  };
+}
+
+export function integration(overrides: Partial<IntegrationResult["integrationMetadata"]> = {}): IntegrationResult {
+  return {
+    researchSynthesis: noData("research"),
+    analysisSynthesis: noData("analysis"),
+    integrationMetadata: {
+      successfulBranches: 0,
+      failedBranches: [],
+      missingBranches: [],
+      overallQualityScore: 0,
+      integratedAt: "2025-01-01T00:00:00.000Z",
+      ...overrides,
+    },
+  };
+}
+
+/** A complete state with every field at its default, then the overrides. */
+export function makeState(overrides: Partial<WorkflowStateType> = {}): WorkflowStateType {
+  return {
+    messages: [],
+    task: undefined,
+    taskQueue: [{ description: "Evaluate a vector database for our search product" }],
+    activeBranches: {},
+    completedBranches: {},
+    syncPoints: {},
+    branchDependencies: {},
+    executionTimeline: [],
+    workflowMode: "parallel",
+    loadBalancingMetrics: {},
+    branchPerformance: {},
+    workflowId: "wf-test",
+    checkpointData: {},
+    monitoringMetrics: {},
+    settings: SETTINGS,
+    synchronizationStatus: undefined,
+    nextCoordinationAction: undefined,
+    integrationResult: undefined,
+    mergePerformance: undefined,
+    qualityReport: undefined,
+    finalReport: undefined,
+    retryCounts: {},
+    revisionCount: 0,
+    reviewDecisions: [],
+    status: "running",
+    failureReason: undefined,
+    ...overrides,
+  };
+}
+
+/** A node's update read as plain values: the nodes never return LangGraph's Overwrite wrappers. */
+export async function plain(update: Promise<WorkflowUpdate> | WorkflowUpdate): Promise<Partial<WorkflowStateType>> {
+  return (await update) as Partial<WorkflowStateType>;
+}
