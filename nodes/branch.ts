@@ -32,11 +32,11 @@ export function dataQualityScore(findings: BranchFindings): number {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
   });
 }
 
@@ -80,6 +80,8 @@ export async function runBranch(
   config: RunnableConfig,
 ): Promise<WorkflowUpdate> {
   const { allocation } = input;
+  // The backoff is waiting, not work: it must not eat into the branch's timeout.
+  if (allocation.backoffMs > 0) await sleep(allocation.backoffMs, config.signal);
   const timeout = AbortSignal.timeout(allocation.resources.timeoutMs);
   const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
   const startedAt = performance.now();
@@ -98,7 +100,6 @@ export async function runBranch(
 
   let result: BranchResult;
   try {
-    if (allocation.backoffMs > 0) await sleep(allocation.backoffMs, signal);
     const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS });
     modelCalls += 1;
     const findings = await abortable(

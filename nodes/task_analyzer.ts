@@ -101,8 +101,11 @@ function statedComplexity(tasks: Task[]): number | undefined {
 export async function taskAnalyzer(state: WorkflowStateType, config: RunnableConfig): Promise<WorkflowUpdate> {
   // The CLI puts the settings into the input, so a crash before this node finishes
   // still resumes under them; the server and Studio pass them as configuration.
-  const settings = state.settings ?? ensureConfiguration(config);
-  const taskQueue = parseWorkflowInput(state.taskQueue.length ? { taskQueue: state.taskQueue } : { task: state.task });
+  const settings = ensureConfiguration(state.settings ? { configurable: state.settings } : config);
+  const taskQueue = parseWorkflowInput({
+    ...(state.task !== undefined ? { task: state.task } : {}),
+    ...(state.taskQueue.length ? { taskQueue: state.taskQueue } : {}),
+  });
 
   const model = createChatModel(settings.model).withStructuredOutput(TaskAnalysisSchema, { name: TASK_ANALYSIS });
   const analysis: TaskAnalysis = await model.invoke(
