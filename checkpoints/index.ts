@@ -1,0 +1,152 @@
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import pg from "pg";
+import { InputError } from "../state/input.js";
+import { checkDatabaseUrl, maskDatabaseUrl } from "./database-url.js";
+import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
+import { envValue } from "./env.js";
+import { messageOf } from "./errors.js";
+
+export { maskDatabaseUrl } from "./database-url.js";
+export {
+  startEmbeddedPostgres,
+  type EmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+} from "./embedded.js";
+
+/** The configured database could not be reached or refused us; the message is one line, password masked. */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
+
+export interface CheckpointerOptions {
+  /** Default: env DATABASE_URL. Without either, the embedded Postgres is started and used. */
+  databaseUrl?: string;
+  /** Schema holding the checkpoint tables. Default: env ORCHESTRA_DB_SCHEMA, then "public". */
+  schema?: string;
+  /** Progress of the embedded Postgres (its first start takes seconds); nothing is printed otherwise. */
+  onProgress?: (message: string) => void;
+  /** Where the embedded Postgres keeps its data and listens; used only when there is no database URL. */
+  embedded?: Pick<EmbeddedPostgresOptions, "dataDir" | "port">;
+}
+
+export interface Checkpointer {
+  /** Set up and ready to use. */
+  checkpointer: PostgresSaver;
+  pool: pg.Pool;
+  /** Where checkpoints live, safe to print: a masked URL, or "embedded (.data/postgres, port 54329)". */
+  location: string;
+  /** Ends the pool and stops the embedded Postgres if this call started it; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+// Lowercase only: PostgresSaver quotes the schema, so "Foo" would be a different schema from Foo.
+const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const UNREACHABLE_HINT =
+  "start it with `docker compose up -d postgres`, or unset DATABASE_URL to use the embedded Postgres";
+
+/** Opens a Postgres-backed LangGraph checkpointer, creating its schema and tables on first use. */
+export async function openCheckpointer(options: CheckpointerOptions = {}): Promise<Checkpointer> {
+  const schema = checkSchema(options.schema ?? envValue("ORCHESTRA_DB_SCHEMA") ?? "public");
+  const configuredUrl = options.databaseUrl ?? envValue("DATABASE_URL");
+  if (configuredUrl !== undefined) checkDatabaseUrl(configuredUrl);
+
+  const embedded =
+    configuredUrl === undefined
+      ? await startEmbeddedPostgres({ ...options.embedded, onProgress: options.onProgress })
+      : undefined;
+  const url = configuredUrl ?? embedded!.databaseUrl;
+  const location = embedded
+    ? `embedded (${displayPath(embedded.dataDir)}, port ${embedded.port})`
+    : maskDatabaseUrl(url);
+
+  const pool = createPool(url);
+  const checkpointer = new PostgresSaver(pool, undefined, { schema });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      // checkpointer.end() may have ended the pool already; ending twice throws.
+      if (!pool.ending) await pool.end();
+      await embedded?.stop();
+    })());
+
+  try {
+    await setUpOnce(url, schema, () => setUp(pool, checkpointer, schema, location, !embedded));
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { checkpointer, pool, location, close };
+}
+
+function checkSchema(schema: string): string {
+  if (!PLAIN_IDENTIFIER.test(schema) || schema.startsWith("pg_")) {
+    throw new InputError(
+      `ORCHESTRA_DB_SCHEMA must be a plain lowercase identifier (a-z, 0-9, _; at most 63 characters; not pg_*), got ${JSON.stringify(schema)}`,
+    );
+  }
+  return schema;
+}
+
+function createPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // pg hides the password from inspection but not the connection string that carries it; clients
+  // still read the property, hidden or not.
+  Object.defineProperty(pool.options, "connectionString", { enumerable: false });
+  // An idle client whose server goes away makes the pool emit 'error', which would crash the
+  // process; the next query reports the problem instead.
+  pool.on("error", () => {});
+  return pool;
+}
+
+/** setUp promises by URL and schema: the tables need creating once per process, not per open. */
+const setUps = new Map<string, Promise<void>>();
+
+function setUpOnce(url: string, schema: string, run: () => Promise<void>): Promise<void> {
+  const key = `${schema}\n${url}`;
+  let setUp = setUps.get(key);
+  if (!setUp) {
+    setUp = run();
+    setUps.set(key, setUp);
+    // A failure (database down) must not stick: the next open tries again.
+    setUp.catch(() => setUps.delete(key));
+  }
+  return setUp;
+}
+
+async function setUp(
+  pool: pg.Pool,
+  checkpointer: PostgresSaver,
+  schema: string,
+  location: string,
+  configured: boolean,
+): Promise<void> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw unavailable(error, location, configured);
+  }
+  try {
+    // PostgresSaver.setup() migrates without a lock, so two processes opening a fresh schema at
+    // once would collide. It also creates the schema itself (quoted, not escaped: hence checkSchema).
+    await client.query("SELECT pg_advisory_lock(hashtext($1))", [`langgraph-orchestra:setup:${schema}`]);
+    await checkpointer.setup();
+  } catch (error) {
+    throw new Error(
+      `Could not set up the checkpoint tables in schema "${schema}" at ${location}: ${messageOf(error)}`,
+    );
+  } finally {
+    // Dropping the connection releases the advisory lock with it.
+    client.release(true);
+  }
+}
+
+function unavailable(error: unknown, location: string, configured: boolean): DatabaseUnavailableError {
+  // The server answered but said no (wrong password, no such database): its message is the reason.
+  if (error instanceof pg.DatabaseError) {
+    return new DatabaseUnavailableError(`The database at ${location} refused the connection: ${error.message}`);
+  }
+  const hint = configured ? `; ${UNREACHABLE_HINT}` : "";
+  return new DatabaseUnavailableError(`Cannot reach the database at ${location} (${messageOf(error)})${hint}`);
+}
