@@ -27,13 +27,22 @@ export const TaskSchema = z
 
 export type Task = z.infer<typeof TaskSchema>;
 
-const SingleTaskInput = z.object({ task: description }).strict();
-const TaskQueueInput = z
-  .object({ taskQueue: z.array(TaskSchema).min(1, "must hold at least one task").max(MAX_TASKS) })
+/**
+ * The graph's input: one task as text, or a queue of tasks. The CLI also passes the
+ * run's settings here (validated by task_analyzer), so they are checkpointed with the
+ * input. Declared as the graph's input schema, it rejects bad input before LangGraph
+ * writes the first checkpoint. "Exactly one of task and taskQueue" is checked in
+ * parseWorkflowInput: LangGraph extends this schema, and zod cannot extend refinements.
+ */
+export const WorkflowInputSchema = z
+  .object({
+    task: description.optional(),
+    taskQueue: z.array(TaskSchema).min(1, "must hold at least one task").max(MAX_TASKS).optional(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+  })
   .strict();
 
-/** The graph's input: one task as text, or a queue of tasks. */
-export type WorkflowInput = z.input<typeof SingleTaskInput> | z.input<typeof TaskQueueInput>;
+export type WorkflowInput = z.input<typeof WorkflowInputSchema>;
 
 function describe(error: z.ZodError): string {
   return error.issues
@@ -49,17 +58,10 @@ export function parseWorkflowInput(raw: unknown): Task[] {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new InputError("invalid input: expected { task: string } or { taskQueue: Task[] }");
   }
-  const hasTask = "task" in raw && (raw as { task?: unknown }).task !== undefined;
-  const hasQueue = "taskQueue" in raw && (raw as { taskQueue?: unknown }).taskQueue !== undefined;
-  if (hasTask === hasQueue) {
+  const parsed = WorkflowInputSchema.safeParse(raw);
+  if (!parsed.success) throw new InputError(`invalid input: ${describe(parsed.error)}`);
+  if ((parsed.data.task === undefined) === (parsed.data.taskQueue === undefined)) {
     throw new InputError("invalid input: give exactly one of 'task' or 'taskQueue'");
   }
-  if (hasTask) {
-    const parsed = SingleTaskInput.safeParse(raw);
-    if (!parsed.success) throw new InputError(`invalid input: ${describe(parsed.error)}`);
-    return [{ description: parsed.data.task }];
-  }
-  const parsed = TaskQueueInput.safeParse(raw);
-  if (!parsed.success) throw new InputError(`invalid input: ${describe(parsed.error)}`);
-  return parsed.data.taskQueue;
+  return parsed.data.taskQueue ?? [{ description: parsed.data.task! }];
 }

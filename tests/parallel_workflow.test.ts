@@ -1,0 +1,247 @@
+import { Command } from "@langchain/langgraph";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { compileWorkflow } from "../graphs/parallel_workflow.js";
+import { offlineCallCounts, resetOfflineCallCounts } from "../models/offline.js";
+import type { ReviewRequest } from "../state/review.js";
+import type { WorkflowStateType } from "../state/workflow.js";
+import { createTestSchema, type TestSchema } from "./support/database.js";
+import { jsonResult, runCli } from "./support/cli.js";
+
+// Integration: the compiled workflow on a real Postgres, driven as the server drives it
+// (settings in `configurable`, decisions as Command({ resume })).
+
+const TASK = "Evaluate adopting a managed vector database for a 10M-document semantic search service";
+const BRANCH_NODE_OF = {
+  "b1-research-technical": "research_branch_alpha",
+  "b2-research-market": "research_branch_beta",
+  "b3-research-competitive": "research_branch_gamma",
+  "b4-analysis-high": "analysis_branch_primary",
+  "b5-analysis-normal": "analysis_branch_secondary",
+};
+
+let db: TestSchema;
+let workflow: ReturnType<typeof compileWorkflow>;
+let threadCount = 0;
+
+beforeAll(async () => {
+  db = await createTestSchema();
+  workflow = compileWorkflow(db.checkpointer);
+});
+afterAll(() => db?.cleanup());
+beforeEach(() => resetOfflineCallCounts());
+afterEach(() => {
+  delete process.env.ORCHESTRA_OFFLINE_FAULTS;
+});
+
+function config(configurable: Record<string, unknown> = {}) {
+  return { configurable: { thread_id: `thread-${++threadCount}-${Date.now()}`, review: "never", ...configurable } };
+}
+
+async function pendingReview(cfg: ReturnType<typeof config>): Promise<ReviewRequest | undefined> {
+  const snapshot = await workflow.getState(cfg);
+  return snapshot.tasks.flatMap((t) => t.interrupts ?? [])[0]?.value as ReviewRequest | undefined;
+}
+
+const events = (state: WorkflowStateType, name: string) => state.executionTimeline.filter((e) => e.event === name);
+
+describe("parallel_workflow on Postgres", () => {
+  it("runs a task to a completed report, every branch on its mapped node", async () => {
+    const cfg = config();
+    const final = (await workflow.invoke({ task: TASK }, cfg)) as WorkflowStateType;
+
+    expect(final.status).toBe("completed");
+    expect(final.workflowMode).toBe("adaptive");
+    expect(Object.keys(final.activeBranches).sort()).toEqual(Object.keys(BRANCH_NODE_OF).sort());
+    for (const [id, node] of Object.entries(BRANCH_NODE_OF)) {
+      expect(final.completedBranches[id]).toMatchObject({ status: "success", node, attempt: 1 });
+      expect(final.branchPerformance[id]!.dataQualityScore).toBeGreaterThan(0);
+    }
+    expect(final.qualityReport).toMatchObject({ route: "quality_approved" });
+    expect(final.qualityReport!.score).toBeGreaterThanOrEqual(0.8);
+    const attribution = final.integrationResult!.researchSynthesis.sourceAttribution;
+    expect(Object.values(attribution).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(final.finalReport).toContain("vector database");
+    expect(final.finalReport).toContain("## Research");
+
+    // Adaptive mode: three branches at a time, so two waves; one model call per branch.
+    expect(events(final, "wave_dispatched").map((e) => (e.branches as unknown[]).length)).toEqual([3, 2]);
+    expect(offlineCallCounts()).toMatchObject({
+      task_analyzer: 1,
+      research_branch_alpha: 1,
+      research_branch_beta: 1,
+      research_branch_gamma: 1,
+      analysis_branch_primary: 1,
+      analysis_branch_secondary: 1,
+      branch_merger: 2,
+      quality_validator: 1,
+    });
+    expect(final.executionTimeline[0]!.event).toBe("task_analysis_completed");
+    expect(final.executionTimeline.at(-1)!.event).toBe("workflow_completed");
+
+    // The thread is durable: a graph compiled afresh on the same database reads the same state.
+    const reread = await compileWorkflow(db.checkpointer).getState(cfg);
+    expect((reread.values as WorkflowStateType).finalReport).toBe(final.finalReport);
+  });
+
+  it("rejects bad input, naming the field, before anything is checkpointed", async () => {
+    const cfg = config();
+    await expect(workflow.invoke({ task: "   " }, cfg)).rejects.toThrow(/"task"[\s\S]*must not be empty/);
+    await expect(workflow.invoke({ task: TASK, extra: 1 } as never, cfg)).rejects.toThrow(/extra/);
+    expect((await workflow.getState(cfg)).createdAt).toBeUndefined();
+    const client = new pg.Client({ connectionString: db.databaseUrl });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = $1`, [
+        cfg.configurable.thread_id,
+      ]);
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("fails in task_analyzer, before any model call, on input with both task and taskQueue", async () => {
+    await expect(workflow.invoke({ task: TASK, taskQueue: [{ description: TASK }] }, config())).rejects.toThrow(
+      /exactly one of 'task' or 'taskQueue'/,
+    );
+    expect(offlineCallCounts()).toEqual({});
+  });
+
+  it("pauses at both review points and is resumed by another process that knows only the thread id", async () => {
+    const cfg = config({ review: "always" });
+    await workflow.invoke({ task: TASK }, cfg);
+    const sync = await pendingReview(cfg);
+    expect(sync?.point).toBe("sync_point_manager");
+    expect((sync!.details as { branches: unknown[] }).branches).toHaveLength(5);
+
+    const env = { ORCHESTRA_DB_SCHEMA: db.schema };
+    const first = await runCli(["resume", cfg.configurable.thread_id, "--approve", "--reviewer", "alice", "--json"], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(jsonResult(first)).toMatchObject({ status: "interrupted", next: ["quality_validator"] });
+
+    const second = await runCli(["resume", cfg.configurable.thread_id, "--approve", "--reviewer", "bob", "--json"], env);
+    expect(second.code, second.stderr).toBe(0);
+    const result = jsonResult(second);
+    expect(result.status).toBe("completed");
+    expect(result.report).toContain("# Workflow report");
+
+    const final = (await workflow.getState(cfg)).values as WorkflowStateType;
+    expect(final.reviewDecisions.map((d) => [d.point, d.action, d.reviewer])).toEqual([
+      ["sync_point_manager", "approve", "alice"],
+      ["quality_validator", "approve", "bob"],
+    ]);
+    const decisions = events(final, "review_decision");
+    expect(decisions).toHaveLength(2);
+    for (const d of decisions) expect(Date.parse(d.at)).not.toBeNaN();
+  });
+
+  it("ends with status rejected when the reviewer rejects", async () => {
+    const cfg = config({ review: "always" });
+    await workflow.invoke({ task: TASK }, cfg);
+    await workflow.invoke(new Command({ resume: { action: "approve", reviewer: "alice" } }), cfg);
+    expect((await pendingReview(cfg))?.point).toBe("quality_validator");
+    await workflow.invoke(new Command({ resume: { action: "reject", reviewer: "alice" } }), cfg);
+
+    const snapshot = await workflow.getState(cfg);
+    const final = snapshot.values as WorkflowStateType;
+    expect(snapshot.next).toEqual([]);
+    expect(final.status).toBe("rejected");
+    expect(final.failureReason).toMatch(/rejected by alice at quality_validator/);
+    expect(final.finalReport).toBeUndefined();
+    expect(offlineCallCounts().quality_validator ?? 0).toBe(0);
+  });
+
+  it("turns reviewer feedback into a revision that carries it to the weakest branch", async () => {
+    const cfg = config({ review: "always" });
+    const feedback = "Cover licensing costs for self-hosting";
+    await workflow.invoke({ task: TASK }, cfg);
+    await workflow.invoke(new Command({ resume: { action: "approve", reviewer: "alice" } }), cfg);
+    await workflow.invoke(new Command({ resume: { action: "feedback", feedback, reviewer: "alice" } }), cfg);
+
+    // The revision re-runs the weakest branch, then pauses at the sync point again.
+    expect((await pendingReview(cfg))?.point).toBe("sync_point_manager");
+    let state = (await workflow.getState(cfg)).values as WorkflowStateType;
+    expect(state.revisionCount).toBe(1);
+    expect(state.qualityReport).toMatchObject({ route: "needs_revision", reason: "the reviewer asked for changes" });
+    const revised = Object.values(state.activeBranches).filter((a) => a.attempt === 2);
+    expect(revised.length).toBeGreaterThanOrEqual(1);
+    for (const allocation of revised) {
+      expect(allocation.feedback).toBe(feedback);
+      expect(state.completedBranches[allocation.branchId]!.attempt).toBe(2);
+    }
+
+    await workflow.invoke(new Command({ resume: { action: "approve", reviewer: "alice" } }), cfg);
+    await workflow.invoke(new Command({ resume: { action: "approve", reviewer: "alice" } }), cfg);
+    state = (await workflow.getState(cfg)).values as WorkflowStateType;
+    expect(state.status).toBe("completed");
+    expect(state.reviewDecisions.map((d) => d.action)).toEqual(["approve", "feedback", "approve", "approve"]);
+  });
+
+  it("proceeds at 80% when one branch of five fails", async () => {
+    process.env.ORCHESTRA_OFFLINE_FAULTS = JSON.stringify({ research_branch_beta: { fail: 99 } });
+    const final = (await workflow.invoke({ task: TASK }, config())) as WorkflowStateType;
+
+    expect(final.status).toBe("completed");
+    expect(final.synchronizationStatus).toMatchObject({ progress: 0.8, status: "waiting_final" });
+    expect(events(final, "synchronization_checkpoint").at(-1)).toMatchObject({ action: "conditional_proceed" });
+    expect(final.completedBranches["b2-research-market"]).toMatchObject({ status: "failed" });
+    expect(final.retryCounts).toEqual({});
+    expect(final.integrationResult!.integrationMetadata.missingBranches).toEqual(["b2-research-market"]);
+    expect(final.mergePerformance!.successRate).toBe(0.8);
+    expect(final.finalReport).toMatch(/b2-research-market \(research_branch_beta\): offline fault/);
+  });
+
+  it("retries two branches that fail once, and all five succeed", async () => {
+    process.env.ORCHESTRA_OFFLINE_FAULTS = JSON.stringify({
+      research_branch_alpha: { fail: 1 },
+      analysis_branch_primary: { fail: 1 },
+    });
+    const final = (await workflow.invoke({ task: TASK }, config())) as WorkflowStateType;
+
+    expect(final.status).toBe("completed");
+    expect(final.retryCounts).toEqual({ "b1-research-technical": 1, "b4-analysis-high": 1 });
+    expect(events(final, "branch_requeued").map((e) => [e.branchId, e.strategy])).toEqual([
+      ["b1-research-technical", "retry"],
+      ["b4-analysis-high", "retry"],
+    ]);
+    expect(Object.values(final.completedBranches).every((r) => r.status === "success")).toBe(true);
+    expect(final.synchronizationStatus).toMatchObject({ progress: 1, status: "completed" });
+    expect(offlineCallCounts()).toMatchObject({ research_branch_alpha: 2, analysis_branch_primary: 2, research_branch_beta: 1 });
+  });
+
+  it("keeps retries bounded when every branch always fails, and ends failed with the reason", async () => {
+    process.env.ORCHESTRA_OFFLINE_FAULTS = JSON.stringify(
+      Object.fromEntries(Object.values(BRANCH_NODE_OF).map((node) => [node, { fail: 1_000 }])),
+    );
+    const maxRetries = 2;
+    const snapshotConfig = config({ maxRetries });
+    const final = (await workflow.invoke({ task: TASK }, snapshotConfig)) as WorkflowStateType;
+
+    expect(final.status).toBe("failed");
+    expect(final.failureReason).toBe("no branch succeeded");
+    expect(Object.values(final.retryCounts)).toEqual(Array(5).fill(maxRetries));
+    // Retry, then reassign to another node: each branch ran 1 + maxRetries times in all.
+    const branchCalls = Object.entries(offlineCallCounts())
+      .filter(([node]) => node.includes("_branch_"))
+      .reduce((sum, [, n]) => sum + n, 0);
+    expect(branchCalls).toBe(5 * (1 + maxRetries));
+    expect(events(final, "branch_requeued").map((e) => e.strategy)).toEqual([
+      ...Array(5).fill("retry"),
+      ...Array(5).fill("reassign"),
+    ]);
+    expect((await workflow.getState(snapshotConfig)).next).toEqual([]);
+  });
+
+  it("fails a branch whose model call hangs past its timeout, and the run goes on", async () => {
+    process.env.ORCHESTRA_OFFLINE_FAULTS = JSON.stringify({ analysis_branch_secondary: { hang: true } });
+    const final = (await workflow.invoke({ task: TASK }, config({ branchTimeoutMs: 300 }))) as WorkflowStateType;
+
+    expect(final.status).toBe("completed");
+    expect(final.completedBranches["b5-analysis-normal"]).toMatchObject({
+      status: "failed",
+      timedOut: true,
+      error: "timed out after 300 ms",
+    });
+  });
+});

@@ -1,0 +1,45 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const ORCHESTRA = path.join(PROJECT_ROOT, "scripts/orchestra.js");
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `orchestra` as a user would, with no terminal attached. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [ORCHESTRA, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+export function finished(child: ChildProcess): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk) => (stdout += chunk));
+  child.stderr?.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => finished(spawnCli(args, env));
+
+/** The `--json` result: the last line of stdout. */
+export function jsonResult(result: CliResult) {
+  const last = result.stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    return JSON.parse(last) as { threadId: string; status: string; next: string[]; qualityScore: number | null; report: string | null };
+  } catch {
+    throw new Error(`no JSON result on stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  }
+}
