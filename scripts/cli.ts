@@ -3,6 +3,7 @@ import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import { openCheckpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
+import { createChatModel } from "../models/index.js";
 import { ensureConfiguration, type Settings } from "../state/configuration.js";
 import { InputError, parseWorkflowInput, type Task } from "../state/input.js";
 import { parseReviewDecision, type ReviewDecisionInput, type ReviewRequest } from "../state/review.js";
@@ -187,6 +188,8 @@ Exit codes: 0 completed or paused for review, 1 failed or rejected, 2 usage or i
     .action(async (task: string | undefined, options: Record<string, any>) => {
       const taskQueue = await readTaskQueue(task, options.taskFile);
       const settings = settingsFrom(options);
+      // Building the model now surfaces a missing key or a bad fault plan before anything is written.
+      createChatModel(settings.model);
       process.exitCode = await withWorkflow(options, ({ workflow, pool, ...drive }) =>
         startRun(workflow, pool, { taskQueue, settings, threadId: options.thread }, drive),
       );

@@ -98,7 +98,7 @@ describe("orchestra run", () => {
 });
 
 describe("usage and input errors exit 2 with one line, and write nothing", () => {
-  const untouched = "t_never_created";
+  const untouched = `t_untouched_${process.pid}_${Date.now()}`;
   const cases: [string, string[], RegExp][] = [
     ["an empty task", ["run", ""], /invalid input: task: must not be empty/],
     ["a 100 kB task", ["run", "x".repeat(100_000)], /task: must be at most 20000 characters/],
@@ -148,6 +148,7 @@ describe("usage and input errors exit 2 with one line, and write nothing", () =>
     const faults = await runCli(["run", TASK, "--review", "never"], { ORCHESTRA_DB_SCHEMA: untouched, ORCHESTRA_OFFLINE_FAULTS: "{not json" });
     expect(faults.code).toBe(2);
     expect(faults.stderr).toMatch(/invalid ORCHESTRA_OFFLINE_FAULTS: not JSON/);
+    expect(await schemaExists(untouched)).toBe(false);
   });
 
   it("resume of an unknown thread, of a finished thread, and with two decisions", async () => {
