@@ -227,6 +227,15 @@ Examples:
       );
     });
 
+  program
+    .command("graph")
+    .description("Print the workflow's diagram as Mermaid (the README's diagram is this output).")
+    .addHelpText("after", `\nExamples:\n  $ orchestra graph > workflow.mmd`)
+    .action(async () => {
+      const { graph } = await import("../graphs/parallel_workflow.js");
+      process.stdout.write((await graph.getGraphAsync()).drawMermaid() + "\n");
+    });
+
   return program;
 }
 
