@@ -1,6 +1,55 @@
-// CONTRACT STUB — implemented by the models helper.
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { ChatOpenAI } from "@langchain/openai";
+import { InputError } from "../state/input.js";
+import { OfflineChatModel } from "./offline.js";
+
 export type ModelSpec = { provider: "offline" } | { provider: "openai"; name: string };
-export declare function parseModelSpec(spec: string): ModelSpec;
-export declare function defaultModelSpec(env?: NodeJS.ProcessEnv): string;
-export declare function createChatModel(spec: string): BaseChatModel;
+
+export const DEFAULT_OPENAI_MODEL = "openai:gpt-4o-mini";
+
+function specOf(spec: string): ModelSpec | undefined {
+  if (spec === "offline") return { provider: "offline" };
+  const name = /^openai:(\S+)$/.exec(spec)?.[1];
+  return name ? { provider: "openai", name } : undefined;
+}
+
+function invalid(spec: string, setting: string): InputError {
+  const shown = spec.length > 60 ? `${spec.slice(0, 60)}…` : spec;
+  return new InputError(`invalid ${setting} '${shown}': use 'offline' or 'openai:<model-name>'`);
+}
+
+/** Parses a model setting; throws InputError on anything else. */
+export function parseModelSpec(spec: string): ModelSpec {
+  const parsed = specOf(spec);
+  if (!parsed) throw invalid(spec, "model");
+  return parsed;
+}
+
+/** ORCHESTRA_MODEL if set, else OpenAI when a key is configured, else the offline model. */
+export function defaultModelSpec(env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = env.ORCHESTRA_MODEL;
+  if (chosen !== undefined && chosen !== "") {
+    if (!specOf(chosen)) throw invalid(chosen, "ORCHESTRA_MODEL");
+    return chosen;
+  }
+  return env.OPENAI_API_KEY ? DEFAULT_OPENAI_MODEL : "offline";
+}
+
+/**
+ * The chat model for a spec. OpenAI models honour OPENAI_BASE_URL, so any server that
+ * speaks the protocol (Ollama, vLLM, LM Studio) works too.
+ */
+export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.env): BaseChatModel {
+  const parsed = parseModelSpec(spec);
+  if (parsed.provider === "offline") return new OfflineChatModel();
+  const apiKey = env.OPENAI_API_KEY;
+  if (!apiKey) throw new InputError(`model '${spec}' needs OPENAI_API_KEY; or use 'offline'`);
+  const baseURL = env.OPENAI_BASE_URL || undefined;
+  return new ChatOpenAI({
+    model: parsed.name,
+    apiKey,
+    // The workflow retries failed branches itself; client retries on top would multiply.
+    maxRetries: 2,
+    ...(baseURL ? { configuration: { baseURL } } : {}),
+  });
+}

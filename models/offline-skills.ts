@@ -1,0 +1,55 @@
+import { BRANCH_FINDINGS, MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../state/outputs.js";
+import { branchFindings } from "./skills/branch-findings.js";
+import { mergeSynthesis } from "./skills/merge-synthesis.js";
+import { qualityJudgement } from "./skills/quality-judgement.js";
+import { fillSchema, type JsonSchema } from "./skills/schema-fill.js";
+import { taskAnalysis } from "./skills/task-analysis.js";
+import { clip, keywords, sentences, type Prompt } from "./skills/text.js";
+
+export type { JsonSchema } from "./skills/schema-fill.js";
+export type { Prompt } from "./skills/text.js";
+
+/** Answers one tool from the prompt; the result must satisfy the tool's schema. */
+export type Skill = (prompt: Prompt, seed: number, schema: JsonSchema) => object;
+
+/**
+ * The skills for the app's own structured outputs, keyed by tool name. What each reads
+ * from the prompt, so prompts keep working offline when they change:
+ * - task_analysis: tasks as JSON records with a `description` (and maybe `complexity`),
+ *   `Task N:` lines, or the list under `Task queue:`.
+ * - branch_findings: `Objective:`, `Research focus:` / `Analysis type:`, `Data sources:`,
+ *   the task list, `- <branch id>: <summary>` lines, `Feedback to address:`,
+ *   "at most N findings" and "reduced-scope".
+ * - merge_synthesis: blocks opened by a branch id (`## b1-research-technical`, `Branch <id>`,
+ *   `"branchId": "<id>"`) holding `- claim (confidence x) Evidence: a | b` lines or JSON
+ *   `claim` / `evidence` fields.
+ * - quality_judgement: the task list, and the result's list items: primary findings, or
+ *   evidence once under a `Supporting evidence:` heading.
+ */
+export const SKILLS: Readonly<Record<string, Skill>> = {
+  [TASK_ANALYSIS]: (prompt, seed) => taskAnalysis(prompt, seed),
+  [BRANCH_FINDINGS]: (prompt, seed) => branchFindings(prompt, seed),
+  [MERGE_SYNTHESIS]: (prompt) => mergeSynthesis(prompt),
+  [QUALITY_JUDGEMENT]: (prompt) => qualityJudgement(prompt),
+};
+
+/** The tool's arguments: its skill's answer, or the schema filled from the prompt. */
+export function runSkill(name: string, prompt: Prompt, seed: number, schema: JsonSchema): object {
+  const skill = SKILLS[name] ?? fillSchema;
+  return skill(prompt, seed, schema);
+}
+
+/** A plain answer: the sentences of the last message that carry most of its vocabulary. */
+export function extractiveSummary(prompt: Prompt): string {
+  const source = prompt.last || prompt.material || prompt.text;
+  const all = sentences(source);
+  if (!all.length) return clip(source, 300) || "(empty prompt)";
+  const weight = new Map(keywords(source, 30).map((word, i) => [word, 30 - i]));
+  const score = (sentence: string) =>
+    keywords(sentence, 30).reduce((sum, word) => sum + (weight.get(word) ?? 0), 0) / Math.sqrt(sentence.length);
+  const chosen = new Set([...all].sort((a, b) => score(b) - score(a)).slice(0, 3));
+  return all
+    .filter((s) => chosen.has(s))
+    .map((s) => clip(s, 240))
+    .join(" ");
+}

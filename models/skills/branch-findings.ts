@@ -1,0 +1,191 @@
+import type { BranchFindings, Finding } from "../../state/outputs.js";
+import {
+  embeddedJson,
+  keyPhrases,
+  keywords,
+  labelled,
+  objectsIn,
+  round2,
+  quote,
+  sentenceWith,
+  statedTasks,
+  tasksOf,
+  topics,
+  unit,
+  type Prompt,
+  type PromptTask,
+} from "./text.js";
+
+/** What the branch prompt asks for, read from its labelled lines or an embedded allocation. */
+interface Brief {
+  objective: string;
+  lens: string;
+  dataSources: string[];
+  task: PromptTask;
+  prior: { id: string; summary: string }[];
+  feedback?: string;
+  limit: number;
+}
+
+function allocationField(prompt: Prompt, key: string): string | undefined {
+  for (const value of embeddedJson(prompt.material)) {
+    for (const record of objectsIn(value)) if (typeof record[key] === "string") return record[key] as string;
+  }
+  return undefined;
+}
+
+/** The task the objective is about: the one sharing most words with it. */
+function taskFor(objective: string, prompt: Prompt): PromptTask {
+  const tasks = statedTasks(prompt);
+  if (!tasks.length) return tasksOf(prompt)[0]!;
+  const words = new Set(keywords(objective, 20));
+  const overlap = (task: PromptTask) => keywords(task.description, 20).filter((w) => words.has(w)).length;
+  return tasks.reduce((best, task) => (overlap(task) > overlap(best) ? task : best));
+}
+
+function readBrief(prompt: Prompt, seed: number): Brief {
+  const text = prompt.material;
+  const objective =
+    labelled(text, /objective/) ?? allocationField(prompt, "objective") ?? tasksOf(prompt)[0]!.description;
+  const focus = (labelled(text, /research focus|focus/) ?? allocationField(prompt, "focus") ?? "").match(
+    /technical|market|competitive/i,
+  )?.[0];
+  const analysisType = labelled(text, /analysis type/) ?? allocationField(prompt, "analysisType");
+  const lens = (focus ?? analysisType ?? text.match(/\b(technical|market|competitive)\b/i)?.[0] ?? "general").toLowerCase();
+  const feedback = /feedback to address\s*:\s*([\s\S]*?)(?=\n[ \t]*\n|$)/i.exec(text)?.[1]?.trim();
+  const asked = Number(/at most (\d+) findings?/i.exec(text)?.[1] ?? Infinity);
+  const reduced = /reduced[- ]scope/i.test(text) || allocationField(prompt, "scope") === "reduced";
+  return {
+    objective,
+    lens,
+    dataSources: (labelled(text, /data sources/) ?? "").split(/\s*[,;]\s*/).filter(Boolean),
+    task: taskFor(objective, prompt),
+    prior: [...text.matchAll(/^[ \t]*[-*•][ \t]*(b\d+-[\w-]+)[ \t]*:[ \t]*(\S.*)$/gim)].map((m) => ({
+      id: m[1]!,
+      summary: m[2]!,
+    })),
+    ...(feedback ? { feedback } : {}),
+    // Two to four findings, fewer when the prompt caps them or narrows the scope.
+    limit: Math.max(1, Math.min(2 + Math.floor(unit(seed, 0) * 3), asked, reduced ? 2 : Infinity)),
+  };
+}
+
+type Template = (phrase: string, word: string) => string;
+
+const TEMPLATES: Record<string, Template[]> = {
+  technical: [
+    (p) => `"${p}" is technically feasible with current tooling; integration with existing systems is the main effort`,
+    (p, w) => `The hardest technical part of "${p}" is ${w} at production scale, so it should be prototyped first`,
+    (p) => `"${p}" can ship incrementally: a narrow pilot first, then a wider rollout`,
+    (p, w) => `Reliability and monitoring for ${w} should be designed in from the start of "${p}"`,
+  ],
+  market: [
+    (p, w) => `Demand for "${p}" comes mostly from teams already investing in ${w}`,
+    (p, w) => `Early adopters of ${w} are the most reachable first segment for "${p}"`,
+    (p) => `Pricing for "${p}" should anchor on the time it saves rather than on feature count`,
+    (p, w) => `Interest in ${w} is growing, which widens the window for "${p}"`,
+  ],
+  competitive: [
+    (p, w) => `Established vendors cover parts of "${p}" but leave ${w} underserved`,
+    (p, w) => `Differentiation for "${p}" should come from depth in ${w}`,
+    (p) => `Switching costs are low for "${p}", so a free trial decides most evaluations`,
+    (p, w) => `Open-source alternatives around ${w} set the baseline that "${p}" must beat`,
+  ],
+  risk: [
+    (p, w) => `The largest exposure in "${p}" is ${w}; mitigate it before scaling`,
+    (p) => `Failure modes of "${p}" are manageable if a rollback path exists from day one`,
+    (p, w) => `Compliance review of ${w} should be scheduled early for "${p}"`,
+  ],
+  "cost-benefit": [
+    (p, w) => `"${p}" pays back fastest when ${w} is automated first`,
+    (p) => `The up-front cost of "${p}" is dominated by integration, not licences`,
+    (p, w) => `Benefits of "${p}" grow with the volume of ${w} handled`,
+  ],
+  trend: [
+    (p, w) => `Adoption of ${w} is rising, which favours "${p}"`,
+    (p) => `Buyers increasingly expect "${p}" as a standard capability, so waiting costs share`,
+    (p, w) => `The trend toward ${w} should shape the roadmap for "${p}"`,
+  ],
+  feasibility: [
+    (p, w) => `"${p}" is feasible within a quarter if ${w} is scoped to one team first`,
+    (p, w) => `The critical path for "${p}" runs through ${w}, so start there`,
+    (p) => `"${p}" needs no new infrastructure beyond what a pilot can prove`,
+  ],
+  impact: [
+    (p, w) => `"${p}" changes daily work most where ${w} is involved, so consult those teams first`,
+    (p, w) => `The measurable impact of "${p}" shows up in ${w} within the first months`,
+    (p) => `Stakeholders gain most from "${p}" when the rollout is paired with training`,
+  ],
+  general: [
+    (p, w) => `"${p}" hinges on ${w}, which should be prioritised`,
+    (p) => `"${p}" is achievable with a staged plan and clear owners`,
+    (p, w) => `Evidence on ${w} is the deciding factor for "${p}"`,
+  ],
+};
+
+const LABELS: Record<string, string> = {
+  technical: "Technical research",
+  market: "Market research",
+  competitive: "Competitive research",
+};
+
+function confidence(seed: number, k: number, revised: boolean): number {
+  return round2(revised ? 0.88 + 0.07 * unit(seed, k + 100) : 0.75 + 0.15 * unit(seed, k + 100));
+}
+
+/** The finding a revision leads with: the reviewer's point, taken up explicitly. */
+function feedbackFinding(brief: Brief, feedback: string, phrase: string, seed: number): Finding {
+  const topic = topics(feedback, 1)[0] ?? "the reviewer's point";
+  return {
+    claim: `Reviewer feedback addressed, ${topic}: "${phrase}" should treat ${topic} as an explicit requirement`,
+    evidence: [
+      `Reviewer feedback: ${quote(feedback, 160)}`,
+      `Re-examined against the brief: ${quote(sentenceWith(brief.task.description, keywords(topic, 1)[0]))}`,
+    ],
+    confidence: confidence(seed, 99, true),
+  };
+}
+
+/** The quoted subject of an objective the planner wrote, else the whole objective. */
+const subjectOf = (objective: string) => /"([^"]+)"/.exec(objective)?.[1] ?? objective;
+
+/** Findings through the branch's lens, each claim built on a phrase and a topic of its task and objective. */
+export function branchFindings(prompt: Prompt, seed: number): BranchFindings {
+  const brief = readBrief(prompt, seed);
+  const source = `${brief.task.description}. ${subjectOf(brief.objective)}`;
+  const phrases = keyPhrases(source);
+  const subjects = topics(source).filter((t) => t !== brief.lens);
+  const templates = TEMPLATES[brief.lens] ?? TEMPLATES.general!;
+  const revised = brief.feedback !== undefined;
+  const offset = Math.floor(unit(seed, 1) * templates.length);
+
+  const findings: Finding[] = brief.feedback ? [feedbackFinding(brief, brief.feedback, phrases[0]!, seed)] : [];
+  for (let k = 0; findings.length < brief.limit; k++) {
+    const phrase = phrases[k % phrases.length]!;
+    const topic = subjects[k % Math.max(1, subjects.length)] ?? "delivery";
+    const evidence = [`The brief asks: ${quote(sentenceWith(brief.task.description, keywords(topic, 1)[0]), 160)}`];
+    const dataSource = brief.dataSources[k % Math.max(1, brief.dataSources.length)];
+    evidence.push(
+      dataSource
+        ? `Checked against ${dataSource}: ${topic} is central to the objective`
+        : `Branch objective: ${quote(brief.objective)}`,
+    );
+    const prior = brief.prior[k % Math.max(1, brief.prior.length)];
+    if (prior) evidence.push(`Builds on earlier branch ${prior.id}: ${quote(prior.summary, 100)}`);
+    findings.push({
+      claim: templates[(k + offset) % templates.length]!(phrase, topic),
+      evidence,
+      confidence: confidence(seed, k, revised),
+    });
+  }
+
+  const label = LABELS[brief.lens] ?? `${brief.lens[0]!.toUpperCase()}${brief.lens.slice(1)} analysis`;
+  const mean = findings.reduce((sum, f) => sum + f.confidence, 0) / findings.length;
+  return {
+    summary:
+      `${label} on ${quote(subjectOf(brief.objective), 80)}: ${findings.length} finding(s). ${findings[0]!.claim}` +
+      `${revised ? " (revised to address the reviewer's feedback)" : ""}.`,
+    findings,
+    confidence: round2(mean),
+  };
+}
