@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
@@ -81,6 +82,7 @@ function report(outcome: Outcome, options: CommonOptions) {
 /** Opens the checkpointer, runs fn with Ctrl-C wired to stop the run cleanly, and closes. */
 async function withWorkflow(
   options: CommonOptions,
+  threadId: string,
   fn: (ctx: {
     workflow: ReturnType<typeof compileWorkflow>;
     pool: Awaited<ReturnType<typeof openCheckpointer>>["pool"];
@@ -97,9 +99,9 @@ async function withWorkflow(
     stop.abort(new Error("interrupted by Ctrl-C"));
   };
   process.on("SIGINT", onSigint);
-  const db = await openCheckpointer({ onProgress: (message: string) => process.stderr.write(message + "\n") });
-  let threadId: string | undefined;
+  let db: Awaited<ReturnType<typeof openCheckpointer>> | undefined;
   try {
+    db = await openCheckpointer({ onProgress: (message: string) => process.stderr.write(message + "\n") });
     const workflow = compileWorkflow(db.checkpointer);
     const reviewer = reviewerName(options);
     const outcome = await fn({
@@ -117,18 +119,17 @@ async function withWorkflow(
           }
         : {}),
     });
-    threadId = outcome.threadId;
     const code = report(outcome, options);
     return cancelled ? EXIT.interrupted : code;
   } catch (error) {
-    if (cancelled && threadId === undefined) {
-      line(`stopped. The thread keeps every finished step: resume it with 'npm run orchestra -- resume <thread>'`);
+    if (cancelled) {
+      line(`stopped. The thread keeps every finished step: resume it with 'npm run orchestra -- resume ${threadId}'`);
       return EXIT.interrupted;
     }
     throw error;
   } finally {
     process.off("SIGINT", onSigint);
-    await db.close();
+    await db?.close();
   }
 }
 
@@ -190,8 +191,9 @@ Exit codes: 0 completed or paused for review, 1 failed or rejected, 2 usage or i
       const settings = settingsFrom(options);
       // Building the model now surfaces a missing key or a bad fault plan before anything is written.
       createChatModel(settings.model);
-      process.exitCode = await withWorkflow(options, ({ workflow, pool, ...drive }) =>
-        startRun(workflow, pool, { taskQueue, settings, threadId: options.thread }, drive),
+      const threadId: string = options.thread ?? randomUUID();
+      process.exitCode = await withWorkflow(options, threadId, ({ workflow, pool, ...drive }) =>
+        startRun(workflow, pool, { taskQueue, settings, threadId }, drive),
       );
     });
 
@@ -222,7 +224,7 @@ Examples:
             ...(options.feedback !== undefined ? { feedback: options.feedback } : {}),
           })
         : undefined;
-      process.exitCode = await withWorkflow(options, ({ workflow, pool, ...drive }) =>
+      process.exitCode = await withWorkflow(options, threadId, ({ workflow, pool, ...drive }) =>
         resumeRun(workflow, pool, { threadId, ...(decision ? { decision } : {}) }, drive),
       );
     });

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { Command } from "@langchain/langgraph";
 import type pg from "pg";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
@@ -99,10 +98,10 @@ export async function withThreadLock<T>(pool: pg.Pool, threadId: string, fn: () 
 export async function startRun(
   workflow: Workflow,
   pool: pg.Pool,
-  params: { taskQueue: Task[]; settings: Settings; threadId?: string },
+  params: { taskQueue: Task[]; settings: Settings; threadId: string },
   options: DriveOptions = {},
 ): Promise<Outcome> {
-  const threadId = params.threadId ?? randomUUID();
+  const { threadId } = params;
   const existing = await workflow.getState(threadConfig(threadId));
   if (existing.createdAt) {
     throw new InputError(`thread ${threadId} already exists: resume it with 'orchestra resume ${threadId}', or pick a new --thread`);
