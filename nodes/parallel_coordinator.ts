@@ -51,18 +51,17 @@ export async function parallelCoordinator(state: WorkflowStateType) {
     throw new Error("parallel_coordinator: no branch is ready to dispatch");
   }
   const waveNumber = Number(state.checkpointData.waves ?? 0) + 1;
-  const sends = wave.map(
-    (allocation) =>
-      new Send(branchNodeFor(allocation), {
-        branchId: allocation.branchId,
-        model: settingsOf(state).model,
-        allocation,
-        taskQueue: state.taskQueue,
-        priorResults: priorResults(state, allocation),
-      } satisfies BranchInput),
+  const inputs = wave.map(
+    (allocation): BranchInput => ({
+      branchId: allocation.branchId,
+      model: settingsOf(state).model,
+      allocation,
+      taskQueue: state.taskQueue,
+      priorResults: priorResults(state, allocation),
+    }),
   );
   return new Command({
-    goto: sends,
+    goto: inputs.map((input) => new Send(branchNodeFor(input.allocation), input)),
     update: {
       checkpointData: { waves: waveNumber },
       executionTimeline: [
@@ -71,7 +70,12 @@ export async function parallelCoordinator(state: WorkflowStateType) {
           event: "wave_dispatched",
           node: "parallel_coordinator",
           wave: waveNumber,
-          branches: wave.map((a) => ({ branchId: a.branchId, node: branchNodeFor(a), attempt: a.attempt })),
+          branches: inputs.map(({ allocation, priorResults }) => ({
+            branchId: allocation.branchId,
+            node: branchNodeFor(allocation),
+            attempt: allocation.attempt,
+            priorResults: priorResults.length,
+          })),
         },
       ],
     },

@@ -136,6 +136,37 @@ describe("parallel_workflow on Postgres", () => {
     for (const d of decisions) expect(Date.parse(d.at)).not.toBeNaN();
   });
 
+  it("keeps the settings a thread started with when another process resumes it", async () => {
+    // Started the way the server starts a run: settings in `configurable` only.
+    const cfg = config({ review: "always", qualityThreshold: 0.99, maxRevisions: 0 });
+    await workflow.invoke({ task: TASK }, cfg);
+    const env = { ORCHESTRA_DB_SCHEMA: db.schema };
+    await runCli(["resume", cfg.configurable.thread_id, "--approve"], env);
+    const last = await runCli(["resume", cfg.configurable.thread_id, "--approve", "--json"], env);
+
+    // Under the defaults (0.8, two revisions) this run would complete.
+    expect(last.code).toBe(1);
+    expect(jsonResult(last).status).toBe("failed");
+    const final = (await workflow.getState(cfg)).values as WorkflowStateType;
+    expect(final.qualityReport).toMatchObject({ threshold: 0.99, route: "critical_failure" });
+    expect(final.failureReason).toMatch(/still below threshold 0.99 after the last revision/);
+  });
+
+  it("runs interdependent work sequentially, each branch seeing the results before it", async () => {
+    const task =
+      "First migrate the schema, then backfill the data, after that switch the reads, and finally retire the old " +
+      "database: each step depends on the one before it.";
+    const final = (await workflow.invoke({ task }, config())) as WorkflowStateType;
+
+    expect(final.workflowMode).toBe("sequential");
+    expect(final.status).toBe("completed");
+    const waves = events(final, "wave_dispatched").map((e) => (e.branches as { branchId: string }[]).map((b) => b.branchId));
+    expect(waves).toEqual(Object.keys(BRANCH_NODE_OF).map((id) => [id]));
+    expect(final.branchDependencies["b3-research-competitive"]).toEqual(["b1-research-technical", "b2-research-market"]);
+    const seen = events(final, "wave_dispatched").map((e) => (e.branches as { priorResults: number }[])[0]!.priorResults);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it("ends with status rejected when the reviewer rejects", async () => {
     const cfg = config({ review: "always" });
     await workflow.invoke({ task: TASK }, cfg);
