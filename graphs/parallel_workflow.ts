@@ -62,10 +62,18 @@ export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchem
  */
 export const RECURSION_LIMIT = 10_000;
 
+/**
+ * "sync" saves each step's checkpoint before the next step starts. Under LangGraph's
+ * default ("async") a process killed mid-fan-out can have saved its branches' results
+ * against a checkpoint that was itself never saved: on resume those results are lost
+ * and the branches run again.
+ */
+const RUN_DEFAULTS = { recursionLimit: RECURSION_LIMIT, durability: "sync" } as const;
+
 /** For persistent runs: the CLI and the tests compile with Postgres. */
 export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
-  return builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig({ recursionLimit: RECURSION_LIMIT });
+  return builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig(RUN_DEFAULTS);
 }
 
 /** For langgraph.json: the server brings its own checkpointer. */
-export const graph = builder.compile({ name: "parallel_workflow" }).withConfig({ recursionLimit: RECURSION_LIMIT });
+export const graph = builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS);

@@ -135,7 +135,8 @@ export async function resumeRun(
       }
       return drive(workflow, new Command({ resume: answer }), threadId, options);
     }
-    if (snapshot.next.length === 0) {
+    // `next` leaves out tasks whose writes were saved before a crash; any task at all means unfinished.
+    if (snapshot.tasks.length === 0) {
       throw new InputError(`thread ${threadId} has already finished (${current.status}): nothing to resume`);
     }
     if (decision) {
