@@ -17,10 +17,6 @@ export interface BranchSpecialisation {
   role: string;
 }
 
-export class BranchTimeoutError extends Error {
-  override name = "BranchTimeoutError";
-}
-
 /** The documents' research quality: confident findings, each backed by evidence. */
 export function dataQualityScore(findings: BranchFindings): number {
   const items = findings.findings;

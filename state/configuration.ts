@@ -50,7 +50,6 @@ export const SettingsSchema = z.object({
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;
-export type SettingsInput = z.input<typeof SettingsSchema>;
 export const SETTINGS_KEYS = Object.keys(SettingsSchema.shape) as (keyof Settings)[];
 
 /** Declares the same keys for LangGraph, so Studio and the server can set them. */
