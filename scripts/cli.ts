@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
-import { openCheckpointer } from "../checkpoints/index.js";
+import { DatabaseUnavailableError, openCheckpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { createChatModel } from "../models/index.js";
 import { ensureConfiguration, type Settings } from "../state/configuration.js";
@@ -259,7 +259,8 @@ export async function main(argv = process.argv) {
     const debug = program.opts().debug || process.argv.includes("--debug");
     process.stderr.write(`orchestra: ${error instanceof Error ? error.message : String(error)}\n`);
     if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-    else process.stderr.write("(run with --debug for details)\n");
+    // An unreachable database is fully explained by its one line; anything else may need the stack.
+    else if (!(error instanceof DatabaseUnavailableError)) process.stderr.write("(run with --debug for details)\n");
     process.exitCode = EXIT.failed;
   }
 }
