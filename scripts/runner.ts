@@ -102,13 +102,13 @@ export async function startRun(
   options: DriveOptions = {},
 ): Promise<Outcome> {
   const { threadId } = params;
-  const existing = await workflow.getState(threadConfig(threadId));
-  if (existing.createdAt) {
-    throw new InputError(`thread ${threadId} already exists: resume it with 'orchestra resume ${threadId}', or pick a new --thread`);
-  }
-  return withThreadLock(pool, threadId, () =>
-    drive(workflow, { taskQueue: params.taskQueue, settings: params.settings }, threadId, options),
-  );
+  return withThreadLock(pool, threadId, async () => {
+    // Checked under the lock: two runs naming one --thread cannot both start it.
+    if ((await workflow.getState(threadConfig(threadId))).createdAt) {
+      throw new InputError(`thread ${threadId} already exists: resume it with 'orchestra resume ${threadId}', or pick a new --thread`);
+    }
+    return drive(workflow, { taskQueue: params.taskQueue, settings: params.settings }, threadId, options);
+  });
 }
 
 /**

@@ -162,6 +162,10 @@ describe("usage and input errors exit 2 with one line, and write nothing", () =>
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/thread cli-done has already finished \(completed\)/);
 
+    const reused = await runCli(["run", TASK, "--thread", "cli-done"], env);
+    expect(reused.code).toBe(2);
+    expect(reused.stderr).toMatch(/thread cli-done already exists: resume it with/);
+
     const both = await runCli(["resume", "cli-done", "--approve", "--reject"], env);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/at most one of --approve, --reject, --feedback/);
