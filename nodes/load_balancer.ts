@@ -1,4 +1,5 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { feedbackInRound } from "../state/review.js";
 import {
   branchNodeFor,
   currentResult,
@@ -85,9 +86,7 @@ export function weakestBranches(
 
 /** The feedback a revision carries: the reviewer's words this round, else the validator's issues. */
 export function revisionFeedback(state: Pick<WorkflowStateType, "reviewDecisions" | "qualityReport" | "revisionCount">) {
-  const reviewer = state.reviewDecisions
-    .filter((d) => d.action === "feedback" && d.revision === state.revisionCount)
-    .map((d) => d.feedback!);
+  const reviewer = feedbackInRound(state.reviewDecisions, state.revisionCount);
   if (reviewer.length) return reviewer.join(" ");
   const issues = state.qualityReport?.judge?.issues ?? [];
   return issues.length ? issues.join(" ") : (state.qualityReport?.reason ?? "Raise the quality of the findings.");

@@ -2,7 +2,7 @@ import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { createChatModel } from "../models/index.js";
 import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../state/outputs.js";
-import { requestReview, type ReviewDecision, type ReviewRequest } from "../state/review.js";
+import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest } from "../state/review.js";
 import {
   now,
   settingsOf,
@@ -125,8 +125,7 @@ export async function qualityValidator(state: WorkflowStateType, config: Runnabl
   const judged = judge ? judgeScore(judge) : 0;
   const score = qualityScore(judged, mergeQuality, successRate);
   const feedback =
-    decision?.action === "feedback" ||
-    state.reviewDecisions.some((d) => d.action === "feedback" && d.revision === state.revisionCount);
+    decision?.action === "feedback" || feedbackInRound(state.reviewDecisions, state.revisionCount).length > 0;
   const { route, reason } = routeQuality({
     score,
     threshold: settings.qualityThreshold,

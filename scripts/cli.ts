@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
-import { DatabaseUnavailableError, openCheckpointer } from "../checkpoints/index.js";
+import { DatabaseUnavailableError, openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { createChatModel } from "../models/index.js";
-import { ensureConfiguration, type Settings } from "../state/configuration.js";
+import { ensureConfiguration, SETTINGS_KEYS, type Settings } from "../state/configuration.js";
 import { InputError, parseWorkflowInput, type Task } from "../state/input.js";
 import { parseReviewDecision, type ReviewDecisionInput, type ReviewRequest } from "../state/review.js";
 import { formatEvent } from "./progress.js";
@@ -85,7 +85,7 @@ async function withWorkflow(
   threadId: string,
   fn: (ctx: {
     workflow: ReturnType<typeof compileWorkflow>;
-    pool: Awaited<ReturnType<typeof openCheckpointer>>["pool"];
+    pool: Checkpointer["pool"];
     signal: AbortSignal;
     review?: (r: ReviewRequest) => Promise<ReviewDecisionInput | undefined>;
     onEvent: (e: Parameters<typeof formatEvent>[0]) => void;
@@ -99,7 +99,7 @@ async function withWorkflow(
     stop.abort(new Error("interrupted by Ctrl-C"));
   };
   process.on("SIGINT", onSigint);
-  let db: Awaited<ReturnType<typeof openCheckpointer>> | undefined;
+  let db: Checkpointer | undefined;
   try {
     db = await openCheckpointer({ onProgress: (message: string) => process.stderr.write(message + "\n") });
     const workflow = compileWorkflow(db.checkpointer);
@@ -133,18 +133,9 @@ async function withWorkflow(
   }
 }
 
+/** Commander camel-cases each --flag into the setting's own key. */
 function settingsFrom(options: Record<string, unknown>): Settings {
-  return ensureConfiguration({
-    configurable: {
-      model: options.model,
-      review: options.review,
-      qualityThreshold: options.qualityThreshold,
-      maxRetries: options.maxRetries,
-      maxRevisions: options.maxRevisions,
-      maxConcurrency: options.maxConcurrency,
-      branchTimeoutMs: options.branchTimeoutMs,
-    },
-  });
+  return ensureConfiguration({ configurable: Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])) });
 }
 
 const number = (flag: string) => (value: string) => {

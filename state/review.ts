@@ -42,6 +42,11 @@ export interface ReviewRequest<T = unknown> {
   details: T;
 }
 
+/** The feedback reviewers gave in a revision round, oldest first. */
+export function feedbackInRound(decisions: ReviewDecision[], revision: number): string[] {
+  return decisions.filter((d) => d.action === "feedback" && d.revision === revision).map((d) => d.feedback!);
+}
+
 export function parseReviewDecision(raw: unknown): ReviewDecisionInput {
   const parsed = ReviewDecisionInputSchema.safeParse(raw);
   if (!parsed.success) {

@@ -25,7 +25,7 @@ vi.mock("../models/index.js", () => ({
 
 import { dataQualityScore, runBranch } from "../nodes/branch.js";
 import type { BranchInput } from "../state/workflow.js";
-import { allocation, plain } from "./unit_fixtures.js";
+import { allocation, plain } from "./support/fixtures.js";
 
 const finding = (confidence: number, evidence: number) => ({
   claim: `claim at ${confidence}`,

@@ -27,7 +27,7 @@ vi.mock("../models/index.js", () => ({
 
 import { attribute, branchMerger, branchWeight, overallQuality, weighResults } from "../nodes/branch_merger.js";
 import { MERGE_SYNTHESIS } from "../state/outputs.js";
-import { allocation, byId, makeState, noData, result, scored, plain } from "./unit_fixtures.js";
+import { allocation, byId, makeState, noData, result, scored, plain } from "./support/fixtures.js";
 
 beforeEach(() => {
   calls.prompts.length = 0;

@@ -17,7 +17,7 @@ import {
   type WorkflowStateType,
 } from "../state/workflow.js";
 import type { ReviewDecision } from "../state/review.js";
-import { allocation, byId, makeState, result, scored, SETTINGS, plain } from "./unit_fixtures.js";
+import { allocation, byId, makeState, result, scored, SETTINGS, plain } from "./support/fixtures.js";
 
 const failed = (id: string, attempt = 1) => result(id, { status: "failed", attempt, error: `${id} broke` });
 

@@ -15,7 +15,7 @@ import {
   type BranchNodeName,
   type WorkflowStateType,
 } from "../state/workflow.js";
-import { allocation, byId, makeState, result, SETTINGS } from "./unit_fixtures.js";
+import { allocation, byId, makeState, result, SETTINGS } from "./support/fixtures.js";
 
 describe("the Send mapping (branchNodeFor)", () => {
   const cases: [string, Partial<BranchAllocation>, BranchNodeName][] = [

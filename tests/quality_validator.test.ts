@@ -22,7 +22,7 @@ vi.mock("../models/index.js", () => ({
 import { judgeScore, qualityScore, qualityValidator, routeQuality, routeQualityValidation } from "../nodes/quality_validator.js";
 import type { ReviewDecision } from "../state/review.js";
 import type { QualityReport, WorkflowStateType } from "../state/workflow.js";
-import { integration, makeState, SETTINGS, plain } from "./unit_fixtures.js";
+import { integration, makeState, SETTINGS, plain } from "./support/fixtures.js";
 
 beforeEach(() => {
   judge.calls = 0;

@@ -6,7 +6,7 @@ import {
   syncPointManager,
 } from "../nodes/sync_point_manager.js";
 import type { BranchAllocation, BranchResult } from "../state/workflow.js";
-import { allocation, byId, makeState, result, SETTINGS, plain } from "./unit_fixtures.js";
+import { allocation, byId, makeState, result, SETTINGS, plain } from "./support/fixtures.js";
 
 const SP = "pre_merge";
 

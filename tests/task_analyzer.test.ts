@@ -37,7 +37,7 @@ import {
 import { InputError } from "../state/input.js";
 import type { PlannedBranch, TaskAnalysis } from "../state/outputs.js";
 import type { WorkflowStateType } from "../state/workflow.js";
-import { makeState, plain, SETTINGS } from "./unit_fixtures.js";
+import { makeState, plain, SETTINGS } from "./support/fixtures.js";
 
 const roomy = (cpu: number, maxConcurrent = 10) => ({ cpu, maxConcurrent });
 

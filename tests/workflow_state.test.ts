@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BinaryOperatorAggregate, END, START, StateGraph } from "@langchain/langgraph";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { WorkflowState, currentResult, settingsOf, type TimelineEvent } from "../state/workflow.js";
-import { allocation, byId, result, SETTINGS } from "./unit_fixtures.js";
+import { allocation, byId, result, SETTINGS } from "./support/fixtures.js";
 
 /** The reducer LangGraph applies to a field: the operator of its BinaryOperatorAggregate channel. */
 function reducerOf<K extends keyof typeof WorkflowState.spec>(field: K) {
