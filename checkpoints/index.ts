@@ -27,12 +27,16 @@ export interface CheckpointerOptions {
   onProgress?: (message: string) => void;
   /** Where the embedded Postgres keeps its data and listens; used only when there is no database URL. */
   embedded?: Pick<EmbeddedPostgresOptions, "dataDir" | "port">;
+  /** Default true: create or migrate the checkpoint tables. False only checks the database answers. */
+  migrate?: boolean;
 }
 
 export interface Checkpointer {
   /** Set up and ready to use. */
   checkpointer: PostgresSaver;
   pool: pg.Pool;
+  /** The schema holding the checkpoint tables. */
+  schema: string;
   /** Where checkpoints live, safe to print: a masked URL, or "embedded (.data/postgres, port 54329)". */
   location: string;
   /** Ends the pool and stops the embedded Postgres if this call started it; safe to call more than once. */
@@ -71,12 +75,13 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
     })());
 
   try {
-    await setUpOnce(url, schema, () => setUp(pool, checkpointer, schema, location, !embedded));
+    if (options.migrate === false) await checkReachable(pool, location, !embedded);
+    else await setUpOnce(url, schema, () => setUp(pool, checkpointer, schema, location, !embedded));
   } catch (error) {
     await close();
     throw error;
   }
-  return { checkpointer, pool, location, close };
+  return { checkpointer, pool, schema, location, close };
 }
 
 function checkSchema(schema: string): string {
@@ -139,6 +144,14 @@ async function setUp(
   } finally {
     // Dropping the connection releases the advisory lock with it.
     client.release(true);
+  }
+}
+
+async function checkReachable(pool: pg.Pool, location: string, configured: boolean): Promise<void> {
+  try {
+    (await pool.connect()).release();
+  } catch (error) {
+    throw unavailable(error, location, configured);
   }
 }
 

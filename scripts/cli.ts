@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import { DatabaseUnavailableError, openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
@@ -7,33 +7,37 @@ import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { createChatModel } from "../models/index.js";
 import { ensureConfiguration, SETTINGS_KEYS, type Settings } from "../state/configuration.js";
 import { InputError, parseWorkflowInput, type Task } from "../state/input.js";
-import { parseReviewDecision, type ReviewDecisionInput, type ReviewRequest } from "../state/review.js";
-import { formatEvent } from "./progress.js";
+import { parseReviewDecision } from "../state/review.js";
+import { listThreads, summarizeThread, threadHistory } from "./inspect.js";
+import { ListrProgress, PlainProgress, type ProgressView } from "./live_progress.js";
+import { drawAscii, renderHistory, renderMarkdown, renderSummary, renderThreads } from "./render.js";
 import { promptReview } from "./review_prompt.js";
-import { resumeRun, startRun, type Outcome } from "./runner.js";
+import { replayRun, resumeRun, startRun, type DriveOptions, type Outcome, type RunStatus, type Workflow } from "./runner.js";
 
 export const DEMO_TASK =
   "Assess whether a mid-sized logistics company should build or buy a route-optimisation platform: " +
   "technical feasibility, market options, competitors, costs and risks.";
 
 const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+const STATUSES: RunStatus[] = ["interrupted", "completed", "failed", "rejected", "running"];
 
 interface CommonOptions {
   json?: boolean;
   reviewer?: string;
-  debug?: boolean;
 }
 
-/** Progress goes to stderr under --json, so stdout carries only the result. */
+/** Under --json, stdout carries only the result: progress and notes go to stderr. */
 function makeOutput(options: CommonOptions) {
   const out = options.json ? process.stderr : process.stdout;
   return { line: (text: string) => out.write(text + "\n") };
 }
 
-const interactive = (options: CommonOptions) => !options.json && process.stdin.isTTY && process.stdout.isTTY;
+const printJson = (value: unknown) => process.stdout.write(JSON.stringify(value) + "\n");
+const terminal = (options: CommonOptions) => !options.json && !!process.stdout.isTTY;
+const interactive = (options: CommonOptions) => terminal(options) && !!process.stdin.isTTY;
 
 function resumeHint(threadId: string) {
-  return `npm run orchestra -- resume ${threadId} --approve | --reject | --feedback "..."`;
+  return `orchestra resume ${threadId} --approve | --reject | --feedback "..." | --edit FILE`;
 }
 
 function reviewerName(options: CommonOptions): string {
@@ -45,21 +49,24 @@ function reviewerName(options: CommonOptions): string {
   }
 }
 
+async function readJsonFile(flag: string, file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new InputError(`cannot read ${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${flag} ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
 async function readTaskQueue(task: string | undefined, taskFile: string | undefined): Promise<Task[]> {
   if (task !== undefined && taskFile !== undefined) throw new InputError("give a TASK or --task-file, not both");
   if (taskFile === undefined) return parseWorkflowInput({ task: task ?? DEMO_TASK });
-  let text: string;
-  try {
-    text = await readFile(taskFile, "utf8");
-  } catch (error) {
-    throw new InputError(`cannot read --task-file ${taskFile}: ${(error as NodeJS.ErrnoException).code ?? error}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`--task-file ${taskFile} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = await readJsonFile("--task-file", taskFile);
   return parseWorkflowInput(Array.isArray(json) ? { taskQueue: json } : json);
 }
 
@@ -68,28 +75,38 @@ function report(outcome: Outcome, options: CommonOptions) {
   if (outcome.status === "interrupted") {
     line(`paused for review at ${outcome.review!.point}. Resume with:\n  ${resumeHint(outcome.threadId)}`);
   } else {
-    if (outcome.report && !options.json) line("\n" + outcome.report);
+    if (outcome.report && !options.json) line("\n" + renderMarkdown(outcome.report, terminal(options)));
     const quality = outcome.qualityScore === null ? "" : `, quality ${outcome.qualityScore.toFixed(3)}`;
     line(`${outcome.status}: thread ${outcome.threadId}${quality}${outcome.failureReason ? ` (${outcome.failureReason})` : ""}`);
   }
   if (options.json) {
     const { threadId, status, next, qualityScore, report } = outcome;
-    process.stdout.write(JSON.stringify({ threadId, status, next, qualityScore, report }) + "\n");
+    printJson({ threadId, status, next, qualityScore, report, reviewPoint: outcome.review?.point ?? null });
   }
   return outcome.status === "completed" || outcome.status === "interrupted" ? EXIT.ok : EXIT.failed;
 }
 
-/** Opens the checkpointer, runs fn with Ctrl-C wired to stop the run cleanly, and closes. */
-async function withWorkflow(
+async function withDatabase<T>(
+  fn: (ctx: { workflow: Workflow; db: Checkpointer }) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
+  const db = await openCheckpointer({ ...options, onProgress: (message: string) => process.stderr.write(message + "\n") });
+  try {
+    return await fn({ workflow: compileWorkflow(db.checkpointer), db });
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Runs or resumes a thread with live progress: a listr2 view in a terminal, plain lines
+ * otherwise. In a terminal each review point is asked there; Ctrl-C leaves the thread
+ * paused (or, mid-step, at its last saved step) and says how to resume.
+ */
+async function liveRun(
   options: CommonOptions,
   threadId: string,
-  fn: (ctx: {
-    workflow: ReturnType<typeof compileWorkflow>;
-    pool: Checkpointer["pool"];
-    signal: AbortSignal;
-    review?: (r: ReviewRequest) => Promise<ReviewDecisionInput | undefined>;
-    onEvent: (e: Parameters<typeof formatEvent>[0]) => void;
-  }) => Promise<Outcome>,
+  fn: (ctx: { workflow: Workflow; db: Checkpointer; drive: DriveOptions }) => Promise<Outcome>,
 ): Promise<number> {
   const { line } = makeOutput(options);
   const stop = new AbortController();
@@ -99,37 +116,42 @@ async function withWorkflow(
     stop.abort(new Error("interrupted by Ctrl-C"));
   };
   process.on("SIGINT", onSigint);
-  let db: Checkpointer | undefined;
+  const view: ProgressView = terminal(options) ? new ListrProgress() : new PlainProgress(line);
   try {
-    db = await openCheckpointer({ onProgress: (message: string) => process.stderr.write(message + "\n") });
-    const workflow = compileWorkflow(db.checkpointer);
-    const reviewer = reviewerName(options);
-    const outcome = await fn({
-      workflow,
-      pool: db.pool,
-      signal: stop.signal,
-      onEvent: (event) => line(formatEvent(event)),
-      ...(interactive(options)
-        ? {
-            review: async (request) => {
-              const decision = await promptReview(request, reviewer);
-              if (!decision) cancelled = true;
-              return decision;
-            },
-          }
-        : {}),
+    return await withDatabase(async ({ workflow, db }) => {
+      const reviewer = reviewerName(options);
+      const outcome = await fn({
+        workflow,
+        db,
+        drive: {
+          signal: stop.signal,
+          observer: view,
+          onEvent: (event) => view.event(event),
+          ...(interactive(options)
+            ? {
+                review: async (request, state) => {
+                  await view.pause();
+                  const answer = await promptReview(request, state, reviewer);
+                  if (!answer) cancelled = true;
+                  return answer;
+                },
+              }
+            : {}),
+        },
+      });
+      await view.pause();
+      const code = report(outcome, options);
+      return cancelled ? EXIT.interrupted : code;
     });
-    const code = report(outcome, options);
-    return cancelled ? EXIT.interrupted : code;
   } catch (error) {
+    await view.pause();
     if (cancelled) {
-      line(`stopped. The thread keeps every finished step: resume it with 'npm run orchestra -- resume ${threadId}'`);
+      line(`stopped. The thread keeps every finished step: resume it with 'orchestra resume ${threadId}'`);
       return EXIT.interrupted;
     }
     throw error;
   } finally {
     process.off("SIGINT", onSigint);
-    await db?.close();
   }
 }
 
@@ -144,20 +166,33 @@ const number = (flag: string) => (value: string) => {
   return n;
 };
 
+const JSON_OPTION = ["--json", "print the result as JSON on stdout (progress and notes go to stderr)"] as const;
+const reviewOption = (description: string) => new Option("--review <mode>", description).choices(["always", "never"]);
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
+
 export function buildProgram() {
   const program = new Command("orchestra")
-    .description("Run and resume parallel multi-agent workflows, durably on Postgres.")
+    .description("Run, review, resume and inspect parallel multi-agent workflows, durably on Postgres.")
     .option("--debug", "print stack traces for unexpected errors")
     .showHelpAfterError("(add --help for usage)")
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      "after",
+      `${examples("orchestra run \"Compare vector databases\"", "orchestra threads --status interrupted", "orchestra resume <thread> --approve", "orchestra show <thread>")}
 
-  program
-    .command("run")
+Exit codes: 0 completed or paused for review, 1 failed or rejected, 2 usage or input error, 130 Ctrl-C.
+Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres.`,
+    );
+  // Subcommands inherit exit handling and the usage hint.
+  const command = (name: string) =>
+    program.command(name).exitOverride().showHelpAfterError("(add --help for usage)");
+
+  command("run")
     .description("Run the workflow on a new thread (the built-in demo task when none is given).")
     .argument("[task]", "the task, as text")
     .option("--task-file <file>", "a JSON task queue: [{description, type?, domain?, complexity?, deadline?}, ...]")
     .option("--thread <id>", "the thread id (default: a new UUID)")
-    .addOption(new Option("--review <mode>", "pause for human review").choices(["always", "never"]))
+    .addOption(reviewOption("pause for human review (default: always)"))
     .option("--model <spec>", "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)")
     .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)")
     .option("--quality-threshold <x>", "lowest quality score the validator approves (0.8)", number("--quality-threshold"))
@@ -165,17 +200,15 @@ export function buildProgram() {
     .option("--max-revisions <n>", "revision rounds (2)", number("--max-revisions"))
     .option("--max-concurrency <n>", "most branches at once (5)", number("--max-concurrency"))
     .option("--branch-timeout-ms <ms>", "per-branch timeout (120000)", number("--branch-timeout-ms"))
-    .option("--json", "print one JSON object {threadId, status, next, qualityScore, report} as the last stdout line")
+    .option(...JSON_OPTION)
     .addHelpText(
       "after",
-      `
-Examples:
-  $ orchestra run
-  $ orchestra run "Compare vector databases for a 10M-document search service"
-  $ orchestra run --task-file tasks.json --review never --json
-  $ orchestra run --thread q3-pricing --reviewer alice
-
-Exit codes: 0 completed or paused for review, 1 failed or rejected, 2 usage or input error.`,
+      examples(
+        "orchestra run",
+        'orchestra run "Compare vector databases for a 10M-document search service"',
+        "orchestra run --task-file tasks.json --review never --json",
+        "orchestra run --thread q3-pricing --reviewer alice",
+      ) + "\n\nThe --json result: {threadId, status, next, qualityScore, report, reviewPoint}.",
     )
     .action(async (task: string | undefined, options: Record<string, any>) => {
       const taskQueue = await readTaskQueue(task, options.taskFile);
@@ -183,53 +216,199 @@ Exit codes: 0 completed or paused for review, 1 failed or rejected, 2 usage or i
       // Building the model now surfaces a missing key or a bad fault plan before anything is written.
       createChatModel(settings.model);
       const threadId: string = options.thread ?? randomUUID();
-      process.exitCode = await withWorkflow(options, threadId, ({ workflow, pool, ...drive }) =>
-        startRun(workflow, pool, { taskQueue, settings, threadId }, drive),
+      process.exitCode = await liveRun(options, threadId, ({ workflow, db, drive }) =>
+        startRun(workflow, db.pool, { taskQueue, settings, threadId }, drive),
       );
     });
 
-  program
-    .command("resume")
+  command("resume")
     .description("Continue a thread from any process: answer its review, or pick up after a crash.")
     .argument("<thread>", "the thread id")
     .option("--approve", "approve at the review point")
     .option("--reject", "reject: the run ends with status rejected")
-    .option("--feedback <text>", "send feedback: the validator routes to a revision")
+    .option("--feedback <text>", "send feedback: a revision round addresses it")
+    .option("--edit <file>", "replace the reviewable part of the state with this JSON file, then review again")
     .option("--reviewer <name>", "the name recorded with the decision (default: your OS user)")
-    .option("--json", "print one JSON object {threadId, status, next, qualityScore, report} as the last stdout line")
+    .option(...JSON_OPTION)
     .addHelpText(
       "after",
-      `
-Examples:
-  $ orchestra resume 3f2c... --approve
-  $ orchestra resume 3f2c... --feedback "Cover pricing in more depth"
-  $ orchestra resume 3f2c...            # in a terminal: asks; after a crash: continues`,
+      examples(
+        "orchestra resume 3f2c... --approve",
+        'orchestra resume 3f2c... --feedback "Cover pricing in more depth"',
+        "orchestra show 3f2c... --json | jq .reviewable > edit.json   # then edit it",
+        "orchestra resume 3f2c... --edit edit.json",
+        "orchestra resume 3f2c...            # in a terminal: asks; after a crash: continues",
+      ),
     )
     .action(async (threadId: string, options: Record<string, any>) => {
-      const chosen = [options.approve && "approve", options.reject && "reject", options.feedback !== undefined && "feedback"].filter(Boolean);
-      if (chosen.length > 1) throw new InputError("give at most one of --approve, --reject, --feedback");
-      const decision = chosen.length
-        ? parseReviewDecision({
-            action: chosen[0],
-            reviewer: reviewerName(options),
-            ...(options.feedback !== undefined ? { feedback: options.feedback } : {}),
-          })
-        : undefined;
-      process.exitCode = await withWorkflow(options, threadId, ({ workflow, pool, ...drive }) =>
-        resumeRun(workflow, pool, { threadId, ...(decision ? { decision } : {}) }, drive),
+      const chosen = [
+        options.approve && "approve",
+        options.reject && "reject",
+        options.feedback !== undefined && "feedback",
+        options.edit !== undefined && "edit",
+      ].filter(Boolean);
+      if (chosen.length > 1) throw new InputError("give at most one of --approve, --reject, --feedback, --edit");
+      const edit =
+        options.edit !== undefined ? { edit: await readJsonFile("--edit", options.edit), reviewer: reviewerName(options) } : undefined;
+      const decision =
+        chosen.length && chosen[0] !== "edit"
+          ? parseReviewDecision({
+              action: chosen[0],
+              reviewer: reviewerName(options),
+              ...(options.feedback !== undefined ? { feedback: options.feedback } : {}),
+            })
+          : undefined;
+      process.exitCode = await liveRun(options, threadId, ({ workflow, db, drive }) =>
+        resumeRun(workflow, db.pool, { threadId, ...(decision ? { decision } : {}), ...(edit ? { edit } : {}) }, drive),
       );
     });
 
-  program
-    .command("graph")
-    .description("Print the workflow's diagram as Mermaid (the README's diagram is this output).")
-    .addHelpText("after", `\nExamples:\n  $ orchestra graph > workflow.mmd`)
-    .action(async () => {
+  command("replay")
+    .description("Time travel: fork a thread at an earlier checkpoint and run on from there. Its history stays intact.")
+    .argument("<thread>", "the thread id")
+    .requiredOption("--checkpoint <id>", "the checkpoint to fork at ('orchestra history THREAD' lists them)")
+    .addOption(reviewOption("the review mode from the fork on (default: the thread's own)"))
+    .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)")
+    .option(...JSON_OPTION)
+    .addHelpText(
+      "after",
+      examples(
+        "orchestra history 3f2c...",
+        "orchestra replay 3f2c... --checkpoint 1f0c6a7e-... --review never",
+      ),
+    )
+    .action(async (threadId: string, options: Record<string, any>) => {
+      process.exitCode = await liveRun(options, threadId, ({ workflow, db, drive }) =>
+        replayRun(workflow, db.pool, { threadId, checkpointId: options.checkpoint, ...(options.review ? { review: options.review } : {}) }, drive),
+      );
+    });
+
+  command("threads")
+    .description("List threads from the checkpointer, newest first.")
+    .addOption(new Option("--status <status>", "only threads with this status").choices(STATUSES))
+    .option("--limit <n>", "at most this many threads", (value) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) throw new InputError(`--limit must be a positive integer, got '${value}'`);
+      return n;
+    }, 20)
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra threads", "orchestra threads --status interrupted --limit 5", "orchestra threads --json | jq '.[].threadId'"))
+    .action(async (options: { status?: RunStatus; limit: number; json?: boolean }) => {
+      const rows = await withDatabase(({ workflow, db }) =>
+        listThreads(workflow, db.pool, db.schema, { limit: options.limit, ...(options.status ? { status: options.status } : {}) }),
+      );
+      if (options.json) printJson(rows);
+      else process.stdout.write(renderThreads(rows) + "\n");
+    });
+
+  command("show")
+    .description("Summarise a thread: mode, branches, sync progress, quality, reviews, timeline and report.")
+    .argument("<thread>", "the thread id")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra show 3f2c...", "orchestra show 3f2c... --json | jq .quality"))
+    .action(async (threadId: string, options: CommonOptions) => {
+      const summary = await withDatabase(({ workflow }) => summarizeThread(workflow, threadId));
+      if (options.json) printJson(summary);
+      else process.stdout.write(renderSummary(summary, terminal(options)) + "\n");
+    });
+
+  command("history")
+    .description("List a thread's checkpoints: step, id, time, the nodes and branches that wrote each, and what runs next.")
+    .argument("<thread>", "the thread id")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra history 3f2c...", "orchestra replay 3f2c... --checkpoint <id from the list>"))
+    .action(async (threadId: string, options: CommonOptions) => {
+      const entries = await withDatabase(({ workflow }) => threadHistory(workflow, threadId));
+      if (options.json) printJson(entries);
+      else process.stdout.write(renderHistory(entries) + "\n");
+    });
+
+  command("report")
+    .description("Print a finished thread's final report as markdown, or write it to a file.")
+    .argument("<thread>", "the thread id")
+    .option("--out <file>", "write the report to this file")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra report 3f2c...", "orchestra report 3f2c... --out report.md"))
+    .action(async (threadId: string, options: CommonOptions & { out?: string }) => {
+      const summary = await withDatabase(({ workflow }) => summarizeThread(workflow, threadId));
+      if (!summary.report) {
+        throw new InputError(`thread ${threadId} has no final report: it is ${summary.status}${summary.reviewPoint ? ` at ${summary.reviewPoint}` : ""}`);
+      }
+      if (options.out) {
+        try {
+          await writeFile(options.out, summary.report);
+        } catch (error) {
+          throw new InputError(`cannot write --out ${options.out}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+        }
+      }
+      if (options.json) printJson({ threadId, report: summary.report, file: options.out ?? null });
+      else if (options.out) process.stdout.write(`wrote ${options.out}\n`);
+      else process.stdout.write(summary.report + "\n");
+    });
+
+  command("graph")
+    .description("Print the workflow's diagram (the README's diagram is this output).")
+    .addOption(new Option("--format <format>", "diagram format").choices(["mermaid", "ascii"]).default("mermaid"))
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra graph > workflow.mmd", "orchestra graph --format ascii"))
+    .action(async (options: { format: "mermaid" | "ascii"; json?: boolean }) => {
       const { graph } = await import("../graphs/parallel_workflow.js");
-      process.stdout.write((await graph.getGraphAsync()).drawMermaid() + "\n");
+      const drawing = await graph.getGraphAsync();
+      if (options.json) {
+        printJson({
+          nodes: Object.keys(drawing.nodes),
+          edges: drawing.edges.map(({ source, target, conditional }) => ({ source, target, conditional: !!conditional })),
+        });
+      } else {
+        process.stdout.write((options.format === "ascii" ? drawAscii(drawing) : drawing.drawMermaid()) + "\n");
+      }
+    });
+
+  const db = command("db").description("Where the checkpoints live, and their tables.");
+  db.command("status")
+    .description("Show where the checkpointer lives (password masked), whether its tables are set up, and what they hold.")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra db status", "DATABASE_URL=postgres://... orchestra db status --json"))
+    .action(async (options: CommonOptions) => {
+      const status = await withDatabase(({ db }) => databaseStatus(db), { migrate: false });
+      if (options.json) printJson(status);
+      else {
+        process.stdout.write(
+          [
+            `location:    ${status.location}`,
+            `schema:      ${status.schema}`,
+            `tables:      ${status.migrations === null ? "not set up: run 'orchestra db migrate'" : `set up (${status.migrations} migrations applied)`}`,
+            ...(status.migrations === null ? [] : [`threads:     ${status.threads}`, `checkpoints: ${status.checkpoints}`, `size:        ${status.bytes} bytes`]),
+          ].join("\n") + "\n",
+        );
+      }
+    });
+  db.command("migrate")
+    .description("Create or migrate the checkpoint tables (LangGraph's PostgresSaver.setup()); safe to repeat.")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra db migrate"))
+    .action(async (options: CommonOptions) => {
+      const status = await withDatabase(({ db }) => databaseStatus(db));
+      if (options.json) printJson(status);
+      else process.stdout.write(`checkpoint tables ready in schema ${status.schema} at ${status.location} (${status.migrations} migrations applied)\n`);
     });
 
   return program;
+}
+
+async function databaseStatus(db: Checkpointer) {
+  const base = { location: db.location, schema: db.schema };
+  const exists = await db.pool.query("SELECT to_regclass($1) AS t", [`"${db.schema}".checkpoint_migrations`]);
+  if (!exists.rows[0].t) return { ...base, migrations: null, threads: 0, checkpoints: 0, bytes: 0 };
+  const { rows } = await db.pool.query(
+    `SELECT (SELECT count(*) FROM "${db.schema}".checkpoint_migrations)::int AS migrations,
+            (SELECT count(DISTINCT thread_id) FROM "${db.schema}".checkpoints)::int AS threads,
+            (SELECT count(*) FROM "${db.schema}".checkpoints)::int AS checkpoints,
+            (SELECT sum(pg_total_relation_size(format('%I.%I', $1::text, t)))::bigint
+               FROM unnest(ARRAY['checkpoints', 'checkpoint_blobs', 'checkpoint_writes']) AS t) AS bytes`,
+    [db.schema],
+  );
+  return { ...base, ...rows[0], bytes: Number(rows[0].bytes) };
 }
 
 export async function main(argv = process.argv) {

@@ -19,6 +19,8 @@ export function formatEvent(event: TimelineEvent): string {
       return `sync_point_manager    ${pct(e.progress)} of branches succeeded → ${e.action}`;
     case "review_decision":
       return `${e.node.padEnd(22)}review: ${e.action} by ${e.reviewer}${e.feedback ? `: "${e.feedback}"` : ""}`;
+    case "state_edited":
+      return `${e.node.padEnd(22)}review: ${e.reviewer} edited ${(e.fields as string[]).join(", ") || "nothing"}`;
     case "branch_requeued":
       return `load_balancer         ${e.branchId}: ${e.strategy} (retry ${e.retry}, backoff ${e.backoffMs} ms) → ${e.toNode}`;
     case "revision_requested":

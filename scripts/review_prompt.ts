@@ -1,5 +1,12 @@
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import readline from "node:readline/promises";
 import type { ReviewDecisionInput, ReviewRequest } from "../state/review.js";
+import { reviewableState, reviewEditUpdate } from "../state/review_edit.js";
+import type { WorkflowStateType } from "../state/workflow.js";
+import type { ReviewEditRequest } from "./runner.js";
 
 const fixed = (x: unknown, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "-");
 
@@ -32,32 +39,82 @@ export function renderReviewRequest(request: ReviewRequest): string[] {
 }
 
 /**
- * Asks the reviewer in the terminal. Resolves undefined on Ctrl-C or end of input,
- * which leaves the thread paused.
+ * Opens $VISUAL or $EDITOR (else vi) on the reviewable part of the state and returns the
+ * edited document once it parses and fits; undefined when the reviewer changed nothing.
  */
-export async function promptReview(request: ReviewRequest, reviewer: string): Promise<ReviewDecisionInput | undefined> {
-  process.stdout.write(renderReviewRequest(request).join("\n") + "\n\n");
+async function editInEditor(request: ReviewRequest, state: WorkflowStateType, reviewer: string): Promise<ReviewEditRequest | undefined> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-review-"));
+  const file = path.join(dir, `${request.point}.json`);
+  const original = JSON.stringify(reviewableState(request.point, state), null, 2) + "\n";
+  await writeFile(file, original);
+  try {
+    const editor = process.env.VISUAL || process.env.EDITOR || "vi";
+    for (;;) {
+      // Through a shell, so EDITOR may carry arguments ("code --wait").
+      const run = spawnSync(`${editor} ${JSON.stringify(file)}`, { stdio: "inherit", shell: true });
+      if (run.status !== 0) {
+        process.stdout.write(`The editor (${editor}) exited with ${run.status ?? run.signal}: nothing changed.\n`);
+        return undefined;
+      }
+      const text = await readFile(file, "utf8");
+      if (text === original) return undefined;
+      try {
+        const edit = JSON.parse(text);
+        reviewEditUpdate(request.point, state, edit);
+        return { edit, reviewer };
+      } catch (error) {
+        process.stdout.write(`${error instanceof SyntaxError ? `Not valid JSON: ${error.message}` : (error as Error).message}\n`);
+        const again = await ask("Edit again? [y/n] ");
+        if (again?.trim().toLowerCase() !== "y") return undefined;
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One question; undefined on Ctrl-C or end of input. */
+async function ask(question: string): Promise<string | undefined> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
   const aborted = new AbortController();
   rl.on("SIGINT", () => aborted.abort());
   rl.on("close", () => aborted.abort());
   try {
-    for (;;) {
-      const answer = (await rl.question("Decision: [a]pprove, [r]eject, [f]eedback? ", { signal: aborted.signal }))
-        .trim()
-        .toLowerCase();
-      if (answer === "a" || answer === "approve") return { action: "approve", reviewer };
-      if (answer === "r" || answer === "reject") return { action: "reject", reviewer };
-      if (answer === "f" || answer === "feedback") {
-        const feedback = (await rl.question("Feedback: ", { signal: aborted.signal })).trim();
-        if (feedback) return { action: "feedback", feedback, reviewer };
-        process.stdout.write("Feedback must not be empty.\n");
-      }
-    }
+    return await rl.question(question, { signal: aborted.signal });
   } catch (error) {
     if (aborted.signal.aborted) return undefined;
     throw error;
   } finally {
     rl.close();
+  }
+}
+
+/**
+ * Asks the reviewer in the terminal. Resolves undefined on Ctrl-C or end of input,
+ * which leaves the thread paused.
+ */
+export async function promptReview(
+  request: ReviewRequest,
+  state: WorkflowStateType,
+  reviewer: string,
+): Promise<ReviewDecisionInput | ReviewEditRequest | undefined> {
+  process.stdout.write(renderReviewRequest(request).join("\n") + "\n\n");
+  for (;;) {
+    const answer = await ask("Decision: [a]pprove, [r]eject, [f]eedback, [e]dit? ");
+    if (answer === undefined) return undefined;
+    const choice = answer.trim().toLowerCase();
+    if (choice === "a" || choice === "approve") return { action: "approve", reviewer };
+    if (choice === "r" || choice === "reject") return { action: "reject", reviewer };
+    if (choice === "f" || choice === "feedback") {
+      const feedback = await ask("Feedback: ");
+      if (feedback === undefined) return undefined;
+      if (feedback.trim()) return { action: "feedback", feedback: feedback.trim(), reviewer };
+      process.stdout.write("Feedback must not be empty.\n");
+    }
+    if (choice === "e" || choice === "edit") {
+      const edit = await editInEditor(request, state, reviewer);
+      if (edit) return edit;
+      process.stdout.write("No changes.\n");
+    }
   }
 }

@@ -1,13 +1,16 @@
-import { Command } from "@langchain/langgraph";
+import { Command, type StateSnapshot } from "@langchain/langgraph";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import type pg from "pg";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { InputError, type Task } from "../state/input.js";
 import type { Settings } from "../state/configuration.js";
-import type { ReviewDecisionInput, ReviewRequest } from "../state/review.js";
+import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/review.js";
+import { reviewEditUpdate } from "../state/review_edit.js";
 import type { TimelineEvent, WorkflowStateType } from "../state/workflow.js";
 
 export type Workflow = ReturnType<typeof compileWorkflow>;
-export type RunStatus = "interrupted" | "completed" | "rejected" | "failed";
+/** "running": unfinished and not paused, so being run right now or left by a crash; resume continues it. */
+export type RunStatus = "interrupted" | "completed" | "rejected" | "failed" | "running";
 
 export interface Outcome {
   threadId: string;
@@ -19,11 +22,26 @@ export interface Outcome {
   failureReason?: string;
 }
 
+/** Live progress: what the `tasks`, `updates` and `checkpoints` stream modes report. */
+export interface RunObserver {
+  taskStarted(name: string, input: unknown): void | Promise<void>;
+  nodeUpdated(name: string, update: Partial<WorkflowStateType>): void;
+  /** A super-step's checkpoint was saved; `next` is what runs after it. */
+  stepSaved(step: number, next: string[]): void;
+}
+
+/** A review the reviewer answered by editing the state rather than deciding. */
+export interface ReviewEditRequest {
+  edit: unknown;
+  reviewer: string;
+}
+
 export interface DriveOptions {
   /** Called with each timeline event as nodes finish. */
   onEvent?: (event: TimelineEvent) => void;
+  observer?: RunObserver;
   /** Asked at each review point; returning undefined leaves the thread paused. */
-  review?: (request: ReviewRequest) => Promise<ReviewDecisionInput | undefined>;
+  review?: (request: ReviewRequest, state: WorkflowStateType) => Promise<ReviewDecisionInput | ReviewEditRequest | undefined>;
   signal?: AbortSignal;
 }
 
@@ -42,35 +60,84 @@ export async function outcomeOf(workflow: Workflow, threadId: string): Promise<O
     ...(values.failureReason ? { failureReason: values.failureReason } : {}),
   };
   if (review) return { ...base, status: "interrupted", review };
-  const status = values.status === "running" || values.status === undefined ? "failed" : values.status;
-  return { ...base, status };
+  if (values.status === "running" || values.status === undefined) {
+    // `next` leaves out tasks whose writes were saved before a crash; any task at all means unfinished.
+    return { ...base, status: snapshot.tasks.length > 0 ? "running" : "failed" };
+  }
+  return { ...base, status: values.status };
 }
 
-async function stream(workflow: Workflow, input: unknown, threadId: string, options: DriveOptions) {
+async function stream(workflow: Workflow, input: unknown, config: RunnableConfig, options: DriveOptions) {
+  const { observer } = options;
+  // The extra modes cost a values snapshot per step: only a live view pays for them.
+  const streamMode = observer ? (["updates", "tasks", "checkpoints"] as const) : (["updates"] as const);
   const chunks = await workflow.stream(input as never, {
-    ...threadConfig(threadId),
-    streamMode: "updates",
+    ...config,
+    streamMode: [...streamMode],
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  for await (const chunk of chunks) {
-    for (const update of Object.values(chunk as Record<string, unknown>)) {
-      const events = (update as { executionTimeline?: TimelineEvent[] } | null)?.executionTimeline;
-      for (const event of events ?? []) options.onEvent?.(event);
+  for await (const [mode, payload] of chunks as AsyncIterable<[string, any]>) {
+    if (mode === "updates") {
+      for (const [node, update] of Object.entries(payload as Record<string, Partial<WorkflowStateType> | null>)) {
+        if (!update || node === "__interrupt__") continue;
+        observer?.nodeUpdated(node, update);
+        for (const event of update.executionTimeline ?? []) options.onEvent?.(event);
+      }
+    } else if (mode === "tasks" && "input" in payload) {
+      await observer?.taskStarted(payload.name, payload.input);
+    } else if (mode === "checkpoints") {
+      observer?.stepSaved(payload.metadata?.step ?? 0, payload.next);
     }
   }
 }
 
 /** Runs the thread until it finishes or pauses with no reviewer to answer. */
-async function drive(workflow: Workflow, input: unknown, threadId: string, options: DriveOptions): Promise<Outcome> {
-  let next: unknown = input;
+async function drive(
+  workflow: Workflow,
+  input: unknown,
+  threadId: string,
+  options: DriveOptions,
+  from: RunnableConfig = threadConfig(threadId),
+): Promise<Outcome> {
+  await stream(workflow, input, from, options);
+  return answerReviews(workflow, threadId, options);
+}
+
+/** Puts each review point to the reviewer, if there is one, and runs on with the answer. */
+async function answerReviews(workflow: Workflow, threadId: string, options: DriveOptions): Promise<Outcome> {
   for (;;) {
-    await stream(workflow, next, threadId, options);
     const outcome = await outcomeOf(workflow, threadId);
     if (outcome.status !== "interrupted" || !options.review) return outcome;
-    const decision = await options.review(outcome.review!);
-    if (!decision) return outcome;
-    next = new Command({ resume: decision });
+    const answer = await options.review(outcome.review!, await valuesOf(workflow, threadId));
+    if (!answer) return outcome;
+    if ("edit" in answer) {
+      // Unchanged: ask again. Changed: the reviewed node runs on the edited state and asks anew.
+      if (!(await applyReviewEdit(workflow, threadId, outcome.review!.point, answer))) continue;
+      await stream(workflow, null, threadConfig(threadId), options);
+    } else {
+      await stream(workflow, new Command({ resume: answer }), threadConfig(threadId), options);
+    }
   }
+}
+
+async function valuesOf(workflow: Workflow, threadId: string): Promise<WorkflowStateType> {
+  return (await workflow.getState(threadConfig(threadId))).values as WorkflowStateType;
+}
+
+/**
+ * Applies a reviewer's edit of the reviewable state with updateState. Nothing is written
+ * when the edit does not fit (InputError) or changes nothing.
+ */
+export async function applyReviewEdit(
+  workflow: Workflow,
+  threadId: string,
+  point: ReviewPoint,
+  { edit, reviewer }: ReviewEditRequest,
+): Promise<boolean> {
+  const { update, asNode, changed } = reviewEditUpdate(point, await valuesOf(workflow, threadId), edit, reviewer);
+  if (!changed) return false;
+  await workflow.updateState(threadConfig(threadId), update, asNode);
+  return true;
 }
 
 /**
@@ -111,37 +178,80 @@ export async function startRun(
   });
 }
 
+export async function existingSnapshot(workflow: Workflow, threadId: string): Promise<StateSnapshot> {
+  const snapshot = await workflow.getState(threadConfig(threadId));
+  if (!snapshot.createdAt) {
+    throw new InputError(`no thread ${threadId} in the checkpointer: check the id ('orchestra threads' lists them)`);
+  }
+  return snapshot;
+}
+
 /**
- * Continues a thread from any process: with a decision when it waits for review, or
- * from its last checkpoint when the process running it died.
+ * Continues a thread from any process: with a decision or an edit when it waits for
+ * review, or from its last checkpoint when the process running it died.
  */
 export async function resumeRun(
   workflow: Workflow,
   pool: pg.Pool,
-  params: { threadId: string; decision?: ReviewDecisionInput },
+  params: { threadId: string; decision?: ReviewDecisionInput; edit?: ReviewEditRequest },
   options: DriveOptions = {},
 ): Promise<Outcome> {
-  const { threadId, decision } = params;
+  const { threadId, decision, edit } = params;
   return withThreadLock(pool, threadId, async () => {
-    const snapshot = await workflow.getState(threadConfig(threadId));
-    if (!snapshot.createdAt) throw new InputError(`no thread ${threadId} in the checkpointer: check the id`);
+    await existingSnapshot(workflow, threadId);
     const current = await outcomeOf(workflow, threadId);
     if (current.status === "interrupted") {
-      const answer = decision ?? (options.review ? await options.review(current.review!) : undefined);
-      if (!answer) {
+      if (edit) {
+        if (!(await applyReviewEdit(workflow, threadId, current.review!.point, edit))) {
+          throw new InputError(`the edit changes nothing at ${current.review!.point}: nothing written`);
+        }
+        return drive(workflow, null, threadId, options);
+      }
+      if (decision) return drive(workflow, new Command({ resume: decision }), threadId, options);
+      if (!options.review) {
         throw new InputError(
-          `thread ${threadId} is waiting for review at ${current.review!.point}: pass --approve, --reject or --feedback TEXT`,
+          `thread ${threadId} is waiting for review at ${current.review!.point}: pass --approve, --reject, --feedback TEXT or --edit FILE`,
         );
       }
-      return drive(workflow, new Command({ resume: answer }), threadId, options);
+      return answerReviews(workflow, threadId, options);
     }
-    // `next` leaves out tasks whose writes were saved before a crash; any task at all means unfinished.
-    if (snapshot.tasks.length === 0) {
+    if (current.status !== "running") {
       throw new InputError(`thread ${threadId} has already finished (${current.status}): nothing to resume`);
     }
-    if (decision) {
-      throw new InputError(`thread ${threadId} is not waiting for review: resume it without a decision`);
+    if (decision || edit) {
+      throw new InputError(`thread ${threadId} is not waiting for review: resume it without a decision or edit`);
     }
     return drive(workflow, null, threadId, options);
+  });
+}
+
+/**
+ * Time travel: runs the thread on from an earlier checkpoint. LangGraph forks there, so
+ * the thread's head moves to the new branch and the original checkpoints stay as they were.
+ * A review mode given here is written into the fork's settings with the replay's first step.
+ */
+export async function replayRun(
+  workflow: Workflow,
+  pool: pg.Pool,
+  params: { threadId: string; checkpointId: string; review?: Settings["review"] },
+  options: DriveOptions = {},
+): Promise<Outcome> {
+  const { threadId, checkpointId, review } = params;
+  return withThreadLock(pool, threadId, async () => {
+    await existingSnapshot(workflow, threadId);
+    const from = { configurable: { thread_id: threadId, checkpoint_id: checkpointId } };
+    const target = await workflow.getState(from);
+    if (!target.createdAt) {
+      throw new InputError(`thread ${threadId} has no checkpoint ${checkpointId}: 'orchestra history ${threadId}' lists them`);
+    }
+    if (target.tasks.length === 0) {
+      throw new InputError(`checkpoint ${checkpointId} is where the thread finished: nothing runs after it, pick an earlier one`);
+    }
+    const settings = (target.values as Partial<WorkflowStateType>).settings;
+    if (review && !settings) {
+      throw new InputError(`checkpoint ${checkpointId} comes before task_analyzer set the thread's settings: --review needs a later checkpoint`);
+    }
+    const input = review ? new Command({ update: { settings: { ...settings!, review } } }) : null;
+    return drive(workflow, input, threadId, options, from);
   });
 }

@@ -1,0 +1,183 @@
+import type { StateSnapshot } from "@langchain/langgraph";
+import type pg from "pg";
+import type { ReviewDecision } from "../state/review.js";
+import { reviewableState, type ReviewEdit } from "../state/review_edit.js";
+import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/workflow.js";
+import { existingSnapshot, outcomeOf, threadConfig, type RunStatus, type Workflow } from "./runner.js";
+
+/** Read-only views of threads, straight from the checkpointer. */
+
+export interface ThreadRow {
+  threadId: string;
+  status: RunStatus;
+  task: string;
+  createdAt: string;
+  updatedAt: string;
+  /** The review point the thread waits at, if it does. */
+  reviewPoint: string | null;
+}
+
+const taskOf = (values: Partial<WorkflowStateType>) =>
+  values.task ?? values.taskQueue?.map((t) => t.description).join("; ") ?? "";
+
+/**
+ * Threads newest first. The thread ids and times come from one query over the saver's
+ * table; the status needs each thread's latest state, so it is read only for the
+ * threads that can still make the page.
+ */
+export async function listThreads(
+  workflow: Workflow,
+  pool: pg.Pool,
+  schema: string,
+  options: { status?: RunStatus; limit: number },
+): Promise<ThreadRow[]> {
+  const { rows } = await pool.query<{ thread_id: string; created: string; updated: string }>(
+    `SELECT thread_id, min(checkpoint->>'ts') AS created, max(checkpoint->>'ts') AS updated
+       FROM "${schema}".checkpoints WHERE checkpoint_ns = ''
+      GROUP BY thread_id ORDER BY updated DESC, thread_id`,
+  );
+  const threads: ThreadRow[] = [];
+  for (const row of rows) {
+    if (threads.length >= options.limit) break;
+    const [snapshot, outcome] = await Promise.all([
+      workflow.getState(threadConfig(row.thread_id)),
+      outcomeOf(workflow, row.thread_id),
+    ]);
+    if (options.status && outcome.status !== options.status) continue;
+    threads.push({
+      threadId: row.thread_id,
+      status: outcome.status,
+      task: taskOf(snapshot.values as Partial<WorkflowStateType>),
+      createdAt: row.created,
+      updatedAt: row.updated,
+      reviewPoint: outcome.review?.point ?? null,
+    });
+  }
+  return threads;
+}
+
+export interface ThreadSummary {
+  threadId: string;
+  status: RunStatus;
+  reviewPoint: string | null;
+  updatedAt: string;
+  task: string;
+  mode: string | null;
+  settings: WorkflowStateType["settings"] | null;
+  revision: number;
+  branches: {
+    branchId: string;
+    node: string | null;
+    type: string;
+    status: "success" | "failed" | "pending";
+    attempt: number;
+    quality: number | null;
+    seconds: number | null;
+    error: string | null;
+  }[];
+  sync: WorkflowStateType["synchronizationStatus"] | null;
+  quality: WorkflowStateType["qualityReport"] | null;
+  reviews: ReviewDecision[];
+  timeline: WorkflowStateType["executionTimeline"];
+  report: string | null;
+  failureReason: string | null;
+  /** At a review point: the document `resume --edit` takes, as it stands. */
+  reviewable: ReviewEdit | null;
+}
+
+/** What `show` prints: the thread's latest state, summarised. */
+export async function summarizeThread(workflow: Workflow, threadId: string): Promise<ThreadSummary> {
+  const snapshot = await existingSnapshot(workflow, threadId);
+  const outcome = await outcomeOf(workflow, threadId);
+  const v = snapshot.values as Partial<WorkflowStateType>;
+  const branches = Object.values(v.activeBranches ?? {})
+    .sort((a, b) => a.order - b.order)
+    .map((allocation) => {
+      const result = v.completedBranches?.[allocation.branchId];
+      const current = result && result.attempt === allocation.attempt ? result : undefined;
+      return {
+        branchId: allocation.branchId,
+        node: current?.node ?? allocation.assignedNode ?? null,
+        type: allocation.type,
+        status: current?.status ?? ("pending" as const),
+        attempt: allocation.attempt,
+        quality: current?.performance.dataQualityScore ?? null,
+        seconds: current?.performance.executionTime ?? null,
+        error: current?.error ?? null,
+      };
+    });
+  return {
+    threadId,
+    status: outcome.status,
+    reviewPoint: outcome.review?.point ?? null,
+    updatedAt: snapshot.createdAt!,
+    task: taskOf(v),
+    mode: v.workflowMode ?? null,
+    settings: v.settings ?? null,
+    revision: v.revisionCount ?? 0,
+    branches,
+    // Paused at the sync point, the node has not written its decision yet: the request carries it.
+    sync: (outcome.review?.point === "sync_point_manager"
+      ? (outcome.review.details as { synchronization: SynchronizationStatus }).synchronization
+      : v.synchronizationStatus) ?? null,
+    quality: v.qualityReport ?? null,
+    reviews: v.reviewDecisions ?? [],
+    timeline: v.executionTimeline ?? [],
+    report: v.finalReport ?? null,
+    failureReason: v.failureReason ?? null,
+    reviewable: outcome.review ? reviewableState(outcome.review.point, v as WorkflowStateType) : null,
+  };
+}
+
+export interface HistoryEntry {
+  checkpointId: string;
+  parentId: string | null;
+  step: number;
+  source: string;
+  createdAt: string;
+  /** The nodes whose writes this checkpoint saved. */
+  nodes: string[];
+  /** The branches whose results this checkpoint saved. */
+  branches: string[];
+  /** What runs from here. */
+  next: string[];
+  /** False for checkpoints a replay forked away from: they stay, but the thread's head no longer descends from them. */
+  onHeadBranch: boolean;
+}
+
+/** Every checkpoint of a thread, oldest first, with what wrote it. */
+export async function threadHistory(workflow: Workflow, threadId: string): Promise<HistoryEntry[]> {
+  await existingSnapshot(workflow, threadId);
+  const snapshots: StateSnapshot[] = [];
+  for await (const snapshot of workflow.getStateHistory(threadConfig(threadId))) snapshots.push(snapshot);
+  const byId = new Map(snapshots.map((s) => [idOf(s.config)!, s]));
+  const head = new Set<string>();
+  for (let s: StateSnapshot | undefined = snapshots[0]; s; s = byId.get(idOf(s.parentConfig) ?? "")) head.add(idOf(s.config)!);
+
+  return snapshots.reverse().map((snapshot) => {
+    const id = idOf(snapshot.config)!;
+    const parentId = idOf(snapshot.parentConfig) ?? null;
+    const parent = parentId ? byId.get(parentId) : undefined;
+    const source = String(snapshot.metadata?.source ?? "");
+    // A loop step saves what all its parent's tasks wrote (one that paused for review wrote once
+    // resumed); an update, a fork or the input wrote it themselves.
+    const ran = source === "loop" && parent ? parent.tasks : [];
+    const branches = ran
+      .filter((t) => (BRANCH_NODES as readonly string[]).includes(t.name))
+      .flatMap((t) => Object.keys((t.result as Partial<WorkflowStateType> | undefined)?.completedBranches ?? {}));
+    return {
+      checkpointId: id,
+      parentId,
+      step: Number(snapshot.metadata?.step ?? 0),
+      source,
+      createdAt: snapshot.createdAt ?? "",
+      nodes: [...new Set(ran.map((t) => t.name))],
+      branches,
+      next: [...snapshot.next],
+      onHeadBranch: head.has(id),
+    };
+  });
+}
+
+const idOf = (config: { configurable?: Record<string, unknown> } | undefined) =>
+  config?.configurable?.checkpoint_id as string | undefined;

@@ -1,0 +1,257 @@
+import { Listr, PRESET_TIMER, type ListrTaskWrapper } from "listr2";
+import { BRANCH_NODES, type BranchAllocation, type BranchInput, type TimelineEvent, type WorkflowStateType } from "../state/workflow.js";
+import { formatEvent } from "./progress.js";
+import type { RunObserver } from "./runner.js";
+
+/** What a run shows while it goes: fed by the runner's streams, paused for prompts. */
+export interface ProgressView extends RunObserver {
+  event(event: TimelineEvent): void;
+  /** Ends live rendering, leaving what was drawn on screen; the view may start again after. */
+  pause(): Promise<void>;
+}
+
+type BranchState = "queued" | "running" | "done" | "failed" | "retrying";
+
+interface BranchLine {
+  branchId: string;
+  node: string;
+  state: BranchState;
+  attempt: number;
+  startedAt?: number;
+  seconds?: number;
+  quality?: number;
+  error?: string;
+}
+
+const isBranchNode = (name: string) => (BRANCH_NODES as readonly string[]).includes(name);
+
+/** Each branch's state as the streams report it: the model both views render. */
+export class BranchBoard {
+  readonly branches = new Map<string, BranchLine>();
+
+  plan(allocations: Record<string, BranchAllocation>) {
+    for (const a of Object.values(allocations)) {
+      const line = this.branches.get(a.branchId);
+      if (!line) this.branches.set(a.branchId, { branchId: a.branchId, node: a.assignedNode ?? "", state: "queued", attempt: a.attempt });
+      else if (a.attempt > line.attempt && line.state !== "running") Object.assign(line, { state: "retrying", attempt: a.attempt });
+    }
+  }
+
+  started(node: string, input: BranchInput) {
+    this.branches.set(input.branchId, {
+      branchId: input.branchId,
+      node,
+      state: "running",
+      attempt: input.allocation.attempt,
+      startedAt: Date.now(),
+    });
+  }
+
+  finished(update: Partial<WorkflowStateType>) {
+    for (const result of Object.values(update.completedBranches ?? {})) {
+      const line = this.branches.get(result.branchId);
+      this.branches.set(result.branchId, {
+        branchId: result.branchId,
+        node: result.node,
+        state: result.status === "success" ? "done" : "failed",
+        attempt: result.attempt,
+        ...(line?.startedAt ? { startedAt: line.startedAt } : {}),
+        seconds: result.performance.executionTime,
+        quality: result.performance.dataQualityScore,
+        ...(result.error ? { error: result.error } : {}),
+      });
+    }
+  }
+
+  count(state: BranchState) {
+    return [...this.branches.values()].filter((b) => b.state === state).length;
+  }
+
+  summary() {
+    const parts = (["running", "done", "failed", "retrying", "queued"] as const)
+      .map((s) => [s, this.count(s)] as const)
+      .filter(([, n]) => n > 0)
+      .map(([s, n]) => `${n} ${s}`);
+    return parts.join(", ");
+  }
+
+  line(b: BranchLine) {
+    const seconds = b.state === "running" && b.startedAt ? (Date.now() - b.startedAt) / 1000 : b.seconds;
+    const figures = [
+      seconds === undefined ? "" : `${seconds.toFixed(1)}s`,
+      b.quality === undefined || b.state !== "done" ? "" : `quality ${b.quality.toFixed(3)}`,
+      b.attempt > 1 ? `attempt ${b.attempt}` : "",
+      b.error ? b.error : "",
+    ].filter(Boolean);
+    return `${b.branchId.padEnd(30)} ${b.node.padEnd(26)} ${b.state.padEnd(9)} ${figures.join("  ")}`.trimEnd();
+  }
+}
+
+/** One plain line per event and per saved super-step: no escape codes, for logs and pipes. */
+export class PlainProgress implements ProgressView {
+  private readonly board = new BranchBoard();
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly write: (line: string) => void) {}
+
+  taskStarted(name: string, input: unknown) {
+    if (isBranchNode(name)) this.board.started(name, input as BranchInput);
+  }
+
+  nodeUpdated(name: string, update: Partial<WorkflowStateType>) {
+    if (update.activeBranches) this.board.plan(update.activeBranches);
+    if (isBranchNode(name)) this.board.finished(update);
+  }
+
+  stepSaved(step: number, next: string[]) {
+    // Step -1 is the saved input: nothing has run yet.
+    if (step < 0) return;
+    const elapsed = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    this.write(stepLine(step, elapsed, this.board.summary(), next));
+  }
+
+  event(event: TimelineEvent) {
+    this.write(formatEvent(event));
+  }
+
+  async pause() {}
+}
+
+function stepLine(step: number, elapsed: string, branches: string, next: string[]) {
+  return `  · step ${step} saved at ${elapsed}s${branches ? `: ${branches}` : ""}; next ${describeNext(next)}`;
+}
+
+function describeNext(next: string[]) {
+  if (next.length === 0) return "nothing (the run is over or paused)";
+  const counts = new Map<string, number>();
+  for (const n of next) counts.set(n, (counts.get(n) ?? 0) + 1);
+  return [...counts].map(([n, k]) => (k > 1 ? `${n} ×${k}` : n)).join(", ");
+}
+
+const PHASES = {
+  task_analyzer: "Analysis",
+  parallel_coordinator: "Fan-out",
+  load_balancer: "Fan-out",
+  sync_point_manager: "Sync",
+  branch_merger: "Merge",
+  quality_validator: "Validation",
+  final_integrator: "Integration",
+} as Record<string, string>;
+const phaseOf = (node: string) => PHASES[node] ?? (isBranchNode(node) ? "Fan-out" : node);
+
+interface ActivePhase {
+  name: string;
+  task?: ListrTaskWrapper<unknown, any, any>;
+  detail: string;
+  branchIds: Set<string>;
+  step?: string;
+  done: () => void;
+  rendered: Promise<unknown>;
+}
+
+/**
+ * The terminal view: a listr2 task per phase visit (Analysis, Fan-out, Sync, Merge,
+ * Validation, Integration; loops revisit them), a live line per branch of the fan-out
+ * with its state and elapsed time, and the latest super-step's summary under each phase.
+ */
+export class ListrProgress implements ProgressView {
+  private readonly board = new BranchBoard();
+  private readonly startedAt = Date.now();
+  private phase: ActivePhase | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+
+  async taskStarted(name: string, input: unknown) {
+    await this.enter(phaseOf(name));
+    if (isBranchNode(name)) {
+      this.board.started(name, input as BranchInput);
+      this.phase!.branchIds.add((input as BranchInput).branchId);
+    }
+    this.refresh();
+  }
+
+  nodeUpdated(name: string, update: Partial<WorkflowStateType>) {
+    if (update.activeBranches) this.board.plan(update.activeBranches);
+    if (isBranchNode(name)) this.board.finished(update);
+    this.refresh();
+  }
+
+  stepSaved(step: number, next: string[]) {
+    if (step < 0 || !this.phase) return;
+    const elapsed = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    this.phase.step = stepLine(step, elapsed, this.board.summary(), next).trim();
+    this.refresh();
+  }
+
+  event(event: TimelineEvent) {
+    if (!this.phase) return;
+    const e = event as Record<string, any>;
+    const detail = PHASE_DETAILS[event.event]?.(e);
+    if (detail) this.phase.detail = detail;
+    this.refresh();
+  }
+
+  async pause() {
+    if (!this.phase) return;
+    const { done, rendered } = this.phase;
+    this.refresh();
+    this.phase = undefined;
+    clearInterval(this.ticker);
+    done();
+    await rendered;
+  }
+
+  private async enter(name: string) {
+    if (this.phase?.name === name) return;
+    await this.pause();
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const phase: ActivePhase = { name, detail: "", branchIds: new Set(), done, rendered: Promise.resolve() };
+    const listr = new Listr(
+      [
+        {
+          title: name,
+          task: async (_ctx, task) => {
+            phase.task = task;
+            this.refresh();
+            await finished;
+          },
+          rendererOptions: { persistentOutput: true, outputBar: true },
+        },
+      ],
+      {
+        registerSignalListeners: false,
+        rendererOptions: { timer: PRESET_TIMER, formatOutput: "truncate" },
+      },
+    );
+    phase.rendered = listr.run();
+    this.phase = phase;
+    // Elapsed times of running branches move even when no event arrives.
+    this.ticker = setInterval(() => this.refresh(), 250);
+    this.ticker.unref();
+  }
+
+  private refresh() {
+    const phase = this.phase;
+    if (!phase?.task) return;
+    phase.task.title = phase.detail ? `${phase.name}: ${phase.detail}` : phase.name;
+    const lines = [...phase.branchIds].map((id) => this.board.line(this.board.branches.get(id)!));
+    const waiting = this.board.count("queued") + this.board.count("retrying");
+    if (phase.branchIds.size && waiting) lines.push(`${waiting} more waiting for a later wave`);
+    if (phase.step) lines.push(phase.step);
+    const output = lines.join("\n");
+    if (output && phase.task.output !== output) phase.task.output = output;
+  }
+}
+
+/** A phase title's detail, from the events that end or advance it. */
+const PHASE_DETAILS: Record<string, (e: Record<string, any>) => string> = {
+  task_analysis_completed: (e) => `${e.workflowMode} mode, ${e.branchesPlanned} branches planned, ${e.branchesAllocated} at a time`,
+  wave_dispatched: (e) => `wave ${e.wave}, ${(e.branches as unknown[]).length} branches`,
+  branch_requeued: (e) => `${e.branchId} ${e.strategy} → ${e.toNode}`,
+  revision_requested: (e) => `revision ${e.revision}: re-queues ${(e.branches as string[]).join(", ")}`,
+  synchronization_checkpoint: (e) => `${Math.round(e.progress * 100)}% of branches succeeded → ${e.action}`,
+  review_decision: (e) => `review: ${e.action} by ${e.reviewer}`,
+  intelligent_merge_completed: (e) => `merged ${e.successfulBranches} branches, quality ${Number(e.overallQuality).toFixed(3)}`,
+  quality_validated: (e) => `score ${Number(e.score).toFixed(3)} → ${e.route}`,
+  workflow_completed: (e) => `report written, quality ${Number(e.qualityScore).toFixed(3)}`,
+};

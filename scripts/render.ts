@@ -1,0 +1,165 @@
+import { styleText } from "node:util";
+import type { HistoryEntry, ThreadRow, ThreadSummary } from "./inspect.js";
+import { formatEvent } from "./progress.js";
+
+/** Text views for the terminal. `color` is off for pipes and files: plain text, no escape codes. */
+
+type Style = Parameters<typeof styleText>[0];
+const styler = (color: boolean) => (style: Style, text: string) => (color ? styleText(style, text) : text);
+
+const fixed = (x: number | null | undefined, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "-");
+const shorten = (text: string, width: number) => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
+/** "2026-11-21 07:02:13": seconds are enough to tell runs apart. */
+const when = (iso: string) => (iso ? iso.slice(0, 19).replace("T", " ") : "-");
+
+function table(header: string[], rows: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+export function renderThreads(rows: ThreadRow[]): string {
+  if (rows.length === 0) return "No threads. Start one with 'orchestra run'.";
+  return table(
+    ["THREAD", "STATUS", "REVIEW", "UPDATED", "CREATED", "TASK"],
+    rows.map((r) => [r.threadId, r.status, r.reviewPoint ?? "-", when(r.updatedAt), when(r.createdAt), shorten(r.task, 60)]),
+  ).join("\n");
+}
+
+export function renderSummary(s: ThreadSummary, color: boolean): string {
+  const style = styler(color);
+  const heading = (text: string) => ["", style("bold", text)];
+  const out = [
+    style("bold", `Thread ${s.threadId}`) +
+      ` — ${s.status}${s.reviewPoint ? ` at ${s.reviewPoint}` : ""}${s.quality ? `, quality ${fixed(s.quality.score)}` : ""}`,
+    `Task: ${s.task}`,
+    `Mode: ${s.mode ?? "-"} · ${s.branches.length} branches · revision ${s.revision}` +
+      (s.settings ? ` · review ${s.settings.review}, threshold ${s.settings.qualityThreshold}, model ${s.settings.model}` : "") +
+      ` · updated ${when(s.updatedAt)}`,
+  ];
+  if (s.failureReason) out.push(`Ended: ${s.failureReason}`);
+  if (s.status === "interrupted") out.push(`Waiting for review: orchestra resume ${s.threadId} --approve | --reject | --feedback TEXT | --edit FILE`);
+  if (s.status === "running") out.push(`Unfinished and not paused: if no process is running it, 'orchestra resume ${s.threadId}' continues it`);
+
+  out.push(...heading("Branches"));
+  out.push(
+    ...table(
+      ["BRANCH", "NODE", "STATUS", "QUALITY", "SECONDS", "ATTEMPT", "ERROR"],
+      s.branches.map((b) => [b.branchId, b.node ?? "-", b.status, fixed(b.quality), fixed(b.seconds, 2), String(b.attempt), b.error ?? ""]),
+    ).map((l) => `  ${l}`),
+  );
+
+  out.push(...heading("Sync"));
+  out.push(
+    s.sync
+      ? `  ${s.sync.syncPoint}: ${Math.round(s.sync.progress * 100)}% succeeded (${s.sync.status}); ` +
+          `done ${s.sync.completedBranches.length}, failed ${s.sync.failedBranches.length}, pending ${s.sync.pendingBranches.length}`
+      : "  not reached yet",
+  );
+
+  out.push(...heading("Quality"));
+  if (s.quality) {
+    const q = s.quality;
+    out.push(`  score ${fixed(q.score)} against threshold ${q.threshold} → ${q.route}: ${q.reason}`);
+    out.push(`  judge ${fixed(q.judgeScore)} (weight 0.5), merge quality ${fixed(q.mergeQuality)} (0.3), success rate ${fixed(q.successRate)} (0.2)`);
+    if (q.judge) {
+      out.push(`  rubric: coverage ${fixed(q.judge.coverage, 2)}, evidence ${fixed(q.judge.evidence, 2)}, consistency ${fixed(q.judge.consistency, 2)}, actionability ${fixed(q.judge.actionability, 2)}`);
+      for (const issue of q.judge.issues) out.push(`  - ${issue}`);
+    }
+  } else {
+    out.push("  not validated yet");
+  }
+
+  if (s.reviews.length) {
+    out.push(...heading("Reviews"));
+    for (const r of s.reviews) {
+      out.push(`  ${when(r.at)}  ${r.point}: ${r.action} by ${r.reviewer}${r.feedback ? `: "${r.feedback}"` : ""}`);
+    }
+  }
+
+  out.push(...heading("Timeline"));
+  for (const event of s.timeline) out.push(`  ${event.at.slice(11, 23)}  ${formatEvent(event)}`);
+
+  out.push(...heading("Report"));
+  out.push(s.report ? renderMarkdown(s.report, color) : "  not written yet");
+  return out.join("\n");
+}
+
+export function renderHistory(entries: HistoryEntry[]): string {
+  const forked = entries.some((e) => !e.onHeadBranch);
+  const lines = table(
+    ["STEP", "CHECKPOINT", "TIME", "SOURCE", "WROTE", "BRANCHES", "NEXT"],
+    entries.map((e) => [
+      String(e.step) + (e.onHeadBranch ? "" : "*"),
+      e.checkpointId,
+      e.createdAt.slice(11, 23),
+      e.source,
+      e.nodes.length ? compress(e.nodes) : (WROTE_BY_SOURCE[e.source]?.(e.step) ?? "-"),
+      e.branches.length > 3 ? `${e.branches.slice(0, 2).join(", ")} +${e.branches.length - 2}` : e.branches.join(", ") || "-",
+      compress(e.next) || "-",
+    ]),
+  );
+  if (forked) lines.push("", "* on a branch the thread was replayed away from: kept, but no longer the thread's head");
+  return lines.join("\n");
+}
+
+/** Checkpoints no node wrote: the input, a reviewer's edit, a replay's fork and its settings. */
+const WROTE_BY_SOURCE: Record<string, (step: number) => string> = {
+  input: (step) => (step < 0 ? "(input)" : "(replay's settings)"),
+  update: () => "(state edit)",
+  fork: () => "(fork)",
+};
+
+/** "research_branch_alpha ×2, sync_point_manager": parallel tasks of one node, counted. */
+function compress(names: string[]): string {
+  const counts = new Map<string, number>();
+  for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
+  return [...counts].map(([n, k]) => (k > 1 ? `${n} ×${k}` : n)).join(", ");
+}
+
+/** Markdown for a terminal: headings and bold styled, the rest as written. */
+export function renderMarkdown(markdown: string, color: boolean): string {
+  if (!color) return markdown;
+  const style = styler(color);
+  return markdown
+    .split("\n")
+    .map((line) => {
+      const heading = /^(#{1,6})\s+(.*)$/.exec(line);
+      if (heading) return heading[1]!.length === 1 ? style(["bold", "underline"], heading[2]!) : style("bold", heading[2]!);
+      return line.replace(/\*\*([^*]+)\*\*/g, (_, text: string) => style("bold", text));
+    })
+    .join("\n");
+}
+
+interface DrawableGraph {
+  nodes: Record<string, { id: string }>;
+  edges: { source: string; target: string; conditional?: boolean; data?: string }[];
+}
+
+/**
+ * The diagram as text: each node with its outgoing edges, in the graph's own order.
+ * ─▶ is a fixed edge, ┄▶ a routed one (a conditional edge or a Command/Send target).
+ */
+export function drawAscii(graph: DrawableGraph): string {
+  const out: string[] = [];
+  for (const id of Object.keys(graph.nodes)) {
+    // One line per target: a router's several routes to one node share it.
+    const targets = new Map<string, { conditional: boolean; labels: string[] }>();
+    for (const e of graph.edges.filter((edge) => edge.source === id)) {
+      const target = targets.get(e.target) ?? { conditional: !!e.conditional, labels: [] };
+      if (e.data) target.labels.push(e.data);
+      targets.set(e.target, target);
+    }
+    if (targets.size === 0) continue;
+    out.push(id);
+    [...targets].forEach(([target, { conditional, labels }], i) => {
+      const branch = i === targets.size - 1 ? "└" : "├";
+      out.push(`  ${branch}${conditional ? "┄▶" : "─▶"} ${target}${labels.length ? `  (${labels.join(" | ")})` : ""}`);
+    });
+  }
+  return out.join("\n");
+}
