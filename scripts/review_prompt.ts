@@ -19,7 +19,8 @@ export function renderReviewRequest(request: ReviewRequest): string[] {
     for (const b of d.branches as any[]) {
       lines.push(
         `${String(b.branchId).padEnd(30)}${String(b.node ?? "-").padEnd(27)}${String(b.status).padEnd(10)}${fixed(b.quality).padEnd(9)}${fixed(b.seconds, 2)}` +
-          (b.error ? `\n    error: ${b.error}` : ""),
+          (b.error ? `\n    error: ${b.error}` : "") +
+          (b.summary ? `\n    ${b.summary.length > 160 ? `${b.summary.slice(0, 159)}…` : b.summary}` : ""),
       );
     }
   } else {

@@ -34,11 +34,15 @@ async function schemaExists(schema: string): Promise<boolean> {
 }
 
 describe("orchestra run", () => {
-  it("runs to a completed report and prints a plain line per node and branch event", async () => {
+  it("runs to a completed report and prints a plain line per node and branch event, and per saved step", async () => {
     const result = await runCli(["run", TASK, "--review", "never"], env);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).not.toMatch(ESCAPE);
-    const lines = result.stdout.split("\n");
+    const all = result.stdout.split("\n");
+    const steps = all.filter((l) => l.startsWith("  · step "));
+    expect(steps[0]).toMatch(/^  · step 0 saved at \d+\.\ds; next task_analyzer$/);
+    expect(steps).toContainEqual(expect.stringMatching(/^  · step 3 saved at .*: 3 done, 2 queued; next sync_point_manager$/));
+    const lines = all.filter((l) => !l.startsWith("  · step "));
     expect(lines[0]).toMatch(/^task_analyzer +adaptive mode: 5 branches planned, 3 at a time/);
     for (const node of ["research_branch_alpha", "research_branch_beta", "research_branch_gamma", "analysis_branch_primary", "analysis_branch_secondary"]) {
       expect(lines.some((l) => l.startsWith(`  ✓ ${node}`))).toBe(true);
