@@ -364,7 +364,9 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
       }
     });
 
-  const db = command("db").description("Where the checkpoints live, and their tables.");
+  const db = command("db")
+    .description("Where the checkpoints live, and their tables.")
+    .addHelpText("after", examples("orchestra db status", "orchestra db migrate"));
   db.command("status")
     .description("Show where the checkpointer lives (password masked), whether its tables are set up, and what they hold.")
     .option(...JSON_OPTION)

@@ -90,14 +90,16 @@ describe("orchestra run", () => {
     expect(jsonResult(rejected)).toMatchObject({ status: "rejected", next: [], report: null });
   });
 
-  it("has --help with examples on every command", async () => {
-    for (const args of [["--help"], ["run", "--help"], ["resume", "--help"]]) {
-      const result = await runCli(args, env);
-      expect(result.code).toBe(0);
-      expect(result.stdout).toMatch(/Usage: orchestra/);
-    }
-    expect((await runCli(["run", "--help"], env)).stdout).toContain("Examples:");
-    expect((await runCli(["resume", "--help"], env)).stdout).toContain("Examples:");
+  it("has --help with examples on every command and subcommand", async () => {
+    const commands = [[], ["db"], ["run"], ["resume"], ["replay"], ["threads"], ["show"], ["history"], ["report"], ["graph"], ["db", "status"], ["db", "migrate"]];
+    const results = await Promise.all(commands.map((command) => runCli([...command, "--help"], env)));
+    results.forEach((result, i) => {
+      expect(result.code, commands[i]!.join(" ")).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: orchestra ${commands[i]!.join(" ")}`));
+      expect(result.stdout, commands[i]!.join(" ")).toContain("Examples:");
+    });
+    const db = await runCli(["db", "--help"], env);
+    expect(db.stdout).toMatch(/status \[options\] +Show where the checkpointer lives/);
   });
 });
 
