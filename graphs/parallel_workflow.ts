@@ -1,5 +1,5 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { ConfigurationAnnotation } from "../state/configuration.js";
+import { ConfigurationSchema } from "../state/configuration.js";
 import { WorkflowInputSchema } from "../state/input.js";
 import { WorkflowState } from "../state/workflow.js";
 import { taskAnalyzer } from "../nodes/task_analyzer.js";
@@ -16,7 +16,7 @@ import { qualityValidator, routeQualityValidation } from "../nodes/quality_valid
 import { finalIntegrator } from "../nodes/final_integrator.js";
 
 /** The documents' advanced parallel workflow, wired as their diagram draws it. */
-export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationAnnotation })
+export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationSchema })
   .addNode("task_analyzer", taskAnalyzer)
   .addNode("parallel_coordinator", parallelCoordinator, { ends: PARALLEL_COORDINATOR_ENDS })
   .addNode("research_branch_alpha", researchBranchAlpha)
