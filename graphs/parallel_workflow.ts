@@ -77,3 +77,11 @@ export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
 
 /** For langgraph.json: the server brings its own checkpointer. */
 export const graph = builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS);
+
+// @langchain/langgraph-api 2.0.0 starts every run with streamEvents(input, { recursionLimit:
+// undefined }) when the run sets no recursion_limit, and that undefined replaces the limit
+// above with LangChain's 25 (fixed upstream by langgraphjs#2645, after the pinned release).
+type StreamEvents = (input: unknown, options: { recursionLimit?: number }, streamOptions?: unknown) => unknown;
+const streamEvents = graph.streamEvents.bind(graph) as unknown as StreamEvents;
+(graph as unknown as { streamEvents: StreamEvents }).streamEvents = (input, options, streamOptions) =>
+  streamEvents(input, { ...options, recursionLimit: options.recursionLimit ?? RECURSION_LIMIT }, streamOptions);
