@@ -1,7 +1,10 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { Client, type Assistant } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReviewRequest } from "../state/review.js";
 import type { WorkflowStateType } from "../state/workflow.js";
+import { PROJECT_ROOT } from "./support/cli.js";
 import { startLangGraphServer, type LangGraphServer } from "./support/langgraphServer.js";
 
 // The workflow served by the LangGraph API server from langgraph.json, driven with the
@@ -76,8 +79,18 @@ async function valuesOf(threadId: string) {
 }
 
 describe("the LangGraph server API", () => {
-  it("serves parallel_workflow from langgraph.json as an assistant", () => {
+  it("serves every graph langgraph.json lists, each compiled without a checkpointer of its own", async () => {
+    const config = JSON.parse(await readFile(path.join(PROJECT_ROOT, "langgraph.json"), "utf8")) as {
+      graphs: Record<string, string>;
+    };
+    expect(config).toMatchObject({ node_version: expect.any(String), env: expect.any(Object) });
+    expect(Object.keys(config.graphs)).toEqual(["parallel_workflow"]);
     expect(assistant).toMatchObject({ graph_id: "parallel_workflow", name: "parallel_workflow" });
+    for (const spec of Object.values(config.graphs)) {
+      const [file, symbol] = spec.split(":");
+      const exported = (await import(path.resolve(PROJECT_ROOT, file!)))[symbol!] as { checkpointer?: unknown };
+      expect(exported.checkpointer).toBeUndefined();
+    }
   });
 
   it("draws every node and every real edge, and no edge the graph never takes", async () => {
