@@ -70,22 +70,23 @@ export function parseReviewDecision(raw: unknown): ReviewDecisionInput {
  * clients send whatever they are given.
  */
 export function requestReview<T>(request: ReviewRequest<T>, revision: number): ReviewDecision {
+  let decision: ReviewDecisionInput | undefined;
   let error: string | undefined;
-  for (;;) {
+  while (!decision) {
     const answer = interrupt(error ? { ...request, error } : request);
     try {
-      const decision = parseReviewDecision(answer);
-      return {
-        point: request.point,
-        action: decision.action,
-        ...(decision.feedback ? { feedback: decision.feedback } : {}),
-        reviewer: decision.reviewer ?? "anonymous",
-        at: new Date().toISOString(),
-        revision,
-      };
+      decision = parseReviewDecision(answer);
     } catch (invalid) {
       if (!(invalid instanceof InputError)) throw invalid;
       error = invalid.message;
     }
   }
+  return {
+    point: request.point,
+    action: decision.action,
+    ...(decision.feedback ? { feedback: decision.feedback } : {}),
+    reviewer: decision.reviewer ?? "anonymous",
+    at: new Date().toISOString(),
+    revision,
+  };
 }
