@@ -1,5 +1,5 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { ConfigurationAnnotation } from "../state/configuration.js";
+import { ConfigurationSchema } from "../state/configuration.js";
 import { WorkflowInputSchema } from "../state/input.js";
 import { WorkflowState } from "../state/workflow.js";
 import { taskAnalyzer } from "../nodes/task_analyzer.js";
@@ -16,7 +16,7 @@ import { qualityValidator, routeQualityValidation } from "../nodes/quality_valid
 import { finalIntegrator } from "../nodes/final_integrator.js";
 
 /** The documents' advanced parallel workflow, wired as their diagram draws it. */
-export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationAnnotation })
+export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationSchema })
   .addNode("task_analyzer", taskAnalyzer)
   .addNode("parallel_coordinator", parallelCoordinator, { ends: PARALLEL_COORDINATOR_ENDS })
   .addNode("research_branch_alpha", researchBranchAlpha)
@@ -77,3 +77,11 @@ export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
 
 /** For langgraph.json: the server brings its own checkpointer. */
 export const graph = builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS);
+
+// @langchain/langgraph-api 2.0.0 starts every run with streamEvents(input, { recursionLimit:
+// undefined }) when the run sets no recursion_limit, and that undefined replaces the limit
+// above with LangChain's 25 (fixed upstream by langgraphjs#2645, after the pinned release).
+type StreamEvents = (input: unknown, options: { recursionLimit?: number }, streamOptions?: unknown) => unknown;
+const streamEvents = graph.streamEvents.bind(graph) as unknown as StreamEvents;
+(graph as unknown as { streamEvents: StreamEvents }).streamEvents = (input, options, streamOptions) =>
+  streamEvents(input, { ...options, recursionLimit: options.recursionLimit ?? RECURSION_LIMIT }, streamOptions);

@@ -100,7 +100,7 @@ function statedComplexity(tasks: Task[]): number | undefined {
 
 export async function taskAnalyzer(state: WorkflowStateType, config: RunnableConfig): Promise<WorkflowUpdate> {
   // The CLI puts the settings into the input, so a crash before this node finishes
-  // still resumes under them; the server and Studio pass them as configuration.
+  // still resumes under them; the server and Studio pass them in configurable or context.
   const settings = ensureConfiguration(state.settings ? { configurable: state.settings } : config);
   const taskQueue = parseWorkflowInput({
     ...(state.task !== undefined ? { task: state.task } : {}),

@@ -1,12 +1,11 @@
-import { Annotation } from "@langchain/langgraph";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { z } from "zod";
 import { InputError } from "./input.js";
 import { defaultModelSpec, parseModelSpec } from "../models/index.js";
 
 /**
- * The run's configuration, read from `configurable`. The CLI, the server and the
- * tests all use these key names.
+ * The run's configuration. The CLI, the server, Studio and the tests all use these
+ * key names.
  */
 export const SettingsSchema = z.object({
   model: z
@@ -52,26 +51,28 @@ export const SettingsSchema = z.object({
 export type Settings = z.infer<typeof SettingsSchema>;
 export const SETTINGS_KEYS = Object.keys(SettingsSchema.shape) as (keyof Settings)[];
 
-/** Declares the same keys for LangGraph, so Studio and the server can set them. */
-export const ConfigurationAnnotation = Annotation.Root({
-  model: Annotation<string>,
-  review: Annotation<Settings["review"]>,
-  qualityThreshold: Annotation<number>,
-  maxRetries: Annotation<number>,
-  maxRevisions: Annotation<number>,
-  maxConcurrency: Annotation<number>,
-  branchTimeoutMs: Annotation<number>,
-});
+/**
+ * The graph's context schema: the settings, each optional because ensureConfiguration
+ * fills in the defaults. The LangGraph server turns it into the config schema Studio edits.
+ */
+export const ConfigurationSchema = SettingsSchema.partial();
 
-/** Reads and validates the settings from a run's config, filling in defaults. */
-export function ensureConfiguration(config?: RunnableConfig): Settings {
-  const configurable = (config?.configurable ?? {}) as Record<string, unknown>;
-  const given = Object.fromEntries(
-    SETTINGS_KEYS.filter((key) => configurable[key] !== undefined && configurable[key] !== null).map((key) => [
-      key,
-      configurable[key],
-    ]),
+type ConfigurationSource = Pick<RunnableConfig, "configurable"> & { context?: unknown };
+
+function givenSettings(source: unknown): Record<string, unknown> {
+  const values = (source !== null && typeof source === "object" ? source : {}) as Record<string, unknown>;
+  return Object.fromEntries(
+    SETTINGS_KEYS.filter((key) => values[key] !== undefined && values[key] !== null).map((key) => [key, values[key]]),
   );
+}
+
+/**
+ * Reads and validates the settings from a run's config, filling in defaults. The CLI
+ * and older clients pass them in `configurable`; the server passes an assistant's or a
+ * run's `context` too, which wins key by key.
+ */
+export function ensureConfiguration(config?: ConfigurationSource): Settings {
+  const given = { ...givenSettings(config?.configurable), ...givenSettings(config?.context) };
   const parsed = SettingsSchema.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -40,6 +40,8 @@ export interface ReviewRequest<T = unknown> {
   question: string;
   options: ReviewDecisionInput["action"][];
   details: T;
+  /** Set when the pause asks again because the last decision was invalid. */
+  error?: string;
 }
 
 /** The feedback reviewers gave in a revision round, oldest first. */
@@ -61,9 +63,24 @@ export function parseReviewDecision(raw: unknown): ReviewDecisionInput {
  * with interrupt_before=[sync_point_manager, quality_validator]; a static breakpoint
  * cannot honour the per-thread `review` setting nor carry the decision back, so the
  * two nodes call this first thing instead, which is the same pause with a payload.
+ *
+ * An invalid decision pauses again, saying why. Throwing instead would poison the
+ * thread: LangGraph keeps every resume value of a task, so each later resume would
+ * replay the invalid one first. The CLI validates before it resumes; API and Studio
+ * clients send whatever they are given.
  */
 export function requestReview<T>(request: ReviewRequest<T>, revision: number): ReviewDecision {
-  const decision = parseReviewDecision(interrupt(request));
+  let decision: ReviewDecisionInput | undefined;
+  let error: string | undefined;
+  while (!decision) {
+    const answer = interrupt(error ? { ...request, error } : request);
+    try {
+      decision = parseReviewDecision(answer);
+    } catch (invalid) {
+      if (!(invalid instanceof InputError)) throw invalid;
+      error = invalid.message;
+    }
+  }
   return {
     point: request.point,
     action: decision.action,

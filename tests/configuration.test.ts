@@ -88,6 +88,15 @@ describe("ensureConfiguration", () => {
     expect(settings).not.toHaveProperty("thread_id");
   });
 
+  it("reads an assistant's or a run's context, which wins over configurable key by key", () => {
+    const settings = ensureConfiguration({
+      configurable: { review: "never", qualityThreshold: 0.5 },
+      context: { qualityThreshold: 0.95, maxRetries: 0 },
+    });
+    expect(settings).toMatchObject({ review: "never", qualityThreshold: 0.95, maxRetries: 0 });
+    expect(() => ensureConfiguration({ context: { maxConcurrency: 0 } })).toThrow(/^invalid configuration: maxConcurrency:/);
+  });
+
   it("rejects an invalid review value, naming review", () => {
     const error = configError({ review: "sometimes" });
     expect(error.message).toMatch(/^invalid configuration: review:/);

@@ -183,6 +183,22 @@ describe("parallel_workflow on Postgres", () => {
     expect(offlineCallCounts().quality_validator ?? 0).toBe(0);
   });
 
+  it("asks again, saying why, when a resume value is not a valid decision, and takes the next valid one", async () => {
+    const cfg = config({ review: "always" });
+    await workflow.invoke({ task: TASK }, cfg);
+    await workflow.invoke(new Command({ resume: { action: "maybe" } }), cfg);
+    expect(await pendingReview(cfg)).toMatchObject({ point: "sync_point_manager", error: expect.stringMatching(/^invalid review decision: action:/) });
+    await workflow.invoke(new Command({ resume: { action: "feedback" } }), cfg);
+    expect((await pendingReview(cfg))?.error).toMatch(/^invalid review decision: feedback:/);
+
+    await workflow.invoke(new Command({ resume: { action: "approve", reviewer: "alice" } }), cfg);
+    const review = await pendingReview(cfg);
+    expect(review?.point).toBe("quality_validator");
+    expect(review).not.toHaveProperty("error");
+    const state = (await workflow.getState(cfg)).values as WorkflowStateType;
+    expect(state.reviewDecisions.map((d) => [d.point, d.action, d.reviewer])).toEqual([["sync_point_manager", "approve", "alice"]]);
+  });
+
   it("turns reviewer feedback into a revision that carries it to the weakest branch", async () => {
     const cfg = config({ review: "always" });
     const feedback = "Cover licensing costs for self-hosting";
