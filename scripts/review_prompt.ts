@@ -14,6 +14,7 @@ const fixed = (x: unknown, digits = 3) => (typeof x === "number" ? x.toFixed(dig
 export function renderReviewRequest(request: ReviewRequest): string[] {
   const d = request.details as Record<string, any>;
   const lines = [``, `── Review at ${request.point} ──`, request.question];
+  if (request.error) lines.push(`The last answer was refused: ${request.error}`);
   if (request.point === "sync_point_manager") {
     lines.push("", "branch                        node                       status    quality  seconds");
     for (const b of d.branches as any[]) {

@@ -54,7 +54,9 @@ export async function outcomeOf(workflow: Workflow, threadId: string): Promise<O
   const review = snapshot.tasks.flatMap((t) => t.interrupts ?? [])[0]?.value as ReviewRequest | undefined;
   const base = {
     threadId,
-    next: [...snapshot.next],
+    // A review re-asked within one task (an API client sent an invalid decision) leaves `next`
+    // empty while the task still waits: the waiting tasks are what runs next.
+    next: snapshot.next.length ? [...snapshot.next] : snapshot.tasks.filter((t) => t.interrupts?.length).map((t) => t.name),
     qualityScore: values.qualityReport?.score ?? null,
     report: values.finalReport ?? null,
     ...(values.failureReason ? { failureReason: values.failureReason } : {}),

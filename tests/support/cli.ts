@@ -38,7 +38,7 @@ export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => finished(
 export function jsonResult(result: CliResult) {
   const last = result.stdout.trim().split("\n").at(-1) ?? "";
   try {
-    return JSON.parse(last) as { threadId: string; status: string; next: string[]; qualityScore: number | null; report: string | null };
+    return JSON.parse(last) as { threadId: string; status: string; next: string[]; qualityScore: number | null; report: string | null; reviewPoint: string | null };
   } catch {
     throw new Error(`no JSON result on stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
   }
