@@ -32,7 +32,7 @@ export class BranchBoard {
   plan(allocations: Record<string, BranchAllocation>) {
     for (const a of Object.values(allocations)) {
       const line = this.branches.get(a.branchId);
-      if (!line) this.branches.set(a.branchId, { branchId: a.branchId, node: a.assignedNode ?? "", state: "queued", attempt: a.attempt });
+      if (!line) this.branches.set(a.branchId, { branchId: a.branchId, node: a.assignedNode ?? "", state: a.attempt > 1 ? "retrying" : "queued", attempt: a.attempt });
       else if (a.attempt > line.attempt && line.state !== "running") Object.assign(line, { state: "retrying", attempt: a.attempt });
     }
   }
@@ -61,6 +61,14 @@ export class BranchBoard {
         ...(result.error ? { error: result.error } : {}),
       });
     }
+  }
+
+  restore(values: Partial<WorkflowStateType>) {
+    this.plan(values.activeBranches ?? {});
+    const current = Object.values(values.completedBranches ?? {}).filter(
+      (r) => values.activeBranches?.[r.branchId]?.attempt === r.attempt,
+    );
+    this.finished({ completedBranches: Object.fromEntries(current.map((r) => [r.branchId, r])) });
   }
 
   count(state: BranchState) {
@@ -112,6 +120,10 @@ export class PlainProgress implements ProgressView {
 
   event(event: TimelineEvent) {
     this.write(formatEvent(event));
+  }
+
+  restore(values: Partial<WorkflowStateType>) {
+    this.board.restore(values);
   }
 
   async pause() {}
@@ -188,6 +200,10 @@ export class ListrProgress implements ProgressView {
     const detail = PHASE_DETAILS[event.event]?.(e);
     if (detail) this.phase.detail = detail;
     this.refresh();
+  }
+
+  restore(values: Partial<WorkflowStateType>) {
+    this.board.restore(values);
   }
 
   async pause() {

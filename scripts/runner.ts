@@ -28,6 +28,8 @@ export interface RunObserver {
   nodeUpdated(name: string, update: Partial<WorkflowStateType>): void;
   /** A super-step's checkpoint was saved; `next` is what runs after it. */
   stepSaved(step: number, next: string[]): void;
+  /** A resume or replay starts from this state: what its branches had done by then. */
+  restore(values: Partial<WorkflowStateType>): void;
 }
 
 /** A review the reviewer answered by editing the state rather than deciding. */
@@ -200,7 +202,7 @@ export async function resumeRun(
 ): Promise<Outcome> {
   const { threadId, decision, edit } = params;
   return withThreadLock(pool, threadId, async () => {
-    await existingSnapshot(workflow, threadId);
+    options.observer?.restore((await existingSnapshot(workflow, threadId)).values);
     const current = await outcomeOf(workflow, threadId);
     if (current.status === "interrupted") {
       if (edit) {
@@ -246,6 +248,7 @@ export async function replayRun(
     if (!target.createdAt) {
       throw new InputError(`thread ${threadId} has no checkpoint ${checkpointId}: 'orchestra history ${threadId}' lists them`);
     }
+    options.observer?.restore(target.values);
     if (target.tasks.length === 0) {
       throw new InputError(`checkpoint ${checkpointId} is where the thread finished: nothing runs after it, pick an earlier one`);
     }
