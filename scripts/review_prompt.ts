@@ -21,7 +21,7 @@ export function renderReviewRequest(request: ReviewRequest): string[] {
       lines.push(
         `${String(b.branchId).padEnd(30)}${String(b.node ?? "-").padEnd(27)}${String(b.status).padEnd(10)}${fixed(b.quality).padEnd(9)}${fixed(b.seconds, 2)}` +
           (b.error ? `\n    error: ${b.error}` : "") +
-          (b.summary ? `\n    ${b.summary.length > 160 ? `${b.summary.slice(0, 159)}…` : b.summary}` : ""),
+          (b.summary ? `\n    ${b.summary.length > 110 ? `${b.summary.slice(0, 109)}…` : b.summary}` : ""),
       );
     }
   } else {
