@@ -4,7 +4,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import { MemorySaver, type BaseCheckpointSaver } from "@langchain/langgraph";
 import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { openCheckpointer } from "../checkpoints/index.js";
-import { compileWorkflow } from "../graphs/parallel_workflow.js";
+import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
 import { OfflineChatModel } from "../models/offline.js";
 import { LATENCY_ENV } from "../models/offline-runtime.js";
 import type { Task } from "../state/input.js";
@@ -117,7 +117,7 @@ async function runWorkflow(checkpointer: BaseCheckpointSaver, branches: number, 
 async function runBare(checkpointer: BaseCheckpointSaver, branches: number, width: number) {
   await compileBareTopology(checkpointer).invoke(
     { branches, width },
-    { configurable: { thread_id: newThread(`bare${branches}`) }, durability: "sync" },
+    { configurable: { thread_id: newThread(`bare${branches}`) }, durability: "sync", recursionLimit: RECURSION_LIMIT },
   );
 }
 
