@@ -42,11 +42,9 @@ import { makeState, plain, SETTINGS } from "./support/fixtures.js";
 const roomy = (cpu: number, maxConcurrent = 10) => ({ cpu, maxConcurrent });
 
 describe("chooseWorkflowMode: the documents' thresholds", () => {
-  it("complexity > 0.8 and cpu > 0.7 → parallel with min(5, max concurrent) branches", () => {
-    expect(chooseWorkflowMode(0.81, 0.2, roomy(0.71, 10))).toEqual({ mode: "parallel", maxBranches: 5 });
-    // min(5, 3) = 3
-    expect(chooseWorkflowMode(0.95, 0.2, roomy(0.9, 3))).toEqual({ mode: "parallel", maxBranches: 3 });
-    // min(5, 1) = 1
+  it("complexity > 0.8 and cpu > 0.7 → parallel with as many branches as the concurrency limit", () => {
+    expect(chooseWorkflowMode(0.81, 0.2, roomy(0.71, 5))).toEqual({ mode: "parallel", maxBranches: 5 });
+    expect(chooseWorkflowMode(0.95, 0.2, roomy(0.9, 100))).toEqual({ mode: "parallel", maxBranches: 100 });
     expect(chooseWorkflowMode(0.95, 0.2, roomy(0.9, 1))).toEqual({ mode: "parallel", maxBranches: 1 });
   });
 
@@ -59,7 +57,7 @@ describe("chooseWorkflowMode: the documents' thresholds", () => {
   });
 
   it("parallel is checked before sequential: high complexity with free CPU wins over interdependency", () => {
-    expect(chooseWorkflowMode(0.9, 0.9, roomy(0.9))).toEqual({ mode: "parallel", maxBranches: 5 });
+    expect(chooseWorkflowMode(0.9, 0.9, roomy(0.9))).toEqual({ mode: "parallel", maxBranches: 10 });
   });
 
   it("otherwise interdependency > 0.6 → sequential with 1 branch", () => {
