@@ -161,6 +161,11 @@ export const WorkflowState = Annotation.Root({
   task: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
   taskQueue: Annotation<Task[]>({ reducer: replace, default: () => [] }),
   activeBranches: Annotation<Record<string, BranchAllocation>>({ reducer: mergeById, default: () => ({}) }),
+  /**
+   * A branch's performance lives on its result only. The documents also keep it in a
+   * branchPerformance channel; a second channel stores every figure twice per checkpoint
+   * and costs each branch one more checkpoint write.
+   */
   completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),
 
   syncPoints: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
@@ -176,7 +181,6 @@ export const WorkflowState = Annotation.Root({
     reducer: (current, update) => ({ ...current, ...update }),
     default: () => ({}),
   }),
-  branchPerformance: Annotation<Record<string, BranchPerformance>>({ reducer: mergeById, default: () => ({}) }),
 
   workflowId: Annotation<string>({ reducer: replace, default: () => "" }),
   checkpointData: Annotation<Record<string, unknown>>({

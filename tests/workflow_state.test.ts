@@ -29,8 +29,8 @@ describe("WorkflowState reducers", () => {
     expect(merge({ a, b }, { b: bumped })).toEqual({ a, b: bumped });
   });
 
-  it("merges completed branches and branch performance by id", () => {
-    for (const field of ["completedBranches", "branchPerformance", "retryCounts"] as const) {
+  it("merges completed branches and retry counts by id", () => {
+    for (const field of ["completedBranches", "retryCounts"] as const) {
       const merge = reducerOf(field);
       expect(merge({ x: 1, y: 2 }, { y: 3, z: 4 })).toEqual({ x: 1, y: 3, z: 4 });
     }
@@ -68,12 +68,10 @@ describe("WorkflowState in a graph", () => {
     return new StateGraph(WorkflowState)
       .addNode("left", async () => ({
         completedBranches: { left: result("left") },
-        branchPerformance: { left: result("left").performance },
         executionTimeline: [event("left_done")],
       }))
       .addNode("right", async () => ({
         completedBranches: { right: result("right", { status: "failed" }) },
-        branchPerformance: { right: result("right").performance },
         executionTimeline: event("right_done"),
       }))
       .addEdge(START, "left")
@@ -90,7 +88,6 @@ describe("WorkflowState in a graph", () => {
     });
     expect(Object.keys(final.completedBranches).sort()).toEqual(["earlier", "left", "right"]);
     expect(final.completedBranches.right!.status).toBe("failed");
-    expect(Object.keys(final.branchPerformance).sort()).toEqual(["left", "right"]);
     expect(final.executionTimeline[0]!.event).toBe("start");
     expect(final.executionTimeline.map((e) => e.event).sort()).toEqual(["left_done", "right_done", "start"]);
   });
