@@ -86,6 +86,7 @@ export function createBranchAllocation(
       attempt: 1,
       scope: "full",
       backoffMs: 0,
+      ...(branch.task ? { task: branch.task } : {}),
     };
     branchDependencies[id] = mode === "sequential" ? [...ids] : [];
     ids.push(id);

@@ -44,6 +44,8 @@ export interface BranchAllocation {
   backoffMs: number;
   /** The validator's or the reviewer's feedback a revision must address. */
   feedback?: string;
+  /** The number of the task in the queue the branch works on, when the plan names one. */
+  task?: number;
 }
 
 export interface BranchPerformance {
@@ -219,6 +221,11 @@ export interface BranchInput {
   /** The thread's model, so a branch never depends on the config of the process that resumes it. */
   model: string;
   allocation: BranchAllocation;
+  /**
+   * The branch's own task when the plan names one, else the whole queue. Every Send is
+   * stored with the step's writes: the whole queue in each would grow the fan-out's
+   * checkpoint writes, and each branch's prompt, with queue length × branches.
+   */
   taskQueue: Task[];
   /** Sequential mode: the results of the branches before this one. */
   priorResults: { branchId: string; summary: string }[];

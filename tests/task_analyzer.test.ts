@@ -139,6 +139,13 @@ describe("createBranchAllocation", () => {
     expect(activeBranches["b4-analysis-normal"]).toMatchObject({ analysisType: "general", priority: "normal", dataSources: [] });
   });
 
+  it("keeps the task a branch is planned for, and names none when the plan does not", () => {
+    const planned: PlannedBranch[] = [{ ...plan[0]!, task: 2 }, plan[1]!];
+    const { activeBranches } = createBranchAllocation(planned, 2, "parallel", { branchTimeoutMs: 1000 }, roomy(0.9));
+    expect(activeBranches["b1-research-technical"]!.task).toBe(2);
+    expect(activeBranches["b2-research-competitive"]).not.toHaveProperty("task");
+  });
+
   it("chains dependencies in sequential mode: each branch depends on every branch before it", () => {
     const { branchDependencies } = createBranchAllocation(plan, 1, "sequential", { branchTimeoutMs: 1000 }, roomy(0.5));
     expect(branchDependencies).toEqual({
