@@ -1,7 +1,8 @@
+import { EventEmitter, setMaxListeners } from "node:events";
 import os from "node:os";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseMessage } from "@langchain/core/messages";
-import { MemorySaver, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { MemorySaver } from "@langchain/langgraph";
 import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { openCheckpointer } from "../checkpoints/index.js";
 import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
@@ -82,10 +83,25 @@ export function benchTasks(branches: number): Task[] {
 /**
  * task_analyzer only plans parallel mode with CPU headroom over the last minute, and on a
  * shared two-core machine the load average is whatever else runs. The bench pins it, so
- * every run plans the same waves; the measured work is unchanged.
+ * every run plans the same waves; the measured work is unchanged. Returns the undo.
  */
-function pinIdleLoad() {
+function pinIdleLoad(): () => void {
+  const loadavg = os.loadavg;
   os.loadavg = () => [0, 0, 0];
+  return () => {
+    os.loadavg = loadavg;
+  };
+}
+
+/**
+ * LangChain adds an abort listener per task to the super-step's shared signal, so a
+ * fan-out wider than 10 trips Node's leak warning once per run. It is not a leak (the
+ * step's signal goes when the step ends), and the warnings would bury the progress lines.
+ */
+function allowWideFanOut(branches: number[]): () => void {
+  const previous = EventEmitter.defaultMaxListeners;
+  setMaxListeners(Math.max(previous, ...branches) + 10);
+  return () => setMaxListeners(previous);
 }
 
 function runConfig(threadId: string, branches: number, extra: Record<string, unknown> = {}) {
@@ -102,8 +118,11 @@ function setLatency(ms: number) {
   process.env[LATENCY_ENV] = String(ms);
 }
 
-async function runWorkflow(checkpointer: BaseCheckpointSaver, branches: number, threadId = newThread(`w${branches}`)) {
-  const final = (await compileWorkflow(checkpointer).invoke(
+type Workflow = ReturnType<typeof compileWorkflow>;
+type BareTopology = ReturnType<typeof compileBareTopology>;
+
+async function runWorkflow(workflow: Workflow, branches: number, threadId = newThread(`w${branches}`)) {
+  const final = (await workflow.invoke(
     { taskQueue: benchTasks(branches) },
     runConfig(threadId, branches),
   )) as WorkflowStateType;
@@ -114,8 +133,8 @@ async function runWorkflow(checkpointer: BaseCheckpointSaver, branches: number, 
   return threadId;
 }
 
-async function runBare(checkpointer: BaseCheckpointSaver, branches: number, width: number) {
-  await compileBareTopology(checkpointer).invoke(
+async function runBare(bare: BareTopology, branches: number, width: number) {
+  await bare.invoke(
     { branches, width },
     { configurable: { thread_id: newThread(`bare${branches}`) }, durability: "sync", recursionLimit: RECURSION_LIMIT },
   );
@@ -305,6 +324,8 @@ export interface CriticalPathResult {
   wallOverIdeal: number;
   workflowOverPromiseAll: number;
   promiseAllOverIdeal: number;
+  /** (ideal + the bare topology's wall on PostgresSaver at L = 0) / ideal: what LangGraph alone allows. */
+  frameworkBound?: number;
 }
 
 export interface FloorRow {
@@ -319,8 +340,12 @@ export interface FloorResult {
   barePostgres: FloorRow;
   workflowMemory: FloorRow;
   workflowPostgres: FloorRow;
+  /** The same model calls as plain Promise.all: the agents' own CPU. */
+  promiseAll: FloorRow;
   /** Workflow CPU over bare CPU, both on PostgresSaver (medians). */
   cpuOverFloor: number;
+  /** Workflow CPU minus the bare floor and the agents' own: what our nodes and state cost (medians, PostgresSaver). */
+  ownCpuMs: number;
   /** PostgresSaver minus MemorySaver, per super-step (medians). */
   checkpointPerStep: { bareWallMs: number; bareCpuMs: number; workflowWallMs: number; workflowCpuMs: number };
 }
@@ -332,12 +357,16 @@ export interface ConcurrencyResult {
   perSecond: Spread;
   /** Median throughput over ideal. */
   ofIdeal: number;
+  /** After a GC, before the batch; and the peak sampled every 10 ms during it. */
+  rssBeforeMb: number;
   peakRssMb: number;
 }
 
 export interface StorageResult extends StorageBytes {
   branches: number;
   perBranch: number;
+  /** Bytes each branch added over the previous fan-out: flat when storage grows linearly. */
+  marginalPerBranch?: number;
 }
 
 export interface BenchResults {
@@ -349,8 +378,10 @@ export interface BenchResults {
   floor: FloorResult[];
   concurrency: ConcurrencyResult[];
   storage: StorageResult[];
-  /** Per-branch bytes at the widest fan-out over the narrowest. */
-  storageGrowth: number;
+  /** Per-branch bytes at the widest fan-out over the narrowest; with one fan-out, none. */
+  storageGrowth?: number;
+  /** Marginal bytes per branch at the widest step over the narrowest; with under three fan-outs, none. */
+  marginalGrowth?: number;
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? Number.NaN : a / b);
@@ -380,7 +411,8 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
   const options = { ...DEFAULT_OPTIONS, ...given };
   const log = options.progress ?? (() => {});
   const began = performance.now();
-  pinIdleLoad();
+  const unpinLoad = pinIdleLoad();
+  const disallowWideFanOut = allowWideFanOut([...options.branches, ...options.floorBranches]);
   const previousLatency = process.env[LATENCY_ENV];
 
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, schema: options.schema, onProgress: log });
@@ -391,8 +423,11 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
 
     // Warm-up: module loading, JIT and the pool's connections would otherwise land on the first figure.
     setLatency(0);
-    await runWorkflow(postgres, 5);
-    await runBare(postgres, 5, 5);
+    // Compiled once, as the CLI and the server do: compiling is not part of a run.
+    const workflow = compileWorkflow(postgres);
+    const bare = compileBareTopology(postgres);
+    await runWorkflow(workflow, 5);
+    await runBare(bare, 5, 5);
 
     // 1, 2, 5: critical path, Promise.all, storage, at latency L.
     setLatency(options.latencyMs);
@@ -406,7 +441,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       const baseline = promiseAllBaseline(trace.plan);
       let lastThread = "";
       const runs = await interleaved(options.repeats, {
-        workflow: () => timed(async () => (lastThread = await runWorkflow(postgres, branches))),
+        workflow: () => timed(async () => (lastThread = await runWorkflow(workflow, branches))),
         promiseAll: () => timed(baseline),
       });
       const idealMs = trace.criticalCalls * options.latencyMs;
@@ -426,7 +461,13 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         promiseAllOverIdeal: ratio(promiseAllMs.median, idealMs),
       });
       const bytes = await storageOf(db, options.schema, lastThread);
-      storage.push({ branches, ...bytes, perBranch: bytes.total / branches });
+      const previous = storage.at(-1);
+      storage.push({
+        branches,
+        ...bytes,
+        perBranch: bytes.total / branches,
+        ...(previous ? { marginalPerBranch: (bytes.total - previous.total) / (branches - previous.branches) } : {}),
+      });
     }
 
     // 3, 6: framework floor and checkpoint overhead, at L = 0.
@@ -434,13 +475,17 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     const floor: FloorResult[] = [];
     for (const branches of options.floorBranches) {
       log(`framework floor: ${branches} branches, L=0, ${options.repeats * 2} repeats`);
-      const width = traces.get(branches)?.waveWidth ?? (await traceWorkflow(branches)).waveWidth;
+      const trace = traces.get(branches) ?? (await traceWorkflow(branches));
+      const width = trace.waveWidth;
+      const bareMemory = compileBareTopology(new MemorySaver());
+      const workflowMemory = compileWorkflow(new MemorySaver());
       let postgresThread = "";
       const runs = await interleaved(options.repeats * 2, {
-        bareMemory: () => timed(() => runBare(new MemorySaver(), branches, width)),
-        barePostgres: () => timed(() => runBare(postgres, branches, width)),
-        workflowMemory: () => timed(() => runWorkflow(new MemorySaver(), branches)),
-        workflowPostgres: () => timed(async () => (postgresThread = await runWorkflow(postgres, branches))),
+        bareMemory: () => timed(() => runBare(bareMemory, branches, width)),
+        barePostgres: () => timed(() => runBare(bare, branches, width)),
+        workflowMemory: () => timed(() => runWorkflow(workflowMemory, branches)),
+        workflowPostgres: () => timed(async () => (postgresThread = await runWorkflow(workflow, branches))),
+        promiseAll: () => timed(promiseAllBaseline(trace.plan)),
       });
       const row = (k: keyof typeof runs): FloorRow => ({ wallMs: spread(runs[k].wall), cpuMs: spread(runs[k].cpu) });
       const rows = {
@@ -448,6 +493,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         barePostgres: row("barePostgres"),
         workflowMemory: row("workflowMemory"),
         workflowPostgres: row("workflowPostgres"),
+        promiseAll: row("promiseAll"),
       };
       const superSteps = (await storageOf(db, options.schema, postgresThread)).checkpointRows;
       const perStep = (a: FloorRow, b: FloorRow, k: keyof FloorRow) => (a[k].median - b[k].median) / superSteps;
@@ -456,6 +502,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         superSteps,
         ...rows,
         cpuOverFloor: ratio(rows.workflowPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
+        ownCpuMs: rows.workflowPostgres.cpuMs.median - rows.barePostgres.cpuMs.median - rows.promiseAll.cpuMs.median,
         checkpointPerStep: {
           bareWallMs: perStep(rows.barePostgres, rows.bareMemory, "wallMs"),
           bareCpuMs: perStep(rows.barePostgres, rows.bareMemory, "cpuMs"),
@@ -474,12 +521,15 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       const repeats = Math.max(1, Math.ceil(options.repeats / 2));
       log(`concurrency: ${threads} threads of ${branches} branches, L=${options.latencyMs} ms, ${repeats} repeats`);
       const rates: number[] = [];
-      let peakRss = process.memoryUsage().rss;
+      // npm run bench passes --expose-gc, so earlier sections' garbage does not count here.
+      (globalThis as { gc?: () => void }).gc?.();
+      const rssBefore = process.memoryUsage().rss;
+      let peakRss = rssBefore;
       for (let r = 0; r < repeats; r++) {
         const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 10);
         try {
           const { wallMs } = await timed(() =>
-            Promise.all(Array.from({ length: threads }, () => runWorkflow(postgres, branches))),
+            Promise.all(Array.from({ length: threads }, () => runWorkflow(workflow, branches))),
           );
           rates.push(threads / (wallMs / 1000));
         } finally {
@@ -494,12 +544,18 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         idealPerSecond,
         perSecond,
         ofIdeal: ratio(perSecond.median, idealPerSecond),
+        rssBeforeMb: rssBefore / 2 ** 20,
         peakRssMb: peakRss / 2 ** 20,
       });
     }
 
     const first = storage[0];
     const last = storage.at(-1);
+    for (const row of criticalPath) {
+      const bareWall = floor.find((f) => f.branches === row.branches)?.barePostgres.wallMs.median;
+      if (bareWall !== undefined) row.frameworkBound = ratio(row.idealMs + bareWall, row.idealMs);
+    }
+    const marginals = storage.flatMap((s) => (s.marginalPerBranch === undefined ? [] : [s.marginalPerBranch]));
     return {
       date: new Date().toISOString(),
       machine: {
@@ -522,9 +578,12 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       floor,
       concurrency,
       storage,
-      storageGrowth: first && last ? ratio(last.perBranch, first.perBranch) : Number.NaN,
+      ...(first && last && first !== last ? { storageGrowth: last.perBranch / first.perBranch } : {}),
+      ...(marginals.length > 1 ? { marginalGrowth: marginals.at(-1)! / marginals[0]! } : {}),
     };
   } finally {
+    unpinLoad();
+    disallowWideFanOut();
     if (previousLatency === undefined) delete process.env[LATENCY_ENV];
     else process.env[LATENCY_ENV] = previousLatency;
     await db.pool.query(`DROP SCHEMA IF EXISTS "${options.schema}" CASCADE`).catch(() => {});
