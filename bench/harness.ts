@@ -3,7 +3,7 @@ import os from "node:os";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseMessage } from "@langchain/core/messages";
 import { MemorySaver } from "@langchain/langgraph";
-import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { openCheckpointer } from "../checkpoints/index.js";
 import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
 import { OfflineChatModel } from "../models/offline.js";
@@ -104,9 +104,10 @@ function allowWideFanOut(branches: number[]): () => void {
   return () => setMaxListeners(previous);
 }
 
-function runConfig(threadId: string, branches: number, extra: Record<string, unknown> = {}) {
+/** The concurrency limit defaults to the fan-out, so it does not bind. */
+function runConfig(threadId: string, branches: number, extra: Record<string, unknown> = {}, maxConcurrency = branches) {
   return {
-    configurable: { thread_id: threadId, review: "never", model: "offline", maxConcurrency: branches },
+    configurable: { thread_id: threadId, review: "never", model: "offline", maxConcurrency },
     ...extra,
   };
 }
@@ -121,10 +122,11 @@ function setLatency(ms: number) {
 type Workflow = ReturnType<typeof compileWorkflow>;
 type BareTopology = ReturnType<typeof compileBareTopology>;
 
-async function runWorkflow(workflow: Workflow, branches: number, threadId = newThread(`w${branches}`)) {
+async function runWorkflow(workflow: Workflow, branches: number, maxConcurrency = branches) {
+  const threadId = newThread(`w${branches}`);
   const final = (await workflow.invoke(
     { taskQueue: benchTasks(branches) },
-    runConfig(threadId, branches),
+    runConfig(threadId, branches, {}, maxConcurrency),
   )) as WorkflowStateType;
   const succeeded = Object.values(final.completedBranches).filter((r) => r.status === "success").length;
   if (final.status !== "completed" || succeeded !== branches) {
@@ -328,6 +330,7 @@ export interface CriticalPathResult {
   frameworkBound?: number;
 }
 
+/** Bare rows run on the stock PostgresSaver, the workflow on openCheckpointer's. */
 export interface FloorRow {
   wallMs: Spread;
   cpuMs: Spread;
@@ -339,12 +342,16 @@ export interface FloorResult {
   bareMemory: FloorRow;
   barePostgres: FloorRow;
   workflowMemory: FloorRow;
+  /** On openCheckpointer's saver, which batches each save into one statement. */
   workflowPostgres: FloorRow;
+  workflowStockPostgres: FloorRow;
   /** The same model calls as plain Promise.all: the agents' own CPU. */
   promiseAll: FloorRow;
-  /** Workflow CPU over bare CPU, both on PostgresSaver (medians). */
+  /** The workflow's CPU, as shipped, over the bare topology's on the stock PostgresSaver (medians). */
   cpuOverFloor: number;
-  /** Workflow CPU minus the bare floor and the agents' own: what our nodes and state cost (medians, PostgresSaver). */
+  /** The same with the workflow on the stock PostgresSaver too: our nodes and state alone. */
+  cpuOverFloorStock: number;
+  /** Workflow CPU minus the bare floor and the agents' own, both on the stock saver: what our nodes and state cost. */
   ownCpuMs: number;
   /** PostgresSaver minus MemorySaver, per super-step (medians). */
   checkpointPerStep: { bareWallMs: number; bareCpuMs: number; workflowWallMs: number; workflowCpuMs: number };
@@ -364,6 +371,8 @@ export interface ConcurrencyResult {
 
 export interface StorageResult extends StorageBytes {
   branches: number;
+  /** Set when the concurrency limit binds: the fan-out then runs in waves. */
+  maxConcurrency?: number;
   perBranch: number;
   /** Bytes each branch added over the previous fan-out: flat when storage grows linearly. */
   marginalPerBranch?: number;
@@ -378,6 +387,8 @@ export interface BenchResults {
   floor: FloorResult[];
   concurrency: ConcurrencyResult[];
   storage: StorageResult[];
+  /** The widest fan-out under the default concurrency limit of 5, in waves. */
+  storageInWaves?: StorageResult;
   /** Per-branch bytes at the widest fan-out over the narrowest; with one fan-out, none. */
   storageGrowth?: number;
   /** Marginal bytes per branch at the widest step over the narrowest; with under three fan-outs, none. */
@@ -425,7 +436,11 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     setLatency(0);
     // Compiled once, as the CLI and the server do: compiling is not part of a run.
     const workflow = compileWorkflow(postgres);
-    const bare = compileBareTopology(postgres);
+    // The floor is LangGraph's own: the bare topology on the stock PostgresSaver. The
+    // workflow runs on what openCheckpointer opens, and once on the stock saver too.
+    const stock = new PostgresSaver(db.pool, undefined, { schema: options.schema });
+    const bare = compileBareTopology(stock);
+    const workflowStock = compileWorkflow(stock);
     await runWorkflow(workflow, 5);
     await runBare(bare, 5, 5);
 
@@ -470,6 +485,16 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       });
     }
 
+    // 5, again: with the default limit of 5 the widest fan-out runs in waves, and every
+    // channel a wave changes is stored whole again.
+    const widest = Math.max(...options.branches);
+    let storageInWaves: StorageResult | undefined;
+    if (widest > 5) {
+      setLatency(0);
+      const bytes = await storageOf(db, options.schema, await runWorkflow(workflow, widest, 5));
+      storageInWaves = { branches: widest, maxConcurrency: 5, ...bytes, perBranch: bytes.total / widest };
+    }
+
     // 3, 6: framework floor and checkpoint overhead, at L = 0.
     setLatency(0);
     const floor: FloorResult[] = [];
@@ -485,6 +510,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         barePostgres: () => timed(() => runBare(bare, branches, width)),
         workflowMemory: () => timed(() => runWorkflow(workflowMemory, branches)),
         workflowPostgres: () => timed(async () => (postgresThread = await runWorkflow(workflow, branches))),
+        workflowStockPostgres: () => timed(() => runWorkflow(workflowStock, branches)),
         promiseAll: () => timed(promiseAllBaseline(trace.plan)),
       });
       const row = (k: keyof typeof runs): FloorRow => ({ wallMs: spread(runs[k].wall), cpuMs: spread(runs[k].cpu) });
@@ -493,6 +519,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         barePostgres: row("barePostgres"),
         workflowMemory: row("workflowMemory"),
         workflowPostgres: row("workflowPostgres"),
+        workflowStockPostgres: row("workflowStockPostgres"),
         promiseAll: row("promiseAll"),
       };
       const superSteps = (await storageOf(db, options.schema, postgresThread)).checkpointRows;
@@ -502,7 +529,8 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         superSteps,
         ...rows,
         cpuOverFloor: ratio(rows.workflowPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
-        ownCpuMs: rows.workflowPostgres.cpuMs.median - rows.barePostgres.cpuMs.median - rows.promiseAll.cpuMs.median,
+        cpuOverFloorStock: ratio(rows.workflowStockPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
+        ownCpuMs: rows.workflowStockPostgres.cpuMs.median - rows.barePostgres.cpuMs.median - rows.promiseAll.cpuMs.median,
         checkpointPerStep: {
           bareWallMs: perStep(rows.barePostgres, rows.bareMemory, "wallMs"),
           bareCpuMs: perStep(rows.barePostgres, rows.bareMemory, "cpuMs"),
@@ -578,6 +606,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       floor,
       concurrency,
       storage,
+      ...(storageInWaves ? { storageInWaves } : {}),
       ...(first && last && first !== last ? { storageGrowth: last.perBranch / first.perBranch } : {}),
       ...(marginals.length > 1 ? { marginalGrowth: marginals.at(-1)! / marginals[0]! } : {}),
     };

@@ -47,6 +47,12 @@ export function targets(results: BenchResults): Target[] {
       met: row.cpuOverFloor <= 1.5,
       framework: `agents alone add ${x((row.barePostgres.cpuMs.median + row.promiseAll.cpuMs.median) / row.barePostgres.cpuMs.median)}`,
     });
+    out.push({
+      name: `… the same with the workflow on the stock PostgresSaver too, ${row.branches} branches`,
+      value: x(row.cpuOverFloorStock),
+      met: row.cpuOverFloorStock <= 1.5,
+      framework: "",
+    });
   }
   const widest = results.concurrency.find((r) => r.threads === 50) ?? results.concurrency.at(-1);
   if (widest) {
@@ -106,7 +112,8 @@ export function renderMarkdown(results: BenchResults): string {
     ),
     "",
     `**3, 6. Framework floor and checkpoint overhead** (L = 0; ${repeats * 2} runs; CPU is this process's, not the Postgres server's; ` +
-      "own CPU = workflow − bare − Promise.all, on Postgres)",
+      "own CPU = workflow − bare − Promise.all, all on the stock PostgresSaver; bare runs on the stock PostgresSaver, the workflow on " +
+      "openCheckpointer's batched saver and, for comparison, on the stock one)",
     "",
     table(
       [
@@ -116,6 +123,7 @@ export function renderMarkdown(results: BenchResults): string {
         "bare Postgres wall / CPU",
         "workflow Memory wall / CPU",
         "workflow Postgres wall / CPU",
+        "workflow stock PostgresSaver wall / CPU",
         "Promise.all CPU",
         "workflow CPU / floor",
         "own CPU",
@@ -128,6 +136,7 @@ export function renderMarkdown(results: BenchResults): string {
         `${range(r.barePostgres.wallMs)} / ${ms(r.barePostgres.cpuMs.median)}`,
         `${range(r.workflowMemory.wallMs)} / ${ms(r.workflowMemory.cpuMs.median)}`,
         `${range(r.workflowPostgres.wallMs)} / ${ms(r.workflowPostgres.cpuMs.median)}`,
+        `${range(r.workflowStockPostgres.wallMs)} / ${ms(r.workflowStockPostgres.cpuMs.median)}`,
         ms(r.promiseAll.cpuMs.median),
         x(r.cpuOverFloor),
         ms(r.ownCpuMs),
@@ -152,8 +161,8 @@ export function renderMarkdown(results: BenchResults): string {
     "",
     table(
       ["branches", "checkpoints", "blobs", "writes", "total", "per branch", "per added branch", "checkpoint rows"],
-      results.storage.map((r) => [
-        r.branches,
+      [...results.storage, ...(results.storageInWaves ? [results.storageInWaves] : [])].map((r) => [
+        r.maxConcurrency ? `${r.branches}, limit ${r.maxConcurrency}` : r.branches,
         kb(r.checkpoints),
         kb(r.blobs),
         kb(r.writes),
