@@ -1,4 +1,4 @@
-import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
+import { Annotation, DeltaChannel, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
 import type { BranchFindings, MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
@@ -164,19 +164,31 @@ export const WorkflowState = Annotation.Root({
   taskQueue: Annotation<Task[]>({ reducer: replace, default: () => [] }),
   activeBranches: Annotation<Record<string, BranchAllocation>>({ reducer: mergeById, default: () => ({}) }),
   /**
+   * LangGraph stores a reducer channel whole at every version it reaches. Results and the
+   * timeline grow with the branches and change at every wave (the timeline at every step),
+   * so a 100-branch run in waves of 5 stored them 60 times over: 518 KB of blobs for 100
+   * branches, growing with branches × waves. A DeltaChannel stores nothing of its own: the
+   * step's writes, which the checkpointer keeps anyway, are replayed on read. Its reducer
+   * takes a batch and must give the same value however the writes are batched.
+   * (DeltaChannel is beta in LangGraph 1.4; tests/crash_resume.test.ts and the resume
+   * tests read these channels back.)
+   *
    * A branch's performance lives on its result only. The documents also keep it in a
    * branchPerformance channel; a second channel stores every figure twice per checkpoint
    * and costs each branch one more checkpoint write.
    */
-  completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),
+  completedBranches: new DeltaChannel<Record<string, BranchResult>, Record<string, BranchResult>>(
+    (current, updates) => Object.assign({}, current, ...updates),
+    { initialValueFactory: () => ({}) },
+  ),
 
   syncPoints: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
   branchDependencies: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
-  /** Append-only: a node returns only its new events. */
-  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({
-    reducer: append,
-    default: () => [],
-  }),
+  /** Append-only: a node returns only its new events. A DeltaChannel: see completedBranches. */
+  executionTimeline: new DeltaChannel<TimelineEvent[], TimelineEvent | TimelineEvent[]>(
+    (current, updates) => current.concat(...updates),
+    { initialValueFactory: () => [] },
+  ),
 
   workflowMode: Annotation<WorkflowMode | undefined>({ reducer: replace, default: () => undefined }),
   loadBalancingMetrics: Annotation<Record<string, number>>({
