@@ -45,7 +45,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   floorBranches: [5, 20, 100],
   threads: [1, 10, 50],
   latencyMs: 100,
-  repeats: 5,
+  repeats: 7,
   schema: "orchestra_bench",
 };
 
