@@ -17,9 +17,14 @@ import type pg from "pg";
  * One statement is atomic by itself, so a crash still leaves all of a call's rows or
  * none of them, as the transaction did. Reads, setup and the table layout are the
  * stock saver's.
+ *
+ * The writes of tasks that finish in the same turn of the event loop (a wave's branches,
+ * whose model calls end together) go in one statement too; each caller still returns
+ * only once its rows are committed.
  */
 export class BatchedPostgresSaver extends PostgresSaver {
   private readonly sql: { put: string; upsertWrites: string; insertWrites: string };
+  private queued: { rows: WriteRow[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(
     private readonly db: pg.Pool,
@@ -28,8 +33,9 @@ export class BatchedPostgresSaver extends PostgresSaver {
     super(db, undefined, { schema });
     const table = (name: string) => `"${schema}".${name}`;
     const writes = `INSERT INTO ${table("checkpoint_writes")} (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob)
-      SELECT $1::text, $2::text, $3::text, $4::text, w.idx, w.channel, w.type, w.blob
-      FROM unnest($5::int[], $6::text[], $7::text[], $8::bytea[]) WITH ORDINALITY AS w(idx, channel, type, blob, n)
+      SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx, w.channel, w.type, w.blob
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bytea[])
+        WITH ORDINALITY AS w(thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, n)
       ORDER BY w.n
       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)`;
     this.sql = {
@@ -79,21 +85,37 @@ export class BatchedPostgresSaver extends PostgresSaver {
   override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
     if (writes.length === 0) return;
     const { thread_id, checkpoint_ns, checkpoint_id } = config.configurable ?? {};
-    // Special channels (errors, interrupts, resumes) overwrite their slot; others keep the first write.
-    const upsert = writes.every(([channel]) => channel in WRITES_IDX_MAP);
-    let rows = await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes);
-    // One statement cannot update a row twice: of writes to the same slot, the last is what
+    const rows = await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes);
+    // Special channels (errors, interrupts, resumes) overwrite their slot, at once. One
+    // statement cannot update a row twice: of writes to the same slot, the last is what
     // the stock saver's row-by-row upserts would have left.
-    if (upsert) rows = [...new Map(rows.map((row) => [row[4], row])).values()];
-    await this.db.query(upsert ? this.sql.upsertWrites : this.sql.insertWrites, [
-      thread_id,
-      checkpoint_ns,
-      checkpoint_id,
-      taskId,
-      rows.map((r) => r[4]),
-      rows.map((r) => r[5]),
-      rows.map((r) => r[6]),
-      rows.map((r) => r[7]),
-    ]);
+    if (writes.every(([channel]) => channel in WRITES_IDX_MAP)) {
+      return this.writeRows(this.sql.upsertWrites, [...new Map(rows.map((row) => [row[4], row])).values()]);
+    }
+    // Other writes keep the first row of a slot, so rows of several tasks can share a statement.
+    return new Promise((resolve, reject) => {
+      this.queued.push({ rows, resolve, reject });
+      if (this.queued.length === 1) setImmediate(() => void this.flushWrites());
+    });
+  }
+
+  private async flushWrites(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    try {
+      await this.writeRows(this.sql.insertWrites, batch.flatMap((b) => b.rows));
+      for (const b of batch) b.resolve();
+    } catch (error) {
+      for (const b of batch) b.reject(error);
+    }
+  }
+
+  private async writeRows(sql: string, rows: WriteRow[]): Promise<void> {
+    await this.db.query(
+      sql,
+      Array.from({ length: 8 }, (_, column) => rows.map((row) => row[column])),
+    );
   }
 }
+
+type WriteRow = Awaited<ReturnType<PostgresSaver["_dumpWrites"]>>[number];

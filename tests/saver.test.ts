@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { emptyCheckpoint, INTERRUPT, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { BatchedPostgresSaver } from "../checkpoints/saver.js";
 import { testDatabaseUrl } from "./support/database.js";
@@ -66,6 +66,29 @@ describe("BatchedPostgresSaver", () => {
       ["task-a", "results", { b2: "first" }],
       ["task-a", "status", "done"],
       ["task-b", INTERRUPT, "pause 2"],
+    ]);
+  });
+
+  it("saves the writes of tasks that finish together in one statement, each caller waiting for it", async () => {
+    const config = await db.checkpointer.put(
+      { configurable: { thread_id: "together", checkpoint_ns: "" } },
+      CHECKPOINT,
+      { source: "loop", step: 1, parents: {} },
+      {},
+    );
+    const query = vi.spyOn(db.pool, "query");
+    try {
+      await Promise.all(
+        ["t1", "t2", "t3"].map((task) => db.checkpointer.putWrites(config, [["results", { [task]: "done" }]], task)),
+      );
+      expect(query).toHaveBeenCalledTimes(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect((await stock.getTuple(config))!.pendingWrites).toEqual([
+      ["t1", "results", { t1: "done" }],
+      ["t2", "results", { t2: "done" }],
+      ["t3", "results", { t3: "done" }],
     ]);
   });
 
