@@ -57,7 +57,7 @@ export interface Spread {
   n: number;
 }
 
-export function spread(values: number[]): Spread {
+function spread(values: number[]): Spread {
   if (values.length === 0) throw new Error("spread of no values");
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -72,7 +72,7 @@ export function spread(values: number[]): Spread {
  * The offline planner gives five branches per task; stated complexity 0.9 and no
  * sequencing words make the plan parallel, so the fan-out is 5 × tasks.
  */
-export function benchTasks(branches: number): Task[] {
+function benchTasks(branches: number): Task[] {
   if (branches % 5 !== 0) throw new Error(`branches must be a multiple of 5, got ${branches}`);
   return Array.from({ length: branches / 5 }, (_, i) => ({
     description: `Assess storage option ${i + 1} for a semantic search service: its latency, cost and operational risk`,
@@ -197,13 +197,13 @@ class CallTracer extends BaseCallbackHandler {
 }
 
 /** One super-step: its tasks, each a sequence of rounds of calls that ran at the same time. */
-export type CallPlan = { step: number; tasks: { node: string; rounds: TracedCall[][] }[] }[];
+type CallPlan = { step: number; tasks: { node: string; rounds: TracedCall[][] }[] }[];
 
 /**
  * Groups the traced calls by super-step and task; within a task, a call that starts
  * after one of the current round has ended starts a new round (it waited for it).
  */
-export function planOf(calls: TracedCall[]): CallPlan {
+function planOf(calls: TracedCall[]): CallPlan {
   const steps = new Map<number, Map<string, TracedCall[]>>();
   for (const call of calls) {
     const tasks = steps.get(call.step) ?? new Map<string, TracedCall[]>();
@@ -227,7 +227,7 @@ export function planOf(calls: TracedCall[]): CallPlan {
 }
 
 /** Model calls one after another on the longest path: per super-step, its deepest task. */
-export const criticalPathCalls = (plan: CallPlan) =>
+const criticalPathCalls = (plan: CallPlan) =>
   plan.reduce((sum, step) => sum + Math.max(...step.tasks.map((t) => t.rounds.length)), 0);
 
 async function traceWorkflow(branches: number) {
@@ -259,7 +259,7 @@ const SCHEMAS = {
  * The zero-orchestration baseline: the traced run's model calls with the same prompts and
  * structured outputs, in the same order and with the same parallelism, as plain async code.
  */
-export function promiseAllBaseline(plan: CallPlan) {
+function promiseAllBaseline(plan: CallPlan) {
   const model = new OfflineChatModel();
   const structured = Object.fromEntries(
     Object.entries(SCHEMAS).map(([name, schema]) => [name, model.withStructuredOutput(schema, { name })]),
