@@ -20,7 +20,7 @@ import type pg from "pg";
  *
  * The writes of tasks that finish in the same turn of the event loop (a wave's branches,
  * whose model calls end together) go in one statement too; each caller still returns
- * only once its rows are committed.
+ * only once its rows are committed, and a statement that fails fails every caller in it.
  */
 export class BatchedPostgresSaver extends PostgresSaver {
   private readonly sql: { put: string; upsertWrites: string; insertWrites: string };
