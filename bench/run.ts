@@ -13,7 +13,7 @@ LangGraph graph of the same topology, on Postgres (DATABASE_URL, else the embedd
 Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
 
 Options:
-  --quick          2 repeats, 5 and 20 branches, 1 and 10 threads: a minute, not a figure to quote
+  --quick          2 repeats, 5 and 20 branches, 1 and 10 threads: seconds, not figures to quote
   --repeats N      timed runs per figure (default ${DEFAULT_OPTIONS.repeats}); medians are reported with min and max
   --latency MS     simulated model latency (default ${DEFAULT_OPTIONS.latencyMs})
   --out FILE       JSON output (default bench/results/latest.json)
