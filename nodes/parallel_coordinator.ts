@@ -41,7 +41,7 @@ function priorResults(state: WorkflowStateType, allocation: BranchAllocation): B
 }
 
 /** The tasks a branch works on: its own, or the whole queue if the plan names none that exists. */
-export function tasksOf(allocation: BranchAllocation, taskQueue: Task[]): Task[] {
+function tasksFor(allocation: BranchAllocation, taskQueue: Task[]): Task[] {
   const own = allocation.task ? taskQueue[allocation.task - 1] : undefined;
   return own ? [own] : taskQueue;
 }
@@ -63,7 +63,7 @@ export async function parallelCoordinator(state: WorkflowStateType) {
       branchId: allocation.branchId,
       model: settingsOf(state).model,
       allocation,
-      taskQueue: tasksOf(allocation, state.taskQueue),
+      taskQueue: tasksFor(allocation, state.taskQueue),
       priorResults: priorResults(state, allocation),
     }),
   );
