@@ -5,6 +5,7 @@ import { checkDatabaseUrl, maskDatabaseUrl } from "./database-url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";
 import { messageOf } from "./errors.js";
+import { BatchedPostgresSaver } from "./saver.js";
 
 export { maskDatabaseUrl } from "./database-url.js";
 export {
@@ -65,7 +66,7 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
     : maskDatabaseUrl(url);
 
   const pool = createPool(url);
-  const checkpointer = new PostgresSaver(pool, undefined, { schema });
+  const checkpointer = new BatchedPostgresSaver(pool, schema);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {

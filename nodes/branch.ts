@@ -133,7 +133,6 @@ export async function runBranch(
 
   return {
     completedBranches: { [input.branchId]: result },
-    branchPerformance: { [input.branchId]: result.performance },
     executionTimeline: [
       {
         at: result.completedAt,

@@ -1,4 +1,5 @@
 import { Command, Send } from "@langchain/langgraph";
+import type { Task } from "../state/input.js";
 import {
   BRANCH_NODES,
   branchNodeFor,
@@ -39,6 +40,12 @@ function priorResults(state: WorkflowStateType, allocation: BranchAllocation): B
   });
 }
 
+/** The tasks a branch works on: its own, or the whole queue if the plan names none that exists. */
+function tasksFor(allocation: BranchAllocation, taskQueue: Task[]): Task[] {
+  const own = allocation.task ? taskQueue[allocation.task - 1] : undefined;
+  return own ? [own] : taskQueue;
+}
+
 /**
  * Fans the next wave out with Send. The documents' node returns the Sends itself; in
  * LangGraph.js a node returns them through Command({ goto }), with `ends` declared.
@@ -56,7 +63,7 @@ export async function parallelCoordinator(state: WorkflowStateType) {
       branchId: allocation.branchId,
       model: settingsOf(state).model,
       allocation,
-      taskQueue: state.taskQueue,
+      taskQueue: tasksFor(allocation, state.taskQueue),
       priorResults: priorResults(state, allocation),
     }),
   );

@@ -28,14 +28,19 @@ export function assessResourceAvailability(settings: Pick<Settings, "maxConcurre
   return { cpu: Math.min(1, Math.max(0, 1 - busy)), maxConcurrent: settings.maxConcurrency };
 }
 
-/** The documents' rule for the workflow mode and how many branches run at once. */
+/**
+ * The documents' rule for the workflow mode and how many branches run at once. Parallel
+ * mode runs as many as the concurrency limit allows: the documents' 5 is that limit's
+ * default, and a fixed 5 would make a wider plan wait on a wave barrier per five
+ * branches however high the limit is set.
+ */
 export function chooseWorkflowMode(
   complexityScore: number,
   interdependencyScore: number,
   resources: ResourceAvailability,
 ): { mode: WorkflowMode; maxBranches: number } {
   if (complexityScore > 0.8 && resources.cpu > 0.7) {
-    return { mode: "parallel", maxBranches: Math.min(5, resources.maxConcurrent) };
+    return { mode: "parallel", maxBranches: resources.maxConcurrent };
   }
   if (interdependencyScore > 0.6) return { mode: "sequential", maxBranches: 1 };
   // The documents give adaptive 3 branches; the concurrency limit still caps it.
@@ -81,6 +86,7 @@ export function createBranchAllocation(
       attempt: 1,
       scope: "full",
       backoffMs: 0,
+      ...(branch.task ? { task: branch.task } : {}),
     };
     branchDependencies[id] = mode === "sequential" ? [...ids] : [];
     ids.push(id);

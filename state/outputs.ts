@@ -19,6 +19,7 @@ export const PlannedBranchSchema = z.object({
   analysisType: z.string().optional().describe("Analysis branches only, e.g. 'risk', 'cost-benefit', 'trend'"),
   priority: z.enum(ANALYSIS_PRIORITIES).optional().describe("Analysis branches only"),
   dataSources: z.array(z.string()).optional().describe("Analysis branches only: where the data comes from"),
+  task: z.number().int().min(1).optional().describe("The number of the task in the queue this branch works on"),
 });
 export type PlannedBranch = z.infer<typeof PlannedBranchSchema>;
 

@@ -1,4 +1,4 @@
-import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
+import { Annotation, DeltaChannel, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
 import type { BranchFindings, MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
@@ -44,6 +44,8 @@ export interface BranchAllocation {
   backoffMs: number;
   /** The validator's or the reviewer's feedback a revision must address. */
   feedback?: string;
+  /** The number of the task in the queue the branch works on, when the plan names one. */
+  task?: number;
 }
 
 export interface BranchPerformance {
@@ -161,22 +163,38 @@ export const WorkflowState = Annotation.Root({
   task: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
   taskQueue: Annotation<Task[]>({ reducer: replace, default: () => [] }),
   activeBranches: Annotation<Record<string, BranchAllocation>>({ reducer: mergeById, default: () => ({}) }),
-  completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),
+  /**
+   * LangGraph stores a reducer channel whole at every version it reaches. Results and the
+   * timeline grow with the branches and change at every wave (the timeline at every step),
+   * so a 100-branch run in waves of 5 stored them 60 times over: 518 KB of blobs for 100
+   * branches, growing with branches × waves. A DeltaChannel stores nothing of its own: the
+   * step's writes, which the checkpointer keeps anyway, are replayed on read. Its reducer
+   * takes a batch and must give the same value however the writes are batched.
+   * (DeltaChannel is beta in LangGraph 1.4; tests/crash_resume.test.ts and the resume
+   * tests read these channels back.)
+   *
+   * A branch's performance lives on its result only. The documents also keep it in a
+   * branchPerformance channel; a second channel stores every figure twice per checkpoint
+   * and costs each branch one more checkpoint write.
+   */
+  completedBranches: new DeltaChannel<Record<string, BranchResult>, Record<string, BranchResult>>(
+    (current, updates) => Object.assign({}, current, ...updates),
+    { initialValueFactory: () => ({}) },
+  ),
 
   syncPoints: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
   branchDependencies: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
-  /** Append-only: a node returns only its new events. */
-  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({
-    reducer: append,
-    default: () => [],
-  }),
+  /** Append-only: a node returns only its new events. A DeltaChannel: see completedBranches. */
+  executionTimeline: new DeltaChannel<TimelineEvent[], TimelineEvent | TimelineEvent[]>(
+    (current, updates) => current.concat(...updates),
+    { initialValueFactory: () => [] },
+  ),
 
   workflowMode: Annotation<WorkflowMode | undefined>({ reducer: replace, default: () => undefined }),
   loadBalancingMetrics: Annotation<Record<string, number>>({
     reducer: (current, update) => ({ ...current, ...update }),
     default: () => ({}),
   }),
-  branchPerformance: Annotation<Record<string, BranchPerformance>>({ reducer: mergeById, default: () => ({}) }),
 
   workflowId: Annotation<string>({ reducer: replace, default: () => "" }),
   checkpointData: Annotation<Record<string, unknown>>({
@@ -215,6 +233,11 @@ export interface BranchInput {
   /** The thread's model, so a branch never depends on the config of the process that resumes it. */
   model: string;
   allocation: BranchAllocation;
+  /**
+   * The branch's own task when the plan names one, else the whole queue. Every Send is
+   * stored with the step's writes: the whole queue in each would grow the fan-out's
+   * checkpoint writes, and each branch's prompt, with queue length × branches.
+   */
   taskQueue: Task[];
   /** Sequential mode: the results of the branches before this one. */
   priorResults: { branchId: string; summary: string }[];

@@ -91,7 +91,8 @@ describe("runBranch", () => {
     expect(r.performance.resourceUtilization).toBeGreaterThanOrEqual(0);
     expect(r.performance.resourceUtilization).toBeLessThanOrEqual(1);
     expect(r.performance.throughput).toBeGreaterThanOrEqual(0);
-    expect(update.branchPerformance).toEqual({ b1: r.performance });
+    // The performance is on the result: no second channel carries it.
+    expect(Object.keys(update).sort()).toEqual(["completedBranches", "executionTimeline"]);
     expect(update.executionTimeline).toEqual([
       expect.objectContaining({ event: "branch_completed", node: "research_branch_alpha", branchId: "b1", attempt: 2, dataQualityScore: 0.71 }),
     ]);

@@ -228,6 +228,8 @@ describe("OfflineChatModel", () => {
       const analysis = await structured(TaskAnalysisSchema, TASK_ANALYSIS).invoke(analysisPrompt(tasks));
       expect(analysis.branchPlan).toHaveLength(100);
       expect(analysis.branchPlan[97]!.objective).toContain("supplier number 20");
+      // Each branch names its task, so it is sent that task alone.
+      expect(analysis.branchPlan.map((b) => b.task)).toEqual(Array.from({ length: 100 }, (_, i) => Math.floor(i / 5) + 1));
     });
 
     it("respects a stated complexity and reads sequencing as interdependency", async () => {

@@ -192,6 +192,18 @@ describe("parallelCoordinator", () => {
     });
   });
 
+  it("sends a branch its own task only, or the whole queue when the plan names none that exists", async () => {
+    const queue = [{ description: "first task" }, { description: "second task" }, { description: "third task" }];
+    const state = makeState({
+      taskQueue: queue,
+      activeBranches: byId(allocation("own", 0, { task: 2 }), allocation("none", 1), allocation("invented", 2, { task: 9 })),
+      loadBalancingMetrics: { allocatedBranches: 3 },
+    });
+    const command = await parallelCoordinator(state);
+    const sent = Object.fromEntries((command.goto as Send[]).map((s) => [(s.args as BranchInput).branchId, (s.args as BranchInput).taskQueue]));
+    expect(sent).toEqual({ own: [queue[1]], none: queue, invented: queue });
+  });
+
   it("sends only the wave: three of five when three are allocated", async () => {
     const command = await parallelCoordinator(mixedState({ loadBalancingMetrics: { allocatedBranches: 3 } }));
     expect((command.goto as Send[]).map((s) => s.node)).toEqual([

@@ -55,7 +55,7 @@ describe("parallel_workflow on Postgres", () => {
     expect(Object.keys(final.activeBranches).sort()).toEqual(Object.keys(BRANCH_NODE_OF).sort());
     for (const [id, node] of Object.entries(BRANCH_NODE_OF)) {
       expect(final.completedBranches[id]).toMatchObject({ status: "success", node, attempt: 1 });
-      expect(final.branchPerformance[id]!.dataQualityScore).toBeGreaterThan(0);
+      expect(final.completedBranches[id]!.performance.dataQualityScore).toBeGreaterThan(0);
     }
     expect(final.qualityReport).toMatchObject({ route: "quality_approved" });
     expect(final.qualityReport!.score).toBeGreaterThanOrEqual(0.8);

@@ -42,11 +42,9 @@ import { makeState, plain, SETTINGS } from "./support/fixtures.js";
 const roomy = (cpu: number, maxConcurrent = 10) => ({ cpu, maxConcurrent });
 
 describe("chooseWorkflowMode: the documents' thresholds", () => {
-  it("complexity > 0.8 and cpu > 0.7 → parallel with min(5, max concurrent) branches", () => {
-    expect(chooseWorkflowMode(0.81, 0.2, roomy(0.71, 10))).toEqual({ mode: "parallel", maxBranches: 5 });
-    // min(5, 3) = 3
-    expect(chooseWorkflowMode(0.95, 0.2, roomy(0.9, 3))).toEqual({ mode: "parallel", maxBranches: 3 });
-    // min(5, 1) = 1
+  it("complexity > 0.8 and cpu > 0.7 → parallel with as many branches as the concurrency limit", () => {
+    expect(chooseWorkflowMode(0.81, 0.2, roomy(0.71, 5))).toEqual({ mode: "parallel", maxBranches: 5 });
+    expect(chooseWorkflowMode(0.95, 0.2, roomy(0.9, 100))).toEqual({ mode: "parallel", maxBranches: 100 });
     expect(chooseWorkflowMode(0.95, 0.2, roomy(0.9, 1))).toEqual({ mode: "parallel", maxBranches: 1 });
   });
 
@@ -59,7 +57,7 @@ describe("chooseWorkflowMode: the documents' thresholds", () => {
   });
 
   it("parallel is checked before sequential: high complexity with free CPU wins over interdependency", () => {
-    expect(chooseWorkflowMode(0.9, 0.9, roomy(0.9))).toEqual({ mode: "parallel", maxBranches: 5 });
+    expect(chooseWorkflowMode(0.9, 0.9, roomy(0.9))).toEqual({ mode: "parallel", maxBranches: 10 });
   });
 
   it("otherwise interdependency > 0.6 → sequential with 1 branch", () => {
@@ -139,6 +137,13 @@ describe("createBranchAllocation", () => {
     });
     expect(activeBranches["b3-analysis-high"]!.focus).toBeUndefined();
     expect(activeBranches["b4-analysis-normal"]).toMatchObject({ analysisType: "general", priority: "normal", dataSources: [] });
+  });
+
+  it("keeps the task a branch is planned for, and names none when the plan does not", () => {
+    const planned: PlannedBranch[] = [{ ...plan[0]!, task: 2 }, plan[1]!];
+    const { activeBranches } = createBranchAllocation(planned, 2, "parallel", { branchTimeoutMs: 1000 }, roomy(0.9));
+    expect(activeBranches["b1-research-technical"]!.task).toBe(2);
+    expect(activeBranches["b2-research-competitive"]).not.toHaveProperty("task");
   });
 
   it("chains dependencies in sequential mode: each branch depends on every branch before it", () => {

@@ -65,12 +65,13 @@ function analysisTypes(task: PromptTask, seed: number) {
     .map((entry) => entry.type);
 }
 
-function branchesFor(task: PromptTask, seed: number): PlannedBranch[] {
+function branchesFor(task: PromptTask, number: number, seed: number): PlannedBranch[] {
   const subject = clip(sentences(task.description)[0] ?? task.description, 100);
   const topic = keywords(task.description, 1)[0];
   const [primary, secondary] = analysisTypes(task, seed);
   const analysis = (type: NonNullable<typeof primary>, priority: "high" | "normal"): PlannedBranch => ({
     type: "analysis",
+    task: number,
     objective: `Run a ${type} analysis of "${subject}"`,
     analysisType: type,
     priority,
@@ -82,9 +83,9 @@ function branchesFor(task: PromptTask, seed: number): PlannedBranch[] {
     ],
   });
   return [
-    { type: "research", focus: "technical", objective: `Establish what it takes technically to deliver "${subject}"` },
-    { type: "research", focus: "market", objective: `Size the demand and the buyers behind "${subject}"` },
-    { type: "research", focus: "competitive", objective: `Map the alternatives and competitors relevant to "${subject}"` },
+    { type: "research", focus: "technical", task: number, objective: `Establish what it takes technically to deliver "${subject}"` },
+    { type: "research", focus: "market", task: number, objective: `Size the demand and the buyers behind "${subject}"` },
+    { type: "research", focus: "competitive", task: number, objective: `Map the alternatives and competitors relevant to "${subject}"` },
     analysis(primary!, "high"),
     analysis(secondary!, "normal"),
   ];
@@ -101,6 +102,6 @@ export function taskAnalysis(prompt: Prompt, seed: number): TaskAnalysis {
     rationale:
       `${tasks.length} task(s). Complexity ${complexity.score} ${complexity.why}. ` +
       `Interdependency ${interdependency.score}: ${interdependency.why}.`,
-    branchPlan: tasks.flatMap((task, i) => branchesFor(task, seed + i)),
+    branchPlan: tasks.flatMap((task, i) => branchesFor(task, i + 1, seed + i)),
   };
 }

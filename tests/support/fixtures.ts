@@ -116,7 +116,6 @@ export function makeState(overrides: Partial<WorkflowStateType> = {}): WorkflowS
     executionTimeline: [],
     workflowMode: "parallel",
     loadBalancingMetrics: {},
-    branchPerformance: {},
     workflowId: "wf-test",
     checkpointData: {},
     monitoringMetrics: {},

@@ -1,0 +1,105 @@
+import { randomBytes } from "node:crypto";
+import { emptyCheckpoint, INTERRUPT, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
+import { BatchedPostgresSaver } from "../checkpoints/saver.js";
+import { testDatabaseUrl } from "./support/database.js";
+
+// BatchedPostgresSaver writes in one statement what PostgresSaver writes row by row:
+// whatever either saves, the stock saver must read back the same.
+
+let db: Checkpointer;
+let schema: string;
+let stock: PostgresSaver;
+
+beforeAll(async () => {
+  schema = `t_${randomBytes(6).toString("hex")}`;
+  db = await openCheckpointer({ databaseUrl: testDatabaseUrl(), schema });
+  stock = new PostgresSaver(db.pool, undefined, { schema });
+});
+afterAll(async () => {
+  await db?.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await db?.close();
+});
+
+/** One checkpoint with three channels, one of them emptied, and the writes of three tasks. */
+const CHECKPOINT: Checkpoint = {
+  ...emptyCheckpoint(),
+  id: uuid6(-1),
+  channel_values: { results: { b1: { summary: "ok", bytes: new Uint8Array([0, 1, 255]) } }, status: "running" },
+  channel_versions: { results: 2, status: 1, cleared: 3 },
+};
+
+async function save(saver: PostgresSaver, threadId: string) {
+  const config = await saver.put(
+    { configurable: { thread_id: threadId, checkpoint_ns: "" } },
+    CHECKPOINT,
+    { source: "loop", step: 1, parents: {} },
+    { results: 2, status: 1, cleared: 3 },
+  );
+  await saver.putWrites(config, [["results", { b2: "first" }], ["status", "done"]], "task-a");
+  // A regular write saved twice keeps the first; an interrupt saved twice keeps the last.
+  await saver.putWrites(config, [["results", { b2: "again" }]], "task-a");
+  await saver.putWrites(config, [[INTERRUPT, "pause 1"], [INTERRUPT, "pause 2"]], "task-b");
+  await saver.putWrites(config, [], "task-c");
+  return config;
+}
+
+describe("BatchedPostgresSaver", () => {
+  it("is what openCheckpointer opens", () => {
+    expect(db.checkpointer).toBeInstanceOf(BatchedPostgresSaver);
+  });
+
+  it("saves checkpoints, blobs and writes that read back exactly as the stock saver's", async () => {
+    const batched = await save(db.checkpointer, "batched");
+    const plain = await save(stock, "plain");
+    const [a, b] = await Promise.all([stock.getTuple(batched), stock.getTuple(plain)]);
+    expect(a!.checkpoint).toEqual(b!.checkpoint);
+    expect(a!.metadata).toEqual(b!.metadata);
+    expect(a!.pendingWrites).toEqual(b!.pendingWrites);
+    expect(a!.checkpoint.channel_values).toEqual({
+      results: { b1: { summary: "ok", bytes: new Uint8Array([0, 1, 255]) } },
+      status: "running",
+    });
+    expect(a!.pendingWrites).toEqual([
+      ["task-a", "results", { b2: "first" }],
+      ["task-a", "status", "done"],
+      ["task-b", INTERRUPT, "pause 2"],
+    ]);
+  });
+
+  it("saves the writes of tasks that finish together in one statement, each caller waiting for it", async () => {
+    const config = await db.checkpointer.put(
+      { configurable: { thread_id: "together", checkpoint_ns: "" } },
+      CHECKPOINT,
+      { source: "loop", step: 1, parents: {} },
+      {},
+    );
+    const query = vi.spyOn(db.pool, "query");
+    try {
+      await Promise.all(
+        ["t1", "t2", "t3"].map((task) => db.checkpointer.putWrites(config, [["results", { [task]: "done" }]], task)),
+      );
+      expect(query).toHaveBeenCalledTimes(1);
+    } finally {
+      query.mockRestore();
+    }
+    expect((await stock.getTuple(config))!.pendingWrites).toEqual([
+      ["t1", "results", { t1: "done" }],
+      ["t2", "results", { t2: "done" }],
+      ["t3", "results", { t3: "done" }],
+    ]);
+  });
+
+  it("links a checkpoint to its parent", async () => {
+    const first = await db.checkpointer.put(
+      { configurable: { thread_id: "chain", checkpoint_ns: "" } },
+      { ...emptyCheckpoint(), id: uuid6(-1) },
+      { source: "input", step: -1, parents: {} },
+      {},
+    );
+    const second = await db.checkpointer.put(first, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "loop", step: 0, parents: {} }, {});
+    expect((await stock.getTuple(second))!.parentConfig?.configurable?.checkpoint_id).toBe(first.configurable!.checkpoint_id);
+  });
+});
