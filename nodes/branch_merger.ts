@@ -45,12 +45,19 @@ export function attribute(weighted: WeightedResult[]) {
   };
 }
 
+/**
+ * Shares to two decimals: the speed term moves a weight by a few millionths between runs, and
+ * that jitter must not reorder the sources or change the prompt, or a resumed run's synthesis
+ * would differ from an uninterrupted one's.
+ */
+const share = (x: number) => x.toFixed(2);
+
 function synthesisPrompt(kind: string, weighted: WeightedResult[], attribution: Record<string, number>): string {
   const blocks = [...weighted]
-    .sort((a, b) => b.weight - a.weight)
+    .sort((a, b) => Number(share(attribution[b.source]!)) - Number(share(attribution[a.source]!)) || a.source.localeCompare(b.source))
     .map((w) =>
       [
-        `## ${w.source} (weight ${attribution[w.source]!.toFixed(3)}, quality ${w.quality.toFixed(3)})`,
+        `## ${w.source} (weight ${share(attribution[w.source]!)}, quality ${w.quality.toFixed(3)})`,
         `Summary: ${w.result.results!.summary}`,
         ...w.result.results!.findings.map(
           (f) => `- ${f.claim} (confidence ${f.confidence}) Evidence: ${f.evidence.join(" | ")}`,
