@@ -32,6 +32,12 @@ export interface CheckpointerOptions {
 export interface Checkpointer {
   /** Set up and ready to use. */
   checkpointer: PostgresSaver;
+  /**
+   * For sessions held as long as a run (the per-thread advisory lock) and ad-hoc queries. It is
+   * not the checkpointer's pool, and has no cap: a capped pool shared with the checkpointer
+   * deadlocks as soon as the runs holding a session outnumber its connections, since each run's
+   * checkpoint writes then wait for a connection that only a finished run can free.
+   */
   pool: pg.Pool;
   /** Where checkpoints live, safe to print: a masked URL, or "embedded (.data/postgres, port 54329)". */
   location: string;
@@ -40,6 +46,8 @@ export interface Checkpointer {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+// pg's default: checkpoint reads and writes are short, so runs share these.
+const CHECKPOINTER_CONNECTIONS = 10;
 // Lowercase only: PostgresSaver quotes the schema, so "Foo" would be a different schema from Foo.
 const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const UNREACHABLE_HINT =
@@ -60,18 +68,19 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
     ? `embedded (${displayPath(embedded.dataDir)}, port ${embedded.port})`
     : maskDatabaseUrl(url);
 
-  const pool = createPool(url);
-  const checkpointer = new PostgresSaver(pool, undefined, { schema });
+  const saverPool = createPool(url, CHECKPOINTER_CONNECTIONS);
+  const pool = createPool(url, Infinity);
+  const checkpointer = new PostgresSaver(saverPool, undefined, { schema });
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      // checkpointer.end() may have ended the pool already; ending twice throws.
-      if (!pool.ending) await pool.end();
+      // checkpointer.end() may have ended its pool already; ending twice throws.
+      await Promise.all([saverPool, pool].filter((p) => !p.ending).map((p) => p.end()));
       await embedded?.stop();
     })());
 
   try {
-    await setUpOnce(url, schema, () => setUp(pool, checkpointer, schema, location, !embedded));
+    await setUpOnce(url, schema, () => setUp(saverPool, checkpointer, schema, location, !embedded));
   } catch (error) {
     await close();
     throw error;
@@ -88,8 +97,8 @@ function checkSchema(schema: string): string {
   return schema;
 }
 
-function createPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+function createPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max });
   // pg hides the password from inspection but not the connection string that carries it; clients
   // still read the property, hidden or not.
   Object.defineProperty(pool.options, "connectionString", { enumerable: false });
