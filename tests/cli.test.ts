@@ -170,19 +170,4 @@ describe("usage and input errors exit 2 with one line, and write nothing", () =>
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/at most one of --approve, --reject, --feedback/);
   });
-
-  it("a second resume of a thread another process is running is refused", async () => {
-    const paused = await runCli(["run", TASK, "--thread", "cli-lock", "--json"], env);
-    expect(jsonResult(paused).status).toBe("interrupted");
-    // The first resume holds the thread while its slowed-down model calls run.
-    const first = spawnCli(["resume", "cli-lock", "--approve", "--json"], { ...env, ORCHESTRA_OFFLINE_LATENCY_MS: "1500" });
-    const firstDone = finished(first);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const second = await runCli(["resume", "cli-lock", "--approve"], env);
-    expect(second.code).toBe(2);
-    expect(second.stderr).toMatch(/thread cli-lock is being run by another process right now/);
-    const firstResult = await firstDone;
-    expect(firstResult.code, firstResult.stderr).toBe(0);
-    expect(jsonResult(firstResult).status).toBe("interrupted");
-  });
 });

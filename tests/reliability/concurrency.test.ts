@@ -1,0 +1,88 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { openCheckpointer, type Checkpointer } from "../../checkpoints/index.js";
+import { compileWorkflow } from "../../graphs/parallel_workflow.js";
+import { SETTINGS } from "../support/fixtures.js";
+import { outcomeOf, startRun } from "../../scripts/runner.js";
+import type { WorkflowStateType } from "../../state/workflow.js";
+import { createTestSchema, type TestSchema } from "../support/database.js";
+import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
+import { record } from "./tally.js";
+
+let db: TestSchema;
+let opened: Checkpointer;
+let workflow: ReturnType<typeof compileWorkflow>;
+
+beforeAll(async () => {
+  db = await createTestSchema();
+  // The pool and checkpointer the CLI opens, on this file's schema.
+  opened = await openCheckpointer({ databaseUrl: db.databaseUrl, schema: db.schema });
+  workflow = compileWorkflow(opened.checkpointer);
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+afterAll(async () => {
+  await opened?.close();
+  await db?.cleanup();
+});
+
+// One word per thread that no other thread's task contains.
+const SUBJECTS = [
+  "avocado", "bamboo", "cobalt", "dolphin", "espresso", "falcon", "glacier", "hazelnut", "iguana", "jasmine",
+  "kiwi", "lantern", "mango", "nebula", "orchid", "pelican", "quartz", "raccoon", "saffron", "tundra",
+];
+
+describe("concurrent runs", () => {
+  it("lets exactly one of two resumes of a thread run, and refuses the other", async () => {
+    const env = { ORCHESTRA_DB_SCHEMA: db.schema };
+    const paused = await runCli(["run", "Choose a message broker for billing events", "--thread", "two-resumes", "--json"], env);
+    expect(jsonResult(paused).status).toBe("interrupted");
+    // Slowed-down model calls keep the winner holding the thread while the other one starts.
+    const slow = { ...env, ORCHESTRA_OFFLINE_LATENCY_MS: "1500" };
+    const results = await Promise.all([0, 1].map(() => finished(spawnCli(["resume", "two-resumes", "--approve", "--json"], slow))));
+
+    const ran = results.filter((r) => r.code === 0);
+    const refused = results.filter((r) => r.code === 2);
+    expect(ran, results.map((r) => r.stderr).join("\n")).toHaveLength(1);
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.stderr).toMatch(/thread two-resumes is being run by another process right now/);
+    expect(jsonResult(ran[0]!).status).toBe("interrupted");
+    // The approval was applied once: one decision, and the run moved on to the next review.
+    const state = (await workflow.getState({ configurable: { thread_id: "two-resumes" } })).values as WorkflowStateType;
+    expect(state.reviewDecisions.map((d) => [d.point, d.action])).toEqual([["sync_point_manager", "approve"]]);
+    record("concurrency", "two resumes of one thread at once", { faults: 1, recovered: 1 });
+  });
+
+  it("runs 20 threads at once on one process, each with only its own task's work", async () => {
+    // Model calls that take a while make the runs overlap rather than queue.
+    vi.stubEnv("ORCHESTRA_OFFLINE_LATENCY_MS", "50");
+    const outcomes = await Promise.all(
+      SUBJECTS.map((subject) =>
+        startRun(workflow, opened.pool, {
+          threadId: `many-${subject}`,
+          taskQueue: [{ description: `Assess the ${subject} supply chain for a regional retailer` }],
+          settings: SETTINGS,
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(SUBJECTS.map(() => "completed"));
+
+    let leaks = 0;
+    for (const subject of SUBJECTS) {
+      const state = (await workflow.getState({ configurable: { thread_id: `many-${subject}` } })).values as WorkflowStateType;
+      expect(state.taskQueue.map((t) => t.description)).toEqual([`Assess the ${subject} supply chain for a regional retailer`]);
+      const others = SUBJECTS.filter((s) => s !== subject);
+      // Each branch's objective and findings are about this thread's task and no other's.
+      for (const id of Object.keys(state.activeBranches)) {
+        const text = JSON.stringify([state.activeBranches[id], state.completedBranches[id]]);
+        expect(text, id).toContain(subject);
+        const foreign = others.filter((other) => text.includes(other));
+        expect(foreign, `${subject}/${id}`).toEqual([]);
+        leaks += foreign.length;
+      }
+      expect(state.finalReport).toContain(subject);
+    }
+    record("concurrency", "20 threads at once in one process", { faults: 0, recovered: 0 });
+    expect(leaks).toBe(0);
+  });
+});
