@@ -1,3 +1,12 @@
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type {
+  ChannelVersions,
+  Checkpoint,
+  CheckpointListOptions,
+  CheckpointMetadata,
+  CheckpointTuple,
+  PendingWrite,
+} from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { InputError } from "../state/input.js";
@@ -70,7 +79,7 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
 
   const saverPool = createPool(url, CHECKPOINTER_CONNECTIONS);
   const pool = createPool(url, Infinity);
-  const checkpointer = new PostgresSaver(saverPool, undefined, { schema });
+  const checkpointer = new GuardedPostgresSaver(saverPool, schema, location);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -88,6 +97,77 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
   return { checkpointer, pool, location, close };
 }
 
+/**
+ * A database that goes away mid-run (a restart, a partition) fails the checkpointer's next call
+ * with the driver's words ("Connection terminated unexpectedly"). This saver makes that one line
+ * saying which database, password masked, and that the saved steps are safe.
+ */
+class GuardedPostgresSaver extends PostgresSaver {
+  constructor(
+    pool: pg.Pool,
+    schema: string,
+    private readonly location: string,
+  ) {
+    super(pool, undefined, { schema });
+  }
+
+  private async guard<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw this.lost(error);
+    }
+  }
+
+  private lost(error: unknown): unknown {
+    if (!isConnectionFailure(error)) return error;
+    return new DatabaseUnavailableError(
+      `Lost the database at ${this.location} (${messageOf(error)}); every step saved before is kept: ` +
+        "resume the thread once the database is back",
+    );
+  }
+
+  override getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return this.guard(() => super.getTuple(config));
+  }
+
+  override async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
+    try {
+      yield* super.list(config, options);
+    } catch (error) {
+      throw this.lost(error);
+    }
+  }
+
+  override put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    return this.guard(() => super.put(config, checkpoint, metadata, newVersions));
+  }
+
+  override putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
+    return this.guard(() => super.putWrites(config, writes, taskId));
+  }
+}
+
+/**
+ * The connection failed, as opposed to a statement: no server answer at all, or the server's
+ * connection-exception (08) and operator-intervention (57: shutdown, restart) classes.
+ */
+function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return false;
+  if (error instanceof pg.DatabaseError) return /^(08|57)/.test(error.code ?? "");
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  return (
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message)
+  );
+}
+
 function checkSchema(schema: string): string {
   if (!PLAIN_IDENTIFIER.test(schema) || schema.startsWith("pg_")) {
     throw new InputError(
@@ -102,9 +182,11 @@ function createPool(url: string, max: number): pg.Pool {
   // pg hides the password from inspection but not the connection string that carries it; clients
   // still read the property, hidden or not.
   Object.defineProperty(pool.options, "connectionString", { enumerable: false });
-  // An idle client whose server goes away makes the pool emit 'error', which would crash the
-  // process; the next query reports the problem instead.
+  // A client whose server goes away emits 'error', which with no listener crashes the process:
+  // the pool listens for idle clients, we for checked-out ones (a thread lock holds one for a
+  // whole run). The query in flight, or the next, reports the problem instead.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 
