@@ -6,11 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import type { CallLogEntry } from "../../models/offline.js";
 import type { FaultPlan } from "../../models/offline-runtime.js";
-import type { BranchResult, WorkflowStateType } from "../../state/workflow.js";
+import type { WorkflowStateType } from "../../state/workflow.js";
 import { callsPerNode, readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
-import { approximately, comparableState } from "./comparable.js";
+import { addCounts, cutOffCalls, lostResults, needlessCalls, ThreadAudit } from "./audit.js";
+import { comparableState } from "./comparable.js";
 import { record } from "./tally.js";
 
 // The workflow runs in a child process that is killed with SIGKILL at every step of a run;
@@ -26,24 +27,18 @@ let db: TestSchema;
 let client: pg.Client;
 let workflow: ReturnType<typeof compileWorkflow>;
 let dir: string;
-let reference: { state: unknown; calls: Record<string, number> };
-
-const stateOf = async (threadId: string) =>
-  workflow.getState({ configurable: { thread_id: threadId } });
+let audit: ThreadAudit;
+let reference: Awaited<ReturnType<ThreadAudit["reference"]>>;
 
 beforeAll(async () => {
   db = await createTestSchema();
   client = new pg.Client({ connectionString: db.databaseUrl });
   await client.connect();
   workflow = compileWorkflow(db.checkpointer);
+  audit = new ThreadAudit(client, db.schema, workflow);
   dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-crash-"));
   const log = path.join(dir, "reference.jsonl");
-  const run = await runCli(["run", TASK, "--thread", "crash-reference", "--review", "never", "--json"], env(log));
-  expect(run.code, run.stderr).toBe(0);
-  reference = {
-    state: approximately(comparableState((await stateOf("crash-reference")).values as WorkflowStateType)),
-    calls: callsPerNode(await readCallLog(log)),
-  };
+  reference = await audit.reference(TASK, "crash-reference", env(log), log);
 });
 afterAll(async () => {
   await client?.end();
@@ -52,22 +47,6 @@ afterAll(async () => {
 
 function env(log: string): NodeJS.ProcessEnv {
   return { ORCHESTRA_DB_SCHEMA: db.schema, ORCHESTRA_OFFLINE_LATENCY_MS: LATENCY_MS, ORCHESTRA_OFFLINE_CALL_LOG: log };
-}
-
-/** Tasks whose writes LangGraph saved: on resume these must not run again. */
-async function savedTasks(threadId: string): Promise<Set<string>> {
-  const { rows } = await client.query<{ task_id: string }>(
-    `SELECT DISTINCT task_id FROM "${db.schema}".checkpoint_writes WHERE thread_id = $1 AND channel <> '__error__'`,
-    [threadId],
-  );
-  return new Set(rows.map((row) => row.task_id));
-}
-
-/** Branch results saved so far: in the latest checkpoint, or as writes of its running step. */
-async function savedBranchResults(threadId: string): Promise<Record<string, BranchResult>> {
-  const snapshot = await stateOf(threadId);
-  const pending = snapshot.tasks.map((t) => (t.result as Partial<WorkflowStateType> | undefined)?.completedBranches ?? {});
-  return Object.assign({}, (snapshot.values as Partial<WorkflowStateType>).completedBranches ?? {}, ...pending);
 }
 
 interface Observed {
@@ -103,12 +82,6 @@ const KILL_POINTS: KillPoint[] = [
   { name: "during quality_validator", when: (s) => called(s, "quality_validator") },
 ];
 
-function add(a: Record<string, number>, b: Record<string, number>) {
-  const sum = { ...a };
-  for (const [node, n] of Object.entries(b)) sum[node] = (sum[node] ?? 0) + n;
-  return sum;
-}
-
 describe("SIGKILL at every step, then resume", () => {
   it.concurrent.each(KILL_POINTS.map((point, i) => [point.name, point, i] as const))(
     "%s",
@@ -121,14 +94,14 @@ describe("SIGKILL at every step, then resume", () => {
       });
       const exited = finished(child);
       await until(async () => {
-        const [calls, snapshot, saved] = await Promise.all([readCallLog(log), stateOf(threadId), savedBranchResults(threadId)]);
+        const [calls, snapshot, saved] = await Promise.all([readCallLog(log), audit.state(threadId), audit.savedBranchResults(threadId)]);
         return point.when({ calls, values: snapshot.values as Partial<WorkflowStateType>, savedBranches: Object.keys(saved).length });
       }, point.name);
       child.kill("SIGKILL");
       const killed = await exited;
       expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
-      const tasksAtKill = await savedTasks(threadId);
-      const branchesAtKill = await savedBranchResults(threadId);
+      const tasksAtKill = await audit.savedTasks(threadId);
+      const branchesAtKill = await audit.savedBranchResults(threadId);
 
       // Another process, knowing only the thread id, finishes the run.
       const resumed = await runCli(["resume", threadId, "--json"], env(log));
@@ -138,16 +111,16 @@ describe("SIGKILL at every step, then resume", () => {
       // The resumer ran no task whose writes were saved, and the two processes together did the
       // uninterrupted run's work plus exactly the calls the kill cut off.
       const calls = await readCallLog(log);
-      const needless = calls.filter((c) => c.pid !== child.pid && c.task !== null && tasksAtKill.has(c.task));
-      const cutOff = calls.filter((c) => c.pid === child.pid && c.task !== null && !tasksAtKill.has(c.task));
+      const needless = needlessCalls(calls, child.pid, tasksAtKill);
       expect(needless).toEqual([]);
-      expect(callsPerNode(calls)).toEqual(add(reference.calls, callsPerNode(cutOff)));
+      expect(callsPerNode(calls)).toEqual(addCounts(reference.calls, cutOffCalls(calls, child.pid, tasksAtKill)));
 
       // Every branch result saved before the kill is in the final state, untouched.
-      const final = (await stateOf(threadId)).values as WorkflowStateType;
-      const lost = Object.values(branchesAtKill).filter((r) => final.completedBranches[r.branchId]?.completedAt !== r.completedAt);
+      const final = (await audit.state(threadId)).values as WorkflowStateType;
+      const lost = lostResults(branchesAtKill, final);
       expect(lost).toEqual([]);
       expect(comparableState(final)).toEqual(reference.state);
+      expect(await audit.integrityProblems(threadId)).toEqual([]);
 
       record("crash", point.name, { faults: 1, recovered: 1, lost: lost.length, needless: needless.length });
     },
