@@ -48,7 +48,9 @@ export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.e
   return new ChatOpenAI({
     model: parsed.name,
     apiKey,
-    // The workflow retries failed branches itself; client retries on top would multiply.
+    // Transient errors (429, honouring retry-after; 5xx; resets) are retried here and only here:
+    // twice, with exponential backoff. What gets past them fails the branch, and the workflow's
+    // sync rules decide what to do with it; retrying in more layers would multiply the attempts.
     maxRetries: 2,
     ...(baseURL ? { configuration: { baseURL } } : {}),
   });
