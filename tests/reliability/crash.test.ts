@@ -19,9 +19,8 @@ import { record } from "./tally.js";
 // the one an uninterrupted run gives.
 
 const TASK = "Plan the migration of a payments ledger from MySQL to Postgres";
-// Each model call takes this long, so every step with a model call is a window wide enough
-// to be caught by polling the checkpoints.
-const LATENCY_MS = "300";
+// Long enough for the branches of a wave to overlap, so a kill finds some done and some running.
+const LATENCY_MS = "100";
 
 let db: TestSchema;
 let client: pg.Client;
@@ -59,27 +58,40 @@ interface KillPoint {
   name: string;
   when: (seen: Observed) => boolean;
   /** For the killed run only: the resume runs without it. */
-  faults?: FaultPlan;
+  faults: FaultPlan;
 }
 
-const called = (seen: Observed, node: string) => seen.calls.some((c) => c.node === node);
+const called = (seen: Observed, ...nodes: string[]) => nodes.every((node) => seen.calls.some((c) => c.node === node));
+const saved = (seen: Observed) => Object.keys(seen.values.completedBranches ?? {}).length;
+const hang = (...nodes: string[]): FaultPlan => Object.fromEntries(nodes.map((node) => [node, { hang: true as const }]));
 
-// In run order. A step without a model call takes milliseconds, so a kill "after X" lands in
-// the model call of the step that follows it; each point still kills a different step.
+// In run order. The killed run's model calls hang where it is to be killed, so the kill lands
+// there however slow the machine is; the resume runs without the fault plan.
 const KILL_POINTS: KillPoint[] = [
-  { name: "during task_analyzer", when: (s) => called(s, "task_analyzer") },
-  { name: "after task_analyzer, in the first wave", when: (s) => s.values.workflowMode !== undefined },
+  { name: "during task_analyzer", faults: hang("task_analyzer"), when: (s) => called(s, "task_analyzer") },
+  {
+    name: "after task_analyzer, with the first wave running",
+    faults: hang("research_branch_alpha", "research_branch_beta", "research_branch_gamma"),
+    when: (s) => s.values.workflowMode !== undefined && called(s, "research_branch_alpha", "research_branch_beta", "research_branch_gamma"),
+  },
   {
     name: "mid fan-out: two branches saved, the third running",
-    // gamma hangs, so the first wave is caught with alpha and beta done.
-    faults: { research_branch_gamma: { hang: true } },
+    faults: hang("research_branch_gamma"),
     when: (s) => s.savedBranches >= 2 && called(s, "research_branch_gamma"),
   },
-  { name: "after the first wave, at the sync point", when: (s) => Object.keys(s.values.completedBranches ?? {}).length >= 3 },
-  { name: "during the second wave", when: (s) => called(s, "analysis_branch_primary") },
-  { name: "after the fan-out, in branch_merger", when: (s) => Object.keys(s.values.completedBranches ?? {}).length >= 5 },
+  {
+    name: "after the first wave, at the sync point",
+    faults: hang("analysis_branch_primary", "analysis_branch_secondary"),
+    when: (s) => saved(s) >= 3 && called(s, "analysis_branch_primary", "analysis_branch_secondary"),
+  },
+  {
+    name: "mid second wave: one branch saved, the other running",
+    faults: hang("analysis_branch_secondary"),
+    when: (s) => s.savedBranches >= 4 && called(s, "analysis_branch_secondary"),
+  },
+  { name: "after the fan-out, during branch_merger", faults: hang("branch_merger"), when: (s) => saved(s) >= 5 && called(s, "branch_merger") },
   // The last step with a model call: final_integrator's own step takes milliseconds.
-  { name: "during quality_validator", when: (s) => called(s, "quality_validator") },
+  { name: "during quality_validator", faults: hang("quality_validator"), when: (s) => called(s, "quality_validator") },
 ];
 
 describe("SIGKILL at every step, then resume", () => {
@@ -90,7 +102,7 @@ describe("SIGKILL at every step, then resume", () => {
       const log = path.join(dir, `${threadId}.jsonl`);
       const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
         ...env(log),
-        ...(point.faults ? { ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(point.faults) } : {}),
+        ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(point.faults),
       });
       const exited = finished(child);
       await until(async () => {
