@@ -1,6 +1,8 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { callWithDeadline } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
+import type { Settings } from "../state/configuration.js";
 import { MERGE_SYNTHESIS, MergeSynthesisSchema } from "../state/outputs.js";
 import {
   currentResult,
@@ -70,7 +72,7 @@ function synthesisPrompt(kind: string, weighted: WeightedResult[], attribution: 
 async function synthesise(
   kind: "research" | "analysis",
   results: BranchResult[],
-  modelSpec: string,
+  settings: Pick<Settings, "model" | "branchTimeoutMs">,
   config: RunnableConfig,
 ): Promise<Synthesis> {
   const weighted = weighResults(results);
@@ -87,13 +89,15 @@ async function synthesise(
       totalWeight,
     };
   }
-  const model = createChatModel(modelSpec).withStructuredOutput(MergeSynthesisSchema, { name: MERGE_SYNTHESIS });
-  const synthesis = await model.invoke(
-    [
-      new SystemMessage("You merge the findings of parallel agents into one coherent, attributed result."),
-      new HumanMessage(synthesisPrompt(kind, weighted, sourceAttribution)),
-    ],
-    config,
+  const model = createChatModel(settings.model).withStructuredOutput(MergeSynthesisSchema, { name: MERGE_SYNTHESIS });
+  const synthesis = await callWithDeadline("branch_merger", settings.branchTimeoutMs, config, (config) =>
+    model.invoke(
+      [
+        new SystemMessage("You merge the findings of parallel agents into one coherent, attributed result."),
+        new HumanMessage(synthesisPrompt(kind, weighted, sourceAttribution)),
+      ],
+      config,
+    ),
   );
   // Keep only attributions to branches that exist: a model can invent a source.
   const known = new Set(weighted.map((w) => w.source));
@@ -124,8 +128,8 @@ export async function branchMerger(state: WorkflowStateType, config: RunnableCon
   const missing = branchIds.filter((id) => !succeeded.some((r) => r.branchId === id));
 
   const [researchSynthesis, analysisSynthesis] = await Promise.all([
-    synthesise("research", succeeded.filter((r) => r.type === "research"), settings.model, config),
-    synthesise("analysis", succeeded.filter((r) => r.type === "analysis"), settings.model, config),
+    synthesise("research", succeeded.filter((r) => r.type === "research"), settings, config),
+    synthesise("analysis", succeeded.filter((r) => r.type === "analysis"), settings, config),
   ]);
   const integratedAt = now();
   const integrationResult: IntegrationResult = {
