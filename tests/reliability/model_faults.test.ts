@@ -14,7 +14,8 @@ import { record } from "./tally.js";
 // exponential backoff from one second, honouring retry-after, never retrying a 4xx other than
 // 429). What gets past them reaches the workflow as a failed call: a branch fails on its own and
 // the sync rules take over (proceed at 75%, or re-queue it within maxRetries); outside the
-// branches, the run fails and keeps every step saved for a resume. The offline model has no
+// branches, the run fails and keeps every step saved for a resume. branchTimeoutMs cuts off any
+// model call that hangs, in a branch or not. The offline model has no
 // transport, so its fault plan injects errors as the workflow sees them after the client.
 
 const TASK = "Evaluate adopting a managed vector database for a 10M-document semantic search service";
@@ -158,6 +159,22 @@ describe("offline fault plan", () => {
     const measured = figures(final, offlineCallsPerBranch(), ["b5-analysis-normal"]);
     expect(measured).toEqual({ lost: 0, needless: 0 });
     record("model", "hanging call cut off by the branch timeout (offline)", { faults: 1, recovered: 1, ...measured });
+  });
+
+  it("cuts off a hanging call outside the branches at the same timeout: the run fails, and a resume finishes it", async () => {
+    vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ quality_validator: { hang: true } }));
+    const cfg = config({ branchTimeoutMs: 300 });
+    await expect(workflow.invoke({ task: TASK }, cfg)).rejects.toThrow(
+      "quality_validator: the model did not answer within 300 ms (branchTimeoutMs)",
+    );
+
+    vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", undefined);
+    expect((await resumeRun(workflow, opened.pool, { threadId: cfg.configurable.thread_id })).status).toBe("completed");
+    const final = (await workflow.getState(cfg)).values as WorkflowStateType;
+    const measured = figures(final, offlineCallsPerBranch(), []);
+    expect(measured).toEqual({ lost: 0, needless: 0 });
+    expect(offlineCallCounts().quality_validator).toBe(2);
+    record("model", "hanging call outside the branches cut off, resume finishes (offline)", { faults: 1, recovered: 1, ...measured });
   });
 
   it("a failure outside the branches fails the run, keeps every branch result, and a resume finishes it", async () => {
