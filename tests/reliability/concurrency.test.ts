@@ -1,12 +1,18 @@
+import { mkdtemp } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../../checkpoints/index.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import { SETTINGS } from "../support/fixtures.js";
-import { outcomeOf, startRun } from "../../scripts/runner.js";
+import { startRun } from "../../scripts/runner.js";
 import type { WorkflowStateType } from "../../state/workflow.js";
-import { createTestSchema, type TestSchema } from "../support/database.js";
+import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
+import { createTestSchema, type TestSchema } from "../support/database.js";
+import { SETTINGS } from "../support/fixtures.js";
 import { record } from "./tally.js";
+
+// Concurrency: two operators resuming one thread, and one process running many threads.
 
 let db: TestSchema;
 let opened: Checkpointer;
@@ -37,17 +43,27 @@ describe("concurrent runs", () => {
     const env = { ORCHESTRA_DB_SCHEMA: db.schema };
     const paused = await runCli(["run", "Choose a message broker for billing events", "--thread", "two-resumes", "--json"], env);
     expect(jsonResult(paused).status).toBe("interrupted");
-    // Slowed-down model calls keep the winner holding the thread while the other one starts.
-    const slow = { ...env, ORCHESTRA_OFFLINE_LATENCY_MS: "1500" };
-    const results = await Promise.all([0, 1].map(() => finished(spawnCli(["resume", "two-resumes", "--approve", "--json"], slow))));
 
-    const ran = results.filter((r) => r.code === 0);
-    const refused = results.filter((r) => r.code === 2);
-    expect(ran, results.map((r) => r.stderr).join("\n")).toHaveLength(1);
-    expect(refused).toHaveLength(1);
-    expect(refused[0]!.stderr).toMatch(/thread two-resumes is being run by another process right now/);
-    expect(jsonResult(ran[0]!).status).toBe("interrupted");
-    // The approval was applied once: one decision, and the run moved on to the next review.
+    // The merge hangs, so whichever resume gets the thread holds it until it is killed.
+    const log = path.join(await mkdtemp(path.join(os.tmpdir(), "orchestra-two-resumes-")), "calls.jsonl");
+    const hung = { ...env, ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }), ORCHESTRA_OFFLINE_CALL_LOG: log };
+    const children = [0, 1].map(() => spawnCli(["resume", "two-resumes", "--approve", "--json"], hung));
+    const results = children.map(finished);
+    const first = await Promise.race(results.map((result, index) => result.then((r) => ({ r, index }))));
+    expect(first.r.code, first.r.stderr).toBe(2);
+    expect(first.r.stderr).toMatch(/thread two-resumes is being run by another process right now/);
+
+    const winner = children[1 - first.index]!;
+    expect(winner.exitCode).toBeNull();
+    await until(async () => (await readCallLog(log)).some((c) => c.node === "branch_merger"), "the winner to reach the merge");
+    expect(new Set((await readCallLog(log)).map((c) => c.pid))).toEqual(new Set([winner.pid]));
+    winner.kill("SIGKILL");
+    await results[1 - first.index];
+
+    // The approval was applied once: a plain resume carries on to the next review.
+    const resumed = await runCli(["resume", "two-resumes", "--json"], env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(jsonResult(resumed)).toMatchObject({ status: "interrupted", next: ["quality_validator"] });
     const state = (await workflow.getState({ configurable: { thread_id: "two-resumes" } })).values as WorkflowStateType;
     expect(state.reviewDecisions.map((d) => [d.point, d.action])).toEqual([["sync_point_manager", "approve"]]);
     record("concurrency", "two resumes of one thread at once", { faults: 1, recovered: 1 });
