@@ -86,9 +86,12 @@ async function withAudit<T>(fn: (audit: ThreadAudit) => Promise<T>): Promise<T> 
   }
 }
 
-/** Starts a run, SIGKILLs it once the first wave is running, and returns what it had saved. */
+/** Starts a run, SIGKILLs it in the first wave (whose alpha branch hangs), and returns what it had saved. */
 async function runAndKill(threadId: string, log: string) {
-  const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], env(log));
+  const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
+    ...env(log),
+    ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_alpha: { hang: true } }),
+  });
   const exited = finished(child);
   // The first run in a fresh folder pays for initdb.
   await until(async () => (await readCallLog(log)).some((c) => c.node === "research_branch_alpha"), "the first wave", 60_000);
