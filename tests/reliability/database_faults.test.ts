@@ -67,7 +67,11 @@ describe("Postgres unreachable mid-run", () => {
   it.each(OUTAGES)("%s: one clear error, then resume completes from intact checkpoints", async (name, when) => {
     const threadId = `db-outage-${OUTAGES.findIndex(([n]) => n === name)}`;
     const log = path.join(dir, `${threadId}.jsonl`);
-    const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], env(log));
+    // Slow calls leave seconds of run after the outage begins, however late the poll sees its cue.
+    const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
+      ...env(log),
+      ORCHESTRA_OFFLINE_LATENCY_MS: "600",
+    });
     const exited = finished(child);
     await until(async () => when(await readCallLog(log)), name);
     proxy.cut();
