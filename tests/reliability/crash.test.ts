@@ -50,7 +50,9 @@ function env(log: string): NodeJS.ProcessEnv {
 
 interface Observed {
   calls: CallLogEntry[];
+  /** The latest checkpoint's state. */
   values: Partial<WorkflowStateType>;
+  /** Branch results saved, in the checkpoint or as writes of the step still running. */
   savedBranches: number;
 }
 
@@ -62,7 +64,8 @@ interface KillPoint {
 }
 
 const called = (seen: Observed, ...nodes: string[]) => nodes.every((node) => seen.calls.some((c) => c.node === node));
-const saved = (seen: Observed) => Object.keys(seen.values.completedBranches ?? {}).length;
+/** Branch results in the latest checkpoint: their step is over, not just their own write saved. */
+const checkpointed = (seen: Observed) => Object.keys(seen.values.completedBranches ?? {}).length;
 const hang = (...nodes: string[]): FaultPlan => Object.fromEntries(nodes.map((node) => [node, { hang: true as const }]));
 
 // In run order. The killed run's model calls hang where it is to be killed, so the kill lands
@@ -82,14 +85,14 @@ const KILL_POINTS: KillPoint[] = [
   {
     name: "after the first wave, at the sync point",
     faults: hang("analysis_branch_primary", "analysis_branch_secondary"),
-    when: (s) => saved(s) >= 3 && called(s, "analysis_branch_primary", "analysis_branch_secondary"),
+    when: (s) => checkpointed(s) >= 3 && called(s, "analysis_branch_primary", "analysis_branch_secondary"),
   },
   {
     name: "mid second wave: one branch saved, the other running",
     faults: hang("analysis_branch_secondary"),
     when: (s) => s.savedBranches >= 4 && called(s, "analysis_branch_secondary"),
   },
-  { name: "after the fan-out, during branch_merger", faults: hang("branch_merger"), when: (s) => saved(s) >= 5 && called(s, "branch_merger") },
+  { name: "after the fan-out, during branch_merger", faults: hang("branch_merger"), when: (s) => checkpointed(s) >= 5 && called(s, "branch_merger") },
   // The last step with a model call: final_integrator's own step takes milliseconds.
   { name: "during quality_validator", faults: hang("quality_validator"), when: (s) => called(s, "quality_validator") },
 ];
