@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -33,6 +33,7 @@ beforeAll(async () => {
   await Promise.all(Object.entries(files).map(([name, text]) => writeFile(path.join(dir, name), text)));
 });
 afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
   await client?.end();
   await db?.cleanup();
 });

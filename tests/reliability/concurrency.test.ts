@@ -1,7 +1,7 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../../checkpoints/index.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { startRun } from "../../scripts/runner.js";
@@ -45,7 +45,9 @@ describe("concurrent runs", () => {
     expect(jsonResult(paused).status).toBe("interrupted");
 
     // The merge hangs, so whichever resume gets the thread holds it until it is killed.
-    const log = path.join(await mkdtemp(path.join(os.tmpdir(), "orchestra-two-resumes-")), "calls.jsonl");
+    const dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-two-resumes-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const log = path.join(dir, "calls.jsonl");
     const hung = { ...env, ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }), ORCHESTRA_OFFLINE_CALL_LOG: log };
     const children = [0, 1].map(() => spawnCli(["resume", "two-resumes", "--approve", "--json"], hung));
     const results = children.map(finished);

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -40,6 +40,7 @@ beforeAll(async () => {
   reference = await audit.reference(TASK, "crash-reference", env(log), log);
 });
 afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
   await client?.end();
   await db?.cleanup();
 });
