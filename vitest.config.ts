@@ -8,6 +8,6 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    globalSetup: ["tests/support/globalSetup.ts"],
+    globalSetup: ["tests/support/globalSetup.ts", "tests/reliability/summary.ts"],
   },
 });

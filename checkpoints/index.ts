@@ -1,3 +1,12 @@
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type {
+  ChannelVersions,
+  Checkpoint,
+  CheckpointListOptions,
+  CheckpointMetadata,
+  CheckpointTuple,
+  PendingWrite,
+} from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { InputError } from "../state/input.js";
@@ -35,6 +44,12 @@ export interface CheckpointerOptions {
 export interface Checkpointer {
   /** Set up and ready to use. */
   checkpointer: PostgresSaver;
+  /**
+   * For sessions held as long as a run (the per-thread advisory lock) and ad-hoc queries. It is
+   * not the checkpointer's pool, and has no cap: a capped pool shared with the checkpointer
+   * deadlocks as soon as the runs holding a session outnumber its connections, since each run's
+   * checkpoint writes then wait for a connection that only a finished run can free.
+   */
   pool: pg.Pool;
   /** The schema holding the checkpoint tables. */
   schema: string;
@@ -45,6 +60,8 @@ export interface Checkpointer {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+// pg's default: checkpoint reads and writes are short, so runs share these.
+const CHECKPOINTER_CONNECTIONS = 10;
 // Lowercase only: PostgresSaver quotes the schema, so "Foo" would be a different schema from Foo.
 const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const UNREACHABLE_HINT =
@@ -65,24 +82,96 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
     ? `embedded (${displayPath(embedded.dataDir)}, port ${embedded.port})`
     : maskDatabaseUrl(url);
 
-  const pool = createPool(url);
-  const checkpointer = new BatchedPostgresSaver(pool, schema);
+  const saverPool = createPool(url, CHECKPOINTER_CONNECTIONS);
+  const pool = createPool(url, Infinity);
+  const checkpointer = new GuardedPostgresSaver(saverPool, schema, location);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      // checkpointer.end() may have ended the pool already; ending twice throws.
-      if (!pool.ending) await pool.end();
+      // checkpointer.end() may have ended its pool already; ending twice throws.
+      await Promise.all([saverPool, pool].filter((p) => !p.ending).map((p) => p.end()));
       await embedded?.stop();
     })());
 
   try {
-    if (options.migrate === false) await checkReachable(pool, location, !embedded);
-    else await setUpOnce(url, schema, () => setUp(pool, checkpointer, schema, location, !embedded));
+    if (options.migrate === false) await checkReachable(saverPool, location, !embedded);
+    else await setUpOnce(url, schema, () => setUp(saverPool, checkpointer, schema, location, !embedded));
   } catch (error) {
     await close();
     throw error;
   }
   return { checkpointer, pool, schema, location, close };
+}
+
+/**
+ * A database that goes away mid-run (a restart, a partition) fails the checkpointer's next call
+ * with the driver's words ("Connection terminated unexpectedly"). This saver makes that one line
+ * saying which database, password masked, and that the saved steps are safe.
+ */
+class GuardedPostgresSaver extends BatchedPostgresSaver {
+  constructor(
+    pool: pg.Pool,
+    schema: string,
+    private readonly location: string,
+  ) {
+    super(pool, schema);
+  }
+
+  private async guard<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      throw this.lost(error);
+    }
+  }
+
+  private lost(error: unknown): unknown {
+    if (!isConnectionFailure(error)) return error;
+    return new DatabaseUnavailableError(
+      `Lost the database at ${this.location} (${messageOf(error)}); every step saved before is kept: ` +
+        "resume the thread once the database is back",
+    );
+  }
+
+  override getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return this.guard(() => super.getTuple(config));
+  }
+
+  override async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
+    try {
+      yield* super.list(config, options);
+    } catch (error) {
+      throw this.lost(error);
+    }
+  }
+
+  override put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    return this.guard(() => super.put(config, checkpoint, metadata, newVersions));
+  }
+
+  override putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
+    return this.guard(() => super.putWrites(config, writes, taskId));
+  }
+}
+
+/**
+ * The connection failed, as opposed to a statement: no server answer at all, or the server's
+ * connection-exception (08) and operator-intervention (57: shutdown, restart) classes.
+ */
+function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return false;
+  if (error instanceof pg.DatabaseError) return /^(08|57)/.test(error.code ?? "");
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  return (
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code) ||
+    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message)
+  );
 }
 
 function checkSchema(schema: string): string {
@@ -94,14 +183,16 @@ function checkSchema(schema: string): string {
   return schema;
 }
 
-function createPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+function createPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max });
   // pg hides the password from inspection but not the connection string that carries it; clients
   // still read the property, hidden or not.
   Object.defineProperty(pool.options, "connectionString", { enumerable: false });
-  // An idle client whose server goes away makes the pool emit 'error', which would crash the
-  // process; the next query reports the problem instead.
+  // A client whose server goes away emits 'error', which with no listener crashes the process:
+  // the pool listens for idle clients, we for checked-out ones (a thread lock holds one for a
+  // whole run). The query in flight, or the next, reports the problem instead.
   pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 

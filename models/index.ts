@@ -1,5 +1,8 @@
+import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { ChatOpenAI } from "@langchain/openai";
+import type { BaseMessage } from "@langchain/core/messages";
+import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
+import { ChatOpenAI, type ChatOpenAIFields } from "@langchain/openai";
 import { InputError } from "../state/input.js";
 import { OfflineChatModel } from "./offline.js";
 
@@ -45,11 +48,67 @@ export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.e
   const apiKey = env.OPENAI_API_KEY;
   if (!apiKey) throw new InputError(`model '${spec}' needs OPENAI_API_KEY; or use 'offline'`);
   const baseURL = env.OPENAI_BASE_URL || undefined;
-  return new ChatOpenAI({
+  return new KeySafeChatOpenAI({
     model: parsed.name,
     apiKey,
-    // The workflow retries failed branches itself; client retries on top would multiply.
+    // Transient errors (429, honouring retry-after; 5xx; resets) are retried here and only here:
+    // twice, with exponential backoff. What gets past them fails the branch, and the workflow's
+    // sync rules decide what to do with it; retrying in more layers would multiply the attempts.
     maxRetries: 2,
     ...(baseURL ? { configuration: { baseURL } } : {}),
   });
+}
+
+/**
+ * ChatOpenAI whose errors never carry the API key. Some OpenAI-compatible servers echo the key
+ * in their error messages, and an error message travels far: into the failed branch's result and
+ * the timeline (so into the checkpoints), into LangGraph's saved error write, and onto the terminal.
+ */
+class KeySafeChatOpenAI extends ChatOpenAI {
+  private readonly key: string;
+
+  constructor(fields: ChatOpenAIFields & { apiKey: string }) {
+    super(fields);
+    this.key = fields.apiKey;
+  }
+
+  // ChatOpenAI's withConfig (and so withStructuredOutput and bindTools) builds a plain ChatOpenAI.
+  override withConfig(config: Partial<this["ParsedCallOptions"]>): KeySafeChatOpenAI {
+    const model = new KeySafeChatOpenAI({ ...this.fields, apiKey: this.key });
+    model.defaultOptions = { ...this.defaultOptions, ...config };
+    return model;
+  }
+
+  override async _generate(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): Promise<ChatResult> {
+    try {
+      return await super._generate(messages, options, runManager);
+    } catch (error) {
+      throw withoutSecret(error, this.key);
+    }
+  }
+
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    try {
+      yield* super._streamResponseChunks(messages, options, runManager);
+    } catch (error) {
+      throw withoutSecret(error, this.key);
+    }
+  }
+}
+
+/** The error with every occurrence of `secret` in its message and stack masked; its class and status kept. */
+function withoutSecret(error: unknown, secret: string): unknown {
+  if (!(error instanceof Error) || !secret) return error;
+  const mask = (text: string) => text.split(secret).join("***");
+  error.message = mask(error.message);
+  if (error.stack) error.stack = mask(error.stack);
+  return error;
 }

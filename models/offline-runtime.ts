@@ -22,6 +22,12 @@ export type FaultPlan = z.infer<typeof FaultPlanSchema>;
 /** One line of the call log. */
 export interface CallLogEntry {
   node: string;
+  /**
+   * The LangGraph task the call belongs to, null outside a graph. Task ids are the same in every
+   * process that runs a thread's step, so a crash test can tell a saved task run again from an
+   * interrupted one.
+   */
+  task: string | null;
   pid: number;
   at: string;
   tool: string | null;
@@ -78,12 +84,12 @@ export function resetOfflineCallCounts(): void {
  * Counts the call and appends it to the call log. The write is synchronous and comes
  * before any answer, so a process killed mid-call has still logged it.
  */
-export function recordCall(node: string, tool: string | null, env: NodeJS.ProcessEnv): number {
+export function recordCall(node: string, task: string | null, tool: string | null, env: NodeJS.ProcessEnv): number {
   const call = (calls.get(node) ?? 0) + 1;
   calls.set(node, call);
   const log = env[CALL_LOG_ENV];
   if (log) {
-    const entry: CallLogEntry = { node, pid: process.pid, at: new Date().toISOString(), tool };
+    const entry: CallLogEntry = { node, task, pid: process.pid, at: new Date().toISOString(), tool };
     appendFileSync(log, `${JSON.stringify(entry)}\n`);
   }
   return call;

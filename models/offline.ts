@@ -128,11 +128,15 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
   async _generate(messages: BaseMessage[], options: this["ParsedCallOptions"]): Promise<ChatResult> {
     // LangGraph runs each node inside an AsyncLocalStorage context holding the node's
     // config; the run manager carries it only when callbacks are configured.
-    const node = getConfig()?.metadata?.langgraph_node;
+    const metadata = getConfig()?.metadata;
+    const node = metadata?.langgraph_node;
     const nodeName = typeof node === "string" ? node : NO_NODE;
+    // "<parent namespace>|<node>:<task id>": the innermost task is this call's.
+    const namespace = metadata?.langgraph_checkpoint_ns;
+    const task = typeof namespace === "string" ? (namespace.split("|").at(-1)!.split(":")[1] ?? null) : null;
     const prompt = toPrompt(messages);
     const tool = chooseTool(options, messages, prompt);
-    const call = recordCall(nodeName, tool?.function.name ?? null, process.env);
+    const call = recordCall(nodeName, task, tool?.function.name ?? null, process.env);
     await simulateCall(nodeName, call, options.signal, process.env);
 
     const seed = hash(`${tool?.function.name ?? ""}\n${prompt.text}`);

@@ -1,5 +1,6 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { abortable } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../state/outputs.js";
 import {
@@ -34,17 +35,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
   });
-}
-
-/** Rejects when the signal aborts, for models that ignore it. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    }),
-  ]);
 }
 
 function branchPrompt(input: BranchInput): string {

@@ -1,6 +1,8 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { callWithDeadline } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
+import type { Settings } from "../state/configuration.js";
 import { MERGE_SYNTHESIS, MergeSynthesisSchema } from "../state/outputs.js";
 import {
   currentResult,
@@ -45,12 +47,19 @@ export function attribute(weighted: WeightedResult[]) {
   };
 }
 
+/**
+ * Shares to two decimals: the speed term moves a weight by a few millionths between runs, and
+ * that jitter must not reorder the sources or change the prompt, or a resumed run's synthesis
+ * would differ from an uninterrupted one's.
+ */
+const share = (x: number) => x.toFixed(2);
+
 function synthesisPrompt(kind: string, weighted: WeightedResult[], attribution: Record<string, number>): string {
   const blocks = [...weighted]
-    .sort((a, b) => b.weight - a.weight)
+    .sort((a, b) => Number(share(attribution[b.source]!)) - Number(share(attribution[a.source]!)) || a.source.localeCompare(b.source))
     .map((w) =>
       [
-        `## ${w.source} (weight ${attribution[w.source]!.toFixed(3)}, quality ${w.quality.toFixed(3)})`,
+        `## ${w.source} (weight ${share(attribution[w.source]!)}, quality ${w.quality.toFixed(3)})`,
         `Summary: ${w.result.results!.summary}`,
         ...w.result.results!.findings.map(
           (f) => `- ${f.claim} (confidence ${f.confidence}) Evidence: ${f.evidence.join(" | ")}`,
@@ -63,7 +72,7 @@ function synthesisPrompt(kind: string, weighted: WeightedResult[], attribution: 
 async function synthesise(
   kind: "research" | "analysis",
   results: BranchResult[],
-  modelSpec: string,
+  settings: Pick<Settings, "model" | "branchTimeoutMs">,
   config: RunnableConfig,
 ): Promise<Synthesis> {
   const weighted = weighResults(results);
@@ -80,13 +89,15 @@ async function synthesise(
       totalWeight,
     };
   }
-  const model = createChatModel(modelSpec).withStructuredOutput(MergeSynthesisSchema, { name: MERGE_SYNTHESIS });
-  const synthesis = await model.invoke(
-    [
-      new SystemMessage("You merge the findings of parallel agents into one coherent, attributed result."),
-      new HumanMessage(synthesisPrompt(kind, weighted, sourceAttribution)),
-    ],
-    config,
+  const model = createChatModel(settings.model).withStructuredOutput(MergeSynthesisSchema, { name: MERGE_SYNTHESIS });
+  const synthesis = await callWithDeadline("branch_merger", settings.branchTimeoutMs, config, (config) =>
+    model.invoke(
+      [
+        new SystemMessage("You merge the findings of parallel agents into one coherent, attributed result."),
+        new HumanMessage(synthesisPrompt(kind, weighted, sourceAttribution)),
+      ],
+      config,
+    ),
   );
   // Keep only attributions to branches that exist: a model can invent a source.
   const known = new Set(weighted.map((w) => w.source));
@@ -117,8 +128,8 @@ export async function branchMerger(state: WorkflowStateType, config: RunnableCon
   const missing = branchIds.filter((id) => !succeeded.some((r) => r.branchId === id));
 
   const [researchSynthesis, analysisSynthesis] = await Promise.all([
-    synthesise("research", succeeded.filter((r) => r.type === "research"), settings.model, config),
-    synthesise("analysis", succeeded.filter((r) => r.type === "analysis"), settings.model, config),
+    synthesise("research", succeeded.filter((r) => r.type === "research"), settings, config),
+    synthesise("analysis", succeeded.filter((r) => r.type === "analysis"), settings, config),
   ]);
   const integratedAt = now();
   const integrationResult: IntegrationResult = {

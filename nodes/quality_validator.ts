@@ -1,5 +1,6 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { callWithDeadline } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
 import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../state/outputs.js";
 import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest } from "../state/review.js";
@@ -109,17 +110,19 @@ export async function qualityValidator(state: WorkflowStateType, config: Runnabl
   let judge: QualityJudgement | undefined;
   if (result.integrationMetadata.successfulBranches > 0) {
     const model = createChatModel(settings.model).withStructuredOutput(QualityJudgementSchema, { name: QUALITY_JUDGEMENT });
-    judge = await model.invoke(
-      [
-        new SystemMessage(
-          "You are a strict quality judge. Score the integrated result 0..1 on each rubric criterion and list the issues.\n" +
-            RUBRIC_KEYS.map((key) => `- ${key}: ${QUALITY_RUBRIC[key]}`).join("\n"),
-        ),
-        new HumanMessage(
-          `Task queue:\n${state.taskQueue.map((t, i) => `${i + 1}. ${t.description}`).join("\n")}\n\nIntegrated result:\n${integratedText(result)}`,
-        ),
-      ],
-      config,
+    judge = await callWithDeadline("quality_validator", settings.branchTimeoutMs, config, (config) =>
+      model.invoke(
+        [
+          new SystemMessage(
+            "You are a strict quality judge. Score the integrated result 0..1 on each rubric criterion and list the issues.\n" +
+              RUBRIC_KEYS.map((key) => `- ${key}: ${QUALITY_RUBRIC[key]}`).join("\n"),
+          ),
+          new HumanMessage(
+            `Task queue:\n${state.taskQueue.map((t, i) => `${i + 1}. ${t.description}`).join("\n")}\n\nIntegrated result:\n${integratedText(result)}`,
+          ),
+        ],
+        config,
+      ),
     );
   }
   const judged = judge ? judgeScore(judge) : 0;

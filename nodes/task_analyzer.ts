@@ -12,6 +12,7 @@ import {
   type WorkflowStateType,
   type WorkflowUpdate,
 } from "../state/workflow.js";
+import { callWithDeadline } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
 
 export const SYNC_POINT = "pre_merge";
@@ -114,17 +115,19 @@ export async function taskAnalyzer(state: WorkflowStateType, config: RunnableCon
   });
 
   const model = createChatModel(settings.model).withStructuredOutput(TaskAnalysisSchema, { name: TASK_ANALYSIS });
-  const analysis: TaskAnalysis = await model.invoke(
-    [
-      new SystemMessage(
-        "You plan a parallel multi-agent workflow. Score the task queue's complexity and the " +
-          "interdependency of its parts (0..1), and plan the branches that will work on it: research " +
-          "branches with a focus of technical, market or competitive, and analysis branches with an " +
-          "analysis type, a priority (high or normal) and data sources. Give every branch an objective.",
-      ),
-      new HumanMessage(`Task queue:\n${taskLines(taskQueue)}`),
-    ],
-    config,
+  const analysis: TaskAnalysis = await callWithDeadline("task_analyzer", settings.branchTimeoutMs, config, (config) =>
+    model.invoke(
+      [
+        new SystemMessage(
+          "You plan a parallel multi-agent workflow. Score the task queue's complexity and the " +
+            "interdependency of its parts (0..1), and plan the branches that will work on it: research " +
+            "branches with a focus of technical, market or competitive, and analysis branches with an " +
+            "analysis type, a priority (high or normal) and data sources. Give every branch an objective.",
+        ),
+        new HumanMessage(`Task queue:\n${taskLines(taskQueue)}`),
+      ],
+      config,
+    ),
   );
 
   const complexityScore = statedComplexity(taskQueue) ?? analysis.complexityScore;

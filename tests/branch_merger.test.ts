@@ -183,8 +183,8 @@ describe("branchMerger", () => {
     const update = await plain(branchMerger(mergeState(), {}));
     expect(calls.names).toEqual([MERGE_SYNTHESIS, MERGE_SYNTHESIS]);
     const research = calls.prompts.find((p) => p.includes("research results"))!;
-    expect(research.indexOf("## r1 (weight 0.593")).toBeGreaterThan(-1);
-    expect(research.indexOf("## r1")).toBeLessThan(research.indexOf("## r2 (weight 0.407"));
+    expect(research.indexOf("## r1 (weight 0.59,")).toBeGreaterThan(-1);
+    expect(research.indexOf("## r1")).toBeLessThan(research.indexOf("## r2 (weight 0.41,"));
     const synthesis = update.integrationResult!.researchSynthesis;
     expect(synthesis.primaryFindings).toEqual([{ statement: "a finding", sources: ["r1"] }]);
     expect(synthesis.supportingEvidence).toEqual([{ evidence: "real", source: "r1" }]);

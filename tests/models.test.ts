@@ -426,6 +426,10 @@ describe("offline knobs", () => {
       ["worker", null],
       ["(none)", BRANCH_FINDINGS],
     ]);
+    // Inside a graph each call names its task; the two worker calls are two tasks.
+    expect(entries.slice(0, 3).every((e) => /^[0-9a-f-]{36}$/.test(e.task ?? ""))).toBe(true);
+    expect(new Set(entries.slice(0, 3).map((e) => e.task)).size).toBe(3);
+    expect(entries[3]!.task).toBeNull();
     for (const entry of entries) {
       expect(entry.pid).toBe(process.pid);
       expect(Date.parse(entry.at)).not.toBeNaN();

@@ -92,18 +92,4 @@ describe("ChatOpenAI against an OpenAI-protocol server", () => {
     expect(streamed).toBe("[offline] Stream about hydroponic rooftops.");
     expect(server.requests.map((r) => r.body.stream)).toEqual([false, true]);
   });
-
-  it("serves scripted faults: a rate limit with retry-after is retried by the client", async () => {
-    server.faults.push({ kind: "status", status: 429, retryAfterSeconds: 0 });
-    const reply = await createChatModel("openai:gpt-4o-mini").invoke("Retry about hydroponic rooftops.");
-    expect(reply.content).toMatch(/^\[offline\] Retry about hydroponic rooftops/);
-    expect(server.requests).toHaveLength(2);
-  });
-
-  it("serves scripted faults: errors past the client's retries reach the caller", async () => {
-    server.faults.push({ kind: "status", status: 500 }, { kind: "malformed" }, { kind: "reset" });
-    await expect(createChatModel("openai:gpt-4o-mini").invoke("Doomed hydroponic question.")).rejects.toThrow();
-    // One attempt and the two retries createChatModel allows.
-    expect(server.requests).toHaveLength(3);
-  });
 });

@@ -42,6 +42,5 @@ describe("the workflow on ORCHESTRA_MODEL=openai:<name>", () => {
     expect(count("branch_findings")).toBe(5);
     expect(count("merge_synthesis")).toBe(2);
     expect(count("quality_judgement")).toBe(1);
-    expect(result.stdout + result.stderr).not.toContain("sk-test-planted-secret");
   });
 });

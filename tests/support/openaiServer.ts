@@ -10,11 +10,15 @@ import { OfflineChatModel, type OfflineTool } from "../../models/offline.js";
  * over HTTP without a network or a key.
  */
 
-/** A scripted failure for the next request: the way real providers fail. */
-export type Fault =
+/**
+ * A scripted failure for the next request, or with `match` for the next request whose body
+ * contains that text (a branch id, say): the way real providers fail.
+ */
+export type Fault = (
   | { kind: "status"; status: number; retryAfterSeconds?: number; message?: string }
   | { kind: "malformed" }
-  | { kind: "reset" };
+  | { kind: "reset" }
+) & { match?: string };
 
 export interface RecordedRequest {
   method: string;
@@ -22,6 +26,10 @@ export interface RecordedRequest {
   headers: IncomingMessage["headers"];
   /** The parsed JSON body, or the raw text when it was not JSON. */
   body: any;
+  /** Date.now() when the request arrived. */
+  at: number;
+  /** The fault it was served, if any. */
+  fault?: Fault["kind"];
 }
 
 export interface OpenAIServerOptions {
@@ -214,13 +222,18 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       // Recorded as text: a test may be checking what a client sent that was not JSON.
     }
     const path = (req.url ?? "").split("?")[0]!;
-    requests.push({ method: req.method ?? "", path, headers: req.headers, body });
+    const request: RecordedRequest = { method: req.method ?? "", path, headers: req.headers, body, at: Date.now() };
+    requests.push(request);
 
     if (req.method !== "POST" || !/^(?:\/v1)?\/chat\/completions$/.test(path)) {
       return sendJson(res, 404, { error: { message: `no route for ${req.method} ${path}`, type: "invalid_request_error" } });
     }
-    const fault = faults.shift();
-    if (fault) return serveFault(fault, res);
+    const index = faults.findIndex((f) => f.match === undefined || raw.includes(f.match));
+    if (index >= 0) {
+      const [fault] = faults.splice(index, 1);
+      request.fault = fault!.kind;
+      return serveFault(fault!, res);
+    }
     if (typeof body !== "object" || !Array.isArray(body?.messages)) {
       return sendJson(res, 400, { error: { message: "body must be JSON with messages", type: "invalid_request_error" } });
     }

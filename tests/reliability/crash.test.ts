@@ -1,0 +1,144 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileWorkflow } from "../../graphs/parallel_workflow.js";
+import type { CallLogEntry } from "../../models/offline.js";
+import type { FaultPlan } from "../../models/offline-runtime.js";
+import type { WorkflowStateType } from "../../state/workflow.js";
+import { callsPerNode, readCallLog, until } from "../support/calls.js";
+import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
+import { createTestSchema, type TestSchema } from "../support/database.js";
+import { addCounts, cutOffCalls, lostResults, needlessCalls, ThreadAudit } from "./audit.js";
+import { comparableState } from "./comparable.js";
+import { record } from "./tally.js";
+
+// The workflow runs in a child process that is killed with SIGKILL at every step of a run;
+// another process resumes it. Nothing saved may be lost or run again, and the result must be
+// the one an uninterrupted run gives.
+
+const TASK = "Plan the migration of a payments ledger from MySQL to Postgres";
+// Long enough for the branches of a wave to overlap, so a kill finds some done and some running.
+const LATENCY_MS = "100";
+
+let db: TestSchema;
+let client: pg.Client;
+let workflow: ReturnType<typeof compileWorkflow>;
+let dir: string;
+let audit: ThreadAudit;
+let reference: Awaited<ReturnType<ThreadAudit["reference"]>>;
+
+beforeAll(async () => {
+  db = await createTestSchema();
+  client = new pg.Client({ connectionString: db.databaseUrl });
+  await client.connect();
+  workflow = compileWorkflow(db.checkpointer);
+  audit = new ThreadAudit(client, db.schema, workflow);
+  dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-crash-"));
+  const log = path.join(dir, "reference.jsonl");
+  reference = await audit.reference(TASK, "crash-reference", env(log), log);
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  await client?.end();
+  await db?.cleanup();
+});
+
+function env(log: string): NodeJS.ProcessEnv {
+  return { ORCHESTRA_DB_SCHEMA: db.schema, ORCHESTRA_OFFLINE_LATENCY_MS: LATENCY_MS, ORCHESTRA_OFFLINE_CALL_LOG: log };
+}
+
+interface Observed {
+  calls: CallLogEntry[];
+  /** The latest checkpoint's state. */
+  values: Partial<WorkflowStateType>;
+  /** Branch results saved, in the checkpoint or as writes of the step still running. */
+  savedBranches: number;
+}
+
+interface KillPoint {
+  name: string;
+  when: (seen: Observed) => boolean;
+  /** For the killed run only: the resume runs without it. */
+  faults: FaultPlan;
+}
+
+const called = (seen: Observed, ...nodes: string[]) => nodes.every((node) => seen.calls.some((c) => c.node === node));
+/** Branch results in the latest checkpoint: their step is over, not just their own write saved. */
+const checkpointed = (seen: Observed) => Object.keys(seen.values.completedBranches ?? {}).length;
+const hang = (...nodes: string[]): FaultPlan => Object.fromEntries(nodes.map((node) => [node, { hang: true as const }]));
+
+// In run order. The killed run's model calls hang where it is to be killed, so the kill lands
+// there however slow the machine is; the resume runs without the fault plan.
+const KILL_POINTS: KillPoint[] = [
+  { name: "during task_analyzer", faults: hang("task_analyzer"), when: (s) => called(s, "task_analyzer") },
+  {
+    name: "after task_analyzer, with the first wave running",
+    faults: hang("research_branch_alpha", "research_branch_beta", "research_branch_gamma"),
+    when: (s) => s.values.workflowMode !== undefined && called(s, "research_branch_alpha", "research_branch_beta", "research_branch_gamma"),
+  },
+  {
+    name: "mid fan-out: two branches saved, the third running",
+    faults: hang("research_branch_gamma"),
+    when: (s) => s.savedBranches >= 2 && called(s, "research_branch_gamma"),
+  },
+  {
+    name: "after the first wave, at the sync point",
+    faults: hang("analysis_branch_primary", "analysis_branch_secondary"),
+    when: (s) => checkpointed(s) >= 3 && called(s, "analysis_branch_primary", "analysis_branch_secondary"),
+  },
+  {
+    name: "mid second wave: one branch saved, the other running",
+    faults: hang("analysis_branch_secondary"),
+    when: (s) => s.savedBranches >= 4 && called(s, "analysis_branch_secondary"),
+  },
+  { name: "after the fan-out, during branch_merger", faults: hang("branch_merger"), when: (s) => checkpointed(s) >= 5 && called(s, "branch_merger") },
+  // The last step with a model call: final_integrator's own step takes milliseconds.
+  { name: "during quality_validator", faults: hang("quality_validator"), when: (s) => called(s, "quality_validator") },
+];
+
+describe("SIGKILL at every step, then resume", () => {
+  it.concurrent.each(KILL_POINTS.map((point, i) => [point.name, point, i] as const))(
+    "%s",
+    async (_name, point, index) => {
+      const threadId = `crash-${index}`;
+      const log = path.join(dir, `${threadId}.jsonl`);
+      const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
+        ...env(log),
+        ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(point.faults),
+      });
+      const exited = finished(child);
+      await until(async () => {
+        const [calls, snapshot, saved] = await Promise.all([readCallLog(log), audit.state(threadId), audit.savedBranchResults(threadId)]);
+        return point.when({ calls, values: snapshot.values as Partial<WorkflowStateType>, savedBranches: Object.keys(saved).length });
+      }, point.name);
+      child.kill("SIGKILL");
+      const killed = await exited;
+      expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
+      const tasksAtKill = await audit.savedTasks(threadId);
+      const branchesAtKill = await audit.savedBranchResults(threadId);
+
+      // Another process, knowing only the thread id, finishes the run.
+      const resumed = await runCli(["resume", threadId, "--json"], env(log));
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(jsonResult(resumed).status).toBe("completed");
+
+      // The resumer ran no task whose writes were saved, and the two processes together did the
+      // uninterrupted run's work plus exactly the calls the kill cut off.
+      const calls = await readCallLog(log);
+      const needless = needlessCalls(calls, child.pid, tasksAtKill);
+      expect(needless).toEqual([]);
+      expect(callsPerNode(calls)).toEqual(addCounts(reference.calls, cutOffCalls(calls, child.pid, tasksAtKill)));
+
+      // Every branch result saved before the kill is in the final state, untouched.
+      const final = (await audit.state(threadId)).values as WorkflowStateType;
+      const lost = lostResults(branchesAtKill, final);
+      expect(lost).toEqual([]);
+      expect(comparableState(final)).toEqual(reference.state);
+      expect(await audit.integrityProblems(threadId)).toEqual([]);
+
+      record("crash", point.name, { faults: 1, recovered: 1, lost: lost.length, needless: needless.length });
+    },
+  );
+});

@@ -1,0 +1,114 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compileWorkflow } from "../../graphs/parallel_workflow.js";
+import type { CallLogEntry } from "../../models/offline.js";
+import type { WorkflowStateType } from "../../state/workflow.js";
+import { callsPerNode, readCallLog, until } from "../support/calls.js";
+import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
+import { createTestSchema, type TestSchema } from "../support/database.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.js";
+import { addCounts, cutOffCalls, lostResults, needlessCalls, ThreadAudit } from "./audit.js";
+import { comparableState } from "./comparable.js";
+import { record } from "./tally.js";
+
+// Postgres becomes unreachable while a run is in flight: the run must stop with one clear
+// error, and once Postgres is back a resume must finish it from intact checkpoints.
+
+const TASK = "Design the failover of a payments ledger across two regions";
+const PASSWORD = "db-pass-planted-4711";
+
+let db: TestSchema;
+let client: pg.Client;
+let audit: ThreadAudit;
+let proxy: TcpProxy;
+let dir: string;
+let reference: Awaited<ReturnType<ThreadAudit["reference"]>>;
+
+beforeAll(async () => {
+  db = await createTestSchema();
+  client = new pg.Client({ connectionString: db.databaseUrl });
+  await client.connect();
+  audit = new ThreadAudit(client, db.schema, compileWorkflow(db.checkpointer));
+  const target = new URL(db.databaseUrl);
+  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-dbfault-"));
+  const log = path.join(dir, "reference.jsonl");
+  reference = await audit.reference(TASK, "db-reference", env(log), log);
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  await proxy?.close();
+  await client?.end();
+  await db?.cleanup();
+});
+
+/** The CLI reaches Postgres through the proxy, with a password the server ignores but nobody may print. */
+function env(log: string): NodeJS.ProcessEnv {
+  const url = new URL(db.databaseUrl);
+  url.port = String(proxy.port);
+  url.password = PASSWORD;
+  if (!url.username) url.username = "postgres";
+  return {
+    DATABASE_URL: url.toString(),
+    ORCHESTRA_DB_SCHEMA: db.schema,
+    ORCHESTRA_OFFLINE_LATENCY_MS: "300",
+    ORCHESTRA_OFFLINE_CALL_LOG: log,
+  };
+}
+
+const OUTAGES: [string, (calls: CallLogEntry[]) => boolean][] = [
+  ["during the fan-out", (calls) => calls.some((c) => c.node === "research_branch_alpha")],
+  ["during branch_merger", (calls) => calls.some((c) => c.node === "branch_merger")],
+];
+
+describe("Postgres unreachable mid-run", () => {
+  it.each(OUTAGES)("%s: one clear error, then resume completes from intact checkpoints", async (name, when) => {
+    const threadId = `db-outage-${OUTAGES.findIndex(([n]) => n === name)}`;
+    const log = path.join(dir, `${threadId}.jsonl`);
+    // Slow calls leave seconds of run after the outage begins, however late the poll sees its cue.
+    const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
+      ...env(log),
+      ORCHESTRA_OFFLINE_LATENCY_MS: "600",
+    });
+    const exited = finished(child);
+    await until(async () => when(await readCallLog(log)), name);
+    proxy.cut();
+    let failed;
+    try {
+      failed = await exited;
+    } finally {
+      proxy.restore();
+    }
+
+    expect(failed.code).toBe(1);
+    const errors = failed.stderr.split("\n").filter((line) => line.startsWith("orchestra:") || /^\s+at /.test(line));
+    expect(errors, failed.stderr).toHaveLength(1);
+    expect(errors[0]).toMatch(/database/i);
+    expect(errors[0]).toContain(`:***@127.0.0.1:${proxy.port}`);
+    expect(failed.stderr + failed.stdout).not.toContain(PASSWORD);
+    expect(failed.stderr).not.toContain("--debug");
+
+    const tasksAtOutage = await audit.savedTasks(threadId);
+    const branchesAtOutage = await audit.savedBranchResults(threadId);
+    expect(await audit.integrityProblems(threadId)).toEqual([]);
+
+    const resumed = await runCli(["resume", threadId, "--json"], env(log));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(jsonResult(resumed).status).toBe("completed");
+
+    const calls = await readCallLog(log);
+    const needless = needlessCalls(calls, child.pid, tasksAtOutage);
+    expect(needless).toEqual([]);
+    expect(callsPerNode(calls)).toEqual(addCounts(reference.calls, cutOffCalls(calls, child.pid, tasksAtOutage)));
+    const final = (await audit.state(threadId)).values as WorkflowStateType;
+    const lost = lostResults(branchesAtOutage, final);
+    expect(lost).toEqual([]);
+    expect(comparableState(final)).toEqual(reference.state);
+    expect(await audit.integrityProblems(threadId)).toEqual([]);
+
+    record("database", `unreachable ${name}`, { faults: 1, recovered: 1, lost: lost.length, needless: needless.length });
+  });
+});

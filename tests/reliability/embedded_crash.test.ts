@@ -1,0 +1,146 @@
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openCheckpointer, startEmbeddedPostgres } from "../../checkpoints/index.js";
+import { compileWorkflow } from "../../graphs/parallel_workflow.js";
+import type { WorkflowStateType } from "../../state/workflow.js";
+import { readCallLog, until } from "../support/calls.js";
+import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
+import { lostResults, needlessCalls, ThreadAudit } from "./audit.js";
+import { record } from "./tally.js";
+
+// The CLI on its embedded Postgres, killed with SIGKILL mid-run: its server is orphaned, or
+// killed too and leaves a stale postmaster.pid. Either way the next `orchestra resume` gets a
+// server back and finishes the run.
+
+// Apart from the app's 54329 and the other suites' 54339 and 54349.
+const PORT = 54359;
+const TASK = "Plan the migration of a payments ledger from MySQL to Postgres";
+
+let root: string;
+let dataDir: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), "orchestra-embedded-crash-"));
+  // mkdtemp makes it 0700; run as root, Postgres runs as the postgres user and must get through.
+  await chmod(root, 0o755);
+  dataDir = path.join(root, "postgres");
+});
+afterAll(async () => {
+  const pid = await postmasterPid();
+  if (pid !== undefined) killQuietly(pid, "SIGINT");
+  await until(async () => (await postmasterPid()) === undefined || !alive(pid!), "the embedded server to stop", 15_000).catch(() => undefined);
+  await rm(root, { recursive: true, force: true });
+});
+
+function env(log: string): NodeJS.ProcessEnv {
+  return {
+    DATABASE_URL: "",
+    ORCHESTRA_DB_SCHEMA: "",
+    ORCHESTRA_EMBEDDED_PG_DIR: dataDir,
+    ORCHESTRA_EMBEDDED_PG_PORT: String(PORT),
+    ORCHESTRA_OFFLINE_LATENCY_MS: "300",
+    ORCHESTRA_OFFLINE_CALL_LOG: log,
+  };
+}
+
+async function postmasterPid(): Promise<number | undefined> {
+  const text = await readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => undefined);
+  return text === undefined ? undefined : Number(text.split("\n")[0]);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function killQuietly(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/**
+ * Runs `fn` with an audit of the checkpoints in the embedded data folder: on the server running
+ * there, or on one started for the audit and stopped after it.
+ */
+async function withAudit<T>(fn: (audit: ThreadAudit) => Promise<T>): Promise<T> {
+  const server = await startEmbeddedPostgres({ dataDir, port: PORT });
+  const client = new pg.Client({ connectionString: server.databaseUrl });
+  await client.connect();
+  const db = await openCheckpointer({ databaseUrl: server.databaseUrl });
+  try {
+    return await fn(new ThreadAudit(client, "public", compileWorkflow(db.checkpointer)));
+  } finally {
+    await client.end();
+    await db.close();
+    await server.stop();
+  }
+}
+
+/** Starts a run, SIGKILLs it in the first wave (whose alpha branch hangs), and returns what it had saved. */
+async function runAndKill(threadId: string, log: string) {
+  const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
+    ...env(log),
+    ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_alpha: { hang: true } }),
+  });
+  const exited = finished(child);
+  // The first run in a fresh folder pays for initdb.
+  await until(async () => (await readCallLog(log)).some((c) => c.node === "research_branch_alpha"), "the first wave", 60_000);
+  child.kill("SIGKILL");
+  expect((await exited).signal).toBe("SIGKILL");
+  const saved = await withAudit(async (audit) => ({
+    tasks: await audit.savedTasks(threadId),
+    branches: await audit.savedBranchResults(threadId),
+  }));
+  return { pid: child.pid, ...saved };
+}
+
+async function resumeAndCheck(threadId: string, log: string, killed: Awaited<ReturnType<typeof runAndKill>>) {
+  const resumed = await runCli(["resume", threadId, "--json"], env(log));
+  expect(resumed.code, resumed.stderr).toBe(0);
+  expect(jsonResult(resumed).status).toBe("completed");
+  const needless = needlessCalls(await readCallLog(log), killed.pid, killed.tasks);
+  expect(needless).toEqual([]);
+  const lost = await withAudit(async (audit) => {
+    expect(await audit.integrityProblems(threadId)).toEqual([]);
+    return lostResults(killed.branches, (await audit.state(threadId)).values as WorkflowStateType);
+  });
+  expect(lost).toEqual([]);
+  return { resumed, lost: lost.length, needless: needless.length };
+}
+
+// In order: the second starts from the server the first left behind.
+describe("embedded Postgres after its parent was killed with SIGKILL", () => {
+  it("resume reuses the orphaned server and finishes the run", async () => {
+    const log = path.join(root, "orphan.jsonl");
+    const killed = await runAndKill("embedded-orphan", log);
+    const orphan = await postmasterPid();
+    expect(orphan !== undefined && alive(orphan)).toBe(true);
+
+    const { resumed, lost, needless } = await resumeAndCheck("embedded-orphan", log, killed);
+    expect(resumed.stderr).toContain(`Using the embedded Postgres already running in ${dataDir} (pid ${orphan}, port ${PORT})`);
+    record("crash", "embedded Postgres orphaned by SIGKILL", { faults: 1, recovered: 1, lost, needless });
+  });
+
+  it("resume starts a new server over the stale postmaster.pid of a killed one, and finishes the run", async () => {
+    const log = path.join(root, "stale.jsonl");
+    const killed = await runAndKill("embedded-stale", log);
+    const server = (await postmasterPid())!;
+    process.kill(server, "SIGKILL");
+    await until(() => !alive(server), "the killed server to be gone", 10_000);
+    expect(await postmasterPid()).toBe(server);
+
+    const { resumed, lost, needless } = await resumeAndCheck("embedded-stale", log, killed);
+    expect(resumed.stderr).toContain(`Starting embedded Postgres in ${dataDir}…`);
+    record("crash", "embedded Postgres killed too: stale postmaster.pid", { faults: 2, recovered: 1, lost, needless });
+  });
+});
