@@ -117,8 +117,10 @@ async function liveRun(
   };
   process.on("SIGINT", onSigint);
   const view: ProgressView = terminal(options) ? new ListrProgress() : new PlainProgress(line);
+  let running = false;
   try {
     return await withDatabase(async ({ workflow, db }) => {
+      running = true;
       const reviewer = reviewerName(options);
       const outcome = await fn({
         workflow,
@@ -148,6 +150,10 @@ async function liveRun(
     if (cancelled) {
       line(`stopped. The thread keeps every finished step: resume it with 'orchestra resume ${threadId}'`);
       return EXIT.interrupted;
+    }
+    // Lost mid-run, the saved steps are safe: say how to pick the thread up again.
+    if (running && error instanceof DatabaseUnavailableError) {
+      throw new DatabaseUnavailableError(`${error.message}: 'orchestra resume ${threadId}'`);
     }
     throw error;
   } finally {
@@ -429,7 +435,9 @@ export async function main(argv = process.argv) {
       return;
     }
     const debug = program.opts().debug || process.argv.includes("--debug");
-    process.stderr.write(`orchestra: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    // LangChain appends a troubleshooting link to model errors: one line, unless asked for more.
+    process.stderr.write(`orchestra: ${debug ? message : message.split("\n")[0]}\n`);
     if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     // An unreachable database is fully explained by its one line; anything else may need the stack.
     else if (!(error instanceof DatabaseUnavailableError)) process.stderr.write("(run with --debug for details)\n");

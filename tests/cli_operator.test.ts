@@ -242,30 +242,4 @@ describe("operator errors exit 2 with one line naming the problem and the fix, a
     expect(atEnd.stderr).toMatch(/is where the thread finished: nothing runs after it, pick an earlier one/);
     expect(await rowsOf("op-rejected")).toBe(rows);
   });
-
-  it("a malformed edit file: not JSON, the wrong shape, an unknown branch, a broken finding", async () => {
-    await run(["run", TASK, "--thread", "op-edit", "--json"]);
-    const { reviewable } = await json(["show", "op-edit"]);
-    const rows = await rowsOf("op-edit");
-    const badFinding = structuredClone(reviewable);
-    badFinding.branches["b1-research-technical"].findings[0].confidence = 7;
-    const unknownBranch = { point: "sync_point_manager", branches: { "b9-invented": reviewable.branches["b1-research-technical"] } };
-    const cases: [string, RegExp][] = [
-      ["{ not json", /--edit .* is not valid JSON/],
-      [JSON.stringify({ point: "quality_validator", research: {}, analysis: {} }), /the edit does not fit the review at sync_point_manager: point: /],
-      [JSON.stringify({ ...reviewable, score: 1 }), /the edit does not fit the review at sync_point_manager: document: Unrecognized key: "score"/],
-      [JSON.stringify(unknownBranch), /the edit names branches that have no successful result to edit: b9-invented/],
-      [JSON.stringify(badFinding), /branches.b1-research-technical.findings.0.confidence: Too big/],
-      [JSON.stringify(reviewable), /the edit changes nothing at sync_point_manager: nothing written/],
-    ];
-    for (const [i, [content, message]] of cases.entries()) {
-      const file = path.join(dir, `bad-edit-${i}.json`);
-      await writeFile(file, content);
-      const result = await runCli(["resume", "op-edit", "--edit", file], env);
-      expect(result.code, content).toBe(2);
-      expect(result.stderr).toMatch(message);
-    }
-    expect((await runCli(["resume", "op-edit", "--edit", path.join(dir, "missing.json")], env)).stderr).toMatch(/cannot read --edit .*ENOENT/);
-    expect(await rowsOf("op-edit")).toBe(rows);
-  });
 });

@@ -127,4 +127,32 @@ describe("bad resumes: exit 2, one clear error, nothing written", () => {
     record("bad input", "resume with two decisions", { faults: 1 });
     record("bad input", "run reusing a thread id", { faults: 1 });
   });
+
+  it("an edit file that breaks the state's schema, or is not JSON, or changes nothing", async () => {
+    const paused = await runCli(["run", TASK, "--thread", "bad-edit", "--json"], env());
+    expect(jsonResult(paused).reviewPoint).toBe("sync_point_manager");
+    const { reviewable } = JSON.parse((await runCli(["show", "bad-edit", "--json"], env())).stdout);
+    const rows = await rowsOf("bad-edit");
+    const badFinding = structuredClone(reviewable);
+    badFinding.branches["b1-research-technical"].findings[0].confidence = 7;
+    const noFindings = structuredClone(reviewable);
+    noFindings.branches["b2-research-market"].findings = [];
+    const unknownBranch = { point: "sync_point_manager", branches: { "b9-invented": reviewable.branches["b1-research-technical"] } };
+    const cases: [string, string, RegExp][] = [
+      ["an edit file that is not JSON", "{ not json", /--edit .* is not valid JSON/],
+      ["an edit file for the other review point", JSON.stringify({ point: "quality_validator", research: {}, analysis: {} }), /the edit does not fit the review at sync_point_manager: point: /],
+      ["an edit file with unknown fields", JSON.stringify({ ...reviewable, score: 1 }), /the edit does not fit the review at sync_point_manager: document: Unrecognized key: "score"/],
+      ["an edit file naming a branch that has no result", JSON.stringify(unknownBranch), /the edit names branches that have no successful result to edit: b9-invented/],
+      ["an edit file with a confidence out of range", JSON.stringify(badFinding), /branches.b1-research-technical.findings.0.confidence: Too big/],
+      ["an edit file with no findings for a branch", JSON.stringify(noFindings), /branches.b2-research-market.findings: Too small/],
+      ["an edit file that changes nothing", JSON.stringify(reviewable), /the edit changes nothing at sync_point_manager: nothing written/],
+    ];
+    for (const [i, [name, content, message]] of cases.entries()) {
+      await writeFile(file(`edit-${i}.json`), content);
+      expectUsageError(await runCli(["resume", "bad-edit", "--edit", file(`edit-${i}.json`)], env()), message);
+      record("bad input", name, { faults: 1 });
+    }
+    expectUsageError(await runCli(["resume", "bad-edit", "--edit", file("missing.json")], env()), /cannot read --edit .*ENOENT/);
+    expect(await rowsOf("bad-edit")).toBe(rows);
+  });
 });
