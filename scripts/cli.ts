@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
 import { DatabaseUnavailableError, openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { createChatModel } from "../models/index.js";
-import { ensureConfiguration, SETTINGS_KEYS, type Settings } from "../state/configuration.js";
+import { ensureConfiguration, MAX_CONCURRENCY, SETTINGS_KEYS, type Settings } from "../state/configuration.js";
 import { InputError, parseWorkflowInput, type Task } from "../state/input.js";
 import { parseReviewDecision } from "../state/review.js";
 import { listThreads, summarizeThread, threadHistory } from "./inspect.js";
@@ -420,6 +421,9 @@ async function databaseStatus(db: Checkpointer) {
 }
 
 export async function main(argv = process.argv) {
+  // LangChain adds an abort listener per task to a super-step's signal: a wave as wide as a
+  // thread may ask for is not a leak, and should not print Node's leak warning.
+  setMaxListeners(MAX_CONCURRENCY + 10);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -7,6 +7,9 @@ import { defaultModelSpec, parseModelSpec } from "../models/index.js";
  * The run's configuration. The CLI, the server, Studio and the tests all use these
  * key names.
  */
+/** The widest wave a thread may ask for. */
+export const MAX_CONCURRENCY = 1000;
+
 export const SettingsSchema = z.object({
   model: z
     .string()
@@ -36,7 +39,7 @@ export const SettingsSchema = z.object({
     .number()
     .int()
     .min(1)
-    .max(1000)
+    .max(MAX_CONCURRENCY)
     .default(5)
     .describe("Most branches the machine may run at once"),
   branchTimeoutMs: z

@@ -1,4 +1,4 @@
-import { Annotation, DeltaChannel, MessagesAnnotation } from "@langchain/langgraph";
+import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
 import type { BranchFindings, MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
@@ -164,31 +164,26 @@ export const WorkflowState = Annotation.Root({
   taskQueue: Annotation<Task[]>({ reducer: replace, default: () => [] }),
   activeBranches: Annotation<Record<string, BranchAllocation>>({ reducer: mergeById, default: () => ({}) }),
   /**
-   * LangGraph stores a reducer channel whole at every version it reaches. Results and the
-   * timeline grow with the branches and change at every wave (the timeline at every step),
-   * so a 100-branch run in waves of 5 stored them 60 times over: 518 KB of blobs for 100
-   * branches, growing with branches × waves. A DeltaChannel stores nothing of its own: the
-   * step's writes, which the checkpointer keeps anyway, are replayed on read. Its reducer
-   * takes a batch and must give the same value however the writes are batched.
-   * (DeltaChannel is beta in LangGraph 1.4; tests/crash_resume.test.ts and the resume
-   * tests read these channels back.)
+   * A plain reducer channel, stored whole at each step it changes (every wave). LangGraph's
+   * DeltaChannel would store only each step's writes, but it rebuilds the value on every read
+   * by fetching each ancestor checkpoint: `orchestra history` of a 106-step thread took 75 s
+   * (a read per checkpoint per checkpoint), and every resume and `show` paid the same walk.
+   * Waves as wide as maxConcurrency keep the number of rewrites small; bench/ measures it.
    *
    * A branch's performance lives on its result only. The documents also keep it in a
    * branchPerformance channel; a second channel stores every figure twice per checkpoint
    * and costs each branch one more checkpoint write.
    */
-  completedBranches: new DeltaChannel<Record<string, BranchResult>, Record<string, BranchResult>>(
-    (current, updates) => Object.assign({}, current, ...updates),
-    { initialValueFactory: () => ({}) },
-  ),
+  completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),
 
   syncPoints: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
   branchDependencies: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
-  /** Append-only: a node returns only its new events. A DeltaChannel: see completedBranches. */
-  executionTimeline: new DeltaChannel<TimelineEvent[], TimelineEvent | TimelineEvent[]>(
-    (current, updates) => current.concat(...updates),
-    { initialValueFactory: () => [] },
-  ),
+  /**
+   * Append-only: a node returns only its new events. Not a DeltaChannel either (see
+   * completedBranches): it also replays one step's writes in task-id order, which differs from
+   * run to run, so a thread read back or resumed would list a step's events in another order.
+   */
+  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
 
   workflowMode: Annotation<WorkflowMode | undefined>({ reducer: replace, default: () => undefined }),
   loadBalancingMetrics: Annotation<Record<string, number>>({

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { emptyCheckpoint, INTERRUPT, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { BatchedPostgresSaver } from "../checkpoints/saver.js";
@@ -76,7 +77,8 @@ describe("BatchedPostgresSaver", () => {
       { source: "loop", step: 1, parents: {} },
       {},
     );
-    const query = vi.spyOn(db.pool, "query");
+    // The checkpointer has a pool of its own, apart from db.pool: count the statements of any pool.
+    const query = vi.spyOn(pg.Pool.prototype, "query");
     try {
       await Promise.all(
         ["t1", "t2", "t3"].map((task) => db.checkpointer.putWrites(config, [["results", { [task]: "done" }]], task)),
