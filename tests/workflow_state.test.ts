@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BinaryOperatorAggregate, DeltaChannel, END, START, StateGraph } from "@langchain/langgraph";
+import { BinaryOperatorAggregate, END, START, StateGraph } from "@langchain/langgraph";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import { WorkflowState, currentResult, settingsOf, type TimelineEvent } from "../state/workflow.js";
 import { allocation, byId, result, SETTINGS } from "./support/fixtures.js";
@@ -9,13 +9,6 @@ function reducerOf<K extends keyof typeof WorkflowState.spec>(field: K) {
   const channel = WorkflowState.spec[field] as unknown;
   expect(channel).toBeInstanceOf(BinaryOperatorAggregate);
   return (channel as BinaryOperatorAggregate<unknown, unknown>).operator as (current: any, update: any) => any;
-}
-
-/** The batch reducer of a DeltaChannel field: it folds a step's writes, in order, into the value. */
-function batchReducerOf<K extends keyof typeof WorkflowState.spec>(field: K) {
-  const channel = WorkflowState.spec[field] as unknown;
-  expect(channel).toBeInstanceOf(DeltaChannel);
-  return (channel as DeltaChannel<unknown, unknown>).reducer as (current: any, updates: any[]) => any;
 }
 
 const event = (name: string): TimelineEvent => ({ at: "2025-01-01T00:00:00.000Z", event: name, node: "test" });
@@ -36,27 +29,18 @@ describe("WorkflowState reducers", () => {
     expect(merge({ a, b }, { b: bumped })).toEqual({ a, b: bumped });
   });
 
-  it("merges retry counts by id", () => {
-    expect(reducerOf("retryCounts")({ x: 1, y: 2 }, { y: 3, z: 4 })).toEqual({ x: 1, y: 3, z: 4 });
+  it("merges completed branches and retry counts by id", () => {
+    for (const field of ["completedBranches", "retryCounts"] as const) {
+      const merge = reducerOf(field);
+      expect(merge({ x: 1, y: 2 }, { y: 3, z: 4 })).toEqual({ x: 1, y: 3, z: 4 });
+    }
   });
 
-  it("merges completed branches by id, the later write winning, however the writes are batched", () => {
-    const merge = batchReducerOf("completedBranches");
-    const current = { x: 1, y: 2 };
-    const writes = [{ y: 3, z: 4 }, { z: 5 }, { w: 6 }];
-    const whole = merge(current, writes);
-    expect(whole).toEqual({ x: 1, y: 3, z: 5, w: 6 });
-    expect(merge(merge(current, writes.slice(0, 2)), writes.slice(2))).toEqual(whole);
-    expect(current).toEqual({ x: 1, y: 2 });
-  });
-
-  it("appends to the execution timeline, one event or several, however the writes are batched", () => {
-    const append = batchReducerOf("executionTimeline");
+  it("appends to the execution timeline, one event or several", () => {
+    const append = reducerOf("executionTimeline");
     const history = [event("one")];
-    const writes = [[event("two"), event("three")], event("four")];
-    const whole = append(history, writes);
-    expect(whole.map((e: TimelineEvent) => e.event)).toEqual(["one", "two", "three", "four"]);
-    expect(append(append(history, writes.slice(0, 1)), writes.slice(1))).toEqual(whole);
+    expect(append(history, [event("two"), event("three")]).map((e: TimelineEvent) => e.event)).toEqual(["one", "two", "three"]);
+    expect(append(history, event("two")).map((e: TimelineEvent) => e.event)).toEqual(["one", "two"]);
     expect(history).toHaveLength(1);
   });
 
