@@ -4,7 +4,8 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseMessage } from "@langchain/core/messages";
 import { MemorySaver } from "@langchain/langgraph";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import { openCheckpointer } from "../checkpoints/index.js";
+import pg from "pg";
+import { CHECKPOINTER_CONNECTIONS, openCheckpointer } from "../checkpoints/index.js";
 import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
 import { OfflineChatModel } from "../models/offline.js";
 import { LATENCY_ENV } from "../models/offline-runtime.js";
@@ -428,6 +429,9 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
 
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, schema: options.schema, onProgress: log });
   const postgres: PostgresSaver = db.checkpointer;
+  // db.pool is uncapped (it holds the CLI's per-thread locks): the stock saver gets a pool of the
+  // size openCheckpointer's saver has, like for like, and within the server's max_connections.
+  const stockPool = new pg.Pool({ connectionString: db.pool.options.connectionString, max: CHECKPOINTER_CONNECTIONS });
   try {
     await db.pool.query(`TRUNCATE "${options.schema}".checkpoints, "${options.schema}".checkpoint_blobs, "${options.schema}".checkpoint_writes`);
     const version = (await db.pool.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version;
@@ -438,7 +442,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     const workflow = compileWorkflow(postgres);
     // The floor is LangGraph's own: the bare topology on the stock PostgresSaver. The
     // workflow runs on what openCheckpointer opens, and once on the stock saver too.
-    const stock = new PostgresSaver(db.pool, undefined, { schema: options.schema });
+    const stock = new PostgresSaver(stockPool, undefined, { schema: options.schema });
     const bare = compileBareTopology(stock);
     const workflowStock = compileWorkflow(stock);
     await runWorkflow(workflow, 5);
@@ -616,6 +620,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     if (previousLatency === undefined) delete process.env[LATENCY_ENV];
     else process.env[LATENCY_ENV] = previousLatency;
     await db.pool.query(`DROP SCHEMA IF EXISTS "${options.schema}" CASCADE`).catch(() => {});
+    await stockPool.end();
     await db.close();
   }
 }

@@ -61,7 +61,7 @@ export interface Checkpointer {
 
 const CONNECT_TIMEOUT_MS = 10_000;
 // pg's default: checkpoint reads and writes are short, so runs share these.
-const CHECKPOINTER_CONNECTIONS = 10;
+export const CHECKPOINTER_CONNECTIONS = 10;
 // Lowercase only: PostgresSaver quotes the schema, so "Foo" would be a different schema from Foo.
 const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const UNREACHABLE_HINT =
