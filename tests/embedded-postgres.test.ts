@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from "../checkpoints/embedded.js";
+import { pidOwner, readPostmasterPid } from "../checkpoints/pidfile.js";
 
 // Apart from the app's 54329 and the shared test server's 54339.
 const PORT = 54349;
@@ -41,19 +42,10 @@ function start(options: Omit<EmbeddedPostgresOptions, "dataDir" | "port"> = {}) 
   return startEmbeddedPostgres({ dataDir, port: PORT, ...options });
 }
 
-async function serverPid(): Promise<number | undefined> {
-  const text = await readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => undefined);
-  return text === undefined ? undefined : Number(text.split("\n")[0]);
-}
+const serverPid = async () => (await readPostmasterPid(dataDir))?.pid;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A zombie or a reused pid counts as gone, as it does for the product. */
+const alive = (pid: number) => pidOwner(pid) !== "none";
 
 async function query<Row extends pg.QueryResultRow>(url: string, sql: string): Promise<Row[]> {
   const client = new pg.Client({ connectionString: url });

@@ -1,9 +1,10 @@
-import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCheckpointer, startEmbeddedPostgres } from "../../checkpoints/index.js";
+import { pidOwner, readPostmasterPid } from "../../checkpoints/pidfile.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import type { WorkflowStateType } from "../../state/workflow.js";
 import { readCallLog, until } from "../support/calls.js";
@@ -46,19 +47,10 @@ function env(log: string): NodeJS.ProcessEnv {
   };
 }
 
-async function postmasterPid(): Promise<number | undefined> {
-  const text = await readFile(path.join(dataDir, "postmaster.pid"), "utf8").catch(() => undefined);
-  return text === undefined ? undefined : Number(text.split("\n")[0]);
-}
+const postmasterPid = async () => (await readPostmasterPid(dataDir))?.pid;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** A zombie or a reused pid counts as gone, as it does for the product. */
+const alive = (pid: number) => pidOwner(pid) !== "none";
 
 function killQuietly(pid: number, signal: NodeJS.Signals) {
   try {
