@@ -7,18 +7,12 @@ import type { ReviewRequest } from "../state/review.js";
 import type { WorkflowStateType } from "../state/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { jsonResult, runCli } from "./support/cli.js";
+import { BRANCH_NODE_OF } from "./support/fixtures.js";
 
 // Integration: the compiled workflow on a real Postgres, driven as the server drives it
 // (settings in `configurable`, decisions as Command({ resume })).
 
 const TASK = "Evaluate adopting a managed vector database for a 10M-document semantic search service";
-const BRANCH_NODE_OF = {
-  "b1-research-technical": "research_branch_alpha",
-  "b2-research-market": "research_branch_beta",
-  "b3-research-competitive": "research_branch_gamma",
-  "b4-analysis-high": "analysis_branch_primary",
-  "b5-analysis-normal": "analysis_branch_secondary",
-};
 
 let db: TestSchema;
 let workflow: ReturnType<typeof compileWorkflow>;

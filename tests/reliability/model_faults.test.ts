@@ -6,6 +6,7 @@ import { resumeRun } from "../../scripts/runner.js";
 import { BRANCH_NODES, type WorkflowStateType } from "../../state/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openaiServer.js";
+import { BRANCH_NODE_OF } from "../support/fixtures.js";
 import { record } from "./tally.js";
 
 // Model faults, from the offline model's fault plan and from an OpenAI-protocol server.
@@ -19,13 +20,6 @@ import { record } from "./tally.js";
 // transport, so its fault plan injects errors as the workflow sees them after the client.
 
 const TASK = "Evaluate adopting a managed vector database for a 10M-document semantic search service";
-const BRANCH_NODE_OF = {
-  "b1-research-technical": "research_branch_alpha",
-  "b2-research-market": "research_branch_beta",
-  "b3-research-competitive": "research_branch_gamma",
-  "b4-analysis-high": "analysis_branch_primary",
-  "b5-analysis-normal": "analysis_branch_secondary",
-} as const;
 type BranchId = keyof typeof BRANCH_NODE_OF;
 const BRANCH_IDS = Object.keys(BRANCH_NODE_OF) as BranchId[];
 

@@ -139,3 +139,12 @@ export function makeState(overrides: Partial<WorkflowStateType> = {}): WorkflowS
 export async function plain(update: Promise<WorkflowUpdate> | WorkflowUpdate): Promise<Partial<WorkflowStateType>> {
   return (await update) as Partial<WorkflowStateType>;
 }
+
+/** The branches the offline model plans for a single task, each with the node it is sent to. */
+export const BRANCH_NODE_OF = {
+  "b1-research-technical": "research_branch_alpha",
+  "b2-research-market": "research_branch_beta",
+  "b3-research-competitive": "research_branch_gamma",
+  "b4-analysis-high": "analysis_branch_primary",
+  "b5-analysis-normal": "analysis_branch_secondary",
+} as const;
