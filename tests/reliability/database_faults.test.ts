@@ -8,7 +8,7 @@ import type { CallLogEntry } from "../../models/offline.js";
 import type { WorkflowStateType } from "../../state/workflow.js";
 import { callsPerNode, readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
-import { createTestSchema, type TestSchema } from "../support/database.js";
+import { createTestSchema, testDatabaseUrlWith, type TestSchema } from "../support/database.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.js";
 import { addCounts, cutOffCalls, lostResults, needlessCalls, ThreadAudit } from "./audit.js";
 import { comparableState } from "./comparable.js";
@@ -47,12 +47,8 @@ afterAll(async () => {
 
 /** The CLI reaches Postgres through the proxy, with a password the server ignores but nobody may print. */
 function env(log: string): NodeJS.ProcessEnv {
-  const url = new URL(db.databaseUrl);
-  url.port = String(proxy.port);
-  url.password = PASSWORD;
-  if (!url.username) url.username = "postgres";
   return {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: testDatabaseUrlWith(PASSWORD, proxy.port),
     ORCHESTRA_DB_SCHEMA: db.schema,
     ORCHESTRA_OFFLINE_LATENCY_MS: "300",
     ORCHESTRA_OFFLINE_CALL_LOG: log,

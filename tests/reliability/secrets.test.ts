@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonResult, runCli, type CliResult } from "../support/cli.js";
-import { createTestSchema, type TestSchema } from "../support/database.js";
+import { createTestSchema, testDatabaseUrlWith, type TestSchema } from "../support/database.js";
 import { startOpenAIServer, type OpenAIServer } from "../support/openaiServer.js";
 import { record } from "./tally.js";
 
@@ -29,12 +29,8 @@ afterAll(async () => {
 });
 
 function env(): NodeJS.ProcessEnv {
-  // The test server trusts local connections and ignores the password, so any will do.
-  const url = new URL(db.databaseUrl);
-  url.password = DB_PASSWORD;
-  if (!url.username) url.username = "postgres";
   return {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: testDatabaseUrlWith(DB_PASSWORD),
     ORCHESTRA_DB_SCHEMA: db.schema,
     ORCHESTRA_MODEL: "openai:gpt-4o-mini",
     OPENAI_API_KEY: API_KEY,

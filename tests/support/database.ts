@@ -26,6 +26,18 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
+/**
+ * The test database's URL with a password planted in it (and another port, to go through a
+ * proxy). The test server trusts local connections and ignores the password, so any will do.
+ */
+export function testDatabaseUrlWith(password: string, port?: number): string {
+  const url = new URL(testDatabaseUrl());
+  url.password = password;
+  if (!url.username) url.username = "postgres";
+  if (port !== undefined) url.port = String(port);
+  return url.toString();
+}
+
 export async function createTestSchema(): Promise<TestSchema> {
   const databaseUrl = testDatabaseUrl();
   const schema = `t_${randomBytes(6).toString("hex")}`;
