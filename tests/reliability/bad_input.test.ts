@@ -13,15 +13,15 @@ import { record } from "./tally.js";
 const TASK = "Choose a message broker for an event-sourced billing system";
 
 let db: TestSchema;
-let client: pg.Client;
+// A pool: the cases below run concurrently, and one client cannot take concurrent queries.
+let client: pg.Pool;
 let dir: string;
 /** A schema no run may create: a command that opened the database for writing would. */
 const untouched = `t_untouched_${process.pid}_${Date.now()}`;
 
 beforeAll(async () => {
   db = await createTestSchema();
-  client = new pg.Client({ connectionString: db.databaseUrl });
-  await client.connect();
+  client = new pg.Pool({ connectionString: db.databaseUrl, max: 4 });
   dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-bad-input-"));
   const files: Record<string, string> = {
     "not-json.json": "{ tasks: nope",
