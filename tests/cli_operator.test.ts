@@ -137,7 +137,7 @@ describe("inspecting threads", () => {
 });
 
 describe("acting on threads", () => {
-  it("resume --edit applies the reviewer's edit with updateState and asks again; approvals then finish the run", async () => {
+  it("resume --edit applies the reviewer's edit with updateState at either review point, and the node asks again", async () => {
     const before = await json(["show", "op-paused"]);
     const edit = structuredClone(before.reviewable);
     edit.branches["b2-research-market"].summary = "Demand is concentrated in mid-market fintechs";
@@ -153,7 +153,16 @@ describe("acting on threads", () => {
     expect(history.at(-1)).toMatchObject({ source: "update", next: ["sync_point_manager"] });
 
     expect(jsonResult(await run(["resume", "op-paused", "--approve", "--json"])).reviewPoint).toBe("quality_validator");
-    expect(jsonResult(await run(["resume", "op-paused", "--approve", "--json"])).status).toBe("completed");
+
+    // At the validator the merged syntheses are what a reviewer edits; the report carries the edit.
+    const merged = (await json(["show", "op-paused"])).reviewable;
+    expect(Object.keys(merged)).toEqual(["point", "research", "analysis"]);
+    merged.research.summary = "Kafka fits the billing system's replay needs best";
+    await writeFile(file, JSON.stringify(merged));
+    expect(jsonResult(await run(["resume", "op-paused", "--edit", file, "--json"])).reviewPoint).toBe("quality_validator");
+    const done = jsonResult(await run(["resume", "op-paused", "--approve", "--json"]));
+    expect(done.status).toBe("completed");
+    expect(done.report).toContain("Kafka fits the billing system's replay needs best");
   });
 
   it("replay forks at an earlier checkpoint and runs on, leaving the original history intact", async () => {
