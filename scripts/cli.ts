@@ -133,7 +133,7 @@ async function liveRun(
           ...(interactive(options)
             ? {
                 review: async (request, state) => {
-                  await view.pause();
+                  await view.pause("waiting for review");
                   const answer = await promptReview(request, state, reviewer);
                   if (!answer) cancelled = true;
                   return answer;

@@ -7,7 +7,7 @@ import type { RunObserver } from "./runner.js";
 export interface ProgressView extends RunObserver {
   event(event: TimelineEvent): void;
   /** Ends live rendering, leaving what was drawn on screen; the view may start again after. */
-  pause(): Promise<void>;
+  pause(why?: string): Promise<void>;
 }
 
 type BranchState = "queued" | "running" | "done" | "failed" | "retrying";
@@ -206,8 +206,9 @@ export class ListrProgress implements ProgressView {
     this.board.restore(values);
   }
 
-  async pause() {
+  async pause(why?: string) {
     if (!this.phase) return;
+    if (why) this.phase.detail = this.phase.detail ? `${this.phase.detail}; ${why}` : why;
     const { done, rendered } = this.phase;
     this.refresh();
     this.phase = undefined;
