@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { ReviewDecision } from "../state/review.js";
 import { reviewableState, type ReviewEdit } from "../state/review_edit.js";
 import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/workflow.js";
-import { existingSnapshot, outcomeOf, threadConfig, type RunStatus, type Workflow } from "./runner.js";
+import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type Workflow } from "./runner.js";
 
 /** Read-only views of threads, straight from the checkpointer. */
 
@@ -39,10 +39,8 @@ export async function listThreads(
   const threads: ThreadRow[] = [];
   for (const row of rows) {
     if (threads.length >= options.limit) break;
-    const [snapshot, outcome] = await Promise.all([
-      workflow.getState(threadConfig(row.thread_id)),
-      outcomeOf(workflow, row.thread_id),
-    ]);
+    const snapshot = await workflow.getState(threadConfig(row.thread_id));
+    const outcome = outcomeIn(row.thread_id, snapshot);
     if (options.status && outcome.status !== options.status) continue;
     threads.push({
       threadId: row.thread_id,
@@ -88,7 +86,7 @@ export interface ThreadSummary {
 /** What `show` prints: the thread's latest state, summarised. */
 export async function summarizeThread(workflow: Workflow, threadId: string): Promise<ThreadSummary> {
   const snapshot = await existingSnapshot(workflow, threadId);
-  const outcome = await outcomeOf(workflow, threadId);
+  const outcome = outcomeIn(threadId, snapshot);
   const v = snapshot.values as Partial<WorkflowStateType>;
   const branches = Object.values(v.activeBranches ?? {})
     .sort((a, b) => a.order - b.order)

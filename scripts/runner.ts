@@ -50,8 +50,7 @@ export interface DriveOptions {
 export const threadConfig = (threadId: string) => ({ configurable: { thread_id: threadId } });
 
 /** Where a thread stands, read from its latest checkpoint. */
-export async function outcomeOf(workflow: Workflow, threadId: string): Promise<Outcome> {
-  const snapshot = await workflow.getState(threadConfig(threadId));
+export function outcomeIn(threadId: string, snapshot: StateSnapshot): Outcome {
   const values = snapshot.values as Partial<WorkflowStateType>;
   const review = snapshot.tasks.flatMap((t) => t.interrupts ?? [])[0]?.value as ReviewRequest | undefined;
   const base = {
@@ -110,9 +109,10 @@ async function drive(
 /** Puts each review point to the reviewer, if there is one, and runs on with the answer. */
 async function answerReviews(workflow: Workflow, threadId: string, options: DriveOptions): Promise<Outcome> {
   for (;;) {
-    const outcome = await outcomeOf(workflow, threadId);
+    const snapshot = await workflow.getState(threadConfig(threadId));
+    const outcome = outcomeIn(threadId, snapshot);
     if (outcome.status !== "interrupted" || !options.review) return outcome;
-    const answer = await options.review(outcome.review!, await valuesOf(workflow, threadId));
+    const answer = await options.review(outcome.review!, snapshot.values as WorkflowStateType);
     if (!answer) return outcome;
     if ("edit" in answer) {
       // Unchanged: ask again. Changed: the reviewed node runs on the edited state and asks anew.
@@ -202,8 +202,9 @@ export async function resumeRun(
 ): Promise<Outcome> {
   const { threadId, decision, edit } = params;
   return withThreadLock(pool, threadId, async () => {
-    options.observer?.restore((await existingSnapshot(workflow, threadId)).values);
-    const current = await outcomeOf(workflow, threadId);
+    const snapshot = await existingSnapshot(workflow, threadId);
+    options.observer?.restore(snapshot.values);
+    const current = outcomeIn(threadId, snapshot);
     if (current.status === "interrupted") {
       if (edit) {
         if (!(await applyReviewEdit(workflow, threadId, current.review!.point, edit))) {
