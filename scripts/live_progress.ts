@@ -229,7 +229,8 @@ export class ListrProgress implements ProgressView {
           title: name,
           task: async (_ctx, task) => {
             phase.task = task;
-            this.refresh();
+            // A quick phase may be over before listr starts its task: draw this phase, not the current one.
+            this.refresh(phase);
             await finished;
           },
           rendererOptions: { persistentOutput: true, outputBar: true },
@@ -247,8 +248,7 @@ export class ListrProgress implements ProgressView {
     this.ticker.unref();
   }
 
-  private refresh() {
-    const phase = this.phase;
+  private refresh(phase = this.phase) {
     if (!phase?.task) return;
     phase.task.title = phase.detail ? `${phase.name}: ${phase.detail}` : phase.name;
     const lines = [...phase.branchIds].map((id) => this.board.line(this.board.branches.get(id)!));
