@@ -1,10 +1,18 @@
 import type pg from "pg";
+import { expect } from "vitest";
 import type { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import type { CallLogEntry } from "../../models/offline.js";
 import type { BranchResult, WorkflowStateType } from "../../state/workflow.js";
 import { callsPerNode, readCallLog } from "../support/calls.js";
 import { runCli } from "../support/cli.js";
 import { approximately, comparableState } from "./comparable.js";
+
+export interface SavedAtFault {
+  tasks: Set<string>;
+  branches: Record<string, BranchResult>;
+}
+
+export type Reference = Awaited<ReturnType<ThreadAudit["reference"]>>;
 
 /** What a fault left saved of a thread, and what the run after it did with that: the suite's figures. */
 export class ThreadAudit {
@@ -48,6 +56,36 @@ export class ThreadAudit {
     const snapshot = await this.state(threadId);
     const pending = snapshot.tasks.map((t) => (t.result as Partial<WorkflowStateType> | undefined)?.completedBranches ?? {});
     return Object.assign({}, (snapshot.values as Partial<WorkflowStateType>).completedBranches ?? {}, ...pending);
+  }
+
+  /** What a fault left saved: the tasks a resume must not run again, the results it must keep. */
+  async saved(threadId: string): Promise<SavedAtFault> {
+    return { tasks: await this.savedTasks(threadId), branches: await this.savedBranchResults(threadId) };
+  }
+
+  /**
+   * Checks a thread the run after a fault completed: it ran no saved task again, kept every saved
+   * result, and left intact checkpoints; given a reference, its final state and its model calls
+   * (plus the ones the fault cut off) match an uninterrupted run's. Returns the suite's figures.
+   */
+  async checkRecovery(
+    threadId: string,
+    log: string,
+    faulted: { pid: number | undefined; saved: SavedAtFault },
+    reference?: Reference,
+  ): Promise<{ lost: number; needless: number }> {
+    const calls = await readCallLog(log);
+    const needless = needlessCalls(calls, faulted.pid, faulted.saved.tasks);
+    expect(needless).toEqual([]);
+    const final = (await this.state(threadId)).values as WorkflowStateType;
+    const lost = lostResults(faulted.saved.branches, final);
+    expect(lost).toEqual([]);
+    if (reference) {
+      expect(callsPerNode(calls)).toEqual(addCounts(reference.calls, cutOffCalls(calls, faulted.pid, faulted.saved.tasks)));
+      expect(comparableState(final)).toEqual(reference.state);
+    }
+    expect(await this.integrityProblems(threadId)).toEqual([]);
+    return { lost: lost.length, needless: needless.length };
   }
 
   /**
@@ -97,21 +135,21 @@ export class ThreadAudit {
  * Calls by the process that ran after the fault for tasks saved before it: work needlessly done
  * again. `before` is the pid of the process that met the fault.
  */
-export function needlessCalls(calls: CallLogEntry[], before: number | undefined, saved: Set<string>): CallLogEntry[] {
+function needlessCalls(calls: CallLogEntry[], before: number | undefined, saved: Set<string>): CallLogEntry[] {
   return calls.filter((c) => c.pid !== before && c.task !== null && saved.has(c.task));
 }
 
 /** Calls the fault cut off: made before it, for tasks it left unsaved; the resume makes them again. */
-export function cutOffCalls(calls: CallLogEntry[], before: number | undefined, saved: Set<string>): Record<string, number> {
+function cutOffCalls(calls: CallLogEntry[], before: number | undefined, saved: Set<string>): Record<string, number> {
   return callsPerNode(calls.filter((c) => c.pid === before && c.task !== null && !saved.has(c.task)));
 }
 
 /** Saved branch results that the final state lacks or replaced. */
-export function lostResults(saved: Record<string, BranchResult>, final: WorkflowStateType): BranchResult[] {
+function lostResults(saved: Record<string, BranchResult>, final: WorkflowStateType): BranchResult[] {
   return Object.values(saved).filter((r) => final.completedBranches[r.branchId]?.completedAt !== r.completedAt);
 }
 
-export function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
   const sum = { ...a };
   for (const [node, n] of Object.entries(b)) sum[node] = (sum[node] ?? 0) + n;
   return sum;

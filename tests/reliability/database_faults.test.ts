@@ -5,13 +5,11 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import type { CallLogEntry } from "../../models/offline.js";
-import type { WorkflowStateType } from "../../state/workflow.js";
-import { callsPerNode, readCallLog, until } from "../support/calls.js";
+import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, testDatabaseUrlWith, type TestSchema } from "../support/database.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.js";
-import { addCounts, cutOffCalls, lostResults, needlessCalls, ThreadAudit } from "./audit.js";
-import { comparableState } from "./comparable.js";
+import { ThreadAudit, type Reference } from "./audit.js";
 import { record } from "./tally.js";
 
 // Postgres becomes unreachable while a run is in flight: the run must stop with one clear
@@ -25,7 +23,7 @@ let client: pg.Client;
 let audit: ThreadAudit;
 let proxy: TcpProxy;
 let dir: string;
-let reference: Awaited<ReturnType<ThreadAudit["reference"]>>;
+let reference: Reference;
 
 beforeAll(async () => {
   db = await createTestSchema();
@@ -87,24 +85,14 @@ describe("Postgres unreachable mid-run", () => {
     expect(failed.stderr + failed.stdout).not.toContain(PASSWORD);
     expect(failed.stderr).not.toContain("--debug");
 
-    const tasksAtOutage = await audit.savedTasks(threadId);
-    const branchesAtOutage = await audit.savedBranchResults(threadId);
+    const saved = await audit.saved(threadId);
     expect(await audit.integrityProblems(threadId)).toEqual([]);
 
     const resumed = await runCli(["resume", threadId, "--json"], env(log));
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(jsonResult(resumed).status).toBe("completed");
+    const { lost, needless } = await audit.checkRecovery(threadId, log, { pid: child.pid, saved }, reference);
 
-    const calls = await readCallLog(log);
-    const needless = needlessCalls(calls, child.pid, tasksAtOutage);
-    expect(needless).toEqual([]);
-    expect(callsPerNode(calls)).toEqual(addCounts(reference.calls, cutOffCalls(calls, child.pid, tasksAtOutage)));
-    const final = (await audit.state(threadId)).values as WorkflowStateType;
-    const lost = lostResults(branchesAtOutage, final);
-    expect(lost).toEqual([]);
-    expect(comparableState(final)).toEqual(reference.state);
-    expect(await audit.integrityProblems(threadId)).toEqual([]);
-
-    record("database", `unreachable ${name}`, { faults: 1, recovered: 1, lost: lost.length, needless: needless.length });
+    record("database", `unreachable ${name}`, { faults: 1, recovered: 1, lost, needless });
   });
 });

@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCheckpointer, startEmbeddedPostgres } from "../../checkpoints/index.js";
 import { pidOwner, readPostmasterPid } from "../../checkpoints/pidfile.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import type { WorkflowStateType } from "../../state/workflow.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
-import { lostResults, needlessCalls, ThreadAudit } from "./audit.js";
+import { ThreadAudit } from "./audit.js";
 import { record } from "./tally.js";
 
 // The CLI on its embedded Postgres, killed with SIGKILL mid-run: its server is orphaned, or
@@ -89,25 +88,14 @@ async function runAndKill(threadId: string, log: string) {
   await until(async () => (await readCallLog(log)).some((c) => c.node === "research_branch_alpha"), "the first wave", 60_000);
   child.kill("SIGKILL");
   expect((await exited).signal).toBe("SIGKILL");
-  const saved = await withAudit(async (audit) => ({
-    tasks: await audit.savedTasks(threadId),
-    branches: await audit.savedBranchResults(threadId),
-  }));
-  return { pid: child.pid, ...saved };
+  return { pid: child.pid, saved: await withAudit((audit) => audit.saved(threadId)) };
 }
 
 async function resumeAndCheck(threadId: string, log: string, killed: Awaited<ReturnType<typeof runAndKill>>) {
   const resumed = await runCli(["resume", threadId, "--json"], env(log));
   expect(resumed.code, resumed.stderr).toBe(0);
   expect(jsonResult(resumed).status).toBe("completed");
-  const needless = needlessCalls(await readCallLog(log), killed.pid, killed.tasks);
-  expect(needless).toEqual([]);
-  const lost = await withAudit(async (audit) => {
-    expect(await audit.integrityProblems(threadId)).toEqual([]);
-    return lostResults(killed.branches, (await audit.state(threadId)).values as WorkflowStateType);
-  });
-  expect(lost).toEqual([]);
-  return { resumed, lost: lost.length, needless: needless.length };
+  return { resumed, ...(await withAudit((audit) => audit.checkRecovery(threadId, log, killed))) };
 }
 
 // In order: the second starts from the server the first left behind.
