@@ -7,7 +7,7 @@ import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import type { CallLogEntry } from "../../models/offline.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
-import { createTestSchema, testDatabaseUrlWith, type TestSchema } from "../support/database.js";
+import { createTestSchema, plantedPasswordUser, type TestSchema } from "../support/database.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.js";
 import { ThreadAudit, type Reference } from "./audit.js";
 import { record } from "./tally.js";
@@ -24,9 +24,11 @@ let audit: ThreadAudit;
 let proxy: TcpProxy;
 let dir: string;
 let reference: Reference;
+let planted: Awaited<ReturnType<typeof plantedPasswordUser>>;
 
 beforeAll(async () => {
   db = await createTestSchema();
+  planted = await plantedPasswordUser(PASSWORD);
   client = new pg.Client({ connectionString: db.databaseUrl });
   await client.connect();
   audit = new ThreadAudit(client, db.schema, compileWorkflow(db.checkpointer));
@@ -41,12 +43,13 @@ afterAll(async () => {
   await proxy?.close();
   await client?.end();
   await db?.cleanup();
+  await planted?.drop();
 });
 
-/** The CLI reaches Postgres through the proxy, with a password the server ignores but nobody may print. */
+/** The CLI reaches Postgres through the proxy, with a password nobody may print. */
 function env(log: string): NodeJS.ProcessEnv {
   return {
-    DATABASE_URL: testDatabaseUrlWith(PASSWORD, proxy.port),
+    DATABASE_URL: planted.url(proxy.port),
     ORCHESTRA_DB_SCHEMA: db.schema,
     ORCHESTRA_OFFLINE_LATENCY_MS: "300",
     ORCHESTRA_OFFLINE_CALL_LOG: log,

@@ -1,7 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonResult, runCli, type CliResult } from "../support/cli.js";
-import { createTestSchema, testDatabaseUrlWith, type TestSchema } from "../support/database.js";
+import { createTestSchema, plantedPasswordUser, type TestSchema } from "../support/database.js";
 import { startOpenAIServer, type OpenAIServer } from "../support/openaiServer.js";
 import { record } from "./tally.js";
 
@@ -15,9 +15,11 @@ const TASK = "Compare CDN providers for a video platform";
 let db: TestSchema;
 let client: pg.Client;
 let server: OpenAIServer;
+let planted: Awaited<ReturnType<typeof plantedPasswordUser>>;
 
 beforeAll(async () => {
   db = await createTestSchema();
+  planted = await plantedPasswordUser(DB_PASSWORD);
   client = new pg.Client({ connectionString: db.databaseUrl });
   await client.connect();
   server = await startOpenAIServer();
@@ -26,11 +28,12 @@ afterAll(async () => {
   await server?.close();
   await client?.end();
   await db?.cleanup();
+  await planted?.drop();
 });
 
 function env(): NodeJS.ProcessEnv {
   return {
-    DATABASE_URL: testDatabaseUrlWith(DB_PASSWORD),
+    DATABASE_URL: planted.url(),
     ORCHESTRA_DB_SCHEMA: db.schema,
     ORCHESTRA_MODEL: "openai:gpt-4o-mini",
     OPENAI_API_KEY: API_KEY,

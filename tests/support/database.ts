@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import pg from "pg";
 import { openCheckpointer } from "../../checkpoints/index.js";
 
 /**
@@ -27,15 +28,37 @@ export function testDatabaseUrl(): string {
 }
 
 /**
- * The test database's URL with a password planted in it (and another port, to go through a
- * proxy). The test server trusts local connections and ignores the password, so any will do.
+ * A login role whose password is a planted secret, and the test database's URL for it (at another
+ * port, to go through a proxy). A role of its own, because the server may check passwords (the
+ * embedded one does) or trust local connections (the machine's does): either way the URL works.
  */
-export function testDatabaseUrlWith(password: string, port?: number): string {
-  const url = new URL(testDatabaseUrl());
-  url.password = password;
-  if (!url.username) url.username = "postgres";
-  if (port !== undefined) url.port = String(port);
-  return url.toString();
+export async function plantedPasswordUser(password: string): Promise<{ url(port?: number): string; drop(): Promise<void> }> {
+  const user = `planted_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: testDatabaseUrl() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE ROLE ${user} LOGIN SUPERUSER PASSWORD ${pg.escapeLiteral(password)}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url(port?: number) {
+      const url = new URL(testDatabaseUrl());
+      url.username = user;
+      url.password = password;
+      if (port !== undefined) url.port = String(port);
+      return url.toString();
+    },
+    async drop() {
+      const client = new pg.Client({ connectionString: testDatabaseUrl() });
+      await client.connect();
+      try {
+        await client.query(`DROP ROLE IF EXISTS ${user}`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
 }
 
 export async function createTestSchema(): Promise<TestSchema> {
