@@ -1,6 +1,7 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { ConfigurationSchema } from "../state/configuration.js";
-import { WorkflowInputSchema } from "../state/input.js";
+import { ConfigurationSchema, checkRunRequest } from "../state/configuration.js";
+import { InputError, WorkflowInputSchema } from "../state/input.js";
+import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/served.js";
 import { WorkflowState } from "../state/workflow.js";
 import { taskAnalyzer } from "../nodes/task_analyzer.js";
 import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_coordinator.js";
@@ -55,6 +56,15 @@ export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchem
   })
   .addEdge("final_integrator", END);
 
+// The LangGraph server reads the schemas it serves (GET /assistants/{id}/schemas) from these
+// of the builder's definitions. The state's channels come from the Annotation, which gives the
+// server no JSON schema, so state and output are described by the state's view (set here, not
+// as the constructor's output, which would retype every invoke's result); the input form
+// leaves out the `settings` key the CLI checkpoints its flags in. See docs/decisions.
+builder._schemaRuntimeDefinition = WorkflowStateViewSchema;
+builder._outputRuntimeDefinition = WorkflowStateViewSchema;
+builder._inputRuntimeDefinition = PublicWorkflowInputSchema;
+
 /**
  * Every loop in the graph is bounded by the settings (waves by the plan, retries by
  * maxRetries, revisions by maxRevisions), but a wide sequential plan takes three
@@ -70,13 +80,60 @@ export const RECURSION_LIMIT = 10_000;
  */
 const RUN_DEFAULTS = { recursionLimit: RECURSION_LIMIT, durability: "sync" } as const;
 
+type Workflow = ReturnType<ReturnType<typeof builder.compile>["withConfig"]>;
+
+/**
+ * Checks every run's request the way the CLI does, before LangGraph saves the input
+ * (invoke and streamEvents run through stream): a bad run gets the CLI's one-line message,
+ * where the input and context schemas would throw zod's issue list as JSON, and leaves no
+ * checkpoint.
+ */
+function checkingRuns(workflow: Workflow): Workflow {
+  const stream = workflow.stream.bind(workflow);
+  workflow.stream = (input, options) => {
+    checkRunRequest(input, options ?? {});
+    return stream(input, options);
+  };
+  return workflow;
+}
+
 /** For persistent runs: the CLI and the tests compile with Postgres. */
 export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
-  return builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig(RUN_DEFAULTS);
+  return checkingRuns(builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
 }
 
 /** For langgraph.json: the server brings its own checkpointer. */
-export const graph = builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS);
+export const graph = checkingRuns(builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
+
+/**
+ * A request the served graph refuses. The API server (Hono) answers an error that has
+ * getResponse with that response: a 400 carrying the one-line message, not a 500.
+ */
+export class RefusedRequest extends InputError {
+  override name = "RefusedRequest";
+  getResponse(): Response {
+    return new Response(this.message, { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
+  }
+}
+
+export const UPDATE_WITHOUT_AS_NODE =
+  "updateState needs asNode, the node the edit stands for: a branch node (e.g. research_branch_alpha) at the " +
+  "sync_point_manager review, branch_merger at the quality_validator review (README: Review through the API)";
+
+// Without asNode, LangGraph credits the edit to whichever node wrote last, which at a review
+// point ends the run with nothing next and no report. An edit must say where it belongs.
+const updateState = graph.updateState.bind(graph);
+graph.updateState = async (config, values, asNode) => {
+  if (asNode === undefined) throw new RefusedRequest(UPDATE_WITHOUT_AS_NODE);
+  return updateState(config, values, asNode);
+};
+
+const getState = graph.getState.bind(graph);
+graph.getState = async (config, options) => withServedStatus(await getState(config, options));
+const getStateHistory = graph.getStateHistory.bind(graph);
+graph.getStateHistory = async function* (config, options) {
+  for await (const snapshot of getStateHistory(config, options)) yield withServedStatus(snapshot);
+};
 
 // @langchain/langgraph-api 2.0.0 starts every run with streamEvents(input, { recursionLimit:
 // undefined }) when the run sets no recursion_limit, and that undefined replaces the limit

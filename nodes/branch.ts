@@ -1,8 +1,9 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { abortable } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../state/outputs.js";
+import { emitProgress } from "../state/progress.js";
 import {
   now,
   type BranchInput,
@@ -63,9 +64,16 @@ function branchPrompt(input: BranchInput): string {
 export async function runBranch(
   specialisation: BranchSpecialisation,
   input: BranchInput,
-  config: RunnableConfig,
+  config: LangGraphRunnableConfig,
 ): Promise<WorkflowUpdate> {
   const { allocation } = input;
+  emitProgress(config, {
+    type: "branch_started",
+    branchId: input.branchId,
+    node: specialisation.node,
+    attempt: allocation.attempt,
+    at: now(),
+  });
   // The backoff is waiting, not work: it must not eat into the branch's timeout.
   if (allocation.backoffMs > 0) await sleep(allocation.backoffMs, config.signal);
   const timeout = AbortSignal.timeout(allocation.resources.timeoutMs);
@@ -121,6 +129,17 @@ export async function runBranch(
     };
   }
 
+  emitProgress(config, {
+    type: "branch_finished",
+    branchId: input.branchId,
+    node: specialisation.node,
+    attempt: allocation.attempt,
+    status: result.status,
+    seconds: result.performance.executionTime,
+    quality: result.performance.dataQualityScore,
+    ...(result.error ? { error: result.error } : {}),
+    at: result.completedAt,
+  });
   return {
     completedBranches: { [input.branchId]: result },
     executionTimeline: [

@@ -1,5 +1,5 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { callWithDeadline } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
 import type { Settings } from "../state/configuration.js";
@@ -14,6 +14,7 @@ import {
   type WorkflowStateType,
   type WorkflowUpdate,
 } from "../state/workflow.js";
+import { emitPhase } from "../state/progress.js";
 
 export interface WeightedResult {
   source: string;
@@ -73,7 +74,7 @@ async function synthesise(
   kind: "research" | "analysis",
   results: BranchResult[],
   settings: Pick<Settings, "model" | "branchTimeoutMs">,
-  config: RunnableConfig,
+  config: LangGraphRunnableConfig,
 ): Promise<Synthesis> {
   const weighted = weighResults(results);
   const { sourceAttribution, qualityScore, totalWeight } = attribute(weighted);
@@ -119,7 +120,8 @@ export function overallQuality(research: Synthesis, analysis: Synthesis): number
   return total === 0 ? 0 : (research.qualityScore * research.totalWeight + analysis.qualityScore * analysis.totalWeight) / total;
 }
 
-export async function branchMerger(state: WorkflowStateType, config: RunnableConfig): Promise<WorkflowUpdate> {
+export async function branchMerger(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+  emitPhase(config, "branch_merger");
   const settings = settingsOf(state);
   const branchIds = Object.keys(state.activeBranches);
   const results = branchIds.map((id) => currentResult(state, id)).filter((r): r is BranchResult => r !== undefined);

@@ -1,5 +1,5 @@
 import { AIMessage } from "@langchain/core/messages";
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { parseModelSpec } from "../models/index.js";
 import {
   now,
@@ -8,6 +8,7 @@ import {
   type WorkflowStateType,
   type WorkflowUpdate,
 } from "../state/workflow.js";
+import { emitPhase } from "../state/progress.js";
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -90,7 +91,8 @@ export function renderReport(state: WorkflowStateType): string {
   return lines.join("\n");
 }
 
-export async function finalIntegrator(state: WorkflowStateType, _config: RunnableConfig): Promise<WorkflowUpdate> {
+export async function finalIntegrator(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+  emitPhase(config, "final_integrator");
   const finalReport = renderReport(state);
   const completedAt = now();
   const startedAt = state.monitoringMetrics.startedAt as string | undefined;

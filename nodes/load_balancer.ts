@@ -1,4 +1,4 @@
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { feedbackInRound } from "../state/review.js";
 import {
   branchNodeFor,
@@ -11,6 +11,7 @@ import {
   type WorkflowStateType,
   type WorkflowUpdate,
 } from "../state/workflow.js";
+import { emitPhase } from "../state/progress.js";
 
 export const RETRY_BACKOFF_BASE_MS = 250;
 
@@ -98,7 +99,8 @@ export function revisionFeedback(state: Pick<WorkflowStateType, "reviewDecisions
  * bounded: sync_point_manager routes here only while a failed branch has retries left, and
  * quality_validator only while revisions are left.
  */
-export async function loadBalancer(state: WorkflowStateType, _config: RunnableConfig): Promise<WorkflowUpdate> {
+export async function loadBalancer(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+  emitPhase(config, "load_balancer");
   const settings = settingsOf(state);
   if (state.nextCoordinationAction === "needs_revision") {
     const revision = state.revisionCount + 1;

@@ -1,5 +1,6 @@
-import { Command, Send } from "@langchain/langgraph";
+import { Command, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Task } from "../state/input.js";
+import { emitPhase } from "../state/progress.js";
 import {
   BRANCH_NODES,
   branchNodeFor,
@@ -50,7 +51,8 @@ function tasksFor(allocation: BranchAllocation, taskQueue: Task[]): Task[] {
  * Fans the next wave out with Send. The documents' node returns the Sends itself; in
  * LangGraph.js a node returns them through Command({ goto }), with `ends` declared.
  */
-export async function parallelCoordinator(state: WorkflowStateType) {
+export async function parallelCoordinator(state: WorkflowStateType, config: LangGraphRunnableConfig = {}) {
+  emitPhase(config, "parallel_coordinator");
   const wave = planWave(state);
   if (wave.length === 0) {
     // sync_point_manager only routes here while branches are pending, and load_balancer

@@ -1,5 +1,5 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { callWithDeadline } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
 import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../state/outputs.js";
@@ -13,6 +13,7 @@ import {
   type WorkflowStateType,
   type WorkflowUpdate,
 } from "../state/workflow.js";
+import { emitPhase } from "../state/progress.js";
 
 const RUBRIC_KEYS = Object.keys(QUALITY_RUBRIC) as (keyof typeof QUALITY_RUBRIC)[];
 
@@ -82,7 +83,8 @@ function validatorReview(state: WorkflowStateType): ReviewRequest {
   };
 }
 
-export async function qualityValidator(state: WorkflowStateType, config: RunnableConfig): Promise<WorkflowUpdate> {
+export async function qualityValidator(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+  emitPhase(config, "quality_validator");
   const settings = settingsOf(state);
   const result = state.integrationResult;
   if (!result) throw new Error("quality_validator: branch_merger wrote no integration result");

@@ -1,10 +1,10 @@
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { BranchInput } from "../state/workflow.js";
 import { runBranch } from "./branch.js";
 
 const ROLE =
   "You are a competitive research agent. Investigate competitors, alternatives, differentiation and positioning. Compare concretely.";
 
-export async function researchBranchGamma(input: BranchInput, config: RunnableConfig) {
+export async function researchBranchGamma(input: BranchInput, config: LangGraphRunnableConfig) {
   return runBranch({ node: "research_branch_gamma", role: ROLE }, input, config);
 }

@@ -1,4 +1,4 @@
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { requestReview, type ReviewRequest } from "../state/review.js";
 import {
   currentResult,
@@ -10,6 +10,7 @@ import {
   type WorkflowUpdate,
 } from "../state/workflow.js";
 import { pendingBranches } from "./parallel_coordinator.js";
+import { emitPhase } from "../state/progress.js";
 
 export const CONDITIONAL_PROCEED_AT = 0.75;
 
@@ -87,7 +88,8 @@ function syncReview(state: WorkflowStateType, sync: SynchronizationStatus, actio
   };
 }
 
-export async function syncPointManager(state: WorkflowStateType, _config: RunnableConfig): Promise<WorkflowUpdate> {
+export async function syncPointManager(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+  emitPhase(config, "sync_point_manager");
   const settings = settingsOf(state);
   const syncPoint = Object.keys(state.syncPoints)[0];
   if (!syncPoint) throw new Error("sync_point_manager: task_analyzer wrote no sync point");

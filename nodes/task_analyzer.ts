@@ -1,7 +1,7 @@
 import os from "node:os";
 import { randomUUID } from "node:crypto";
 import { AIMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
-import type { RunnableConfig } from "@langchain/core/runnables";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ensureConfiguration, type Settings } from "../state/configuration.js";
 import { parseWorkflowInput, type Task } from "../state/input.js";
 import { TASK_ANALYSIS, TaskAnalysisSchema, type PlannedBranch, type TaskAnalysis } from "../state/outputs.js";
@@ -14,6 +14,7 @@ import {
 } from "../state/workflow.js";
 import { callWithDeadline } from "../models/deadline.js";
 import { createChatModel } from "../models/index.js";
+import { emitPhase } from "../state/progress.js";
 
 export const SYNC_POINT = "pre_merge";
 
@@ -105,7 +106,8 @@ function statedComplexity(tasks: Task[]): number | undefined {
   return stated.length === tasks.length ? stated.reduce((a, b) => a + b, 0) / stated.length : undefined;
 }
 
-export async function taskAnalyzer(state: WorkflowStateType, config: RunnableConfig): Promise<WorkflowUpdate> {
+export async function taskAnalyzer(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+  emitPhase(config, "task_analyzer");
   // The CLI puts the settings into the input, so a crash before this node finishes
   // still resumes under them; the server and Studio pass them in configurable or context.
   const settings = ensureConfiguration(state.settings ? { configurable: state.settings } : config);

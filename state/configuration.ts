@@ -1,6 +1,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { z } from "zod";
-import { InputError } from "./input.js";
+import { isCommand } from "@langchain/langgraph";
+import { InputError, parseWorkflowInput, type WorkflowInput } from "./input.js";
 import { defaultModelSpec, parseModelSpec } from "../models/index.js";
 
 /**
@@ -82,4 +83,19 @@ export function ensureConfiguration(config?: ConfigurationSource): Settings {
     throw new InputError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+/**
+ * Checks a run's input and settings the way the CLI does, before LangGraph saves the
+ * input: a run that fails here leaves no checkpoint, so a bad first run cannot leave a
+ * thread with settings no later run overrides. A resume or a run without input (a
+ * Command, or null) carries no task, so only its settings are checked.
+ */
+export function checkRunRequest(input: unknown, config: ConfigurationSource): void {
+  if (input !== null && input !== undefined && !isCommand(input)) {
+    parseWorkflowInput(input);
+    const { settings } = input as WorkflowInput;
+    if (settings) ensureConfiguration({ configurable: settings });
+  }
+  ensureConfiguration(config);
 }

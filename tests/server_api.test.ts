@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Client, type Assistant } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProgressEvent } from "../state/progress.js";
 import type { ReviewRequest } from "../state/review.js";
 import type { WorkflowStateType } from "../state/workflow.js";
 import { PROJECT_ROOT } from "./support/cli.js";
@@ -69,6 +70,14 @@ async function streamRun(threadId: string, assistantId: string, payload: Record<
   return { nodes, review };
 }
 
+/** Starts a run and returns the first `error` event it streams, if any. */
+async function runError(threadId: string, payload: Record<string, unknown>) {
+  for await (const chunk of client.runs.stream(threadId, assistant.assistant_id, { ...payload, streamMode: "updates" })) {
+    if (chunk.event === "error") return chunk.data as { error: string; message: string };
+  }
+  return undefined;
+}
+
 async function pendingReview(threadId: string): Promise<ReviewRequest | undefined> {
   const state = await client.threads.getState(threadId);
   return state.tasks.flatMap((task) => task.interrupts)[0]?.value as ReviewRequest | undefined;
@@ -133,7 +142,18 @@ describe("the LangGraph server API", () => {
     // Studio may leave any of them out: the defaults fill in.
     expect(schemas.config_schema?.required ?? []).toEqual([]);
     expect(schemas.context_schema).toEqual(schemas.config_schema);
-    expect(Object.keys(schemas.input_schema?.properties ?? {}).sort()).toEqual(["settings", "task", "taskQueue"]);
+    // The CLI's internal `settings` input key stays out of Studio's input form.
+    expect(Object.keys(schemas.input_schema?.properties ?? {}).sort()).toEqual(["task", "taskQueue"]);
+  });
+
+  it("serves the state and output schemas for Studio's state and output views", async () => {
+    const schemas = await client.assistants.getSchemas(assistant.assistant_id);
+    for (const schema of [schemas.state_schema, schemas.output_schema]) {
+      const properties = (schema?.properties ?? {}) as Record<string, { description?: string }>;
+      expect(Object.keys(properties)).toEqual(expect.arrayContaining(["completedBranches", "qualityReport", "finalReport", "status", "settings"]));
+      for (const field of Object.values(properties)) expect(field.description).toMatch(/\w{3,}/);
+    }
+    expect(schemas.output_schema?.properties).toHaveProperty("status.enum", ["running", "completed", "failed", "rejected", "interrupted"]);
   });
 
   it("runs a thread through both review points: feedback, then approvals, to a report", async () => {
@@ -251,5 +271,129 @@ describe("the LangGraph server API", () => {
     expect(final.loadBalancingMetrics.allocatedBranches).toBe(1);
     const state = await client.threads.getState(thread.thread_id);
     expect(state.metadata!.step as number).toBeGreaterThan(25);
+  });
+});
+
+describe("the API surface's rough edges", () => {
+  it("refuses bad input and bad settings with the CLI's one-line message, and saves nothing", async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ input: { task: "   " } }, /^invalid input: task: must not be empty$/],
+      [{ input: {} }, /^invalid input: give exactly one of 'task' or 'taskQueue'$/],
+      [{ input: { task: TASK, taskQueue: [{ description: TASK }] } }, /^invalid input: give exactly one of 'task' or 'taskQueue'$/],
+      [{ input: { task: TASK, colour: "blue" } }, /^invalid input: input: Unrecognized key: "colour"$/],
+      [{ input: { task: TASK }, context: { qualityThreshold: 5 } }, /^invalid configuration: qualityThreshold: .*<=1/],
+      [{ input: { task: TASK }, config: { configurable: { review: "sometimes" } } }, /^invalid configuration: review: /],
+      [{ input: { task: TASK, settings: { maxRetries: -1 } } }, /^invalid configuration: maxRetries: /],
+    ];
+    for (const [payload, message] of cases) {
+      const thread = await client.threads.create();
+      const error = await runError(thread.thread_id, payload);
+      expect(error, JSON.stringify(payload)).toMatchObject({ error: "InputError", message: expect.stringMatching(message) });
+      expect(error!.message).not.toContain("\n");
+      expect(await client.threads.getHistory(thread.thread_id), JSON.stringify(payload)).toEqual([]);
+    }
+  });
+
+  it("lets a thread whose first run had a bad setting run well afterwards", async () => {
+    const thread = await client.threads.create();
+    const bad = await runError(thread.thread_id, {
+      input: { task: TASK, settings: { review: "sometimes" } },
+      config: { configurable: { maxConcurrency: 0 } },
+    });
+    expect(bad?.error).toBe("InputError");
+    const final = (await client.runs.wait(thread.thread_id, assistant.assistant_id, {
+      input: { task: TASK },
+      context: { review: "never", maxConcurrency: 2 },
+    })) as WorkflowStateType;
+    expect(final.status).toBe("completed");
+    expect(final.settings).toMatchObject({ review: "never", maxConcurrency: 2 });
+  });
+
+  it("refuses updateState without asNode, and an edit with asNode is asked about again", async () => {
+    const thread = await client.threads.create();
+    const threadId = thread.thread_id;
+    const first = await streamRun(threadId, assistant.assistant_id, { input: { task: TASK }, context: { review: "always" } });
+    expect(first.review?.point).toBe("sync_point_manager");
+    const before = await client.threads.getHistory(threadId);
+
+    await expect(client.threads.updateState(threadId, { values: { revisionCount: 1 } })).rejects.toThrow(
+      /^HTTP 400: updateState needs asNode, .*sync_point_manager.*branch_merger/,
+    );
+    expect(await client.threads.getHistory(threadId)).toHaveLength(before.length);
+    expect(await pendingReview(threadId)).toEqual(first.review);
+
+    // The README's protocol: at the quality_validator review, edit as branch_merger.
+    const second = await streamRun(threadId, assistant.assistant_id, { command: { resume: { action: "approve" } } });
+    expect(second.review?.point).toBe("quality_validator");
+    const merged = (await valuesOf(threadId)).integrationResult!;
+    const summary = "Edited through the API: managed offerings win on operating cost.";
+    await client.threads.updateState(threadId, {
+      values: { integrationResult: { ...merged, researchSynthesis: { ...merged.researchSynthesis, summary } } },
+      asNode: "branch_merger",
+    });
+    const state = await client.threads.getState(threadId);
+    expect(state.next).toEqual(["quality_validator"]);
+    const asked = await streamRun(threadId, assistant.assistant_id, { command: { resume: { action: "approve" } } });
+    expect(asked.nodes[0]).toBe("quality_validator");
+    const final = await valuesOf(threadId);
+    expect(final.status).toBe("completed");
+    expect(final.integrationResult!.researchSynthesis.summary).toBe(summary);
+  });
+
+  it("streams progress in custom mode: phases, and each branch's start and end with its time and quality", async () => {
+    const thread = await client.threads.create();
+    const events: ProgressEvent[] = [];
+    for await (const chunk of client.runs.stream(thread.thread_id, assistant.assistant_id, {
+      input: { task: TASK },
+      context: { review: "never" },
+      streamMode: "custom",
+    })) {
+      if (chunk.event === "error") throw new Error(`run failed: ${JSON.stringify(chunk.data)}`);
+      if (chunk.event === "custom") events.push(chunk.data as ProgressEvent);
+    }
+    const phases = events.flatMap((e) => (e.type === "phase_started" ? [e.phase] : []));
+    expect([...new Set(phases)]).toEqual(["analysis", "fan-out", "sync", "merge", "validation", "integration"]);
+    const started = events.filter((e) => e.type === "branch_started");
+    const finished = events.flatMap((e) => (e.type === "branch_finished" ? [e] : []));
+    expect(started.length).toBeGreaterThan(0);
+    expect(finished.map((e) => e.branchId).sort()).toEqual(started.map((e) => e.branchId).sort());
+    const final = await valuesOf(thread.thread_id);
+    for (const event of finished) {
+      const result = final.completedBranches[event.branchId]!;
+      expect(event).toMatchObject({
+        node: result.node,
+        status: "success",
+        seconds: result.performance.executionTime,
+        quality: result.performance.dataQualityScore,
+      });
+      expect(event.quality).toBeGreaterThan(0);
+    }
+    // A branch ends after it starts.
+    for (const event of finished) {
+      expect(events.indexOf(event)).toBeGreaterThan(events.findIndex((e) => e.type === "branch_started" && e.branchId === event.branchId));
+    }
+  });
+
+  it("reports values.status as interrupted at a review point and failed after a failed run, never running", async () => {
+    const thread = await client.threads.create();
+    await streamRun(thread.thread_id, assistant.assistant_id, { input: { task: TASK }, context: { review: "always" } });
+    expect((await valuesOf(thread.thread_id)).status).toBe("interrupted");
+    const [latest] = await client.threads.getHistory(thread.thread_id, { limit: 1 });
+    expect((latest!.values as WorkflowStateType).status).toBe("interrupted");
+
+    // A model that fails in task_analyzer: the run errors with the thread left at that step.
+    const failing = await startLangGraphServer({ ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ task_analyzer: { fail: 100 } }) });
+    try {
+      const other = new Client({ apiUrl: failing.url });
+      const failed = await other.threads.create();
+      for await (const chunk of other.runs.stream(failed.thread_id, "parallel_workflow", { input: { task: TASK } })) {
+        if (chunk.event === "error") break;
+      }
+      const state = await other.threads.getState(failed.thread_id);
+      expect(state.next).toEqual(["task_analyzer"]);
+      expect((state.values as WorkflowStateType).status).toBe("failed");
+    } finally {
+      await failing.stop();
+    }
   });
 });
