@@ -8,6 +8,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type pg from "pg";
+import { nextChannelVersion, storedVersion, withLoadedVersions, withStoredVersions } from "./versions.js";
 
 /**
  * PostgresSaver that saves a checkpoint, and a task's writes, in one statement each.
@@ -21,6 +22,9 @@ import type pg from "pg";
  * The writes of tasks that finish in the same turn of the event loop (a wave's branches,
  * whose model calls end together) go in one statement too; each caller still returns
  * only once its rows are committed, and a statement that fails fails every caller in it.
+ *
+ * Channel versions are unique strings, not integers (see ./versions.ts), so forks of one
+ * checkpoint never write different values under one blob key.
  */
 export class BatchedPostgresSaver extends PostgresSaver {
   private readonly sql: { put: string; upsertWrites: string; insertWrites: string };
@@ -64,7 +68,9 @@ export class BatchedPostgresSaver extends PostgresSaver {
     if (config.configurable === undefined) throw new Error(`Missing "configurable" field in "config" param`);
     const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable;
     const [blobs, serializedMetadata] = await Promise.all([
-      this._dumpBlobs(thread_id, checkpoint_ns, checkpoint.channel_values, newVersions),
+      this._dumpBlobs(thread_id, checkpoint_ns, checkpoint.channel_values, Object.fromEntries(
+        Object.entries(newVersions).map(([channel, version]) => [channel, storedVersion(version)]),
+      )),
       this._dumpMetadata(metadata),
     ]);
     await this.db.query(this.sql.put, [
@@ -76,10 +82,17 @@ export class BatchedPostgresSaver extends PostgresSaver {
       blobs.map((b) => b[5] ?? null),
       checkpoint.id,
       checkpoint_id,
-      this._dumpCheckpoint(checkpoint),
+      this._dumpCheckpoint(withStoredVersions(checkpoint)),
       serializedMetadata,
     ]);
     return { configurable: { thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
+  }
+
+  protected override async _loadCheckpoint(
+    checkpoint: Omit<Checkpoint, "pending_sends" | "channel_values">,
+    channelValues: [Uint8Array, Uint8Array, Uint8Array][],
+  ): Promise<Checkpoint> {
+    return withLoadedVersions(await super._loadCheckpoint(checkpoint, channelValues));
   }
 
   override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
@@ -117,5 +130,9 @@ export class BatchedPostgresSaver extends PostgresSaver {
     );
   }
 }
+
+// PostgresSaver declares its versions as numbers (BaseCheckpointSaver<number>), so a method
+// returning strings cannot be declared as an override; LangGraph and the tables take either.
+Object.defineProperty(BatchedPostgresSaver.prototype, "getNextVersion", { value: nextChannelVersion });
 
 type WriteRow = Awaited<ReturnType<PostgresSaver["_dumpWrites"]>>[number];

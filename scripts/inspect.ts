@@ -1,6 +1,6 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
-import type { ReviewDecision } from "../state/review.js";
+import { REVIEW_POINTS, type ReviewDecision } from "../state/review.js";
 import { reviewableState, type ReviewEdit } from "../state/review_edit.js";
 import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/workflow.js";
 import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type Workflow } from "./runner.js";
@@ -141,6 +141,11 @@ export interface HistoryEntry {
   next: string[];
   /** False for checkpoints a replay forked away from: they stay, but the thread's head no longer descends from them. */
   onHeadBranch: boolean;
+  /**
+   * Why this checkpoint is a good one to replay from: "review", a review point runs next (a
+   * replay asks again, under the replay's review mode); "wave", a wave of branches runs next.
+   */
+  replayPoint: "review" | "wave" | null;
 }
 
 /** Every checkpoint of a thread, oldest first, with what wrote it. */
@@ -161,7 +166,7 @@ export async function threadHistory(workflow: Workflow, threadId: string): Promi
     // resumed); an update, a fork or the input wrote it themselves.
     const ran = source === "loop" && parent ? parent.tasks : [];
     const branches = ran
-      .filter((t) => (BRANCH_NODES as readonly string[]).includes(t.name))
+      .filter((t) => isBranchNode(t.name))
       .flatMap((t) => Object.keys((t.result as Partial<WorkflowStateType> | undefined)?.completedBranches ?? {}));
     return {
       checkpointId: id,
@@ -173,8 +178,17 @@ export async function threadHistory(workflow: Workflow, threadId: string): Promi
       branches,
       next: [...snapshot.next],
       onHeadBranch: head.has(id),
+      replayPoint: replayPointOf(snapshot.next),
     };
   });
+}
+
+export const isBranchNode = (name: string) => (BRANCH_NODES as readonly string[]).includes(name);
+
+function replayPointOf(next: readonly string[]): HistoryEntry["replayPoint"] {
+  if (next.some((n) => (REVIEW_POINTS as readonly string[]).includes(n))) return "review";
+  if (next.some(isBranchNode)) return "wave";
+  return null;
 }
 
 const idOf = (config: { configurable?: Record<string, unknown> } | undefined) =>

@@ -1,5 +1,5 @@
 import { styleText } from "node:util";
-import type { HistoryEntry, ThreadRow, ThreadSummary } from "./inspect.js";
+import { isBranchNode, type HistoryEntry, type ThreadRow, type ThreadSummary } from "./inspect.js";
 import { formatEvent } from "./progress.js";
 
 /** Text views for the terminal. `color` is off for pipes and files: plain text, no escape codes. */
@@ -89,23 +89,35 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
   return out.join("\n");
 }
 
+/**
+ * One row per checkpoint, in 120 columns: the full id (what `replay --checkpoint` takes), the
+ * nodes that wrote it and what runs next, with parallel branches counted (`--json` names them).
+ */
 export function renderHistory(entries: HistoryEntry[]): string {
   const forked = entries.some((e) => !e.onHeadBranch);
   const lines = table(
-    ["STEP", "CHECKPOINT", "TIME", "SOURCE", "WROTE", "BRANCHES", "NEXT"],
+    ["STEP", "CHECKPOINT", "TIME", "WROTE", "NEXT", "REPLAY FROM"],
     entries.map((e) => [
       String(e.step) + (e.onHeadBranch ? "" : "*"),
       e.checkpointId,
-      e.createdAt.slice(11, 23),
-      e.source,
-      e.nodes.length ? compress(e.nodes) : (WROTE_BY_SOURCE[e.source]?.(e.step) ?? "-"),
-      e.branches.length > 3 ? `${e.branches.slice(0, 2).join(", ")} +${e.branches.length - 2}` : e.branches.join(", ") || "-",
-      compress(e.next) || "-",
+      e.createdAt.slice(11, 19),
+      shorten(e.nodes.length ? nodeList(e.nodes) : (WROTE_BY_SOURCE[e.source]?.(e.step) ?? "-"), NODES_WIDTH),
+      shorten(nodeList(e.next) || "-", NODES_WIDTH),
+      e.replayPoint ? REPLAY_POINT[e.replayPoint] : "",
     ]),
   );
-  if (forked) lines.push("", "* on a branch the thread was replayed away from: kept, but no longer the thread's head");
+  const notes = [
+    ...(entries.some((e) => e.replayPoint)
+      ? ["REPLAY FROM: good checkpoints for 'orchestra replay' (a review point asks again; a wave runs its branches again)"]
+      : []),
+    ...(forked ? ["* left by a replay: kept, but off the head branch (the rows without *, which 'show' follows)"] : []),
+  ];
+  if (notes.length) lines.push("", ...notes);
   return lines.join("\n");
 }
+
+const NODES_WIDTH = 25;
+const REPLAY_POINT = { review: "review point", wave: "wave" } as const;
 
 /** Checkpoints no node wrote: the input, a reviewer's edit, a replay's fork and its settings. */
 const WROTE_BY_SOURCE: Record<string, (step: number) => string> = {
@@ -114,11 +126,17 @@ const WROTE_BY_SOURCE: Record<string, (step: number) => string> = {
   fork: () => "(fork)",
 };
 
-/** "research_branch_alpha ×2, sync_point_manager": parallel tasks of one node, counted. */
-function compress(names: string[]): string {
-  const counts = new Map<string, number>();
-  for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
-  return [...counts].map(([n, k]) => (k > 1 ? `${n} ×${k}` : n)).join(", ");
+/** "sync_point_manager", "3 research branches": a wave's branch tasks counted, so a row fits. */
+function nodeList(names: string[]): string {
+  const branches = names.filter(isBranchNode);
+  const others = [...new Set(names.filter((n) => !isBranchNode(n)))];
+  if (branches.length > 1) {
+    const kinds = new Set(branches.map((n) => n.split("_")[0]));
+    others.push(`${branches.length} ${kinds.size === 1 ? `${[...kinds][0]} ` : ""}branches`);
+  } else {
+    others.push(...branches);
+  }
+  return others.join(", ");
 }
 
 /** Markdown for a terminal: headings and bold styled, the rest as written. */

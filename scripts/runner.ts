@@ -1,5 +1,6 @@
 import { Command, type StateSnapshot } from "@langchain/langgraph";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { BaseCheckpointSaver, copyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { InputError, type Task } from "../state/input.js";
@@ -231,9 +232,12 @@ export async function resumeRun(
 }
 
 /**
- * Time travel: runs the thread on from an earlier checkpoint. LangGraph forks there, so
- * the thread's head moves to the new branch and the original checkpoints stay as they were.
- * A review mode given here is written into the fork's settings with the replay's first step.
+ * Time travel: runs the thread on from an earlier checkpoint. It is forked first: a copy of
+ * the checkpoint saved as its child, marked "fork" as LangGraph marks its own forks, and the
+ * run goes on from the copy. The thread's head moves to the new branch; the checkpoint and its
+ * pending writes stay exactly as they were. Streamed from the checkpoint itself, a Command's
+ * update would be saved as a pending write on it, and every later replay from there would
+ * inherit it. A review mode given here is written into the fork's settings.
  */
 export async function replayRun(
   workflow: Workflow,
@@ -258,6 +262,21 @@ export async function replayRun(
       throw new InputError(`checkpoint ${checkpointId} comes before task_analyzer set the thread's settings: --review needs a later checkpoint`);
     }
     const input = review ? new Command({ update: { settings: { ...settings!, review } } }) : null;
-    return drive(workflow, input, threadId, options, from);
+    return drive(workflow, input, threadId, options, await forkAt(workflow, from));
   });
+}
+
+/** Saves a copy of a checkpoint, without its pending writes, as its child marked "fork". */
+async function forkAt(workflow: Workflow, from: RunnableConfig): Promise<RunnableConfig> {
+  const saver = workflow.checkpointer;
+  if (!(saver instanceof BaseCheckpointSaver)) throw new Error("replay needs a workflow compiled with a checkpointer");
+  const source = await saver.getTuple(from);
+  if (!source) throw new Error(`checkpoint ${String(from.configurable?.checkpoint_id)} vanished while forking`);
+  const step = (source.metadata?.step ?? -1) + 1;
+  return saver.put(
+    source.config,
+    { ...copyCheckpoint(source.checkpoint), id: uuid6(step), ts: new Date().toISOString() },
+    { source: "fork", step, parents: source.metadata?.parents ?? {} },
+    {},
+  );
 }

@@ -112,8 +112,10 @@ describe("inspecting threads", () => {
     expect(entries.every((e: { onHeadBranch: boolean }) => e.onHeadBranch)).toBe(true);
 
     const text = (await run(["history", "op-done"])).stdout;
-    expect(text).toMatch(/^STEP +CHECKPOINT +TIME +SOURCE +WROTE +BRANCHES +NEXT$/m);
-    expect(text).toMatch(/^3 +[0-9a-f-]{36} +\d\d:\d\d:\d\d\.\d{3} +loop +research_branch_alpha, research_branch_beta, research_branch_gamma +b1-research-technical, b2-research-market, b3-research-competitive +sync_point_manager$/m);
+    expect(text).toMatch(/^STEP +CHECKPOINT +TIME +WROTE +NEXT +REPLAY FROM$/m);
+    expect(text).toMatch(/^2 +[0-9a-f-]{36} +\d\d:\d\d:\d\d +parallel_coordinator +3 research branches +wave$/m);
+    expect(text).toMatch(/^3 +[0-9a-f-]{36} +\d\d:\d\d:\d\d +3 research branches +sync_point_manager +review point$/m);
+    for (const line of text.split("\n")) expect(line.length, line).toBeLessThanOrEqual(120);
   });
 
   it("report prints the final report, or writes it with --out", async () => {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { emptyCheckpoint, INTERRUPT, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
+import { compareChannelVersions, emptyCheckpoint, INTERRUPT, maxChannelVersion, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { BatchedPostgresSaver } from "../checkpoints/saver.js";
+import { nextChannelVersion, withLoadedVersions, withStoredVersions } from "../checkpoints/versions.js";
 import { testDatabaseUrl } from "./support/database.js";
 
 // BatchedPostgresSaver writes in one statement what PostgresSaver writes row by row:
@@ -103,5 +104,48 @@ describe("BatchedPostgresSaver", () => {
     );
     const second = await db.checkpointer.put(first, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "loop", step: 0, parents: {} }, {});
     expect((await stock.getTuple(second))!.parentConfig?.configurable?.checkpoint_id).toBe(first.configurable!.checkpoint_id);
+  });
+});
+
+describe("channel versions", () => {
+  it("are what the saver hands LangGraph: a 32-digit counter and 16 random digits", () => {
+    expect(db.checkpointer.getNextVersion(undefined)).toMatch(/^0{31}1\.\d{16}$/);
+    expect(nextChannelVersion(41)).toMatch(/^0{30}42\.\d{16}$/);
+    expect(nextChannelVersion(`${"0".repeat(30)}99.1234567890123456`)).toMatch(/^0{29}100\.\d{16}$/);
+  });
+
+  it("never repeat, though minted from the same version, as two forks of one checkpoint mint them", () => {
+    const from = nextChannelVersion(undefined);
+    const minted = Array.from({ length: 1000 }, () => nextChannelVersion(from));
+    expect(new Set(minted).size).toBe(1000);
+  });
+
+  it("order the same under LangGraph's two comparisons, `>` and maxChannelVersion", () => {
+    const versions = [undefined, 1, 9, 10, 99, 100].map((n) => nextChannelVersion(n));
+    versions.forEach((v, i) => {
+      for (const later of versions.slice(i + 1)) {
+        expect(later > v).toBe(true);
+        expect(compareChannelVersions(later, v)).toBe(1);
+        expect(maxChannelVersion(later, v)).toBe(later);
+      }
+    });
+    // Where LangGraph compares with its null version, 0 or "".
+    expect(versions[0]! > "" && Number(versions[0]) > 0).toBe(true);
+  });
+
+  it("read integers saved before as strings in order, and save them back as the same integers", () => {
+    const saved: Pick<Checkpoint, "channel_versions" | "versions_seen"> = {
+      channel_versions: { task: 7, status: nextChannelVersion(7) },
+      versions_seen: { task_analyzer: { task: 7 } },
+    };
+    const loaded = withLoadedVersions(saved);
+    expect(loaded).toEqual({
+      channel_versions: { task: `${"0".repeat(31)}7.${"0".repeat(16)}`, status: saved.channel_versions.status },
+      versions_seen: { task_analyzer: { task: `${"0".repeat(31)}7.${"0".repeat(16)}` } },
+    });
+    const { task, status } = loaded.channel_versions;
+    expect(maxChannelVersion(task!, status!)).toBe(status);
+    expect(nextChannelVersion(task) > String(task)).toBe(true);
+    expect(withStoredVersions(loaded)).toEqual(saved);
   });
 });
