@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
@@ -39,7 +39,10 @@ export async function loadNamedDefinition(name: string, env: NodeJS.ProcessEnv =
   const dir = workflowsDir(env);
   for (const ext of [".yaml", ".yml", ".json"]) {
     const file = path.join(dir, `${name}${ext}`);
-    const exists = await readFile(file, "utf8").then(() => true, () => false);
+    const exists = await access(file).then(
+      () => true,
+      () => false,
+    );
     if (exists) return loadDefinitionFile(file);
   }
   throw new DefinitionError(`no workflow named '${name}' in ${dir}; give a definition, or add ${name}.yaml there`);
