@@ -1,3 +1,5 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts } from "../../models/offline.js";
@@ -224,6 +226,27 @@ describe("the other step types", () => {
     expect(state.status).toBe("FAILED");
     expect(state.errors.at(-1)!.message).toBe("step 'approve': human_approval steps are not supported yet");
     expect(offlineCallCounts()).toEqual({});
+  });
+});
+
+describe("definitions by name", () => {
+  it("runs a stored definition named in the input: structured output, output mapping and set", async () => {
+    process.env.ORCHESTRA_WORKFLOWS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
+    try {
+      const state = await run("order", { input: { customer: "ACME" } });
+      expect(state.status).toBe("COMPLETED");
+      expect(state.steps.special_shipping!.status).toBe("SKIPPED");
+      const review = state.intermediateResults.fraud_review as { risk: number; rationale: string };
+      expect(state.context).toMatchObject({ risk: review.risk, confirmed: true, risk_label: review.risk > 0.5 ? "high" : "low" });
+    } finally {
+      delete process.env.ORCHESTRA_WORKFLOWS_DIR;
+    }
+  });
+
+  it("a name with no stored definition fails the run, saying where it looked", async () => {
+    const state = await run("no-such-workflow");
+    expect(state.status).toBe("FAILED");
+    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*workflows; give a definition/);
   });
 });
 
