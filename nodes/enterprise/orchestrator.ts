@@ -1,0 +1,312 @@
+import { randomUUID } from "node:crypto";
+import { Command, END, Send } from "@langchain/langgraph";
+import {
+  UNSUPPORTED_STEP_TYPES,
+  allSteps,
+  effectiveRetryPolicy,
+  type AdvancedWorkflow,
+  type WorkflowStep,
+} from "../../state/enterprise/definition.js";
+import { evaluateCondition, evaluateExpression } from "../../state/enterprise/expressions.js";
+import { checkDefinition, loadNamedDefinition } from "../../state/enterprise/loader.js";
+import type { AuditEntry, EnterpriseState, EnterpriseUpdate, StepRecord, WorkflowStatus } from "../../state/enterprise/state.js";
+import {
+  childrenToStart,
+  deadlineReached,
+  isSettled,
+  loopDecision,
+  parallelOutcome,
+  readySteps,
+  unsettledSteps,
+} from "./decisions.js";
+import { WORKER_NODES, workerNodeFor, type WorkerTask } from "./tasks.js";
+
+export const ORCHESTRATOR_ENDS = [...WORKER_NODES, "orchestrator", END];
+
+/** The first turn: the definition checked, the context and the absolute deadline set. */
+export function initialize(rawDefinition: unknown, input: Record<string, unknown>, now: number): EnterpriseUpdate {
+  const at = new Date(now).toISOString();
+  let workflow: AdvancedWorkflow;
+  try {
+    workflow = checkDefinition(rawDefinition);
+  } catch (error) {
+    return failedRun(at, `invalid definition: ${(error as Error).message}`);
+  }
+  const unsupported = allSteps(workflow.steps).find((step) => UNSUPPORTED_STEP_TYPES.includes(step.stepType));
+  if (unsupported) {
+    return {
+      ...failedRun(at, `step '${unsupported.stepId}': ${unsupported.stepType} steps are not supported yet`),
+      workflow,
+      workflowName: workflow.name,
+      version: workflow.version,
+    };
+  }
+  return {
+    workflow,
+    workflowId: randomUUID(),
+    workflowName: workflow.name,
+    version: workflow.version,
+    status: "RUNNING",
+    startTime: at,
+    deadline: new Date(now + workflow.timeoutSeconds * 1000).toISOString(),
+    context: { ...workflow.globalVariables, ...input },
+    steps: Object.fromEntries(workflow.steps.map((step) => [step.stepId, { status: "PENDING" as const }])),
+    auditTrail: [{ at, event: "workflow_started", detail: `${workflow.name} ${workflow.version}` }],
+  };
+}
+
+function failedRun(at: string, message: string): EnterpriseUpdate {
+  return {
+    status: "FAILED",
+    endTime: at,
+    errors: [{ stepId: "(workflow)", message, at }],
+    auditTrail: [{ at, event: "workflow_failed", detail: message }],
+  };
+}
+
+export interface Turn {
+  update: EnterpriseUpdate;
+  tasks: WorkerTask[];
+  /** The run is over: `update` holds its final status. */
+  finished: boolean;
+}
+
+/**
+ * One turn of the orchestrator, from the saved state alone: fold the workers' outcomes into their
+ * steps, decide which steps settle without work (skipped, empty, stopped loops), and pick the work
+ * to Send next within the workflow's and each parallel step's concurrency limits.
+ */
+export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now: number): Turn {
+  const at = new Date(now).toISOString();
+  const records: Record<string, StepRecord> = { ...state.steps };
+  const changes: Record<string, Partial<StepRecord>> = {};
+  const results: Record<string, unknown> = {};
+  const audit: AuditEntry[] = [];
+  const completed: string[] = [];
+  const failed: string[] = [];
+  const errors: EnterpriseUpdate["errors"] = [];
+  const tasks: WorkerTask[] = [];
+  const startedNow: string[] = [];
+
+  const set = (key: string, patch: Partial<StepRecord>) => {
+    records[key] = { ...records[key], ...patch } as StepRecord;
+    changes[key] = { ...changes[key], ...patch };
+  };
+  const settle = (key: string, status: "COMPLETED" | "FAILED" | "SKIPPED", detail: Partial<StepRecord> = {}, output?: unknown) => {
+    const startedAt = records[key]?.startedAt;
+    set(key, { ...detail, status, finishedAt: at, ...(startedAt ? { durationMs: now - Date.parse(startedAt) } : {}) });
+    if (output !== undefined) results[key] = output;
+    if (status === "COMPLETED") completed.push(key);
+    if (status === "FAILED") {
+      failed.push(key);
+      errors.push({ stepId: key, message: detail.error ?? "failed", at });
+    }
+    audit.push({ at, event: `step_${status.toLowerCase()}`, stepId: key, ...(detail.reason || detail.error ? { detail: detail.reason ?? detail.error } : {}) });
+  };
+  const budget = () => workflow.maxParallelSteps - tasks.length;
+  const dispatch = (task: WorkerTask) => {
+    tasks.push(task);
+    audit.push({ at, event: "step_dispatched", stepId: task.key, ...(task.iteration ? { detail: `iteration ${task.iteration}` } : {}) });
+  };
+  const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
+  const resultsOf = (step: WorkflowStep) =>
+    Object.fromEntries(step.dependencies.map((id) => [id, state.intermediateResults[id] ?? results[id] ?? null]));
+  const scopeFor = (step: WorkflowStep, owner: WorkflowStep, extra: Record<string, unknown> = {}) => {
+    const base = { ...state.context, results: resultsOf(owner), ...extra };
+    const mapped = Object.fromEntries(Object.entries(step.inputMapping).map(([name, text]) => [name, evaluateExpression(text, base)]));
+    return { ...base, ...mapped };
+  };
+  const taskFor = (step: WorkflowStep, key: string, role: WorkerTask["role"], scope: Record<string, unknown>, iteration?: number): WorkerTask => ({
+    key,
+    stepId: step.stepId,
+    role,
+    action: step.action!,
+    scope,
+    outputMapping: role === "split" ? {} : step.outputMapping,
+    retry: effectiveRetryPolicy(workflow, step),
+    timeoutSeconds: step.timeoutSeconds,
+    deadline: state.deadline,
+    ...(iteration === undefined ? {} : { iteration }),
+  });
+  const guarded = (step: WorkflowStep, work: () => void) => {
+    try {
+      work();
+    } catch (error) {
+      settle(step.stepId, "FAILED", { error: (error as Error).message });
+    }
+  };
+
+  /** Children of a parallel or orchestrator step: start what the limits allow, or settle the step once all are done. */
+  const advanceChildren = (step: WorkflowStep) => {
+    const children = records[step.stepId]!.children ?? [];
+    const pending = children.filter((key) => records[key]?.status === "PENDING");
+    if (children.every((key) => isSettled(records[key]))) {
+      const outcome = parallelOutcome(
+        children.map((key) => records[key]!.status),
+        effectiveRetryPolicy(workflow, step).parallelFailureThreshold,
+      );
+      const output = {
+        ...outcome,
+        ...(children.length === 0 ? { message: "no parallel steps" } : {}),
+        results: children.map((key) => ({
+          stepId: key,
+          status: records[key]!.status,
+          ...(records[key]!.status === "COMPLETED" ? { output: state.intermediateResults[key] ?? null } : { error: records[key]!.error }),
+        })),
+      };
+      const summary = `${outcome.succeeded} of ${outcome.total} children succeeded`;
+      if (outcome.success) settle(step.stepId, "COMPLETED", { reason: summary }, output);
+      else settle(step.stepId, "FAILED", { error: `${summary}, below the threshold` }, output);
+      return;
+    }
+    const template = step.stepType === "orchestrator" ? step.parallelSteps[0]! : undefined;
+    for (const key of pending.slice(0, childrenToStart(pending.length, step.maxConcurrent, workflow.maxParallelSteps, budget()))) {
+      const child = template ?? byId.get(key)!;
+      try {
+        const extra = template ? { subtask: records[key]!.subtask ?? "" } : {};
+        const scope = scopeFor(child, step, extra);
+        set(key, { status: "RUNNING", startedAt: at });
+        dispatch(taskFor(child, key, "step", scope));
+      } catch (error) {
+        settle(key, "FAILED", { error: (error as Error).message });
+      }
+    }
+  };
+
+  const advanceLoop = (step: WorkflowStep) => {
+    const iterations = records[step.stepId]!.iterations ?? 0;
+    const holds = step.loopCondition === undefined || evaluateCondition(step.loopCondition, scopeFor(step, step, { iteration: iterations }));
+    const decision = loopDecision(iterations, step.loopMaxIterations, holds);
+    if (decision === "next_iteration") {
+      if (budget() <= 0) return;
+      dispatch(taskFor(step, step.stepId, "iteration", scopeFor(step, step, { iteration: iterations + 1 }), iterations + 1));
+      return;
+    }
+    const stoppedByCap = decision === "iteration_cap";
+    settle(
+      step.stepId,
+      "COMPLETED",
+      { stoppedByCap, iterations, reason: stoppedByCap ? `stopped at loopMaxIterations (${step.loopMaxIterations})` : "loop condition is false" },
+      { iterations, stoppedByCap, lastOutput: state.intermediateResults[step.stepId] ?? null },
+    );
+  };
+
+  const advanceOrchestrator = (step: WorkflowStep) => {
+    const record = records[step.stepId]!;
+    if (record.children === undefined && record.subtasks !== undefined) {
+      const template = step.parallelSteps[0]!;
+      const children = record.subtasks.map((_, i) => `${template.stepId}#${i + 1}`);
+      set(step.stepId, { children });
+      record.subtasks.forEach((subtask, i) => set(children[i]!, { status: "PENDING", subtask }));
+    }
+    if (records[step.stepId]!.children !== undefined) advanceChildren(step);
+    else if (budget() > 0) dispatch(taskFor(step, step.stepId, "split", scopeFor(step, step)));
+  };
+
+  const advance = (step: WorkflowStep) =>
+    guarded(step, () => {
+      if (step.stepType === "parallel") advanceChildren(step);
+      else if (step.stepType === "orchestrator") advanceOrchestrator(step);
+      else if (step.stepType === "loop") advanceLoop(step);
+    });
+
+  /** Starts a ready step; returns true when it settled at once, which may make its dependents ready. */
+  const start = (step: WorkflowStep): boolean => {
+    guarded(step, () => {
+      if (step.conditions.length && !step.conditions.some((condition) => evaluateCondition(condition, scopeFor(step, step)))) {
+        settle(step.stepId, "SKIPPED", { reason: `conditions false: ${step.conditions.join("; ")}` });
+        return;
+      }
+      if (step.stepType === "parallel") {
+        set(step.stepId, { status: "RUNNING", startedAt: at, children: step.parallelSteps.map((child) => child.stepId) });
+        for (const child of step.parallelSteps) set(child.stepId, { status: "PENDING" });
+        startedNow.push(step.stepId);
+        advanceChildren(step);
+        return;
+      }
+      if (!step.action) {
+        settle(step.stepId, "COMPLETED", { reason: "no action" }, null);
+        return;
+      }
+      if (step.stepType !== "loop" && budget() <= 0) return;
+      set(step.stepId, { status: "RUNNING", startedAt: at, ...(step.stepType === "loop" ? { iterations: 0 } : {}) });
+      startedNow.push(step.stepId);
+      if (step.stepType === "orchestrator") advanceOrchestrator(step);
+      else if (step.stepType === "loop") advanceLoop(step);
+      else dispatch(taskFor(step, step.stepId, "step", scopeFor(step, step)));
+    });
+    return isSettled(records[step.stepId]);
+  };
+
+  const finish = (status: WorkflowStatus, detail: string): Turn => {
+    // Steps this turn would have started stay unstarted: the run ends before their work is sent.
+    for (const key of startedNow) if (records[key]?.status === "RUNNING") set(key, { status: "PENDING" });
+    const sinks = workflow.steps.filter((step) => !workflow.steps.some((other) => other.dependencies.includes(step.stepId)));
+    const finalResult = Object.fromEntries(sinks.map((step) => [step.stepId, state.intermediateResults[step.stepId] ?? results[step.stepId] ?? null]));
+    return {
+      finished: true,
+      tasks: [],
+      update: {
+        ...collected(),
+        status,
+        currentSteps: [],
+        endTime: at,
+        finalResult,
+        ...(status === "FAILED" || status === "TIMEOUT" ? { errors: [...errors, { stepId: "(workflow)", message: detail, at }] } : {}),
+        auditTrail: [...audit, { at, event: `workflow_${status.toLowerCase()}`, detail }],
+      },
+    };
+  };
+  const collected = (): EnterpriseUpdate => ({
+    steps: changes,
+    intermediateResults: results,
+    completedSteps: completed,
+    failedSteps: failed,
+    errors,
+    auditTrail: audit,
+  });
+  const blockingFailure = () =>
+    workflow.steps.find((step) => records[step.stepId]?.status === "FAILED" && !effectiveRetryPolicy(workflow, step).continueOnFailure);
+
+  if (deadlineReached(state.deadline, now)) {
+    const running = unsettledSteps(workflow, records).filter((id) => records[id]?.status === "RUNNING");
+    return finish("TIMEOUT", `deadline ${state.deadline} passed${running.length ? ` with ${running.join(", ")} unfinished` : ""}`);
+  }
+  for (const step of workflow.steps) if (records[step.stepId]?.status === "RUNNING") advance(step);
+  let settledSome = true;
+  while (settledSome && !blockingFailure()) {
+    settledSome = false;
+    for (const step of readySteps(workflow, records)) if (start(step)) settledSome = true;
+  }
+
+  const blocking = blockingFailure();
+  if (blocking) return finish("FAILED", `step '${blocking.stepId}' failed: ${records[blocking.stepId]!.error ?? "failed"}`);
+  if (tasks.length === 0) {
+    const stuck = unsettledSteps(workflow, records);
+    if (stuck.length === 0) return finish("COMPLETED", `${workflow.steps.length} steps settled`);
+    const waits = stuck.map((id) => {
+      const blockers = byId.get(id)!.dependencies.filter((dep) => !isSettled(records[dep]) || records[dep]?.status === "FAILED");
+      return blockers.length ? `${id} (waits on ${blockers.join(", ")})` : id;
+    });
+    return finish("FAILED", `stuck: no step can run, and these remain: ${waits.join("; ")}`);
+  }
+  return {
+    finished: false,
+    tasks,
+    update: { ...collected(), currentSteps: [...new Set(tasks.map((task) => task.key))] },
+  };
+}
+
+/** The orchestrator node: initialises the run, then each turn Sends the next work to the typed workers. */
+export async function orchestrator(state: EnterpriseState): Promise<Command> {
+  const now = Date.now();
+  if (state.status === "INITIALIZING") {
+    const definition = typeof state.definition === "string" ? await loadNamedDefinition(state.definition).catch((error: Error) => error) : state.definition;
+    const update =
+      definition instanceof Error ? failedRun(new Date(now).toISOString(), definition.message) : initialize(definition, state.input, now);
+    return new Command({ update, goto: update.status === "RUNNING" ? "orchestrator" : END });
+  }
+  const turn = planTurn(state, state.workflow!, now);
+  if (turn.finished) return new Command({ update: turn.update, goto: END });
+  return new Command({ update: turn.update, goto: turn.tasks.map((task) => new Send(workerNodeFor(task), task)) });
+}

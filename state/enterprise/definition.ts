@@ -1,0 +1,178 @@
+import { z } from "zod";
+
+/** The step types a definition may name, spelled in lower or upper case. */
+export const STEP_TYPES = [
+  "sequential",
+  "parallel",
+  "conditional",
+  "loop",
+  "react",
+  "human_approval",
+  "orchestrator",
+  "worker",
+  "webhook",
+  "rollback",
+] as const;
+export type StepType = (typeof STEP_TYPES)[number];
+
+/** Accepted by the loader so definitions can name them now; the engine refuses to run them yet. */
+export const UNSUPPORTED_STEP_TYPES: readonly StepType[] = ["human_approval", "webhook", "rollback"];
+
+/** Step types whose work is an action the step runs itself. */
+export const ACTION_STEP_TYPES: readonly StepType[] = ["sequential", "conditional", "loop", "react", "worker"];
+
+/** The tools a react action may name. */
+export const REACT_TOOLS = ["calculator", "context_lookup"] as const;
+
+const stepType = z
+  .string()
+  .transform((type) => type.toLowerCase())
+  .pipe(z.enum(STEP_TYPES, { error: (issue) => `unknown stepType '${String(issue.input)}'; use one of ${STEP_TYPES.join(", ")}` }));
+
+const expression = z.string().trim().min(1, "must not be empty");
+
+/** A JSON Schema object for an llm action's structured output. */
+const JsonSchemaObject = z.record(z.string(), z.unknown());
+
+export const LlmActionSchema = z
+  .object({
+    llm: z.string().trim().min(1, "the llm prompt must not be empty"),
+    outputSchema: JsonSchemaObject.optional(),
+  })
+  .strict();
+
+export const SetActionSchema = z.object({ set: z.record(z.string().min(1), expression) }).strict();
+
+export const ReactActionSchema = z
+  .object({
+    react: z
+      .object({
+        prompt: z.string().trim().min(1),
+        tools: z.array(z.enum(REACT_TOOLS)).default([...REACT_TOOLS]),
+        maxSteps: z.number().int().min(1).max(25).default(6),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const ActionSchema = z.union([LlmActionSchema, SetActionSchema, ReactActionSchema], {
+  error: () => 'unknown action; use {llm: "prompt"}, {set: {key: "expression"}} or {react: {prompt, tools}}',
+});
+export type Action = z.infer<typeof ActionSchema>;
+export type LlmAction = z.infer<typeof LlmActionSchema>;
+export type ReactAction = z.infer<typeof ReactActionSchema>;
+
+/** Given fields only: a step's policy falls back field by field to the workflow's, then to the defaults. */
+export const RetryPolicySchema = z
+  .object({
+    /** Total attempts, the first included. */
+    maxAttempts: z.number().int().min(1).max(20),
+    backoff: z
+      .object({
+        initialDelayMs: z.number().int().min(0).max(600_000),
+        maxDelayMs: z.number().int().min(0).max(3_600_000),
+      })
+      .partial()
+      .strict(),
+    continueOnFailure: z.boolean(),
+    parallelFailureThreshold: z.number().min(0).max(1),
+  })
+  .partial()
+  .strict();
+export type RetryPolicyInput = z.infer<typeof RetryPolicySchema>;
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoff: { initialDelayMs: number; maxDelayMs: number };
+  continueOnFailure: boolean;
+  parallelFailureThreshold: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  maxAttempts: 1,
+  backoff: { initialDelayMs: 100, maxDelayMs: 10_000 },
+  continueOnFailure: false,
+  parallelFailureThreshold: 0.5,
+};
+
+export interface WorkflowStep {
+  stepId: string;
+  name: string;
+  stepType: StepType;
+  action?: Action;
+  dependencies: string[];
+  /** The step runs when any of them holds; none means always. */
+  conditions: string[];
+  parallelSteps: WorkflowStep[];
+  maxConcurrent?: number;
+  loopCondition?: string;
+  loopMaxIterations: number;
+  timeoutSeconds: number;
+  retryPolicy: RetryPolicyInput;
+  /** Name → expression over the context: extra values the step's prompt and expressions see. */
+  inputMapping: Record<string, string>;
+  /** Context key → expression over the context and the step's `output`. */
+  outputMapping: Record<string, string>;
+  rollbackActions: string[];
+  errorHandlers: string[];
+}
+
+const stepId = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/, "stepId must start with a letter or _ and hold only letters, digits, _ . -");
+
+export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
+  z
+    .object({
+      stepId,
+      name: z.string().optional(),
+      stepType,
+      action: ActionSchema.optional(),
+      dependencies: z.array(z.string()).default([]),
+      conditions: z.array(expression).default([]),
+      parallelSteps: z.array(WorkflowStepSchema).default([]),
+      maxConcurrent: z.number().int().min(1).max(1000).optional(),
+      loopCondition: expression.optional(),
+      loopMaxIterations: z.number().int().min(1).max(10_000).default(100),
+      timeoutSeconds: z.number().positive().max(86_400).default(300),
+      retryPolicy: RetryPolicySchema.default({}),
+      inputMapping: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), expression).default({}),
+      outputMapping: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), expression).default({}),
+      rollbackActions: z.array(z.string()).default([]),
+      errorHandlers: z.array(z.string()).default([]),
+    })
+    .strict()
+    .transform((step) => ({ ...step, name: step.name ?? step.stepId })),
+);
+
+export const AdvancedWorkflowSchema = z
+  .object({
+    name: z.string().trim().min(1),
+    description: z.string().default(""),
+    version: z.union([z.string(), z.number()]).transform(String).default("1.0"),
+    steps: z.array(WorkflowStepSchema).min(1, "a workflow needs at least one step"),
+    globalVariables: z.record(z.string(), z.unknown()).default({}),
+    timeoutSeconds: z.number().positive().max(30 * 86_400).default(3600),
+    maxParallelSteps: z.number().int().min(1).max(1000).default(10),
+    retryPolicy: RetryPolicySchema.default({}),
+    slaTargets: z.record(z.string(), z.unknown()).default({}),
+    tags: z.array(z.string()).default([]),
+  })
+  .strict();
+export type AdvancedWorkflow = z.infer<typeof AdvancedWorkflowSchema>;
+
+/** The policy a step runs under: its own fields, else the workflow's, else the defaults. */
+export function effectiveRetryPolicy(workflow: Pick<AdvancedWorkflow, "retryPolicy">, step: Pick<WorkflowStep, "retryPolicy">): RetryPolicy {
+  const given = { ...workflow.retryPolicy, ...step.retryPolicy };
+  return {
+    maxAttempts: given.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,
+    backoff: { ...DEFAULT_RETRY_POLICY.backoff, ...workflow.retryPolicy.backoff, ...step.retryPolicy.backoff },
+    continueOnFailure: given.continueOnFailure ?? DEFAULT_RETRY_POLICY.continueOnFailure,
+    parallelFailureThreshold: given.parallelFailureThreshold ?? DEFAULT_RETRY_POLICY.parallelFailureThreshold,
+  };
+}
+
+/** Every step of the definition, nested children included, parents before their children. */
+export function allSteps(steps: readonly WorkflowStep[]): WorkflowStep[] {
+  return steps.flatMap((step) => [step, ...allSteps(step.parallelSteps)]);
+}

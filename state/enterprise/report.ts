@@ -1,0 +1,51 @@
+import type { AdvancedWorkflow, WorkflowStep } from "./definition.js";
+import type { EnterpriseState, StepStatus, WorkflowStatus } from "./state.js";
+
+/** Mermaid ids: letters, digits and _ only; step ids may hold . and -. */
+const nodeId = (stepId: string) => `s_${stepId.replace(/[^A-Za-z0-9_]/g, "_")}`;
+const label = (step: WorkflowStep) => `"${step.stepId}<br/><small>${step.stepType}</small>"`.replace(/[[\]{}]/g, "");
+
+/** The definition as a mermaid flowchart: its steps, their dependencies, and each parallel step's children. */
+export function definitionMermaid(workflow: AdvancedWorkflow): string {
+  const lines = ["flowchart TD"];
+  for (const step of workflow.steps) {
+    if (step.parallelSteps.length) {
+      lines.push(`  subgraph ${nodeId(step.stepId)}_group [${label(step)}]`, `    direction LR`);
+      for (const child of step.parallelSteps) lines.push(`    ${nodeId(child.stepId)}[${label(child)}]`);
+      lines.push("  end");
+    }
+    const shape = step.stepType === "conditional" ? `{${label(step)}}` : step.stepType === "loop" ? `((${label(step)}))` : `[${label(step)}]`;
+    lines.push(`  ${nodeId(step.stepId)}${shape}`);
+    if (step.parallelSteps.length) lines.push(`  ${nodeId(step.stepId)} --> ${nodeId(step.stepId)}_group`);
+  }
+  for (const step of workflow.steps) {
+    for (const dependency of step.dependencies) lines.push(`  ${nodeId(dependency)} --> ${nodeId(step.stepId)}`);
+  }
+  return lines.join("\n");
+}
+
+export interface StepSummary {
+  status: StepStatus;
+  attempts: number;
+  iterations: number;
+  durationMs: number | null;
+}
+
+export interface RunSummary {
+  threadId: string;
+  status: WorkflowStatus;
+  /** The nodes LangGraph would run next: empty once the run is over. */
+  next: string[];
+  steps: Record<string, StepSummary>;
+}
+
+/** The `--json` result of a run: every step the run knows, nested children and subtasks included. */
+export function runSummary(threadId: string, values: Pick<EnterpriseState, "status" | "steps">, next: readonly string[]): RunSummary {
+  const steps = Object.fromEntries(
+    Object.entries(values.steps ?? {}).map(([key, record]) => [
+      key,
+      { status: record.status, attempts: record.attempts ?? 0, iterations: record.iterations ?? 0, durationMs: record.durationMs ?? null },
+    ]),
+  );
+  return { threadId, status: values.status, next: [...next], steps };
+}

@@ -1,0 +1,105 @@
+import { Annotation } from "@langchain/langgraph";
+import { z } from "zod";
+import type { AdvancedWorkflow } from "./definition.js";
+
+/** The workflow's lifecycle; TIMEOUT is the end of a run that reached its deadline. */
+export const WORKFLOW_STATUSES = [
+  "INITIALIZING",
+  "RUNNING",
+  "PAUSED",
+  "WAITING_APPROVAL",
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED",
+  "ROLLBACK",
+  "TIMEOUT",
+] as const;
+export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+export const FINAL_STATUSES: readonly WorkflowStatus[] = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"];
+
+export const STEP_STATUSES = ["PENDING", "RUNNING", "COMPLETED", "FAILED", "SKIPPED", "WAITING", "RETRYING"] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** What the run knows of one step, nested children and orchestrated subtasks included. */
+export interface StepRecord {
+  status: StepStatus;
+  /** Attempts made by the last run of the step's action (1 + retries). */
+  attempts?: number;
+  /** Loop steps: iterations run. */
+  iterations?: number;
+  /** Loop steps: true when loopMaxIterations stopped the loop rather than its condition. */
+  stoppedByCap?: boolean;
+  /** Parallel and orchestrator steps: the keys of their children, in order. */
+  children?: string[];
+  /** Orchestrator steps: the subtasks the model split the input into. */
+  subtasks?: string[];
+  /** Orchestrated subtasks: what the worker was asked to do. */
+  subtask?: string;
+  durationMs?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  error?: string;
+  /** Why a skipped step did not run. */
+  reason?: string;
+}
+
+export interface AuditEntry {
+  at: string;
+  event: string;
+  stepId?: string;
+  detail?: string;
+}
+
+export interface StepError {
+  stepId: string;
+  message: string;
+  at: string;
+}
+
+const mergeRecords = <T>(current: Record<string, T>, update: Record<string, T>) => ({ ...current, ...update });
+
+/** Records are merged field by field, so a worker's outcome keeps what the orchestrator noted when it started the step. */
+function mergeStepRecords(current: Record<string, StepRecord>, update: Record<string, Partial<StepRecord>>): Record<string, StepRecord> {
+  const merged = { ...current };
+  for (const [key, record] of Object.entries(update)) merged[key] = { ...merged[key], ...record } as StepRecord;
+  return merged;
+}
+
+const append = <T>(current: T[], update: T[]) => current.concat(update);
+
+/** The graph's input: a definition (already checked by the loader, or checked by the orchestrator) and the run's input values. */
+export const EnterpriseInputSchema = z.object({
+  definition: z.unknown().describe("An AdvancedWorkflow definition, or the name of a stored one"),
+  input: z.record(z.string(), z.unknown()).default({}).describe("Values added to the workflow context"),
+});
+export type EnterpriseInput = z.input<typeof EnterpriseInputSchema>;
+
+export const EnterpriseWorkflowState = Annotation.Root({
+  /** The input as given; the orchestrator turns it into `workflow` on its first turn. */
+  definition: Annotation<unknown>(),
+  input: Annotation<Record<string, unknown>>({ reducer: (_, update) => update, default: () => ({}) }),
+  workflow: Annotation<AdvancedWorkflow | undefined>(),
+  workflowId: Annotation<string>(),
+  workflowName: Annotation<string>(),
+  version: Annotation<string>(),
+  status: Annotation<WorkflowStatus>({ reducer: (_, update) => update, default: () => "INITIALIZING" }),
+  /** Steps whose work is under way. */
+  currentSteps: Annotation<string[]>({ reducer: (_, update) => update, default: () => [] }),
+  completedSteps: Annotation<string[]>({ reducer: append, default: () => [] }),
+  failedSteps: Annotation<string[]>({ reducer: append, default: () => [] }),
+  steps: Annotation<Record<string, StepRecord>, Record<string, Partial<StepRecord>>>({ reducer: mergeStepRecords, default: () => ({}) }),
+  context: Annotation<Record<string, unknown>>({ reducer: mergeRecords, default: () => ({}) }),
+  intermediateResults: Annotation<Record<string, unknown>>({ reducer: mergeRecords, default: () => ({}) }),
+  finalResult: Annotation<unknown>(),
+  startTime: Annotation<string>(),
+  endTime: Annotation<string>(),
+  /** Absolute, so a resumed run keeps the deadline the first run started with. */
+  deadline: Annotation<string>(),
+  stepTimings: Annotation<Record<string, number>>({ reducer: mergeRecords, default: () => ({}) }),
+  errors: Annotation<StepError[]>({ reducer: append, default: () => [] }),
+  retryCount: Annotation<Record<string, number>>({ reducer: mergeRecords, default: () => ({}) }),
+  auditTrail: Annotation<AuditEntry[]>({ reducer: append, default: () => [] }),
+});
+
+export type EnterpriseState = typeof EnterpriseWorkflowState.State;
+export type EnterpriseUpdate = typeof EnterpriseWorkflowState.Update;

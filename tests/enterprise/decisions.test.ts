@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import {
+  childrenToStart,
+  deadlineReached,
+  loopDecision,
+  parallelOutcome,
+  readySteps,
+  renderTemplate,
+  stepTimeBudget,
+} from "../../nodes/enterprise/decisions.js";
+import { planTurn } from "../../nodes/enterprise/orchestrator.js";
+import { checkDefinition } from "../../state/enterprise/loader.js";
+import { definitionMermaid, runSummary } from "../../state/enterprise/report.js";
+import { evaluateCondition, evaluateExpression } from "../../state/enterprise/expressions.js";
+import { type EnterpriseState, type StepRecord } from "../../state/enterprise/state.js";
+
+const workflow = checkDefinition({
+  name: "shape",
+  steps: [
+    { stepId: "a", stepType: "sequential", action: { llm: "a" } },
+    { stepId: "b", stepType: "sequential", dependencies: ["a"], action: { llm: "b" }, retryPolicy: { continueOnFailure: true } },
+    { stepId: "c", stepType: "sequential", dependencies: ["a"], action: { llm: "c" } },
+    { stepId: "d", stepType: "sequential", dependencies: ["b", "c"], action: { llm: "d" } },
+  ],
+});
+const records = (statuses: Record<string, StepRecord["status"]>) =>
+  Object.fromEntries(Object.entries(statuses).map(([id, status]) => [id, { status }]));
+
+function stateWith(steps: Record<string, StepRecord>, deadline = "2100-01-01T00:00:00.000Z"): EnterpriseState {
+  return { workflow, status: "RUNNING", steps, context: {}, intermediateResults: {}, deadline } as EnterpriseState;
+}
+
+describe("engine decisions", () => {
+  it("a step is ready once its dependencies completed, were skipped, or failed under continueOnFailure", () => {
+    expect(readySteps(workflow, records({ a: "PENDING", b: "PENDING", c: "PENDING", d: "PENDING" })).map((s) => s.stepId)).toEqual(["a"]);
+    expect(readySteps(workflow, records({ a: "COMPLETED", b: "FAILED", c: "SKIPPED", d: "PENDING" })).map((s) => s.stepId)).toEqual(["d"]);
+    expect(readySteps(workflow, records({ a: "FAILED", b: "PENDING", c: "PENDING", d: "PENDING" }))).toEqual([]);
+  });
+
+  it("a parallel step passes at the threshold, and with no children", () => {
+    expect(parallelOutcome(["COMPLETED", "COMPLETED", "FAILED", "FAILED"], 0.5).success).toBe(true);
+    expect(parallelOutcome(["COMPLETED", "FAILED", "FAILED", "FAILED"], 0.5)).toMatchObject({ success: false, succeeded: 1, failed: 3 });
+    expect(parallelOutcome([], 0.5)).toMatchObject({ success: true, total: 0 });
+  });
+
+  it("a loop stops when its condition is false, else at the cap", () => {
+    expect(loopDecision(0, 3, true)).toBe("next_iteration");
+    expect(loopDecision(3, 3, true)).toBe("iteration_cap");
+    expect(loopDecision(2, 3, false)).toBe("condition_false");
+  });
+
+  it("deadlines are absolute; a step's time is cut to the deadline", () => {
+    const deadline = "2030-01-01T00:00:10.000Z";
+    const now = Date.parse("2030-01-01T00:00:00.000Z");
+    expect(deadlineReached(deadline, now)).toBe(false);
+    expect(deadlineReached(deadline, now + 10_000)).toBe(true);
+    expect(stepTimeBudget(300, deadline, now)).toBe(10_000);
+    expect(stepTimeBudget(2, deadline, now)).toBe(2_000);
+    expect(stepTimeBudget(2, deadline, now + 20_000)).toBe(0);
+  });
+
+  it("children start within maxConcurrent, else the workflow's limit, and the turn's budget", () => {
+    expect(childrenToStart(10, 3, 10, 10)).toBe(3);
+    expect(childrenToStart(10, undefined, 4, 10)).toBe(4);
+    expect(childrenToStart(10, 8, 10, 2)).toBe(2);
+  });
+
+  it("placeholders come from the context, and a missing one is named", () => {
+    expect(renderTemplate("Order {{order.id}} of {{ amount }}", { order: { id: "o-1" }, amount: 3 })).toBe("Order o-1 of 3");
+    expect(() => renderTemplate("{{nope}}", {})).toThrow("placeholder {{nope}} has no value");
+  });
+
+  it("expressions are CEL over JSON values", () => {
+    expect(evaluateCondition("amount > 10000", { amount: 12000 })).toBe(true);
+    expect(evaluateCondition("confidence < 0.8", { confidence: 0.5 })).toBe(true);
+    expect(evaluateCondition("premium_customer", { premium_customer: false })).toBe(false);
+    expect(evaluateExpression("count + 1", { count: 2 })).toBe(3);
+    expect(() => evaluateCondition("amount", { amount: 1 })).toThrow("not true or false");
+  });
+
+  it("a run with steps left and none able to run fails, naming the stuck steps", () => {
+    const turn = planTurn(stateWith(records({ a: "COMPLETED", b: "SKIPPED", c: "RUNNING", d: "PENDING" })), workflow, Date.now());
+    expect(turn.finished).toBe(true);
+    expect(turn.update.status).toBe("FAILED");
+    expect(turn.update.errors).toContainEqual(expect.objectContaining({ message: "stuck: no step can run, and these remain: c; d (waits on c)" }));
+  });
+
+  it("a run past its deadline ends TIMEOUT", () => {
+    const turn = planTurn(stateWith(records({ a: "PENDING", b: "PENDING", c: "PENDING", d: "PENDING" }), "2000-01-01T00:00:00.000Z"), workflow, Date.now());
+    expect(turn.update.status).toBe("TIMEOUT");
+    expect(turn.tasks).toEqual([]);
+  });
+
+  it("draws the definition's steps and dependencies as mermaid", () => {
+    const chart = definitionMermaid(workflow);
+    expect(chart).toContain("s_a --> s_b");
+    expect(chart).toContain("s_c --> s_d");
+  });
+
+  it("summarises a run as {threadId, status, next, steps}", () => {
+    const summary = runSummary("t", { status: "COMPLETED", steps: { a: { status: "COMPLETED", attempts: 2, durationMs: 5 } } }, []);
+    expect(summary).toEqual({ threadId: "t", status: "COMPLETED", next: [], steps: { a: { status: "COMPLETED", attempts: 2, iterations: 0, durationMs: 5 } } });
+  });
+});
