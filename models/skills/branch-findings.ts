@@ -16,6 +16,7 @@ import {
   tasksOf,
   topics,
   unit,
+  unquoted,
   type Prompt,
   type PromptTask,
 } from "./text.js";
@@ -148,7 +149,7 @@ export function findingConfidence(finding: Pick<Finding, "claim" | "evidence">, 
 
 /** The share of the feedback's subject the findings take up; feedback naming no subject asks for nothing checkable. */
 function feedbackAddressed(findings: Finding[], feedback: string): number {
-  const asked = subjectStems(feedback, 6);
+  const asked = subjectStems(unquoted(feedback), 6);
   if (!asked.size) return 1;
   const said = findings.map((f) => `${f.claim} ${f.evidence.join(" ")}`).join(" ");
   return sharedStems(said, asked) / asked.size;
@@ -177,8 +178,10 @@ const subjectOf = (objective: string) => /"([^"]+)"/.exec(objective)?.[1] ?? obj
 export function branchFindings(prompt: Prompt, seed: number, weak = false): BranchFindings {
   const brief = readBrief(prompt, seed);
   const source = `${brief.task.description}. ${subjectOf(brief.objective)}`;
-  // A revision is asked about the task and the feedback: findings on either are on the brief.
-  const subject = new Set([...subjectStems(source), ...subjectStems(brief.feedback ?? "", 6)]);
+  // A revision is asked about the task and the feedback's own words: findings on either are on
+  // the brief. A task with no subject stays without one, whatever the feedback quotes or says.
+  const taskSubject = subjectStems(source);
+  const subject = taskSubject.size ? new Set([...taskSubject, ...subjectStems(unquoted(brief.feedback ?? ""), 6)]) : taskSubject;
   const label = LABELS[brief.lens] ?? `${brief.lens[0]!.toUpperCase()}${brief.lens.slice(1)} analysis`;
 
   const drafts: Omit<Finding, "confidence">[] = [];

@@ -9,6 +9,7 @@ import {
   sharedStems,
   statedTasks,
   subjectStems,
+  unquoted,
   type Prompt,
 } from "./text.js";
 
@@ -62,12 +63,9 @@ const DISAGREEMENT = /\b(contradict\w*|conflict\w*|inconsisten\w*|disagree\w*|ho
 const ACTION = /\b(should|must|recommend\w*|prioriti[sz]\w*|next step|decide|invest|adopt|avoid|pilot|prototyp\w*|mitigat\w*|schedul\w*)\b/i;
 const NEGATION = /\b(not|never|no|cannot|can't|isn't|aren't|won't|doesn't|don't)\b/i;
 
-/** What a statement says in its own words: quoted material (the task, a source) is not its claim. */
-const ownWords = (statement: string) => statement.replace(/"[^"]*"/g, " ");
-
 /** Pairs of statements about the same thing in their own words, one of them negated. */
 function contradictions(statements: string[]): number {
-  const own = statements.map((s) => ({ stems: subjectStems(ownWords(s), 30), negated: NEGATION.test(ownWords(s)) }));
+  const own = statements.map((s) => ({ stems: subjectStems(unquoted(s), 30), negated: NEGATION.test(unquoted(s)) }));
   let found = 0;
   own.forEach((a, i) =>
     own.slice(i + 1).forEach((b) => {
@@ -100,7 +98,7 @@ export function qualityJudgement(prompt: Prompt): QualityJudgement {
 
   const issues: string[] = [];
   const tasks = statedTasks(prompt);
-  const subjects = tasks.map((t) => subjectStems(t.description, 6));
+  const subjects = tasks.map((t) => subjectStems(t.description, 10));
   const subject = new Set(subjects.flatMap((s) => [...s]));
   const onTopic = (text: string) => !tasks.length || isOnTopic(text, subject);
 
@@ -114,10 +112,13 @@ export function qualityJudgement(prompt: Prompt): QualityJudgement {
   const sourced = 0.1 * Math.min(1, reading.sources / 3);
   let coverage: number;
   if (tasks.length) {
+    // The rubric asks that each task be addressed at all; how much of its subject is taken up comes second.
+    const addressed = subjects.map((s) => reading.statements.some((statement) => isOnTopic(statement, s)));
     const covered = subjects.map((s) => (s.size ? sharedStems(findingsText, s) / s.size : 0));
-    coverage = 0.15 + (0.55 * covered.reduce((a, b) => a + b, 0)) / tasks.length + 0.2 * onTopicShare + sourced;
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    coverage = 0.15 + 0.35 * mean(addressed.map(Number)) + 0.3 * mean(covered) + 0.1 * onTopicShare + sourced;
     const vague = tasks.filter((_, i) => !subjects[i]!.size);
-    const missed = tasks.filter((_, i) => subjects[i]!.size && covered[i]! < 0.5);
+    const missed = tasks.filter((_, i) => subjects[i]!.size && !addressed[i]);
     if (vague.length) {
       issues.push(`The task names no subject a finding could address: ${vague.map((t) => quote(t.description, 60)).join("; ")}`);
     }
@@ -144,7 +145,7 @@ export function qualityJudgement(prompt: Prompt): QualityJudgement {
   if (disagreements) issues.push(`Findings show ${disagreements} sign(s) of disagreement between branches`);
   if (contradicted) issues.push(`${contradicted} pair(s) of primary findings contradict each other`);
 
-  const actionable = reading.statements.filter((s) => onTopic(s) && ACTION.test(ownWords(s))).length;
+  const actionable = reading.statements.filter((s) => onTopic(s) && ACTION.test(unquoted(s))).length;
   const actionability = 0.4 + 0.57 * Math.min(1, (2 * actionable) / findings);
   if (actionability < 0.9) issues.push("Few primary findings on the task say what to do");
 

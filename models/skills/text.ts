@@ -205,6 +205,9 @@ export function topics(text: string, max = 6): string[] {
 /** Prompt material quoted inside generated text, its own double quotes softened. */
 export const quote = (text: string, max = 140) => `"${clip(text, max).replace(/"/g, "'")}"`;
 
+/** The text without what it quotes: a finding's or a feedback's own words, not the task or source it cites. */
+export const unquoted = (text: string) => text.replace(/"[^"]*"/g, " ");
+
 /** The first sentence of the text that mentions the word, else its first sentence. */
 export function sentenceWith(text: string, word: string | undefined): string {
   const all = sentences(text);
