@@ -206,7 +206,11 @@ describe("parallel_workflow on Postgres", () => {
     expect(revised.length).toBeGreaterThanOrEqual(1);
     for (const allocation of revised) {
       expect(allocation.feedback).toBe(feedback);
-      expect(state.completedBranches[allocation.branchId]!.attempt).toBe(2);
+      const result = state.completedBranches[allocation.branchId]!;
+      expect(result.attempt).toBe(2);
+      // The feedback reached the model through the branch's prompt: the revised findings take it up.
+      expect(result.results!.findings.flatMap((f) => f.evidence).join("\n")).toContain(feedback);
+      expect(result.results!.findings.map((f) => f.claim).join("\n")).toMatch(/licensing costs for self-hosting/i);
     }
 
     await workflow.invoke(new Command({ resume: { action: "approve", reviewer: "alice" } }), cfg);
