@@ -15,7 +15,12 @@ export const NO_NODE = "(none)";
 
 const FaultPlanSchema = z.record(
   z.string().min(1),
-  z.union([z.object({ fail: z.number().int().min(0) }).strict(), z.object({ hang: z.literal(true) }).strict()]),
+  z.union([
+    z.object({ fail: z.number().int().min(0) }).strict(),
+    z.object({ hang: z.literal(true) }).strict(),
+    // The node's first N answers, or all of them, are shallow and off-topic: the quality gate's drill.
+    z.object({ weak: z.union([z.number().int().min(0), z.literal(true)]) }).strict(),
+  ]),
 );
 export type FaultPlan = z.infer<typeof FaultPlanSchema>;
 
@@ -60,7 +65,7 @@ export function readFaultPlan(env: NodeJS.ProcessEnv): FaultPlan {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
     throw new InputError(
-      `invalid ${FAULTS_ENV}: ${where}${issue.message}; expected {"<node>": {"fail": N}} or {"<node>": {"hang": true}}`,
+      `invalid ${FAULTS_ENV}: ${where}${issue.message}; expected {"<node>": {"fail": N}}, {"<node>": {"hang": true}} or {"<node>": {"weak": N | true}}`,
     );
   }
   parsedPlan = { raw, plan: parsed.data };
@@ -118,6 +123,12 @@ function wait(ms: number | undefined, signal: AbortSignal | undefined): Promise<
   });
 }
 
+/** Whether the fault plan makes this call's answer weak: shallow and off-topic. */
+export function answersWeakly(node: string, call: number, env: NodeJS.ProcessEnv): boolean {
+  const fault = readFaultPlan(env)[node];
+  return fault !== undefined && "weak" in fault && (fault.weak === true || call <= fault.weak);
+}
+
 /** The configured latency, then the node's planned fault for this call, if any. */
 export async function simulateCall(
   node: string,
@@ -129,7 +140,7 @@ export async function simulateCall(
   if (fault && "hang" in fault) return wait(undefined, signal);
   const latency = readLatency(env);
   if (latency > 0 || signal?.aborted) await wait(latency, signal);
-  if (fault && call <= fault.fail) {
+  if (fault && "fail" in fault && call <= fault.fail) {
     throw new Error(`offline fault: ${node} call ${call} of ${fault.fail} planned failures`);
   }
 }

@@ -4,13 +4,26 @@ import { mergeSynthesis } from "./skills/merge-synthesis.js";
 import { qualityJudgement } from "./skills/quality-judgement.js";
 import { fillSchema, type JsonSchema } from "./skills/schema-fill.js";
 import { taskAnalysis } from "./skills/task-analysis.js";
-import { clip, keywords, sentences, type Prompt } from "./skills/text.js";
+import { clip, keywords, offTopicPrompt, sentences, type Prompt } from "./skills/text.js";
 
 export type { JsonSchema } from "./skills/schema-fill.js";
 export type { Prompt } from "./skills/text.js";
 
-/** Answers one tool from the prompt; the result must satisfy the tool's schema. */
-export type Skill = (prompt: Prompt, seed: number, schema: JsonSchema) => object;
+/**
+ * Answers one tool from the prompt; the result must satisfy the tool's schema. A weak answer
+ * (the fault plan's `weak`) is shallow and off-topic.
+ */
+export type Skill = (prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean) => object;
+
+/**
+ * A skill whose weak answer is its answer to an off-topic remark: a plan, a merge or a
+ * judgement of something else. Branch findings are weak their own way, so that their
+ * confidences are still read against the real brief.
+ */
+const offTopicWhenWeak =
+  (answer: (prompt: Prompt, seed: number, schema: JsonSchema) => object): Skill =>
+  (prompt, seed, schema, weak) =>
+    answer(weak ? offTopicPrompt(seed) : prompt, seed, schema);
 
 /**
  * The skills for the app's own structured outputs, keyed by tool name. What each reads
@@ -27,20 +40,21 @@ export type Skill = (prompt: Prompt, seed: number, schema: JsonSchema) => object
  *   evidence once under a `Supporting evidence:` heading.
  */
 export const SKILLS: Readonly<Record<string, Skill>> = {
-  [TASK_ANALYSIS]: (prompt, seed) => taskAnalysis(prompt, seed),
-  [BRANCH_FINDINGS]: (prompt, seed) => branchFindings(prompt, seed),
-  [MERGE_SYNTHESIS]: (prompt) => mergeSynthesis(prompt),
-  [QUALITY_JUDGEMENT]: (prompt) => qualityJudgement(prompt),
+  [TASK_ANALYSIS]: offTopicWhenWeak((prompt, seed) => taskAnalysis(prompt, seed)),
+  [BRANCH_FINDINGS]: (prompt, seed, _schema, weak) => branchFindings(prompt, seed, weak),
+  [MERGE_SYNTHESIS]: offTopicWhenWeak((prompt) => mergeSynthesis(prompt)),
+  [QUALITY_JUDGEMENT]: offTopicWhenWeak((prompt) => qualityJudgement(prompt)),
 };
 
 /** The tool's arguments: its skill's answer, or the schema filled from the prompt. */
-export function runSkill(name: string, prompt: Prompt, seed: number, schema: JsonSchema): object {
-  const skill = SKILLS[name] ?? fillSchema;
-  return skill(prompt, seed, schema);
+export function runSkill(name: string, prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean): object {
+  const skill = SKILLS[name] ?? offTopicWhenWeak(fillSchema);
+  return skill(prompt, seed, schema, weak);
 }
 
 /** A plain answer: the sentences of the last message that carry most of its vocabulary. */
-export function extractiveSummary(prompt: Prompt): string {
+export function extractiveSummary(given: Prompt, seed: number, weak: boolean): string {
+  const prompt = weak ? offTopicPrompt(seed) : given;
   const source = prompt.last || prompt.material || prompt.text;
   const all = sentences(source);
   if (!all.length) return clip(source, 300) || "(empty prompt)";

@@ -12,7 +12,7 @@ import type { Runnable } from "@langchain/core/runnables";
 import { convertToOpenAITool, isLangChainTool } from "@langchain/core/utils/function_calling";
 import { getConfig } from "@langchain/langgraph";
 import { extractiveSummary, runSkill, type JsonSchema, type Prompt } from "./offline-skills.js";
-import { NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./offline-runtime.js";
+import { answersWeakly, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./offline-runtime.js";
 import { hash, keywords } from "./skills/text.js";
 
 export { offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "./offline-runtime.js";
@@ -140,8 +140,9 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
     await simulateCall(nodeName, call, options.signal, process.env);
 
     const seed = hash(`${tool?.function.name ?? ""}\n${prompt.text}`);
-    const args = tool ? runSkill(tool.function.name, prompt, seed, tool.function.parameters ?? {}) : undefined;
-    const content = args ? "" : `[offline] ${extractiveSummary(prompt)}`;
+    const weak = answersWeakly(nodeName, call, process.env);
+    const args = tool ? runSkill(tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined;
+    const content = args ? "" : `[offline] ${extractiveSummary(prompt, seed, weak)}`;
     const inputTokens = Math.ceil(prompt.text.length / 4);
     const outputTokens = Math.ceil((args ? JSON.stringify(args) : content).length / 4);
     const message = new AIMessageChunk({

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createChatModel, defaultModelSpec, parseModelSpec } from "../models/index.js";
 import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline.js";
+import { judgeScore } from "../nodes/quality_validator.js";
 import { InputError } from "../state/input.js";
 import {
   BRANCH_FINDINGS,
@@ -21,6 +22,7 @@ import {
   TaskAnalysisSchema,
   type BranchFindings,
   type MergeSynthesis,
+  type QualityJudgement,
 } from "../state/outputs.js";
 
 // Prompts in the shape the app's nodes write them, around a word no template contains.
@@ -31,15 +33,16 @@ const analysisPrompt = (tasks: object[]) => [
   new HumanMessage(`Task queue:\n${tasks.map((t, i) => `${i + 1}. ${JSON.stringify(t)}`).join("\n")}`),
 ];
 
-function branchPrompt(extra: { feedback?: string; maxFindings?: number; reduced?: boolean } = {}) {
+function branchPrompt(extra: { feedback?: string; maxFindings?: number; reduced?: boolean; task?: string } = {}) {
+  const task = extra.task ?? TASK;
   const lines = [
     "Branch b2-research-market (attempt 1).",
-    `Objective: Size the demand and the buyers behind "${TASK}"`,
+    `Objective: Size the demand and the buyers behind "${task}"`,
     "Research focus: market",
     "Priority: normal",
     "",
     "Task queue:",
-    `1. ${TASK}`,
+    `1. ${task}`,
   ];
   if (extra.feedback) lines.push("", `Feedback to address: ${extra.feedback}`);
   const reduced = extra.reduced ? " Keep to the core question: this is a reduced-scope retry." : "";
@@ -61,7 +64,7 @@ function mergePrompt(results: [string, BranchFindings][]) {
   ];
 }
 
-function judgePrompt(synthesis: MergeSynthesis, sources: number) {
+function judgePrompt(synthesis: MergeSynthesis, sources: number, task = TASK) {
   const result = [
     `## Research (merged, ${sources} sources)`,
     synthesis.summary,
@@ -71,17 +74,45 @@ function judgePrompt(synthesis: MergeSynthesis, sources: number) {
   ].join("\n");
   return [
     new SystemMessage("You are a strict quality judge.\n- coverage: Every task is addressed.\n- evidence: Backed."),
-    new HumanMessage(`Task queue:\n1. ${TASK}\n\nIntegrated result:\n${result}`),
+    new HumanMessage(`Task queue:\n1. ${task}\n\nIntegrated result:\n${result}`),
   ];
 }
 
 const structured = <T extends Record<string, unknown>>(schema: z.ZodType<T>, name: string) =>
   new OfflineChatModel().withStructuredOutput<T>(schema, { name });
 
-async function findingsFor(id: string): Promise<BranchFindings> {
-  const prompt = branchPrompt();
+async function findingsFor(id: string, task = TASK): Promise<BranchFindings> {
+  const prompt = branchPrompt({ task });
   (prompt[1] as HumanMessage).content = String(prompt[1]!.content).replace("b2-research-market", id);
   return structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(prompt);
+}
+
+/** The offline pipeline from branches to verdict: four branches' findings, merged, then judged. */
+async function judgedPipeline(task: string): Promise<{ findings: BranchFindings[]; judgement: QualityJudgement }> {
+  const ids = ["b1-research-technical", "b2-research-market", "b3-research-competitive", "b4-analysis-high"];
+  const results = await Promise.all(ids.map(async (id) => [id, await findingsFor(id, task)] as [string, BranchFindings]));
+  const synthesis = await structured(MergeSynthesisSchema, MERGE_SYNTHESIS).invoke(mergePrompt(results));
+  const judgement = await structured(QualityJudgementSchema, QUALITY_JUDGEMENT).invoke(judgePrompt(synthesis, ids.length, task));
+  return { findings: results.map(([, r]) => r), judgement };
+}
+
+/** A result written by hand: statements and evidence, each citing a branch. */
+const written = (statements: [string, string][], evidence: [string, string][] = []): MergeSynthesis => ({
+  summary: "Synthesis of the branch results.",
+  primaryFindings: statements.map(([statement, source]) => ({ statement, sources: [source] })),
+  supportingEvidence: evidence.map(([text, source]) => ({ evidence: text, source })),
+});
+
+const judge = (synthesis: MergeSynthesis, sources = 3) =>
+  structured(QualityJudgementSchema, QUALITY_JUDGEMENT).invoke(judgePrompt(synthesis, sources));
+
+/** Runs `call` inside a one-node graph, so the fault plan for `node` applies to it. */
+async function inNode<T>(node: string, call: () => Promise<T>): Promise<T> {
+  const graph = new StateGraph(Annotation.Root({ out: Annotation<T> }))
+    .addNode(node, async () => ({ out: await call() }))
+    .addEdge("__start__", node)
+    .compile();
+  return (await graph.invoke({})).out;
 }
 
 function thrown(fn: () => unknown): Error {
@@ -273,13 +304,30 @@ describe("OfflineChatModel", () => {
       expect((await model.invoke(branchPrompt({ reduced: true }))).findings.length).toBeLessThanOrEqual(2);
     });
 
-    it("takes up reviewer feedback, more confidently", async () => {
+    it("takes up the feedback in a revision, and is not more confident for being one", async () => {
       const model = structured(BranchFindingsSchema, BRANCH_FINDINGS);
       const plain = await model.invoke(branchPrompt());
       const revised = await model.invoke(branchPrompt({ feedback: "Cover licensing costs for self-hosting" }));
       expect(revised.findings[0]!.claim).toMatch(/licensing costs for self-hosting/i);
       expect(revised.findings[0]!.evidence.join(" ")).toContain("Cover licensing costs for self-hosting");
-      expect(revised.confidence).toBeGreaterThan(plain.confidence);
+      // Confidence comes from what the findings say, not from the prompt asking for a revision.
+      expect(Math.abs(revised.confidence - plain.confidence)).toBeLessThanOrEqual(0.03);
+    });
+
+    it("scores a revision higher only when it addresses the feedback", async () => {
+      vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ lazy_branch: { weak: true } }));
+      const prompt = branchPrompt({ feedback: "Cover licensing costs for self-hosting" });
+      const addressed = await structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(prompt);
+      const ignored = await inNode("lazy_branch", () => structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(prompt));
+      expect(JSON.stringify(ignored)).not.toMatch(/licensing/i);
+      expect(ignored.confidence).toBeLessThan(0.5);
+      expect(addressed.confidence).toBeGreaterThan(ignored.confidence + 0.3);
+    });
+
+    it.each(["x", "asdf qwer zxcv", "🙂🙂🙂 ??? !!!"])("is not confident about the nonsense task %j", async (task) => {
+      const findings = await structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(branchPrompt({ task }));
+      for (const finding of findings.findings) expect(finding.confidence).toBeLessThan(0.5);
+      expect(findings.confidence).toBeLessThan(0.5);
     });
   });
 
@@ -295,11 +343,98 @@ describe("OfflineChatModel", () => {
       for (const e of synthesis.supportingEvidence) expect(ids).toContain(e.source);
       expect(synthesis.primaryFindings.map((f) => f.statement).join(" ")).toMatch(/hydroponic/i);
 
+      // The merge adds no advice of its own: every statement but the shared subject is a branch's claim.
+      const claims = new Set(results.flatMap(([, r]) => r.findings.map((f) => f.claim.replace(/\.$/, ""))));
+      const added = synthesis.primaryFindings.map((f) => f.statement).filter((s) => !claims.has(s));
+      expect(added.length).toBeLessThanOrEqual(1);
+      for (const statement of added) expect(statement).toMatch(/^Common thread: [^,]+, raised by \d of 4 branches$/);
+
       const judgement = await structured(QualityJudgementSchema, QUALITY_JUDGEMENT).invoke(judgePrompt(synthesis, 4));
       expect(QualityJudgementSchema.parse(judgement)).toEqual(judgement);
-      for (const key of ["coverage", "evidence", "consistency", "actionability"] as const) {
+      for (const key of ["coverage", "evidence", "consistency"] as const) {
         expect(judgement[key]).toBeGreaterThanOrEqual(0.85);
       }
+      expect(judgement.actionability).toBeGreaterThanOrEqual(0.6);
+      expect(judgeScore(judgement)).toBeGreaterThanOrEqual(0.85);
+    });
+
+    it.each(["x", "asdf qwer zxcv", "🙂🙂🙂 ??? !!!"])("judges the findings for the nonsense task %j below 0.8", async (task) => {
+      const { judgement } = await judgedPipeline(task);
+      expect(judgeScore(judgement)).toBeLessThan(0.8);
+      expect(judgement.coverage).toBeLessThan(0.5);
+      expect(judgement.issues.join(" ")).toMatch(/names no subject a finding could address/);
+    });
+
+    describe("judge score ranges", () => {
+      it("a strong result: on the task, evidenced, consistent, saying what to do", async () => {
+        const judgement = await judge(
+          written(
+            [
+              ["Hydroponic rooftop farming should start with leafy crops, whose yields repay the water costs fastest", "b1-research-technical"],
+              ["Regulatory risks for urban rooftop farms are permits and roof load limits; schedule the structural survey early", "b2-research-market"],
+              ["Crop yields per square metre on hydroponic rooftops beat soil beds, so invest in vertical racks", "b3-research-competitive"],
+            ],
+            [
+              ["Rooftop hydroponic pilots report water costs 70% below soil farming", "b1-research-technical"],
+              ["City permits for rooftop farms cite roof load and drainage regulations", "b2-research-market"],
+              ["Hydroponic lettuce yields reach twice the yield of urban soil beds", "b3-research-competitive"],
+            ],
+          ),
+        );
+        expect(judgeScore(judgement)).toBeGreaterThanOrEqual(0.9);
+        expect(judgement.issues).toEqual([]);
+      });
+
+      it("a middling result: part of the task, thin evidence, little advice", async () => {
+        const judgement = await judge(
+          written(
+            [
+              ["Hydroponic rooftop farms grow crops without soil", "b1-research-technical"],
+              ["Urban rooftop water costs vary by city", "b2-research-market"],
+            ],
+            [["Hydroponic rooftop farms use nutrient solutions", "b1-research-technical"]],
+          ),
+          2,
+        );
+        expect(judgeScore(judgement)).toBeGreaterThan(0.5);
+        expect(judgeScore(judgement)).toBeLessThan(0.8);
+        expect(judgement.issues.join(" ")).toMatch(/lack supporting evidence on the task/);
+      });
+
+      it("an off-topic result: 'Bananas are yellow'", async () => {
+        const judgement = await judge(
+          written([["Bananas are yellow", "b1-research-technical"]], [["Bananas contain potassium", "b1-research-technical"]]),
+          1,
+        );
+        expect(judgeScore(judgement)).toBeLessThan(0.5);
+        expect(judgement.coverage).toBeLessThan(0.3);
+        expect(judgement.issues.join(" ")).toMatch(/1 of 1 primary findings are off the task's subject/);
+      });
+
+      it("a contradictory result: findings that negate each other", async () => {
+        const judgement = await judge(
+          written(
+            [
+              ["Hydroponic rooftop farming is profitable for urban growers once water costs are controlled", "b1-research-technical"],
+              ["Hydroponic rooftop farming is not profitable for urban growers once water costs are controlled", "b2-research-market"],
+              ["Crop yields on rooftops contradict the regulatory risk estimates", "b3-research-competitive"],
+            ],
+            [
+              ["Rooftop hydroponic pilots report water costs 70% below soil farming", "b1-research-technical"],
+              ["Urban hydroponic growers report thin margins after water costs", "b2-research-market"],
+              ["Regulatory risks for rooftop crop yields vary by city", "b3-research-competitive"],
+            ],
+          ),
+        );
+        expect(judgement.consistency).toBeLessThanOrEqual(0.7);
+        expect(judgeScore(judgement)).toBeLessThan(0.8);
+        expect(judgement.issues.join(" ")).toMatch(/contradict each other/);
+      });
+
+      it("an empty result", async () => {
+        const judgement = await judge(written([]), 0);
+        expect(judgeScore(judgement)).toBeLessThan(0.2);
+      });
     });
 
     it("merges nothing when no branch is in the prompt, and judges an empty result low", async () => {
@@ -466,6 +601,34 @@ describe("offline knobs", () => {
     expect(offlineCallCounts()).toEqual({ flaky: 3, "(none)": 1 });
   });
 
+  it("answers a node's first N calls weakly: shallow and off the task, then on it", async () => {
+    vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ lazy_branch: { weak: 1 } }));
+    const ask = () => inNode("lazy_branch", () => structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(branchPrompt()));
+    const weak = await ask();
+    expect(weak.findings).toHaveLength(1);
+    expect(JSON.stringify(weak)).not.toMatch(/hydroponic/i);
+    expect(weak.confidence).toBeLessThan(0.5);
+    const strong = await ask();
+    expect(JSON.stringify(strong)).toMatch(/hydroponic/i);
+    expect(strong.confidence).toBeGreaterThan(0.8);
+    // Other nodes are unaffected.
+    expect((await findingsFor("b1-research-technical")).confidence).toBeGreaterThan(0.8);
+  });
+
+  it("keeps every answer of a node weak with weak: true, whatever the tool", async () => {
+    vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ lazy: { weak: true } }));
+    for (let i = 0; i < 3; i++) {
+      const findings = await inNode("lazy", () => structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(branchPrompt()));
+      expect(findings.confidence).toBeLessThan(0.5);
+    }
+    const text = await inNode("lazy", () => new OfflineChatModel().invoke("Summarise the hydroponic rooftop costs."));
+    expect(text.content).not.toMatch(/hydroponic/i);
+    const synthesis = await inNode("lazy", async () =>
+      structured(MergeSynthesisSchema, MERGE_SYNTHESIS).invoke(mergePrompt([["b1-research-technical", await findingsFor("b1")]])),
+    );
+    expect(synthesis.primaryFindings).toEqual([]);
+  });
+
   it("hangs a node's calls until their signal aborts", async () => {
     vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ planner: { hang: true } }));
     await expect(tinyGraph().invoke({}, { signal: AbortSignal.timeout(100) })).rejects.toThrow(/abort|timeout/i);
@@ -480,6 +643,8 @@ describe("offline knobs", () => {
     ["a negative count", '{"worker": {"fail": -1}}'],
     ["an unknown fault", '{"worker": {"explode": true}}'],
     ["hang: false", '{"worker": {"hang": false}}'],
+    ["weak: false", '{"worker": {"weak": false}}'],
+    ["a negative weak count", '{"worker": {"weak": -1}}'],
   ])("rejects a fault plan that is %s when the model is made", (_, plan) => {
     vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", plan);
     const error = thrown(() => createChatModel("offline"));

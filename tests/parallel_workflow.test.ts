@@ -1,6 +1,6 @@
 import { Command } from "@langchain/langgraph";
 import pg from "pg";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../models/offline.js";
 import type { ReviewRequest } from "../state/review.js";
@@ -23,7 +23,14 @@ beforeAll(async () => {
   workflow = compileWorkflow(db.checkpointer);
 });
 afterAll(() => db?.cleanup());
-beforeEach(() => resetOfflineCallCounts());
+beforeEach(() => {
+  // Fault plans count each node's calls in this process: every test starts from zero.
+  resetOfflineCallCounts();
+  vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", undefined);
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
 
 function config(configurable: Record<string, unknown> = {}) {
   return { configurable: { thread_id: `thread-${++threadCount}-${Date.now()}`, review: "never", ...configurable } };
@@ -206,7 +213,11 @@ describe("parallel_workflow on Postgres", () => {
     expect(revised.length).toBeGreaterThanOrEqual(1);
     for (const allocation of revised) {
       expect(allocation.feedback).toBe(feedback);
-      expect(state.completedBranches[allocation.branchId]!.attempt).toBe(2);
+      const result = state.completedBranches[allocation.branchId]!;
+      expect(result.attempt).toBe(2);
+      // The feedback reached the model through the branch's prompt: the revised findings take it up.
+      expect(result.results!.findings.flatMap((f) => f.evidence).join("\n")).toContain(feedback);
+      expect(result.results!.findings.map((f) => f.claim).join("\n")).toMatch(/licensing costs for self-hosting/i);
     }
 
     await workflow.invoke(new Command({ resume: { action: "approve", reviewer: "alice" } }), cfg);
@@ -214,5 +225,73 @@ describe("parallel_workflow on Postgres", () => {
     state = (await workflow.getState(cfg)).values as WorkflowStateType;
     expect(state.status).toBe("completed");
     expect(state.reviewDecisions.map((d) => d.action)).toEqual(["approve", "feedback", "approve", "approve"]);
+  });
+});
+
+// The quality gate with the offline model's own judgement, at the default threshold (0.8) and
+// revision budget (2). Weak branches come from the fault plan.
+describe("the offline quality gate", () => {
+  const BROKER_TASK = "Choose a message broker for an event-sourced billing system";
+  const BRANCH_NODES = [...new Set(Object.values(BRANCH_NODE_OF))];
+
+  function weakBranches(weak: number | true) {
+    vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify(Object.fromEntries(BRANCH_NODES.map((node) => [node, { weak }]))));
+  }
+
+  const run = async (task: string) => (await workflow.invoke({ task }, config())) as WorkflowStateType;
+
+  /** The validator's verdicts, in order. */
+  const verdicts = (state: WorkflowStateType) =>
+    events(state, "quality_validated").map((e) => ({ route: e.route, score: e.score as number }));
+
+  it("sends weak branches back once, and approves their revision on its merits", async () => {
+    weakBranches(1);
+    const final = await run(BROKER_TASK);
+
+    expect(verdicts(final).map((v) => v.route)).toEqual(["needs_revision", "quality_approved"]);
+    const [weak, revised] = verdicts(final);
+    expect(weak!.score).toBeLessThan(0.8);
+    expect(revised!.score).toBeGreaterThanOrEqual(0.8);
+    expect(final.status).toBe("completed");
+    expect(final.revisionCount).toBe(1);
+    expect(final.settings?.qualityThreshold).toBe(0.8);
+
+    // Every weak branch was below the threshold, so the revision re-ran all of them, carrying the
+    // judge's issues as feedback; the second answers are on the task.
+    const [request] = events(final, "revision_requested");
+    expect([...(request!.branches as string[])].sort()).toEqual(Object.keys(BRANCH_NODE_OF).sort());
+    expect(request!.feedback).toMatch(/off the task's subject/);
+    for (const id of Object.keys(BRANCH_NODE_OF)) {
+      const result = final.completedBranches[id]!;
+      expect(result.attempt).toBe(2);
+      expect(result.performance.dataQualityScore).toBeGreaterThanOrEqual(0.8);
+      expect(JSON.stringify(result.results!.findings)).toMatch(/message broker/);
+    }
+    expect(final.finalReport).toContain("message broker");
+  });
+
+  it("fails branches that stay weak through critical_failure after the last revision, saying why", async () => {
+    weakBranches(true);
+    const final = await run(BROKER_TASK);
+
+    expect(verdicts(final).map((v) => v.route)).toEqual(["needs_revision", "needs_revision", "critical_failure"]);
+    for (const { score } of verdicts(final)) expect(score).toBeLessThan(0.8);
+    expect(final.status).toBe("failed");
+    expect(final.revisionCount).toBe(2);
+    expect(final.failureReason).toMatch(/^score 0\.\d{3} still below threshold 0.8 after the last revision$/);
+    expect(final.qualityReport).toMatchObject({ route: "critical_failure", reason: final.failureReason, revision: 2 });
+    const issues = final.qualityReport!.judge!.issues.join(" ");
+    expect(issues).toMatch(/primary findings are off the task's subject/);
+    expect(issues).toMatch(/No primary finding addresses: "Choose a message broker/);
+    expect(final.finalReport).toBeUndefined();
+  });
+
+  it.each(["x", "asdf qwer zxcv", "🙂🙂🙂 ??? !!!"])("does not approve the nonsense task %j", async (task) => {
+    const final = await run(task);
+
+    expect(verdicts(final).map((v) => v.route)).not.toContain("quality_approved");
+    expect(final.status).toBe("failed");
+    expect(final.qualityReport!.judgeScore).toBeLessThan(0.8);
+    expect(final.qualityReport!.judge!.issues.join(" ")).toMatch(/names no subject a finding could address/);
   });
 });

@@ -1,17 +1,22 @@
 import type { BranchFindings, Finding } from "../../state/outputs.js";
 import {
   embeddedJson,
+  isOnTopic,
   keyPhrases,
   keywords,
   labelled,
   objectsIn,
+  offTopicRemark,
   round2,
   quote,
   sentenceWith,
+  sharedStems,
   statedTasks,
+  subjectStems,
   tasksOf,
   topics,
   unit,
+  unquoted,
   type Prompt,
   type PromptTask,
 } from "./text.js";
@@ -129,63 +134,90 @@ const LABELS: Record<string, string> = {
   competitive: "Competitive research",
 };
 
-function confidence(seed: number, k: number, revised: boolean): number {
-  return round2(revised ? 0.88 + 0.07 * unit(seed, k + 100) : 0.75 + 0.15 * unit(seed, k + 100));
+/**
+ * A finding's confidence, read from what it says: how much of the subject its claim takes up,
+ * how much of the claim is about the subject rather than boilerplate, and whether its evidence
+ * is about the subject too. A claim that shares nothing with the subject gets the floor, 0.3.
+ */
+export function findingConfidence(finding: Pick<Finding, "claim" | "evidence">, subject: Set<string>): number {
+  const relevance = subject.size ? Math.min(1, sharedStems(finding.claim, subject) / Math.min(3, subject.size)) : 0;
+  const claimStems = [...subjectStems(finding.claim, 60)];
+  const specificity = claimStems.length ? claimStems.filter((s) => subject.has(s)).length / claimStems.length : 0;
+  const backed = Math.min(2, finding.evidence.filter((e) => isOnTopic(e, subject)).length) / 2;
+  return round2(0.3 + 0.35 * relevance + 0.2 * backed + 0.1 * specificity);
 }
 
-/** The finding a revision leads with: the reviewer's point, taken up explicitly. */
-function feedbackFinding(brief: Brief, feedback: string, phrase: string, seed: number): Finding {
+/** The share of the feedback's subject the findings take up; feedback naming no subject asks for nothing checkable. */
+function feedbackAddressed(findings: Finding[], feedback: string): number {
+  const asked = subjectStems(unquoted(feedback), 6);
+  if (!asked.size) return 1;
+  const said = findings.map((f) => `${f.claim} ${f.evidence.join(" ")}`).join(" ");
+  return sharedStems(said, asked) / asked.size;
+}
+
+/** The finding a revision leads with: the feedback's point, taken up explicitly. */
+function feedbackFinding(brief: Brief, feedback: string, phrase: string): Omit<Finding, "confidence"> {
   const topic = topics(feedback, 1)[0] ?? "the reviewer's point";
   return {
-    claim: `Reviewer feedback addressed, ${topic}: "${phrase}" should treat ${topic} as an explicit requirement`,
+    claim: `"${phrase}" should treat ${topic} as an explicit requirement, as the feedback asks`,
     evidence: [
-      `Reviewer feedback: ${quote(feedback, 160)}`,
+      `Feedback: ${quote(feedback, 300)}`,
       `Re-examined against the brief: ${quote(sentenceWith(brief.task.description, keywords(topic, 1)[0]))}`,
     ],
-    confidence: confidence(seed, 99, true),
   };
 }
 
 /** The quoted subject of an objective the planner wrote, else the whole objective. */
 const subjectOf = (objective: string) => /"([^"]+)"/.exec(objective)?.[1] ?? objective;
 
-/** Findings through the branch's lens, each claim built on a phrase and a topic of its task and objective. */
-export function branchFindings(prompt: Prompt, seed: number): BranchFindings {
+/**
+ * Findings through the branch's lens, each claim built on a phrase and a topic of its task and
+ * objective; a weak answer is one off-topic remark instead. Either way the confidences are read
+ * from the findings, and a revision that leaves the feedback unaddressed loses up to 40%.
+ */
+export function branchFindings(prompt: Prompt, seed: number, weak = false): BranchFindings {
   const brief = readBrief(prompt, seed);
   const source = `${brief.task.description}. ${subjectOf(brief.objective)}`;
-  const phrases = keyPhrases(source);
-  const subjects = topics(source).filter((t) => t !== brief.lens);
-  const templates = TEMPLATES[brief.lens] ?? TEMPLATES.general!;
-  const revised = brief.feedback !== undefined;
-  const offset = Math.floor(unit(seed, 1) * templates.length);
+  // A revision is asked about the task and the feedback's own words: findings on either are on
+  // the brief. A task with no subject stays without one, whatever the feedback quotes or says.
+  const taskSubject = subjectStems(source);
+  const subject = taskSubject.size ? new Set([...taskSubject, ...subjectStems(unquoted(brief.feedback ?? ""), 6)]) : taskSubject;
+  const label = LABELS[brief.lens] ?? `${brief.lens[0]!.toUpperCase()}${brief.lens.slice(1)} analysis`;
 
-  const findings: Finding[] = brief.feedback ? [feedbackFinding(brief, brief.feedback, phrases[0]!, seed)] : [];
-  for (let k = 0; findings.length < brief.limit; k++) {
-    const phrase = phrases[k % phrases.length]!;
-    const topic = subjects[k % Math.max(1, subjects.length)] ?? "delivery";
-    const evidence = [`The brief asks: ${quote(sentenceWith(brief.task.description, keywords(topic, 1)[0]), 160)}`];
-    const dataSource = brief.dataSources[k % Math.max(1, brief.dataSources.length)];
-    evidence.push(
-      dataSource
-        ? `Checked against ${dataSource}: ${topic} is central to the objective`
-        : `Branch objective: ${quote(brief.objective)}`,
-    );
-    const prior = brief.prior[k % Math.max(1, brief.prior.length)];
-    if (prior) evidence.push(`Builds on earlier branch ${prior.id}: ${quote(prior.summary, 100)}`);
-    findings.push({
-      claim: templates[(k + offset) % templates.length]!(phrase, topic),
-      evidence,
-      confidence: confidence(seed, k, revised),
-    });
+  const drafts: Omit<Finding, "confidence">[] = [];
+  if (weak) {
+    drafts.push({ claim: offTopicRemark(seed), evidence: ["Common knowledge"] });
+  } else {
+    const phrases = keyPhrases(source);
+    const subjects = topics(source).filter((t) => t !== brief.lens);
+    const templates = TEMPLATES[brief.lens] ?? TEMPLATES.general!;
+    const offset = Math.floor(unit(seed, 1) * templates.length);
+    if (brief.feedback) drafts.push(feedbackFinding(brief, brief.feedback, phrases[0]!));
+    for (let k = 0; drafts.length < brief.limit; k++) {
+      const phrase = phrases[k % phrases.length]!;
+      const topic = subjects[k % Math.max(1, subjects.length)] ?? "delivery";
+      const evidence = [`The brief asks: ${quote(sentenceWith(brief.task.description, keywords(topic, 1)[0]), 160)}`];
+      const dataSource = brief.dataSources[k % Math.max(1, brief.dataSources.length)];
+      evidence.push(
+        dataSource
+          ? `Checked against ${dataSource}: ${topic} is central to the objective`
+          : `Branch objective: ${quote(brief.objective)}`,
+      );
+      const prior = brief.prior[k % Math.max(1, brief.prior.length)];
+      if (prior) evidence.push(`Builds on earlier branch ${prior.id}: ${quote(prior.summary, 100)}`);
+      drafts.push({ claim: templates[(k + offset) % templates.length]!(phrase, topic), evidence });
+    }
   }
 
-  const label = LABELS[brief.lens] ?? `${brief.lens[0]!.toUpperCase()}${brief.lens.slice(1)} analysis`;
+  const findings = drafts.map((draft) => ({ ...draft, confidence: findingConfidence(draft, subject) }));
   const mean = findings.reduce((sum, f) => sum + f.confidence, 0) / findings.length;
+  const addressed = brief.feedback ? feedbackAddressed(findings, brief.feedback) : 1;
+  const about = weak ? "" : ` on ${quote(subjectOf(brief.objective), 80)}`;
   return {
     summary:
-      `${label} on ${quote(subjectOf(brief.objective), 80)}: ${findings.length} finding(s). ${findings[0]!.claim}` +
-      `${revised ? " (revised to address the reviewer's feedback)" : ""}.`,
+      `${label}${about}: ${findings.length} finding(s). ${findings[0]!.claim}` +
+      `${brief.feedback && !weak ? " (revised to address the feedback)" : ""}.`,
     findings,
-    confidence: round2(mean),
+    confidence: round2(mean * (0.6 + 0.4 * addressed)),
   };
 }

@@ -58,16 +58,15 @@ export function mergeSynthesis(prompt: Prompt): MergeSynthesis {
   }
 
   const ids = branches.map((b) => b.id);
-  // The subject most branches' claims share is where the merged result says to start.
+  // The subject most branches' claims share: stated as what they share, not as advice, so the
+  // merge adds no recommendation the branches did not make.
   const claimsText = branches.flatMap((b) => b.claims).join(". ");
   const topic = nounPhrases(claimsText, 1)[0] ?? keywords(claimsText, 1)[0];
-  const backing = topic ? ids.filter((_, i) => branches[i]!.claims.join(" ").toLowerCase().includes(topic)) : ids;
-  const recommendation = topic
-    ? `Recommended next step: start with ${topic}, which ${backing.length} of ${ids.length} branches point to`
-    : `Recommended next step: act on the strongest finding of ${ids[0]}`;
+  const backing = topic ? ids.filter((_, i) => branches[i]!.claims.join(" ").toLowerCase().includes(topic)) : [];
+  const commonThread = backing.length > 1 ? `Common thread: ${topic}, raised by ${backing.length} of ${ids.length} branches` : undefined;
 
   const primaryFindings = [
-    { statement: recommendation, sources: backing.length ? backing : ids },
+    ...(commonThread ? [{ statement: commonThread, sources: backing }] : []),
     ...branches.map((b) => ({ statement: b.claims[0]!, sources: [b.id] })),
   ];
   const supportingEvidence = branches.flatMap((b) => b.evidence.slice(0, 2).map((evidence) => ({ evidence, source: b.id })));
@@ -76,7 +75,7 @@ export function mergeSynthesis(prompt: Prompt): MergeSynthesis {
     .map((b) => b.claims[0])
     .join("; ");
   return {
-    summary: `Synthesis of ${ids.length} branch result(s) (${ids.join(", ")}): ${lead}. ${recommendation}.`,
+    summary: `Synthesis of ${ids.length} branch result(s) (${ids.join(", ")}): ${lead}.${commonThread ? ` ${commonThread}.` : ""}`,
     primaryFindings,
     supportingEvidence,
   };

@@ -36,6 +36,22 @@ export function unit(seed: number, k: number): number {
   return hash(`${seed}:${k}`) / 0x1_0000_0000;
 }
 
+/** What a weak answer talks about: remarks that are true, shallow, and about nothing a task here asks. */
+const OFF_TOPIC_REMARKS = [
+  "Bananas are yellow when ripe",
+  "Penguins live mostly in the southern hemisphere",
+  "Maple leaves turn red in autumn",
+  "Jazz grew out of New Orleans",
+];
+
+export const offTopicRemark = (seed: number) => OFF_TOPIC_REMARKS[seed % OFF_TOPIC_REMARKS.length]!;
+
+/** A prompt holding only an off-topic remark: what a weak answer answers instead of the real one. */
+export function offTopicPrompt(seed: number): Prompt {
+  const remark = `${offTopicRemark(seed)}.`;
+  return { text: remark, material: remark, last: remark };
+}
+
 export const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
 export const round2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -88,6 +104,45 @@ function byFrequency(items: string[]): string[] {
 /** Content words, most frequent first, ties in order of appearance. */
 export function keywords(text: string, max = 8): string[] {
   return byFrequency((text.toLowerCase().match(/[a-z][a-z0-9-]*/g) ?? []).filter(isContent)).slice(0, max);
+}
+
+/**
+ * Letter runs that only keyboard mashing produces ("asdf", "qwer", "zxcv"): three keys in a
+ * row on a QWERTY keyboard, either way, that no English word contains. The top row's "wer",
+ * "ert" and "rty" are left out: "power", "expert" and "party" have them.
+ */
+const KEYBOARD_RUN = /asd|sdf|dfg|fgh|ghj|hjk|jkl|dsa|fds|gfd|hgf|jhg|kjh|lkj|zxc|xcv|cvb|vbn|bnm|cxz|vcx|bvc|nbv|mnb|qwe|ewq|tyu|yui|uio|uyt|iuy|oiu/;
+
+/** Whether a token could be a word: it has a vowel, no letter three times running, no keyboard run. */
+export function looksLikeWord(word: string): boolean {
+  return /[aeiouy]/.test(word) && !/([a-z])\1\1/.test(word) && !KEYBOARD_RUN.test(word);
+}
+
+/** A crude stem, so "databases" meets "database" and "costs" meets "cost". */
+export function stem(word: string): string {
+  const bare = word.replace(/(?:ing|ed|es|s)$/, "");
+  return (bare.length >= 4 ? bare : word).slice(0, 6);
+}
+
+/** The stems of the text's content words that look like words: what a text is about, comparably. */
+export function subjectStems(text: string, max = 12): Set<string> {
+  return new Set(keywords(text, max).filter(looksLikeWord).map(stem));
+}
+
+/** How many of the subject's stems the text uses. */
+export function sharedStems(text: string, subject: Set<string>): number {
+  const used = subjectStems(text, 60);
+  let shared = 0;
+  for (const s of subject) if (used.has(s)) shared++;
+  return shared;
+}
+
+/**
+ * Whether a text is about the subject: it shares two of its stems (one, for a one-word
+ * subject). A single shared word is often a generic one ("systems"), not the subject.
+ */
+export function isOnTopic(text: string, subject: Set<string>): boolean {
+  return subject.size > 0 && sharedStems(text, subject) >= Math.min(2, subject.size);
 }
 
 /**
@@ -149,6 +204,9 @@ export function topics(text: string, max = 6): string[] {
 
 /** Prompt material quoted inside generated text, its own double quotes softened. */
 export const quote = (text: string, max = 140) => `"${clip(text, max).replace(/"/g, "'")}"`;
+
+/** The text without what it quotes: a finding's or a feedback's own words, not the task or source it cites. */
+export const unquoted = (text: string) => text.replace(/"[^"]*"/g, " ");
 
 /** The first sentence of the text that mentions the word, else its first sentence. */
 export function sentenceWith(text: string, word: string | undefined): string {
