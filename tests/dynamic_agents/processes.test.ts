@@ -82,8 +82,12 @@ describe("a thread killed during the agents' fan-out", () => {
     const tasks = [research("Survey vector databases"), research("Survey embedding models"), { description: "Estimate hosting costs", type: "analysis" }];
     const killed = child(["run", "crash", JSON.stringify(tasks)], log, { "crash/agent-2": { hang: true } });
     const exited = finished(killed);
-    await until(async () => callsPerNode(await readCallLog(log))["crash/agent-2"] === 1 && (await savedResults("crash")) === 2, "two agents saved and the third running");
-    killed.kill("SIGKILL");
+    try {
+      await until(async () => callsPerNode(await readCallLog(log))["crash/agent-2"] === 1 && (await savedResults("crash")) === 2, "two agents saved and the third running");
+    } finally {
+      // The hanging agent would hold the child forever.
+      killed.kill("SIGKILL");
+    }
     expect((await exited).signal).toBe("SIGKILL");
 
     const workflow = compileDynamicAgents(db.checkpointer, agentStatsOn(pool, db.schema));
