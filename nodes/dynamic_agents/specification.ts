@@ -2,6 +2,8 @@ import { createChatModel } from "../../models/index.js";
 import { specializationParameters, type TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import {
   AgentSpecificationSchema,
+  DEFAULT_QUALITY_THRESHOLD,
+  DEFAULT_TIMEOUT_SECONDS,
   type AgentError,
   type AgentRecord,
   type AgentRequirement,
@@ -24,18 +26,17 @@ export function specify(
   const best = candidates[0];
   if (!best) return { agentId, requirement, candidates, status: "refused", error: noSuitableAgent(requirement.capabilitiesNeeded) };
   const template = registry[best.agentType]!;
-  const quality = 0.8;
   const specification = AgentSpecificationSchema.parse({
     agentType: template.agentType,
     capabilities: requirement.capabilitiesNeeded,
     resourceRequirements: reservationFor(template),
     performanceTargets: {
-      responseTimeSeconds: requirement.timeLimitSeconds ?? 300,
-      qualityScore: quality,
+      responseTimeSeconds: requirement.timeLimitSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+      qualityScore: DEFAULT_QUALITY_THRESHOLD,
     },
     specializationParameters: specializationParameters(template, requirement),
     ...(requirement.timeLimitSeconds === undefined ? {} : { timeoutSeconds: requirement.timeLimitSeconds }),
-    qualityThresholds: { dataQuality: quality },
+    qualityThresholds: { dataQuality: DEFAULT_QUALITY_THRESHOLD },
   } satisfies Partial<AgentSpecification>);
   return { agentId, requirement, candidates, specification, status: "deferred" };
 }

@@ -1,4 +1,4 @@
-import type { AgentCapability, AgentRequirement } from "./types.js";
+import { DEFAULT_QUALITY_THRESHOLD, DEFAULT_TIMEOUT_SECONDS, type AgentCapability, type AgentRequirement } from "./types.js";
 
 /**
  * An agent template: the capabilities it covers, the role it plays in its prompt, what one of
@@ -19,8 +19,8 @@ export type TemplateRegistry = Readonly<Record<string, AgentTemplate>>;
 /** Applied to every template, after its own parameters. */
 function performanceParameters(requirement: AgentRequirement): Record<string, unknown> {
   return {
-    quality_threshold: 0.8,
-    response_time_target: requirement.timeLimitSeconds ?? 300,
+    quality_threshold: DEFAULT_QUALITY_THRESHOLD,
+    response_time_target: requirement.timeLimitSeconds ?? DEFAULT_TIMEOUT_SECONDS,
     iteration_limit: 3,
   };
 }

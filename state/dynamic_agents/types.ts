@@ -14,6 +14,10 @@ export const AgentCapabilitySchema = z.enum(AGENT_CAPABILITIES, {
 });
 export type AgentCapability = z.infer<typeof AgentCapabilitySchema>;
 
+/** An agent's time limit and quality bar when its requirement names none. */
+export const DEFAULT_TIMEOUT_SECONDS = 300;
+export const DEFAULT_QUALITY_THRESHOLD = 0.8;
+
 /** The longest time limit a task may ask for: a day. */
 export const MAX_DEADLINE_SECONDS = 86_400;
 
@@ -122,7 +126,7 @@ export const AgentSpecificationSchema = z.object({
   performanceTargets: z.record(z.string(), z.number()),
   specializationParameters: z.record(z.string(), z.unknown()),
   maxConcurrentTasks: z.number().int().min(1).default(3),
-  timeoutSeconds: z.number().positive().default(300),
+  timeoutSeconds: z.number().positive().default(DEFAULT_TIMEOUT_SECONDS),
   retryAttempts: z.number().int().min(0).default(3),
   qualityThresholds: z.record(z.string(), z.number()).default({}),
   monitoringEnabled: z.boolean().default(true),
