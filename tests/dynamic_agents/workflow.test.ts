@@ -128,6 +128,29 @@ describe("the dynamic agents workflow", () => {
     expect(ledgerProblems(state.resourceLedger)).toEqual([]);
   });
 
+  it("ends an agent no template suits, and agents whose model cannot be made, as records while the run completes", async () => {
+    const unsuited = await run("unsuited", [{ description: "Research and analyse at once", capabilities: ["research", "analysis"] }, research("b")]);
+    expect(unsuited.state.status).toBe("completed");
+    expect(unsuited.agents.map((a) => [a.agentType, a.status, a.error])).toEqual([
+      [null, "failed", "NoSuitableAgentError: no agent template has all of the required capabilities: research, analysis"],
+      ["research_specialist", "completed", null],
+    ]);
+
+    const key = process.env.OPENAI_API_KEY;
+    delete process.env.OPENAI_API_KEY;
+    try {
+      const { state, agents } = await run("no-model", THREE.slice(0, 2), { configurable: { model: "openai:gpt-4o-mini" } });
+      expect(state.status).toBe("completed");
+      expect(agents.map((a) => [a.status, a.error])).toEqual([
+        ["failed", "AgentCreationError: failed to create agent no-model/agent-0: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'"],
+        ["failed", "AgentCreationError: failed to create agent no-model/agent-1: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'"],
+      ]);
+      expect(state.resourceLedger).toEqual([]);
+    } finally {
+      if (key !== undefined) process.env.OPENAI_API_KEY = key;
+    }
+  });
+
   // The graph's input schema refuses it (the one-line message is parseDynamicAgentsInput's, for the CLI).
   it("refuses a bad task queue before anything is saved", async () => {
     const config = { configurable: { thread_id: "bad", model: "offline" } };
