@@ -1,0 +1,126 @@
+import type pg from "pg";
+import type { TemplateStats } from "../nodes/dynamic_agents/selection.js";
+import { openCheckpointer, type CheckpointerOptions } from "./index.js";
+
+/**
+ * Per-template statistics that agent selection learns from, shared by every thread and process
+ * on the database. One row per agent, keyed by its stable id, so recording an outcome is
+ * idempotent: an agent run again after a crash replaces its row instead of counting twice.
+ */
+export interface AgentOutcome {
+  agentId: string;
+  threadId: string;
+  agentType: string;
+  status: "success" | "failed";
+  /** The run's quality, for a success. */
+  quality: number | null;
+}
+
+export interface AgentStatsStore {
+  recordCreated(agents: readonly { agentId: string; threadId: string; agentType: string }[]): Promise<void>;
+  recordOutcome(outcome: AgentOutcome): Promise<void>;
+  readStats(): Promise<Record<string, TemplateStats>>;
+}
+
+export const AGENT_RUNS_TABLE = "agent_runs";
+
+/** Creates the table if missing; safe to repeat and to run from several processes at once. */
+export async function setUpAgentStats(pool: pg.Pool, schema: string): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog: serialise them.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${schema}.${AGENT_RUNS_TABLE}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS "${schema}".${AGENT_RUNS_TABLE} (
+        agent_id    text PRIMARY KEY,
+        thread_id   text NOT NULL,
+        agent_type  text NOT NULL,
+        status      text NOT NULL CHECK (status IN ('created', 'success', 'failed')),
+        quality     double precision,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz
+      )`);
+    await client.query(`CREATE INDEX IF NOT EXISTS ${AGENT_RUNS_TABLE}_type ON "${schema}".${AGENT_RUNS_TABLE} (agent_type)`);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export class PostgresAgentStats implements AgentStatsStore {
+  private ready: Promise<void> | undefined;
+
+  constructor(
+    private readonly connection: () => Promise<{ pool: pg.Pool; schema: string }>,
+  ) {}
+
+  private async table(): Promise<{ pool: pg.Pool; name: string }> {
+    const { pool, schema } = await this.connection();
+    this.ready ??= setUpAgentStats(pool, schema);
+    await this.ready;
+    return { pool, name: `"${schema}".${AGENT_RUNS_TABLE}` };
+  }
+
+  async recordCreated(agents: readonly { agentId: string; threadId: string; agentType: string }[]): Promise<void> {
+    if (!agents.length) return;
+    const { pool, name } = await this.table();
+    await pool.query(
+      `INSERT INTO ${name} (agent_id, thread_id, agent_type, status)
+       SELECT agent_id, thread_id, agent_type, 'created' FROM unnest($1::text[], $2::text[], $3::text[]) AS given(agent_id, thread_id, agent_type)
+       ON CONFLICT (agent_id) DO NOTHING`,
+      [agents.map((a) => a.agentId), agents.map((a) => a.threadId), agents.map((a) => a.agentType)],
+    );
+  }
+
+  async recordOutcome(outcome: AgentOutcome): Promise<void> {
+    const { pool, name } = await this.table();
+    await pool.query(
+      `INSERT INTO ${name} (agent_id, thread_id, agent_type, status, quality, finished_at)
+       VALUES ($1, $2, $3, $4, $5, now())
+       ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, quality = excluded.quality, finished_at = now()`,
+      [outcome.agentId, outcome.threadId, outcome.agentType, outcome.status, outcome.quality],
+    );
+  }
+
+  async readStats(): Promise<Record<string, TemplateStats>> {
+    const { pool, name } = await this.table();
+    const { rows } = await pool.query<{ agent_type: string; creations: string; successes: string; failures: string; average_quality: number | null }>(
+      `SELECT agent_type,
+              count(*) AS creations,
+              count(*) FILTER (WHERE status = 'success') AS successes,
+              count(*) FILTER (WHERE status = 'failed') AS failures,
+              avg(quality) FILTER (WHERE status = 'success') AS average_quality
+       FROM ${name} GROUP BY agent_type`,
+    );
+    return Object.fromEntries(
+      rows.map((row) => [
+        row.agent_type,
+        {
+          creations: Number(row.creations),
+          successes: Number(row.successes),
+          failures: Number(row.failures),
+          averageQuality: row.average_quality,
+        },
+      ]),
+    );
+  }
+}
+
+/** Statistics on a pool and schema already open (the CLI's, a test's). */
+export function agentStatsOn(pool: pg.Pool, schema: string): PostgresAgentStats {
+  return new PostgresAgentStats(async () => ({ pool, schema }));
+}
+
+/**
+ * Statistics on the database the environment names, opened on first use: for the graph the
+ * LangGraph server loads, which has no database of ours handed to it.
+ */
+export function lazyAgentStats(options: CheckpointerOptions = {}): PostgresAgentStats {
+  let opened: Promise<{ pool: pg.Pool; schema: string }> | undefined;
+  return new PostgresAgentStats(() => (opened ??= openCheckpointer({ ...options, migrate: false })));
+}

@@ -1,0 +1,37 @@
+import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { lazyAgentStats, type AgentStatsStore } from "../checkpoints/agent_stats.js";
+import { agentGeneratorNode, routeToAgents } from "../nodes/dynamic_agents/agent_generator.js";
+import { coordinationNode } from "../nodes/dynamic_agents/coordination.js";
+import { dynamicAgentNode } from "../nodes/dynamic_agents/dynamic_agent.js";
+import { DynamicAgentsState } from "../state/dynamic_agents/state.js";
+import { AGENT_TEMPLATES, type TemplateRegistry } from "../state/dynamic_agents/templates.js";
+import { DynamicAgentsInputSchema } from "../state/dynamic_agents/types.js";
+
+/**
+ * Agents specified, scored, allocated and run at run time: agent_generator derives the agents the
+ * task queue needs and Sends each to dynamic_agent; coordination runs after them all. The
+ * statistics selection learns from are a store of their own, shared across threads and processes.
+ */
+export function dynamicAgentsBuilder(stats: AgentStatsStore, registry: TemplateRegistry = AGENT_TEMPLATES) {
+  return new StateGraph(DynamicAgentsState, { input: DynamicAgentsInputSchema })
+    .addNode("agent_generator", agentGeneratorNode(stats, registry))
+    .addNode("dynamic_agent", dynamicAgentNode(stats))
+    .addNode("coordination", coordinationNode(stats, registry))
+    .addEdge(START, "agent_generator")
+    .addConditionalEdges("agent_generator", routeToAgents(registry), ["dynamic_agent", "coordination"])
+    .addEdge("dynamic_agent", "coordination")
+    .addEdge("coordination", END);
+}
+
+/**
+ * "sync" saves each step's checkpoint before the next starts, and each agent's result as it
+ * finishes, so a process killed mid-fan-out loses only the agents still running.
+ */
+const RUN_DEFAULTS = { durability: "sync" } as const;
+
+export function compileDynamicAgents(checkpointer: BaseCheckpointSaver, stats: AgentStatsStore) {
+  return dynamicAgentsBuilder(stats).compile({ checkpointer, name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
+}
+
+/** For langgraph.json: the server brings its own checkpointer; the statistics open on first use from the environment. */
+export const graph = dynamicAgentsBuilder(lazyAgentStats()).compile({ name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);

@@ -1,0 +1,140 @@
+import type { AIMessage } from "@langchain/core/messages";
+import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import type { AgentStatsStore } from "../../checkpoints/agent_stats.js";
+import { abortable } from "../../models/deadline.js";
+import { createChatModel } from "../../models/index.js";
+import type { AgentTaskInput, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
+import type { AgentError, AgentResult, LedgerEntry } from "../../state/dynamic_agents/types.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/outputs.js";
+import { now } from "../../state/workflow.js";
+import { dataQualityScore } from "../branch.js";
+import { releaseOf } from "./resources.js";
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The agent's prompt: its task, its specialisation parameters, and for a coordinator the outputs to combine. */
+export function agentPrompt(input: AgentTaskInput): string {
+  const { specification } = input;
+  const lines = [
+    `Agent ${input.agentId} (${specification.agentType}).`,
+    `Objective: ${input.taskDescription}`,
+    `Capabilities: ${specification.capabilities.join(", ")}`,
+    "Parameters:",
+    ...Object.entries(specification.specializationParameters).map(([key, value]) => `- ${key}: ${JSON.stringify(value)}`),
+  ];
+  if (input.inputs.length) {
+    lines.push("", "Outputs of the agents to combine:");
+    for (const other of input.inputs) {
+      lines.push(`- ${other.agentId} (${other.agentType}): ${other.summary}`, ...other.claims.map((claim) => `  - ${claim}`));
+    }
+  }
+  const limit = Number(specification.specializationParameters.iteration_limit ?? 3) + 1;
+  lines.push("", `Return at most ${limit} findings, each with concrete evidence and a confidence.`);
+  return lines.join("\n");
+}
+
+/**
+ * Model calls are made as if from a node named after the agent: the offline model's fault plan
+ * and call log, and traces, tell the agents apart although they all run in dynamic_agent.
+ */
+function asAgent<T>(agentId: string, config: RunnableConfig, signal: AbortSignal, call: (config: RunnableConfig) => Promise<T>): Promise<T> {
+  const agentConfig: RunnableConfig = { ...config, signal, metadata: { ...config.metadata, langgraph_node: agentId } };
+  return AsyncLocalStorageProviderSingleton.runWithConfig(agentConfig, () => call(agentConfig));
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Runs one agent: its role as the system prompt, one structured model call per attempt, at most
+ * 1 + retryAttempts attempts, all within timeoutSeconds. Failures end as a failed result, never a throw,
+ * except the run's own cancellation.
+ */
+export async function runAgent(input: AgentTaskInput, config: RunnableConfig): Promise<AgentResult> {
+  const { specification } = input;
+  const timeoutMs = specification.timeoutSeconds * 1000;
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const signal = config.signal ? AbortSignal.any([config.signal, deadline]) : deadline;
+  const startedAt = now();
+  const started = performance.now();
+  const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS, includeRaw: true });
+  const messages = [new SystemMessage(input.role), new HumanMessage(agentPrompt(input))];
+
+  let findings: BranchFindings | undefined;
+  let tokensUsed = 0;
+  let error: AgentError | undefined;
+  let attempt = 0;
+  while (attempt <= specification.retryAttempts && !findings) {
+    attempt += 1;
+    try {
+      const answer = await asAgent(input.agentId, config, signal, (agentConfig) => abortable(model.invoke(messages, agentConfig), signal));
+      tokensUsed += (answer.raw as AIMessage).usage_metadata?.total_tokens ?? 0;
+      if (!answer.parsed) throw new Error("the model's answer did not match the findings schema");
+      findings = answer.parsed;
+      error = undefined;
+    } catch (caught) {
+      if (config.signal?.aborted) throw caught;
+      if (deadline.aborted) {
+        error = { kind: "AgentTimeoutError", message: `timed out after ${specification.timeoutSeconds} s (attempt ${attempt})` };
+        break;
+      }
+      error = { kind: "AgentRunError", message: `attempt ${attempt} of ${specification.retryAttempts + 1}: ${messageOf(caught)}` };
+    }
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const quality = findings ? dataQualityScore(findings) : 0;
+  const reserved = specification.resourceRequirements;
+  return {
+    agentId: input.agentId,
+    agentType: specification.agentType,
+    capabilities: specification.capabilities,
+    status: findings ? "success" : "failed",
+    ...(findings ? { results: findings } : {}),
+    ...(error ? { error } : {}),
+    ...(error?.kind === "AgentTimeoutError" ? { timedOut: true } : {}),
+    attempt,
+    modelCalls: attempt,
+    performance: {
+      executionTime: round(seconds),
+      resourceUtilization: reserved.tokens > 0 ? round(Math.min(1, tokensUsed / reserved.tokens)) : 0,
+      dataQualityScore: quality,
+      throughput: seconds > 0 && findings ? round(findings.findings.length / seconds) : 0,
+    },
+    resources: { reserved, tokensUsed },
+    meetsQualityThreshold: findings !== undefined && quality >= (specification.qualityThresholds.dataQuality ?? 0),
+    startedAt,
+    completedAt: now(),
+  };
+}
+
+/**
+ * Runs the agent, records its outcome in the statistics, and gives back its allocation. The
+ * caller writes the result and the release in one update: LangGraph saves a task's writes
+ * together, so an agent that finished has released exactly once, and one cut off by a crash has
+ * done neither and runs again on resume.
+ */
+export async function runAndRecord(
+  input: AgentTaskInput,
+  config: LangGraphRunnableConfig,
+  stats: AgentStatsStore,
+): Promise<{ result: AgentResult; release: LedgerEntry }> {
+  const result = await runAgent(input, config);
+  await stats.recordOutcome({
+    agentId: input.agentId,
+    threadId: String(config.configurable?.thread_id ?? ""),
+    agentType: result.agentType,
+    status: result.status,
+    quality: result.status === "success" ? result.performance.dataQualityScore : null,
+  });
+  return { result, release: releaseOf(input.allocation) };
+}
+
+export function dynamicAgentNode(stats: AgentStatsStore) {
+  return async function dynamicAgent(input: AgentTaskInput, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+    const { result, release } = await runAndRecord(input, config, stats);
+    return { agentResults: { [input.agentId]: result }, resourceLedger: [release] };
+  };
+}

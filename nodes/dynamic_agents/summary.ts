@@ -1,0 +1,65 @@
+import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
+import type { AgentCapability, AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
+import { successRate, type TemplateStats } from "./selection.js";
+
+export type AgentStatus = "completed" | "failed" | "rejected_for_resources" | "pending";
+
+export interface AgentSummary {
+  agentId: string;
+  agentType: string | null;
+  capabilities: AgentCapability[];
+  score: number | null;
+  status: AgentStatus;
+  error: string | null;
+}
+
+/** One entry per agent for `show --json`: what was chosen, how it scored, and how it ended. */
+export function summariseAgents(
+  agents: Readonly<Record<string, AgentRecord>>,
+  results: Readonly<Record<string, AgentResult>>,
+): AgentSummary[] {
+  return Object.values(agents)
+    .sort((a, b) => a.requirement.index - b.requirement.index)
+    .map((record) => {
+      const result = results[record.agentId];
+      const error = result?.error ?? record.error;
+      const status: AgentStatus = result
+        ? result.status === "success"
+          ? "completed"
+          : "failed"
+        : record.error?.kind === "ResourceUnavailableError"
+          ? "rejected_for_resources"
+          : record.error
+            ? "failed"
+            : "pending";
+      return {
+        agentId: record.agentId,
+        agentType: record.specification?.agentType ?? null,
+        capabilities: record.requirement.capabilitiesNeeded,
+        score: record.candidates[0]?.score ?? null,
+        status,
+        error: error ? `${error.kind}: ${error.message}` : null,
+      };
+    });
+}
+
+export interface TemplateSummary {
+  agentType: string;
+  capabilities: AgentCapability[];
+  creations: number;
+  successRate: number;
+  averageQuality: number | null;
+}
+
+/** The templates with what history says of them, for `orchestra agents`. */
+export function summariseTemplates(registry: TemplateRegistry, stats: Readonly<Record<string, TemplateStats>>): TemplateSummary[] {
+  return Object.values(registry)
+    .map((template) => ({
+      agentType: template.agentType,
+      capabilities: [...template.capabilities],
+      creations: stats[template.agentType]?.creations ?? 0,
+      successRate: successRate(stats[template.agentType]),
+      averageQuality: stats[template.agentType]?.averageQuality ?? null,
+    }))
+    .sort((a, b) => (a.agentType < b.agentType ? -1 : 1));
+}

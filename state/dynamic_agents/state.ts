@@ -1,0 +1,47 @@
+import { Annotation } from "@langchain/langgraph";
+import type { TimelineEvent } from "../workflow.js";
+import type {
+  AgentRecord,
+  AgentRequirement,
+  AgentResult,
+  AgentSpecification,
+  DynamicAgentsSettings,
+  DynamicTask,
+  LedgerEntry,
+} from "./types.js";
+
+const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({ ...current, ...update });
+const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
+const replace = <T>(_: T, update: T): T => update;
+
+export const DynamicAgentsState = Annotation.Root({
+  taskQueue: Annotation<DynamicTask[]>({ reducer: replace, default: () => [] }),
+  /** The settings the thread started with: a resume from any process continues under them. */
+  settings: Annotation<DynamicAgentsSettings | undefined>({ reducer: replace, default: () => undefined }),
+  workflowId: Annotation<string>({ reducer: replace, default: () => "" }),
+  requirements: Annotation<AgentRequirement[]>({ reducer: replace, default: () => [] }),
+  /** Every agent agent_generator considered, by agent id: its choice, specification, and any refusal. */
+  agents: Annotation<Record<string, AgentRecord>>({ reducer: mergeById, default: () => ({}) }),
+  /** Every agent that ran, by agent id: its findings (the research workflow's branch-result shape), timings, quality and resources. */
+  agentResults: Annotation<Record<string, AgentResult>>({ reducer: mergeById, default: () => ({}) }),
+  /** Append-only: allocations and releases. An agent's release is written with its result, in one update. */
+  resourceLedger: Annotation<LedgerEntry[], LedgerEntry | LedgerEntry[]>({ reducer: append, default: () => [] }),
+  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
+  status: Annotation<"running" | "completed">({ reducer: replace, default: () => "running" }),
+});
+
+export type DynamicAgentsStateType = typeof DynamicAgentsState.State;
+export type DynamicAgentsUpdate = typeof DynamicAgentsState.Update;
+
+/** What agent_generator Sends to dynamic_agent: everything one agent run needs, none of the rest of the state. */
+export interface AgentTaskInput {
+  agentId: string;
+  model: string;
+  /** The template's role, the agent's system prompt. */
+  role: string;
+  specification: AgentSpecification;
+  allocation: LedgerEntry;
+  taskDescription: string;
+  /** The coordinator's material: the outputs of the agents it combines. */
+  inputs: { agentId: string; agentType: string; summary: string; claims: string[] }[];
+}
