@@ -155,14 +155,29 @@ async function liveRun(
   };
   process.on("SIGINT", onSigint);
   const view: ProgressView = terminal(options) ? new ListrProgress() : new PlainProgress(line);
-  // A resume or a replay runs on the model the thread was saved with: known once its state is read.
-  if (thread.model) announce(options, threadId, thread.model);
+  // Announced once the thread moves, so input refused before that prints nothing but its error. A
+  // resume or a replay runs on the model the thread was saved with: known once its state is read.
+  let model = thread.model;
+  let announced = false;
+  const begin = () => {
+    if (!announced) announce(options, threadId, model);
+    announced = true;
+  };
   const observer: RunObserver = {
-    taskStarted: (name, input) => view.taskStarted(name, input),
-    nodeUpdated: (name, update) => view.nodeUpdated(name, update),
-    stepSaved: (step, next) => view.stepSaved(step, next),
+    taskStarted: (name, input) => {
+      begin();
+      return view.taskStarted(name, input);
+    },
+    nodeUpdated: (name, update) => {
+      begin();
+      view.nodeUpdated(name, update);
+    },
+    stepSaved: (step, next) => {
+      begin();
+      view.stepSaved(step, next);
+    },
     restore: (values) => {
-      announce(options, threadId, values.settings?.model);
+      model = values.settings?.model;
       view.restore(values);
     },
   };
@@ -181,6 +196,7 @@ async function liveRun(
           ...(interactive(options)
             ? {
                 review: async (request, state) => {
+                  begin();
                   await view.pause("waiting for review");
                   const answer = await promptReview(request, state, reviewer);
                   if (!answer) cancelled = true;
