@@ -9,11 +9,12 @@ import { createChatModel } from "../models/index.js";
 import { ensureConfiguration, MAX_CONCURRENCY, SETTINGS_KEYS, type Settings } from "../state/configuration.js";
 import { InputError, parseWorkflowInput, type Task } from "../state/input.js";
 import { parseReviewDecision } from "../state/review.js";
-import { listThreads, summarizeThread, threadHistory } from "./inspect.js";
+import { listThreads, summarizeThread, threadHistory, type ThreadSummary } from "./inspect.js";
 import { ListrProgress, PlainProgress, type ProgressView } from "./live_progress.js";
-import { drawAscii, renderHistory, renderMarkdown, renderSummary, renderThreads } from "./render.js";
+import { count } from "./progress.js";
+import { drawAscii, renderHistory, renderSummary, renderThreads } from "./render.js";
 import { promptReview } from "./review_prompt.js";
-import { replayRun, resumeRun, startRun, type DriveOptions, type Outcome, type RunStatus, type Workflow } from "./runner.js";
+import { replayRun, resumeRun, startRun, type DriveOptions, type Outcome, type RunObserver, type RunStatus, type Workflow } from "./runner.js";
 
 export const DEMO_TASK =
   "Assess whether a mid-sized logistics company should build or buy a route-optimisation platform: " +
@@ -50,41 +51,75 @@ function reviewerName(options: CommonOptions): string {
   }
 }
 
-async function readJsonFile(flag: string, file: string): Promise<unknown> {
+/** Why a file cannot be read, in words, with what to do about it. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: "does not exist: check the path",
+  EACCES: "cannot be read (permission denied): check its permissions",
+  EISDIR: "is a directory: give a JSON file",
+};
+
+async function readJsonFile(flag: string, file: string, example: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
-    throw new InputError(`cannot read ${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`);
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new InputError(`${flag} ${file} ${FILE_PROBLEMS[code] ?? `cannot be read (${code || error}): check the path`}`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${flag} ${file} is not valid JSON: ${(error as Error).message}`);
+    throw new InputError(`${flag} ${file} is not valid JSON (${(error as Error).message}): ${example}`);
   }
 }
 
 async function readTaskQueue(task: string | undefined, taskFile: string | undefined): Promise<Task[]> {
   if (task !== undefined && taskFile !== undefined) throw new InputError("give a TASK or --task-file, not both");
   if (taskFile === undefined) return parseWorkflowInput({ task: task ?? DEMO_TASK });
-  const json = await readJsonFile("--task-file", taskFile);
-  return parseWorkflowInput(Array.isArray(json) ? { taskQueue: json } : json);
+  const json = await readJsonFile("--task-file", taskFile, 'give a JSON list of tasks, e.g. [{"description": "Compare message brokers"}]');
+  try {
+    return parseWorkflowInput(Array.isArray(json) ? { taskQueue: json } : json);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`--task-file ${taskFile}: ${error.message}`);
+    throw error;
+  }
 }
 
-function report(outcome: Outcome, options: CommonOptions) {
+/** Where a finished run ended, in one line: quality, branches, revisions and time, and where its report is. */
+function finishedLines(outcome: Outcome, summary: ThreadSummary, seconds: number): string[] {
+  const succeeded = summary.branches.filter((b) => b.status === "success").length;
+  const quality = summary.quality ? `, quality ${summary.quality.score.toFixed(3)} (threshold ${summary.quality.threshold})` : "";
+  const figures = [
+    `${succeeded} of ${count(summary.branches.length, "branch")} succeeded`,
+    ...(summary.revision ? [count(summary.revision, "revision")] : []),
+    `${seconds.toFixed(1)}s`,
+  ];
+  const lines = [`${outcome.status}: thread ${outcome.threadId}${quality}${outcome.failureReason ? ` (${outcome.failureReason})` : ""} · ${figures.join(" · ")}`];
+  if (outcome.report) {
+    lines.push(`  report: 'orchestra report ${outcome.threadId}' prints it, 'orchestra report ${outcome.threadId} --out report.md' saves it`);
+  }
+  return lines;
+}
+
+async function report(outcome: Outcome, options: CommonOptions, workflow: Workflow, startedAt: number) {
   const { line } = makeOutput(options);
   if (outcome.status === "interrupted") {
     line(`paused for review at ${outcome.review!.point}. Resume with:\n  ${resumeHint(outcome.threadId)}`);
   } else {
-    if (outcome.report && !options.json) line("\n" + renderMarkdown(outcome.report, terminal(options)));
-    const quality = outcome.qualityScore === null ? "" : `, quality ${outcome.qualityScore.toFixed(3)}`;
-    line(`${outcome.status}: thread ${outcome.threadId}${quality}${outcome.failureReason ? ` (${outcome.failureReason})` : ""}`);
+    const summary = await summarizeThread(workflow, outcome.threadId);
+    for (const text of finishedLines(outcome, summary, (Date.now() - startedAt) / 1000)) line(text);
   }
   if (options.json) {
     const { threadId, status, next, qualityScore, report } = outcome;
     printJson({ threadId, status, next, qualityScore, report, reviewPoint: outcome.review?.point ?? null });
   }
   return outcome.status === "completed" || outcome.status === "interrupted" ? EXIT.ok : EXIT.failed;
+}
+
+/** The first line of a run: which thread, and which model answers (the offline one is no real model). */
+function announce(options: CommonOptions, threadId: string, model: string | undefined) {
+  const described = model === "offline" ? "offline (deterministic answers, no API calls)" : (model ?? "the thread's own");
+  makeOutput(options).line(`thread ${threadId} · model ${described}`);
 }
 
 async function withDatabase<T>(
@@ -106,9 +141,11 @@ async function withDatabase<T>(
  */
 async function liveRun(
   options: CommonOptions,
-  threadId: string,
+  thread: { id: string; model?: string },
   fn: (ctx: { workflow: Workflow; db: Checkpointer; drive: DriveOptions }) => Promise<Outcome>,
 ): Promise<number> {
+  const threadId = thread.id;
+  const startedAt = Date.now();
   const { line } = makeOutput(options);
   const stop = new AbortController();
   let cancelled = false;
@@ -118,6 +155,32 @@ async function liveRun(
   };
   process.on("SIGINT", onSigint);
   const view: ProgressView = terminal(options) ? new ListrProgress() : new PlainProgress(line);
+  // Announced once the thread moves, so input refused before that prints nothing but its error. A
+  // resume or a replay runs on the model the thread was saved with: known once its state is read.
+  let model = thread.model;
+  let announced = false;
+  const begin = () => {
+    if (!announced) announce(options, threadId, model);
+    announced = true;
+  };
+  const observer: RunObserver = {
+    taskStarted: (name, input) => {
+      begin();
+      return view.taskStarted(name, input);
+    },
+    nodeUpdated: (name, update) => {
+      begin();
+      view.nodeUpdated(name, update);
+    },
+    stepSaved: (step, next) => {
+      begin();
+      view.stepSaved(step, next);
+    },
+    restore: (values) => {
+      model = values.settings?.model;
+      view.restore(values);
+    },
+  };
   let running = false;
   try {
     return await withDatabase(async ({ workflow, db }) => {
@@ -128,11 +191,12 @@ async function liveRun(
         db,
         drive: {
           signal: stop.signal,
-          observer: view,
+          observer,
           onEvent: (event) => view.event(event),
           ...(interactive(options)
             ? {
                 review: async (request, state) => {
+                  begin();
                   await view.pause("waiting for review");
                   const answer = await promptReview(request, state, reviewer);
                   if (!answer) cancelled = true;
@@ -143,15 +207,16 @@ async function liveRun(
         },
       });
       await view.pause();
-      const code = report(outcome, options);
+      const code = await report(outcome, options, workflow, startedAt);
       return cancelled ? EXIT.interrupted : code;
     });
   } catch (error) {
-    await view.pause();
     if (cancelled) {
+      await view.stop("stopped by Ctrl-C");
       line(`stopped. The thread keeps every finished step: resume it with 'orchestra resume ${threadId}'`);
       return EXIT.interrupted;
     }
+    await view.pause();
     // Lost mid-run, the saved steps are safe: say how to pick the thread up again.
     if (running && error instanceof DatabaseUnavailableError) {
       throw new DatabaseUnavailableError(`${error.message}: 'orchestra resume ${threadId}'`);
@@ -181,7 +246,6 @@ export function buildProgram() {
   const program = new Command("orchestra")
     .description("Run, review, resume and inspect parallel multi-agent workflows, durably on Postgres.")
     .option("--debug", "print stack traces for unexpected errors")
-    .showHelpAfterError("(add --help for usage)")
     .exitOverride()
     .addHelpText(
       "after",
@@ -190,9 +254,8 @@ export function buildProgram() {
 Exit codes: 0 completed or paused for review, 1 failed or rejected, 2 usage or input error, 130 Ctrl-C.
 Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres.`,
     );
-  // Subcommands inherit exit handling and the usage hint.
-  const command = (name: string) =>
-    program.command(name).exitOverride().showHelpAfterError("(add --help for usage)");
+  // Subcommands inherit exit handling.
+  const command = (name: string) => program.command(name).exitOverride();
 
   command("run")
     .description("Run the workflow on a new thread (the built-in demo task when none is given).")
@@ -223,7 +286,7 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
       // Building the model now surfaces a missing key or a bad fault plan before anything is written.
       createChatModel(settings.model);
       const threadId: string = options.thread ?? randomUUID();
-      process.exitCode = await liveRun(options, threadId, ({ workflow, db, drive }) =>
+      process.exitCode = await liveRun(options, { id: threadId, model: settings.model }, ({ workflow, db, drive }) =>
         startRun(workflow, db.pool, { taskQueue, settings, threadId }, drive),
       );
     });
@@ -256,7 +319,7 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
       ].filter(Boolean);
       if (chosen.length > 1) throw new InputError("give at most one of --approve, --reject, --feedback, --edit");
       const edit =
-        options.edit !== undefined ? { edit: await readJsonFile("--edit", options.edit), reviewer: reviewerName(options) } : undefined;
+        options.edit !== undefined ? { edit: await readJsonFile("--edit", options.edit, `start from 'orchestra show ${threadId} --json | jq .reviewable'`), reviewer: reviewerName(options) } : undefined;
       const decision =
         chosen.length && chosen[0] !== "edit"
           ? parseReviewDecision({
@@ -265,7 +328,7 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
               ...(options.feedback !== undefined ? { feedback: options.feedback } : {}),
             })
           : undefined;
-      process.exitCode = await liveRun(options, threadId, ({ workflow, db, drive }) =>
+      process.exitCode = await liveRun(options, { id: threadId }, ({ workflow, db, drive }) =>
         resumeRun(workflow, db.pool, { threadId, ...(decision ? { decision } : {}), ...(edit ? { edit } : {}) }, drive),
       );
     });
@@ -285,7 +348,7 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
       ),
     )
     .action(async (threadId: string, options: Record<string, any>) => {
-      process.exitCode = await liveRun(options, threadId, ({ workflow, db, drive }) =>
+      process.exitCode = await liveRun(options, { id: threadId }, ({ workflow, db, drive }) =>
         replayRun(workflow, db.pool, { threadId, checkpointId: options.checkpoint, ...(options.review ? { review: options.review } : {}) }, drive),
       );
     });
@@ -402,7 +465,43 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
       else process.stdout.write(`checkpoint tables ready in schema ${status.schema} at ${status.location} (${status.migrations} migrations applied)\n`);
     });
 
+  oneLineErrors(program);
   return program;
+}
+
+/** "orchestra db status": what a user types to reach this command. */
+const commandPath = (command: Command): string => (command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name());
+
+/**
+ * Commander's own errors (an unknown option, a missing argument) as one line naming the
+ * problem and where the usage is, like every other error.
+ */
+function oneLineErrors(command: Command) {
+  command.configureOutput({
+    outputError: (message, write) => {
+      const problem = message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim().replace(/\.$/, "");
+      write(`orchestra: ${problem}: see '${commandPath(command)} --help'\n`);
+    },
+  });
+  for (const sub of command.commands) oneLineErrors(sub);
+}
+
+/**
+ * Commander answers `orchestra frobnicate --help` (and `orchestra help frobnicate`) with
+ * the top-level help. An unknown command is an error whatever comes with it: drop the
+ * help flags, so commander reports the command as unknown.
+ */
+function withoutHelpForUnknownCommand(program: Command, argv: string[]): string[] {
+  const args = argv.slice(2);
+  let command = program;
+  for (const [i, arg] of args.entries()) {
+    if (arg.startsWith("-") || (arg === "help" && command === program)) continue;
+    if (command.commands.length === 0) return argv;
+    const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (!sub) return [...argv.slice(0, 2), ...args.slice(0, i + 1).filter((a) => a !== "help"), ...args.slice(i + 1)].filter((a) => a !== "--help" && a !== "-h");
+    command = sub;
+  }
+  return argv;
 }
 
 async function databaseStatus(db: Checkpointer) {
@@ -424,9 +523,14 @@ export async function main(argv = process.argv) {
   // LangChain adds an abort listener per task to a super-step's signal: a wave as wide as a
   // thread may ask for is not a leak, and should not print Node's leak warning.
   setMaxListeners(MAX_CONCURRENCY + 10);
+  // A reader that stops early (`orchestra graph | head`) closes the pipe: that is no error.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(process.exitCode ?? EXIT.ok);
+  });
   const program = buildProgram();
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(withoutHelpForUnknownCommand(program, argv));
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version exit 0; every other parse error is a usage error.
@@ -441,10 +545,10 @@ export async function main(argv = process.argv) {
     const debug = program.opts().debug || process.argv.includes("--debug");
     const message = error instanceof Error ? error.message : String(error);
     // LangChain appends a troubleshooting link to model errors: one line, unless asked for more.
-    process.stderr.write(`orchestra: ${debug ? message : message.split("\n")[0]}\n`);
-    if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     // An unreachable database is fully explained by its one line; anything else may need the stack.
-    else if (!(error instanceof DatabaseUnavailableError)) process.stderr.write("(run with --debug for details)\n");
+    const hint = debug || error instanceof DatabaseUnavailableError ? "" : " (run with --debug for details)";
+    process.stderr.write(`orchestra: ${debug ? message : message.split("\n")[0]}${hint}\n`);
+    if (debug && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = EXIT.failed;
   }
 }

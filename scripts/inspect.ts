@@ -1,6 +1,6 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
-import { REVIEW_POINTS, type ReviewDecision } from "../state/review.js";
+import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/review.js";
 import { reviewableState, type ReviewEdit } from "../state/review_edit.js";
 import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/workflow.js";
 import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type Workflow } from "./runner.js";
@@ -75,12 +75,32 @@ export interface ThreadSummary {
   }[];
   sync: WorkflowStateType["synchronizationStatus"] | null;
   quality: WorkflowStateType["qualityReport"] | null;
-  reviews: ReviewDecision[];
+  /** Decisions and edits at the review points, oldest first. */
+  reviews: ReviewEntry[];
   timeline: WorkflowStateType["executionTimeline"];
   report: string | null;
   failureReason: string | null;
   /** At a review point: the document `resume --edit` takes, as it stands. */
   reviewable: ReviewEdit | null;
+}
+
+/** A reviewer's edit of the state at a review point, beside the decisions. */
+export interface ReviewStateEdit {
+  point: ReviewPoint;
+  action: "edit";
+  reviewer: string;
+  at: string;
+  /** What the edit changed: branch ids, or the merged syntheses. */
+  fields: string[];
+}
+export type ReviewEntry = ReviewDecision | ReviewStateEdit;
+
+/** Edits are recorded on the timeline only: merged with the decisions, by time. */
+function reviewsOf(v: Partial<WorkflowStateType>): ReviewEntry[] {
+  const edits = (v.executionTimeline ?? [])
+    .filter((e) => e.event === "state_edited")
+    .map((e): ReviewStateEdit => ({ point: e.node as ReviewPoint, action: "edit", reviewer: String(e.reviewer), at: e.at, fields: e.fields as string[] }));
+  return [...(v.reviewDecisions ?? []), ...edits].sort((a, b) => a.at.localeCompare(b.at));
 }
 
 /** What `show` prints: the thread's latest state, summarised. */
@@ -119,7 +139,7 @@ export async function summarizeThread(workflow: Workflow, threadId: string): Pro
       ? (outcome.review.details as { synchronization: SynchronizationStatus }).synchronization
       : v.synchronizationStatus) ?? null,
     quality: v.qualityReport ?? null,
-    reviews: v.reviewDecisions ?? [],
+    reviews: reviewsOf(v),
     timeline: v.executionTimeline ?? [],
     report: v.finalReport ?? null,
     failureReason: v.failureReason ?? null,

@@ -1,6 +1,6 @@
-import { Listr, PRESET_TIMER, type ListrTaskWrapper } from "listr2";
+import { Listr, type ListrTaskWrapper } from "listr2";
 import { BRANCH_NODES, type BranchAllocation, type BranchInput, type TimelineEvent, type WorkflowStateType } from "../state/workflow.js";
-import { formatEvent } from "./progress.js";
+import { count, formatEvent, revisionReason } from "./progress.js";
 import type { RunObserver } from "./runner.js";
 
 /** What a run shows while it goes: fed by the runner's streams, paused for prompts. */
@@ -8,9 +8,11 @@ export interface ProgressView extends RunObserver {
   event(event: TimelineEvent): void;
   /** Ends live rendering, leaving what was drawn on screen; the view may start again after. */
   pause(why?: string): Promise<void>;
+  /** Ends live rendering mid-step (Ctrl-C): what was still running shows as stopped, not done. */
+  stop(why: string): Promise<void>;
 }
 
-type BranchState = "queued" | "running" | "done" | "failed" | "retrying";
+type BranchState = "queued" | "running" | "done" | "failed" | "retrying" | "stopped";
 
 interface BranchLine {
   branchId: string;
@@ -23,6 +25,7 @@ interface BranchLine {
   error?: string;
 }
 
+const seconds = (from: number, to: number) => `${((to - from) / 1000).toFixed(1)}s`;
 const isBranchNode = (name: string) => (BRANCH_NODES as readonly string[]).includes(name);
 
 /** Each branch's state as the streams report it: the model both views render. */
@@ -71,12 +74,19 @@ export class BranchBoard {
     this.finished({ completedBranches: Object.fromEntries(current.map((r) => [r.branchId, r])) });
   }
 
+  /** Cut off by a Ctrl-C: its work is lost, and a resume runs it again. */
+  stopped(branchId: string) {
+    const line = this.branches.get(branchId)!;
+    line.state = "stopped";
+    if (line.startedAt) line.seconds = (Date.now() - line.startedAt) / 1000;
+  }
+
   count(state: BranchState) {
     return [...this.branches.values()].filter((b) => b.state === state).length;
   }
 
   summary() {
-    const parts = (["running", "done", "failed", "retrying", "queued"] as const)
+    const parts = (["running", "done", "failed", "stopped", "retrying", "queued"] as const)
       .map((s) => [s, this.count(s)] as const)
       .filter(([, n]) => n > 0)
       .map(([s, n]) => `${n} ${s}`);
@@ -114,8 +124,7 @@ export class PlainProgress implements ProgressView {
   stepSaved(step: number, next: string[]) {
     // Step -1 is the saved input: nothing has run yet.
     if (step < 0) return;
-    const elapsed = ((Date.now() - this.startedAt) / 1000).toFixed(1);
-    this.write(stepLine(step, elapsed, this.board.summary(), next));
+    this.write(stepLine(step, seconds(this.startedAt, Date.now()), this.board.summary(), next));
   }
 
   event(event: TimelineEvent) {
@@ -127,10 +136,12 @@ export class PlainProgress implements ProgressView {
   }
 
   async pause() {}
+
+  async stop() {}
 }
 
-function stepLine(step: number, elapsed: string, branches: string, next: string[]) {
-  return `  · step ${step} saved at ${elapsed}s${branches ? `: ${branches}` : ""}; next ${describeNext(next)}`;
+function stepLine(step: number, at: string, branches: string, next: string[]) {
+  return `  · step ${step} saved at ${at}${branches ? `: ${branches}` : ""}; next ${describeNext(next)}`;
 }
 
 function describeNext(next: string[]) {
@@ -156,8 +167,17 @@ interface ActivePhase {
   task?: ListrTaskWrapper<unknown, any, any>;
   detail: string;
   branchIds: Set<string>;
+  /** Why this phase runs again: a revision's feedback, a failed branch's recovery. Kept as the title moves on. */
+  reasons: string[];
   step?: string;
-  done: () => void;
+  /** The phase's clock: its title's time and its steps' "saved at" both count from here. */
+  startedAt: number;
+  savedAt?: number;
+  endedAt?: number;
+  /** Cut off mid-step: its time runs to the cut, not to its last saved step. */
+  stopped?: boolean;
+  /** Ends the phase's task: done, or, given a reason, failed with it. */
+  end: (failure?: string) => void;
   rendered: Promise<unknown>;
 }
 
@@ -165,10 +185,10 @@ interface ActivePhase {
  * The terminal view: a listr2 task per phase visit (Analysis, Fan-out, Sync, Merge,
  * Validation, Integration; loops revisit them), a live line per branch of the fan-out
  * with its state and elapsed time, and the latest super-step's summary under each phase.
+ * A finished phase's time is when its last step was saved, on the clock its step lines use.
  */
 export class ListrProgress implements ProgressView {
   private readonly board = new BranchBoard();
-  private readonly startedAt = Date.now();
   private phase: ActivePhase | undefined;
   private ticker: NodeJS.Timeout | undefined;
 
@@ -189,8 +209,8 @@ export class ListrProgress implements ProgressView {
 
   stepSaved(step: number, next: string[]) {
     if (step < 0 || !this.phase) return;
-    const elapsed = ((Date.now() - this.startedAt) / 1000).toFixed(1);
-    this.phase.step = stepLine(step, elapsed, this.board.summary(), next).trim();
+    this.phase.savedAt = Date.now();
+    this.phase.step = stepLine(step, seconds(this.phase.startedAt, this.phase.savedAt), this.board.summary(), next).trim();
     this.refresh();
   }
 
@@ -199,6 +219,8 @@ export class ListrProgress implements ProgressView {
     const e = event as Record<string, any>;
     const detail = PHASE_DETAILS[event.event]?.(e);
     if (detail) this.phase.detail = detail;
+    const reason = PHASE_REASONS[event.event]?.(e);
+    if (reason) this.phase.reasons.push(reason);
     this.refresh();
   }
 
@@ -207,22 +229,33 @@ export class ListrProgress implements ProgressView {
   }
 
   async pause(why?: string) {
-    if (!this.phase) return;
-    if (why) this.phase.detail = this.phase.detail ? `${this.phase.detail}; ${why}` : why;
-    const { done, rendered } = this.phase;
+    await this.end(why);
+  }
+
+  async stop(why: string) {
+    for (const b of this.board.branches.values()) if (b.state === "running") this.board.stopped(b.branchId);
+    await this.end(why, true);
+  }
+
+  private async end(why: string | undefined, failed = false) {
+    const phase = this.phase;
+    if (!phase) return;
+    if (why) phase.detail = phase.detail ? `${phase.detail}; ${why}` : why;
+    phase.endedAt = Date.now();
+    phase.stopped = failed;
     this.refresh();
     this.phase = undefined;
     clearInterval(this.ticker);
-    done();
-    await rendered;
+    phase.end(failed ? this.title(phase) : undefined);
+    await phase.rendered;
   }
 
   private async enter(name: string) {
     if (this.phase?.name === name) return;
     await this.pause();
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => (done = resolve));
-    const phase: ActivePhase = { name, detail: "", branchIds: new Set(), done, rendered: Promise.resolve() };
+    let end!: (failure?: string) => void;
+    const finished = new Promise<void>((resolve, reject) => (end = (failure) => (failure ? reject(new Error(failure)) : resolve())));
+    const phase: ActivePhase = { name, detail: "", branchIds: new Set(), reasons: [], startedAt: Date.now(), end, rendered: Promise.resolve() };
     const listr = new Listr(
       [
         {
@@ -238,20 +271,26 @@ export class ListrProgress implements ProgressView {
       ],
       {
         registerSignalListeners: false,
-        rendererOptions: { timer: PRESET_TIMER, formatOutput: "truncate" },
+        rendererOptions: { formatOutput: "truncate" },
       },
     );
-    phase.rendered = listr.run();
+    // A stopped phase fails its task: listr draws it as not done, and the rejection is expected.
+    phase.rendered = listr.run().catch(() => undefined);
     this.phase = phase;
     // Elapsed times of running branches move even when no event arrives.
     this.ticker = setInterval(() => this.refresh(), 250);
     this.ticker.unref();
   }
 
+  private title(phase: ActivePhase) {
+    const end = phase.endedAt === undefined ? Date.now() : phase.stopped ? phase.endedAt : (phase.savedAt ?? phase.endedAt);
+    return `${phase.detail ? `${phase.name}: ${phase.detail}` : phase.name} [${seconds(phase.startedAt, end)}]`;
+  }
+
   private refresh(phase = this.phase) {
     if (!phase?.task) return;
-    phase.task.title = phase.detail ? `${phase.name}: ${phase.detail}` : phase.name;
-    const lines = [...phase.branchIds].map((id) => this.board.line(this.board.branches.get(id)!));
+    phase.task.title = this.title(phase);
+    const lines = [...phase.reasons, ...[...phase.branchIds].map((id) => this.board.line(this.board.branches.get(id)!))];
     const waiting = this.board.count("queued") + this.board.count("retrying");
     if (phase.branchIds.size && waiting) lines.push(`${waiting} more waiting for a later wave`);
     if (phase.step) lines.push(phase.step);
@@ -260,15 +299,19 @@ export class ListrProgress implements ProgressView {
   }
 }
 
+/** Why a phase runs branches again: shown above them while the phase lasts. */
+const PHASE_REASONS: Record<string, (e: Record<string, any>) => string> = {
+  branch_requeued: (e) => `${e.branchId} failed (${e.reason}): retry ${e.retry}, ${e.strategy} → ${e.toNode}`,
+  revision_requested: (e) => `revision ${e.revision}: re-queues ${(e.branches as string[]).join(", ")}${revisionReason(e)}`,
+};
+
 /** A phase title's detail, from the events that end or advance it. */
 const PHASE_DETAILS: Record<string, (e: Record<string, any>) => string> = {
-  task_analysis_completed: (e) => `${e.workflowMode} mode, ${e.branchesPlanned} branches planned, ${e.branchesAllocated} at a time`,
-  wave_dispatched: (e) => `wave ${e.wave}, ${(e.branches as unknown[]).length} branches`,
-  branch_requeued: (e) => `${e.branchId} ${e.strategy} → ${e.toNode}`,
-  revision_requested: (e) => `revision ${e.revision}: re-queues ${(e.branches as string[]).join(", ")}`,
+  task_analysis_completed: (e) => `${e.workflowMode} mode, ${count(e.branchesPlanned, "branch")} planned, ${e.branchesAllocated} at a time`,
+  wave_dispatched: (e) => `wave ${e.wave}, ${count((e.branches as unknown[]).length, "branch")}`,
   synchronization_checkpoint: (e) => `${Math.round(e.progress * 100)}% of branches succeeded → ${e.action}`,
   review_decision: (e) => `review: ${e.action} by ${e.reviewer}`,
-  intelligent_merge_completed: (e) => `merged ${e.successfulBranches} branches, quality ${Number(e.overallQuality).toFixed(3)}`,
-  quality_validated: (e) => `score ${Number(e.score).toFixed(3)} → ${e.route}`,
+  intelligent_merge_completed: (e) => `merged ${count(e.successfulBranches, "branch")}, quality ${Number(e.overallQuality).toFixed(3)}`,
+  quality_validated: (e) => `score ${Number(e.score).toFixed(3)} → ${e.route}: ${e.reason}`,
   workflow_completed: (e) => `report written, quality ${Number(e.qualityScore).toFixed(3)}`,
 };

@@ -1,6 +1,6 @@
 import { styleText } from "node:util";
 import { isBranchNode, type HistoryEntry, type ThreadRow, type ThreadSummary } from "./inspect.js";
-import { formatEvent } from "./progress.js";
+import { count, formatEvent } from "./progress.js";
 
 /** Text views for the terminal. `color` is off for pipes and files: plain text, no escape codes. */
 
@@ -37,7 +37,7 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
     style("bold", `Thread ${s.threadId}`) +
       ` — ${s.status}${s.reviewPoint ? ` at ${s.reviewPoint}` : ""}${s.quality ? `, quality ${fixed(s.quality.score)}` : ""}`,
     `Task: ${s.task}`,
-    `Mode: ${s.mode ?? "-"} · ${s.branches.length} branches · revision ${s.revision}` +
+    `Mode: ${s.mode ?? "-"} · ${count(s.branches.length, "branch")} · revision ${s.revision}` +
       (s.settings ? ` · review ${s.settings.review}, threshold ${s.settings.qualityThreshold}, model ${s.settings.model}` : "") +
       ` · updated ${when(s.updatedAt)}`,
   ];
@@ -58,7 +58,7 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
     s.sync
       ? `  ${s.sync.syncPoint}: ${Math.round(s.sync.progress * 100)}% succeeded (${s.sync.status}); ` +
           `done ${s.sync.completedBranches.length}, failed ${s.sync.failedBranches.length}, pending ${s.sync.pendingBranches.length}`
-      : "  not reached yet",
+      : `  ${notYet(s, "reached")}`,
   );
 
   out.push(...heading("Quality"));
@@ -71,13 +71,14 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
       for (const issue of q.judge.issues) out.push(`  - ${issue}`);
     }
   } else {
-    out.push("  not validated yet");
+    out.push(`  ${notYet(s, "validated")}`);
   }
 
   if (s.reviews.length) {
     out.push(...heading("Reviews"));
     for (const r of s.reviews) {
-      out.push(`  ${when(r.at)}  ${r.point}: ${r.action} by ${r.reviewer}${r.feedback ? `: "${r.feedback}"` : ""}`);
+      const detail = r.action === "edit" ? ` (${r.fields.join(", ") || "nothing"})` : r.feedback ? `: "${r.feedback}"` : "";
+      out.push(`  ${when(r.at)}  ${r.point}: ${r.action} by ${r.reviewer}${detail}`);
     }
   }
 
@@ -85,8 +86,19 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
   for (const event of s.timeline) out.push(`  ${event.at.slice(11, 23)}  ${formatEvent(event)}`);
 
   out.push(...heading("Report"));
-  out.push(s.report ? renderMarkdown(s.report, color) : "  not written yet");
+  out.push(s.report ? renderMarkdown(s.report, color) : `  ${notYet(s, "written")}`);
   return out.join("\n");
+}
+
+/** A part the thread has not produced: still to come, or never, once it has ended. */
+function notYet(s: ThreadSummary, done: string): string {
+  if (s.status === "interrupted" || s.status === "running") return `not ${done} yet`;
+  const rejection = s.reviews.findLast((r) => r.action === "reject");
+  const ended =
+    s.status === "rejected" && rejection
+      ? `rejected at ${rejection.point} by ${rejection.reviewer}`
+      : `${s.status}${s.failureReason ? ` (${s.failureReason})` : ""}`;
+  return `not ${done}: the thread was ${ended} first`;
 }
 
 /**

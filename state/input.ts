@@ -9,7 +9,7 @@ export const MAX_TASK_CHARS = 20_000;
 export const MAX_TASKS = 50;
 
 const description = z
-  .string()
+  .string({ error: (issue) => (issue.input === undefined ? 'is missing: give each task a "description", the text of the task' : undefined) })
   .trim()
   .min(1, "must not be empty")
   .max(MAX_TASK_CHARS, `must be at most ${MAX_TASK_CHARS} characters`);

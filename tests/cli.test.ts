@@ -31,14 +31,18 @@ describe("orchestra run", () => {
     expect(steps[0]).toMatch(/^  · step 0 saved at \d+\.\ds; next task_analyzer$/);
     expect(steps).toContainEqual(expect.stringMatching(/^  · step 3 saved at .*: 3 done, 2 queued; next sync_point_manager$/));
     const lines = all.filter((l) => !l.startsWith("  · step "));
-    expect(lines[0]).toMatch(/^task_analyzer +adaptive mode: 5 branches planned, 3 at a time/);
+    expect(lines[0]).toMatch(/^thread [0-9a-f-]{36} · model offline \(deterministic answers, no API calls\)$/);
+    expect(lines[1]).toMatch(/^task_analyzer +adaptive mode: 5 branches planned, 3 at a time/);
     for (const node of ["research_branch_alpha", "research_branch_beta", "research_branch_gamma", "analysis_branch_primary", "analysis_branch_secondary"]) {
       expect(lines.some((l) => l.startsWith(`  ✓ ${node}`))).toBe(true);
     }
     expect(result.stdout).toMatch(/^branch_merger +merged 5 branches/m);
-    expect(result.stdout).toContain("# Workflow report");
-    expect(result.stdout).toContain("message broker");
-    expect(lines.filter(Boolean).at(-1)).toMatch(/^completed: thread [0-9a-f-]{36}, quality 0\.\d{3}$/);
+    // A short summary and where the report is, not the report itself.
+    expect(result.stdout).not.toContain("# Workflow report");
+    const [summary, hint] = lines.filter(Boolean).slice(-2);
+    expect(summary).toMatch(/^completed: thread ([0-9a-f-]{36}), quality 0\.\d{3} \(threshold 0\.8\) · 5 of 5 branches succeeded · \d+\.\ds$/);
+    const threadId = /thread ([0-9a-f-]{36})/.exec(summary!)![1];
+    expect(hint).toBe(`  report: 'orchestra report ${threadId}' prints it, 'orchestra report ${threadId} --out report.md' saves it`);
   });
 
   it("with --json, ends stdout with the result object and sends progress to stderr", async () => {
@@ -50,6 +54,8 @@ describe("orchestra run", () => {
     expect(out.qualityScore).toBeGreaterThanOrEqual(0.8);
     expect(out.report).toContain("## Quality");
     expect(result.stderr).toMatch(/^quality_validator +score/m);
+    expect(result.stderr.split("\n")[0]).toBe("thread cli-json · model offline (deterministic answers, no API calls)");
+    expect(result.stderr).toMatch(/^completed: thread cli-json, quality 0\.\d{3} \(threshold 0\.8\) · 5 of 5 branches succeeded/m);
   });
 
   it("reads a task queue from --task-file: two tasks plan ten branches", async () => {
@@ -61,10 +67,10 @@ describe("orchestra run", () => {
         { description: "Estimate the cost of a city-wide charging network", type: "analysis", complexity: 0.5 },
       ]),
     );
-    const result = await runCli(["run", "--task-file", file, "--review", "never"], env);
+    const result = await runCli(["run", "--task-file", file, "--review", "never", "--json"], env);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/10 branches planned/);
-    expect(result.stdout).toContain("cargo e-bikes");
+    expect(result.stderr).toMatch(/10 branches planned/);
+    expect(jsonResult(result).report).toContain("cargo e-bikes");
   });
 
   it("outside a terminal, stops at the review point and prints the resume command; a reject exits 1", async () => {
@@ -72,6 +78,14 @@ describe("orchestra run", () => {
     expect(paused.code, paused.stderr).toBe(0);
     expect(paused.stdout).toContain("paused for review at sync_point_manager");
     expect(paused.stdout).toContain("resume cli-review --approve | --reject | --feedback");
+
+    // A resume runs on the thread's own model, and says so first.
+    const resumed = await runCli(["resume", "cli-review", "--approve"], env);
+    expect(resumed.stdout.split("\n")[0]).toBe("thread cli-review · model offline (deterministic answers, no API calls)");
+    // Feedback at the quality gate: the revision says why it runs.
+    const revised = await runCli(["resume", "cli-review", "--feedback", "Compare operating costs"], env);
+    expect(revised.stdout).toMatch(/^load_balancer +revision 1: re-queues b\d-[a-z-]+ with the feedback "Compare operating costs"$/m);
+    expect(revised.stdout).toMatch(/^parallel_coordinator +wave 3: /m);
 
     const rejected = await runCli(["resume", "cli-review", "--reject", "--json"], env);
     expect(rejected.code).toBe(1);
@@ -88,5 +102,39 @@ describe("orchestra run", () => {
     });
     const db = await runCli(["db", "--help"], env);
     expect(db.stdout).toMatch(/status \[options\] +Show where the checkpointer lives/);
+  });
+});
+
+describe("every error is one line naming the problem and the fix, exit 2", () => {
+  const file = (name: string) => path.join(dir, name);
+  beforeAll(async () => {
+    await writeFile(file("not-json.json"), "[{ description: 'unquoted' }]\n");
+    await writeFile(file("no-description.json"), JSON.stringify([{ type: "research", domain: "fintech" }]));
+  });
+
+  it.each([
+    ["a missing task file", () => ["run", "--task-file", file("missing.json")], /^orchestra: --task-file \S+missing\.json does not exist: check the path$/],
+    ["a task file that is not JSON", () => ["run", "--task-file", file("not-json.json")], /^orchestra: --task-file \S+ is not valid JSON \(.+\): give a JSON list of tasks, e\.g\. \[\{"description": .+\}\]$/],
+    ["a task file that is a directory", () => ["run", "--task-file", dir], /^orchestra: --task-file \S+ is a directory: give a JSON file$/],
+    [
+      "a task without a description",
+      () => ["run", "--task-file", file("no-description.json")],
+      /^orchestra: --task-file \S+: invalid input: taskQueue\.0\.description: is missing: give each task a "description", the text of the task$/,
+    ],
+    ["a missing edit file", () => ["resume", "cli-json", "--edit", file("missing.json")], /^orchestra: --edit \S+ does not exist: check the path$/],
+    ["an unknown option", () => ["run", "--bogus"], /^orchestra: unknown option '--bogus': see 'orchestra run --help'$/],
+    ["a missing argument", () => ["show"], /^orchestra: missing required argument 'thread': see 'orchestra show --help'$/],
+    ["a value not among the choices", () => ["run", "--review", "sometimes"], /^orchestra: option '--review <mode>' argument 'sometimes' is invalid\. Allowed choices are always, never: see 'orchestra run --help'$/],
+    ["an option without its value", () => ["db", "status", "--bogus"], /^orchestra: unknown option '--bogus': see 'orchestra db status --help'$/],
+    ["an unknown command", () => ["frobnicate"], /^orchestra: unknown command 'frobnicate': see 'orchestra --help'$/],
+    ["an unknown command asked for help", () => ["frobnicate", "--help"], /^orchestra: unknown command 'frobnicate': see 'orchestra --help'$/],
+    ["help on an unknown command", () => ["help", "frobnicate"], /^orchestra: unknown command 'frobnicate': see 'orchestra --help'$/],
+    ["an unknown subcommand asked for help", () => ["db", "frob", "-h"], /^orchestra: unknown command 'frob': see 'orchestra db --help'$/],
+  ])("%s", async (_name, args, message) => {
+    const result = await runCli(args(), env);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(message)]);
+    expect(result.stderr).not.toMatch(/ENOENT|EISDIR|expected string, received undefined/);
   });
 });

@@ -95,6 +95,12 @@ describe("inspecting threads", () => {
     expect(text).toMatch(/^  pre_merge: 100% succeeded \(completed\)/m);
     expect(text).toMatch(/rubric: coverage \d\.\d\d, evidence/);
 
+    // A rejected thread never reaches validation nor a report: show says so, not "yet".
+    const rejected = (await run(["show", "op-rejected"])).stdout;
+    expect(rejected).not.toMatch(/not \w+ yet/);
+    expect(rejected).toMatch(/^Quality\n  not validated: the thread was rejected at sync_point_manager by \S+ first$/m);
+    expect(rejected).toMatch(/^Report\n  not written: the thread was rejected at sync_point_manager by \S+ first$/m);
+
     // Paused at the sync point, show gives the sync progress the reviewer sees and the editable document.
     const paused = await json(["show", "op-paused"]);
     expect(paused).toMatchObject({ status: "interrupted", reviewPoint: "sync_point_manager", sync: { progress: 1 } });
@@ -153,6 +159,11 @@ describe("acting on threads", () => {
     expect(after.timeline).toContainEqual(expect.objectContaining({ event: "state_edited", reviewer: "bob", fields: ["b2-research-market"] }));
     const history = await json(["history", "op-paused"]);
     expect(history.at(-1)).toMatchObject({ source: "update", next: ["sync_point_manager"] });
+    // The edit is part of the review: show lists it under Reviews.
+    expect(after.reviews).toEqual([expect.objectContaining({ point: "sync_point_manager", action: "edit", reviewer: "bob", fields: ["b2-research-market"] })]);
+    expect((await run(["show", "op-paused"])).stdout).toMatch(
+      /^Reviews\n  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  sync_point_manager: edit by bob \(b2-research-market\)$/m,
+    );
 
     expect(jsonResult(await run(["resume", "op-paused", "--approve", "--json"])).reviewPoint).toBe("quality_validator");
 

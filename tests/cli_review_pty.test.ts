@@ -61,18 +61,40 @@ describe("interactive review in a terminal", () => {
     session.write("f\r");
     at = await session.waitFor(/Feedback: /, at);
     session.write("Cover operating costs\r");
+    const revision = at;
 
     // The revision re-runs the weakest branch, and both review points come round again.
     at = await session.waitFor(/── Review at sync_point_manager ──[\s\S]*Decision: .*\? /, at);
     session.write("a\r");
     at = await session.waitFor(/── Review at quality_validator ──[\s\S]*Decision: .*\? /, at);
     session.write("a\r");
-    await session.waitFor(/completed: thread pty-review, quality 0\.\d{3}/, at);
+    await session.waitFor(/completed: thread pty-review, quality 0\.\d{3} \(threshold 0\.8\) · 5 of 5 branches succeeded · 1 revision · \d+\.\ds\r?\n/, at);
     expect(await session.exited).toBe(0);
+
+    const screen = session.text();
+    expect(screen.split("\n")[0]).toMatch(/^thread pty-review · model offline \(deterministic answers, no API calls\)/);
+    // The feedback that leads to a revision is why it runs, and the live view says so.
+    expect(screen).toMatch(/Validation: score 0\.\d{3} → needs_revision: the reviewer asked for changes/);
+    const revisionView = screen.slice(revision);
+    expect(revisionView).toMatch(/revision 1: re-queues b\d-[a-z-]+ with the feedback "Cover operating costs"/);
+    expect(revisionView).toMatch(/Fan-out: wave 3, 1 branch \[/);
+    expect(screen).not.toMatch(/\b1 branches\b/);
+    // Each finished phase's time is when its last step was saved, on the clock its step lines use.
+    const phases = [...screen.matchAll(/^✔ (\S+?):? [^\n]*\[(\d+\.\d)s\]\r?\n((?: {2}[^\n]*\n)*)/gm)];
+    const timed = phases.filter(([, , , body]) => /saved at/.test(body!));
+    expect(timed.length).toBeGreaterThan(5);
+    for (const [, name, seconds, body] of timed) {
+      const steps = [...body!.matchAll(/step \d+ saved at (\d+\.\d)s/g)];
+      expect(`${name} ${steps.at(-1)![1]}s`).toBe(`${name} ${seconds}s`);
+    }
+    // A summary and the command for the report, not the report.
+    expect(screen).not.toMatch(/Source attribution/);
+    expect(screen).toMatch(/report: 'orchestra report pty-review' prints it/);
 
     const thread = await summary("pty-review");
     expect(thread.status).toBe("completed");
     expect(thread.reviews.map((r: { point: string; action: string; reviewer: string }) => `${r.point}:${r.action}:${r.reviewer}`)).toEqual([
+      "sync_point_manager:edit:alice",
       "sync_point_manager:approve:alice",
       "quality_validator:feedback:alice",
       "sync_point_manager:approve:alice",
@@ -105,9 +127,14 @@ describe("interactive review in a terminal", () => {
       ...env,
       ORCHESTRA_OFFLINE_LATENCY_MS: "1500",
     });
-    await session.waitFor(/research_branch_alpha +running/);
+    const at = await session.waitFor(/research_branch_alpha +running/);
     session.write("\u0003");
     expect(await session.exited).toBe(130);
+    // After the Ctrl-C no phase is drawn done while its branches run: they show as stopped.
+    const after = session.text().slice(at);
+    expect(after).toMatch(/✖ Fan-out: wave 1, 3 branches; stopped by Ctrl-C/);
+    expect(after).toMatch(/b1-research-technical +research_branch_alpha +stopped/);
+    expect(after).not.toMatch(/✔ Fan-out/);
     expect(session.text()).toMatch(/stopped\. The thread keeps every finished step: resume it with 'orchestra resume pty-mid-run'/);
     expect((await summary("pty-mid-run")).status).toBe("running");
 

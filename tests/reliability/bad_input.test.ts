@@ -70,7 +70,7 @@ describe("bad input to a new run: exit 2, one clear error, nothing written", () 
     ["a task file that is not JSON", () => ["run", "--task-file", file("not-json.json")], /is not valid JSON/],
     ["a task file with the wrong shape", () => ["run", "--task-file", file("wrong-shape.json")], /taskQueue: /],
     ["a task file with unknown fields", () => ["run", "--task-file", file("unknown-field.json")], /taskQueue.0: Unrecognized key: "priority"/],
-    ["a missing task file", () => ["run", "--task-file", "/nonexistent/tasks.json"], /cannot read --task-file .*ENOENT/],
+    ["a missing task file", () => ["run", "--task-file", "/nonexistent/tasks.json"], /--task-file \/nonexistent\/tasks\.json does not exist: check the path/],
     ["both a task and --task-file", () => ["run", TASK, "--task-file", "x.json"], /give a TASK or --task-file, not both/],
     ["an unknown --review value", () => ["run", TASK, "--review", "sometimes"], /--review.*sometimes.*always, never/s],
     ["a malformed --model", () => ["run", TASK, "--model", "gpt4"], /invalid configuration: model: must be 'offline' or 'openai:<model-name>'/],
@@ -152,7 +152,7 @@ describe("bad resumes: exit 2, one clear error, nothing written", () => {
       expectUsageError(await runCli(["resume", "bad-edit", "--edit", file(`edit-${i}.json`)], env()), message);
       record("bad input", name, { faults: 1 });
     }
-    expectUsageError(await runCli(["resume", "bad-edit", "--edit", file("missing.json")], env()), /cannot read --edit .*ENOENT/);
+    expectUsageError(await runCli(["resume", "bad-edit", "--edit", file("missing.json")], env()), /--edit .*missing\.json does not exist: check the path/);
     expect(await rowsOf("bad-edit")).toBe(rows);
   });
 });
