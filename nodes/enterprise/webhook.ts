@@ -182,13 +182,15 @@ export async function throughBreaker<T>(store: EnterpriseControlStore, endpoint:
     new CircuitOpenError(
       `circuit open for ${endpoint}: ${BREAKER_FAILURES} consecutive failures; a trial call is let through ${BREAKER_HALF_OPEN_MS / 1000} s after it opened`,
     );
+  const loadedOpen = parsed?.success === true && parsed.data.ownState.value === CircuitState.Open;
   let trialTaken = false;
   try {
     const result = await breaker.execute(async () => {
-      if (breaker.state === CircuitState.HalfOpen) {
+      // Loaded open and still called: cockatiel is letting this call through as the half-open trial.
+      if (loadedOpen) {
         // Stored as open from now while the trial runs: other processes keep refusing.
         const claim = serialized();
-        const claimed = await store.saveBreaker(endpoint, { ...claim, ownState: { ...claim.ownState, openedAt: clock() } }, version);
+        const claimed = await store.saveBreaker(endpoint, { ...claim, ownState: { ...claim.ownState, value: CircuitState.Open, openedAt: clock() } }, version);
         if (!claimed) {
           trialTaken = true;
           throw refused();
