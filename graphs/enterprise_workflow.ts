@@ -1,24 +1,36 @@
 import { START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { ORCHESTRATOR_ENDS, orchestrator } from "../nodes/enterprise/orchestrator.js";
-import { llmWorker, reactWorker, setWorker, splitWorker } from "../nodes/enterprise/workers.js";
+import { approvalWorker, pauseGate } from "../nodes/enterprise/approval.js";
+import { ORCHESTRATOR_ENDS, createOrchestrator } from "../nodes/enterprise/orchestrator.js";
+import { defaultEngineServices, type EngineServices } from "../nodes/enterprise/services.js";
+import { WORKER_NODES } from "../nodes/enterprise/tasks.js";
+import { createWorkers } from "../nodes/enterprise/workers.js";
 import { EnterpriseInputSchema, EnterpriseWorkflowState } from "../state/enterprise/state.js";
 
 /**
  * The engine: one orchestrator node interprets any definition, Sending each unit of work to the
  * worker node for its kind; every worker reports back to the orchestrator. The graph is the same
  * for every definition, so a thread resumes in any process that has the engine, whatever it ran.
+ * A paused run waits in `pause_gate` until resumed.
  */
-export const builder = new StateGraph(EnterpriseWorkflowState, { input: EnterpriseInputSchema })
-  .addNode("orchestrator", orchestrator, { ends: ORCHESTRATOR_ENDS })
-  .addNode("llm_worker", llmWorker)
-  .addNode("set_worker", setWorker)
-  .addNode("react_worker", reactWorker)
-  .addNode("split_worker", splitWorker)
-  .addEdge(START, "orchestrator")
-  .addEdge("llm_worker", "orchestrator")
-  .addEdge("set_worker", "orchestrator")
-  .addEdge("react_worker", "orchestrator")
-  .addEdge("split_worker", "orchestrator");
+export function createEngineBuilder(services: EngineServices) {
+  const workers = createWorkers(services);
+  const builder = new StateGraph(EnterpriseWorkflowState, { input: EnterpriseInputSchema })
+    .addNode("orchestrator", createOrchestrator(services), { ends: ORCHESTRATOR_ENDS })
+    .addNode("llm_worker", workers.llm_worker)
+    .addNode("set_worker", workers.set_worker)
+    .addNode("react_worker", workers.react_worker)
+    .addNode("split_worker", workers.split_worker)
+    .addNode("webhook_worker", workers.webhook_worker)
+    .addNode("recovery_worker", workers.recovery_worker)
+    .addNode("approval_worker", approvalWorker)
+    .addNode("pause_gate", pauseGate)
+    .addEdge(START, "orchestrator")
+    .addEdge("pause_gate", "orchestrator");
+  for (const worker of WORKER_NODES) builder.addEdge(worker, "orchestrator");
+  return builder;
+}
+
+export const builder = createEngineBuilder(defaultEngineServices());
 
 /**
  * Two super-steps per wave of work, and a loop runs one wave per iteration: LangGraph's default
@@ -32,8 +44,9 @@ export const ENGINE_RECURSION_LIMIT = 100_000;
  */
 const RUN_DEFAULTS = { recursionLimit: ENGINE_RECURSION_LIMIT, durability: "sync" } as const;
 
-export function compileEnterpriseWorkflow(checkpointer: BaseCheckpointSaver) {
-  return builder.compile({ checkpointer, name: "enterprise_workflow" }).withConfig(RUN_DEFAULTS);
+/** Services default to the controls in DATABASE_URL's database; pass them to share a store the caller opened. */
+export function compileEnterpriseWorkflow(checkpointer: BaseCheckpointSaver, services: EngineServices = defaultEngineServices()) {
+  return createEngineBuilder(services).compile({ checkpointer, name: "enterprise_workflow" }).withConfig(RUN_DEFAULTS);
 }
 
 /** For langgraph.json: the server brings its own checkpointer. Input: {definition, input}, the definition given or named. */

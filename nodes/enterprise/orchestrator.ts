@@ -1,15 +1,11 @@
 import { randomUUID } from "node:crypto";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { Command, END, Send } from "@langchain/langgraph";
-import {
-  UNSUPPORTED_STEP_TYPES,
-  allSteps,
-  effectiveRetryPolicy,
-  type AdvancedWorkflow,
-  type WorkflowStep,
-} from "../../state/enterprise/definition.js";
+import type { ControlRequest } from "../../checkpoints/enterprise_controls.js";
+import { allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise/definition.js";
 import { evaluateCondition, evaluateExpression } from "../../state/enterprise/expressions.js";
 import { checkDefinition, loadNamedDefinition } from "../../state/enterprise/loader.js";
-import type { AuditEntry, EnterpriseState, EnterpriseUpdate, StepRecord, WorkflowStatus } from "../../state/enterprise/state.js";
+import type { AuditEntry, EnterpriseState, EnterpriseUpdate, RollbackPlan, StepRecord, WorkflowStatus } from "../../state/enterprise/state.js";
 import {
   childrenToStart,
   deadlineReached,
@@ -19,9 +15,54 @@ import {
   readySteps,
   unsettledSteps,
 } from "./decisions.js";
-import { WORKER_NODES, workerNodeFor, type WorkerTask } from "./tasks.js";
+import type { EngineServices } from "./services.js";
+import { WORKER_NODES, workerNodeFor, type EngineTask, type WorkerTask } from "./tasks.js";
 
-export const ORCHESTRATOR_ENDS = [...WORKER_NODES, "orchestrator", END];
+export const ORCHESTRATOR_ENDS = [...WORKER_NODES, "orchestrator", "pause_gate", END];
+
+/** A pending error handler or compensation: the action, the step key it belongs to, and its recovery key. */
+export interface RecoveryItem {
+  key: string;
+  owner: string;
+  step: WorkflowStep;
+  action: WorkflowStep["rollbackActions"][number];
+}
+
+/** The definition step a record key runs: `research#2` is an orchestrated subtask of `research`. */
+const definitionStepOf = (byId: Map<string, WorkflowStep>, key: string) => byId.get(key.split("#")[0]!);
+
+/**
+ * Compensations not yet run, in the order they run: steps in reverse completion order, each
+ * step's rollbackActions as listed. Each runs at most once, whichever rollback reaches it first.
+ */
+export function pendingCompensations(
+  workflow: AdvancedWorkflow,
+  completedInOrder: readonly string[],
+  recovery: EnterpriseState["recovery"],
+  exclude: readonly string[] = [],
+): RecoveryItem[] {
+  const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
+  return [...completedInOrder]
+    .reverse()
+    .filter((owner) => !exclude.includes(owner))
+    .flatMap((owner) => {
+      const step = definitionStepOf(byId, owner);
+      return (step?.rollbackActions ?? []).map((action, i) => ({ key: `${owner}/rollback#${i + 1}`, owner, step: step!, action }));
+    })
+    .filter((item) => recovery[item.key] === undefined);
+}
+
+/** Error handlers of failed steps that have not run yet. */
+export function pendingErrorHandlers(workflow: AdvancedWorkflow, records: Record<string, StepRecord>, recovery: EnterpriseState["recovery"]): RecoveryItem[] {
+  const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
+  return Object.entries(records)
+    .filter(([, record]) => record.status === "FAILED")
+    .flatMap(([owner]) => {
+      const step = definitionStepOf(byId, owner);
+      return (step?.errorHandlers ?? []).map((action, i) => ({ key: `${owner}/on_error#${i + 1}`, owner, step: step!, action }));
+    })
+    .filter((item) => recovery[item.key] === undefined);
+}
 
 /** The first turn: the definition checked, the context and the absolute deadline set. */
 export function initialize(rawDefinition: unknown, input: Record<string, unknown>, now: number): EnterpriseUpdate {
@@ -31,15 +72,6 @@ export function initialize(rawDefinition: unknown, input: Record<string, unknown
     workflow = checkDefinition(rawDefinition);
   } catch (error) {
     return failedRun(at, `invalid definition: ${(error as Error).message}`);
-  }
-  const unsupported = allSteps(workflow.steps).find((step) => UNSUPPORTED_STEP_TYPES.includes(step.stepType));
-  if (unsupported) {
-    return {
-      ...failedRun(at, `step '${unsupported.stepId}': ${unsupported.stepType} steps are not supported yet`),
-      workflow,
-      workflowName: workflow.name,
-      version: workflow.version,
-    };
   }
   return {
     workflow,
@@ -66,7 +98,7 @@ function failedRun(at: string, message: string): EnterpriseUpdate {
 
 export interface Turn {
   update: EnterpriseUpdate;
-  tasks: WorkerTask[];
+  tasks: EngineTask[];
   /** The run is over: `update` holds its final status. */
   finished: boolean;
 }
@@ -76,7 +108,7 @@ export interface Turn {
  * steps, decide which steps settle without work (skipped, empty, stopped loops), and pick the work
  * to Send next within the workflow's and each parallel step's concurrency limits.
  */
-export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now: number): Turn {
+export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now: number, cancel?: Pick<ControlRequest, "actor">): Turn {
   const at = new Date(now).toISOString();
   const records: Record<string, StepRecord> = { ...state.steps };
   const changes: Record<string, Partial<StepRecord>> = {};
@@ -85,7 +117,7 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
   const completed: string[] = [];
   const failed: string[] = [];
   const errors: EnterpriseUpdate["errors"] = [];
-  const tasks: WorkerTask[] = [];
+  const tasks: EngineTask[] = [];
   const startedNow: string[] = [];
 
   const set = (key: string, patch: Partial<StepRecord>) => {
@@ -104,9 +136,12 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     audit.push({ at, event: `step_${status.toLowerCase()}`, stepId: key, ...(detail.reason || detail.error ? { detail: detail.reason ?? detail.error } : {}) });
   };
   const budget = () => workflow.maxParallelSteps - tasks.length;
-  const dispatch = (task: WorkerTask) => {
+  const dispatch = (task: EngineTask) => {
     tasks.push(task);
-    audit.push({ at, event: "step_dispatched", stepId: task.key, ...(task.iteration ? { detail: `iteration ${task.iteration}` } : {}) });
+    if (task.kind === "action" && task.role === "recovery") return;
+    set(task.key, { dispatches: (records[task.key]?.dispatches ?? 0) + 1 });
+    const detail = task.kind === "action" && task.iteration ? `iteration ${task.iteration}` : task.kind === "approval" ? "approval asked" : undefined;
+    audit.push({ at, event: "step_dispatched", stepId: task.key, ...(detail ? { detail } : {}) });
   };
   const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
   const resultsOf = (step: WorkflowStep) =>
@@ -127,7 +162,59 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     timeoutSeconds: step.timeoutSeconds,
     deadline: state.deadline,
     ...(iteration === undefined ? {} : { iteration }),
+    kind: "action",
+    attemptGroup: (records[key]?.dispatches ?? 0) + 1,
   });
+  // Recovery runs even after the deadline passed: it is what puts the world back.
+  const recoveryTask = (item: RecoveryItem, kind: "error_handler" | "compensation"): WorkerTask => ({
+    kind: "action",
+    key: item.key,
+    stepId: item.key,
+    role: "recovery",
+    action: item.action,
+    scope: { ...state.context, results: { ...state.intermediateResults, ...results }, failed_step: item.owner },
+    outputMapping: {},
+    retry: effectiveRetryPolicy(workflow, item.step),
+    timeoutSeconds: item.step.timeoutSeconds,
+    deadline: new Date(now + item.step.timeoutSeconds * 1000).toISOString(),
+    attemptGroup: 1,
+    recovery: { kind, owner: item.owner },
+  });
+  const askApproval = (step: WorkflowStep) => {
+    const record = records[step.stepId];
+    const refusals = record?.refusals ?? 0;
+    dispatch({
+      kind: "approval",
+      key: step.stepId,
+      stepId: step.stepId,
+      askedAt: at,
+      deadline: state.deadline,
+      refusals,
+      request: {
+        kind: "approval",
+        stepId: step.stepId,
+        name: step.name,
+        question: `Approve '${step.name}' of ${workflow.name}?`,
+        approvers: step.approvers,
+        allowedUsers: workflow.allowedUsers,
+        subject: { context: state.context, results: resultsOf(step) },
+        ...(refusals && record?.reason ? { lastRefusal: record.reason } : {}),
+      },
+    });
+  };
+  const completedInOrder = () => [...state.completedSteps, ...completed];
+  /** A rollback step: the compensations of every step completed so far, one at a time, then it completes. */
+  const advanceRollbackStep = (step: WorkflowStep) => {
+    const next = pendingCompensations(workflow, completedInOrder(), state.recovery, [step.stepId])[0];
+    if (next) {
+      if (budget() > 0) dispatch(recoveryTask(next, "compensation"));
+      return;
+    }
+    const ran = Object.entries(state.recovery).filter(([, record]) => record.kind === "compensation");
+    settle(step.stepId, "COMPLETED", { reason: `${ran.length} compensations run` }, {
+      compensations: ran.map(([key, record]) => ({ key, status: record.status, ...(record.error ? { error: record.error } : {}) })),
+    });
+  };
   const guarded = (step: WorkflowStep, work: () => void) => {
     try {
       work();
@@ -208,6 +295,7 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
       if (step.stepType === "parallel") advanceChildren(step);
       else if (step.stepType === "orchestrator") advanceOrchestrator(step);
       else if (step.stepType === "loop") advanceLoop(step);
+      else if (step.stepType === "rollback") advanceRollbackStep(step);
     });
 
   /** Starts a ready step; returns true when it settled at once, which may make its dependents ready. */
@@ -215,6 +303,21 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     guarded(step, () => {
       if (step.conditions.length && !step.conditions.some((condition) => evaluateCondition(condition, scopeFor(step, step)))) {
         settle(step.stepId, "SKIPPED", { reason: `conditions false: ${step.conditions.join("; ")}` });
+        return;
+      }
+      if (step.stepType === "human_approval") {
+        if (step.requiredFor.length && !step.requiredFor.some((condition) => evaluateCondition(condition, scopeFor(step, step)))) {
+          settle(step.stepId, "SKIPPED", { reason: `approval not required: requiredFor false: ${step.requiredFor.join("; ")}` });
+          return;
+        }
+        set(step.stepId, { status: "WAITING", startedAt: records[step.stepId]?.startedAt ?? at });
+        askApproval(step);
+        return;
+      }
+      if (step.stepType === "rollback") {
+        set(step.stepId, { status: "RUNNING", startedAt: at });
+        startedNow.push(step.stepId);
+        advanceRollbackStep(step);
         return;
       }
       if (step.stepType === "parallel") {
@@ -252,7 +355,8 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
         currentSteps: [],
         endTime: at,
         finalResult,
-        ...(status === "FAILED" || status === "TIMEOUT" ? { errors: [...errors, { stepId: "(workflow)", message: detail, at }] } : {}),
+        // A rollback recorded the failure when it started.
+        ...((status === "FAILED" || status === "TIMEOUT") && !state.rollback ? { errors: [...errors, { stepId: "(workflow)", message: detail, at }] } : {}),
         auditTrail: [...audit, { at, event: `workflow_${status.toLowerCase()}`, detail }],
       },
     };
@@ -268,6 +372,39 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
   const blockingFailure = () =>
     workflow.steps.find((step) => records[step.stepId]?.status === "FAILED" && !effectiveRetryPolicy(workflow, step).continueOnFailure);
 
+  /** The run cannot go on: compensate what completed, newest first, then end with the plan's status. */
+  const rollBack = (plan: RollbackPlan, actor?: string): Turn => {
+    const next = pendingCompensations(workflow, completedInOrder(), state.recovery)[0];
+    const starting = state.rollback === undefined;
+    if (!next) {
+      const ran = Object.values(state.recovery).filter((record) => record.kind === "compensation");
+      const failedCompensations = ran.filter((record) => record.status === "FAILED").length;
+      const summary = ran.length ? `; ${ran.length} compensations run${failedCompensations ? `, ${failedCompensations} failed` : ""}` : "";
+      return finish(plan.target, `${plan.reason}${summary}`);
+    }
+    tasks.length = 0;
+    for (const key of startedNow) if (records[key]?.status === "RUNNING") set(key, { status: "PENDING" });
+    dispatch(recoveryTask(next, "compensation"));
+    return {
+      finished: false,
+      tasks,
+      update: {
+        ...collected(),
+        status: "ROLLBACK",
+        currentSteps: [next.key],
+        ...(starting
+          ? {
+              rollback: plan,
+              ...(plan.target === "FAILED" ? { errors: [...errors, { stepId: "(workflow)", message: plan.reason, at }] } : {}),
+              auditTrail: [...audit, { at, event: "rollback_started", ...(actor ? { actor } : {}), detail: plan.reason }],
+            }
+          : {}),
+      },
+    };
+  };
+
+  if (state.rollback) return rollBack(state.rollback);
+  if (cancel) return rollBack({ target: "CANCELLED", reason: `cancelled by ${cancel.actor}` }, cancel.actor);
   if (deadlineReached(state.deadline, now)) {
     const running = unsettledSteps(workflow, records).filter((id) => records[id]?.status === "RUNNING");
     return finish("TIMEOUT", `deadline ${state.deadline} passed${running.length ? ` with ${running.join(", ")} unfinished` : ""}`);
@@ -279,8 +416,15 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     for (const step of readySteps(workflow, records)) if (start(step)) settledSome = true;
   }
 
+  const handlers = pendingErrorHandlers(workflow, records, state.recovery);
   const blocking = blockingFailure();
-  if (blocking) return finish("FAILED", `step '${blocking.stepId}' failed: ${records[blocking.stepId]!.error ?? "failed"}`);
+  if (blocking) {
+    if (!handlers.length) return rollBack({ target: "FAILED", reason: `step '${blocking.stepId}' failed: ${records[blocking.stepId]!.error ?? "failed"}` });
+    // The failed step's handlers run before the rollback; work this turn would have started waits.
+    tasks.length = 0;
+    for (const key of startedNow) if (records[key]?.status === "RUNNING") set(key, { status: "PENDING" });
+  }
+  for (const item of handlers) dispatch(recoveryTask(item, "error_handler"));
   if (tasks.length === 0) {
     const stuck = unsettledSteps(workflow, records);
     if (stuck.length === 0) return finish("COMPLETED", `${workflow.steps.length} steps settled`);
@@ -293,20 +437,40 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
   return {
     finished: false,
     tasks,
-    update: { ...collected(), currentSteps: [...new Set(tasks.map((task) => task.key))] },
+    update: {
+      ...collected(),
+      status: tasks.some((task) => task.kind === "approval") ? "WAITING_APPROVAL" : "RUNNING",
+      currentSteps: [...new Set(tasks.map((task) => task.key))],
+    },
   };
 }
 
-/** The orchestrator node: initialises the run, then each turn Sends the next work to the typed workers. */
-export async function orchestrator(state: EnterpriseState): Promise<Command> {
-  const now = Date.now();
-  if (state.status === "INITIALIZING") {
-    const definition = typeof state.definition === "string" ? await loadNamedDefinition(state.definition).catch((error: Error) => error) : state.definition;
-    const update =
-      definition instanceof Error ? failedRun(new Date(now).toISOString(), definition.message) : initialize(definition, state.input, now);
-    return new Command({ update, goto: update.status === "RUNNING" ? "orchestrator" : END });
-  }
-  const turn = planTurn(state, state.workflow!, now);
-  if (turn.finished) return new Command({ update: turn.update, goto: END });
-  return new Command({ update: turn.update, goto: turn.tasks.map((task) => new Send(workerNodeFor(task), task)) });
+/** The orchestrator node: initialises the run, then each turn acts on pause and cancel requests and Sends the next work to the typed workers. */
+export function createOrchestrator(services: EngineServices) {
+  return async (state: EnterpriseState, config: RunnableConfig): Promise<Command> => {
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    if (state.status === "INITIALIZING") {
+      const definition = typeof state.definition === "string" ? await loadNamedDefinition(state.definition).catch((error: Error) => error) : state.definition;
+      const update = definition instanceof Error ? failedRun(at, definition.message) : initialize(definition, state.input, now);
+      return new Command({ update, goto: update.status === "RUNNING" ? "orchestrator" : END });
+    }
+    const threadId = config.configurable?.thread_id;
+    const request = typeof threadId === "string" ? await (await services.controls()).nextRequest(threadId, state.lastControlRequest) : undefined;
+    const seen = request ? { lastControlRequest: request.id } : {};
+    if (request?.kind === "pause") {
+      if (!state.rollback) {
+        return new Command({
+          update: { ...seen, status: "PAUSED", currentSteps: [], auditTrail: [{ at, event: "workflow_paused", actor: request.actor }] },
+          goto: "pause_gate",
+        });
+      }
+    }
+    const cancel = request?.kind === "cancel" && !state.rollback ? request : undefined;
+    const ignored: AuditEntry[] = request && !cancel ? [{ at, event: `${request.kind}_ignored`, actor: request.actor, detail: "the run is rolling back" }] : [];
+    const turn = planTurn(state, state.workflow!, now, cancel);
+    const update = { ...turn.update, ...seen, auditTrail: [...ignored, ...(Array.isArray(turn.update.auditTrail) ? turn.update.auditTrail : [])] };
+    if (turn.finished) return new Command({ update, goto: END });
+    return new Command({ update, goto: turn.tasks.map((task) => new Send(workerNodeFor(task), task)) });
+  };
 }

@@ -1,7 +1,8 @@
 import type { Action, RetryPolicy } from "../../state/enterprise/definition.js";
+import type { RecoveryRecord } from "../../state/enterprise/state.js";
 
 /** The worker nodes, one per kind of work. */
-export const WORKER_NODES = ["llm_worker", "set_worker", "react_worker", "split_worker"] as const;
+export const WORKER_NODES = ["llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "approval_worker", "recovery_worker"] as const;
 export type WorkerNode = (typeof WORKER_NODES)[number];
 
 /**
@@ -9,12 +10,13 @@ export type WorkerNode = (typeof WORKER_NODES)[number];
  * the payload saved with the Send is enough to run it again in another process.
  */
 export interface WorkerTask {
-  /** The step record the outcome goes to: a step id, or `<worker id>#<n>` for an orchestrated subtask. */
+  kind: "action";
+  /** The step record the outcome goes to: a step id, or `<worker id>#<n>` for an orchestrated subtask; for recovery, the recovery key. */
   key: string;
-  /** The definition step whose action runs: model calls are made under this name (the fault plan's key). */
+  /** The definition step whose action runs: model calls are made under this name (the fault plan's key); a recovery action's key. */
   stepId: string;
-  /** How the outcome is recorded: a step of its own, one iteration of a loop, or an orchestrator's subtask list. */
-  role: "step" | "iteration" | "split";
+  /** How the outcome is recorded: a step of its own, one iteration of a loop, an orchestrator's subtask list, or an error handler or compensation. */
+  role: "step" | "iteration" | "split" | "recovery";
   action: Action;
   /** Context values, dependencies' results (`results`), inputMapping values and, for subtasks, `subtask`. */
   scope: Record<string, unknown>;
@@ -24,11 +26,47 @@ export interface WorkerTask {
   /** The workflow's deadline, ISO: the step's time is cut to it. */
   deadline: string;
   iteration?: number;
+  /** How many times this key's work has been sent, this time included: a webhook's idempotency key names it, so a resume re-sends the same key. */
+  attemptGroup: number;
+  /** Recovery tasks: what kind, and the step key whose action it is. */
+  recovery?: Pick<RecoveryRecord, "kind" | "owner">;
 }
 
-export function workerNodeFor(task: Pick<WorkerTask, "role" | "action">): WorkerNode {
+/** What an approval interrupt shows the reviewer. */
+export interface ApprovalRequest {
+  kind: "approval";
+  stepId: string;
+  name: string;
+  question: string;
+  /** Roles that may decide; empty: any role. */
+  approvers: string[];
+  /** Users who may decide; empty: anyone with the role. */
+  allowedUsers: string[];
+  /** What is being approved: the context and the results of the step's dependencies. */
+  subject: Record<string, unknown>;
+  /** Why the last answer was refused, when the question is asked again. */
+  lastRefusal?: string;
+}
+
+export interface ApprovalTask {
+  kind: "approval";
+  key: string;
+  stepId: string;
+  request: ApprovalRequest;
+  /** When the question was sent: the wait until the answer is added to the workflow's deadline. */
+  askedAt: string;
+  deadline: string;
+  refusals: number;
+}
+
+export type EngineTask = WorkerTask | ApprovalTask;
+
+export function workerNodeFor(task: EngineTask): WorkerNode {
+  if (task.kind === "approval") return "approval_worker";
+  if (task.role === "recovery") return "recovery_worker";
   if (task.role === "split") return "split_worker";
   if ("llm" in task.action) return "llm_worker";
   if ("set" in task.action) return "set_worker";
+  if ("webhook" in task.action) return "webhook_worker";
   return "react_worker";
 }

@@ -2,10 +2,12 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, handleAll, retry, timeout, wrap } from "cockatiel";
 import type { Action } from "../../state/enterprise/definition.js";
 import { evaluateExpression } from "../../state/enterprise/expressions.js";
-import type { EnterpriseUpdate } from "../../state/enterprise/state.js";
+import type { AuditEntry, EnterpriseUpdate } from "../../state/enterprise/state.js";
 import { runLlmAction, runReactAction, runSetAction, runSplit, type ActionCall } from "./actions.js";
-import { stepTimeBudget } from "./decisions.js";
+import { renderTemplate, stepTimeBudget } from "./decisions.js";
+import type { EngineServices } from "./services.js";
 import type { WorkerTask } from "./tasks.js";
+import { IDEMPOTENCY_HEADER, endpointName, resolveEnvReferences, sendWebhook, throughBreaker, webhookSettings } from "./webhook.js";
 
 export interface Execution<T> {
   ok: boolean;
@@ -106,22 +108,96 @@ export function outcomeUpdate(task: WorkerTask, execution: Execution<unknown>, n
   };
 }
 
-type Perform = (task: WorkerTask, call: ActionCall) => Promise<unknown>;
+/** Where webhook calls are audited: method, endpoint without query, status and idempotency key; never headers. */
+type AuditSink = (entry: Omit<AuditEntry, "at">) => void;
+
+type Perform = (task: WorkerTask, call: ActionCall, audit: AuditSink) => Promise<unknown>;
 
 /** A worker node: the task's action under its policy, never throwing, the outcome recorded. */
-function workerNode(perform: Perform) {
+function workerNode(perform: Perform, record: (task: WorkerTask, execution: Execution<unknown>, now: number) => EnterpriseUpdate = outcomeUpdate) {
   return async (task: WorkerTask, config: RunnableConfig): Promise<EnterpriseUpdate> => {
-    const execution = await executeWithPolicy(task, (signal) => perform(task, { stepId: task.stepId, scope: task.scope, signal, config }));
-    return outcomeUpdate(task, execution, Date.now());
+    const calls: AuditEntry[] = [];
+    const audit: AuditSink = (entry) => calls.push({ at: new Date().toISOString(), ...entry });
+    const execution = await executeWithPolicy(task, (signal) => perform(task, { stepId: task.stepId, scope: task.scope, signal, config }, audit));
+    const update = record(task, execution, Date.now());
+    return calls.length ? { ...update, auditTrail: [...calls, ...(Array.isArray(update.auditTrail) ? update.auditTrail : [])] } : update;
   };
 }
 
-function actionOf<K extends "llm" | "set" | "react">(task: WorkerTask, kind: K): Extract<Action, Record<K, unknown>> {
+function actionOf<K extends "llm" | "set" | "react" | "webhook">(task: WorkerTask, kind: K): Extract<Action, Record<K, unknown>> {
   if (!(kind in task.action)) throw new Error(`step '${task.stepId}' was sent to the ${kind} worker with another action`);
   return task.action as Extract<Action, Record<K, unknown>>;
 }
 
-export const llmWorker = workerNode((task, call) => runLlmAction(actionOf(task, "llm"), call));
-export const setWorker = workerNode(async (task) => runSetAction(actionOf(task, "set").set, task.scope));
-export const reactWorker = workerNode((task, call) => runReactAction(actionOf(task, "react").react, call));
-export const splitWorker = workerNode((task, call) => runSplit(actionOf(task, "llm"), call));
+/** `threadId:stepKey:attemptGroup`: the same for a retry and for a resume after a crash, new only when the step is sent again. */
+export function idempotencyKey(config: RunnableConfig, task: Pick<WorkerTask, "key" | "attemptGroup">): string {
+  const threadId = config.configurable?.thread_id;
+  return `${typeof threadId === "string" ? threadId : "no-thread"}:${task.key}:${task.attemptGroup}`;
+}
+
+/** `{webhook: ...}`: the endpoint and headers resolved now (env references included), sent through the endpoint's breaker. */
+async function runWebhook(services: EngineServices, task: WorkerTask, call: ActionCall, audit: AuditSink): Promise<unknown> {
+  const { webhook } = actionOf(task, "webhook");
+  let url: URL;
+  try {
+    url = new URL(resolveEnvReferences(renderTemplate(webhook.endpoint, call.scope), "the webhook endpoint", services.env));
+  } catch (error) {
+    throw new Error(error instanceof TypeError ? `the webhook endpoint '${webhook.endpoint}' is not a URL` : (error as Error).message);
+  }
+  const headers = Object.fromEntries(
+    Object.entries(webhook.headers).map(([name, value]) => [name, resolveEnvReferences(value, `header ${name}`, services.env)]),
+  );
+  const body = webhook.payload
+    ? Object.fromEntries(Object.entries(webhook.payload).map(([name, text]) => [name, evaluateExpression(text, call.scope)]))
+    : call.scope;
+  const key = idempotencyKey(call.config, task);
+  const endpoint = endpointName(url);
+  const controls = await services.controls();
+  const { ORCHESTRA_WEBHOOK_ALLOW_HOSTS: allowHosts } = webhookSettings(services.env);
+  try {
+    const response = await throughBreaker(controls, endpoint, services.clock, () =>
+      sendWebhook({ url, method: webhook.method, headers, body, idempotencyKey: key, signal: call.signal, allowHosts }),
+    );
+    audit({ event: "webhook_called", stepId: task.key, detail: `${webhook.method} ${endpoint} → ${response.status} (${IDEMPOTENCY_HEADER} ${key})` });
+    return response;
+  } catch (error) {
+    audit({ event: "webhook_failed", stepId: task.key, detail: `${webhook.method} ${endpoint} (${IDEMPOTENCY_HEADER} ${key}): ${(error as Error).message}` });
+    throw error;
+  }
+}
+
+/** Any action, for error handlers and compensations. */
+function runAnyAction(services: EngineServices): Perform {
+  return (task, call, audit) => {
+    const { action } = task;
+    if ("llm" in action) return runLlmAction(action, call);
+    if ("set" in action) return Promise.resolve(runSetAction(action.set, task.scope));
+    if ("react" in action) return runReactAction(action.react, call);
+    return runWebhook(services, task, call, audit);
+  };
+}
+
+/** An error handler's or compensation's outcome: recorded and audited; it never changes the step it belongs to. */
+export function recoveryUpdate(task: WorkerTask, execution: Execution<unknown>, now: number): EnterpriseUpdate {
+  const at = new Date(now).toISOString();
+  const kind = task.recovery?.kind ?? "compensation";
+  const owner = task.recovery?.owner ?? task.key;
+  const status = execution.ok ? "COMPLETED" : "FAILED";
+  const context = execution.ok && "set" in task.action ? (execution.value as Record<string, unknown>) : {};
+  return {
+    recovery: { [task.key]: { kind, owner, status, at, ...(execution.error ? { error: execution.error } : {}) } },
+    context,
+    auditTrail: [{ at, event: `${kind}_${execution.ok ? "completed" : "failed"}`, stepId: task.key, ...(execution.error ? { detail: execution.error } : {}) }],
+  };
+}
+
+export function createWorkers(services: EngineServices) {
+  return {
+    llm_worker: workerNode((task, call) => runLlmAction(actionOf(task, "llm"), call)),
+    set_worker: workerNode(async (task) => runSetAction(actionOf(task, "set").set, task.scope)),
+    react_worker: workerNode((task, call) => runReactAction(actionOf(task, "react").react, call)),
+    split_worker: workerNode((task, call) => runSplit(actionOf(task, "llm"), call)),
+    webhook_worker: workerNode((task, call, audit) => runWebhook(services, task, call, audit)),
+    recovery_worker: workerNode(runAnyAction(services), recoveryUpdate),
+  };
+}

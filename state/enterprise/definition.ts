@@ -15,9 +15,6 @@ export const STEP_TYPES = [
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
-/** Accepted by the loader so definitions can name them now; the engine refuses to run them yet. */
-export const UNSUPPORTED_STEP_TYPES: readonly StepType[] = ["human_approval", "webhook", "rollback"];
-
 /** Step types whose work is an action the step runs itself. */
 export const ACTION_STEP_TYPES: readonly StepType[] = ["sequential", "conditional", "loop", "react", "worker"];
 
@@ -55,12 +52,35 @@ export const ReactActionSchema = z
   })
   .strict();
 
-export const ActionSchema = z.union([LlmActionSchema, SetActionSchema, ReactActionSchema], {
-  error: () => 'unknown action; use {llm: "prompt"}, {set: {key: "expression"}} or {react: {prompt, tools}}',
+/** `${env:NAME}`: a value read from the environment when the request is sent, never stored resolved. */
+export const ENV_REFERENCE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+export const WebhookActionSchema = z
+  .object({
+    webhook: z
+      .object({
+        /** A URL; may hold `{{placeholders}}` from the context and `${env:NAME}` references. */
+        endpoint: z.string().trim().min(1, "the webhook needs an endpoint URL"),
+        method: z.enum(["POST", "PUT", "PATCH", "DELETE"]).default("POST"),
+        /** Header values may hold `${env:NAME}` references: secrets stay in the environment. */
+        headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "header names hold letters, digits and -"), z.string()).default({}),
+        /** Body field → CEL expression over the context; none sends the whole context. */
+        payload: z.record(z.string().min(1), expression).optional(),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const ActionSchema = z.union([LlmActionSchema, SetActionSchema, ReactActionSchema, WebhookActionSchema], {
+  error: () => 'unknown action; use {llm: "prompt"}, {set: {key: "expression"}}, {react: {prompt, tools}} or {webhook: {endpoint}}',
 });
 export type Action = z.infer<typeof ActionSchema>;
 export type LlmAction = z.infer<typeof LlmActionSchema>;
 export type ReactAction = z.infer<typeof ReactActionSchema>;
+export type WebhookAction = z.infer<typeof WebhookActionSchema>;
+
+/** Error handlers and compensations: an action, or a bare instruction for the model (`{llm: text}`). */
+export const RecoveryActionSchema = z.union([z.string().trim().min(1).transform((llm): Action => ({ llm })), ActionSchema]);
 
 /** Given fields only: a step's policy falls back field by field to the workflow's, then to the defaults. */
 export const RetryPolicySchema = z
@@ -113,8 +133,14 @@ export interface WorkflowStep {
   inputMapping: Record<string, string>;
   /** Context key → expression over the context and the step's `output`. */
   outputMapping: Record<string, string>;
-  rollbackActions: string[];
-  errorHandlers: string[];
+  /** Compensations: run in reverse completion order when the workflow rolls back. */
+  rollbackActions: Action[];
+  /** Run when the step fails, before the workflow decides whether it can go on. */
+  errorHandlers: Action[];
+  /** human_approval: the roles that may decide; none means any role. */
+  approvers: string[];
+  /** human_approval: the approval is asked for when any holds; none means always. */
+  requiredFor: string[];
 }
 
 const stepId = z
@@ -138,8 +164,10 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
       retryPolicy: RetryPolicySchema.default({}),
       inputMapping: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), expression).default({}),
       outputMapping: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), expression).default({}),
-      rollbackActions: z.array(z.string()).default([]),
-      errorHandlers: z.array(z.string()).default([]),
+      rollbackActions: z.array(RecoveryActionSchema).default([]),
+      errorHandlers: z.array(RecoveryActionSchema).default([]),
+      approvers: z.array(z.string().trim().min(1)).default([]),
+      requiredFor: z.array(expression).default([]),
     })
     .strict()
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),
@@ -157,6 +185,8 @@ export const AdvancedWorkflowSchema = z
     retryPolicy: RetryPolicySchema.default({}),
     slaTargets: z.record(z.string(), z.unknown()).default({}),
     tags: z.array(z.string()).default([]),
+    /** Who may decide approvals; none means anyone holding the step's role. */
+    allowedUsers: z.array(z.string().trim().min(1)).default([]),
   })
   .strict();
 export type AdvancedWorkflow = z.infer<typeof AdvancedWorkflowSchema>;

@@ -1,9 +1,10 @@
-import { access, readFile } from "node:fs/promises";
+import { access, readFile, readdir } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../input.js";
-import { AdvancedWorkflowSchema, allSteps, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
+import { AdvancedWorkflowSchema, allSteps, type Action, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
 import { compileExpression } from "./expressions.js";
 
 /** A definition that cannot run: one line naming the problem and where it is. */
@@ -28,24 +29,50 @@ export async function loadDefinitionFile(file: string): Promise<AdvancedWorkflow
   }
 }
 
-/** Where definitions named rather than given are found: ORCHESTRA_WORKFLOWS_DIR, else ./workflows. */
-export function workflowsDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.ORCHESTRA_WORKFLOWS_DIR || "workflows");
+/** The example definitions shipped with the engine, found next to this source file whatever the working directory. */
+export const SHIPPED_DEFINITIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../graphs/enterprise_definitions");
+
+/** Where definitions named rather than given are found, in order: ORCHESTRA_WORKFLOWS_DIR when set, then the shipped examples. */
+export function workflowsDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [...(env.ORCHESTRA_WORKFLOWS_DIR ? [path.resolve(env.ORCHESTRA_WORKFLOWS_DIR)] : []), SHIPPED_DEFINITIONS_DIR];
 }
 
-/** The definition `<name>.yaml`, `.yml` or `.json` in the workflows folder. */
+const DEFINITION_EXTENSIONS = [".yaml", ".yml", ".json"];
+
+/** The definition `<name>.yaml`, `.yml` or `.json` in the first folder that has it. */
 export async function loadNamedDefinition(name: string, env: NodeJS.ProcessEnv = process.env): Promise<AdvancedWorkflow> {
   if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new DefinitionError(`'${name}' is not a workflow name; give a definition or a name of letters, digits, _ and -`);
-  const dir = workflowsDir(env);
-  for (const ext of [".yaml", ".yml", ".json"]) {
-    const file = path.join(dir, `${name}${ext}`);
-    const exists = await access(file).then(
-      () => true,
-      () => false,
-    );
-    if (exists) return loadDefinitionFile(file);
+  const dirs = workflowsDirs(env);
+  for (const dir of dirs) {
+    for (const ext of DEFINITION_EXTENSIONS) {
+      const file = path.join(dir, `${name}${ext}`);
+      const exists = await access(file).then(
+        () => true,
+        () => false,
+      );
+      if (exists) return loadDefinitionFile(file);
+    }
   }
-  throw new DefinitionError(`no workflow named '${name}' in ${dir}; give a definition, or add ${name}.yaml there`);
+  throw new DefinitionError(`no workflow named '${name}' in ${dirs.join(" or ")}; give a definition, or add ${name}.yaml to ${dirs[0]}`);
+}
+
+export interface NamedDefinition {
+  name: string;
+  file: string;
+}
+
+/** The definitions runnable by name, the first folder's winning over a shipped one of the same name; sorted by name. */
+export async function listNamedDefinitions(env: NodeJS.ProcessEnv = process.env): Promise<NamedDefinition[]> {
+  const found = new Map<string, string>();
+  for (const dir of workflowsDirs(env)) {
+    const files = await readdir(dir).catch(() => [] as string[]);
+    for (const file of files.sort()) {
+      const ext = path.extname(file);
+      const name = path.basename(file, ext);
+      if (DEFINITION_EXTENSIONS.includes(ext) && !found.has(name)) found.set(name, path.join(dir, file));
+    }
+  }
+  return [...found].map(([name, file]) => ({ name, file })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Parses YAML (JSON is YAML too) and checks the definition. */
@@ -162,14 +189,22 @@ function checkExpression(step: WorkflowStep, what: string, text: string): void {
   }
 }
 
+function checkActionExpressions(step: WorkflowStep, what: string, action: Action): void {
+  if ("set" in action) for (const [key, text] of Object.entries(action.set)) checkExpression(step, `${what}set.${key}`, text);
+  if ("webhook" in action) {
+    for (const [key, text] of Object.entries(action.webhook.payload ?? {})) checkExpression(step, `${what}webhook.payload.${key}`, text);
+  }
+}
+
 function checkStep(step: WorkflowStep): void {
   for (const condition of step.conditions) checkExpression(step, "condition", condition);
+  for (const condition of step.requiredFor) checkExpression(step, "requiredFor", condition);
+  step.rollbackActions.forEach((action, i) => checkActionExpressions(step, `rollbackActions[${i}].`, action));
+  step.errorHandlers.forEach((action, i) => checkActionExpressions(step, `errorHandlers[${i}].`, action));
   if (step.loopCondition !== undefined) checkExpression(step, "loopCondition", step.loopCondition);
   for (const [key, text] of Object.entries(step.inputMapping)) checkExpression(step, `inputMapping.${key}`, text);
   for (const [key, text] of Object.entries(step.outputMapping)) checkExpression(step, `outputMapping.${key}`, text);
-  if (step.action && "set" in step.action) {
-    for (const [key, text] of Object.entries(step.action.set)) checkExpression(step, `set.${key}`, text);
-  }
+  if (step.action) checkActionExpressions(step, "", step.action);
 
   const fail = (problem: string) => {
     throw new DefinitionError(`step '${step.stepId}': ${problem}`);
@@ -194,8 +229,19 @@ function checkStep(step: WorkflowStep): void {
     case "react":
       if (!step.action || !("react" in step.action)) fail("a react step needs a {react: {prompt, tools}} action");
       break;
+    case "webhook":
+      if (!step.action || !("webhook" in step.action)) fail("a webhook step needs a {webhook: {endpoint}} action");
+      break;
+    case "human_approval":
+    case "rollback":
+      if (step.action) fail(`a ${step.stepType} step has no action; remove it`);
+      break;
     default:
       break;
+  }
+  if (step.action && "webhook" in step.action && step.stepType !== "webhook") fail("a webhook action belongs in a webhook step, or in rollbackActions and errorHandlers");
+  if ((step.approvers.length || step.requiredFor.length) && step.stepType !== "human_approval") {
+    fail("approvers and requiredFor belong to human_approval steps");
   }
   if (hasChildren && step.stepType !== "parallel" && step.stepType !== "orchestrator") {
     fail(`only parallel and orchestrator steps have parallelSteps, not ${step.stepType}`);

@@ -1,5 +1,5 @@
 import type { AdvancedWorkflow, WorkflowStep } from "./definition.js";
-import type { EnterpriseState, StepStatus, WorkflowStatus } from "./state.js";
+import type { AuditEntry, EnterpriseState, StepStatus, WorkflowStatus } from "./state.js";
 
 /** Mermaid ids: letters, digits and _ only; step ids may hold . and -. */
 const nodeId = (stepId: string) => `s_${stepId.replace(/[^A-Za-z0-9_]/g, "_")}`;
@@ -48,4 +48,12 @@ export function runSummary(threadId: string, values: Pick<EnterpriseState, "stat
     ]),
   );
   return { threadId, status: values.status, next: [...next], steps };
+}
+
+/** `orchestra audit THREAD`: one line per entry, oldest first: time, actor (the engine unless a person acted), event, step, detail. */
+export function formatAuditTrail(entries: readonly AuditEntry[]): string {
+  if (!entries.length) return "no audit entries";
+  const rows = entries.map((entry) => [entry.at, entry.actor ?? "engine", entry.event, entry.stepId ?? "-", entry.detail ?? ""]);
+  const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join("  ").trimEnd()).join("\n");
 }

@@ -41,11 +41,33 @@ export interface StepRecord {
   error?: string;
   /** Why a skipped step did not run. */
   reason?: string;
+  /** How many times the step's work was sent: a webhook's idempotency key names this attempt group. */
+  dispatches?: number;
+  /** human_approval: answers refused because the reviewer lacked the role or was not an allowed user. */
+  refusals?: number;
+}
+
+/** An error handler or compensation: keyed `<step key>/on_error#<n>` or `<step key>/rollback#<n>`. */
+export interface RecoveryRecord {
+  kind: "error_handler" | "compensation";
+  /** The step key whose action this is. */
+  owner: string;
+  status: "COMPLETED" | "FAILED";
+  error?: string;
+  at: string;
+}
+
+/** A rollback under way: where the run ends once the compensations have run. */
+export interface RollbackPlan {
+  target: "FAILED" | "CANCELLED";
+  reason: string;
 }
 
 export interface AuditEntry {
   at: string;
   event: string;
+  /** Who caused it: a reviewer, the operator who paused or cancelled, else the engine. */
+  actor?: string;
   stepId?: string;
   detail?: string;
 }
@@ -66,6 +88,10 @@ function mergeStepRecords(current: Record<string, StepRecord>, update: Record<st
 }
 
 const append = <T>(current: T[], update: T[]) => current.concat(update);
+
+/** Deadlines only move later (an approval's wait is added), and two approvals answered together both shift it. */
+const laterDeadline = (current: string | undefined, update: string) =>
+  current !== undefined && Date.parse(current) > Date.parse(update) ? current : update;
 
 /** The graph's input: a definition (already checked by the loader, or checked by the orchestrator) and the run's input values. */
 export const EnterpriseInputSchema = z.object({
@@ -94,11 +120,16 @@ export const EnterpriseWorkflowState = Annotation.Root({
   startTime: Annotation<string>(),
   endTime: Annotation<string>(),
   /** Absolute, so a resumed run keeps the deadline the first run started with. */
-  deadline: Annotation<string>(),
+  deadline: Annotation<string, string>({ reducer: laterDeadline, default: () => "" }),
   stepTimings: Annotation<Record<string, number>>({ reducer: mergeRecords, default: () => ({}) }),
   errors: Annotation<StepError[]>({ reducer: append, default: () => [] }),
   retryCount: Annotation<Record<string, number>>({ reducer: mergeRecords, default: () => ({}) }),
   auditTrail: Annotation<AuditEntry[]>({ reducer: append, default: () => [] }),
+  /** Error handlers and compensations that ran, by key. */
+  recovery: Annotation<Record<string, RecoveryRecord>>({ reducer: mergeRecords, default: () => ({}) }),
+  rollback: Annotation<RollbackPlan | undefined>(),
+  /** The last pause or cancel request this run has acted on, so a request is honoured once even across a crash. */
+  lastControlRequest: Annotation<number>({ reducer: (_, update) => update, default: () => 0 }),
 });
 
 export type EnterpriseState = typeof EnterpriseWorkflowState.State;

@@ -6,6 +6,7 @@ import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts } from "../
 import { FAULTS_ENV, LATENCY_ENV, type FaultPlan } from "../../models/offline-runtime.js";
 import type { EnterpriseState } from "../../state/enterprise/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
+import { testEngineServices } from "../support/enterprise.js";
 
 // Each run is a real thread on Postgres, answered by the offline model; faults and latency come
 // from the offline model's environment knobs, keyed by step id.
@@ -13,12 +14,18 @@ import { createTestSchema, type TestSchema } from "../support/database.js";
 let db: TestSchema;
 let workflow: ReturnType<typeof compileEnterpriseWorkflow>;
 let threads = 0;
+let closeControls: () => Promise<void>;
 
 beforeAll(async () => {
   db = await createTestSchema();
-  workflow = compileEnterpriseWorkflow(db.checkpointer);
+  const { services, close } = await testEngineServices(db);
+  closeControls = close;
+  workflow = compileEnterpriseWorkflow(db.checkpointer, services);
 });
-afterAll(() => db?.cleanup());
+afterAll(async () => {
+  await closeControls?.();
+  await db?.cleanup();
+});
 beforeEach(() => resetOfflineCallCounts());
 afterEach(() => {
   delete process.env[FAULTS_ENV];
@@ -220,13 +227,6 @@ describe("the other step types", () => {
     expect(state.status).toBe("COMPLETED");
     expect(state.intermediateResults.agent).toMatchObject({ toolCalls: 1 });
   });
-
-  it("human_approval, webhook and rollback steps are refused before anything runs", async () => {
-    const state = await run({ name: "approval", steps: [llm("draft"), { stepId: "approve", stepType: "HUMAN_APPROVAL", dependencies: ["draft"] }] });
-    expect(state.status).toBe("FAILED");
-    expect(state.errors.at(-1)!.message).toBe("step 'approve': human_approval steps are not supported yet");
-    expect(offlineCallCounts()).toEqual({});
-  });
 });
 
 describe("definitions by name", () => {
@@ -246,7 +246,7 @@ describe("definitions by name", () => {
   it("a name with no stored definition fails the run, saying where it looked", async () => {
     const state = await run("no-such-workflow");
     expect(state.status).toBe("FAILED");
-    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*workflows; give a definition/);
+    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*enterprise_definitions; give a definition/);
   });
 });
 

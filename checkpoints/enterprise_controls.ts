@@ -1,0 +1,185 @@
+import pg from "pg";
+import { envValue } from "./env.js";
+
+/**
+ * What the engine shares across processes besides checkpoints: pause and cancel requests for
+ * running threads, and each webhook endpoint's circuit breaker. Both live in Postgres, next to the
+ * checkpoint tables, so an operator's command in one process reaches a run in another, and an open
+ * breaker stays open across a restart.
+ */
+
+export const CONTROL_KINDS = ["pause", "cancel"] as const;
+export type ControlKind = (typeof CONTROL_KINDS)[number];
+
+export interface ControlRequest {
+  /** Increasing: a run remembers the last one it acted on. */
+  id: number;
+  threadId: string;
+  kind: ControlKind;
+  actor: string;
+  requestedAt: string;
+}
+
+/** A breaker's state as cockatiel serialises it, with `openedAt` on the store's clock. */
+export interface StoredBreaker {
+  state: unknown;
+  /** Bumped on every save: a half-open trial is claimed by a compare-and-set on it. */
+  version: number;
+}
+
+export interface EnterpriseControlStore {
+  /** Records a request; the run acts on it at its next step boundary. */
+  request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest>;
+  /** The oldest request for the thread newer than `afterId`. */
+  nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined>;
+  loadBreaker(endpoint: string): Promise<StoredBreaker | undefined>;
+  /** Saves when the stored version is still `expectedVersion` (undefined: no row yet); false when another process saved first. */
+  saveBreaker(endpoint: string, state: unknown, expectedVersion: number | undefined): Promise<boolean>;
+}
+
+const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Creates the tables in `schema` when missing; concurrent callers wait on one advisory lock. */
+export async function migrateEnterpriseControls(pool: pg.Pool, schema: string): Promise<void> {
+  if (!PLAIN_IDENTIFIER.test(schema)) throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('orchestra_enterprise_controls'))");
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    await client.query(`CREATE TABLE IF NOT EXISTS "${schema}".enterprise_control_requests (
+      id bigserial PRIMARY KEY,
+      thread_id text NOT NULL,
+      kind text NOT NULL CHECK (kind IN ('pause', 'cancel')),
+      actor text NOT NULL,
+      requested_at timestamptz NOT NULL DEFAULT now())`);
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS enterprise_control_requests_thread ON "${schema}".enterprise_control_requests (thread_id, id)`,
+    );
+    await client.query(`CREATE TABLE IF NOT EXISTS "${schema}".enterprise_breakers (
+      endpoint text PRIMARY KEY,
+      state jsonb NOT NULL,
+      version integer NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now())`);
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+interface RequestRow {
+  id: string;
+  thread_id: string;
+  kind: ControlKind;
+  actor: string;
+  requested_at: Date;
+}
+
+const toRequest = (row: RequestRow): ControlRequest => ({
+  id: Number(row.id),
+  threadId: row.thread_id,
+  kind: row.kind,
+  actor: row.actor,
+  requestedAt: row.requested_at.toISOString(),
+});
+
+export class PostgresEnterpriseControls implements EnterpriseControlStore {
+  private readonly table: (name: string) => string;
+
+  /** Call migrateEnterpriseControls first, or use openEnterpriseControls. */
+  constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+  ) {
+    this.table = (name) => `"${schema}".${name}`;
+  }
+
+  async request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest> {
+    const { rows } = await this.pool.query<RequestRow>(
+      `INSERT INTO ${this.table("enterprise_control_requests")} (thread_id, kind, actor) VALUES ($1, $2, $3) RETURNING *`,
+      [threadId, kind, actor],
+    );
+    return toRequest(rows[0]!);
+  }
+
+  async nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined> {
+    const { rows } = await this.pool.query<RequestRow>(
+      `SELECT * FROM ${this.table("enterprise_control_requests")} WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT 1`,
+      [threadId, afterId],
+    );
+    return rows[0] && toRequest(rows[0]);
+  }
+
+  async loadBreaker(endpoint: string): Promise<StoredBreaker | undefined> {
+    const { rows } = await this.pool.query<{ state: unknown; version: number }>(
+      `SELECT state, version FROM ${this.table("enterprise_breakers")} WHERE endpoint = $1`,
+      [endpoint],
+    );
+    return rows[0];
+  }
+
+  async saveBreaker(endpoint: string, state: unknown, expectedVersion: number | undefined): Promise<boolean> {
+    const json = JSON.stringify(state);
+    const result =
+      expectedVersion === undefined
+        ? await this.pool.query(
+            `INSERT INTO ${this.table("enterprise_breakers")} (endpoint, state, version) VALUES ($1, $2, 1) ON CONFLICT (endpoint) DO NOTHING`,
+            [endpoint, json],
+          )
+        : await this.pool.query(
+            `UPDATE ${this.table("enterprise_breakers")} SET state = $2, version = version + 1, updated_at = now() WHERE endpoint = $1 AND version = $3`,
+            [endpoint, json, expectedVersion],
+          );
+    return result.rowCount === 1;
+  }
+}
+
+/** For runs without a database (a served graph on an in-memory saver): controls reach only this process. */
+export class MemoryEnterpriseControls implements EnterpriseControlStore {
+  private readonly requests: ControlRequest[] = [];
+  private readonly breakers = new Map<string, StoredBreaker>();
+
+  async request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest> {
+    const request = { id: this.requests.length + 1, threadId, kind, actor, requestedAt: new Date().toISOString() };
+    this.requests.push(request);
+    return request;
+  }
+
+  async nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined> {
+    return this.requests.find((request) => request.threadId === threadId && request.id > afterId);
+  }
+
+  async loadBreaker(endpoint: string): Promise<StoredBreaker | undefined> {
+    return this.breakers.get(endpoint);
+  }
+
+  async saveBreaker(endpoint: string, state: unknown, expectedVersion: number | undefined): Promise<boolean> {
+    if (this.breakers.get(endpoint)?.version !== expectedVersion) return false;
+    this.breakers.set(endpoint, { state, version: (expectedVersion ?? 0) + 1 });
+    return true;
+  }
+}
+
+export interface OpenedControls {
+  controls: EnterpriseControlStore;
+  close(): Promise<void>;
+}
+
+/** Controls in `schema` of the database at `databaseUrl` (default: DATABASE_URL and ORCHESTRA_DB_SCHEMA), tables created when missing. */
+export async function openEnterpriseControls(options: { databaseUrl?: string; schema?: string } = {}): Promise<OpenedControls> {
+  const databaseUrl = options.databaseUrl ?? envValue("DATABASE_URL");
+  if (databaseUrl === undefined) return { controls: new MemoryEnterpriseControls(), close: async () => undefined };
+  // allowExitOnIdle: a process that has finished its run exits without closing this pool first.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, allowExitOnIdle: true });
+  const schema = options.schema ?? envValue("ORCHESTRA_DB_SCHEMA") ?? "public";
+  try {
+    await migrateEnterpriseControls(pool, schema);
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+  return { controls: new PostgresEnterpriseControls(pool, schema), close: () => pool.end() };
+}

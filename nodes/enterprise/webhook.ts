@@ -1,0 +1,209 @@
+import http from "node:http";
+import https from "node:https";
+import { isIP } from "node:net";
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from "cockatiel";
+import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
+import { z } from "zod";
+import type { EnterpriseControlStore } from "../../checkpoints/enterprise_controls.js";
+import { ENV_REFERENCE } from "../../state/enterprise/definition.js";
+
+/** Webhook settings, from the environment. */
+export const WebhookSettingsSchema = z.object({
+  /**
+   * Hosts (names or IP addresses, or CIDR ranges) a webhook may reach although they are private,
+   * loopback or link-local. Comma-separated; empty by default.
+   */
+  ORCHESTRA_WEBHOOK_ALLOW_HOSTS: z
+    .string()
+    .default("")
+    .transform((text) =>
+      text
+        .split(",")
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+});
+export type WebhookSettings = z.infer<typeof WebhookSettingsSchema>;
+export const webhookSettings = (env: NodeJS.ProcessEnv = process.env): WebhookSettings => WebhookSettingsSchema.parse(env);
+
+export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+export const BREAKER_FAILURES = 5;
+export const BREAKER_HALF_OPEN_MS = 30_000;
+
+/** Replaces `${env:NAME}` with the variable's value; throws naming the variable (never a value) when unset. */
+export function resolveEnvReferences(text: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
+  return text.replace(ENV_REFERENCE, (_, name: string) => {
+    const value = env[name];
+    if (value === undefined || value === "") throw new Error(`${what} refers to \${env:${name}}, which is unset; export ${name}`);
+    return value;
+  });
+}
+
+/** The breaker's and the audit trail's name for an endpoint: scheme, host and path, no query (it may carry a token). */
+export function endpointName(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+/** The hosts given in the allow-list: names open private addresses for that host; IPs and CIDRs open those addresses. */
+function agentFor(url: URL, allowHosts: readonly string[]) {
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const isAddress = (entry: string) => isIP(entry.split("/")[0]!) !== 0;
+  const options = {
+    allowPrivateIPAddress: !isAddress(host) && allowHosts.includes(host),
+    allowIPAddressList: allowHosts.filter(isAddress),
+  };
+  return url.protocol === "https:" ? new RequestFilteringHttpsAgent(options) : new RequestFilteringHttpAgent(options);
+}
+
+export class SsrfRefusedError extends Error {
+  override name = "SsrfRefusedError";
+}
+
+export interface WebhookRequest {
+  url: URL;
+  method: string;
+  /** Resolved: never store or log these. */
+  headers: Record<string, string>;
+  body: unknown;
+  idempotencyKey: string;
+  signal: AbortSignal;
+  allowHosts: readonly string[];
+}
+
+export interface WebhookResponse {
+  status: number;
+  body: unknown;
+}
+
+const MAX_BODY_CHARS = 4000;
+
+/**
+ * One HTTP request through the SSRF guard: the agent checks the address each connection resolves
+ * to, so a public name pointing at a private address is refused as well. Non-2xx is a failure.
+ */
+export function sendWebhook(request: WebhookRequest): Promise<WebhookResponse> {
+  const { url } = request;
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return Promise.reject(new Error(`webhook endpoint ${endpointName(url)} is not http or https`));
+  }
+  const payload = JSON.stringify(request.body ?? null);
+  const client = url.protocol === "https:" ? https : http;
+  return new Promise<WebhookResponse>((resolve, reject) => {
+    const outgoing = client.request(
+      url,
+      {
+        method: request.method,
+        agent: agentFor(url, request.allowHosts),
+        signal: request.signal,
+        headers: {
+          ...request.headers,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(payload),
+          [IDEMPOTENCY_HEADER]: request.idempotencyKey,
+        },
+      },
+      (response) => {
+        let text = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          if (text.length < MAX_BODY_CHARS) text += chunk;
+        });
+        response.on("error", reject);
+        response.on("end", () => {
+          const status = response.statusCode ?? 0;
+          let body: unknown = text.slice(0, MAX_BODY_CHARS);
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // Not JSON: kept as text.
+          }
+          if (status >= 200 && status < 300) resolve({ status, body });
+          else reject(new Error(`${request.method} ${endpointName(url)} answered ${status}`));
+        });
+      },
+    );
+    outgoing.on("error", (error: Error) => {
+      if (/is not allowed\. Because/.test(error.message)) {
+        const address = /DNS lookup (\S+?)\(/.exec(error.message)?.[1] ?? url.hostname;
+        reject(
+          new SsrfRefusedError(
+            `webhook to ${url.hostname} refused: ${address} is a private, loopback or link-local address; add ${url.hostname} to ORCHESTRA_WEBHOOK_ALLOW_HOSTS to allow it`,
+          ),
+        );
+        return;
+      }
+      reject(request.signal.aborted ? new Error(`${request.method} ${endpointName(url)} was aborted`) : new Error(`${request.method} ${endpointName(url)}: ${error.message}`));
+    });
+    outgoing.end(payload);
+  });
+}
+
+export class CircuitOpenError extends Error {
+  override name = "CircuitOpenError";
+}
+
+/** The parts of cockatiel's serialised breaker the store's clock touches. */
+const SerializedBreakerSchema = z
+  .object({
+    ownState: z.object({ value: z.enum(CircuitState), openedAt: z.number().optional(), attemptNo: z.number().optional() }).loose(),
+    breakerState: z.unknown(),
+  })
+  .loose();
+type SerializedBreaker = z.infer<typeof SerializedBreakerSchema>;
+
+/**
+ * cockatiel measures an open breaker's age with Date.now(); the store keeps `openedAt` on the
+ * caller's clock, so a test's clock (or another process's) decides when it goes half-open.
+ */
+function shiftOpenedAt(state: SerializedBreaker, shift: (openedAt: number) => number): SerializedBreaker {
+  const { openedAt } = state.ownState;
+  if (state.ownState.value !== CircuitState.Open || openedAt === undefined || openedAt === 0) return state;
+  return { ...state, ownState: { ...state.ownState, openedAt: shift(openedAt) } };
+}
+
+/**
+ * Runs `call` through the endpoint's circuit breaker, whose state lives in the store: it opens after
+ * BREAKER_FAILURES consecutive failures, refuses calls for BREAKER_HALF_OPEN_MS, then lets one
+ * trial call through; the trial is claimed in the store first, so two processes never both try.
+ */
+export async function throughBreaker<T>(store: EnterpriseControlStore, endpoint: string, clock: () => number, call: () => Promise<T>): Promise<T> {
+  const stored = await store.loadBreaker(endpoint);
+  const parsed = stored ? SerializedBreakerSchema.safeParse(stored.state) : undefined;
+  const toReal = (openedAt: number) => Date.now() - (clock() - openedAt);
+  const toStore = (openedAt: number) => clock() - (Date.now() - openedAt);
+  const breaker = circuitBreaker(handleAll, {
+    halfOpenAfter: BREAKER_HALF_OPEN_MS,
+    breaker: new ConsecutiveBreaker(BREAKER_FAILURES),
+    ...(parsed?.success ? { initialState: shiftOpenedAt(parsed.data, toReal) } : {}),
+  });
+  const serialized = () => SerializedBreakerSchema.parse(breaker.toJSON());
+  let version = parsed?.success ? stored?.version : undefined;
+  const refused = () =>
+    new CircuitOpenError(
+      `circuit open for ${endpoint}: ${BREAKER_FAILURES} consecutive failures; a trial call is let through ${BREAKER_HALF_OPEN_MS / 1000} s after it opened`,
+    );
+  const loadedOpen = parsed?.success === true && parsed.data.ownState.value === CircuitState.Open;
+  let trialTaken = false;
+  try {
+    const result = await breaker.execute(async () => {
+      // Loaded open and still called: cockatiel is letting this call through as the half-open trial.
+      if (loadedOpen) {
+        // Stored as open from now while the trial runs: other processes keep refusing.
+        const claim = serialized();
+        const claimed = await store.saveBreaker(endpoint, { ...claim, ownState: { ...claim.ownState, value: CircuitState.Open, openedAt: clock() } }, version);
+        if (!claimed) {
+          trialTaken = true;
+          throw refused();
+        }
+        version = (version ?? 0) + 1;
+      }
+      return call();
+    });
+    await store.saveBreaker(endpoint, shiftOpenedAt(serialized(), toStore), version);
+    return result;
+  } catch (error) {
+    if (error instanceof BrokenCircuitError) throw refused();
+    if (!trialTaken) await store.saveBreaker(endpoint, shiftOpenedAt(serialized(), toStore), version);
+    throw error;
+  }
+}
