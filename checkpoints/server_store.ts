@@ -54,6 +54,9 @@ function migrations(schema: string): string[] {
       attempt integer NOT NULL DEFAULT 0,
       worker text,
       cancel text,
+      -- The thread's newest checkpoint when the run was first claimed: a retry that finds a newer
+      -- one resumes from it, and a rollback deletes the checkpoints after it.
+      head_checkpoint text,
       created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
       updated_at timestamptz NOT NULL DEFAULT clock_timestamp())`,
     `CREATE INDEX IF NOT EXISTS runs_thread_created ON ${t("runs")} (thread_id, created_at)`,

@@ -31,6 +31,7 @@ export interface RunRow {
   temporary: boolean;
   attempt: number;
   cancel: CancelAction | null;
+  head_checkpoint: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -84,7 +85,10 @@ export class RunQueue {
       const { rows } = await session.query<RunRow>(
         `UPDATE ${this.runs} SET
            status = CASE WHEN cancel IS NULL THEN 'running' ELSE 'interrupted' END,
-           attempt = attempt + 1, worker = $2, updated_at = clock_timestamp()
+           attempt = attempt + 1, worker = $2, updated_at = clock_timestamp(),
+           head_checkpoint = CASE WHEN attempt = 0 THEN (
+             SELECT max(checkpoint_id) FROM "${this.schema}".checkpoints WHERE thread_id = $3 AND checkpoint_ns = ''
+           ) ELSE head_checkpoint END
          WHERE run_id = $1 AND status IN ('pending', 'running')
            AND created_at = (SELECT min(created_at) FROM ${this.runs} WHERE thread_id = $3 AND status IN ('pending', 'running'))
          RETURNING *`,

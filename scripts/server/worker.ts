@@ -163,7 +163,6 @@ export class RunWorkers {
       configurable: {
         ...kwargs.config.configurable,
         thread_id: run.thread_id,
-        // Becomes the checkpoints' metadata run_id: how a retry or a rollback finds the run's checkpoints.
         run_id: run.run_id,
         ...(!resumed && kwargs.checkpoint_id ? { checkpoint_id: kwargs.checkpoint_id } : {}),
       },
@@ -184,10 +183,11 @@ export class RunWorkers {
     }
   }
 
+  /** Runs of a thread are serialised, so every checkpoint newer than the run's starting head is the run's. */
   private async hasCheckpoint(run: RunRow): Promise<boolean> {
     const { rowCount } = await this.context.pool.query(
-      `SELECT 1 FROM "${this.context.schema}".checkpoints WHERE thread_id = $1 AND metadata->>'run_id' = $2 LIMIT 1`,
-      [run.thread_id, run.run_id],
+      `SELECT 1 FROM "${this.context.schema}".checkpoints WHERE thread_id = $1 AND checkpoint_id > $2 LIMIT 1`,
+      [run.thread_id, run.head_checkpoint ?? ""],
     );
     return (rowCount ?? 0) > 0;
   }
@@ -195,9 +195,9 @@ export class RunWorkers {
   /** A rollback cancel: the run and everything it saved are gone, as if it never ran. */
   private async rollBack(run: RunRow): Promise<void> {
     const { pool, schema, events, bus } = this.context;
-    const ofRun = `SELECT checkpoint_id FROM "${schema}".checkpoints WHERE thread_id = $1 AND metadata->>'run_id' = $2`;
-    await pool.query(`DELETE FROM "${schema}".checkpoint_writes WHERE thread_id = $1 AND checkpoint_id IN (${ofRun})`, [run.thread_id, run.run_id]);
-    await pool.query(`DELETE FROM "${schema}".checkpoints WHERE thread_id = $1 AND metadata->>'run_id' = $2`, [run.thread_id, run.run_id]);
+    const since = [run.thread_id, run.head_checkpoint ?? ""];
+    await pool.query(`DELETE FROM "${schema}".checkpoint_writes WHERE thread_id = $1 AND checkpoint_id > $2`, since);
+    await pool.query(`DELETE FROM "${schema}".checkpoints WHERE thread_id = $1 AND checkpoint_id > $2`, since);
     await events.delete(run.run_id);
     await pool.query(`DELETE FROM "${schema}".runs WHERE run_id = $1`, [run.run_id]);
     await bus.notify("done", run.run_id);
