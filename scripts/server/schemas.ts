@@ -1,0 +1,129 @@
+import { z } from "zod";
+
+/** Stream modes this server produces; `events` and `messages` (the values-based form) are not among them. */
+export const STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "debug", "tasks", "checkpoints"] as const;
+
+const Json = z.record(z.string(), z.unknown());
+// Thread ids are the CLI's too, which names a thread with any string it is given.
+export const ThreadId = z.string().min(1).max(200).regex(/^[^\s\x00-\x1f/]+$/, "must be a non-empty id without spaces or slashes");
+const NodeNames = z.union([z.literal("*"), z.array(z.string())]);
+
+export const AssistantCreate = z.object({
+  assistant_id: z.uuid().optional(),
+  graph_id: z.string().min(1),
+  config: Json.optional(),
+  context: Json.optional(),
+  metadata: Json.optional(),
+  if_exists: z.enum(["raise", "do_nothing"]).optional(),
+  name: z.string().optional(),
+  description: z.string().nullish(),
+});
+
+export const AssistantPatch = AssistantCreate.omit({ assistant_id: true, if_exists: true }).partial();
+
+export const AssistantSearch = z.object({
+  graph_id: z.string().optional(),
+  name: z.string().optional(),
+  metadata: Json.optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  sort_by: z.enum(["assistant_id", "graph_id", "name", "created_at", "updated_at"]).optional(),
+  sort_order: z.enum(["asc", "desc"]).optional(),
+});
+
+export const ThreadCreate = z.object({
+  thread_id: ThreadId.optional(),
+  metadata: Json.optional(),
+  if_exists: z.enum(["raise", "do_nothing"]).optional(),
+  graph_id: z.string().optional(),
+});
+
+export const ThreadPatch = z.object({ metadata: Json.optional() });
+
+export const ThreadSearch = z.object({
+  metadata: Json.optional(),
+  ids: z.array(ThreadId).optional(),
+  status: z.enum(["idle", "busy", "interrupted", "error"]).optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  sort_by: z.enum(["thread_id", "created_at", "updated_at"]).optional(),
+  sort_order: z.enum(["asc", "desc"]).optional(),
+});
+
+const CheckpointRef = z.object({
+  checkpoint_id: z.string().optional(),
+  checkpoint_ns: z.string().optional(),
+  checkpoint_map: Json.nullish(),
+  thread_id: z.string().optional(),
+});
+
+export const StateUpdate = z.object({
+  values: z.unknown().optional(),
+  as_node: z.string().optional(),
+  checkpoint_id: z.string().optional(),
+  checkpoint: CheckpointRef.optional(),
+});
+
+export const StateAtCheckpoint = z.object({ checkpoint: CheckpointRef, subgraphs: z.boolean().optional() });
+
+export const HistoryRequest = z.object({
+  limit: z.number().int().min(1).max(1000).default(10),
+  before: z.union([z.string(), z.object({ configurable: Json })]).optional(),
+  metadata: Json.optional(),
+  checkpoint: CheckpointRef.optional(),
+});
+
+export const RunCreate = z
+  .object({
+    assistant_id: z.string().min(1),
+    input: z.unknown().optional(),
+    command: z.object({ resume: z.unknown().optional(), update: z.unknown().optional(), goto: z.unknown().optional() }).nullish(),
+    config: z
+      .object({
+        configurable: Json.optional(),
+        metadata: Json.optional(),
+        tags: z.array(z.string()).optional(),
+        recursion_limit: z.number().int().min(1).optional(),
+      })
+      .loose()
+      .optional(),
+    context: Json.nullish(),
+    metadata: Json.nullish(),
+    stream_mode: z.union([z.enum(STREAM_MODES), z.array(z.enum(STREAM_MODES))]).optional(),
+    stream_subgraphs: z.boolean().optional(),
+    interrupt_before: NodeNames.optional(),
+    interrupt_after: NodeNames.optional(),
+    multitask_strategy: z.enum(["reject", "interrupt", "rollback", "enqueue"]).optional(),
+    if_not_exists: z.enum(["create", "reject"]).optional(),
+    on_disconnect: z.enum(["cancel", "continue"]).optional(),
+    on_completion: z.enum(["delete", "keep"]).optional(),
+    checkpoint_id: z.string().optional(),
+    checkpoint: CheckpointRef.nullish(),
+  })
+  // Fields the SDK sends that change nothing here (webhook, durability, feedback_keys...) pass.
+  .loose();
+export type RunCreate = z.infer<typeof RunCreate>;
+
+export const StorePut = z.object({
+  namespace: z.array(z.string().min(1).regex(/^[^.]*$/, "must not contain dots")).min(1),
+  key: z.string().min(1),
+  value: Json,
+});
+
+export const StoreDelete = z.object({ namespace: z.array(z.string()).min(1), key: z.string().min(1) });
+
+export const StoreSearch = z.object({
+  namespace_prefix: z.array(z.string()).default([]),
+  filter: Json.optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  query: z.string().optional(),
+});
+
+export const StoreNamespaces = z.object({
+  prefix: z.array(z.string()).optional(),
+  suffix: z.array(z.string()).optional(),
+  max_depth: z.number().int().min(1).optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+  offset: z.number().int().min(0).default(0),
+});
