@@ -76,7 +76,7 @@ describe("concurrent runs", () => {
     vi.stubEnv("ORCHESTRA_OFFLINE_LATENCY_MS", "50");
     const outcomes = await Promise.all(
       SUBJECTS.map((subject) =>
-        startRun(workflow, opened.pool, {
+        startRun(workflow, opened, {
           threadId: `many-${subject}`,
           taskQueue: [{ description: `Assess the ${subject} supply chain for a regional retailer` }],
           settings: SETTINGS,

@@ -163,7 +163,7 @@ describe("offline fault plan", () => {
     );
 
     vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", undefined);
-    expect((await resumeRun(workflow, opened.pool, { threadId: cfg.configurable.thread_id })).status).toBe("completed");
+    expect((await resumeRun(workflow, opened, { threadId: cfg.configurable.thread_id })).status).toBe("completed");
     const final = (await workflow.getState(cfg)).values as WorkflowStateType;
     const measured = figures(final, offlineCallsPerBranch(), []);
     expect(measured).toEqual({ lost: 0, needless: 0 });
@@ -179,7 +179,7 @@ describe("offline fault plan", () => {
     expect(Object.keys(saved)).toHaveLength(5);
 
     vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", undefined);
-    const outcome = await resumeRun(workflow, opened.pool, { threadId: cfg.configurable.thread_id });
+    const outcome = await resumeRun(workflow, opened, { threadId: cfg.configurable.thread_id });
     expect(outcome.status).toBe("completed");
     const final = (await workflow.getState(cfg)).values as WorkflowStateType;
     const lost = Object.values(saved).filter((r) => final.completedBranches[r.branchId]?.completedAt !== r.completedAt);
