@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,7 +19,10 @@ beforeAll(async () => {
   env = { ORCHESTRA_DB_SCHEMA: db.schema };
   dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-cli-"));
 });
-afterAll(() => db?.cleanup());
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  await db?.cleanup();
+});
 
 describe("orchestra run", () => {
   it("runs to a completed report and prints a plain line per node and branch event, and per saved step", async () => {

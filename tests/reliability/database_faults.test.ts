@@ -28,7 +28,7 @@ let planted: Awaited<ReturnType<typeof plantedPasswordUser>>;
 
 beforeAll(async () => {
   db = await createTestSchema();
-  planted = await plantedPasswordUser(PASSWORD);
+  planted = await plantedPasswordUser(PASSWORD, db.schema);
   client = new pg.Client({ connectionString: db.databaseUrl });
   await client.connect();
   audit = new ThreadAudit(client, db.schema, compileWorkflow(db.checkpointer));
@@ -39,11 +39,14 @@ beforeAll(async () => {
   reference = await audit.reference(TASK, "db-reference", env(log), log);
 });
 afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-  await proxy?.close();
-  await client?.end();
-  await db?.cleanup();
-  await planted?.drop();
+  try {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    await proxy?.close();
+    await client?.end();
+    await db?.cleanup();
+  } finally {
+    await planted?.drop();
+  }
 });
 
 /** The CLI reaches Postgres through the proxy, with a password nobody may print. */
