@@ -120,22 +120,54 @@ describe("SIGKILL at every step, then resume", () => {
   );
 });
 
-/** SIGKILLs the run, has another process resume it, and checks the recovery into `figures`. */
-async function killAndResume(threadId: string, log: string, child: ChildProcess, exited: Promise<CliResult>, figures: Figures) {
-  child.kill("SIGKILL");
+/**
+ * Stops the run with `signal` (SIGKILL, or SIGINT as Ctrl-C sends it), has another process resume
+ * it, and checks the recovery into `figures`.
+ */
+async function killAndResume(
+  threadId: string,
+  log: string,
+  child: ChildProcess,
+  exited: Promise<CliResult>,
+  figures: Figures,
+  signal: "SIGKILL" | "SIGINT" = "SIGKILL",
+) {
+  child.kill(signal);
   const killed = await exited;
-  if (killed.signal === "SIGKILL") figures.faults = 1;
+  const stopped = signal === "SIGKILL" ? killed.signal === "SIGKILL" : killed.code === 130;
+  if (stopped) figures.faults = 1;
   const saved = await audit.saved(threadId);
 
   // Another process, knowing only the thread id, finishes the run.
   const resumed = await runCli(["resume", threadId, "--json"], env(log));
   if (resumed.code === 0 && jsonResult(resumed).status === "completed") figures.recovered = 1;
   await audit.checkRecovery(threadId, log, { pid: child.pid, saved }, figures, reference);
-  expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
+  expect(stopped, `stopped by ${signal}: ${JSON.stringify(killed)}`).toBe(true);
   expect(resumed.code, resumed.stderr).toBe(0);
   expect(jsonResult(resumed).status).toBe("completed");
-  return saved;
+  return { saved, killed };
 }
+
+describe("Ctrl-C mid-run, then resume", () => {
+  it("re-runs no finished branch: only the one that was running runs again", () =>
+    scenario("crash", "Ctrl-C mid fan-out", async (figures) => {
+      const threadId = "crash-ctrl-c";
+      const log = path.join(dir, `${threadId}.jsonl`);
+      const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never"], {
+        ...env(log),
+        ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(hang("research_branch_gamma")),
+      });
+      const exited = finished(child);
+      await until(
+        async () =>
+          Object.keys(await audit.savedBranchResults(threadId)).length >= 2 && (await readCallLog(log)).some((c) => c.node === "research_branch_gamma"),
+        "two branches saved and the third running",
+      );
+      const { saved, killed } = await killAndResume(threadId, log, child, exited, figures, "SIGINT");
+      expect(killed.stdout).toContain(`stopped. The thread keeps every finished step: resume it with 'orchestra resume ${threadId}'`);
+      expect(Object.keys(saved.branches).sort()).toEqual(["b1-research-technical", "b2-research-market"]);
+    }));
+});
 
 // The checkpoint saved after the first wave: its branches' writes are saved before it is.
 const FIRST_WAVE_CHECKPOINT = 3;
@@ -160,7 +192,7 @@ describe("SIGKILL between a step's writes and its checkpoint", () => {
       await until(async () => (await markers()).includes("stalled"), "the run to stall with the first wave's checkpoint unsaved", 60_000);
       expect(await markers()).toContain("held");
 
-      const saved = await killAndResume(threadId, log, child, exited, figures);
+      const { saved } = await killAndResume(threadId, log, child, exited, figures);
       // The kill landed in the window: the first wave's results were saved, their checkpoint was not.
       expect(Object.keys(saved.branches)).toEqual(expect.arrayContaining(["b1-research-technical", "b2-research-market", "b3-research-competitive"]));
     }));
