@@ -10,7 +10,7 @@ import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { SETTINGS } from "../support/fixtures.js";
-import { scenario } from "./tally.js";
+import { scenario, type Figures } from "./tally.js";
 
 // Concurrency: two operators resuming one thread, and one process running many threads.
 
@@ -40,81 +40,64 @@ const SUBJECTS = [
 
 describe("concurrent runs", () => {
   /**
-   * Starts `count` CLI processes whose merge hangs, so whichever gets the thread holds it; waits
-   * for all but one to exit, and returns them with the one still running. Every process is killed
-   * when the test ends, passed or failed.
+   * Starts two CLI processes with `args` on `threadId`, whose merge hangs so that whichever gets
+   * the thread holds it: the other must be refused while it runs, and only it may make model
+   * calls. Kills it at the merge; both processes are killed when the test ends, passed or failed.
    */
-  async function raceForThread(args: string[], env: NodeJS.ProcessEnv, log: string) {
-    const hung = { ...env, ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }), ORCHESTRA_OFFLINE_CALL_LOG: log };
+  async function oneRunsTheOtherIsRefused(threadId: string, args: string[], figures: Figures) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), `orchestra-${threadId}-`));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const log = path.join(dir, "calls.jsonl");
+    const hung = { ...env(), ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }), ORCHESTRA_OFFLINE_CALL_LOG: log };
     const children = [0, 1].map(() => spawnCli(args, hung));
     onTestFinished(() => {
       for (const child of children) child.kill("SIGKILL");
     });
     const results = children.map(finished);
     const first = await Promise.race(results.map((result, index) => result.then((r) => ({ r, index }))));
+    if (first.r.code === 2) figures.faults = 1;
+    expect(first.r.code, first.r.stderr).toBe(2);
+    expect(first.r.stderr).toContain(`thread ${threadId} is being run by another process right now`);
+
     const winner = children[1 - first.index]!;
-    return { refused: first.r, winner, winnerExited: results[1 - first.index]! };
+    expect(winner.exitCode).toBeNull();
+    await until(async () => (await readCallLog(log)).some((c) => c.node === "branch_merger"), "the winner to reach the merge");
+    expect(new Set((await readCallLog(log)).map((c) => c.pid))).toEqual(new Set([winner.pid]));
+    winner.kill("SIGKILL");
+    await results[1 - first.index];
   }
 
-  async function callLogIn(name: string) {
-    const dir = await mkdtemp(path.join(os.tmpdir(), `orchestra-${name}-`));
-    onTestFinished(() => rm(dir, { recursive: true, force: true }));
-    return path.join(dir, "calls.jsonl");
-  }
+  const env = () => ({ ORCHESTRA_DB_SCHEMA: db.schema });
+  const state = async (threadId: string) => (await workflow.getState({ configurable: { thread_id: threadId } })).values as WorkflowStateType;
 
   it("lets exactly one of two resumes of a thread run, and refuses the other", () =>
     scenario("concurrency", "two resumes of one thread at once", async (figures) => {
-      const env = { ORCHESTRA_DB_SCHEMA: db.schema };
-      const paused = await runCli(["run", "Choose a message broker for billing events", "--thread", "two-resumes", "--json"], env);
+      const paused = await runCli(["run", "Choose a message broker for billing events", "--thread", "two-resumes", "--json"], env());
       expect(jsonResult(paused).status).toBe("interrupted");
-
-      const log = await callLogIn("two-resumes");
-      const { refused, winner, winnerExited } = await raceForThread(["resume", "two-resumes", "--approve", "--json"], env, log);
-      if (refused.code === 2) figures.faults = 1;
-      expect(refused.code, refused.stderr).toBe(2);
-      expect(refused.stderr).toMatch(/thread two-resumes is being run by another process right now/);
-
-      expect(winner.exitCode).toBeNull();
-      await until(async () => (await readCallLog(log)).some((c) => c.node === "branch_merger"), "the winner to reach the merge");
-      expect(new Set((await readCallLog(log)).map((c) => c.pid))).toEqual(new Set([winner.pid]));
-      winner.kill("SIGKILL");
-      await winnerExited;
+      await oneRunsTheOtherIsRefused("two-resumes", ["resume", "two-resumes", "--approve", "--json"], figures);
 
       // The approval was applied once: a plain resume carries on to the next review.
-      const resumed = await runCli(["resume", "two-resumes", "--json"], env);
+      const resumed = await runCli(["resume", "two-resumes", "--json"], env());
       if (resumed.code === 0) figures.recovered = 1;
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(jsonResult(resumed)).toMatchObject({ status: "interrupted", next: ["quality_validator"] });
-      const state = (await workflow.getState({ configurable: { thread_id: "two-resumes" } })).values as WorkflowStateType;
-      expect(state.reviewDecisions.map((d) => [d.point, d.action])).toEqual([["sync_point_manager", "approve"]]);
+      expect((await state("two-resumes")).reviewDecisions.map((d) => [d.point, d.action])).toEqual([["sync_point_manager", "approve"]]);
     }));
 
   it("lets exactly one of two runs naming one new --thread start it, and refuses the other", () =>
     scenario("concurrency", "two runs of one new thread at once", async (figures) => {
-      const env = { ORCHESTRA_DB_SCHEMA: db.schema };
-      const log = await callLogIn("two-runs");
-      const args = ["run", "Choose a message broker for billing events", "--thread", "two-runs", "--review", "never", "--json"];
-      const { refused, winner, winnerExited } = await raceForThread(args, env, log);
-      if (refused.code === 2) figures.faults = 1;
-      expect(refused.code, refused.stderr).toBe(2);
-      expect(refused.stderr).toMatch(/thread two-runs is being run by another process right now/);
-
-      expect(winner.exitCode).toBeNull();
-      await until(async () => (await readCallLog(log)).some((c) => c.node === "branch_merger"), "the winner to reach the merge");
-      expect(new Set((await readCallLog(log)).map((c) => c.pid))).toEqual(new Set([winner.pid]));
-      winner.kill("SIGKILL");
-      await winnerExited;
+      const task = "Choose a message broker for billing events";
+      await oneRunsTheOtherIsRefused("two-runs", ["run", task, "--thread", "two-runs", "--review", "never", "--json"], figures);
 
       // One run started the thread: one input checkpoint, and a resume finishes it.
-      const resumed = await runCli(["resume", "two-runs", "--json"], env);
+      const resumed = await runCli(["resume", "two-runs", "--json"], env());
       if (resumed.code === 0 && jsonResult(resumed).status === "completed") figures.recovered = 1;
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(jsonResult(resumed).status).toBe("completed");
       const sources: unknown[] = [];
       for await (const snapshot of workflow.getStateHistory({ configurable: { thread_id: "two-runs" } })) sources.push(snapshot.metadata?.source);
       expect(sources.filter((source) => source === "input")).toHaveLength(1);
-      const state = (await workflow.getState({ configurable: { thread_id: "two-runs" } })).values as WorkflowStateType;
-      expect(state.taskQueue).toEqual([{ description: "Choose a message broker for billing events" }]);
+      expect((await state("two-runs")).taskQueue).toEqual([{ description: task }]);
     }));
 
   it("runs 20 threads at once on one process, each with only its own task's work", () =>
