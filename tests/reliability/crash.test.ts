@@ -185,7 +185,7 @@ describe("SIGKILL between a step's writes and its checkpoint", () => {
       // The merge hangs, so a run that goes on while the checkpoint waits stops there.
       const child = spawnTracked(process.execPath, ["--import", "tsx", HELD_CHECKPOINT_CHILD, db.schema, threadId, String(FIRST_WAVE_CHECKPOINT), marker, TASK], {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, ...env(log), ORCHESTRA_OFFLINE_LATENCY_MS: "0", ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(hang("branch_merger")) },
+        env: { ...process.env, ...env(log), ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(hang("branch_merger")) },
       });
       const exited = finished(child);
       const markers = async () => (await readFile(marker, "utf8").catch(() => "")).split("\n");
