@@ -287,7 +287,7 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
       createChatModel(settings.model);
       const threadId: string = options.thread ?? randomUUID();
       process.exitCode = await liveRun(options, { id: threadId, model: settings.model }, ({ workflow, db, drive }) =>
-        startRun(workflow, db.pool, { taskQueue, settings, threadId }, drive),
+        startRun(workflow, db, { taskQueue, settings, threadId }, drive),
       );
     });
 
@@ -329,7 +329,7 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
             })
           : undefined;
       process.exitCode = await liveRun(options, { id: threadId }, ({ workflow, db, drive }) =>
-        resumeRun(workflow, db.pool, { threadId, ...(decision ? { decision } : {}), ...(edit ? { edit } : {}) }, drive),
+        resumeRun(workflow, db, { threadId, ...(decision ? { decision } : {}), ...(edit ? { edit } : {}) }, drive),
       );
     });
 
@@ -349,7 +349,7 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
     )
     .action(async (threadId: string, options: Record<string, any>) => {
       process.exitCode = await liveRun(options, { id: threadId }, ({ workflow, db, drive }) =>
-        replayRun(workflow, db.pool, { threadId, checkpointId: options.checkpoint, ...(options.review ? { review: options.review } : {}) }, drive),
+        replayRun(workflow, db, { threadId, checkpointId: options.checkpoint, ...(options.review ? { review: options.review } : {}) }, drive),
       );
     });
 

@@ -1,7 +1,7 @@
 import { Command, type StateSnapshot } from "@langchain/langgraph";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { BaseCheckpointSaver, copyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
-import type pg from "pg";
+import type { Checkpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { InputError, type Task } from "../state/input.js";
 import type { Settings } from "../state/configuration.js";
@@ -145,14 +145,19 @@ export async function applyReviewEdit(
   return true;
 }
 
+/** Where threads live: the lock is per schema, as thread ids are. */
+export type ThreadStore = Pick<Checkpointer, "pool" | "schema">;
+
 /**
  * Two processes driving one thread would interleave their writes: a session-level
- * advisory lock per thread lets exactly one of them run it.
+ * advisory lock per thread lets exactly one of them run it. Advisory locks are
+ * database-wide, so the key names the schema: a thread of the same id in another
+ * schema is another thread.
  */
-export async function withThreadLock<T>(pool: pg.Pool, threadId: string, fn: () => Promise<T>): Promise<T> {
+export async function withThreadLock<T>({ pool, schema }: ThreadStore, threadId: string, fn: () => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    const key = `orchestra:thread:${threadId}`;
+    const key = `orchestra:thread:${schema}:${threadId}`;
     const { rows } = await client.query("SELECT pg_try_advisory_lock(hashtext($1)) AS locked", [key]);
     if (!rows[0].locked) {
       throw new InputError(`thread ${threadId} is being run by another process right now: wait for it to pause or finish`);
@@ -169,12 +174,12 @@ export async function withThreadLock<T>(pool: pg.Pool, threadId: string, fn: () 
 
 export async function startRun(
   workflow: Workflow,
-  pool: pg.Pool,
+  store: ThreadStore,
   params: { taskQueue: Task[]; settings: Settings; threadId: string },
   options: DriveOptions = {},
 ): Promise<Outcome> {
   const { threadId } = params;
-  return withThreadLock(pool, threadId, async () => {
+  return withThreadLock(store, threadId, async () => {
     // Checked under the lock: two runs naming one --thread cannot both start it.
     if ((await workflow.getState(threadConfig(threadId))).createdAt) {
       throw new InputError(`thread ${threadId} already exists: resume it with 'orchestra resume ${threadId}', or pick a new --thread`);
@@ -197,12 +202,12 @@ export async function existingSnapshot(workflow: Workflow, threadId: string): Pr
  */
 export async function resumeRun(
   workflow: Workflow,
-  pool: pg.Pool,
+  store: ThreadStore,
   params: { threadId: string; decision?: ReviewDecisionInput; edit?: ReviewEditRequest },
   options: DriveOptions = {},
 ): Promise<Outcome> {
   const { threadId, decision, edit } = params;
-  return withThreadLock(pool, threadId, async () => {
+  return withThreadLock(store, threadId, async () => {
     const snapshot = await existingSnapshot(workflow, threadId);
     options.observer?.restore(snapshot.values);
     const current = outcomeIn(threadId, snapshot);
@@ -241,12 +246,12 @@ export async function resumeRun(
  */
 export async function replayRun(
   workflow: Workflow,
-  pool: pg.Pool,
+  store: ThreadStore,
   params: { threadId: string; checkpointId: string; review?: Settings["review"] },
   options: DriveOptions = {},
 ): Promise<Outcome> {
   const { threadId, checkpointId, review } = params;
-  return withThreadLock(pool, threadId, async () => {
+  return withThreadLock(store, threadId, async () => {
     await existingSnapshot(workflow, threadId);
     const from = { configurable: { thread_id: threadId, checkpoint_id: checkpointId } };
     const target = await workflow.getState(from);

@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "./support/database.js";
-import { jsonResult, runCli } from "./support/cli.js";
+import { finished, jsonResult, PROJECT_ROOT, runCli, spawnTracked } from "./support/cli.js";
 
 // The CLI as a user runs it: child processes, real exit codes and output, real Postgres.
 
@@ -19,7 +19,10 @@ beforeAll(async () => {
   env = { ORCHESTRA_DB_SCHEMA: db.schema };
   dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-cli-"));
 });
-afterAll(() => db?.cleanup());
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  await db?.cleanup();
+});
 
 describe("orchestra run", () => {
   it("runs to a completed report and prints a plain line per node and branch event, and per saved step", async () => {
@@ -90,6 +93,52 @@ describe("orchestra run", () => {
     const rejected = await runCli(["resume", "cli-review", "--reject", "--json"], env);
     expect(rejected.code).toBe(1);
     expect(jsonResult(rejected)).toMatchObject({ status: "rejected", next: [], report: null });
+  });
+
+  // The CPU headroom task_analyzer weighs is the load average the OS reports. Each run gets a
+  // mount namespace of its own whose /proc/loadavg reads a given load: the OS, not Node's os
+  // module, tells the process how busy the machine is. Making the namespace needs root.
+  it.runIf(process.getuid?.() === 0)("plans parallel mode on an idle machine for a complex task: one wave of every branch", async () => {
+    const file = path.join(dir, "complex.json");
+    await writeFile(file, JSON.stringify([{ description: TASK, complexity: 0.9 }]));
+    const [idle, busy] = await Promise.all(
+      ["0.00", "64.00"].map(async (load) => {
+        const loadavg = path.join(dir, `loadavg-${load}`);
+        await writeFile(loadavg, `${load} ${load} ${load} 1/100 1\n`);
+        const child = spawnTracked(
+          "unshare",
+          ["--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$0" /proc/loadavg && exec "$@"', loadavg, process.execPath, path.join(PROJECT_ROOT, "scripts/orchestra.js"), "run", "--task-file", file, "--review", "never"],
+          { cwd: PROJECT_ROOT, env: { ...process.env, ...env } },
+        );
+        return finished(child);
+      }),
+    );
+    expect(idle!.code, idle!.stderr).toBe(0);
+    expect(idle!.stdout).toMatch(/^task_analyzer +parallel mode: 5 branches planned, 5 at a time \(complexity 0\.90, .*cpu headroom 1\.00\)$/m);
+    expect(idle!.stdout).toMatch(/^parallel_coordinator +wave 1: (b\d-[a-z-]+ → [a-z_]+(, |$)){5}/m);
+    expect(idle!.stdout).not.toMatch(/wave 2/);
+    expect(idle!.stdout.match(/^  ✓ /gm)).toHaveLength(5);
+    expect(idle!.stdout).toMatch(/^completed: thread /m);
+
+    // The same task on a busy machine: adaptive, three at a time, in two waves.
+    expect(busy!.code, busy!.stderr).toBe(0);
+    expect(busy!.stdout).toMatch(/^task_analyzer +adaptive mode: 5 branches planned, 3 at a time \(.*cpu headroom 0\.00\)$/m);
+    expect(busy!.stdout).toMatch(/^parallel_coordinator +wave 2: /m);
+  });
+
+  it("fails an unexpected error with one line, and with --debug adds its stack", async () => {
+    const failing = { ...env, ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { fail: 1_000 } }) };
+    const plain = await runCli(["run", TASK, "--review", "never"], failing);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toMatch(/^orchestra: .*offline fault: branch_merger/m);
+    expect(plain.stderr).toContain("(run with --debug for details)");
+    expect(plain.stderr).not.toMatch(/^\s+at /m);
+
+    const debug = await runCli(["run", TASK, "--review", "never", "--debug"], failing);
+    expect(debug.code).toBe(1);
+    expect(debug.stderr).toMatch(/^orchestra: .*offline fault: branch_merger/m);
+    expect(debug.stderr).toMatch(/^Error: offline fault: branch_merger.*\n(\s+at .+\n)+/m);
+    expect(debug.stderr).not.toContain("(run with --debug for details)");
   });
 
   it("has --help with examples on every command and subcommand", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -34,6 +34,7 @@ beforeAll(async () => {
   expect((await runCli(["resume", "op-rejected", "--reject"], env)).code).toBe(1);
 });
 afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
   await client?.end();
   await db?.cleanup();
 });

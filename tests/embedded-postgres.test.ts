@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -10,9 +9,11 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from "../checkpoints/embedded.js";
 import { pidOwner, readPostmasterPid } from "../checkpoints/pidfile.js";
+import { spawnTracked } from "./support/cli.js";
+import { embeddedRoot, startEmbeddedOnOsPort } from "./support/embedded.js";
 
-// Apart from the app's 54329 and the shared test server's 54339.
-const PORT = 54349;
+// The first start takes a port from the OS; the tests after it restart on the same one.
+let PORT: number;
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const CHILD = fileURLToPath(new URL("./support/embedded-child.ts", import.meta.url));
 
@@ -21,9 +22,7 @@ let dataDir: string;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), "orchestra-embedded-test-"));
-  // mkdtemp makes it 0700; run as root, Postgres runs as the postgres user and must get through.
-  await chmod(root, 0o755);
+  root = await embeddedRoot("orchestra-embedded-test-");
   dataDir = path.join(root, "postgres");
 });
 
@@ -73,10 +72,7 @@ async function eventually(condition: () => Promise<boolean>, what: string): Prom
 
 /** Runs tests/support/embedded-child.ts and resolves once its server is up. */
 async function startChild(mode: "stay" | "leave" | "own-sigint"): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, dataDir, String(PORT), mode], {
-    cwd: REPO,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawnTracked(process.execPath, ["--import", "tsx", CHILD, dataDir, String(PORT), mode], { cwd: REPO });
   children.push(child);
   let output = "";
   await new Promise<void>((resolve, reject) => {
@@ -100,7 +96,8 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 describe("startEmbeddedPostgres", () => {
   it("initialises a new data folder, creates the orchestra database, and stops", async () => {
     const progress: string[] = [];
-    const server = await start({ onProgress: (message) => progress.push(message) });
+    const server = await startEmbeddedOnOsPort({ dataDir, onProgress: (message) => progress.push(message) });
+    PORT = server.port;
 
     expect(progress).toEqual([`Starting embedded Postgres in ${dataDir} (first run: initialising)…`]);
     expect(server).toMatchObject({ dataDir, port: PORT, owned: true });

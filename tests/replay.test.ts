@@ -31,10 +31,10 @@ const APPROVE: ReviewDecisionInput = { action: "approve", reviewer: "ada" };
 const task = (description: string) => [{ description }];
 
 async function completedThread(threadId: string, decisions: ReviewDecisionInput[], on: Workflow = workflow) {
-  let outcome = await startRun(on, opened.pool, { threadId, taskQueue: task("Choose a message broker"), settings: { ...SETTINGS, review: "always" } });
+  let outcome = await startRun(on, opened, { threadId, taskQueue: task("Choose a message broker"), settings: { ...SETTINGS, review: "always" } });
   for (const decision of decisions) {
     expect(outcome.status).toBe("interrupted");
-    outcome = await resumeRun(workflow, opened.pool, { threadId, decision });
+    outcome = await resumeRun(workflow, opened, { threadId, decision });
   }
   expect(outcome.status).toBe("completed");
 }
@@ -86,7 +86,7 @@ describe("replay", () => {
     const wave = analysisWave(original);
     const before = await rowsOf("twice");
 
-    const never = await replayRun(workflow, opened.pool, { threadId: "twice", checkpointId: wave.checkpointId, review: "never" });
+    const never = await replayRun(workflow, opened, { threadId: "twice", checkpointId: wave.checkpointId, review: "never" });
     expect(never.status).toBe("completed");
     const neverHead = (await threadHistory(workflow, "twice")).at(-1)!;
     const neverValues = await valuesAt("twice", neverHead.checkpointId);
@@ -94,12 +94,12 @@ describe("replay", () => {
 
     // Same checkpoint, same number of steps to the first review: under integer versions this
     // fork's settings went under the key the first fork had used, and were dropped.
-    const always = await replayRun(workflow, opened.pool, { threadId: "twice", checkpointId: wave.checkpointId, review: "always" });
+    const always = await replayRun(workflow, opened, { threadId: "twice", checkpointId: wave.checkpointId, review: "always" });
     expect(always).toMatchObject({ status: "interrupted", review: { point: "sync_point_manager" } });
     expect((await valuesAt("twice")).settings?.review).toBe("always");
 
     // No review mode: the checkpoint's own settings (review always), not a former replay's.
-    const plain = await replayRun(workflow, opened.pool, { threadId: "twice", checkpointId: wave.checkpointId });
+    const plain = await replayRun(workflow, opened, { threadId: "twice", checkpointId: wave.checkpointId });
     expect(plain).toMatchObject({ status: "interrupted", review: { point: "sync_point_manager" } });
     expect((await valuesAt("twice")).settings?.review).toBe("always");
 
@@ -158,7 +158,7 @@ describe("replay", () => {
     const revisionWave = original.filter((e) => e.replayPoint === "wave").at(-1)!;
     expect(revisionWave.nodes).toEqual(["parallel_coordinator"]);
     expect(original.find((e) => e.checkpointId === revisionWave.parentId)?.nodes).toEqual(["load_balancer"]);
-    const inside = await replayRun(workflow, opened.pool, { threadId: "loop", checkpointId: revisionWave.checkpointId, review: "never" });
+    const inside = await replayRun(workflow, opened, { threadId: "loop", checkpointId: revisionWave.checkpointId, review: "never" });
     expect(inside.status).toBe("completed");
     const insideValues = await valuesAt("loop");
     expect(insideValues.revisionCount).toBe(1);
@@ -166,9 +166,9 @@ describe("replay", () => {
 
     // Before it: at the validator's first review, approving this time, so no revision at all.
     const firstValidation = original.find((e) => e.next.includes("quality_validator"))!;
-    const outside = await replayRun(workflow, opened.pool, { threadId: "loop", checkpointId: firstValidation.checkpointId });
+    const outside = await replayRun(workflow, opened, { threadId: "loop", checkpointId: firstValidation.checkpointId });
     expect(outside).toMatchObject({ status: "interrupted", review: { point: "quality_validator" } });
-    expect((await resumeRun(workflow, opened.pool, { threadId: "loop", decision: APPROVE })).status).toBe("completed");
+    expect((await resumeRun(workflow, opened, { threadId: "loop", decision: APPROVE })).status).toBe("completed");
     const approved = await summarizeThread(workflow, "loop");
     expect(approved.revision).toBe(0);
     expect(approved.reviews.map((d) => [d.point, d.action])).toEqual([
@@ -184,7 +184,7 @@ describe("threads saved with integer channel versions", () => {
   it("load, continue and fork under the saver's string versions", async () => {
     // Paused at the first review by the stock saver, whose versions are integers.
     const stock = new PostgresSaver(opened.pool, undefined, { schema: db.schema });
-    const paused = await startRun(compileWorkflow(stock), opened.pool, {
+    const paused = await startRun(compileWorkflow(stock), opened, {
       threadId: "legacy",
       taskQueue: task("Choose a message broker"),
       settings: { ...SETTINGS, review: "always" },
@@ -197,7 +197,7 @@ describe("threads saved with integer channel versions", () => {
     const legacy = await versions();
     expect(legacy.every((v) => /^\d+$/.test(v))).toBe(true);
 
-    for (const decision of [APPROVE, APPROVE]) await resumeRun(workflow, opened.pool, { threadId: "legacy", decision });
+    for (const decision of [APPROVE, APPROVE]) await resumeRun(workflow, opened, { threadId: "legacy", decision });
     const done = await summarizeThread(workflow, "legacy");
     expect(done).toMatchObject({ status: "completed", revision: 0 });
     expect(done.branches.map((b) => b.status)).toEqual(["success", "success", "success", "success", "success"]);
@@ -218,7 +218,7 @@ describe("threads saved with integer channel versions", () => {
     const wave = analysisWave(await threadHistory(workflow, "legacy"));
     const forks = [];
     for (const review of ["never", "always"] as const) {
-      forks.push((await replayRun(workflow, opened.pool, { threadId: "legacy", checkpointId: wave.checkpointId, review })).status);
+      forks.push((await replayRun(workflow, opened, { threadId: "legacy", checkpointId: wave.checkpointId, review })).status);
     }
     expect(forks).toEqual(["completed", "interrupted"]);
   });

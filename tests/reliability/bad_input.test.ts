@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -5,7 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { jsonResult, runCli, type CliResult } from "../support/cli.js";
-import { record } from "./tally.js";
+import { scenario } from "./tally.js";
 
 // Bad input, each through the CLI as a user would give it: a clear error, exit code 2, and no
 // row written anywhere.
@@ -16,8 +17,6 @@ let db: TestSchema;
 // A pool: the cases below run concurrently, and one client cannot take concurrent queries.
 let client: pg.Pool;
 let dir: string;
-/** A schema no run may create: a command that opened the database for writing would. */
-const untouched = `t_untouched_${process.pid}_${Date.now()}`;
 
 beforeAll(async () => {
   db = await createTestSchema();
@@ -96,36 +95,52 @@ describe("bad input to a new run: exit 2, one clear error, nothing written", () 
       { DATABASE_URL: "postgres://admin:hunter2@[::1/app" },
     ],
   ];
-  it.concurrent.each(cases)("%s", async (name, args, message, env = {}) => {
-    const result = await runCli(args(), { ORCHESTRA_DB_SCHEMA: untouched, ...env });
-    expectUsageError(result, message);
-    expect(result.stderr).not.toContain("hunter2");
-    expect(await schemaExists(untouched)).toBe(false);
-    record("bad input", name, { faults: 1 });
-  });
+  it.concurrent.each(cases)("%s", (name, args, message, env = {}) =>
+    scenario("bad input", name, async (figures) => {
+      // A schema of this case's own that no command may create: one that opened the database
+      // for writing would. Its own, so a case that writes fails alone.
+      const untouched = `t_untouched_${randomBytes(6).toString("hex")}`;
+      try {
+        figures.faults = 1;
+        const result = await runCli(args(), { ORCHESTRA_DB_SCHEMA: untouched, ...env });
+        expectUsageError(result, message);
+        expect(result.stderr).not.toContain("hunter2");
+        expect(await schemaExists(untouched)).toBe(false);
+      } finally {
+        await client.query(`DROP SCHEMA IF EXISTS "${untouched}" CASCADE`);
+      }
+    }),
+  );
 });
 
 describe("bad resumes: exit 2, one clear error, nothing written", () => {
   const env = () => ({ ORCHESTRA_DB_SCHEMA: db.schema });
 
-  it("of a thread that does not exist", async () => {
-    expectUsageError(await runCli(["resume", "no-such-thread", "--approve"], env()), /no thread no-such-thread in the checkpointer/);
-    expect(await rowsOf("no-such-thread")).toBe(0);
-    record("bad input", "resume of a thread that does not exist", { faults: 1 });
-  });
+  it("of a thread that does not exist", () =>
+    scenario("bad input", "resume of a thread that does not exist", async (figures) => {
+      figures.faults = 1;
+      expectUsageError(await runCli(["resume", "no-such-thread", "--approve"], env()), /no thread no-such-thread in the checkpointer/);
+      expect(await rowsOf("no-such-thread")).toBe(0);
+    }));
 
   it("of a completed thread, with two decisions, and a run reusing its id", async () => {
     const done = await runCli(["run", TASK, "--review", "never", "--thread", "bad-done", "--json"], env());
     expect(jsonResult(done).status).toBe("completed");
     const rows = await rowsOf("bad-done");
 
-    expectUsageError(await runCli(["resume", "bad-done"], env()), /thread bad-done has already finished \(completed\): nothing to resume/);
-    expectUsageError(await runCli(["resume", "bad-done", "--approve", "--reject"], env()), /at most one of --approve, --reject, --feedback/);
-    expectUsageError(await runCli(["run", TASK, "--thread", "bad-done"], env()), /thread bad-done already exists: resume it with/);
+    await scenario("bad input", "resume of a completed thread", async (figures) => {
+      figures.faults = 1;
+      expectUsageError(await runCli(["resume", "bad-done"], env()), /thread bad-done has already finished \(completed\): nothing to resume/);
+    });
+    await scenario("bad input", "resume with two decisions", async (figures) => {
+      figures.faults = 1;
+      expectUsageError(await runCli(["resume", "bad-done", "--approve", "--reject"], env()), /at most one of --approve, --reject, --feedback/);
+    });
+    await scenario("bad input", "run reusing a thread id", async (figures) => {
+      figures.faults = 1;
+      expectUsageError(await runCli(["run", TASK, "--thread", "bad-done"], env()), /thread bad-done already exists: resume it with/);
+    });
     expect(await rowsOf("bad-done")).toBe(rows);
-    record("bad input", "resume of a completed thread", { faults: 1 });
-    record("bad input", "resume with two decisions", { faults: 1 });
-    record("bad input", "run reusing a thread id", { faults: 1 });
   });
 
   it("an edit file that breaks the state's schema, or is not JSON, or changes nothing", async () => {
@@ -148,9 +163,11 @@ describe("bad resumes: exit 2, one clear error, nothing written", () => {
       ["an edit file that changes nothing", JSON.stringify(reviewable), /the edit changes nothing at sync_point_manager: nothing written/],
     ];
     for (const [i, [name, content, message]] of cases.entries()) {
-      await writeFile(file(`edit-${i}.json`), content);
-      expectUsageError(await runCli(["resume", "bad-edit", "--edit", file(`edit-${i}.json`)], env()), message);
-      record("bad input", name, { faults: 1 });
+      await scenario("bad input", name, async (figures) => {
+        await writeFile(file(`edit-${i}.json`), content);
+        figures.faults = 1;
+        expectUsageError(await runCli(["resume", "bad-edit", "--edit", file(`edit-${i}.json`)], env()), message);
+      });
     }
     expectUsageError(await runCli(["resume", "bad-edit", "--edit", file("missing.json")], env()), /--edit .*missing\.json does not exist: check the path/);
     expect(await rowsOf("bad-edit")).toBe(rows);

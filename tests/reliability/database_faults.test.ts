@@ -10,7 +10,7 @@ import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, plantedPasswordUser, type TestSchema } from "../support/database.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.js";
 import { ThreadAudit, type Reference } from "./audit.js";
-import { record } from "./tally.js";
+import { scenario } from "./tally.js";
 
 // Postgres becomes unreachable while a run is in flight: the run must stop with one clear
 // error, and once Postgres is back a resume must finish it from intact checkpoints.
@@ -28,7 +28,7 @@ let planted: Awaited<ReturnType<typeof plantedPasswordUser>>;
 
 beforeAll(async () => {
   db = await createTestSchema();
-  planted = await plantedPasswordUser(PASSWORD);
+  planted = await plantedPasswordUser(PASSWORD, db.schema);
   client = new pg.Client({ connectionString: db.databaseUrl });
   await client.connect();
   audit = new ThreadAudit(client, db.schema, compileWorkflow(db.checkpointer));
@@ -39,11 +39,14 @@ beforeAll(async () => {
   reference = await audit.reference(TASK, "db-reference", env(log), log);
 });
 afterAll(async () => {
-  if (dir) await rm(dir, { recursive: true, force: true });
-  await proxy?.close();
-  await client?.end();
-  await db?.cleanup();
-  await planted?.drop();
+  try {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    await proxy?.close();
+    await client?.end();
+    await db?.cleanup();
+  } finally {
+    await planted?.drop();
+  }
 });
 
 /** The CLI reaches Postgres through the proxy, with a password nobody may print. */
@@ -62,40 +65,42 @@ const OUTAGES: [string, (calls: CallLogEntry[]) => boolean][] = [
 ];
 
 describe("Postgres unreachable mid-run", () => {
-  it.each(OUTAGES)("%s: one clear error, then resume completes from intact checkpoints", async (name, when) => {
-    const threadId = `db-outage-${OUTAGES.findIndex(([n]) => n === name)}`;
-    const log = path.join(dir, `${threadId}.jsonl`);
-    // Slow calls leave seconds of run after the outage begins, however late the poll sees its cue.
-    const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
-      ...env(log),
-      ORCHESTRA_OFFLINE_LATENCY_MS: "600",
-    });
-    const exited = finished(child);
-    await until(async () => when(await readCallLog(log)), name);
-    proxy.cut();
-    let failed;
-    try {
-      failed = await exited;
-    } finally {
-      proxy.restore();
-    }
+  it.each(OUTAGES)("%s: one clear error, then resume completes from intact checkpoints", (name, when) =>
+    scenario("database", `unreachable ${name}`, async (figures) => {
+      const threadId = `db-outage-${OUTAGES.findIndex(([n]) => n === name)}`;
+      const log = path.join(dir, `${threadId}.jsonl`);
+      // Slow calls leave seconds of run after the outage begins, however late the poll sees its cue.
+      const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
+        ...env(log),
+        ORCHESTRA_OFFLINE_LATENCY_MS: "600",
+      });
+      const exited = finished(child);
+      await until(async () => when(await readCallLog(log)), name);
+      proxy.cut();
+      let failed;
+      try {
+        failed = await exited;
+      } finally {
+        proxy.restore();
+      }
+      if (failed.code === 1) figures.faults = 1;
 
-    expect(failed.code).toBe(1);
-    const errors = failed.stderr.split("\n").filter((line) => line.startsWith("orchestra:") || /^\s+at /.test(line));
-    expect(errors, failed.stderr).toHaveLength(1);
-    expect(errors[0]).toMatch(/database/i);
-    expect(errors[0]).toContain(`:***@127.0.0.1:${proxy.port}`);
-    expect(failed.stderr + failed.stdout).not.toContain(PASSWORD);
-    expect(failed.stderr).not.toContain("--debug");
+      const saved = await audit.saved(threadId);
+      const problemsAfterOutage = await audit.integrityProblems(threadId);
+      const resumed = await runCli(["resume", threadId, "--json"], env(log));
+      if (resumed.code === 0 && jsonResult(resumed).status === "completed") figures.recovered = 1;
+      await audit.checkRecovery(threadId, log, { pid: child.pid, saved }, figures, reference);
 
-    const saved = await audit.saved(threadId);
-    expect(await audit.integrityProblems(threadId)).toEqual([]);
-
-    const resumed = await runCli(["resume", threadId, "--json"], env(log));
-    expect(resumed.code, resumed.stderr).toBe(0);
-    expect(jsonResult(resumed).status).toBe("completed");
-    const { lost, needless } = await audit.checkRecovery(threadId, log, { pid: child.pid, saved }, reference);
-
-    record("database", `unreachable ${name}`, { faults: 1, recovered: 1, lost, needless });
-  });
+      expect(failed.code).toBe(1);
+      expect(problemsAfterOutage).toEqual([]);
+      const errors = failed.stderr.split("\n").filter((line) => line.startsWith("orchestra:") || /^\s+at /.test(line));
+      expect(errors, failed.stderr).toHaveLength(1);
+      expect(errors[0]).toMatch(/database/i);
+      expect(errors[0]).toContain(`:***@127.0.0.1:${proxy.port}`);
+      expect(failed.stderr + failed.stdout).not.toContain(PASSWORD);
+      expect(failed.stderr).not.toContain("--debug");
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(jsonResult(resumed).status).toBe("completed");
+    }),
+  );
 });

@@ -1,5 +1,4 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,25 +7,27 @@ import { pidOwner, readPostmasterPid } from "../../checkpoints/pidfile.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
+import { embeddedRoot, startEmbeddedOnOsPort } from "../support/embedded.js";
 import { ThreadAudit } from "./audit.js";
-import { record } from "./tally.js";
+import { scenario, type Figures } from "./tally.js";
 
 // The CLI on its embedded Postgres, killed with SIGKILL mid-run: its server is orphaned, or
 // killed too and leaves a stale postmaster.pid. Either way the next `orchestra resume` gets a
 // server back and finishes the run.
 
-// Apart from the app's 54329 and the other suites' 54339 and 54349.
-const PORT = 54359;
+// From the OS, when beforeAll initialises the folder; the CLI's servers reuse it.
+let PORT: number;
 const TASK = "Plan the migration of a payments ledger from MySQL to Postgres";
 
 let root: string;
 let dataDir: string;
 
 beforeAll(async () => {
-  root = await mkdtemp(path.join(os.tmpdir(), "orchestra-embedded-crash-"));
-  // mkdtemp makes it 0700; run as root, Postgres runs as the postgres user and must get through.
-  await chmod(root, 0o755);
+  root = await embeddedRoot("orchestra-embedded-crash-");
   dataDir = path.join(root, "postgres");
+  const server = await startEmbeddedOnOsPort({ dataDir });
+  PORT = server.port;
+  await server.stop();
 });
 afterAll(async () => {
   const pid = await postmasterPid();
@@ -84,43 +85,48 @@ async function runAndKill(threadId: string, log: string) {
     ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_alpha: { hang: true } }),
   });
   const exited = finished(child);
-  // The first run in a fresh folder pays for initdb.
+  // A loaded machine takes seconds to start Postgres before the first call.
   await until(async () => (await readCallLog(log)).some((c) => c.node === "research_branch_alpha"), "the first wave", 60_000);
   child.kill("SIGKILL");
   expect((await exited).signal).toBe("SIGKILL");
   return { pid: child.pid, saved: await withAudit((audit) => audit.saved(threadId)) };
 }
 
-async function resumeAndCheck(threadId: string, log: string, killed: Awaited<ReturnType<typeof runAndKill>>) {
+async function resumeAndCheck(threadId: string, log: string, killed: Awaited<ReturnType<typeof runAndKill>>, figures: Figures) {
   const resumed = await runCli(["resume", threadId, "--json"], env(log));
+  if (resumed.code === 0 && jsonResult(resumed).status === "completed") figures.recovered = 1;
+  await withAudit((audit) => audit.checkRecovery(threadId, log, killed, figures));
   expect(resumed.code, resumed.stderr).toBe(0);
   expect(jsonResult(resumed).status).toBe("completed");
-  return { resumed, ...(await withAudit((audit) => audit.checkRecovery(threadId, log, killed))) };
+  return resumed;
 }
 
 // In order: the second starts from the server the first left behind.
 describe("embedded Postgres after its parent was killed with SIGKILL", () => {
-  it("resume reuses the orphaned server and finishes the run", async () => {
-    const log = path.join(root, "orphan.jsonl");
-    const killed = await runAndKill("embedded-orphan", log);
-    const orphan = await postmasterPid();
-    expect(orphan !== undefined && alive(orphan)).toBe(true);
+  it("resume reuses the orphaned server and finishes the run", () =>
+    scenario("crash", "embedded Postgres orphaned by SIGKILL", async (figures) => {
+      const log = path.join(root, "orphan.jsonl");
+      const killed = await runAndKill("embedded-orphan", log);
+      figures.faults = 1;
+      const orphan = await postmasterPid();
+      expect(orphan !== undefined && alive(orphan)).toBe(true);
 
-    const { resumed, lost, needless } = await resumeAndCheck("embedded-orphan", log, killed);
-    expect(resumed.stderr).toContain(`Using the embedded Postgres already running in ${dataDir} (pid ${orphan}, port ${PORT})`);
-    record("crash", "embedded Postgres orphaned by SIGKILL", { faults: 1, recovered: 1, lost, needless });
-  });
+      const resumed = await resumeAndCheck("embedded-orphan", log, killed, figures);
+      expect(resumed.stderr).toContain(`Using the embedded Postgres already running in ${dataDir} (pid ${orphan}, port ${PORT})`);
+    }));
 
-  it("resume starts a new server over the stale postmaster.pid of a killed one, and finishes the run", async () => {
-    const log = path.join(root, "stale.jsonl");
-    const killed = await runAndKill("embedded-stale", log);
-    const server = (await postmasterPid())!;
-    process.kill(server, "SIGKILL");
-    await until(() => !alive(server), "the killed server to be gone", 10_000);
-    expect(await postmasterPid()).toBe(server);
+  it("resume starts a new server over the stale postmaster.pid of a killed one, and finishes the run", () =>
+    scenario("crash", "embedded Postgres killed too: stale postmaster.pid", async (figures) => {
+      const log = path.join(root, "stale.jsonl");
+      const killed = await runAndKill("embedded-stale", log);
+      figures.faults = 1;
+      const server = (await postmasterPid())!;
+      process.kill(server, "SIGKILL");
+      await until(() => !alive(server), "the killed server to be gone", 10_000);
+      figures.faults = 2;
+      expect(await postmasterPid()).toBe(server);
 
-    const { resumed, lost, needless } = await resumeAndCheck("embedded-stale", log, killed);
-    expect(resumed.stderr).toContain(`Starting embedded Postgres in ${dataDir}…`);
-    record("crash", "embedded Postgres killed too: stale postmaster.pid", { faults: 2, recovered: 1, lost, needless });
-  });
+      const resumed = await resumeAndCheck("embedded-stale", log, killed, figures);
+      expect(resumed.stderr).toContain(`Starting embedded Postgres in ${dataDir}…`);
+    }));
 });

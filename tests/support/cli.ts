@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { track } from "./children.js";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ORCHESTRA = path.join(PROJECT_ROOT, "scripts/orchestra.js");
@@ -12,13 +13,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts `orchestra` as a user would, with no terminal attached. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [ORCHESTRA, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/** Starts `orchestra` as a user would, with no terminal attached; killed with its test file if still running. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = PROJECT_ROOT): ChildProcess {
+  return spawnTracked(process.execPath, [ORCHESTRA, ...args], { cwd, env: { ...process.env, ...env } });
+}
+
+/** A child process with piped output, killed with its test file if still running then. */
+export function spawnTracked(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): ChildProcess {
+  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  return track(child, new Promise((resolve) => child.once("close", resolve).once("error", resolve)));
 }
 
 export function finished(child: ChildProcess): Promise<CliResult> {

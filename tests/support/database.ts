@@ -31,15 +31,24 @@ export function testDatabaseUrl(): string {
  * A login role whose password is a planted secret, and the test database's URL for it (at another
  * port, to go through a proxy). A role of its own, because the server may check passwords (the
  * embedded one does) or trust local connections (the machine's does): either way the URL works.
+ * It is no superuser: it may use `schema`'s tables, and create schemas, because the saver's set-up
+ * asks for `CREATE SCHEMA IF NOT EXISTS`, which needs that right even when the schema exists.
+ * drop() takes back its rights with the role; call it in an afterAll of its own, so that it runs
+ * whatever else fails.
  */
-export async function plantedPasswordUser(password: string): Promise<{ url(port?: number): string; drop(): Promise<void> }> {
+export async function plantedPasswordUser(password: string, schema: string): Promise<{ url(port?: number): string; drop(): Promise<void> }> {
   const user = `planted_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: testDatabaseUrl() });
-  await admin.connect();
+  const drop = () => asAdmin(`DROP OWNED BY ${user}`, `DROP ROLE IF EXISTS ${user}`);
+  await asAdmin(`CREATE ROLE ${user} LOGIN NOSUPERUSER PASSWORD ${pg.escapeLiteral(password)}`);
   try {
-    await admin.query(`CREATE ROLE ${user} LOGIN SUPERUSER PASSWORD ${pg.escapeLiteral(password)}`);
-  } finally {
-    await admin.end();
+    await asAdmin(
+      `DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO ${user}', current_database()); END $$`,
+      `GRANT USAGE, CREATE ON SCHEMA "${schema}" TO ${user}`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${user}`,
+    );
+  } catch (error) {
+    await drop();
+    throw error;
   }
   return {
     url(port?: number) {
@@ -49,16 +58,19 @@ export async function plantedPasswordUser(password: string): Promise<{ url(port?
       if (port !== undefined) url.port = String(port);
       return url.toString();
     },
-    async drop() {
-      const client = new pg.Client({ connectionString: testDatabaseUrl() });
-      await client.connect();
-      try {
-        await client.query(`DROP ROLE IF EXISTS ${user}`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop,
   };
+}
+
+/** Runs statements on the test database as the user the tests connect as. */
+async function asAdmin(...statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
+  await client.connect();
+  try {
+    for (const sql of statements) await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }
 
 export async function createTestSchema(): Promise<TestSchema> {
