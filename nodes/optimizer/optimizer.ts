@@ -208,7 +208,8 @@ export function parallelizationRecommendations(
     }
     if (group.length < 2) continue;
     group.forEach((id) => used.add(id));
-    groups.push(group);
+    const order = shape.steps.map((step) => step.stepId);
+    groups.push(group.sort((a, b) => order.indexOf(a) - order.indexOf(b)));
   }
 
   const observedSerial = serialChains(runs, shape);
