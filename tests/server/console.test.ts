@@ -69,7 +69,9 @@ describe("the web console", () => {
 
     await page.locator("#run-status", { hasText: "completed" }).waitFor({ timeout: 60_000 });
     await page.locator("#report pre").waitFor();
-    expect(await page.locator("#report pre").textContent()).toContain("#");
+    const report = (await page.locator("#report pre").textContent()) ?? "";
+    expect(report).toMatch(/Research quality 0\.\d{3}, 95% interval 0\.\d{3}–0\.\d{3} \(3 sources\)/);
+    expect(report).toMatch(/Integration confidence 0\.\d{3}/);
     expect(await page.locator("#timeline tr").count()).toBeGreaterThan(5);
     await shot("thread");
 
