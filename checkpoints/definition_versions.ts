@@ -1,4 +1,5 @@
-import type pg from "pg";
+import pg from "pg";
+import { envValue } from "./env.js";
 import type { AdvancedWorkflow } from "../state/enterprise/definition.js";
 
 /**
@@ -86,4 +87,25 @@ export async function appendDefinitionVersions(
   } finally {
     client.release();
   }
+}
+
+let versionsPool: { url: string; pool: pg.Pool } | undefined;
+
+/**
+ * The newest stored version of a definition, for runs that name it: read from DATABASE_URL's
+ * database in ORCHESTRA_DB_SCHEMA, where `optimize --apply` wrote it. Undefined when nothing is
+ * stored (or there is no DATABASE_URL): the run then loads the definition file.
+ */
+export async function newestStoredDefinition(name: string): Promise<AdvancedWorkflow | undefined> {
+  const url = envValue("DATABASE_URL");
+  if (url === undefined) return undefined;
+  if (versionsPool?.url !== url) versionsPool = { url, pool: new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true }) };
+  const schema = envValue("ORCHESTRA_DB_SCHEMA") ?? "public";
+  const { rows: exists } = await versionsPool.pool.query<{ found: string | null }>(`SELECT to_regclass($1) AS found`, [`"${schema}".workflow_definition_versions`]);
+  if (!exists[0]?.found) return undefined;
+  const { rows } = await versionsPool.pool.query<{ definition: AdvancedWorkflow }>(
+    `SELECT definition FROM "${schema}".workflow_definition_versions WHERE name = $1 ORDER BY version DESC LIMIT 1`,
+    [name],
+  );
+  return rows[0]?.definition;
 }
