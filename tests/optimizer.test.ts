@@ -30,6 +30,8 @@ describe("bottlenecks", () => {
     const flagged = identifyBottlenecks([{ stepId: "erratic", meanMs: 2 * s, stdDevMs: 1.5 * s }, ...steps([2, 2, 2])]);
     expect(flagged.map((b) => [b.stepId, b.reasons])).toEqual([["erratic", ["variable"]]]);
     expect(identifyBottlenecks([{ stepId: "erratic", meanMs: 2, stdDevMs: 1.5 }]).map((b) => b.stepId)).toEqual(["erratic"]);
+    // σ 0.5 s on a 2 s mean is steady in seconds and in milliseconds alike (σ² would flag it in ms).
+    expect(identifyBottlenecks([{ stepId: "steady", meanMs: 2 * s, stdDevMs: 0.5 * s }])).toEqual([]);
   });
   it("sorts by severity", () => {
     const flagged = identifyBottlenecks([...steps([1, 1, 1, 1, 1, 1, 20, 10]), { stepId: "wild", meanMs: 1 * s, stdDevMs: 5 * s }]);
