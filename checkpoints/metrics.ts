@@ -250,6 +250,7 @@ function engineSample(values: Record<string, unknown>, base: Pick<ThreadSample, 
       observation.steps[stepId] = {
         startedAt: Date.parse(record.startedAt),
         finishedAt: Date.parse(record.finishedAt),
+        ...(record.durationMs === undefined ? {} : { durationMs: record.durationMs }),
         inputKey: fingerprint(inputs),
         outputKey: fingerprint(results[stepId]),
       };

@@ -33,6 +33,9 @@ describe("bottlenecks", () => {
     // σ 0.5 s on a 2 s mean is steady in seconds and in milliseconds alike (σ² would flag it in ms).
     expect(identifyBottlenecks([{ stepId: "steady", meanMs: 2 * s, stdDevMs: 0.5 * s }])).toEqual([]);
   });
+  it("leaves out steps too short to matter, however jittery", () => {
+    expect(identifyBottlenecks([{ stepId: "tiny", meanMs: 0.3, stdDevMs: 0.5 }, ...steps([1, 1, 1])])).toEqual([]);
+  });
   it("sorts by severity", () => {
     const flagged = identifyBottlenecks([...steps([1, 1, 1, 1, 1, 1, 20, 10]), { stepId: "wild", meanMs: 1 * s, stdDevMs: 5 * s }]);
     expect(flagged.map((b) => b.stepId)).toEqual(["wild", "s7"]);
@@ -119,5 +122,24 @@ describe("applying and diffing", () => {
     expect(paths).toContain("maxParallelSteps");
     expect(paths).toContain("steps.parallel_a_b_c");
     expect(paths).toContain("steps.a");
+  });
+});
+
+describe("caching and resource rules", () => {
+  const shape: WorkflowShape = { name: "w", steps: [{ stepId: "lookup", dependencies: [], groupable: true, timeoutSeconds: 2 }] };
+  const runsWith = (outputs: string[]): RunObservation[] =>
+    outputs.map((outputKey) => ({ wallMs: 1000, steps: { lookup: { startedAt: 0, finishedAt: 500, inputKey: "same", outputKey } } }));
+
+  it("recommend LangGraph's cachePolicy for a step that repeats its input and answers it the same", () => {
+    const [rec] = optimize(shape, [figure("lookup", 500)], runsWith(["a", "a", "a", "a"])).recommendations.filter((r) => r.type === "caching");
+    expect(rec).toMatchObject({ priority: 8, specificChanges: [{ action: "set_cache_policy", step: "lookup", repeatedInputs: 3 }] });
+    expect(optimize(shape, [figure("lookup", 500)], runsWith(["a", "b", "a", "a"])).recommendations.filter((r) => r.type === "caching")).toEqual([]);
+  });
+
+  it("give a step that timed out, or nearly, twice its p95", () => {
+    const near = { ...figure("lookup", 1500), p95Ms: 1900 };
+    const [rec] = optimize(shape, [near], []).recommendations;
+    expect(rec).toMatchObject({ type: "resource", priority: 7, specificChanges: [{ action: "set_timeout", step: "lookup", fromSeconds: 2, toSeconds: 4 }] });
+    expect(optimize(shape, [figure("lookup", 500)], []).recommendations).toEqual([]);
   });
 });

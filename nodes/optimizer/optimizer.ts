@@ -18,7 +18,8 @@ export interface StepFigures {
 /** One measured run: when each step ran, and a fingerprint of what it was given and what it gave. */
 export interface RunObservation {
   wallMs: number;
-  steps: Record<string, { startedAt: number; finishedAt: number; inputKey?: string; outputKey?: string }>;
+  /** startedAt and finishedAt bound the step's turn; durationMs, when known, is its own work alone. */
+  steps: Record<string, { startedAt: number; finishedAt: number; durationMs?: number; inputKey?: string; outputKey?: string }>;
 }
 
 /** The structure the recommendations respect: top-level steps and what each waits for. */
@@ -57,16 +58,21 @@ export function standardDeviation(values: readonly number[]): number {
 /** A step whose σ exceeds this share of its mean is erratic: a ratio, so it means the same in ms and in s. */
 export const VARIABILITY_LIMIT = 0.5;
 
+/** Steps taking less than this share of all steps' time are never bottlenecks: their jitter costs nothing. */
+export const NEGLIGIBLE_SHARE = 0.01;
+
 /**
  * Steps flagged as bottlenecks, most severe first: slow when its mean exceeds the mean of the
  * step means plus their standard deviation (needs two steps or more), variable when its own σ
- * exceeds half its mean.
+ * exceeds half its mean. Steps under 1 % of the steps' total time are left out.
  */
 export function identifyBottlenecks(steps: readonly Pick<StepFigures, "stepId" | "meanMs" | "stdDevMs">[]): Bottleneck[] {
   const means = steps.map((step) => step.meanMs);
-  const line = steps.length >= 2 ? means.reduce((a, b) => a + b, 0) / means.length + standardDeviation(means) : Number.POSITIVE_INFINITY;
+  const total = means.reduce((a, b) => a + b, 0);
+  const line = steps.length >= 2 ? total / means.length + standardDeviation(means) : Number.POSITIVE_INFINITY;
   const flagged: Bottleneck[] = [];
   for (const step of steps) {
+    if (step.meanMs < NEGLIGIBLE_SHARE * total) continue;
     const reasons: BottleneckReason[] = [];
     const excesses: number[] = [];
     if (step.meanMs > line) {
@@ -277,12 +283,14 @@ export function cachingRecommendations(shape: WorkflowShape, figures: readonly S
     }
     if (repeats === 0 || !deterministic || !shape.steps.some((s) => s.stepId === step.stepId)) continue;
     const share = repeats / Math.max(1, step.count);
+    const improvement = wall > 0 ? round1(((step.meanMs * share) / wall) * 100) : 0;
+    if (improvement < 1) continue;
     out.push({
       id: `caching:${shape.name}:${step.stepId}`,
       type: "caching",
       priority: RULE_PRIORITY.caching,
       description: `Cache ${step.stepId}: ${repeats} of its ${step.count} runs repeated an earlier input and gave the same output (LangGraph cachePolicy on its node)`,
-      expectedImprovement: wall > 0 ? round1(((step.meanMs * share) / wall) * 100) : 0,
+      expectedImprovement: improvement,
       implementationEffort: "low",
       riskLevel: "medium",
       specificChanges: [{ action: "set_cache_policy", step: step.stepId, ttlSeconds: 3600, repeatedInputs: repeats }],
@@ -295,9 +303,9 @@ export function cachingRecommendations(shape: WorkflowShape, figures: readonly S
 export const suggestedTimeoutSeconds = (p95Ms: number) => Math.max(1, Math.ceil((2 * p95Ms) / 1000));
 
 /**
- * Resource: timeouts that the measured durations contradict. A step that timed out, or whose p95
- * comes within 80 % of its timeout, gets twice its p95; a step whose timeout is over twenty
- * times its p95 gets it lowered, so a hung call is cut off sooner.
+ * Resource: a step that timed out, or whose p95 comes within 80 % of its timeout, gets twice its
+ * p95; a workflow whose concurrency limit held back steps that were ready is covered by the
+ * parallelization rule, which raises the limit with the group it forms.
  */
 export function resourceRecommendations(shape: WorkflowShape, figures: readonly StepFigures[]): OptimizationRecommendation[] {
   const byId = new Map(shape.steps.map((step) => [step.stepId, step]));
@@ -305,20 +313,17 @@ export function resourceRecommendations(shape: WorkflowShape, figures: readonly 
   for (const step of figures) {
     const timeout = byId.get(step.stepId)?.timeoutSeconds;
     if (timeout === undefined || step.count === 0) continue;
-    const tight = step.timeouts > 0 || step.p95Ms >= 0.8 * timeout * 1000;
-    const loose = step.p95Ms > 0 && timeout * 1000 > 20 * step.p95Ms && timeout > 60;
-    if (!tight && !loose) continue;
-    const to = tight ? Math.max(timeout + 1, suggestedTimeoutSeconds(step.p95Ms)) : Math.max(60, suggestedTimeoutSeconds(step.p95Ms));
+    if (step.timeouts === 0 && step.p95Ms < 0.8 * timeout * 1000) continue;
+    const to = Math.max(timeout + 1, suggestedTimeoutSeconds(step.p95Ms));
     out.push({
       id: `resource:${shape.name}:${step.stepId}:timeout`,
       type: "resource",
       priority: RULE_PRIORITY.resource,
-      description: tight
-        ? `Give ${step.stepId} ${to} s: its p95 is ${Math.round(step.p95Ms)} ms against a ${timeout} s timeout${step.timeouts ? `, and it timed out ${step.timeouts} times` : ""}`
-        : `Cut ${step.stepId}'s timeout from ${timeout} s to ${to} s: its p95 is ${Math.round(step.p95Ms)} ms, so a hung call waits needlessly`,
+      description: `Give ${step.stepId} ${to} s: its p95 is ${Math.round(step.p95Ms)} ms against a ${timeout} s timeout${step.timeouts ? `, and it timed out ${step.timeouts} times` : ""}`,
+      // Runs that timed out failed: each one saved is a run that completes instead.
       expectedImprovement: 0,
       implementationEffort: "low",
-      riskLevel: tight ? "low" : "medium",
+      riskLevel: "low",
       specificChanges: [{ action: "set_timeout", step: step.stepId, fromSeconds: timeout, toSeconds: to, p95Ms: Math.round(step.p95Ms), timeouts: step.timeouts }],
     });
   }

@@ -497,7 +497,7 @@ interface WorkflowMetrics {
   successRate: number;
   duration: { count: number; meanMs: number; p50Ms: number; p95Ms: number };
   steps: StepMetrics[];
-  observations: { wallMs: number; steps: Record<string, { startedAt: number; finishedAt: number }> }[];
+  observations: { wallMs: number; steps: Record<string, { startedAt: number; finishedAt: number; durationMs?: number }> }[];
 }
 interface Recommendation {
   id: string;
@@ -524,7 +524,12 @@ function durationChart(m: WorkflowMetrics, bottlenecks: Set<string>): HTMLElemen
   const runs = m.observations;
   if (!runs.length || !steps.length) return h("p", { class: "muted" }, "No finished runs with step timings yet.");
   const xs = runs.map((_, i) => i + 1);
-  const series = steps.map((id) => runs.map((run) => (run.steps[id] ? run.steps[id]!.finishedAt - run.steps[id]!.startedAt : null)));
+  const series = steps.map((id) =>
+    runs.map((run) => {
+      const timing = run.steps[id];
+      return timing ? (timing.durationMs ?? timing.finishedAt - timing.startedAt) : null;
+    }),
+  );
   const options: uPlot.Options = {
     width: Math.min(1040, Math.max(480, root.clientWidth - 120)),
     height: 240,
