@@ -87,5 +87,28 @@ describe("the web console", () => {
     expect(await card.locator("tbody tr").count()).toBeGreaterThan(5);
     await shot("metrics");
     expect(offline).toEqual([]);
+
+    // The same figures for Prometheus, behind the same key.
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    const scrape = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+    expect(scrape).toMatch(/orchestra_workflow_threads\{workflow="parallel_workflow",outcome="completed"\} 1/);
+    expect(scrape).toMatch(/orchestra_step_duration_seconds\{workflow="parallel_workflow",step="task_analyzer",stat="mean"\} 0\.\d+/);
   }, 240_000);
+
+  it("answers an engine workflow's approval step with its form: reviewer, role and comment", async () => {
+    await page.goto(`${server.url}/console#/threads`);
+    await page.locator("#new-workflow").selectOption("enterprise:customer_service");
+    await page.locator("#start-run").click();
+    await page.locator("#review h2", { hasText: "Approval: quality_check" }).waitFor({ timeout: 60_000 });
+    expect(await page.locator('#graph [data-node="classify_inquiry"].done').count()).toBe(1);
+    expect(await page.locator("#approval-role option").allTextContents()).toEqual(["support_lead"]);
+    await page.locator("#reviewer").fill("ada");
+    await page.locator("#approval-comment").fill("reads well");
+    await shot("approval");
+    await page.locator("#approve").click();
+    await page.locator("#run-status", { hasText: "COMPLETED" }).waitFor({ timeout: 60_000 });
+    const audit = (await page.locator("#timeline").textContent()) ?? "";
+    expect(audit).toContain("ada (support_lead)");
+    await shot("approval-done");
+  }, 120_000);
 });
