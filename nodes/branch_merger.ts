@@ -1,3 +1,4 @@
+import { integrationQualityMetrics } from "../state/shared/quality_metrics.js";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { callWithDeadline } from "../models/deadline.js";
@@ -144,6 +145,11 @@ export async function branchMerger(state: WorkflowStateType, config: LangGraphRu
       overallQualityScore: overallQuality(researchSynthesis, analysisSynthesis),
       integratedAt,
     },
+    qualityMetrics: integrationQualityMetrics(
+      weighResults(succeeded.filter((r) => r.type === "research")),
+      weighResults(succeeded.filter((r) => r.type === "analysis")),
+      branchIds.length,
+    ),
   };
   const qualities = succeeded.map((r) => r.performance.dataQualityScore);
   return {

@@ -1,3 +1,4 @@
+import type { IntegrationQualityMetrics, QualityInterval } from "../state/shared/quality_metrics.js";
 import { AIMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { parseModelSpec } from "../models/index.js";
@@ -37,6 +38,16 @@ function synthesisSection(title: string, synthesis: Synthesis): string[] {
     ...attribution,
     "",
     `Quality (weighted): ${synthesis.qualityScore.toFixed(3)}`,
+    "",
+  ];
+}
+
+function qualityMetricsLines(metrics: IntegrationQualityMetrics): string[] {
+  const interval = (i: QualityInterval | null) => (i ? `${i.low.toFixed(3)}–${i.high.toFixed(3)} (${i.sources} sources)` : "no result");
+  return [
+    `Research quality ${metrics.researchQuality.toFixed(3)}, 95% interval ${interval(metrics.confidenceIntervals.research)}`,
+    `Analysis quality ${metrics.analysisQuality.toFixed(3)}, 95% interval ${interval(metrics.confidenceIntervals.analysis)}`,
+    `Integration confidence ${metrics.integrationConfidence.toFixed(3)}`,
     "",
   ];
 }
@@ -81,6 +92,7 @@ export function renderReport(state: WorkflowStateType): string {
       : []),
     `Score ${quality?.score.toFixed(3) ?? "n/a"}: ${quality?.reason ?? ""}`,
     "",
+    ...(result.qualityMetrics ? qualityMetricsLines(result.qualityMetrics) : []),
     "## Missing or failed",
     "",
     ...(failures.length || missing.length

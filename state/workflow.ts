@@ -1,3 +1,4 @@
+import type { IntegrationQualityMetrics } from "./shared/quality_metrics.js";
 import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
@@ -124,6 +125,8 @@ export interface IntegrationResult {
     overallQualityScore: number;
     integratedAt: string;
   };
+  /** Absent on results merged before these figures existed. */
+  qualityMetrics?: IntegrationQualityMetrics;
 }
 
 export interface MergePerformance {

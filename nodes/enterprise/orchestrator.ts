@@ -451,7 +451,7 @@ export function createOrchestrator(services: EngineServices) {
     const now = Date.now();
     const at = new Date(now).toISOString();
     if (state.status === "INITIALIZING") {
-      const definition = typeof state.definition === "string" ? await loadNamedDefinition(state.definition).catch((error: Error) => error) : state.definition;
+      const definition = typeof state.definition === "string" ? await (services.namedDefinition ?? loadNamedDefinition)(state.definition).catch((error: Error) => error) : state.definition;
       const update = definition instanceof Error ? failedRun(at, definition.message) : initialize(definition, state.input, now);
       return new Command({ update, goto: update.status === "RUNNING" ? "orchestrator" : END });
     }

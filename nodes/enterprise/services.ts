@@ -1,3 +1,6 @@
+import { newestStoredDefinition } from "../../checkpoints/definition_versions.js";
+import type { AdvancedWorkflow } from "../../state/enterprise/definition.js";
+import { loadNamedDefinition } from "../../state/enterprise/loader.js";
 import { openEnterpriseControls, type EnterpriseControlStore } from "../../checkpoints/enterprise_controls.js";
 
 /** What the engine's nodes reach outside the graph's state. */
@@ -8,6 +11,8 @@ export interface EngineServices {
   clock(): number;
   /** Where `${env:NAME}` references and webhook settings are read. */
   env: NodeJS.ProcessEnv;
+  /** A definition named by a run: the newest stored version, else the file. */
+  namedDefinition?: (name: string) => Promise<AdvancedWorkflow>;
 }
 
 let opened: Promise<EnterpriseControlStore> | undefined;
@@ -28,6 +33,7 @@ export function defaultEngineServices(): EngineServices {
       )),
     clock: Date.now,
     env: process.env,
+    namedDefinition: async (name) => (await newestStoredDefinition(name)) ?? loadNamedDefinition(name),
   };
 }
 

@@ -12,6 +12,8 @@ import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
 import type { ServableGraph, ServedGraph } from "./graphs.js";
 import { ACTIVE_STATUSES, type RunKwargs, type RunRow } from "./queue.js";
+import { mountConsole } from "./console/routes.js";
+import { mountMetricsRoutes } from "./metrics.js";
 import * as schemas from "./schemas.js";
 import { errorBody, firstLine, threadState, toJson } from "./serialise.js";
 
@@ -130,6 +132,7 @@ export function createApp(ctx: ApiContext): Hono {
     }),
   );
 
+  mountConsole(app);
   app.use(async (c, next) => {
     if (ctx.apiKey === undefined || c.req.method === "OPTIONS") return next();
     const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
@@ -732,6 +735,7 @@ export function createApp(ctx: ApiContext): Hono {
     }
     return c.body(null, 202);
   });
+  mountMetricsRoutes(app, ctx);
 
   return app;
 }

@@ -1,0 +1,78 @@
+import type { Hono } from "hono";
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
+import { listNamedDefinitions } from "../../state/enterprise/loader.js";
+import { InputError } from "../../state/input.js";
+import { knownGraphs, metrics, optimizeWorkflow, type MetricsDatabase } from "../optimize.js";
+import type { ApiContext } from "./app.js";
+
+/**
+ * GET /metrics for Prometheus, and the console's JSON routes for metrics and the optimizer. Both
+ * sit behind the API key (Prometheus sends it as `authorization: Bearer`). Figures are computed
+ * from Postgres at each scrape, so every instance reports the same history.
+ */
+export function mountMetricsRoutes(app: Hono, ctx: Pick<ApiContext, "pool" | "schema">): void {
+  const db: MetricsDatabase = { pool: ctx.pool, schema: ctx.schema, checkpointer: new BatchedPostgresSaver(ctx.pool, ctx.schema) };
+  const registry = prometheusRegistry(db);
+
+  app.get("/metrics", async (c) => c.body(await registry.metrics(), 200, { "content-type": registry.contentType }));
+
+  app.get("/orchestra/metrics", async (c) => {
+    const workflow = c.req.query("workflow");
+    const since = c.req.query("since");
+    return c.json(await metrics(db, { ...(workflow ? { workflow } : {}), ...(since ? { since } : {}) }));
+  });
+  app.get("/orchestra/workflows", async (c) => {
+    const definitions = await listNamedDefinitions();
+    return c.json({ graphs: Object.keys(knownGraphs()), definitions: definitions.map((d) => d.name) });
+  });
+  app.get("/orchestra/optimize/:workflow", async (c) => c.json(await optimizeWorkflow(db, { workflow: workflowParam(c.req.param("workflow")) })));
+  app.post("/orchestra/optimize/:workflow/apply", async (c) => c.json(await optimizeWorkflow(db, { workflow: workflowParam(c.req.param("workflow")), apply: true })));
+}
+
+function workflowParam(value: string): string {
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(value)) throw new InputError(`'${value}' is not a workflow name: use letters, digits, _ and -`);
+  return value;
+}
+
+function prometheusRegistry(db: MetricsDatabase): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "orchestra_process_" });
+  // A registry collects its metrics concurrently: each gauge awaits the one collection of this scrape.
+  let scrape: Promise<void> | undefined;
+  const collect = async () => {
+    scrape ??= fill().finally(() => setTimeout(() => (scrape = undefined), 0));
+    await scrape;
+  };
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge<L>({ name, help, labelNames, registers: [registry], collect });
+  const threads = gauge("orchestra_workflow_threads", "Threads per workflow and outcome", ["workflow", "outcome"]);
+  const wall = gauge("orchestra_workflow_duration_seconds", "Wall time of finished threads, waits for people left out", ["workflow", "stat"]);
+  const step = gauge("orchestra_step_duration_seconds", "Step or node durations", ["workflow", "step", "stat"]);
+  const stepRate = gauge("orchestra_step_error_ratio", "Share of a step's runs that failed", ["workflow", "step"]);
+  const stepCounts = gauge("orchestra_step_events", "Retries, timeouts and model calls per step", ["workflow", "step", "event"]);
+  const runs = gauge("orchestra_server_runs", "The server's runs per graph and status", ["graph", "status"]);
+  const stored = gauge("orchestra_workflow_stored_bytes", "Checkpoint storage per workflow", ["workflow"]);
+
+  async function fill(): Promise<void> {
+    const all = await metrics(db);
+    for (const g of [threads, wall, step, stepRate, stepCounts, runs, stored]) g.reset();
+    for (const m of all) {
+      threads.set({ workflow: m.workflow, outcome: "completed" }, m.completed);
+      threads.set({ workflow: m.workflow, outcome: "failed" }, m.failed);
+      threads.set({ workflow: m.workflow, outcome: "unfinished" }, m.threads - m.completed - m.failed);
+      for (const [stat, value] of [["mean", m.duration.meanMs], ["p50", m.duration.p50Ms], ["p95", m.duration.p95Ms]] as const) wall.set({ workflow: m.workflow, stat }, value / 1000);
+      stored.set({ workflow: m.workflow }, m.resources.storedBytes);
+      for (const s of m.steps) {
+        for (const [stat, value] of [["mean", s.meanMs], ["p50", s.p50Ms], ["p95", s.p95Ms], ["stddev", s.stdDevMs]] as const) {
+          step.set({ workflow: m.workflow, step: s.stepId, stat }, value / 1000);
+        }
+        stepRate.set({ workflow: m.workflow, step: s.stepId }, s.errorRate);
+        stepCounts.set({ workflow: m.workflow, step: s.stepId, event: "retry" }, s.retries);
+        stepCounts.set({ workflow: m.workflow, step: s.stepId, event: "timeout" }, s.timeouts);
+        stepCounts.set({ workflow: m.workflow, step: s.stepId, event: "model_call" }, s.modelCalls);
+      }
+      for (const [status, count] of Object.entries(m.serverRuns?.byStatus ?? {})) runs.set({ graph: m.graphId, status }, count);
+    }
+  }
+  return registry;
+}
