@@ -8,7 +8,7 @@ import { FindingSchema } from "../outputs.js";
  */
 
 export const SourcePassageSchema = z.object({
-  sourceId: z.string().describe("Stable id of the source: 'corpus:<path>', 'mcp:<server>/<tool>', 'web:<url>'"),
+  sourceId: z.string().describe("Stable id of the source: 'corpus:<path>', 'mcp:<server>/<tool>(<arguments>)', 'web:<url>'"),
   title: z.string(),
   location: z.string().describe("Where in the source: 'path:12-18', a tool call, a URL"),
   text: z.string(),

@@ -161,7 +161,8 @@ export async function connectMcpServers(servers: McpServers, env: NodeJS.Process
           tool,
           passages: (args, output) => [
             {
-              sourceId: `mcp:${name}/${toolName}`,
+              // One source per question asked: two lookups are two answers, cited apart.
+              sourceId: `mcp:${name}/${toolName}(${JSON.stringify(args)})`,
               title: `${toolName} (MCP server ${name})`,
               location: `${name}/${toolName} ${JSON.stringify(args)}`,
               text: outputText(output),
