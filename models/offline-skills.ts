@@ -1,9 +1,11 @@
 import { BRANCH_FINDINGS, MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../state/outputs.js";
+import { CITED_FINDINGS } from "../state/shared/citations.js";
 import { branchFindings } from "./skills/branch-findings.js";
 import { mergeSynthesis } from "./skills/merge-synthesis.js";
 import { qualityJudgement } from "./skills/quality-judgement.js";
 import { fillSchema, type JsonSchema } from "./skills/schema-fill.js";
 import { taskAnalysis } from "./skills/task-analysis.js";
+import { citedFindings } from "./skills/tool-use.js";
 import { clip, keywords, offTopicPrompt, sentences, type Prompt } from "./skills/text.js";
 
 export type { JsonSchema } from "./skills/schema-fill.js";
@@ -38,12 +40,14 @@ const offTopicWhenWeak =
  *   `claim` / `evidence` fields.
  * - quality_judgement: the task list, and the result's list items: primary findings, or
  *   evidence once under a `Supporting evidence:` heading.
+ * - cited_findings: `Objective:` / `Question:` and the tool results (JSON) in the conversation.
  */
 export const SKILLS: Readonly<Record<string, Skill>> = {
   [TASK_ANALYSIS]: offTopicWhenWeak((prompt, seed) => taskAnalysis(prompt, seed)),
   [BRANCH_FINDINGS]: (prompt, seed, _schema, weak) => branchFindings(prompt, seed, weak),
   [MERGE_SYNTHESIS]: offTopicWhenWeak((prompt) => mergeSynthesis(prompt)),
   [QUALITY_JUDGEMENT]: offTopicWhenWeak((prompt) => qualityJudgement(prompt)),
+  [CITED_FINDINGS]: offTopicWhenWeak((prompt) => citedFindings(prompt)),
 };
 
 /** The tool's arguments: its skill's answer, or the schema filled from the prompt. */

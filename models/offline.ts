@@ -6,14 +6,15 @@ import {
   type BindToolsInput,
   type LangSmithParams,
 } from "@langchain/core/language_models/chat_models";
-import { AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import { convertToOpenAITool, isLangChainTool } from "@langchain/core/utils/function_calling";
 import { getConfig } from "@langchain/langgraph";
-import { extractiveSummary, runSkill, type JsonSchema, type Prompt } from "./offline-skills.js";
+import { extractiveSummary, runSkill, SKILLS, type JsonSchema, type Prompt } from "./offline-skills.js";
 import { answersWeakly, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./offline-runtime.js";
 import { hash, keywords } from "./skills/text.js";
+import { nextToolCall, type PlannedCall } from "./skills/tool-use.js";
 
 export { offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "./offline-runtime.js";
 
@@ -91,6 +92,23 @@ function chooseTool(
 }
 
 /**
+ * A tool-using agent's turn, when the prompt is a tool loop's and the choice is left to the model:
+ * the next source to read, or none to answer. Undefined for any other conversation.
+ */
+function agentTurn(options: OfflineChatModelCallOptions, messages: BaseMessage[]): { call?: PlannedCall } | undefined {
+  const choice = options.tool_choice;
+  if (!options.tools?.length || (choice !== undefined && choice !== "auto")) return undefined;
+  // Asked for one of the app's own structured outputs: that is an answer, not a turn of the loop.
+  if (options.tools.some((t) => t.function.name in SKILLS)) return undefined;
+  const turns = messages.map((m) => ({
+    type: m.getType(),
+    text: textOf(m),
+    toolCalls: AIMessage.isInstance(m) ? (m.tool_calls ?? []).map((c) => ({ name: c.name, args: c.args })) : [],
+  }));
+  return nextToolCall(turns, options.tools.map((t) => t.function));
+}
+
+/**
  * A deterministic chat model that needs no network: every answer is derived from the
  * prompt, and structured output works through tool calling. It is the default when
  * no API key is set, so the app, its tests and users' own agents all run offline.
@@ -135,24 +153,27 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
     const namespace = metadata?.langgraph_checkpoint_ns;
     const task = typeof namespace === "string" ? (namespace.split("|").at(-1)!.split(":")[1] ?? null) : null;
     const prompt = toPrompt(messages);
-    const tool = chooseTool(options, messages, prompt);
-    const call = recordCall(nodeName, task, tool?.function.name ?? null, process.env);
+    const loopTurn = agentTurn(options, messages);
+    const tool = loopTurn ? undefined : chooseTool(options, messages, prompt);
+    const toolName = loopTurn?.call?.name ?? tool?.function.name;
+    const call = recordCall(nodeName, task, toolName ?? null, process.env);
     await simulateCall(nodeName, call, options.signal, process.env);
 
-    const seed = hash(`${tool?.function.name ?? ""}\n${prompt.text}`);
+    const seed = hash(`${toolName ?? ""}\n${prompt.text}`);
     const weak = answersWeakly(nodeName, call, process.env);
-    const args = tool ? runSkill(tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined;
+    const args =
+      loopTurn?.call?.args ?? (tool ? runSkill(tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined);
     const content = args ? "" : `[offline] ${extractiveSummary(prompt, seed, weak)}`;
     const inputTokens = Math.ceil(prompt.text.length / 4);
     const outputTokens = Math.ceil((args ? JSON.stringify(args) : content).length / 4);
     const message = new AIMessageChunk({
       content,
-      ...(tool && args
+      ...(toolName && args
         ? {
             tool_calls: [
               {
                 id: `call_offline_${seed.toString(16)}`,
-                name: tool.function.name,
+                name: toolName,
                 args: args as Record<string, unknown>,
                 type: "tool_call" as const,
               },
