@@ -10,6 +10,7 @@ import { migrateServerStore } from "../../checkpoints/server_store.js";
 import { InputError } from "../../state/input.js";
 import { STUDIO_ORIGIN, createApp, deleteThreadRows, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
+import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
 import { servedGraphs } from "./graphs.js";
 import { RunQueue } from "./queue.js";
@@ -68,7 +69,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     });
     let accepting = true;
     const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
-    const app = createApp({
+    const { app, runs } = createApp({
       pool,
       schema,
       graphs,
@@ -78,7 +79,9 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       corsOrigins: [STUDIO_ORIGIN, ...extraOrigins],
       accepting: () => accepting,
     });
+    const crons = new CronScheduler({ pool, schema, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
     workers.start(options.workers);
+    crons.start();
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
       listening.once("error", reject);
@@ -92,6 +95,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       close: (graceMs = DEFAULT_GRACE_MS) =>
         (closing ??= (async () => {
           accepting = false;
+          await crons.stop();
           await workers.stop(graceMs);
           // Streams and waits still open end with the connection; the runs they follow go on elsewhere.
           await new Promise<void>((resolve) => {

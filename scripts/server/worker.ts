@@ -192,14 +192,45 @@ export class RunWorkers {
     return (rowCount ?? 0) > 0;
   }
 
-  /** A rollback cancel: the run and everything it saved are gone, as if it never ran. */
+  /**
+   * A rollback cancel: the run and everything it saved are gone, as if it never ran. Its
+   * checkpoints are those after its starting head; at the checkpoint it started from, its writes
+   * (a resume value, tasks it finished) are those not there when it was claimed; its blobs are
+   * those no remaining checkpoint of the thread refers to. The worker still holds the thread's
+   * lock, so nothing else writes to the thread meanwhile.
+   */
   private async rollBack(run: RunRow): Promise<void> {
-    const { pool, schema, events, bus } = this.context;
-    const since = [run.thread_id, run.head_checkpoint ?? ""];
-    await pool.query(`DELETE FROM "${schema}".checkpoint_writes WHERE thread_id = $1 AND checkpoint_id > $2`, since);
-    await pool.query(`DELETE FROM "${schema}".checkpoints WHERE thread_id = $1 AND checkpoint_id > $2`, since);
-    await events.delete(run.run_id);
-    await pool.query(`DELETE FROM "${schema}".runs WHERE run_id = $1`, [run.run_id]);
+    const { pool, schema, bus } = this.context;
+    const t = (name: string) => `"${schema}".${name}`;
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const since = [run.thread_id, run.head_checkpoint ?? ""];
+      await client.query(`DELETE FROM ${t("checkpoint_writes")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
+      const start = run.kwargs.checkpoint_id ?? run.head_checkpoint;
+      if (start) {
+        await client.query(
+          `DELETE FROM ${t("checkpoint_writes")} w WHERE thread_id = $1 AND checkpoint_ns = '' AND checkpoint_id = $2
+           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements($3::jsonb) e WHERE e->>0 = w.task_id AND (e->>1)::int = w.idx)`,
+          [run.thread_id, start, JSON.stringify(run.start_writes ?? [])],
+        );
+      }
+      await client.query(`DELETE FROM ${t("checkpoints")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
+      await client.query(
+        `DELETE FROM ${t("checkpoint_blobs")} b WHERE thread_id = $1 AND NOT EXISTS (
+           SELECT 1 FROM ${t("checkpoints")} c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+             AND c.checkpoint->'channel_versions'->>b.channel = b.version)`,
+        [run.thread_id],
+      );
+      await client.query(`DELETE FROM ${t("run_events")} WHERE run_id = $1`, [run.run_id]);
+      await client.query(`DELETE FROM ${t("runs")} WHERE run_id = $1`, [run.run_id]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
     await bus.notify("done", run.run_id);
   }
 }
