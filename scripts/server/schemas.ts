@@ -1,7 +1,7 @@
 import { z } from "zod";
 
-/** Stream modes this server produces; `events` and `messages` (the values-based form) are not among them. */
-export const STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "debug", "tasks", "checkpoints"] as const;
+/** Stream modes this server produces; `messages` (the older values-based form) is not among them. */
+export const STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "debug", "tasks", "checkpoints", "events"] as const;
 
 const Json = z.record(z.string(), z.unknown());
 // Thread ids are the CLI's too, which names a thread with any string it is given.

@@ -158,8 +158,11 @@ export class RunWorkers {
     const resumed = run.attempt > 1 && (await this.hasCheckpoint(run));
     const input = resumed ? null : kwargs.command ? new Command(kwargs.command as ConstructorParameters<typeof Command>[0]) : (kwargs.input ?? null);
     const requested = kwargs.stream_mode;
-    const modes = new Set(requested.map((mode) => (mode === "messages-tuple" ? "messages" : mode)));
-    const stream = await graph.stream(input, {
+    const wantsEvents = requested.includes("events");
+    const graphModes = new Set(requested.filter((mode) => mode !== "events").map((mode) => (mode === "messages-tuple" ? "messages" : mode)));
+    // LangGraph streams nothing without a mode; with only `events` asked for, the values go unsent.
+    if (graphModes.size === 0) graphModes.add("values");
+    const options = {
       configurable: {
         ...kwargs.config.configurable,
         thread_id: run.thread_id,
@@ -172,14 +175,25 @@ export class RunWorkers {
       ...(kwargs.config.recursion_limit !== undefined ? { recursionLimit: kwargs.config.recursion_limit } : {}),
       ...(kwargs.interrupt_before ? { interruptBefore: kwargs.interrupt_before } : {}),
       ...(kwargs.interrupt_after ? { interruptAfter: kwargs.interrupt_after } : {}),
-      streamMode: [...modes],
+      streamMode: [...graphModes],
       subgraphs: kwargs.subgraphs ?? false,
       signal,
-    });
-    for await (const chunk of stream) {
+    };
+    const emitChunk = (chunk: unknown) => {
       const [namespace, mode, data] = (kwargs.subgraphs ? chunk : [[], ...(chunk as unknown[])]) as [string[], string, unknown];
-      const name = namespace.length ? `${mode}|${namespace.join("|")}` : mode;
-      emit(name, data);
+      if (!requested.includes(mode) && !(mode === "messages" && requested.includes("messages-tuple"))) return;
+      emit(namespace.length ? `${mode}|${namespace.join("|")}` : mode, data);
+    };
+    if (!wantsEvents) {
+      // graph.stream, not streamEvents, unless asked: streamEvents costs a callback per runnable.
+      for await (const chunk of await graph.stream(input, options)) emitChunk(chunk);
+      return;
+    }
+    // The graph's own chunks come as the root run's on_chain_stream events; everything else is an `events` event.
+    for await (const event of graph.streamEvents(input, { ...options, runId: run.run_id, version: "v2" })) {
+      if (event.tags?.includes("langsmith:hidden")) continue;
+      if (event.event === "on_chain_stream" && event.run_id === run.run_id) emitChunk((event.data as { chunk: unknown }).chunk);
+      else emit("events", event);
     }
   }
 
