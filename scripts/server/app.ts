@@ -654,13 +654,21 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
 
   /** What wait and join answer: the thread's values, or the run's error as the SDK reads it. */
   async function outcome(threadId: string, runId: string): Promise<unknown> {
-    const { rows } = await pool.query<{ status: string }>(`SELECT status FROM ${table("runs")} WHERE run_id = $1`, [runId]);
+    const { rows } = await pool.query<{ status: string; temporary: boolean }>(`SELECT status, temporary FROM ${table("runs")} WHERE run_id = $1`, [runId]);
     if (rows[0]?.status === "error") {
       const { rows: errors } = await pool.query<{ data: unknown }>(
         `SELECT data FROM ${table("run_events")} WHERE run_id = $1 AND event = 'error' ORDER BY seq DESC LIMIT 1`,
         [runId],
       );
       return { __error__: errors[0]?.data ?? { error: "Error", message: "the run failed" } };
+    }
+    if (rows[0]?.temporary) {
+      // A stateless run's thread is gone once it ends; what it streamed last is its outcome.
+      const { rows: values } = await pool.query<{ data: unknown }>(
+        `SELECT data FROM ${table("run_events")} WHERE run_id = $1 AND event = 'values' ORDER BY seq DESC LIMIT 1`,
+        [runId],
+      );
+      return values[0]?.data ?? {};
     }
     const row = await thread(threadId).catch(() => undefined);
     const state = row ? await stateOf(row) : undefined;
@@ -796,6 +804,9 @@ function cancelAction(raw: string | undefined): "interrupt" | "rollback" {
   return action;
 }
 
+/** How long a stateless run's row and events outlive its thread: its waiters and joiners read them. */
+const STATELESS_RUN_KEPT = "1 minute";
+
 /** A thread and all it has: runs, their events, checkpoints. */
 export async function deleteThreadRows(pool: pg.Pool, schema: string, threadId: string): Promise<void> {
   const table = (name: string) => `"${schema}".${name}`;
@@ -803,6 +814,23 @@ export async function deleteThreadRows(pool: pg.Pool, schema: string, threadId: 
   for (const name of ["runs", "checkpoint_writes", "checkpoint_blobs", "checkpoints", "threads"]) {
     await pool.query(`DELETE FROM ${table(name)} WHERE thread_id = $1`, [threadId]);
   }
+}
+
+/**
+ * The thread of a stateless run that has ended, but not yet the run and its events, which a
+ * wait or join may still be reading; those of stateless runs that ended a while ago go instead.
+ */
+export async function deleteStatelessThread(pool: pg.Pool, schema: string, threadId: string): Promise<void> {
+  const table = (name: string) => `"${schema}".${name}`;
+  for (const name of ["checkpoint_writes", "checkpoint_blobs", "checkpoints", "threads"]) {
+    await pool.query(`DELETE FROM ${table(name)} WHERE thread_id = $1`, [threadId]);
+  }
+  await pool.query(
+    `WITH expired AS (
+       DELETE FROM ${table("runs")} WHERE temporary AND status NOT IN ('pending', 'running')
+         AND updated_at < clock_timestamp() - interval '${STATELESS_RUN_KEPT}' RETURNING run_id)
+     DELETE FROM ${table("run_events")} WHERE run_id IN (SELECT run_id FROM expired)`,
+  );
 }
 
 function httpErrorName(status: number): string {

@@ -8,7 +8,7 @@ import { openCheckpointer } from "../../checkpoints/index.js";
 import { envValue } from "../../checkpoints/env.js";
 import { migrateServerStore } from "../../checkpoints/server_store.js";
 import { InputError } from "../../state/input.js";
-import { STUDIO_ORIGIN, createApp, deleteThreadRows, graphAssistantId } from "./app.js";
+import { STUDIO_ORIGIN, createApp, deleteStatelessThread, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
 import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
@@ -64,7 +64,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       bus,
       events,
       graphs: new Map([...graphs].map(([id, entry]) => [id, entry.graph])),
-      deleteThread: (threadId) => deleteThreadRows(pool, schema, threadId),
+      deleteThread: (threadId) => deleteStatelessThread(pool, schema, threadId),
       log: (message) => console.error(`orchestra serve: ${message}`),
     });
     let accepting = true;
@@ -133,6 +133,8 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
   program.parse(argv);
   const opts = program.opts<{ port: number; host: string; workers: number; grace: number; json?: boolean; debug?: boolean }>();
+  // Names this server's connections in pg_stat_activity, per deployment (schema).
+  process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
   let server: OrchestraServer;
   try {
     server = await startOrchestraServer({ port: opts.port, host: opts.host, workers: opts.workers, onProgress: (m) => console.error(m) });

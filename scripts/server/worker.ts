@@ -19,7 +19,7 @@ export interface WorkerContext {
   bus: RunBus;
   events: EventLog;
   graphs: ReadonlyMap<string, ServableGraph>;
-  /** Deletes a thread's rows and checkpoints: a stateless run's thread goes when the run ends. */
+  /** Deletes a stateless run's thread when the run ends. */
   deleteThread(threadId: string): Promise<void>;
   log(message: string): void;
 }
