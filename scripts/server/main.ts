@@ -44,6 +44,7 @@ export const DEFAULT_GRACE_MS = 10_000;
 export async function startOrchestraServer(options: ServerOptions): Promise<OrchestraServer> {
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress });
   const { pool, schema, checkpointer } = db;
+  let bus: RunBus | undefined;
   try {
     await migrateServerStore(pool, schema);
     const graphs = new Map(servedGraphs().map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
@@ -54,7 +55,8 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
         [graphAssistantId(served.graphId), served.graphId, served.description],
       );
     }
-    const bus = await RunBus.open(pool, schema);
+    const runBus = await RunBus.open(pool, schema);
+    bus = runBus;
     const events = new EventLog(pool, schema, bus);
     const queue = new RunQueue(pool, schema, bus, `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
     const workers = new RunWorkers({
@@ -80,12 +82,13 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       accepting: () => accepting,
     });
     const crons = new CronScheduler({ pool, schema, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
-    workers.start(options.workers);
-    crons.start();
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
       listening.once("error", reject);
     });
+    // Started once listening: a server that cannot listen has no sessions held to wait for on close.
+    workers.start(options.workers);
+    crons.start();
     const port = (server.address() as AddressInfo).port;
     let closing: Promise<void> | undefined;
     return {
@@ -102,11 +105,13 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
             server.close(() => resolve());
             if ("closeAllConnections" in server) server.closeAllConnections();
           });
-          await bus.close();
+          await runBus.close();
           await db.close();
         })()),
     };
   } catch (error) {
+    // The listener's session is checked out: the pool ends only once it is given back.
+    await bus?.close();
     await db.close();
     throw error;
   }

@@ -21,6 +21,7 @@ beforeAll(async () => {
   sql = new pg.Client({ connectionString: db.databaseUrl });
   await sql.connect();
   server = await startServer(db.schema, { ORCHESTRA_OFFLINE_LATENCY_MS: "0" }, ["--workers", "10"], [
+    "--expose-gc",
     "--import",
     path.join(PROJECT_ROOT, "tests/server/loop_probe.ts"),
   ]);
@@ -33,6 +34,7 @@ afterAll(async () => {
 
 interface Sample {
   rssMb: number;
+  heapUsedMb: number;
   lagMeanMs: number;
   lagP99Ms: number;
   lagMaxMs: number;
@@ -75,7 +77,7 @@ describe("soak", () => {
     const last = samples.at(-1)!;
     console.log(
       `soak: ${completed}/${RUNS} completed; first hundred ${JSON.stringify(first)}; last hundred ${JSON.stringify(last)}; ` +
-        `RSS by hundred ${samples.map((s) => s.rssMb).join(", ")} MB`,
+        `RSS by hundred ${samples.map((s) => s.rssMb).join(", ")} MB; heap ${samples.map((s) => s.heapUsedMb).join(", ")} MB`,
     );
     expect(completed).toBe(RUNS);
     expect(last.rssMb).toBeLessThan(first.rssMb * 1.5 + 50);
