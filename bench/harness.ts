@@ -21,6 +21,8 @@ import {
   TaskAnalysisSchema,
 } from "../state/outputs.js";
 import type { WorkflowStateType } from "../state/workflow.js";
+import { pinIdleLoad } from "./idle_load.js";
+import { apiRun, startFleet } from "./server.js";
 import { compileBareTopology } from "./topology.js";
 
 export interface BenchOptions {
@@ -32,6 +34,12 @@ export interface BenchOptions {
   threads: number[];
   /** Simulated model latency, ms. */
   latencyMs: number;
+  /**
+   * `orchestra serve` processes to measure API throughput with (at the widest `threads`), and the
+   * API's overhead per run with the first; none by default, so callers that only want the
+   * in-process figures start no servers (npm run bench asks for 1 and 2).
+   */
+  serverProcesses: number[];
   /** Timed runs per figure; the median is reported with min and max. */
   repeats: number;
   /** Default: env DATABASE_URL, else the embedded Postgres. */
@@ -46,6 +54,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   floorBranches: [5, 20, 100],
   threads: [1, 10, 50],
   latencyMs: 100,
+  serverProcesses: [],
   repeats: 7,
   schema: "orchestra_bench",
 };
@@ -79,19 +88,6 @@ function benchTasks(branches: number): Task[] {
     description: `Assess storage option ${i + 1} for a semantic search service: its latency, cost and operational risk`,
     complexity: 0.9,
   }));
-}
-
-/**
- * task_analyzer only plans parallel mode with CPU headroom over the last minute, and on a
- * shared two-core machine the load average is whatever else runs. The bench pins it, so
- * every run plans the same waves; the measured work is unchanged. Returns the undo.
- */
-function pinIdleLoad(): () => void {
-  const loadavg = os.loadavg;
-  os.loadavg = () => [0, 0, 0];
-  return () => {
-    os.loadavg = loadavg;
-  };
 }
 
 /**
@@ -379,6 +375,26 @@ export interface StorageResult extends StorageBytes {
   marginalPerBranch?: number;
 }
 
+export interface ServerThroughputResult {
+  processes: number;
+  /** Runs each process executes at once. */
+  workers: number;
+  threads: number;
+  branches: number;
+  idealPerSecond: number;
+  perSecond: Spread;
+  ofIdeal: number;
+}
+
+export interface ApiOverheadResult {
+  branches: number;
+  /** One run through the API (runs.wait on a made thread), one server process. */
+  apiMs: Spread;
+  /** The same workflow invoked in this process on the same database. */
+  directMs: Spread;
+  apiOverDirect: number;
+}
+
 export interface BenchResults {
   date: string;
   machine: { cpus: number; cpuModel: string; node: string; postgres: string; platform: string };
@@ -387,6 +403,8 @@ export interface BenchResults {
   criticalPath: CriticalPathResult[];
   floor: FloorResult[];
   concurrency: ConcurrencyResult[];
+  server: ServerThroughputResult[];
+  apiOverhead?: ApiOverheadResult;
   storage: StorageResult[];
   /** The widest fan-out under the default concurrency limit of 5, in waves. */
   storageInWaves?: StorageResult;
@@ -431,7 +449,8 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
   const postgres: PostgresSaver = db.checkpointer;
   // db.pool is uncapped (it holds the CLI's per-thread locks): the stock saver gets a pool of the
   // size openCheckpointer's saver has, like for like, and within the server's max_connections.
-  const stockPool = new pg.Pool({ connectionString: db.pool.options.connectionString, max: CHECKPOINTER_CONNECTIONS });
+  const databaseUrl = db.pool.options.connectionString!;
+  const stockPool = new pg.Pool({ connectionString: databaseUrl, max: CHECKPOINTER_CONNECTIONS });
   try {
     await db.pool.query(`TRUNCATE "${options.schema}".checkpoints, "${options.schema}".checkpoint_blobs, "${options.schema}".checkpoint_writes`);
     const version = (await db.pool.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version;
@@ -581,6 +600,50 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       });
     }
 
+    // 7: the API server, N processes on one schema, at latency L.
+    const server: ServerThroughputResult[] = [];
+    let apiOverhead: ApiOverheadResult | undefined;
+    const threads = Math.max(...options.threads);
+    const apiSchema = `${options.schema}_api`;
+    const configurable = { review: "never", maxConcurrency: branches };
+    const input = { taskQueue: benchTasks(branches) };
+    for (const processes of options.serverProcesses) {
+      // Each run holds a worker's session for its length: `threads` of them, over the processes.
+      const workers = Math.ceil(threads / processes);
+      log(`API server: ${processes} process(es) × ${workers} workers, ${threads} threads, L=${options.latencyMs} ms`);
+      await db.pool.query(`DROP SCHEMA IF EXISTS "${apiSchema}" CASCADE`);
+      const fleet = await startFleet({ processes, workers, databaseUrl, schema: apiSchema, latencyMs: options.latencyMs });
+      try {
+        const newApiThread = async (i: number) => (await fleet.clients[i % processes]!.threads.create()).thread_id;
+        for (let i = 0; i < processes; i++) await apiRun(fleet.clients[i]!, await newApiThread(i), input, configurable);
+        const rates: number[] = [];
+        for (let r = 0; r < Math.max(1, Math.ceil(options.repeats / 2)); r++) {
+          const threadIds = await Promise.all(Array.from({ length: threads }, (_, i) => newApiThread(i)));
+          const { wallMs } = await timed(() => Promise.all(threadIds.map((id, i) => apiRun(fleet.clients[i % processes]!, id, input, configurable))));
+          rates.push(threads / (wallMs / 1000));
+        }
+        const idealPerSecond = threads / ((critical * options.latencyMs) / 1000);
+        const perSecond = spread(rates);
+        server.push({ processes, workers, threads, branches, idealPerSecond, perSecond, ofIdeal: ratio(perSecond.median, idealPerSecond) });
+        if (apiOverhead === undefined) {
+          log(`API overhead: one run at a time, API against direct, ${options.repeats} repeats`);
+          const runs = await interleaved(options.repeats, {
+            api: async () => {
+              const threadId = await newApiThread(0);
+              return timed(() => apiRun(fleet.clients[0]!, threadId, input, configurable));
+            },
+            direct: () => timed(() => runWorkflow(workflow, branches)),
+          });
+          const apiMs = spread(runs.api.wall);
+          const directMs = spread(runs.direct.wall);
+          apiOverhead = { branches, apiMs, directMs, apiOverDirect: ratio(apiMs.median, directMs.median) };
+        }
+      } finally {
+        await fleet.stop();
+        await db.pool.query(`DROP SCHEMA IF EXISTS "${apiSchema}" CASCADE`).catch(() => {});
+      }
+    }
+
     const first = storage[0];
     const last = storage.at(-1);
     for (const row of criticalPath) {
@@ -602,6 +665,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         floorBranches: options.floorBranches,
         threads: options.threads,
         latencyMs: options.latencyMs,
+        serverProcesses: options.serverProcesses,
         repeats: options.repeats,
         schema: options.schema,
       },
@@ -609,6 +673,8 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       criticalPath,
       floor,
       concurrency,
+      server,
+      ...(apiOverhead ? { apiOverhead } : {}),
       storage,
       ...(storageInWaves ? { storageInWaves } : {}),
       ...(first && last && first !== last ? { storageGrowth: last.perBranch / first.perBranch } : {}),

@@ -66,6 +66,23 @@ export function targets(results: BenchResults): Target[] {
       framework: bareCpu ? `≤ ${x(1000 / bareCpu / widest.idealPerSecond)} (one core / bare CPU per run)` : "",
     });
   }
+  const twoProcesses = results.server.find((r) => r.processes === 2);
+  if (twoProcesses) {
+    out.push({
+      name: `API server, ${twoProcesses.threads} threads on 2 processes, ≥ 0.8 of ideal throughput`,
+      value: x(twoProcesses.ofIdeal),
+      met: twoProcesses.ofIdeal >= 0.8,
+      framework: "",
+    });
+  }
+  if (results.apiOverhead) {
+    out.push({
+      name: "API run ≤ 1.15× the graph invoked directly",
+      value: x(results.apiOverhead.apiOverDirect),
+      met: results.apiOverhead.apiOverDirect <= 1.15,
+      framework: "",
+    });
+  }
   if (results.storageGrowth !== undefined) {
     const first = results.storage[0]!;
     const last = results.storage.at(-1)!;
@@ -173,6 +190,26 @@ export function renderMarkdown(results: BenchResults): string {
       ]),
     ),
     "",
+    ...(results.server.length
+      ? [
+          `**7. API server** (\`orchestra serve\` processes on one schema, ${results.server[0]!.branches} branches per thread, L = ${L} ms; runs.wait on threads made beforehand)`,
+          "",
+          table(
+            ["processes × workers", "threads", "workflows/s", "ideal/s", "of ideal"],
+            results.server.map((r) => [`${r.processes} × ${r.workers}`, r.threads, rate(r.perSecond), r.idealPerSecond.toFixed(1), x(r.ofIdeal)]),
+          ),
+          "",
+          ...(results.apiOverhead
+            ? [
+                table(
+                  ["one run at a time", "API (runs.wait)", "graph invoked directly", "API / direct"],
+                  [[`${results.apiOverhead.branches} branches`, ms(results.apiOverhead.apiMs.median), ms(results.apiOverhead.directMs.median), x(results.apiOverhead.apiOverDirect)]],
+                ),
+                "",
+              ]
+            : []),
+        ]
+      : []),
     "**Targets**",
     "",
     table(

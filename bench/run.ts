@@ -46,6 +46,7 @@ function positiveInt(raw: string | undefined, name: string): number | undefined 
 }
 
 const options: Partial<BenchOptions> = {
+  serverProcesses: [1, 2],
   ...(values.quick ? { repeats: 2, branches: [5, 20], floorBranches: [5, 20], threads: [1, 10] } : {}),
   ...(values.repeats ? { repeats: positiveInt(values.repeats, "repeats") } : {}),
   ...(values.latency ? { latencyMs: positiveInt(values.latency, "latency") } : {}),

@@ -85,6 +85,14 @@ function migrations(schema: string): string[] {
       end_time timestamptz,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now())`,
+    `ALTER TABLE ${t("crons")} ADD COLUMN IF NOT EXISTS enabled boolean NOT NULL DEFAULT true`,
+    `ALTER TABLE ${t("crons")} ADD COLUMN IF NOT EXISTS timezone text`,
+    // A stateless cron's runs: their threads deleted when they end, or kept.
+    `ALTER TABLE ${t("crons")} ADD COLUMN IF NOT EXISTS on_run_completed text`,
+    `CREATE INDEX IF NOT EXISTS crons_due ON ${t("crons")} (next_run_date) WHERE enabled`,
+    // The writes already saved at the checkpoint a run started from, when it was first claimed: a
+    // rollback deletes the others there (its resume value, its finished tasks), which are the run's.
+    `ALTER TABLE ${t("runs")} ADD COLUMN IF NOT EXISTS start_writes jsonb`,
   ];
 }
 

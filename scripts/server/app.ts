@@ -6,29 +6,22 @@ import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
 import pg from "pg";
-import { z } from "zod";
+import type { z } from "zod";
 import { InputError } from "../../state/input.js";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
 import type { ServableGraph, ServedGraph } from "./graphs.js";
-import { ACTIVE_STATUSES, type RunKwargs, type RunRow } from "./queue.js";
+import { ACTIVE_STATUSES, type MultitaskStrategy, type RunKwargs, type RunRow } from "./queue.js";
+import { HttpError, body, json, parse } from "./http.js";
 import { mountConsole } from "./console/routes.js";
 import { mountMetricsRoutes } from "./metrics.js";
 import * as schemas from "./schemas.js";
-import { errorBody, firstLine, threadState, toJson } from "./serialise.js";
+import { storeRoutes } from "./store.js";
+import { cronRoutes } from "./crons.js";
+import { errorBody, firstLine, threadState } from "./serialise.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
-
-/** An answer other than 200 that the client caused: its status and one line saying why and what to do. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: 400 | 401 | 404 | 409 | 422,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface ApiContext {
   pool: pg.Pool;
@@ -57,6 +50,32 @@ export function uuidV5(name: string, namespace: string): string {
 
 export const graphAssistantId = (graphId: string) => uuidV5(graphId, GRAPH_ASSISTANT_NAMESPACE);
 
+/** A run request checked against its assistant and graph, ready to be queued. */
+export interface PreparedRun {
+  /** Undefined for a stateless run: it gets a thread of its own. */
+  threadId: string | undefined;
+  assistantId: string;
+  graphId: string;
+  kwargs: RunKwargs;
+  metadata: Record<string, unknown>;
+  strategy: MultitaskStrategy;
+  ifNotExists: "create" | "reject" | undefined;
+  temporary: boolean;
+}
+
+export interface QueuedRun {
+  run: RunRow;
+  /** Active runs of the thread that the multitask strategy cancelled. */
+  cancelled: string[];
+}
+
+/** How runs are queued, for callers other than the routes (the cron scheduler). */
+export interface RunQueueing {
+  prepare(threadId: string | undefined, payload: schemas.RunCreate): Promise<PreparedRun>;
+  insert(client: pg.PoolClient, prepared: PreparedRun): Promise<QueuedRun>;
+  announce(queued: QueuedRun): Promise<void>;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TERMINAL_WAIT_POLL_MS = 1_000;
 
@@ -81,29 +100,6 @@ interface ThreadRow {
   updated_at: Date;
 }
 
-async function body<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
-  let raw: unknown;
-  const text = await c.req.text();
-  try {
-    raw = text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
-    throw new HttpError(400, "the request body is not valid JSON; send a JSON object");
-  }
-  return parse(schema, raw);
-}
-
-function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const where = issue.path.length ? issue.path.join(".") : "request";
-  throw new HttpError(422, `invalid ${where}: ${firstLine(issue.message)}`);
-}
-
-function json(c: Context, value: unknown, status: 200 | 201 = 200): Response {
-  return c.body(toJson(value), status, { "content-type": "application/json" });
-}
-
 const threadIdParam = (c: Context) => parse(schemas.ThreadId, c.req.param("thread_id"));
 
 function runIdParam(c: Context): string {
@@ -118,7 +114,7 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-export function createApp(ctx: ApiContext): Hono {
+export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   const { pool } = ctx;
   const table = (name: string) => `"${ctx.schema}".${name}`;
   const app = new Hono();
@@ -261,7 +257,7 @@ export function createApp(ctx: ApiContext): Hono {
   // --- meta ----------------------------------------------------------------------------------
 
   app.get("/ok", (c) => c.json({ ok: true }));
-  app.get("/info", (c) => c.json({ version: "orchestra", flags: { assistants: true, crons: false, langsmith: false } }));
+  app.get("/info", (c) => c.json({ version: "orchestra", flags: { assistants: true, crons: true, langsmith: false } }));
 
   // --- assistants ----------------------------------------------------------------------------
 
@@ -365,9 +361,14 @@ export function createApp(ctx: ApiContext): Hono {
   });
 
   app.get("/assistants/:assistant_id/subgraphs/:namespace?", async (c) => {
-    await assistant(c.req.param("assistant_id"));
-    // Neither workflow nests a compiled graph in a node.
-    return json(c, {});
+    const current = await assistant(c.req.param("assistant_id"));
+    const recurse = c.req.query("recurse") === "true" || c.req.query("recurse") === "1";
+    const found: [string, unknown][] = [];
+    // Compiled graphs nested in nodes, with their schemas; the served workflows have none today.
+    for await (const [namespace, subgraph] of served(current.graph_id).graph.getSubgraphsAsync(c.req.param("namespace"), recurse)) {
+      found.push([namespace, (await getRuntimeGraphSchema(subgraph as Parameters<typeof getRuntimeGraphSchema>[0])) ?? null]);
+    }
+    return json(c, Object.fromEntries(found));
   });
 
   // --- threads -------------------------------------------------------------------------------
@@ -527,11 +528,8 @@ export function createApp(ctx: ApiContext): Hono {
 
   // --- runs ----------------------------------------------------------------------------------
 
-  /**
-   * Checks and queues a run. The thread's row is locked while the multitask strategy is applied,
-   * so two requests racing on one thread see each other's runs.
-   */
-  async function createRun(threadId: string | undefined, payload: schemas.RunCreate): Promise<RunRow> {
+  /** Checks a run request against its assistant and graph, writing nothing: bad input fails here. */
+  async function prepareRun(threadId: string | undefined, payload: schemas.RunCreate): Promise<PreparedRun> {
     if (!ctx.accepting()) throw new HttpError(409, "this server is shutting down and takes no new runs; send the run to another instance");
     const chosen = await assistant(payload.assistant_id);
     const { served: servedGraph } = served(chosen.graph_id);
@@ -550,63 +548,99 @@ export function createApp(ctx: ApiContext): Hono {
       ...(payload.checkpoint_id ?? payload.checkpoint?.checkpoint_id ? { checkpoint_id: payload.checkpoint_id ?? payload.checkpoint?.checkpoint_id } : {}),
       subgraphs: payload.stream_subgraphs ?? false,
     };
-    const temporary = threadId === undefined;
+    return {
+      threadId,
+      assistantId: chosen.assistant_id,
+      graphId: chosen.graph_id,
+      kwargs,
+      metadata: payload.metadata ?? {},
+      strategy: payload.multitask_strategy ?? "reject",
+      ifNotExists: payload.if_not_exists,
+      // A stateless run's thread goes with it, unless the caller keeps it.
+      temporary: threadId === undefined && payload.on_completion !== "keep",
+    };
+  }
+
+  /**
+   * Queues a prepared run inside the caller's transaction. The thread's row is locked while the
+   * multitask strategy is applied, so two requests racing on one thread see each other's runs.
+   */
+  async function insertRun(client: pg.PoolClient, prepared: PreparedRun): Promise<QueuedRun> {
+    const { threadId, strategy } = prepared;
     const id = threadId ?? randomUUID();
-    const strategy = payload.multitask_strategy ?? "reject";
-    const runId = randomUUID();
-    const client = await pool.connect();
     const cancelled: string[] = [];
+    let { rows: threads } = await client.query<ThreadRow>(`SELECT * FROM ${table("threads")} WHERE thread_id = $1 FOR UPDATE`, [id]);
+    if (!threads[0]) {
+      const fromCheckpoints = threadId === undefined ? undefined : await graphOfCheckpoints(id);
+      if (threadId !== undefined && !fromCheckpoints && prepared.ifNotExists !== "create") {
+        throw new HttpError(404, `thread ${id} not found; create it first, or send if_not_exists "create"`);
+      }
+      await client.query(`INSERT INTO ${table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+        id,
+        fromCheckpoints ?? prepared.graphId,
+        { graph_id: prepared.graphId },
+      ]);
+      ({ rows: threads } = await client.query<ThreadRow>(`SELECT * FROM ${table("threads")} WHERE thread_id = $1 FOR UPDATE`, [id]));
+    }
+    const row = threads[0]!;
+    if (row.graph_id && row.graph_id !== prepared.graphId) {
+      throw new HttpError(422, `thread ${id} runs graph ${row.graph_id}, not ${prepared.graphId}; use an assistant of ${row.graph_id} or a new thread`);
+    }
+    const active = await activeRuns(id, client);
+    if (active.length > 0 && strategy === "reject") {
+      throw new HttpError(409, `thread ${id} is busy: run ${active[0]!.run_id} is ${active[0]!.status}; wait for it, or send multitask_strategy enqueue, interrupt or rollback`);
+    }
+    if (active.length > 0 && (strategy === "interrupt" || strategy === "rollback")) {
+      for (const other of active) {
+        // A run no worker has started saved nothing: under rollback it goes, under interrupt it ends.
+        const { rows: pending } = await client.query(
+          strategy === "rollback"
+            ? `DELETE FROM ${table("runs")} WHERE run_id = $1 AND status = 'pending' RETURNING run_id`
+            : `UPDATE ${table("runs")} SET status = 'interrupted', cancel = 'interrupt', updated_at = clock_timestamp() WHERE run_id = $1 AND status = 'pending' RETURNING run_id`,
+          [other.run_id],
+        );
+        if (pending.length === 0) {
+          await client.query(`UPDATE ${table("runs")} SET cancel = $2, updated_at = clock_timestamp() WHERE run_id = $1`, [other.run_id, strategy]);
+        }
+        cancelled.push(other.run_id);
+      }
+    }
+    await client.query(
+      `UPDATE ${table("threads")} SET graph_id = coalesce(graph_id, $2), metadata = metadata || $3, updated_at = now() WHERE thread_id = $1`,
+      [id, prepared.graphId, { graph_id: prepared.graphId, assistant_id: prepared.assistantId }],
+    );
+    const { rows } = await client.query<RunRow>(
+      `INSERT INTO ${table("runs")} (run_id, thread_id, assistant_id, graph_id, status, kwargs, metadata, multitask_strategy, temporary)
+       VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) RETURNING *`,
+      [randomUUID(), id, prepared.assistantId, prepared.graphId, prepared.kwargs, prepared.metadata, strategy, prepared.temporary],
+    );
+    return { run: rows[0]!, cancelled };
+  }
+
+  /** Tells every instance, once the run's transaction is committed: the runs cancelled, and the run queued. */
+  async function announce({ run, cancelled }: QueuedRun): Promise<void> {
+    // Those still running get the cancel; pending ones ended in the transaction.
+    for (const other of cancelled) await ctx.bus.notify("cancel", other);
+    for (const other of cancelled) await ctx.bus.notify("done", other);
+    await ctx.bus.notify("queued", run.run_id);
+  }
+
+  async function createRun(threadId: string | undefined, payload: schemas.RunCreate): Promise<RunRow> {
+    const prepared = await prepareRun(threadId, payload);
+    const client = await pool.connect();
+    let queued: QueuedRun;
     try {
       await client.query("BEGIN");
-      let { rows: threads } = await client.query<ThreadRow>(`SELECT * FROM ${table("threads")} WHERE thread_id = $1 FOR UPDATE`, [id]);
-      if (!threads[0]) {
-        const fromCheckpoints = temporary ? undefined : await graphOfCheckpoints(id);
-        if (!temporary && !fromCheckpoints && payload.if_not_exists !== "create") {
-          throw new HttpError(404, `thread ${id} not found; create it first, or send if_not_exists "create"`);
-        }
-        await client.query(`INSERT INTO ${table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
-          id,
-          fromCheckpoints ?? chosen.graph_id,
-          { graph_id: chosen.graph_id },
-        ]);
-        ({ rows: threads } = await client.query<ThreadRow>(`SELECT * FROM ${table("threads")} WHERE thread_id = $1 FOR UPDATE`, [id]));
-      }
-      const row = threads[0]!;
-      if (row.graph_id && row.graph_id !== chosen.graph_id) {
-        throw new HttpError(422, `thread ${id} runs graph ${row.graph_id}, not ${chosen.graph_id}; use an assistant of ${row.graph_id} or a new thread`);
-      }
-      const active = await activeRuns(id, client);
-      if (active.length > 0 && strategy === "reject") {
-        throw new HttpError(409, `thread ${id} is busy: run ${active[0]!.run_id} is ${active[0]!.status}; wait for it, or send multitask_strategy enqueue, interrupt or rollback`);
-      }
-      if (active.length > 0 && (strategy === "interrupt" || strategy === "rollback")) {
-        for (const other of active) {
-          await client.query(
-            `UPDATE ${table("runs")} SET cancel = $2, status = CASE WHEN status = 'pending' THEN 'interrupted' ELSE status END, updated_at = clock_timestamp() WHERE run_id = $1`,
-            [other.run_id, strategy],
-          );
-          cancelled.push(other.run_id);
-        }
-      }
-      await client.query(
-        `UPDATE ${table("threads")} SET graph_id = coalesce(graph_id, $2), metadata = metadata || $3, updated_at = now() WHERE thread_id = $1`,
-        [id, chosen.graph_id, { graph_id: chosen.graph_id, assistant_id: chosen.assistant_id }],
-      );
-      const { rows } = await client.query<RunRow>(
-        `INSERT INTO ${table("runs")} (run_id, thread_id, assistant_id, graph_id, status, kwargs, metadata, multitask_strategy, temporary)
-         VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8) RETURNING *`,
-        [runId, id, chosen.assistant_id, chosen.graph_id, kwargs, payload.metadata ?? {}, strategy, temporary],
-      );
+      queued = await insertRun(client, prepared);
       await client.query("COMMIT");
-      for (const other of cancelled) await ctx.bus.notify("cancel", other);
-      await ctx.bus.notify("queued", runId);
-      return rows[0]!;
     } catch (error) {
       await client.query("ROLLBACK");
       throw error;
     } finally {
       client.release();
     }
+    await announce(queued);
+    return queued.run;
   }
 
   const runView = ({ kwargs, temporary: _t, attempt: _a, cancel: _c, graph_id: _g, ...row }: RunRow) => ({ ...row, kwargs });
@@ -623,13 +657,21 @@ export function createApp(ctx: ApiContext): Hono {
 
   /** What wait and join answer: the thread's values, or the run's error as the SDK reads it. */
   async function outcome(threadId: string, runId: string): Promise<unknown> {
-    const { rows } = await pool.query<{ status: string }>(`SELECT status FROM ${table("runs")} WHERE run_id = $1`, [runId]);
+    const { rows } = await pool.query<{ status: string; temporary: boolean }>(`SELECT status, temporary FROM ${table("runs")} WHERE run_id = $1`, [runId]);
     if (rows[0]?.status === "error") {
       const { rows: errors } = await pool.query<{ data: unknown }>(
         `SELECT data FROM ${table("run_events")} WHERE run_id = $1 AND event = 'error' ORDER BY seq DESC LIMIT 1`,
         [runId],
       );
       return { __error__: errors[0]?.data ?? { error: "Error", message: "the run failed" } };
+    }
+    if (rows[0]?.temporary) {
+      // A stateless run's thread is gone once it ends; what it streamed last is its outcome.
+      const { rows: values } = await pool.query<{ data: unknown }>(
+        `SELECT data FROM ${table("run_events")} WHERE run_id = $1 AND event = 'values' ORDER BY seq DESC LIMIT 1`,
+        [runId],
+      );
+      return values[0]?.data ?? {};
     }
     const row = await thread(threadId).catch(() => undefined);
     const state = row ? await stateOf(row) : undefined;
@@ -726,9 +768,7 @@ export function createApp(ctx: ApiContext): Hono {
 
   app.post("/threads/:thread_id/runs/:run_id/cancel", async (c) => {
     const target = await run(threadIdParam(c), runIdParam(c));
-    const action = c.req.query("action") ?? "interrupt";
-    if (action !== "interrupt" && action !== "rollback") throw new HttpError(422, `invalid action ${JSON.stringify(action)}: use interrupt or rollback`);
-    await requestCancel(target, action);
+    await requestCancel(target, cancelAction(c.req.query("action")));
     if (c.req.query("wait") === "true" || c.req.query("wait") === "1") {
       await waitForEnd(target.run_id, c.req.raw.signal);
       return c.body(null, 204);
@@ -737,8 +777,39 @@ export function createApp(ctx: ApiContext): Hono {
   });
   mountMetricsRoutes(app, ctx);
 
-  return app;
+  app.post("/runs/cancel", async (c) => {
+    const payload = await body(c, schemas.CancelMany);
+    const action = cancelAction(c.req.query("action"));
+    if (!payload.thread_id && !payload.run_ids && !payload.status) {
+      throw new HttpError(422, "say which runs to cancel: send thread_id, run_ids or status");
+    }
+    const statuses = !payload.status || payload.status === "all" ? ACTIVE_STATUSES : [payload.status];
+    const { rows } = await pool.query<RunRow>(
+      `SELECT * FROM ${table("runs")} WHERE status = ANY($1) AND ($2::text IS NULL OR thread_id = $2) AND ($3::uuid[] IS NULL OR run_id = ANY($3))`,
+      [statuses, payload.thread_id ?? null, payload.run_ids ?? null],
+    );
+    if (payload.run_ids && rows.length < payload.run_ids.length) {
+      const found = new Set(rows.map((r) => r.run_id));
+      throw new HttpError(404, `run ${payload.run_ids.find((id) => !found.has(id))} not found among the active runs`);
+    }
+    for (const target of rows) await requestCancel(target, action);
+    return c.body(null, 204);
+  });
+
+  const runs: RunQueueing = { prepare: prepareRun, insert: insertRun, announce };
+  storeRoutes(app, pool, ctx.schema);
+  cronRoutes(app, { pool, schema: ctx.schema, runs, threadExists: async (threadId) => void (await thread(threadId)) });
+  return { app, runs };
 }
+
+function cancelAction(raw: string | undefined): "interrupt" | "rollback" {
+  const action = raw ?? "interrupt";
+  if (action !== "interrupt" && action !== "rollback") throw new HttpError(422, `invalid action ${JSON.stringify(action)}: use interrupt or rollback`);
+  return action;
+}
+
+/** How long a stateless run's row and events outlive its thread: its waiters and joiners read them. */
+const STATELESS_RUN_KEPT = "1 minute";
 
 /** A thread and all it has: runs, their events, checkpoints. */
 export async function deleteThreadRows(pool: pg.Pool, schema: string, threadId: string): Promise<void> {
@@ -747,6 +818,23 @@ export async function deleteThreadRows(pool: pg.Pool, schema: string, threadId: 
   for (const name of ["runs", "checkpoint_writes", "checkpoint_blobs", "checkpoints", "threads"]) {
     await pool.query(`DELETE FROM ${table(name)} WHERE thread_id = $1`, [threadId]);
   }
+}
+
+/**
+ * The thread of a stateless run that has ended, but not yet the run and its events, which a
+ * wait or join may still be reading; those of stateless runs that ended a while ago go instead.
+ */
+export async function deleteStatelessThread(pool: pg.Pool, schema: string, threadId: string): Promise<void> {
+  const table = (name: string) => `"${schema}".${name}`;
+  for (const name of ["checkpoint_writes", "checkpoint_blobs", "checkpoints", "threads"]) {
+    await pool.query(`DELETE FROM ${table(name)} WHERE thread_id = $1`, [threadId]);
+  }
+  await pool.query(
+    `WITH expired AS (
+       DELETE FROM ${table("runs")} WHERE temporary AND status NOT IN ('pending', 'running')
+         AND updated_at < clock_timestamp() - interval '${STATELESS_RUN_KEPT}' RETURNING run_id)
+     DELETE FROM ${table("run_events")} WHERE run_id IN (SELECT run_id FROM expired)`,
+  );
 }
 
 function httpErrorName(status: number): string {

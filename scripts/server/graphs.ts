@@ -1,4 +1,5 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
+import type { StreamEvent } from "@langchain/core/tracers/log_stream";
 import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { graph as servedParallelWorkflow } from "../../graphs/parallel_workflow.js";
@@ -10,6 +11,7 @@ import { InputError } from "../../state/input.js";
 /** What the server calls on a compiled graph; both workflows' compiled graphs have it. */
 export interface ServableGraph {
   stream(input: unknown, options: Record<string, unknown>): Promise<AsyncIterable<unknown>>;
+  streamEvents(input: unknown, options: Record<string, unknown> & { version: "v2" }): AsyncIterable<StreamEvent>;
   getState(config: RunnableConfig, options?: { subgraphs?: boolean }): Promise<StateSnapshot>;
   getStateHistory(
     config: RunnableConfig,
@@ -17,6 +19,7 @@ export interface ServableGraph {
   ): AsyncIterableIterator<StateSnapshot>;
   updateState(config: RunnableConfig, values: unknown, asNode?: string): Promise<RunnableConfig>;
   getGraphAsync(config?: RunnableConfig & { xray?: boolean | number }): Promise<{ toJSON(): unknown }>;
+  getSubgraphsAsync(namespace?: string, recurse?: boolean): AsyncIterable<[string, unknown]>;
   readonly nodes: Record<string, unknown>;
 }
 

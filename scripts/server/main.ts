@@ -8,8 +8,9 @@ import { openCheckpointer } from "../../checkpoints/index.js";
 import { envValue } from "../../checkpoints/env.js";
 import { migrateServerStore } from "../../checkpoints/server_store.js";
 import { InputError } from "../../state/input.js";
-import { STUDIO_ORIGIN, createApp, deleteThreadRows, graphAssistantId } from "./app.js";
+import { STUDIO_ORIGIN, createApp, deleteStatelessThread, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
+import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
 import { servedGraphs } from "./graphs.js";
 import { RunQueue } from "./queue.js";
@@ -43,6 +44,7 @@ export const DEFAULT_GRACE_MS = 10_000;
 export async function startOrchestraServer(options: ServerOptions): Promise<OrchestraServer> {
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress });
   const { pool, schema, checkpointer } = db;
+  let bus: RunBus | undefined;
   try {
     await migrateServerStore(pool, schema);
     const graphs = new Map(servedGraphs().map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
@@ -53,7 +55,8 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
         [graphAssistantId(served.graphId), served.graphId, served.description],
       );
     }
-    const bus = await RunBus.open(pool, schema);
+    const runBus = await RunBus.open(pool, schema);
+    bus = runBus;
     const events = new EventLog(pool, schema, bus);
     const queue = new RunQueue(pool, schema, bus, `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`);
     const workers = new RunWorkers({
@@ -63,12 +66,12 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       bus,
       events,
       graphs: new Map([...graphs].map(([id, entry]) => [id, entry.graph])),
-      deleteThread: (threadId) => deleteThreadRows(pool, schema, threadId),
+      deleteThread: (threadId) => deleteStatelessThread(pool, schema, threadId),
       log: (message) => console.error(`orchestra serve: ${message}`),
     });
     let accepting = true;
     const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
-    const app = createApp({
+    const { app, runs } = createApp({
       pool,
       schema,
       graphs,
@@ -78,11 +81,14 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       corsOrigins: [STUDIO_ORIGIN, ...extraOrigins],
       accepting: () => accepting,
     });
-    workers.start(options.workers);
+    const crons = new CronScheduler({ pool, schema, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
       listening.once("error", reject);
     });
+    // Started once listening: a server that cannot listen has no sessions held to wait for on close.
+    workers.start(options.workers);
+    crons.start();
     const port = (server.address() as AddressInfo).port;
     let closing: Promise<void> | undefined;
     return {
@@ -92,17 +98,20 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       close: (graceMs = DEFAULT_GRACE_MS) =>
         (closing ??= (async () => {
           accepting = false;
+          await crons.stop();
           await workers.stop(graceMs);
           // Streams and waits still open end with the connection; the runs they follow go on elsewhere.
           await new Promise<void>((resolve) => {
             server.close(() => resolve());
             if ("closeAllConnections" in server) server.closeAllConnections();
           });
-          await bus.close();
+          await runBus.close();
           await db.close();
         })()),
     };
   } catch (error) {
+    // The listener's session is checked out: the pool ends only once it is given back.
+    await bus?.close();
     await db.close();
     throw error;
   }
@@ -129,6 +138,8 @@ async function main(argv: string[]): Promise<void> {
     .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
   program.parse(argv);
   const opts = program.opts<{ port: number; host: string; workers: number; grace: number; json?: boolean; debug?: boolean }>();
+  // Names this server's connections in pg_stat_activity, per deployment (schema).
+  process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
   let server: OrchestraServer;
   try {
     server = await startOrchestraServer({ port: opts.port, host: opts.host, workers: opts.workers, onProgress: (m) => console.error(m) });

@@ -32,6 +32,8 @@ export interface RunRow {
   attempt: number;
   cancel: CancelAction | null;
   head_checkpoint: string | null;
+  /** [task_id, idx] of the writes saved at the run's starting checkpoint before it ran. */
+  start_writes: [string, number][] | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -81,14 +83,17 @@ export class RunQueue {
         [threadLockKey(thread_id)],
       );
       if (!locked[0]!.locked) continue;
+      const head = `SELECT max(checkpoint_id) FROM "${this.schema}".checkpoints WHERE thread_id = $3 AND checkpoint_ns = ''`;
       // Read again under the lock: the run may have ended, or its worker finished it, since.
       const { rows } = await session.query<RunRow>(
         `UPDATE ${this.runs} SET
            status = CASE WHEN cancel IS NULL THEN 'running' ELSE 'interrupted' END,
            attempt = attempt + 1, worker = $2, updated_at = clock_timestamp(),
-           head_checkpoint = CASE WHEN attempt = 0 THEN (
-             SELECT max(checkpoint_id) FROM "${this.schema}".checkpoints WHERE thread_id = $3 AND checkpoint_ns = ''
-           ) ELSE head_checkpoint END
+           head_checkpoint = CASE WHEN attempt = 0 THEN (${head}) ELSE head_checkpoint END,
+           start_writes = CASE WHEN attempt = 0 THEN (
+             SELECT coalesce(jsonb_agg(jsonb_build_array(task_id, idx)), '[]') FROM "${this.schema}".checkpoint_writes
+             WHERE thread_id = $3 AND checkpoint_ns = '' AND checkpoint_id = coalesce(kwargs->>'checkpoint_id', (${head}))
+           ) ELSE start_writes END
          WHERE run_id = $1 AND status IN ('pending', 'running')
            AND created_at = (SELECT min(created_at) FROM ${this.runs} WHERE thread_id = $3 AND status IN ('pending', 'running'))
          RETURNING *`,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
-/** Stream modes this server produces; `events` and `messages` (the values-based form) are not among them. */
-export const STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "debug", "tasks", "checkpoints"] as const;
+/** Stream modes this server produces; `messages` (the older values-based form) is not among them. */
+export const STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "debug", "tasks", "checkpoints", "events"] as const;
 
 const Json = z.record(z.string(), z.unknown());
 // Thread ids are the CLI's too, which names a thread with any string it is given.
@@ -104,26 +104,59 @@ export const RunCreate = z
   .loose();
 export type RunCreate = z.infer<typeof RunCreate>;
 
+const NamespaceLabel = z.string().min(1, "labels must not be empty").regex(/^[^.]*$/, "labels must not contain dots");
+const Namespace = z.array(NamespaceLabel);
+
 export const StorePut = z.object({
-  namespace: z.array(z.string().min(1).regex(/^[^.]*$/, "must not contain dots")).min(1),
+  namespace: Namespace.min(1),
   key: z.string().min(1),
   value: Json,
+  // The SDK sends these; this store has no vector index and keeps items until they are deleted.
+  index: z.union([z.literal(false), z.array(z.string())]).nullish(),
+  ttl: z.null({ error: "items are kept until deleted here: send no ttl" }).optional(),
 });
 
-export const StoreDelete = z.object({ namespace: z.array(z.string()).min(1), key: z.string().min(1) });
+export const StoreItemKey = z.object({ namespace: Namespace.min(1), key: z.string().min(1) });
 
 export const StoreSearch = z.object({
-  namespace_prefix: z.array(z.string()).default([]),
-  filter: Json.optional(),
+  namespace_prefix: Namespace.default([]),
+  filter: Json.nullish(),
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
-  query: z.string().optional(),
+  query: z.undefined({ error: "semantic search needs a vector index, which this store has not: search by namespace_prefix and filter" }).optional(),
+  refresh_ttl: z.boolean().nullish(),
 });
 
 export const StoreNamespaces = z.object({
-  prefix: z.array(z.string()).optional(),
-  suffix: z.array(z.string()).optional(),
+  prefix: Namespace.optional(),
+  suffix: Namespace.optional(),
   max_depth: z.number().int().min(1).optional(),
   limit: z.number().int().min(1).max(1000).default(100),
   offset: z.number().int().min(0).default(0),
+});
+
+export const CronCreate = RunCreate.extend({
+  schedule: z.string().min(1),
+  timezone: z.string().min(1).nullish(),
+  end_time: z.iso.datetime({ offset: true }).nullish(),
+  enabled: z.boolean().nullish(),
+  on_run_completed: z.enum(["delete", "keep"]).nullish(),
+});
+export type CronCreate = z.infer<typeof CronCreate>;
+
+export const CronSearch = z.object({
+  assistant_id: z.string().optional(),
+  thread_id: ThreadId.optional(),
+  enabled: z.boolean().optional(),
+  metadata: Json.optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  sort_by: z.enum(["cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at"]).optional(),
+  sort_order: z.enum(["asc", "desc"]).optional(),
+});
+
+export const CancelMany = z.object({
+  thread_id: ThreadId.optional(),
+  run_ids: z.array(z.uuid()).min(1).optional(),
+  status: z.enum(["pending", "running", "all"]).optional(),
 });

@@ -19,7 +19,7 @@ export interface WorkerContext {
   bus: RunBus;
   events: EventLog;
   graphs: ReadonlyMap<string, ServableGraph>;
-  /** Deletes a thread's rows and checkpoints: a stateless run's thread goes when the run ends. */
+  /** Deletes a stateless run's thread when the run ends. */
   deleteThread(threadId: string): Promise<void>;
   log(message: string): void;
 }
@@ -158,8 +158,11 @@ export class RunWorkers {
     const resumed = run.attempt > 1 && (await this.hasCheckpoint(run));
     const input = resumed ? null : kwargs.command ? new Command(kwargs.command as ConstructorParameters<typeof Command>[0]) : (kwargs.input ?? null);
     const requested = kwargs.stream_mode;
-    const modes = new Set(requested.map((mode) => (mode === "messages-tuple" ? "messages" : mode)));
-    const stream = await graph.stream(input, {
+    const wantsEvents = requested.includes("events");
+    const graphModes = new Set(requested.filter((mode) => mode !== "events").map((mode) => (mode === "messages-tuple" ? "messages" : mode)));
+    // LangGraph streams nothing without a mode; with only `events` asked for, the values go unsent.
+    if (graphModes.size === 0) graphModes.add("values");
+    const options = {
       configurable: {
         ...kwargs.config.configurable,
         thread_id: run.thread_id,
@@ -172,14 +175,25 @@ export class RunWorkers {
       ...(kwargs.config.recursion_limit !== undefined ? { recursionLimit: kwargs.config.recursion_limit } : {}),
       ...(kwargs.interrupt_before ? { interruptBefore: kwargs.interrupt_before } : {}),
       ...(kwargs.interrupt_after ? { interruptAfter: kwargs.interrupt_after } : {}),
-      streamMode: [...modes],
+      streamMode: [...graphModes],
       subgraphs: kwargs.subgraphs ?? false,
       signal,
-    });
-    for await (const chunk of stream) {
+    };
+    const emitChunk = (chunk: unknown) => {
       const [namespace, mode, data] = (kwargs.subgraphs ? chunk : [[], ...(chunk as unknown[])]) as [string[], string, unknown];
-      const name = namespace.length ? `${mode}|${namespace.join("|")}` : mode;
-      emit(name, data);
+      if (!requested.includes(mode) && !(mode === "messages" && requested.includes("messages-tuple"))) return;
+      emit(namespace.length ? `${mode}|${namespace.join("|")}` : mode, data);
+    };
+    if (!wantsEvents) {
+      // graph.stream, not streamEvents, unless asked: streamEvents costs a callback per runnable.
+      for await (const chunk of await graph.stream(input, options)) emitChunk(chunk);
+      return;
+    }
+    // The graph's own chunks come as the root run's on_chain_stream events; everything else is an `events` event.
+    for await (const event of graph.streamEvents(input, { ...options, runId: run.run_id, version: "v2" })) {
+      if (event.tags?.includes("langsmith:hidden")) continue;
+      if (event.event === "on_chain_stream" && event.run_id === run.run_id) emitChunk((event.data as { chunk: unknown }).chunk);
+      else emit("events", event);
     }
   }
 
@@ -192,14 +206,45 @@ export class RunWorkers {
     return (rowCount ?? 0) > 0;
   }
 
-  /** A rollback cancel: the run and everything it saved are gone, as if it never ran. */
+  /**
+   * A rollback cancel: the run and everything it saved are gone, as if it never ran. Its
+   * checkpoints are those after its starting head; at the checkpoint it started from, its writes
+   * (a resume value, tasks it finished) are those not there when it was claimed; its blobs are
+   * those no remaining checkpoint of the thread refers to. The worker still holds the thread's
+   * lock, so nothing else writes to the thread meanwhile.
+   */
   private async rollBack(run: RunRow): Promise<void> {
-    const { pool, schema, events, bus } = this.context;
-    const since = [run.thread_id, run.head_checkpoint ?? ""];
-    await pool.query(`DELETE FROM "${schema}".checkpoint_writes WHERE thread_id = $1 AND checkpoint_id > $2`, since);
-    await pool.query(`DELETE FROM "${schema}".checkpoints WHERE thread_id = $1 AND checkpoint_id > $2`, since);
-    await events.delete(run.run_id);
-    await pool.query(`DELETE FROM "${schema}".runs WHERE run_id = $1`, [run.run_id]);
+    const { pool, schema, bus } = this.context;
+    const t = (name: string) => `"${schema}".${name}`;
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      const since = [run.thread_id, run.head_checkpoint ?? ""];
+      await client.query(`DELETE FROM ${t("checkpoint_writes")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
+      const start = run.kwargs.checkpoint_id ?? run.head_checkpoint;
+      if (start) {
+        await client.query(
+          `DELETE FROM ${t("checkpoint_writes")} w WHERE thread_id = $1 AND checkpoint_ns = '' AND checkpoint_id = $2
+           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements($3::jsonb) e WHERE e->>0 = w.task_id AND (e->>1)::int = w.idx)`,
+          [run.thread_id, start, JSON.stringify(run.start_writes ?? [])],
+        );
+      }
+      await client.query(`DELETE FROM ${t("checkpoints")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
+      await client.query(
+        `DELETE FROM ${t("checkpoint_blobs")} b WHERE thread_id = $1 AND NOT EXISTS (
+           SELECT 1 FROM ${t("checkpoints")} c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+             AND c.checkpoint->'channel_versions'->>b.channel = b.version)`,
+        [run.thread_id],
+      );
+      await client.query(`DELETE FROM ${t("run_events")} WHERE run_id = $1`, [run.run_id]);
+      await client.query(`DELETE FROM ${t("runs")} WHERE run_id = $1`, [run.run_id]);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
     await bus.notify("done", run.run_id);
   }
 }

@@ -17,8 +17,8 @@ export interface ServerProcess {
 }
 
 /** `orchestra serve` in a child process on a port the OS picks, with the offline model. */
-export async function startServer(schema: string, env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY, "--port", "0", "--json", ...args], {
+export async function startServer(schema: string, env: NodeJS.ProcessEnv = {}, args: string[] = [], nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", ...nodeArgs, ENTRY, "--port", "0", "--json", ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ORCHESTRA_MODEL: "offline", ORCHESTRA_DB_SCHEMA: schema, ...env },
   });
