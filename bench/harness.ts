@@ -9,7 +9,7 @@ import { CHECKPOINTER_CONNECTIONS, openCheckpointer } from "../checkpoints/index
 import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
 import { OfflineChatModel } from "../models/offline.js";
 import { LATENCY_ENV } from "../models/offline-runtime.js";
-import type { Task } from "../state/input.js";
+import type { Task } from "../state/parallel_workflow/input.js";
 import {
   BRANCH_FINDINGS,
   BranchFindingsSchema,
@@ -19,8 +19,8 @@ import {
   QualityJudgementSchema,
   TASK_ANALYSIS,
   TaskAnalysisSchema,
-} from "../state/outputs.js";
-import type { WorkflowStateType } from "../state/workflow.js";
+} from "../state/parallel_workflow/outputs.js";
+import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { compileBareTopology } from "./topology.js";
 
 export interface BenchOptions {

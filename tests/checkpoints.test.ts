@@ -4,7 +4,7 @@ import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { DatabaseUnavailableError, maskDatabaseUrl, openCheckpointer } from "../checkpoints/index.js";
-import { InputError } from "../state/input.js";
+import { InputError } from "../state/parallel_workflow/input.js";
 import { createTestSchema, testDatabaseUrl, type TestSchema } from "./support/database.js";
 
 const TABLES = ["checkpoint_blobs", "checkpoint_migrations", "checkpoint_writes", "checkpoints"];

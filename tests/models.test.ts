@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createChatModel, defaultModelSpec, parseModelSpec } from "../models/index.js";
 import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline.js";
-import { judgeScore } from "../nodes/quality_validator.js";
-import { InputError } from "../state/input.js";
+import { judgeScore } from "../nodes/parallel_workflow/quality_validator.js";
+import { InputError } from "../state/parallel_workflow/input.js";
 import {
   BRANCH_FINDINGS,
   BranchFindingsSchema,
@@ -23,7 +23,7 @@ import {
   type BranchFindings,
   type MergeSynthesis,
   type QualityJudgement,
-} from "../state/outputs.js";
+} from "../state/parallel_workflow/outputs.js";
 
 // Prompts in the shape the app's nodes write them, around a word no template contains.
 const TASK = "Evaluate hydroponic farming for urban rooftops, including water costs, crop yields and regulatory risks";

@@ -1,4 +1,4 @@
-import type { MergeSynthesis } from "../../state/outputs.js";
+import type { MergeSynthesis } from "../../state/parallel_workflow/outputs.js";
 import {
   branchBlocks,
   clip,

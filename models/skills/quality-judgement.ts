@@ -1,4 +1,4 @@
-import { QUALITY_RUBRIC, type QualityJudgement } from "../../state/outputs.js";
+import { QUALITY_RUBRIC, type QualityJudgement } from "../../state/parallel_workflow/outputs.js";
 import {
   branchIds,
   clamp,

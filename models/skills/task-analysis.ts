@@ -1,4 +1,4 @@
-import type { PlannedBranch, TaskAnalysis } from "../../state/outputs.js";
+import type { PlannedBranch, TaskAnalysis } from "../../state/parallel_workflow/outputs.js";
 import { clamp, clip, keywords, round2, sentences, tasksOf, unit, type Prompt, type PromptTask } from "./text.js";
 
 const TECHNICAL_TERMS =

@@ -2,10 +2,10 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { graph as servedParallelWorkflow } from "../../graphs/parallel_workflow.js";
-import { checkRunRequest } from "../../state/configuration.js";
+import { checkRunRequest } from "../../state/parallel_workflow/configuration.js";
 import { checkDefinition } from "../../state/enterprise/loader.js";
 import { EnterpriseInputSchema } from "../../state/enterprise/state.js";
-import { InputError } from "../../state/input.js";
+import { InputError } from "../../state/parallel_workflow/input.js";
 
 /** What the server calls on a compiled graph; both workflows' compiled graphs have it. */
 export interface ServableGraph {

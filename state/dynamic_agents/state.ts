@@ -1,5 +1,5 @@
 import { Annotation } from "@langchain/langgraph";
-import type { TimelineEvent } from "../workflow.js";
+import type { TimelineEvent } from "../parallel_workflow/workflow.js";
 import type {
   AgentRecord,
   AgentRequirement,

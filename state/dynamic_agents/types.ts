@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { BranchFindingsSchema } from "../outputs.js";
-import { InputError, MAX_TASKS, MAX_TASK_CHARS } from "../input.js";
-import { SettingsSchema } from "../configuration.js";
+import { BranchFindingsSchema } from "../parallel_workflow/outputs.js";
+import { InputError, MAX_TASKS, MAX_TASK_CHARS } from "../parallel_workflow/input.js";
+import { SettingsSchema } from "../parallel_workflow/configuration.js";
 
 /**
  * The dynamic-agents workflow's types. Everything here lives in the graph state, so every

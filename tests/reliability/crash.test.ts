@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import type { CallLogEntry } from "../../models/offline.js";
 import type { FaultPlan } from "../../models/offline-runtime.js";
-import type { WorkflowStateType } from "../../state/workflow.js";
+import type { WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, PROJECT_ROOT, runCli, spawnCli, spawnTracked, type CliResult } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";

@@ -4,7 +4,7 @@ import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline.js";
 import type { FaultPlan } from "../../models/offline-runtime.js";
 import { resumeRun } from "../../scripts/runner.js";
-import { BRANCH_NODES, type WorkflowStateType } from "../../state/workflow.js";
+import { BRANCH_NODES, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openaiServer.js";
 import { BRANCH_NODE_OF } from "../support/fixtures.js";

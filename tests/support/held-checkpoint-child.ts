@@ -10,7 +10,7 @@ import pg from "pg";
 import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { startRun } from "../../scripts/runner.js";
-import { ensureConfiguration } from "../../state/configuration.js";
+import { ensureConfiguration } from "../../state/parallel_workflow/configuration.js";
 
 const STALL_MS = 2_000;
 const [schema, threadId, step, marker, task] = process.argv.slice(2) as [string, string, string, string, string];

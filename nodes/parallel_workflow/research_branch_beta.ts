@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { BranchInput } from "../state/workflow.js";
+import type { BranchInput } from "../../state/parallel_workflow/workflow.js";
 import { runBranch } from "./branch.js";
 
 const ROLE =

@@ -1,9 +1,9 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { callWithDeadline } from "../models/deadline.js";
-import { createChatModel } from "../models/index.js";
-import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../state/outputs.js";
-import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest } from "../state/review.js";
+import { callWithDeadline } from "../../models/deadline.js";
+import { createChatModel } from "../../models/index.js";
+import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../../state/parallel_workflow/outputs.js";
+import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest } from "../../state/parallel_workflow/review.js";
 import {
   now,
   settingsOf,
@@ -12,8 +12,8 @@ import {
   type QualityRoute,
   type WorkflowStateType,
   type WorkflowUpdate,
-} from "../state/workflow.js";
-import { emitPhase } from "../state/progress.js";
+} from "../../state/parallel_workflow/workflow.js";
+import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 const RUBRIC_KEYS = Object.keys(QUALITY_RUBRIC) as (keyof typeof QUALITY_RUBRIC)[];
 

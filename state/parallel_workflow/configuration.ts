@@ -2,7 +2,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { z } from "zod";
 import { isCommand } from "@langchain/langgraph";
 import { InputError, parseWorkflowInput, type WorkflowInput } from "./input.js";
-import { defaultModelSpec, parseModelSpec } from "../models/index.js";
+import { defaultModelSpec, parseModelSpec } from "../../models/index.js";
 
 /**
  * The run's configuration. The CLI, the server, Studio and the tests all use these

@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { requestReview, type ReviewRequest } from "../state/review.js";
+import { requestReview, type ReviewRequest } from "../../state/parallel_workflow/review.js";
 import {
   currentResult,
   now,
@@ -8,9 +8,9 @@ import {
   type SynchronizationStatus,
   type WorkflowStateType,
   type WorkflowUpdate,
-} from "../state/workflow.js";
+} from "../../state/parallel_workflow/workflow.js";
 import { pendingBranches } from "./parallel_coordinator.js";
-import { emitPhase } from "../state/progress.js";
+import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 export const CONDITIONAL_PROCEED_AT = 0.75;
 

@@ -1,6 +1,6 @@
 import { Command, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { Task } from "../state/input.js";
-import { emitPhase } from "../state/progress.js";
+import type { Task } from "../../state/parallel_workflow/input.js";
+import { emitPhase } from "../../state/parallel_workflow/progress.js";
 import {
   BRANCH_NODES,
   branchNodeFor,
@@ -10,7 +10,7 @@ import {
   type BranchAllocation,
   type BranchInput,
   type WorkflowStateType,
-} from "../state/workflow.js";
+} from "../../state/parallel_workflow/workflow.js";
 
 /** Branches whose current attempt has no result yet, in plan order. */
 export function pendingBranches(state: Pick<WorkflowStateType, "activeBranches" | "completedBranches">) {

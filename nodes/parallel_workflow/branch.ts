@@ -1,9 +1,9 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { abortable } from "../models/deadline.js";
-import { createChatModel } from "../models/index.js";
-import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../state/outputs.js";
-import { emitProgress } from "../state/progress.js";
+import { abortable } from "../../models/deadline.js";
+import { createChatModel } from "../../models/index.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/parallel_workflow/outputs.js";
+import { emitProgress } from "../../state/parallel_workflow/progress.js";
 import {
   now,
   type BranchInput,
@@ -11,7 +11,7 @@ import {
   type BranchPerformance,
   type BranchResult,
   type WorkflowUpdate,
-} from "../state/workflow.js";
+} from "../../state/parallel_workflow/workflow.js";
 
 /** What makes one branch node different from another: its role in the prompt. */
 export interface BranchSpecialisation {

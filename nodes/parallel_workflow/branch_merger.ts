@@ -1,9 +1,9 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { callWithDeadline } from "../models/deadline.js";
-import { createChatModel } from "../models/index.js";
-import type { Settings } from "../state/configuration.js";
-import { MERGE_SYNTHESIS, MergeSynthesisSchema } from "../state/outputs.js";
+import { callWithDeadline } from "../../models/deadline.js";
+import { createChatModel } from "../../models/index.js";
+import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import { MERGE_SYNTHESIS, MergeSynthesisSchema } from "../../state/parallel_workflow/outputs.js";
 import {
   currentResult,
   now,
@@ -13,8 +13,8 @@ import {
   type Synthesis,
   type WorkflowStateType,
   type WorkflowUpdate,
-} from "../state/workflow.js";
-import { emitPhase } from "../state/progress.js";
+} from "../../state/parallel_workflow/workflow.js";
+import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 export interface WeightedResult {
   source: string;

@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { feedbackInRound } from "../state/review.js";
+import { feedbackInRound } from "../../state/parallel_workflow/review.js";
 import {
   branchNodeFor,
   currentResult,
@@ -10,8 +10,8 @@ import {
   type TimelineEvent,
   type WorkflowStateType,
   type WorkflowUpdate,
-} from "../state/workflow.js";
-import { emitPhase } from "../state/progress.js";
+} from "../../state/parallel_workflow/workflow.js";
+import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 export const RETRY_BACKOFF_BASE_MS = 250;
 

@@ -2,19 +2,19 @@ import os from "node:os";
 import { randomUUID } from "node:crypto";
 import { AIMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { ensureConfiguration, type Settings } from "../state/configuration.js";
-import { parseWorkflowInput, type Task } from "../state/input.js";
-import { TASK_ANALYSIS, TaskAnalysisSchema, type PlannedBranch, type TaskAnalysis } from "../state/outputs.js";
+import { ensureConfiguration, type Settings } from "../../state/parallel_workflow/configuration.js";
+import { parseWorkflowInput, type Task } from "../../state/parallel_workflow/input.js";
+import { TASK_ANALYSIS, TaskAnalysisSchema, type PlannedBranch, type TaskAnalysis } from "../../state/parallel_workflow/outputs.js";
 import {
   now,
   type BranchAllocation,
   type WorkflowMode,
   type WorkflowStateType,
   type WorkflowUpdate,
-} from "../state/workflow.js";
-import { callWithDeadline } from "../models/deadline.js";
-import { createChatModel } from "../models/index.js";
-import { emitPhase } from "../state/progress.js";
+} from "../../state/parallel_workflow/workflow.js";
+import { callWithDeadline } from "../../models/deadline.js";
+import { createChatModel } from "../../models/index.js";
+import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 export const SYNC_POINT = "pre_merge";
 
