@@ -1,4 +1,4 @@
-import { InputError } from "../state/parallel_workflow/input.js";
+import { InputError } from "../state/shared/errors.js";
 
 const UNPARSEABLE = "<unparseable database URL>";
 

@@ -1,6 +1,7 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow/configuration.js";
-import { InputError, WorkflowInputSchema } from "../state/parallel_workflow/input.js";
+import { WorkflowInputSchema } from "../state/parallel_workflow/input.js";
+import { InputError } from "../state/shared/errors.js";
 import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/parallel_workflow/served.js";
 import { WorkflowState } from "../state/parallel_workflow/workflow.js";
 import { taskAnalyzer } from "../nodes/parallel_workflow/task_analyzer.js";

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { createChatModel, defaultModelSpec, parseModelSpec } from "../models/index.js";
 import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline.js";
 import { judgeScore } from "../nodes/parallel_workflow/quality_validator.js";
-import { InputError } from "../state/parallel_workflow/input.js";
+import { InputError } from "../state/shared/errors.js";
 import {
   BRANCH_FINDINGS,
   BranchFindingsSchema,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InputError } from "../state/parallel_workflow/input.js";
+import { InputError } from "../state/shared/errors.js";
 import { REVIEW_POINTS, parseReviewDecision } from "../state/parallel_workflow/review.js";
 
 function rejection(raw: unknown): InputError {

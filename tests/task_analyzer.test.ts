@@ -34,7 +34,7 @@ import {
   createBranchAllocation,
   taskAnalyzer,
 } from "../nodes/parallel_workflow/task_analyzer.js";
-import { InputError } from "../state/parallel_workflow/input.js";
+import { InputError } from "../state/shared/errors.js";
 import type { PlannedBranch, TaskAnalysis } from "../state/parallel_workflow/outputs.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { makeState, plain, SETTINGS } from "./support/fixtures.js";

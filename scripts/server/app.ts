@@ -7,7 +7,7 @@ import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
 import pg from "pg";
 import { z } from "zod";
-import { InputError } from "../../state/parallel_workflow/input.js";
+import { InputError } from "../../state/shared/errors.js";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
 import type { ServableGraph, ServedGraph } from "./graphs.js";

@@ -5,7 +5,7 @@ import { graph as servedParallelWorkflow } from "../../graphs/parallel_workflow.
 import { checkRunRequest } from "../../state/parallel_workflow/configuration.js";
 import { checkDefinition } from "../../state/enterprise/loader.js";
 import { EnterpriseInputSchema } from "../../state/enterprise/state.js";
-import { InputError } from "../../state/parallel_workflow/input.js";
+import { InputError } from "../../state/shared/errors.js";
 
 /** What the server calls on a compiled graph; both workflows' compiled graphs have it. */
 export interface ServableGraph {

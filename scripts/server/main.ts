@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from "commander";
 import { openCheckpointer } from "../../checkpoints/index.js";
 import { envValue } from "../../checkpoints/env.js";
 import { migrateServerStore } from "../../checkpoints/server_store.js";
-import { InputError } from "../../state/parallel_workflow/input.js";
+import { InputError } from "../../state/shared/errors.js";
 import { STUDIO_ORIGIN, createApp, deleteThreadRows, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
 import { EventLog } from "./events.js";

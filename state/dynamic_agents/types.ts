@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BranchFindingsSchema } from "../parallel_workflow/outputs.js";
-import { InputError, MAX_TASKS, MAX_TASK_CHARS } from "../parallel_workflow/input.js";
+import { MAX_TASKS, MAX_TASK_CHARS } from "../parallel_workflow/input.js";
+import { InputError } from "../shared/errors.js";
 import { SettingsSchema } from "../parallel_workflow/configuration.js";
 
 /**

@@ -1,7 +1,8 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { z } from "zod";
 import { isCommand } from "@langchain/langgraph";
-import { InputError, parseWorkflowInput, type WorkflowInput } from "./input.js";
+import { parseWorkflowInput, type WorkflowInput } from "./input.js";
+import { InputError } from "../shared/errors.js";
 import { defaultModelSpec, parseModelSpec } from "../../models/index.js";
 
 /**

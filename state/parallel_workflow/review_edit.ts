@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InputError } from "./input.js";
+import { InputError } from "../shared/errors.js";
 import { BranchFindingsSchema, MergeSynthesisSchema } from "./outputs.js";
 import type { ReviewPoint } from "./review.js";
 import { BRANCH_NODES, currentResult, now, type BranchResult, type WorkflowStateType, type WorkflowUpdate } from "./workflow.js";

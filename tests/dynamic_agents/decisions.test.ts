@@ -12,7 +12,7 @@ import {
   type DynamicTask,
   type LedgerEntry,
 } from "../../state/dynamic_agents/types.js";
-import { InputError } from "../../state/parallel_workflow/input.js";
+import { InputError } from "../../state/shared/errors.js";
 
 const settings = DynamicAgentsSettingsSchema.parse({ model: "offline" });
 const research = (description: string, complexity = 0.9): DynamicTask => ({ description, type: "research", complexity });
