@@ -4,8 +4,7 @@ import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { maskDatabaseUrl, openCheckpointer } from "../checkpoints/index.js";
-import { DatabaseUnavailableError } from "../state/shared/errors.js";
-import { InputError } from "../state/shared/errors.js";
+import { DatabaseUnavailableError, InputError } from "../state/shared/errors.js";
 import { createTestSchema, testDatabaseUrl, type TestSchema } from "./support/database.js";
 
 const TABLES = ["checkpoint_blobs", "checkpoint_migrations", "checkpoint_writes", "checkpoints"];
