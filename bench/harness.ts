@@ -7,8 +7,8 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { CHECKPOINTER_CONNECTIONS, openCheckpointer } from "../checkpoints/index.js";
 import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
-import { OfflineChatModel } from "../models/offline.js";
-import { LATENCY_ENV } from "../models/offline-runtime.js";
+import { OfflineChatModel } from "../models/offline/model.js";
+import { LATENCY_ENV } from "../models/offline/runtime.js";
 import type { Task } from "../state/parallel_workflow/input.js";
 import {
   BRANCH_FINDINGS,

@@ -9,13 +9,13 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
-import { checkDatabaseUrl, maskDatabaseUrl } from "./database-url.js";
+import { checkDatabaseUrl, maskDatabaseUrl } from "./database_url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";
 import { DatabaseUnavailableError, InputError, messageOf } from "../state/shared/errors.js";
 import { BatchedPostgresSaver } from "./saver.js";
 
-export { maskDatabaseUrl } from "./database-url.js";
+export { maskDatabaseUrl } from "./database_url.js";
 export {
   startEmbeddedPostgres,
   type EmbeddedPostgres,

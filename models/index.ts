@@ -4,7 +4,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import { ChatOpenAI, type ChatOpenAIFields } from "@langchain/openai";
 import { InputError } from "../state/shared/errors.js";
-import { OfflineChatModel } from "./offline.js";
+import { OfflineChatModel } from "./offline/model.js";
 
 export type ModelSpec = { provider: "offline" } | { provider: "openai"; name: string };
 

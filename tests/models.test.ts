@@ -8,7 +8,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createChatModel, defaultModelSpec, parseModelSpec } from "../models/index.js";
-import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline.js";
+import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline/model.js";
 import { judgeScore } from "../nodes/parallel_workflow/quality_validator.js";
 import { InputError } from "../state/shared/errors.js";
 import {

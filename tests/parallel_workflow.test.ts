@@ -2,7 +2,7 @@ import { Command } from "@langchain/langgraph";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
-import { offlineCallCounts, resetOfflineCallCounts } from "../models/offline.js";
+import { offlineCallCounts, resetOfflineCallCounts } from "../models/offline/model.js";
 import type { ReviewRequest } from "../state/parallel_workflow/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";

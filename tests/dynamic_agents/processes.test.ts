@@ -6,7 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentStatsOn } from "../../checkpoints/agent_stats.js";
 import { compileDynamicAgents } from "../../graphs/dynamic_agents.js";
-import type { FaultPlan } from "../../models/offline-runtime.js";
+import type { FaultPlan } from "../../models/offline/runtime.js";
 import { scoreCandidates } from "../../nodes/dynamic_agents/selection.js";
 import { summariseTemplates, type AgentSummary } from "../../nodes/dynamic_agents/summary.js";
 import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js";

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
-import type { FaultPlan } from "../../models/offline-runtime.js";
+import type { FaultPlan } from "../../models/offline/runtime.js";
 import type { RunSummary } from "../../state/enterprise/report.js";
 import type { EnterpriseState } from "../../state/enterprise/state.js";
 import { callsPerNode, readCallLog, until } from "../support/calls.js";

@@ -2,7 +2,7 @@ import { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
 import { expect } from "vitest";
 import type { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import type { CallLogEntry } from "../../models/offline.js";
+import type { CallLogEntry } from "../../models/offline/model.js";
 import type { BranchResult, WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { callsPerNode, readCallLog } from "../support/calls.js";
 import { runCli } from "../support/cli.js";

@@ -4,7 +4,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import type { CallLogEntry } from "../../models/offline.js";
+import type { CallLogEntry } from "../../models/offline/model.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, plantedPasswordUser, type TestSchema } from "../support/database.js";

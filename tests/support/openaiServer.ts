@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { ToolChoice } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { OfflineChatModel, type OfflineTool } from "../../models/offline.js";
+import { OfflineChatModel, type OfflineTool } from "../../models/offline/model.js";
 
 /**
  * A local server speaking enough of OpenAI's chat completions protocol for ChatOpenAI,

@@ -10,7 +10,7 @@ import {
   objectsIn,
   sentences,
   type Prompt,
-} from "./text.js";
+} from "../offline/text.js";
 
 interface BranchMaterial {
   id: string;

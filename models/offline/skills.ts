@@ -1,13 +1,13 @@
-import { BRANCH_FINDINGS, MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../state/parallel_workflow/outputs.js";
-import { branchFindings } from "./skills/branch-findings.js";
-import { mergeSynthesis } from "./skills/merge-synthesis.js";
-import { qualityJudgement } from "./skills/quality-judgement.js";
-import { fillSchema, type JsonSchema } from "./skills/schema-fill.js";
-import { taskAnalysis } from "./skills/task-analysis.js";
-import { clip, keywords, offTopicPrompt, sentences, type Prompt } from "./skills/text.js";
+import { BRANCH_FINDINGS, MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../../state/parallel_workflow/outputs.js";
+import { branchFindings } from "./branch_findings.js";
+import { mergeSynthesis } from "../parallel_workflow/merge_synthesis.js";
+import { qualityJudgement } from "../parallel_workflow/quality_judgement.js";
+import { fillSchema, type JsonSchema } from "./schema_fill.js";
+import { taskAnalysis } from "../parallel_workflow/task_analysis.js";
+import { clip, keywords, offTopicPrompt, sentences, type Prompt } from "./text.js";
 
-export type { JsonSchema } from "./skills/schema-fill.js";
-export type { Prompt } from "./skills/text.js";
+export type { JsonSchema } from "./schema_fill.js";
+export type { Prompt } from "./text.js";
 
 /**
  * Answers one tool from the prompt; the result must satisfy the tool's schema. A weak answer

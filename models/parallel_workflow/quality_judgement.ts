@@ -11,7 +11,7 @@ import {
   subjectStems,
   unquoted,
   type Prompt,
-} from "./text.js";
+} from "../offline/text.js";
 
 /** What the judged result holds, read from its sections or from JSON fields. */
 interface Reading {

@@ -1,6 +1,6 @@
 import { appendFileSync } from "node:fs";
 import { z } from "zod";
-import { InputError } from "../state/shared/errors.js";
+import { InputError } from "../../state/shared/errors.js";
 
 /**
  * The offline model's test knobs, all read from the environment at call time so a

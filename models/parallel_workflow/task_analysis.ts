@@ -1,5 +1,5 @@
 import type { PlannedBranch, TaskAnalysis } from "../../state/parallel_workflow/outputs.js";
-import { clamp, clip, keywords, round2, sentences, tasksOf, unit, type Prompt, type PromptTask } from "./text.js";
+import { clamp, clip, keywords, round2, sentences, tasksOf, unit, type Prompt, type PromptTask } from "../offline/text.js";
 
 const TECHNICAL_TERMS =
   /\b(architecture|distributed|scal\w+|latency|kubernetes|migrat\w+|security|compliance|integrat\w+|machine learning|algorithm\w*|database\w*|infrastructure|concurren\w+|encrypt\w+|protocol\w*|optimi[sz]\w+|pipelines?|real-time|apis?|cloud|microservices?|models?|regulat\w+|privacy|throughput|performance|ai|llms?)\b/gi;

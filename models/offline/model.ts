@@ -11,11 +11,11 @@ import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import { convertToOpenAITool, isLangChainTool } from "@langchain/core/utils/function_calling";
 import { getConfig } from "@langchain/langgraph";
-import { extractiveSummary, runSkill, type JsonSchema, type Prompt } from "./offline-skills.js";
-import { answersWeakly, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./offline-runtime.js";
-import { hash, keywords } from "./skills/text.js";
+import { extractiveSummary, runSkill, type JsonSchema, type Prompt } from "./skills.js";
+import { answersWeakly, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./runtime.js";
+import { hash, keywords } from "./text.js";
 
-export { offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "./offline-runtime.js";
+export { offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "./runtime.js";
 
 export const OFFLINE_MODEL_NAME = "orchestra-offline";
 
