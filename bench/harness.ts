@@ -10,16 +10,8 @@ import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js
 import { OfflineChatModel } from "../models/offline/model.js";
 import { LATENCY_ENV } from "../models/offline/runtime.js";
 import type { Task } from "../state/parallel_workflow/input.js";
-import {
-  BRANCH_FINDINGS,
-  BranchFindingsSchema,
-  MERGE_SYNTHESIS,
-  MergeSynthesisSchema,
-  QUALITY_JUDGEMENT,
-  QualityJudgementSchema,
-  TASK_ANALYSIS,
-  TaskAnalysisSchema,
-} from "../state/parallel_workflow/outputs.js";
+import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema } from "../state/parallel_workflow/outputs.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/shared/findings.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { compileBareTopology } from "./topology.js";
 

@@ -1,7 +1,7 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createChatModel } from "../models/index.js";
-import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/parallel_workflow/outputs.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/shared/findings.js";
 import { startOpenAIServer, type OpenAIServer } from "./support/openaiServer.js";
 
 // The real @langchain/openai client over HTTP, against a local server that speaks the

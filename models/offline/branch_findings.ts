@@ -1,4 +1,4 @@
-import type { BranchFindings, Finding } from "../../state/parallel_workflow/outputs.js";
+import type { BranchFindings, Finding } from "../../state/shared/findings.js";
 import {
   embeddedJson,
   isOnTopic,

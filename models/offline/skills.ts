@@ -1,4 +1,5 @@
-import { BRANCH_FINDINGS, MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../../state/parallel_workflow/outputs.js";
+import { MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../../state/parallel_workflow/outputs.js";
+import { BRANCH_FINDINGS } from "../../state/shared/findings.js";
 import { branchFindings } from "./branch_findings.js";
 import { mergeSynthesis } from "../parallel_workflow/merge_synthesis.js";
 import { qualityJudgement } from "../parallel_workflow/quality_judgement.js";

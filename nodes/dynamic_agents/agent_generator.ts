@@ -9,7 +9,7 @@ import {
   type DynamicAgentsSettings,
   type LedgerEntry,
 } from "../../state/dynamic_agents/types.js";
-import { now } from "../../state/parallel_workflow/workflow.js";
+import { now } from "../../state/shared/time.js";
 import { agentIdFor, deriveRequirements } from "./requirements.js";
 import { poolCapacity } from "./resources.js";
 import type { TemplateStats } from "./selection.js";

@@ -2,16 +2,11 @@ import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { abortable } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
-import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/parallel_workflow/outputs.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/shared/findings.js";
+import { dataQualityScore, round } from "../shared/findings.js";
 import { emitProgress } from "../../state/parallel_workflow/progress.js";
-import {
-  now,
-  type BranchInput,
-  type BranchNodeName,
-  type BranchPerformance,
-  type BranchResult,
-  type WorkflowUpdate,
-} from "../../state/parallel_workflow/workflow.js";
+import { type BranchInput, type BranchNodeName, type BranchPerformance, type BranchResult, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { now } from "../../state/shared/time.js";
 
 /** What makes one branch node different from another: its role in the prompt. */
 export interface BranchSpecialisation {
@@ -19,16 +14,6 @@ export interface BranchSpecialisation {
   role: string;
 }
 
-/** The documents' research quality: confident findings, each backed by evidence. */
-export function dataQualityScore(findings: BranchFindings): number {
-  const items = findings.findings;
-  if (items.length === 0) return 0;
-  const meanConfidence = items.reduce((sum, f) => sum + f.confidence, 0) / items.length;
-  const evidenced = items.filter((f) => f.evidence.length >= 2).length / items.length;
-  return round(0.5 * meanConfidence + 0.3 * evidenced + 0.2 * findings.confidence);
-}
-
-const round = (x: number) => Math.round(x * 1000) / 1000;
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -4,16 +4,8 @@ import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import type { Settings } from "../../state/parallel_workflow/configuration.js";
 import { MERGE_SYNTHESIS, MergeSynthesisSchema } from "../../state/parallel_workflow/outputs.js";
-import {
-  currentResult,
-  now,
-  settingsOf,
-  type BranchResult,
-  type IntegrationResult,
-  type Synthesis,
-  type WorkflowStateType,
-  type WorkflowUpdate,
-} from "../../state/parallel_workflow/workflow.js";
+import { currentResult, settingsOf, type BranchResult, type IntegrationResult, type Synthesis, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 export interface WeightedResult {

@@ -1,13 +1,8 @@
 import { AIMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { parseModelSpec } from "../../models/index.js";
-import {
-  now,
-  settingsOf,
-  type Synthesis,
-  type WorkflowStateType,
-  type WorkflowUpdate,
-} from "../../state/parallel_workflow/workflow.js";
+import { settingsOf, type Synthesis, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

@@ -1,16 +1,8 @@
 import { Command, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Task } from "../../state/parallel_workflow/input.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
-import {
-  BRANCH_NODES,
-  branchNodeFor,
-  currentResult,
-  now,
-  settingsOf,
-  type BranchAllocation,
-  type BranchInput,
-  type WorkflowStateType,
-} from "../../state/parallel_workflow/workflow.js";
+import { BRANCH_NODES, branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchInput, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { now } from "../../state/shared/time.js";
 
 /** Branches whose current attempt has no result yet, in plan order. */
 export function pendingBranches(state: Pick<WorkflowStateType, "activeBranches" | "completedBranches">) {

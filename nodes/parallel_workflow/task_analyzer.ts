@@ -5,13 +5,8 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ensureConfiguration, type Settings } from "../../state/parallel_workflow/configuration.js";
 import { parseWorkflowInput, type Task } from "../../state/parallel_workflow/input.js";
 import { TASK_ANALYSIS, TaskAnalysisSchema, type PlannedBranch, type TaskAnalysis } from "../../state/parallel_workflow/outputs.js";
-import {
-  now,
-  type BranchAllocation,
-  type WorkflowMode,
-  type WorkflowStateType,
-  type WorkflowUpdate,
-} from "../../state/parallel_workflow/workflow.js";
+import { type BranchAllocation, type WorkflowMode, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { now } from "../../state/shared/time.js";
 import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";

@@ -3,28 +3,14 @@ import { z } from "zod";
 import { isCommand } from "@langchain/langgraph";
 import { parseWorkflowInput, type WorkflowInput } from "./input.js";
 import { InputError } from "../shared/errors.js";
-import { defaultModelSpec, parseModelSpec } from "../../models/index.js";
+import { MaxConcurrencySettingSchema, ModelSettingSchema } from "../shared/settings.js";
 
 /**
  * The run's configuration. The CLI, the server, Studio and the tests all use these
  * key names.
  */
-/** The widest wave a thread may ask for. */
-export const MAX_CONCURRENCY = 1000;
-
 export const SettingsSchema = z.object({
-  model: z
-    .string()
-    .refine((spec) => {
-      try {
-        parseModelSpec(spec);
-        return true;
-      } catch {
-        return false;
-      }
-    }, "must be 'offline' or 'openai:<model-name>'")
-    .default(() => defaultModelSpec())
-    .describe("Chat model: 'offline' (deterministic, no network) or 'openai:<model-name>'"),
+  model: ModelSettingSchema,
   review: z
     .enum(["always", "never"])
     .default("always")
@@ -37,13 +23,7 @@ export const SettingsSchema = z.object({
     .describe("Lowest quality score quality_validator approves"),
   maxRetries: z.number().int().min(0).max(10).default(2).describe("Retries per failed branch"),
   maxRevisions: z.number().int().min(0).max(10).default(2).describe("Revision rounds after quality_validator"),
-  maxConcurrency: z
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_CONCURRENCY)
-    .default(5)
-    .describe("Most branches the machine may run at once"),
+  maxConcurrency: MaxConcurrencySettingSchema,
   branchTimeoutMs: z
     .number()
     .int()

@@ -1,8 +1,6 @@
 import { z } from "zod";
 import { InputError } from "../shared/errors.js";
-
-export const MAX_TASK_CHARS = 20_000;
-export const MAX_TASKS = 50;
+import { MAX_TASK_CHARS, MAX_TASKS } from "../shared/tasks.js";
 
 const description = z
   .string({ error: (issue) => (issue.input === undefined ? 'is missing: give each task a "description", the text of the task' : undefined) })

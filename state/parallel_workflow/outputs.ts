@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { FindingScoreSchema as score } from "../shared/findings.js";
 
 /**
  * The structured outputs the chat model returns. Each schema's `name` is the tool
@@ -9,8 +10,6 @@ export const RESEARCH_FOCUSES = ["technical", "market", "competitive"] as const;
 export type ResearchFocus = (typeof RESEARCH_FOCUSES)[number];
 export const ANALYSIS_PRIORITIES = ["high", "normal"] as const;
 export type AnalysisPriority = (typeof ANALYSIS_PRIORITIES)[number];
-
-const score = z.number().min(0).max(1);
 
 export const PlannedBranchSchema = z.object({
   type: z.enum(["research", "analysis"]),
@@ -32,20 +31,6 @@ export const TaskAnalysisSchema = z.object({
 export type TaskAnalysis = z.infer<typeof TaskAnalysisSchema>;
 export const TASK_ANALYSIS = "task_analysis";
 
-export const FindingSchema = z.object({
-  claim: z.string(),
-  evidence: z.array(z.string()).describe("Concrete facts or observations that support the claim"),
-  confidence: score,
-});
-export type Finding = z.infer<typeof FindingSchema>;
-
-export const BranchFindingsSchema = z.object({
-  summary: z.string(),
-  findings: z.array(FindingSchema).min(1),
-  confidence: score.describe("Confidence in the findings as a whole"),
-});
-export type BranchFindings = z.infer<typeof BranchFindingsSchema>;
-export const BRANCH_FINDINGS = "branch_findings";
 
 export const MergeSynthesisSchema = z.object({
   summary: z.string(),

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { InputError } from "../shared/errors.js";
-import { BranchFindingsSchema, MergeSynthesisSchema } from "./outputs.js";
+import { MergeSynthesisSchema } from "./outputs.js";
+import { BranchFindingsSchema } from "../shared/findings.js";
 import type { ReviewPoint } from "./review.js";
-import { BRANCH_NODES, currentResult, now, type BranchResult, type WorkflowStateType, type WorkflowUpdate } from "./workflow.js";
+import { BRANCH_NODES, currentResult, type BranchResult, type WorkflowStateType, type WorkflowUpdate } from "./workflow.js";
+import { now } from "../shared/time.js";
 
 /**
  * The part of the state a reviewer may edit at each review point: what the next node

@@ -1,7 +1,8 @@
 import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
-import type { BranchFindings, MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
+import type { MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
+import type { BranchFindings } from "../shared/findings.js";
 import type { ReviewDecision } from "./review.js";
 
 export const BRANCH_NODES = [
@@ -237,8 +238,6 @@ export interface BranchInput {
   /** Sequential mode: the results of the branches before this one. */
   priorResults: { branchId: string; summary: string }[];
 }
-
-export const now = () => new Date().toISOString();
 
 /** The branch node a branch's work goes to: the documents' Send mapping, unless reassigned. */
 export function branchNodeFor(allocation: BranchAllocation): BranchNodeName {

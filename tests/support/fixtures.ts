@@ -3,7 +3,7 @@
  * rules can be exercised without a model, a database or a graph run.
  */
 import type { Settings } from "../../state/parallel_workflow/configuration.js";
-import type { BranchFindings } from "../../state/parallel_workflow/outputs.js";
+import type { BranchFindings } from "../../state/shared/findings.js";
 import type {
   BranchAllocation,
   BranchResult,
