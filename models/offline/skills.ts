@@ -1,10 +1,6 @@
-import { MERGE_SYNTHESIS, QUALITY_JUDGEMENT, TASK_ANALYSIS } from "../../state/parallel_workflow/outputs.js";
 import { BRANCH_FINDINGS } from "../../state/shared/findings.js";
 import { branchFindings } from "./branch_findings.js";
-import { mergeSynthesis } from "../parallel_workflow/merge_synthesis.js";
-import { qualityJudgement } from "../parallel_workflow/quality_judgement.js";
 import { fillSchema, type JsonSchema } from "./schema_fill.js";
-import { taskAnalysis } from "../parallel_workflow/task_analysis.js";
 import { clip, keywords, offTopicPrompt, sentences, type Prompt } from "./text.js";
 
 export type { JsonSchema } from "./schema_fill.js";
@@ -21,35 +17,42 @@ export type Skill = (prompt: Prompt, seed: number, schema: JsonSchema, weak: boo
  * judgement of something else. Branch findings are weak their own way, so that their
  * confidences are still read against the real brief.
  */
-const offTopicWhenWeak =
+export const offTopicWhenWeak =
   (answer: (prompt: Prompt, seed: number, schema: JsonSchema) => object): Skill =>
   (prompt, seed, schema, weak) =>
     answer(weak ? offTopicPrompt(seed) : prompt, seed, schema);
 
+/** Skills keyed by the tool name they answer. */
+export type OfflineSkills = Readonly<Record<string, Skill>>;
+
 /**
- * The skills for the app's own structured outputs, keyed by tool name. What each reads
- * from the prompt, so prompts keep working offline when they change:
- * - task_analysis: tasks as JSON records with a `description` (and maybe `complexity`),
- *   `Task N:` lines, or the list under `Task queue:`.
- * - branch_findings: `Objective:`, `Research focus:` / `Analysis type:`, `Data sources:`,
- *   the task list, `- <branch id>: <summary>` lines, `Feedback to address:`,
- *   "at most N findings" and "reduced-scope".
- * - merge_synthesis: blocks opened by a branch id (`## b1-research-technical`, `Branch <id>`,
- *   `"branchId": "<id>"`) holding `- claim (confidence x) Evidence: a | b` lines or JSON
- *   `claim` / `evidence` fields.
- * - quality_judgement: the task list, and the result's list items: primary findings, or
- *   evidence once under a `Supporting evidence:` heading.
+ * The skills every workflow shares. branch_findings reads the labels in
+ * state/shared/findings.ts (FINDINGS_PROMPT_LABELS): the objective, the focus or analysis type,
+ * the data sources, the task list, `- <id>: <summary>` lines of prior results, the feedback to
+ * address, "at most N findings" and "reduced-scope".
  */
-export const SKILLS: Readonly<Record<string, Skill>> = {
-  [TASK_ANALYSIS]: offTopicWhenWeak((prompt, seed) => taskAnalysis(prompt, seed)),
+const SHARED_SKILLS: OfflineSkills = {
   [BRANCH_FINDINGS]: (prompt, seed, _schema, weak) => branchFindings(prompt, seed, weak),
-  [MERGE_SYNTHESIS]: offTopicWhenWeak((prompt) => mergeSynthesis(prompt)),
-  [QUALITY_JUDGEMENT]: offTopicWhenWeak((prompt) => qualityJudgement(prompt)),
 };
+
+const registered = new Map<string, Skill>(Object.entries(SHARED_SKILLS));
+
+/**
+ * A workflow's skills for its own structured outputs: its definition registers them when it
+ * loads, so the offline model answers them wherever the workflow runs. A tool name taken by
+ * another workflow's skill is refused: one name, one answer.
+ */
+export function registerOfflineSkills(skills: OfflineSkills): void {
+  for (const [name, skill] of Object.entries(skills)) {
+    const existing = registered.get(name);
+    if (existing && existing !== skill) throw new Error(`offline skill '${name}' is already registered by another workflow`);
+    registered.set(name, skill);
+  }
+}
 
 /** The tool's arguments: its skill's answer, or the schema filled from the prompt. */
 export function runSkill(name: string, prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean): object {
-  const skill = SKILLS[name] ?? offTopicWhenWeak(fillSchema);
+  const skill = registered.get(name) ?? offTopicWhenWeak(fillSchema);
   return skill(prompt, seed, schema, weak);
 }
 
