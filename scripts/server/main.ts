@@ -11,7 +11,7 @@ import { InputError } from "../../state/shared/errors.js";
 import { STUDIO_ORIGIN, createApp, deleteThreadRows, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
 import { EventLog } from "./events.js";
-import { servedGraphs } from "./graphs.js";
+import { servedGraphs } from "../../graphs/registry.js";
 import { RunQueue } from "./queue.js";
 import { errorBody } from "./serialise.js";
 import { RunWorkers } from "./worker.js";
