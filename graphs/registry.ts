@@ -10,12 +10,12 @@ import { parallelWorkflow } from "./parallel_workflow.js";
  * folders plus one line here; langgraph.json must list the same names (a test checks).
  */
 export const WORKFLOWS = {
-  [parallelWorkflow.name]: parallelWorkflow,
-  [dynamicAgents.name]: dynamicAgents,
-  [enterpriseWorkflow.name]: enterpriseWorkflow,
+  parallel_workflow: parallelWorkflow,
+  dynamic_agents: dynamicAgents,
+  enterprise_workflow: enterpriseWorkflow,
 } as const satisfies Record<string, WorkflowDefinition>;
 
-export const DEFAULT_WORKFLOW = parallelWorkflow.name;
+export const DEFAULT_WORKFLOW = "parallel_workflow" satisfies keyof typeof WORKFLOWS;
 
 export function workflowNames(): string[] {
   return Object.keys(WORKFLOWS);
@@ -23,7 +23,7 @@ export function workflowNames(): string[] {
 
 /** The definition of a workflow by name; a name not in the registry is the user's mistake. */
 export function workflowDefinition(name: string): WorkflowDefinition {
-  const definition: WorkflowDefinition | undefined = Object.hasOwn(WORKFLOWS, name) ? WORKFLOWS[name] : undefined;
+  const definition = Object.values(WORKFLOWS).find((d: WorkflowDefinition) => d.name === name);
   if (!definition) throw new InputError(`unknown workflow '${name}': use one of ${workflowNames().join(", ")} ('orchestra workflows' lists them)`);
   return definition;
 }
