@@ -23,7 +23,7 @@ import { branchMerger } from "../nodes/parallel_workflow/branch_merger.js";
 import { qualityValidator, routeQualityValidation } from "../nodes/parallel_workflow/quality_validator.js";
 import { finalIntegrator } from "../nodes/parallel_workflow/final_integrator.js";
 
-/** The documents' advanced parallel workflow, wired as their diagram draws it. */
+/** The research workflow, wired as the README's diagram draws it; its rules: docs/design.md. */
 export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationSchema })
   .addNode("task_analyzer", taskAnalyzer)
   .addNode("parallel_coordinator", parallelCoordinator, { ends: PARALLEL_COORDINATOR_ENDS })

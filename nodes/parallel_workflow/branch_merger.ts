@@ -15,7 +15,7 @@ export interface WeightedResult {
   weight: number;
 }
 
-/** The documents' composite weight: quality counts 70%, speed 30% (a minute halves the time factor). */
+/** A branch's weight in the merge: docs/design.md (Merge weights). */
 export function branchWeight(quality: number, seconds: number): number {
   return 0.7 * quality + 0.3 * (1 / (1 + seconds / 60));
 }

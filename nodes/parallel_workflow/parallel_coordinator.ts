@@ -40,8 +40,8 @@ function tasksFor(allocation: BranchAllocation, taskQueue: Task[]): Task[] {
 }
 
 /**
- * Fans the next wave out with Send. The documents' node returns the Sends itself; in
- * LangGraph.js a node returns them through Command({ goto }), with `ends` declared.
+ * Fans the next wave out with Send, returned through Command({ goto }) with `ends`
+ * declared (docs/design.md).
  */
 export async function parallelCoordinator(state: WorkflowStateType, config: LangGraphRunnableConfig = {}) {
   emitPhase(config, "parallel_coordinator");

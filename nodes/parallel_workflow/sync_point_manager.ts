@@ -8,15 +8,9 @@ import { emitPhase } from "../../state/parallel_workflow/progress.js";
 export const CONDITIONAL_PROCEED_AT = 0.75;
 
 /**
- * The documents' progress rule over the sync point's required branches that succeeded
- * in their current attempt. Two deliberate departures, both for LangGraph:
- * - continue_waiting goes back to parallel_coordinator for the next wave. The documents
- *   loop it into sync_point_manager itself, which in LangGraph re-runs the node on
- *   unchanged state forever.
- * - waves still to dispatch are sent before conditional_proceed is considered, or a plan
- *   wider than three waves would merge at 75% without ever dispatching its last wave.
- * When nothing is pending and a failed branch has retries left, timeout_recovery hands it
- * to load_balancer; when none has, recovery_exhausted merges what there is.
+ * The sync rule over the sync point's required branches that succeeded in their current
+ * attempt: docs/design.md (Sync), with why continue_waiting goes back to
+ * parallel_coordinator and why pending waves come before conditional_proceed.
  */
 export function decideSync(
   state: Pick<WorkflowStateType, "activeBranches" | "completedBranches" | "syncPoints" | "retryCounts">,

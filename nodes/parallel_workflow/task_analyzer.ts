@@ -26,10 +26,8 @@ export function assessResourceAvailability(settings: Pick<Settings, "maxConcurre
 }
 
 /**
- * The documents' rule for the workflow mode and how many branches run at once. Parallel
- * mode runs as many as the concurrency limit allows: the documents' 5 is that limit's
- * default, and a fixed 5 would make a wider plan wait on a wave barrier per five
- * branches however high the limit is set.
+ * The workflow mode and how many branches run at once: docs/design.md (Mode), with why
+ * parallel mode runs as many as the concurrency limit allows.
  */
 export function chooseWorkflowMode(
   complexityScore: number,
@@ -40,7 +38,7 @@ export function chooseWorkflowMode(
     return { mode: "parallel", maxBranches: resources.maxConcurrent };
   }
   if (interdependencyScore > 0.6) return { mode: "sequential", maxBranches: 1 };
-  // The documents give adaptive 3 branches; the concurrency limit still caps it.
+  // Adaptive runs 3 at once; the concurrency limit still caps it.
   return { mode: "adaptive", maxBranches: Math.min(3, resources.maxConcurrent) };
 }
 

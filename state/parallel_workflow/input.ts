@@ -8,7 +8,7 @@ const description = z
   .min(1, "must not be empty")
   .max(MAX_TASK_CHARS, `must be at most ${MAX_TASK_CHARS} characters`);
 
-/** A task as the documents' task queue carries it. */
+/** A task as the task queue carries it. */
 export const TaskSchema = z
   .object({
     description,

@@ -59,10 +59,9 @@ export function parseReviewDecision(raw: unknown): ReviewDecisionInput {
 }
 
 /**
- * Pauses the run for a human decision and returns it, stamped. The documents compile
- * with interrupt_before=[sync_point_manager, quality_validator]; a static breakpoint
- * cannot honour the per-thread `review` setting nor carry the decision back, so the
- * two nodes call this first thing instead, which is the same pause with a payload.
+ * Pauses the run for a human decision and returns it, stamped: the two review nodes call
+ * this first thing, an interrupt with a payload rather than a static breakpoint
+ * (docs/design.md says why).
  *
  * An invalid decision pauses again, saying why. Throwing instead would poison the
  * thread: LangGraph keeps every resume value of a task, so each later resume would

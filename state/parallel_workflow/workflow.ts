@@ -156,7 +156,7 @@ const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Re
 const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
 const replace = <T>(_: T, update: T): T => update;
 
-/** The documents' AdvancedWorkflowState, with the fields its nodes add. */
+/** The research workflow's state: every channel its nodes read and write. */
 export const WorkflowState = Annotation.Root({
   ...MessagesAnnotation.spec,
 
@@ -171,9 +171,7 @@ export const WorkflowState = Annotation.Root({
    * (a read per checkpoint per checkpoint), and every resume and `show` paid the same walk.
    * Waves as wide as maxConcurrency keep the number of rewrites small; bench/ measures it.
    *
-   * A branch's performance lives on its result only. The documents also keep it in a
-   * branchPerformance channel; a second channel stores every figure twice per checkpoint
-   * and costs each branch one more checkpoint write.
+   * A branch's performance lives on its result only (docs/design.md says why).
    */
   completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),
 
@@ -239,7 +237,7 @@ export interface BranchInput {
   priorResults: { branchId: string; summary: string }[];
 }
 
-/** The branch node a branch's work goes to: the documents' Send mapping, unless reassigned. */
+/** The branch node a branch's work goes to: by type and focus or priority, unless reassigned. */
 export function branchNodeFor(allocation: BranchAllocation): BranchNodeName {
   if (allocation.assignedNode) return allocation.assignedNode;
   if (allocation.type === "research") {
