@@ -6,7 +6,7 @@ import type { ProgressEvent } from "../state/parallel_workflow/progress.js";
 import type { ReviewRequest } from "../state/parallel_workflow/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { PROJECT_ROOT } from "./support/cli.js";
-import { startLangGraphServer, type LangGraphServer } from "./support/langgraphServer.js";
+import { startLangGraphServer, type LangGraphServer } from "./support/langgraph_server.js";
 
 // The workflow served by the LangGraph API server from langgraph.json, driven with the
 // official SDK as Studio and API clients drive it. The server keeps its own checkpoints.

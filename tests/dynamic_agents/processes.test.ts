@@ -19,7 +19,7 @@ import { createTestSchema, type TestSchema } from "../support/database.js";
 // Threads run in child processes: killed with SIGKILL and resumed by another, or recording
 // outcomes that selection in this process then learns from.
 
-const CHILD = path.join(PROJECT_ROOT, "tests/support/dynamic-agents-child.ts");
+const CHILD = path.join(PROJECT_ROOT, "tests/support/dynamic_agents_child.ts");
 
 interface ChildSummary {
   status: string;

@@ -21,7 +21,7 @@ import { scenario, type Figures } from "./tally.js";
 const TASK = "Plan the migration of a payments ledger from MySQL to Postgres";
 // Long enough for the branches of a wave to overlap, so a kill finds some done and some running.
 const LATENCY_MS = "100";
-const HELD_CHECKPOINT_CHILD = path.join(PROJECT_ROOT, "tests/support/held-checkpoint-child.ts");
+const HELD_CHECKPOINT_CHILD = path.join(PROJECT_ROOT, "tests/support/held_checkpoint_child.ts");
 
 let db: TestSchema;
 let client: pg.Client;

@@ -8,7 +8,7 @@ import type { CallLogEntry } from "../../models/offline/model.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, plantedPasswordUser, type TestSchema } from "../support/database.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp_proxy.js";
 import { ThreadAudit, type Reference } from "./audit.js";
 import { scenario } from "./tally.js";
 

@@ -6,7 +6,7 @@ import type { FaultPlan } from "../../models/offline/runtime.js";
 import { resumeRun } from "../../scripts/runner.js";
 import { BRANCH_NODES, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
-import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openaiServer.js";
+import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openai_server.js";
 import { BRANCH_NODE_OF } from "../support/fixtures.js";
 import { scenario, type Figures } from "./tally.js";
 

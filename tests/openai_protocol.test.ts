@@ -2,7 +2,7 @@ import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createChatModel } from "../models/index.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/shared/findings.js";
-import { startOpenAIServer, type OpenAIServer } from "./support/openaiServer.js";
+import { startOpenAIServer, type OpenAIServer } from "./support/openai_server.js";
 
 // The real @langchain/openai client over HTTP, against a local server that speaks the
 // protocol and answers with the offline model: what OPENAI_BASE_URL users get.

@@ -1,6 +1,6 @@
 // Runs an engine thread in a process of its own, for the engine's crash and deadline tests:
-//   node --import tsx tests/support/enterprise-child.ts run <threadId> <definition file> [input JSON]
-//   node --import tsx tests/support/enterprise-child.ts resume <threadId>
+//   node --import tsx tests/support/enterprise_child.ts run <threadId> <definition file> [input JSON]
+//   node --import tsx tests/support/enterprise_child.ts resume <threadId>
 // DATABASE_URL and ORCHESTRA_DB_SCHEMA choose the checkpoints; the offline model's knobs come from
 // the environment. Prints the run's summary as one JSON line when the run ends.
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";

@@ -1,5 +1,5 @@
-// Starts the embedded Postgres in a process of its own, for tests/embedded-postgres.test.ts:
-//   node --import tsx tests/support/embedded-child.ts <dataDir> <port> <mode>
+// Starts the embedded Postgres in a process of its own, for tests/embedded_postgres.test.ts:
+//   node --import tsx tests/support/embedded_child.ts <dataDir> <port> <mode>
 // prints "ready" once the server is up, then
 //   stay:       idles until signalled;
 //   leave:      ends at once, with exit code 3;

@@ -1,6 +1,6 @@
 // Runs the LangGraph API server on langgraph.json, the way upstream tests it
 // (libs/langgraph-api/tests/utils.server.mts), for tests/server_api.test.ts:
-//   node --import tsx tests/support/langgraph-server-child.ts <port> <storageDir>
+//   node --import tsx tests/support/langgraph_server_child.ts <port> <storageDir>
 // prints "ready <port>" once it listens (port 0: one the OS picks). startServer cannot be
 // closed: the test ends this process.
 import { readFile } from "node:fs/promises";

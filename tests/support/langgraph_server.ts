@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { PROJECT_ROOT, spawnTracked } from "./cli.js";
 
-const CHILD = path.join(PROJECT_ROOT, "tests/support/langgraph-server-child.ts");
+const CHILD = path.join(PROJECT_ROOT, "tests/support/langgraph_server_child.ts");
 
 export interface LangGraphServer {
   /** Base URL for the SDK's Client. */

@@ -1,6 +1,6 @@
 // Runs a dynamic-agents thread in a process of its own, for the crash and learning tests:
-//   node --import tsx tests/support/dynamic-agents-child.ts run <threadId> <task queue JSON>
-//   node --import tsx tests/support/dynamic-agents-child.ts resume <threadId>
+//   node --import tsx tests/support/dynamic_agents_child.ts run <threadId> <task queue JSON>
+//   node --import tsx tests/support/dynamic_agents_child.ts resume <threadId>
 // DATABASE_URL and ORCHESTRA_DB_SCHEMA choose the database; the offline model's knobs come from the
 // environment. Prints the agents' summary as one JSON line when the run ends.
 import { agentStatsOn } from "../../checkpoints/agent_stats.js";

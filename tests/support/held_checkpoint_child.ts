@@ -1,6 +1,6 @@
 // Runs a thread whose checkpoint for one step is never saved, for the crash suite's durability
 // scenario: the save of that step's checkpoint waits until the process is killed.
-//   node --import tsx tests/support/held-checkpoint-child.ts <schema> <threadId> <step> <markerFile> <task>
+//   node --import tsx tests/support/held_checkpoint_child.ts <schema> <threadId> <step> <markerFile> <task>
 // Appends "held" to the marker file when the save starts waiting, and "stalled" once no other
 // save or write has come for STALL_MS: the run can get no further while that checkpoint is unsaved.
 import { appendFileSync } from "node:fs";

@@ -70,7 +70,7 @@ async function eventually(condition: () => Promise<boolean>, what: string): Prom
   throw new Error(`timed out waiting until ${what}`);
 }
 
-/** Runs tests/support/embedded-child.ts and resolves once its server is up. */
+/** Runs tests/support/embedded_child.ts and resolves once its server is up. */
 async function startChild(mode: "stay" | "leave" | "own-sigint"): Promise<ChildProcess> {
   const child = spawnTracked(process.execPath, ["--import", "tsx", CHILD, dataDir, String(PORT), mode], { cwd: REPO });
   children.push(child);

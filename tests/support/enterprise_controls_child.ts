@@ -1,7 +1,7 @@
 // Runs an engine thread in a process of its own, for the controls tests (pause, cancel, webhooks):
-//   node --import tsx tests/support/enterprise-controls-child.ts run <threadId> <definition file|name> [input JSON]
-//   node --import tsx tests/support/enterprise-controls-child.ts resume <threadId>
-//   node --import tsx tests/support/enterprise-controls-child.ts resume-paused <threadId> <actor>
+//   node --import tsx tests/support/enterprise_controls_child.ts run <threadId> <definition file|name> [input JSON]
+//   node --import tsx tests/support/enterprise_controls_child.ts resume <threadId>
+//   node --import tsx tests/support/enterprise_controls_child.ts resume-paused <threadId> <actor>
 // DATABASE_URL and ORCHESTRA_DB_SCHEMA choose the checkpoints and the controls. Prints the audit
 // trail as the audit command would, then the run's summary as one JSON line.
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
