@@ -15,7 +15,7 @@ import { embeddedRoot, startEmbeddedOnOsPort } from "./support/embedded.js";
 // The first start takes a port from the OS; the tests after it restart on the same one.
 let PORT: number;
 const REPO = fileURLToPath(new URL("..", import.meta.url));
-const CHILD = fileURLToPath(new URL("./support/embedded-child.ts", import.meta.url));
+const CHILD = fileURLToPath(new URL("./support/embedded_child.ts", import.meta.url));
 
 let root: string;
 let dataDir: string;
