@@ -93,7 +93,7 @@ describe("the LangGraph server API", () => {
       graphs: Record<string, string>;
     };
     expect(config).toMatchObject({ node_version: expect.any(String), env: expect.any(Object) });
-    expect(Object.keys(config.graphs)).toEqual(["parallel_workflow"]);
+    expect(Object.keys(config.graphs)).toEqual(["parallel_workflow", "dynamic_agents", "enterprise_workflow"]);
     expect(assistant).toMatchObject({ graph_id: "parallel_workflow", name: "parallel_workflow" });
     for (const spec of Object.values(config.graphs)) {
       const [file, symbol] = spec.split(":");
