@@ -8,7 +8,7 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    globalSetup: ["tests/support/globalSetup.ts", "tests/reliability/summary.ts"],
-    setupFiles: ["tests/support/cleanup.ts"],
+    globalSetup: ["tests/support/global_setup.ts", "tests/reliability/summary.ts"],
+    setupFiles: ["tests/support/cleanup.ts", "tests/support/offline_skills.ts"],
   },
 });

@@ -7,20 +7,12 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { CHECKPOINTER_CONNECTIONS, openCheckpointer } from "../checkpoints/index.js";
 import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
-import { OfflineChatModel } from "../models/offline.js";
-import { LATENCY_ENV } from "../models/offline-runtime.js";
-import type { Task } from "../state/input.js";
-import {
-  BRANCH_FINDINGS,
-  BranchFindingsSchema,
-  MERGE_SYNTHESIS,
-  MergeSynthesisSchema,
-  QUALITY_JUDGEMENT,
-  QualityJudgementSchema,
-  TASK_ANALYSIS,
-  TaskAnalysisSchema,
-} from "../state/outputs.js";
-import type { WorkflowStateType } from "../state/workflow.js";
+import { OfflineChatModel } from "../models/offline/model.js";
+import { LATENCY_ENV } from "../models/offline/runtime.js";
+import type { Task } from "../state/parallel_workflow/input.js";
+import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema } from "../state/parallel_workflow/outputs.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/shared/findings.js";
+import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { pinIdleLoad } from "./idle_load.js";
 import { apiRun, startFleet } from "./server.js";
 import { compileBareTopology } from "./topology.js";

@@ -1,6 +1,6 @@
 import { Annotation, Command, END, START, Send, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { BRANCH_NODES } from "../state/workflow.js";
-import { PARALLEL_COORDINATOR_ENDS } from "../nodes/parallel_coordinator.js";
+import { BRANCH_NODES } from "../state/parallel_workflow/workflow.js";
+import { PARALLEL_COORDINATOR_ENDS } from "../nodes/parallel_workflow/parallel_coordinator.js";
 
 /**
  * The workflow's topology with no-op nodes: the same nodes, the same Send fan-out in

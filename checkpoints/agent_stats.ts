@@ -1,6 +1,14 @@
 import type pg from "pg";
-import type { TemplateStats } from "../nodes/dynamic_agents/selection.js";
 import { openCheckpointer, type CheckpointerOptions } from "./index.js";
+
+/** A template's recorded history, as this store keeps it. */
+export interface TemplateStats {
+  creations: number;
+  successes: number;
+  failures: number;
+  /** Mean quality of its successful runs; null before the first. */
+  averageQuality: number | null;
+}
 
 /**
  * Per-template statistics that agent selection learns from, shared by every thread and process

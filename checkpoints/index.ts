@@ -9,24 +9,18 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
-import { InputError } from "../state/input.js";
-import { checkDatabaseUrl, maskDatabaseUrl } from "./database-url.js";
+import { checkDatabaseUrl, maskDatabaseUrl } from "./database_url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";
-import { messageOf } from "./errors.js";
+import { DatabaseUnavailableError, InputError, messageOf } from "../state/shared/errors.js";
 import { BatchedPostgresSaver } from "./saver.js";
 
-export { maskDatabaseUrl } from "./database-url.js";
+export { maskDatabaseUrl } from "./database_url.js";
 export {
   startEmbeddedPostgres,
   type EmbeddedPostgres,
   type EmbeddedPostgresOptions,
 } from "./embedded.js";
-
-/** The configured database could not be reached or refused us; the message is one line, password masked. */
-export class DatabaseUnavailableError extends Error {
-  override name = "DatabaseUnavailableError";
-}
 
 export interface CheckpointerOptions {
   /** Default: env DATABASE_URL. Without either, the embedded Postgres is started and used. */

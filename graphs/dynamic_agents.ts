@@ -5,7 +5,13 @@ import { coordinationNode } from "../nodes/dynamic_agents/coordination.js";
 import { dynamicAgentNode } from "../nodes/dynamic_agents/dynamic_agent.js";
 import { DynamicAgentsState } from "../state/dynamic_agents/state.js";
 import { AGENT_TEMPLATES, type TemplateRegistry } from "../state/dynamic_agents/templates.js";
-import { DynamicAgentsInputSchema } from "../state/dynamic_agents/types.js";
+import {
+  DynamicAgentsInputSchema,
+  DynamicAgentsSettingsSchema,
+  dynamicAgentsSettings,
+  parseDynamicAgentsInput,
+} from "../state/dynamic_agents/types.js";
+import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 
 /**
  * Agents specified, scored, allocated and run at run time: agent_generator derives the agents the
@@ -35,3 +41,21 @@ export function compileDynamicAgents(checkpointer: BaseCheckpointSaver, stats: A
 
 /** For langgraph.json: the server brings its own checkpointer; the statistics open on first use from the environment. */
 export const graph = dynamicAgentsBuilder(lazyAgentStats()).compile({ name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
+
+/** The dynamic agents workflow, as the registry, the CLI, the server and the bench see it. */
+export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicAgents>> = {
+  name: "dynamic_agents",
+  description: "Agents specified, selected and run at run time for each task, then coordinated",
+  servedGraph: "./graphs/dynamic_agents.ts:graph",
+  compile: (checkpointer) => compileDynamicAgents(checkpointer, lazyAgentStats()),
+  inputSchema: DynamicAgentsInputSchema,
+  configurationSchema: DynamicAgentsSettingsSchema.partial(),
+  reviewPoints: [],
+  // Its agents answer the shared branch_findings output: nothing of its own to register.
+  offlineSkills: {},
+  checkRequest: (input, config) => {
+    if (input !== null && input !== undefined) parseDynamicAgentsInput(input);
+    dynamicAgentsSettings(config);
+  },
+  summarise: (values) => ({ status: typeof values.status === "string" ? values.status : "running", qualityScore: null, report: null }),
+};

@@ -4,7 +4,11 @@ import { ORCHESTRATOR_ENDS, createOrchestrator } from "../nodes/enterprise/orche
 import { defaultEngineServices, type EngineServices } from "../nodes/enterprise/services.js";
 import { WORKER_NODES } from "../nodes/enterprise/tasks.js";
 import { createWorkers } from "../nodes/enterprise/workers.js";
+import { z } from "zod";
 import { EnterpriseInputSchema, EnterpriseWorkflowState } from "../state/enterprise/state.js";
+import { checkEnterpriseRequest, summariseEnterprise } from "../state/enterprise/summary.js";
+import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
+import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
 
 /**
  * The engine: one orchestrator node interprets any definition, Sending each unit of work to the
@@ -50,4 +54,19 @@ export function compileEnterpriseWorkflow(checkpointer: BaseCheckpointSaver, ser
 }
 
 /** For langgraph.json: the server brings its own checkpointer. Input: {definition, input}, the definition given or named. */
-export const graph = builder.compile({ name: "enterprise_workflow" }).withConfig(RUN_DEFAULTS);
+export const graph = keepRecursionLimitWhenServed(builder.compile({ name: "enterprise_workflow" }).withConfig(RUN_DEFAULTS), ENGINE_RECURSION_LIMIT);
+
+/** The enterprise engine, as the registry, the CLI, the server and the bench see it. */
+export const enterpriseWorkflow: WorkflowDefinition<ReturnType<typeof compileEnterpriseWorkflow>> = {
+  name: "enterprise_workflow",
+  description: "The enterprise engine: runs a declarative workflow definition, given or named",
+  servedGraph: "./graphs/enterprise_workflow.ts:graph",
+  compile: (checkpointer) => compileEnterpriseWorkflow(checkpointer),
+  serve: (checkpointer) => compileEnterpriseWorkflow(checkpointer),
+  inputSchema: EnterpriseInputSchema,
+  configurationSchema: z.object({}),
+  reviewPoints: ["approval_worker"],
+  offlineSkills: {},
+  checkRequest: checkEnterpriseRequest,
+  summarise: summariseEnterprise,
+};

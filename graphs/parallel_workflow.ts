@@ -1,22 +1,29 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { ConfigurationSchema, checkRunRequest } from "../state/configuration.js";
-import { InputError, WorkflowInputSchema } from "../state/input.js";
-import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/served.js";
-import { WorkflowState } from "../state/workflow.js";
-import { taskAnalyzer } from "../nodes/task_analyzer.js";
-import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_coordinator.js";
-import { researchBranchAlpha } from "../nodes/research_branch_alpha.js";
-import { researchBranchBeta } from "../nodes/research_branch_beta.js";
-import { researchBranchGamma } from "../nodes/research_branch_gamma.js";
-import { analysisBranchPrimary } from "../nodes/analysis_branch_primary.js";
-import { analysisBranchSecondary } from "../nodes/analysis_branch_secondary.js";
-import { routeAfterSynchronization, syncPointManager } from "../nodes/sync_point_manager.js";
-import { loadBalancer } from "../nodes/load_balancer.js";
-import { branchMerger } from "../nodes/branch_merger.js";
-import { qualityValidator, routeQualityValidation } from "../nodes/quality_validator.js";
-import { finalIntegrator } from "../nodes/final_integrator.js";
+import { registerOfflineSkills } from "../models/offline/skills.js";
+import { PARALLEL_WORKFLOW_SKILLS } from "../models/parallel_workflow/skills.js";
+import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
+import { REVIEW_POINTS } from "../state/parallel_workflow/review.js";
+import { summariseResearch } from "../state/parallel_workflow/summary.js";
+import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
+import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow/configuration.js";
+import { WorkflowInputSchema } from "../state/parallel_workflow/input.js";
+import { InputError } from "../state/shared/errors.js";
+import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/parallel_workflow/served.js";
+import { WorkflowState } from "../state/parallel_workflow/workflow.js";
+import { taskAnalyzer } from "../nodes/parallel_workflow/task_analyzer.js";
+import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_workflow/parallel_coordinator.js";
+import { researchBranchAlpha } from "../nodes/parallel_workflow/research_branch_alpha.js";
+import { researchBranchBeta } from "../nodes/parallel_workflow/research_branch_beta.js";
+import { researchBranchGamma } from "../nodes/parallel_workflow/research_branch_gamma.js";
+import { analysisBranchPrimary } from "../nodes/parallel_workflow/analysis_branch_primary.js";
+import { analysisBranchSecondary } from "../nodes/parallel_workflow/analysis_branch_secondary.js";
+import { routeAfterSynchronization, syncPointManager } from "../nodes/parallel_workflow/sync_point_manager.js";
+import { loadBalancer } from "../nodes/parallel_workflow/load_balancer.js";
+import { branchMerger } from "../nodes/parallel_workflow/branch_merger.js";
+import { qualityValidator, routeQualityValidation } from "../nodes/parallel_workflow/quality_validator.js";
+import { finalIntegrator } from "../nodes/parallel_workflow/final_integrator.js";
 
-/** The documents' advanced parallel workflow, wired as their diagram draws it. */
+/** The research workflow, wired as the README's diagram draws it; its rules: docs/design.md. */
 export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationSchema })
   .addNode("task_analyzer", taskAnalyzer)
   .addNode("parallel_coordinator", parallelCoordinator, { ends: PARALLEL_COORDINATOR_ENDS })
@@ -135,10 +142,22 @@ graph.getStateHistory = async function* (config, options) {
   for await (const snapshot of getStateHistory(config, options)) yield withServedStatus(snapshot);
 };
 
-// @langchain/langgraph-api 2.0.0 starts every run with streamEvents(input, { recursionLimit:
-// undefined }) when the run sets no recursion_limit, and that undefined replaces the limit
-// above with LangChain's 25 (fixed upstream by langgraphjs#2645, after the pinned release).
-type StreamEvents = (input: unknown, options: { recursionLimit?: number }, streamOptions?: unknown) => unknown;
-const streamEvents = graph.streamEvents.bind(graph) as unknown as StreamEvents;
-(graph as unknown as { streamEvents: StreamEvents }).streamEvents = (input, options, streamOptions) =>
-  streamEvents(input, { ...options, recursionLimit: options.recursionLimit ?? RECURSION_LIMIT }, streamOptions);
+keepRecursionLimitWhenServed(graph, RECURSION_LIMIT);
+
+/** The research workflow, as the registry, the CLI, the server and the bench see it. */
+export const parallelWorkflow: WorkflowDefinition<ReturnType<typeof compileWorkflow>> = {
+  name: "parallel_workflow",
+  description: "Parallel multi-agent research: branches fan out, synchronise, merge and pass a quality gate",
+  servedGraph: "./graphs/parallel_workflow.ts:graph",
+  compile: compileWorkflow,
+  // The served graph carries the API's checks (asNode required, truthful status) that the
+  // CLI's compileWorkflow does not; like LangGraph's own server, we give it its checkpointer.
+  serve: (checkpointer) => Object.assign(graph, { checkpointer }),
+  inputSchema: WorkflowInputSchema,
+  configurationSchema: ConfigurationSchema,
+  reviewPoints: REVIEW_POINTS,
+  offlineSkills: PARALLEL_WORKFLOW_SKILLS,
+  checkRequest: checkRunRequest,
+  summarise: summariseResearch,
+};
+registerOfflineSkills(parallelWorkflow.offlineSkills);

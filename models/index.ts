@@ -3,8 +3,8 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { BaseMessage } from "@langchain/core/messages";
 import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import { ChatOpenAI, type ChatOpenAIFields } from "@langchain/openai";
-import { InputError } from "../state/input.js";
-import { OfflineChatModel } from "./offline.js";
+import { InputError } from "../state/shared/errors.js";
+import { OfflineChatModel } from "./offline/model.js";
 
 export type ModelSpec = { provider: "offline" } | { provider: "openai"; name: string };
 

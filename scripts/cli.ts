@@ -3,18 +3,22 @@ import { setMaxListeners } from "node:events";
 import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { Command, CommanderError, Option } from "commander";
-import { DatabaseUnavailableError, openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
-import { compileWorkflow } from "../graphs/parallel_workflow.js";
+import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
+import { DatabaseUnavailableError, InputError, messageOf } from "../state/shared/errors.js";
+import { DEFAULT_WORKFLOW, WORKFLOWS, workflowDefinition } from "../graphs/registry.js";
+import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 import { createChatModel } from "../models/index.js";
-import { ensureConfiguration, MAX_CONCURRENCY, SETTINGS_KEYS, type Settings } from "../state/configuration.js";
-import { InputError, parseWorkflowInput, type Task } from "../state/input.js";
-import { parseReviewDecision } from "../state/review.js";
+import { ensureConfiguration, SETTINGS_KEYS, type Settings } from "../state/parallel_workflow/configuration.js";
+import { MAX_CONCURRENCY } from "../state/shared/settings.js";
+import { parseWorkflowInput, type Task } from "../state/parallel_workflow/input.js";
+import { parseReviewDecision } from "../state/parallel_workflow/review.js";
 import { listThreads, summarizeThread, threadHistory, type ThreadSummary } from "./inspect.js";
 import { ListrProgress, PlainProgress, type ProgressView } from "./live_progress.js";
 import { count } from "./progress.js";
 import { drawAscii, renderHistory, renderSummary, renderThreads } from "./render.js";
 import { promptReview } from "./review_prompt.js";
 import { replayRun, resumeRun, startRun, type DriveOptions, type Outcome, type RunObserver, type RunStatus, type Workflow } from "./runner.js";
+import { withThreadLock } from "../checkpoints/thread_lock.js";
 
 export const DEMO_TASK =
   "Assess whether a mid-sized logistics company should build or buy a route-optimisation platform: " +
@@ -122,13 +126,44 @@ function announce(options: CommonOptions, threadId: string, model: string | unde
   makeOutput(options).line(`thread ${threadId} · model ${described}`);
 }
 
+/**
+ * Runs a workflow other than the research one to its end, on a new thread under the thread
+ * lock: its input is the --task-file's JSON, checked by its definition before anything is written.
+ */
+async function runRegisteredWorkflow(name: string, options: CommonOptions & { taskFile?: string; thread?: string; model?: string }): Promise<number> {
+  const definition = workflowDefinition(name);
+  if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
+  let input: unknown;
+  try {
+    input = JSON.parse(await readFile(options.taskFile, "utf8"));
+  } catch (error) {
+    throw new InputError(`cannot read ${options.taskFile} as JSON: ${messageOf(error)}`);
+  }
+  const config = { configurable: { ...(options.model ? { model: options.model } : {}) } };
+  definition.checkRequest(input, config);
+  const threadId = options.thread ?? randomUUID();
+  return withDatabase(async ({ db }) => {
+    const workflow = definition.compile(db.checkpointer);
+    const thread = { configurable: { ...config.configurable, thread_id: threadId } };
+    const summary = await withThreadLock(db, threadId, async () => {
+      if ((await workflow.getState(thread)).createdAt) throw new InputError(`thread ${threadId} already exists: pick a new --thread`);
+      for await (const _ of await workflow.stream(input, { ...thread, streamMode: "updates" }));
+      return definition.summarise((await workflow.getState(thread)).values);
+    });
+    const { line } = makeOutput(options);
+    line(`thread ${threadId} · workflow ${name} · ${summary.status}`);
+    if (options.json) printJson({ threadId, workflow: name, ...summary });
+    return ["completed", "COMPLETED"].includes(summary.status) ? EXIT.ok : EXIT.failed;
+  });
+}
+
 async function withDatabase<T>(
   fn: (ctx: { workflow: Workflow; db: Checkpointer }) => Promise<T>,
   options: { migrate?: boolean } = {},
 ): Promise<T> {
   const db = await openCheckpointer({ ...options, onProgress: (message: string) => process.stderr.write(message + "\n") });
   try {
-    return await fn({ workflow: compileWorkflow(db.checkpointer), db });
+    return await fn({ workflow: WORKFLOWS.parallel_workflow.compile(db.checkpointer), db });
   } finally {
     await db.close();
   }
@@ -280,7 +315,13 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
         "orchestra run --thread q3-pricing --reviewer alice",
       ) + "\n\nThe --json result: {threadId, status, next, qualityScore, report, reviewPoint}.",
     )
+    .option("--workflow <name>", `the workflow to run ('orchestra workflows' lists them; default ${DEFAULT_WORKFLOW}); another workflow reads its input from --task-file`)
     .action(async (task: string | undefined, options: Record<string, any>) => {
+      const workflowName: string = options.workflow ?? DEFAULT_WORKFLOW;
+      if (workflowName !== DEFAULT_WORKFLOW) {
+        process.exitCode = await runRegisteredWorkflow(workflowName, options);
+        return;
+      }
       const taskQueue = await readTaskQueue(task, options.taskFile);
       const settings = settingsFrom(options);
       // Building the model now surfaces a missing key or a bad fault plan before anything is written.
@@ -414,6 +455,22 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
       if (options.json) printJson({ threadId, report: summary.report, file: options.out ?? null });
       else if (options.out) process.stdout.write(`wrote ${options.out}\n`);
       else process.stdout.write(summary.report + "\n");
+    });
+
+  command("workflows")
+    .description("List the workflows this installation runs and serves.")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra workflows", "orchestra workflows --json"))
+    .action((options: CommonOptions) => {
+      const rows = Object.values(WORKFLOWS).map((d: WorkflowDefinition) => ({
+        name: d.name,
+        description: d.description,
+        default: d.name === DEFAULT_WORKFLOW,
+        reviewPoints: [...d.reviewPoints],
+        served: d.serve !== undefined,
+      }));
+      if (options.json) printJson(rows);
+      else for (const row of rows) process.stdout.write(`${row.name}${row.default ? " (default)" : ""}  ${row.description}\n`);
     });
 
   command("graph")

@@ -1,8 +1,8 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
-import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/review.js";
-import { reviewableState, type ReviewEdit } from "../state/review_edit.js";
-import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/workflow.js";
+import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/parallel_workflow/review.js";
+import { reviewableState, type ReviewEdit } from "../state/parallel_workflow/review_edit.js";
+import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type Workflow } from "./runner.js";
 
 /** Read-only views of threads, straight from the checkpointer. */

@@ -10,7 +10,7 @@ import { applyRecommendations, diffDefinitions, isApplicable, shapeOfDefinition,
 import { optimize, type OptimizationReport, type WorkflowShape } from "../nodes/optimizer/optimizer.js";
 import type { AdvancedWorkflow } from "../state/enterprise/definition.js";
 import { loadNamedDefinition } from "../state/enterprise/loader.js";
-import { InputError } from "../state/input.js";
+import { InputError } from "../state/shared/errors.js";
 
 /**
  * The `metrics`, `optimize` and `workflow diff` commands as functions: each takes an open

@@ -1,4 +1,4 @@
-import type { TimelineEvent } from "../state/workflow.js";
+import type { TimelineEvent } from "../state/parallel_workflow/workflow.js";
 
 const num = (x: unknown, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "?");
 const pct = (x: unknown) => (typeof x === "number" ? `${Math.round(x * 100)}%` : "?");

@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline/promises";
-import type { ReviewDecisionInput, ReviewRequest } from "../state/review.js";
-import { reviewableState, reviewEditUpdate } from "../state/review_edit.js";
-import type { WorkflowStateType } from "../state/workflow.js";
+import type { ReviewDecisionInput, ReviewRequest } from "../state/parallel_workflow/review.js";
+import { reviewableState, reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
+import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import type { ReviewEditRequest } from "./runner.js";
 
 const fixed = (x: unknown, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "-");

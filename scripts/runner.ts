@@ -1,15 +1,17 @@
 import { Command, type StateSnapshot } from "@langchain/langgraph";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { BaseCheckpointSaver, copyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
-import type { Checkpointer } from "../checkpoints/index.js";
-import { compileWorkflow } from "../graphs/parallel_workflow.js";
-import { InputError, type Task } from "../state/input.js";
-import type { Settings } from "../state/configuration.js";
-import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/review.js";
-import { reviewEditUpdate } from "../state/review_edit.js";
-import type { TimelineEvent, WorkflowStateType } from "../state/workflow.js";
+import { withThreadLock, type ThreadStore } from "../checkpoints/thread_lock.js";
+import type { WORKFLOWS } from "../graphs/registry.js";
+import { type Task } from "../state/parallel_workflow/input.js";
+import { InputError } from "../state/shared/errors.js";
+import type { Settings } from "../state/parallel_workflow/configuration.js";
+import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/parallel_workflow/review.js";
+import { reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
+import type { TimelineEvent, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 
-export type Workflow = ReturnType<typeof compileWorkflow>;
+/** The research workflow compiled, as the registry's definition compiles it. */
+export type Workflow = ReturnType<(typeof WORKFLOWS)["parallel_workflow"]["compile"]>;
 /** "running": unfinished and not paused, so being run right now or left by a crash; resume continues it. */
 export type RunStatus = "interrupted" | "completed" | "rejected" | "failed" | "running";
 
@@ -143,33 +145,6 @@ export async function applyReviewEdit(
   if (!changed) return false;
   await workflow.updateState(threadConfig(threadId), update, asNode);
   return true;
-}
-
-/** Where threads live: the lock is per schema, as thread ids are. */
-export type ThreadStore = Pick<Checkpointer, "pool" | "schema">;
-
-/**
- * Two processes driving one thread would interleave their writes: a session-level
- * advisory lock per thread lets exactly one of them run it. Advisory locks are
- * database-wide, so the key names the schema: a thread of the same id in another
- * schema is another thread.
- */
-export async function withThreadLock<T>({ pool, schema }: ThreadStore, threadId: string, fn: () => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    const key = `orchestra:thread:${schema}:${threadId}`;
-    const { rows } = await client.query("SELECT pg_try_advisory_lock(hashtext($1)) AS locked", [key]);
-    if (!rows[0].locked) {
-      throw new InputError(`thread ${threadId} is being run by another process right now: wait for it to pause or finish`);
-    }
-    try {
-      return await fn();
-    } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]).catch(() => undefined);
-    }
-  } finally {
-    client.release();
-  }
 }
 
 export async function startRun(

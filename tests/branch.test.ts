@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { BaseMessage } from "@langchain/core/messages";
-import type { BranchFindings } from "../state/outputs.js";
+import type { BranchFindings } from "../state/shared/findings.js";
 
 // A scripted stand-in for the chat model: each test says what the next call does.
 const script = vi.hoisted(() => ({
@@ -23,8 +23,9 @@ vi.mock("../models/index.js", () => ({
   }),
 }));
 
-import { dataQualityScore, runBranch } from "../nodes/branch.js";
-import type { BranchInput } from "../state/workflow.js";
+import { runBranch } from "../nodes/parallel_workflow/branch.js";
+import { dataQualityScore } from "../nodes/shared/findings.js";
+import type { BranchInput } from "../state/parallel_workflow/workflow.js";
 import { allocation, plain } from "./support/fixtures.js";
 
 const finding = (confidence: number, evidence: number) => ({

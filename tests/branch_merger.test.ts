@@ -25,8 +25,8 @@ vi.mock("../models/index.js", () => ({
   }),
 }));
 
-import { attribute, branchMerger, branchWeight, overallQuality, weighResults } from "../nodes/branch_merger.js";
-import { MERGE_SYNTHESIS } from "../state/outputs.js";
+import { attribute, branchMerger, branchWeight, overallQuality, weighResults } from "../nodes/parallel_workflow/branch_merger.js";
+import { MERGE_SYNTHESIS } from "../state/parallel_workflow/outputs.js";
 import { allocation, byId, makeState, noData, result, scored, plain } from "./support/fixtures.js";
 
 beforeEach(() => {

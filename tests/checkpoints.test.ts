@@ -3,8 +3,8 @@ import { inspect } from "node:util";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { DatabaseUnavailableError, maskDatabaseUrl, openCheckpointer } from "../checkpoints/index.js";
-import { InputError } from "../state/input.js";
+import { maskDatabaseUrl, openCheckpointer } from "../checkpoints/index.js";
+import { DatabaseUnavailableError, InputError } from "../state/shared/errors.js";
 import { createTestSchema, testDatabaseUrl, type TestSchema } from "./support/database.js";
 
 const TABLES = ["checkpoint_blobs", "checkpoint_migrations", "checkpoint_writes", "checkpoints"];

@@ -15,7 +15,7 @@ beforeAll(async () => {
     ORCHESTRA_DB_SCHEMA: db.schema,
     // Slow enough that the live view shows branches running.
     ORCHESTRA_OFFLINE_LATENCY_MS: "300",
-    EDITOR: `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(PROJECT_ROOT, "tests/support/fake-editor.mjs"))}`,
+    EDITOR: `${JSON.stringify(process.execPath)} ${JSON.stringify(path.join(PROJECT_ROOT, "tests/support/fake_editor.mjs"))}`,
   };
 });
 afterAll(() => db?.cleanup());

@@ -8,22 +8,11 @@ import { ChatOpenAI } from "@langchain/openai";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createChatModel, defaultModelSpec, parseModelSpec } from "../models/index.js";
-import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline.js";
-import { judgeScore } from "../nodes/quality_validator.js";
-import { InputError } from "../state/input.js";
-import {
-  BRANCH_FINDINGS,
-  BranchFindingsSchema,
-  MERGE_SYNTHESIS,
-  MergeSynthesisSchema,
-  QUALITY_JUDGEMENT,
-  QualityJudgementSchema,
-  TASK_ANALYSIS,
-  TaskAnalysisSchema,
-  type BranchFindings,
-  type MergeSynthesis,
-  type QualityJudgement,
-} from "../state/outputs.js";
+import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline/model.js";
+import { judgeScore } from "../nodes/parallel_workflow/quality_validator.js";
+import { InputError } from "../state/shared/errors.js";
+import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema, type MergeSynthesis, type QualityJudgement } from "../state/parallel_workflow/outputs.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../state/shared/findings.js";
 
 // Prompts in the shape the app's nodes write them, around a word no template contains.
 const TASK = "Evaluate hydroponic farming for urban rooftops, including water costs, crop yields and regulatory risks";

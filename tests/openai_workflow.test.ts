@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { jsonResult, runCli } from "./support/cli.js";
-import { startOpenAIServer, type OpenAIServer } from "./support/openaiServer.js";
+import { startOpenAIServer, type OpenAIServer } from "./support/openai_server.js";
 
 // The whole workflow through the real ChatOpenAI client, against a local server that
 // speaks the chat-completions protocol: every node's structured output crosses HTTP.

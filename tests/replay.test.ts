@@ -5,8 +5,8 @@ import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { summarizeThread, threadHistory, type HistoryEntry } from "../scripts/inspect.js";
 import { renderHistory } from "../scripts/render.js";
 import { replayRun, resumeRun, startRun, type Workflow } from "../scripts/runner.js";
-import type { ReviewDecisionInput } from "../state/review.js";
-import type { WorkflowStateType } from "../state/workflow.js";
+import type { ReviewDecisionInput } from "../state/parallel_workflow/review.js";
+import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { SETTINGS } from "./support/fixtures.js";
 

@@ -1,8 +1,8 @@
 import { Client, type ThreadState } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ReviewRequest } from "../state/review.js";
-import type { WorkflowStateType } from "../state/workflow.js";
-import { startLangGraphServer, type LangGraphServer } from "./support/langgraphServer.js";
+import type { ReviewRequest } from "../state/parallel_workflow/review.js";
+import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import { startLangGraphServer, type LangGraphServer } from "./support/langgraph_server.js";
 
 // Time travel through the LangGraph API server, as an SDK client or Studio does it: a run
 // given a checkpoint_id forks the thread there.

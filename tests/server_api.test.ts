@@ -2,11 +2,11 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Client, type Assistant } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProgressEvent } from "../state/progress.js";
-import type { ReviewRequest } from "../state/review.js";
-import type { WorkflowStateType } from "../state/workflow.js";
+import type { ProgressEvent } from "../state/parallel_workflow/progress.js";
+import type { ReviewRequest } from "../state/parallel_workflow/review.js";
+import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { PROJECT_ROOT } from "./support/cli.js";
-import { startLangGraphServer, type LangGraphServer } from "./support/langgraphServer.js";
+import { startLangGraphServer, type LangGraphServer } from "./support/langgraph_server.js";
 
 // The workflow served by the LangGraph API server from langgraph.json, driven with the
 // official SDK as Studio and API clients drive it. The server keeps its own checkpoints.
@@ -93,7 +93,7 @@ describe("the LangGraph server API", () => {
       graphs: Record<string, string>;
     };
     expect(config).toMatchObject({ node_version: expect.any(String), env: expect.any(Object) });
-    expect(Object.keys(config.graphs)).toEqual(["parallel_workflow"]);
+    expect(Object.keys(config.graphs)).toEqual(["parallel_workflow", "dynamic_agents", "enterprise_workflow"]);
     expect(assistant).toMatchObject({ graph_id: "parallel_workflow", name: "parallel_workflow" });
     for (const spec of Object.values(config.graphs)) {
       const [file, symbol] = spec.split(":");

@@ -33,10 +33,10 @@ import {
   chooseWorkflowMode,
   createBranchAllocation,
   taskAnalyzer,
-} from "../nodes/task_analyzer.js";
-import { InputError } from "../state/input.js";
-import type { PlannedBranch, TaskAnalysis } from "../state/outputs.js";
-import type { WorkflowStateType } from "../state/workflow.js";
+} from "../nodes/parallel_workflow/task_analyzer.js";
+import { InputError } from "../state/shared/errors.js";
+import type { PlannedBranch, TaskAnalysis } from "../state/parallel_workflow/outputs.js";
+import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { makeState, plain, SETTINGS } from "./support/fixtures.js";
 
 const roomy = (cpu: number, maxConcurrent = 10) => ({ cpu, maxConcurrent });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BinaryOperatorAggregate, END, START, StateGraph } from "@langchain/langgraph";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
-import { WorkflowState, currentResult, settingsOf, type TimelineEvent } from "../state/workflow.js";
+import { WorkflowState, currentResult, settingsOf, type TimelineEvent } from "../state/parallel_workflow/workflow.js";
 import { allocation, byId, result, SETTINGS } from "./support/fixtures.js";
 
 /** The reducer LangGraph applies to a field: the operator of its BinaryOperatorAggregate channel. */

@@ -1,6 +1,6 @@
 import { Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { AgentStatsStore } from "../../checkpoints/agent_stats.js";
-import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
+import type { AgentStatsStore, TemplateStats } from "../../checkpoints/agent_stats.js";
+import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsTimelineEvent, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import {
   dynamicAgentsSettings,
@@ -9,10 +9,9 @@ import {
   type DynamicAgentsSettings,
   type LedgerEntry,
 } from "../../state/dynamic_agents/types.js";
-import { now } from "../../state/workflow.js";
+import { now } from "../../state/shared/time.js";
 import { agentIdFor, deriveRequirements } from "./requirements.js";
 import { poolCapacity } from "./resources.js";
-import type { TemplateStats } from "./selection.js";
 import { instantiate, specify } from "./specification.js";
 
 /** The requirement the coordinator answers: it runs after the others, on their outputs. */
@@ -43,7 +42,7 @@ export function planAgents(
   return { records, allocations };
 }
 
-export function agentCreationEvent(node: string, records: readonly AgentRecord[]) {
+export function agentCreationEvent(node: string, records: readonly AgentRecord[]): DynamicAgentsTimelineEvent {
   return {
     at: now(),
     event: "dynamic_agent_creation",

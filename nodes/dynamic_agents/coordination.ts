@@ -3,7 +3,7 @@ import type { AgentStatsStore } from "../../checkpoints/agent_stats.js";
 import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
-import { now } from "../../state/workflow.js";
+import { now } from "../../state/shared/time.js";
 import { agentTaskInput, isCoordinator } from "./agent_generator.js";
 import { runAndRecord } from "./dynamic_agent.js";
 import { poolCapacity } from "./resources.js";

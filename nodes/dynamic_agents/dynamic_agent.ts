@@ -8,9 +8,9 @@ import { abortable } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import type { AgentTaskInput, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
 import type { AgentError, AgentResult, LedgerEntry } from "../../state/dynamic_agents/types.js";
-import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/outputs.js";
-import { now } from "../../state/workflow.js";
-import { dataQualityScore } from "../branch.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/shared/findings.js";
+import { now } from "../../state/shared/time.js";
+import { dataQualityScore } from "../shared/findings.js";
 import { releaseOf } from "./resources.js";
 
 const round = (x: number) => Math.round(x * 1000) / 1000;

@@ -1,14 +1,6 @@
 import type { AgentTemplate, TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentCapability, AgentError, CandidateScore } from "../../state/dynamic_agents/types.js";
-
-/** A template's recorded history, as checkpoints/agent_stats.ts reads it. */
-export interface TemplateStats {
-  creations: number;
-  successes: number;
-  failures: number;
-  /** Mean quality of its successful runs; null before the first. */
-  averageQuality: number | null;
-}
+import type { TemplateStats } from "../../checkpoints/agent_stats.js";
 
 export const WEIGHTS = { capabilityMatch: 0.4, successRate: 0.4, resourceEfficiency: 0.2 } as const;
 

@@ -13,7 +13,8 @@ import {
   type Resources,
 } from "../../state/dynamic_agents/types.js";
 import { allocate, estimateTokens, reservationFor } from "./resources.js";
-import { noSuitableAgent, scoreCandidates, type TemplateStats } from "./selection.js";
+import { noSuitableAgent, scoreCandidates } from "./selection.js";
+import { type TemplateStats } from "../../checkpoints/agent_stats.js";
 
 /** The specification for a requirement from the best-scoring template, or the record of why there is none. */
 export function specify(

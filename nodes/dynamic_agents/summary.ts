@@ -1,6 +1,7 @@
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentCapability, AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
-import { successRate, type TemplateStats } from "./selection.js";
+import { successRate } from "./selection.js";
+import { type TemplateStats } from "../../checkpoints/agent_stats.js";
 
 export type AgentStatus = "completed" | "failed" | "rejected_for_resources" | "pending";
 

@@ -3,7 +3,7 @@ import { Command } from "@langchain/langgraph";
 import type pg from "pg";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
-import type { ServableGraph } from "./graphs.js";
+import type { ServableGraph } from "../../state/shared/workflow_definition.js";
 import { type CancelAction, type RunQueue, type RunRow, unlockThread } from "./queue.js";
 import { errorBody } from "./serialise.js";
 

@@ -1,5 +1,4 @@
 import { Annotation } from "@langchain/langgraph";
-import type { TimelineEvent } from "../workflow.js";
 import type {
   AgentRecord,
   AgentRequirement,
@@ -13,6 +12,28 @@ import type {
 const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({ ...current, ...update });
 const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
 const replace = <T>(_: T, update: T): T => update;
+
+/** An agent as a timeline event lists it. */
+interface AgentLine {
+  agentId: string;
+  agentType: string | null;
+  status: string;
+  error?: string;
+}
+
+/** The workflow's timeline: one event per node that decides, each of its own shape. */
+export type DynamicAgentsTimelineEvent =
+  | { at: string; event: "dynamic_agent_creation"; node: string; agents: AgentLine[]; agentsCreated: number }
+  | {
+      at: string;
+      event: "dynamic_agents_finished";
+      node: string;
+      agents: AgentLine[];
+      completed: number;
+      failed: number;
+      rejectedForResources: number;
+    };
+type TimelineEvent = DynamicAgentsTimelineEvent;
 
 export const DynamicAgentsState = Annotation.Root({
   taskQueue: Annotation<DynamicTask[]>({ reducer: replace, default: () => [] }),

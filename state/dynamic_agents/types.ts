@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { BranchFindingsSchema } from "../outputs.js";
-import { InputError, MAX_TASKS, MAX_TASK_CHARS } from "../input.js";
-import { SettingsSchema } from "../configuration.js";
+import { BranchFindingsSchema } from "../shared/findings.js";
+import { MAX_TASKS, MAX_TASK_CHARS } from "../shared/tasks.js";
+import { InputError } from "../shared/errors.js";
+import { MaxConcurrencySettingSchema, ModelSettingSchema } from "../shared/settings.js";
 
 /**
  * The dynamic-agents workflow's types. Everything here lives in the graph state, so every
@@ -71,8 +72,10 @@ export const ResourcesSchema = z.object({
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 
-/** The settings the workflow runs under; the model and the slots are the research workflow's settings. */
-export const DynamicAgentsSettingsSchema = SettingsSchema.pick({ model: true, maxConcurrency: true }).extend({
+/** The settings the workflow runs under; the model and the slots are the shared settings. */
+export const DynamicAgentsSettingsSchema = z.object({
+  model: ModelSettingSchema,
+  maxConcurrency: MaxConcurrencySettingSchema,
   agentMemoryMb: z.number().int().min(256).max(1_048_576).default(8192).describe("Memory the agents may reserve in all"),
   agentTokenBudget: z
     .number()

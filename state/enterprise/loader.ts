@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { InputError } from "../input.js";
+import { InputError } from "../shared/errors.js";
 import { AdvancedWorkflowSchema, allSteps, type Action, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
 import { compileExpression } from "./expressions.js";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FindingSchema } from "../outputs.js";
+import { FindingSchema } from "./findings.js";
 
 /**
  * What a tool-using agent read and what it says about it. A citation points at one passage a

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { agentIdFor, deriveRequirements } from "../../nodes/dynamic_agents/requirements.js";
-import { candidateTemplates, scoreCandidates, type TemplateStats } from "../../nodes/dynamic_agents/selection.js";
+import { candidateTemplates, scoreCandidates } from "../../nodes/dynamic_agents/selection.js";
+import { type TemplateStats } from "../../checkpoints/agent_stats.js";
 import { allocate, heldInTotal, ledgerProblems, poolCapacity, releaseOf } from "../../nodes/dynamic_agents/resources.js";
 import { instantiate, specify } from "../../nodes/dynamic_agents/specification.js";
 import { planAgents } from "../../nodes/dynamic_agents/agent_generator.js";
@@ -12,7 +13,7 @@ import {
   type DynamicTask,
   type LedgerEntry,
 } from "../../state/dynamic_agents/types.js";
-import { InputError } from "../../state/input.js";
+import { InputError } from "../../state/shared/errors.js";
 
 const settings = DynamicAgentsSettingsSchema.parse({ model: "offline" });
 const research = (description: string, complexity = 0.9): DynamicTask => ({ description, type: "research", complexity });

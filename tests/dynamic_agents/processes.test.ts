@@ -6,7 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentStatsOn } from "../../checkpoints/agent_stats.js";
 import { compileDynamicAgents } from "../../graphs/dynamic_agents.js";
-import type { FaultPlan } from "../../models/offline-runtime.js";
+import type { FaultPlan } from "../../models/offline/runtime.js";
 import { scoreCandidates } from "../../nodes/dynamic_agents/selection.js";
 import { summariseTemplates, type AgentSummary } from "../../nodes/dynamic_agents/summary.js";
 import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js";
@@ -19,7 +19,7 @@ import { createTestSchema, type TestSchema } from "../support/database.js";
 // Threads run in child processes: killed with SIGKILL and resumed by another, or recording
 // outcomes that selection in this process then learns from.
 
-const CHILD = path.join(PROJECT_ROOT, "tests/support/dynamic-agents-child.ts");
+const CHILD = path.join(PROJECT_ROOT, "tests/support/dynamic_agents_child.ts");
 
 interface ChildSummary {
   status: string;

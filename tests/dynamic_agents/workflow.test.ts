@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { agentStatsOn } from "../../checkpoints/agent_stats.js";
 import { compileDynamicAgents } from "../../graphs/dynamic_agents.js";
-import { FAULTS_ENV, offlineCallCounts, resetOfflineCallCounts, type FaultPlan } from "../../models/offline-runtime.js";
+import { FAULTS_ENV, offlineCallCounts, resetOfflineCallCounts, type FaultPlan } from "../../models/offline/runtime.js";
 import { ledgerProblems } from "../../nodes/dynamic_agents/resources.js";
 import { summariseAgents } from "../../nodes/dynamic_agents/summary.js";
 import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js";

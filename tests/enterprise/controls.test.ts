@@ -18,7 +18,7 @@ import { startReceiver, type Receiver } from "../support/receiver.js";
 
 // Runs live in child processes; this process is the operator: it pauses, cancels and kills them.
 
-const CHILD = path.join(PROJECT_ROOT, "tests/support/enterprise-controls-child.ts");
+const CHILD = path.join(PROJECT_ROOT, "tests/support/enterprise_controls_child.ts");
 
 let db: TestSchema;
 let controls: PostgresEnterpriseControls;

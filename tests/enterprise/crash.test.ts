@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
-import type { FaultPlan } from "../../models/offline-runtime.js";
+import type { FaultPlan } from "../../models/offline/runtime.js";
 import type { RunSummary } from "../../state/enterprise/report.js";
 import type { EnterpriseState } from "../../state/enterprise/state.js";
 import { callsPerNode, readCallLog, until } from "../support/calls.js";
@@ -16,7 +16,7 @@ import { createTestSchema, type TestSchema } from "../support/database.js";
 // Engine threads run in child processes killed with SIGKILL; another process resumes them.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const CHILD = path.join(PROJECT_ROOT, "tests/support/enterprise-child.ts");
+const CHILD = path.join(PROJECT_ROOT, "tests/support/enterprise_child.ts");
 const FANOUT = path.join(here, "fixtures/crash-fanout.yaml");
 const DEADLINE = path.join(here, "fixtures/deadline.yaml");
 const INPUT = JSON.stringify({ topic: "moving a ledger to Postgres" });

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { WorkflowStateType } from "../../state/workflow.js";
+import type { WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 
 /** Timestamps, ids, and figures measured from the clock or the machine's load. */
 const VARYING = new Set([

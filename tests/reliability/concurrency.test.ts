@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, v
 import { openCheckpointer, type Checkpointer } from "../../checkpoints/index.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { startRun } from "../../scripts/runner.js";
-import type { WorkflowStateType } from "../../state/workflow.js";
+import type { WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";

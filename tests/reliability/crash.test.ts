@@ -5,9 +5,9 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import type { CallLogEntry } from "../../models/offline.js";
-import type { FaultPlan } from "../../models/offline-runtime.js";
-import type { WorkflowStateType } from "../../state/workflow.js";
+import type { CallLogEntry } from "../../models/offline/model.js";
+import type { FaultPlan } from "../../models/offline/runtime.js";
+import type { WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, PROJECT_ROOT, runCli, spawnCli, spawnTracked, type CliResult } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
@@ -21,7 +21,7 @@ import { scenario, type Figures } from "./tally.js";
 const TASK = "Plan the migration of a payments ledger from MySQL to Postgres";
 // Long enough for the branches of a wave to overlap, so a kill finds some done and some running.
 const LATENCY_MS = "100";
-const HELD_CHECKPOINT_CHILD = path.join(PROJECT_ROOT, "tests/support/held-checkpoint-child.ts");
+const HELD_CHECKPOINT_CHILD = path.join(PROJECT_ROOT, "tests/support/held_checkpoint_child.ts");
 
 let db: TestSchema;
 let client: pg.Client;

@@ -4,11 +4,11 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import type { CallLogEntry } from "../../models/offline.js";
+import type { CallLogEntry } from "../../models/offline/model.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, plantedPasswordUser, type TestSchema } from "../support/database.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcpProxy.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp_proxy.js";
 import { ThreadAudit, type Reference } from "./audit.js";
 import { scenario } from "./tally.js";
 

@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../../checkpoints/index.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline.js";
-import type { FaultPlan } from "../../models/offline-runtime.js";
+import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
+import type { FaultPlan } from "../../models/offline/runtime.js";
 import { resumeRun } from "../../scripts/runner.js";
-import { BRANCH_NODES, type WorkflowStateType } from "../../state/workflow.js";
+import { BRANCH_NODES, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
-import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openaiServer.js";
+import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openai_server.js";
 import { BRANCH_NODE_OF } from "../support/fixtures.js";
 import { scenario, type Figures } from "./tally.js";
 

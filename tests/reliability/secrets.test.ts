@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jsonResult, runCli, type CliResult } from "../support/cli.js";
 import { createTestSchema, plantedPasswordUser, type TestSchema } from "../support/database.js";
-import { startOpenAIServer, type OpenAIServer } from "../support/openaiServer.js";
+import { startOpenAIServer, type OpenAIServer } from "../support/openai_server.js";
 import { scenario } from "./tally.js";
 
 // A planted OpenAI key and database password must appear in no checkpoint, log line, --json

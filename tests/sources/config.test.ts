@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { validateSources } from "../../nodes/shared/sources/sources.js";
-import { InputError } from "../../state/input.js";
+import { InputError } from "../../state/shared/errors.js";
 import { CORPUS, registryMcpFile, sourcesSettings, tempDir } from "../support/sources.js";
 
 function errorOf(given: Parameters<typeof sourcesSettings>[0], env: NodeJS.ProcessEnv = process.env): string {

@@ -13,7 +13,7 @@ const TOKEN = "planted-registry-token-5b1e";
 function runChild(db: TestSchema, threadId: string, mcp: string, mode: "start" | "resume", slowMs: number) {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "tests/support/tool-loop-child.ts", db.schema, threadId, mcp, REGISTRY_QUESTION, mode],
+    ["--import", "tsx", "tests/support/tool_loop_child.ts", db.schema, threadId, mcp, REGISTRY_QUESTION, mode],
     { env: { ...process.env, DATABASE_URL: db.databaseUrl, SLOW_MS: String(slowMs), REGISTRY_TOKEN: TOKEN }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stdout = "";

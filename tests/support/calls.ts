@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { CallLogEntry } from "../../models/offline.js";
+import type { CallLogEntry } from "../../models/offline/model.js";
 
 /** The offline model's call log (ORCHESTRA_OFFLINE_CALL_LOG), empty until the first call. */
 export async function readCallLog(log: string): Promise<CallLogEntry[]> {

@@ -11,7 +11,7 @@ import { openCheckpointer } from "../../checkpoints/index.js";
  *   const graph = builder.compile({ checkpointer: db.checkpointer });
  */
 export interface TestSchema {
-  /** The test database (DATABASE_URL, set by tests/support/globalSetup.ts). */
+  /** The test database (DATABASE_URL, set by tests/support/global_setup.ts). */
   databaseUrl: string;
   /** `t_` and 12 random hex digits. */
   schema: string;
@@ -23,7 +23,7 @@ export interface TestSchema {
 
 export function testDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;
-  if (!url) throw new Error("DATABASE_URL is unset: vitest.config.ts must run tests/support/globalSetup.ts");
+  if (!url) throw new Error("DATABASE_URL is unset: vitest.config.ts must run tests/support/global_setup.ts");
   return url;
 }
 

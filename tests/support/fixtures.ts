@@ -2,8 +2,8 @@
  * Builders for the unit tests: plain objects shaped like the workflow's state, so the
  * rules can be exercised without a model, a database or a graph run.
  */
-import type { Settings } from "../../state/configuration.js";
-import type { BranchFindings } from "../../state/outputs.js";
+import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import type { BranchFindings } from "../../state/shared/findings.js";
 import type {
   BranchAllocation,
   BranchResult,
@@ -11,7 +11,7 @@ import type {
   Synthesis,
   WorkflowStateType,
   WorkflowUpdate,
-} from "../../state/workflow.js";
+} from "../../state/parallel_workflow/workflow.js";
 
 export const SETTINGS: Settings = {
   model: "offline",

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { HumanMessage } from "@langchain/core/messages";
-import { OfflineChatModel } from "../../models/offline.js";
+import { OfflineChatModel } from "../../models/offline/model.js";
 import { openSources } from "../../nodes/shared/sources/sources.js";
 import { createToolLoop } from "../../nodes/shared/sources/tool_loop.js";
 import { SourcesSettingsSchema, type SourcesSettings } from "../../state/shared/sources.js";
@@ -16,7 +16,7 @@ export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `orchestra
 /** An MCP file starting the registry test server over stdio, with `env` for it. */
 export function registryMcpFile(dir: string, env: Record<string, string> = {}): string {
   const file = join(dir, "mcp.json");
-  const server = { command: process.execPath, args: ["--import", "tsx", resolve("tests/support/mcp-registry-server.ts")], cwd: resolve("."), env };
+  const server = { command: process.execPath, args: ["--import", "tsx", resolve("tests/support/mcp_registry_server.ts")], cwd: resolve("."), env };
   writeFileSync(file, JSON.stringify({ mcpServers: { registry: server } }));
   return file;
 }

@@ -2,7 +2,7 @@ import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
 import { z } from "zod";
-import { InputError } from "../../../state/input.js";
+import { InputError } from "../../../state/shared/errors.js";
 import type { SourceTool } from "./source_tool.js";
 import { outputText } from "./source_tool.js";
 

@@ -2,7 +2,7 @@ import { statSync } from "node:fs";
 import { tool } from "@langchain/core/tools";
 import { TavilySearch } from "@langchain/tavily";
 import { z } from "zod";
-import { InputError } from "../../../state/input.js";
+import { InputError } from "../../../state/shared/errors.js";
 import { SourcePassageSchema, type SourcePassage } from "../../../state/shared/citations.js";
 import type { SourcesSettings } from "../../../state/shared/sources.js";
 import { defaultCacheDir, openCorpus, type Corpus } from "./corpus.js";

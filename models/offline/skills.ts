@@ -1,0 +1,82 @@
+import { BRANCH_FINDINGS } from "../../state/shared/findings.js";
+import { CITED_FINDINGS } from "../../state/shared/citations.js";
+import { branchFindings } from "./branch_findings.js";
+import { fillSchema, type JsonSchema } from "./schema_fill.js";
+import { clip, keywords, offTopicPrompt, sentences, type Prompt } from "./text.js";
+import { citedFindings } from "./tool_use.js";
+
+export type { JsonSchema } from "./schema_fill.js";
+export type { Prompt } from "./text.js";
+
+/**
+ * Answers one tool from the prompt; the result must satisfy the tool's schema. A weak answer
+ * (the fault plan's `weak`) is shallow and off-topic.
+ */
+export type Skill = (prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean) => object;
+
+/**
+ * A skill whose weak answer is its answer to an off-topic remark: a plan, a merge or a
+ * judgement of something else. Branch findings are weak their own way, so that their
+ * confidences are still read against the real brief.
+ */
+export const offTopicWhenWeak =
+  (answer: (prompt: Prompt, seed: number, schema: JsonSchema) => object): Skill =>
+  (prompt, seed, schema, weak) =>
+    answer(weak ? offTopicPrompt(seed) : prompt, seed, schema);
+
+/** Skills keyed by the tool name they answer. */
+export type OfflineSkills = Readonly<Record<string, Skill>>;
+
+/**
+ * The skills every workflow shares. branch_findings reads the labels in
+ * state/shared/findings.ts (FINDINGS_PROMPT_LABELS): the objective, the focus or analysis type,
+ * the data sources, the task list, `- <id>: <summary>` lines of prior results, the feedback to
+ * address, "at most N findings" and "reduced-scope".
+ * cited_findings reads `Objective:` / `Question:` and the tool results (JSON) in the conversation.
+ */
+const SHARED_SKILLS: OfflineSkills = {
+  [BRANCH_FINDINGS]: (prompt, seed, _schema, weak) => branchFindings(prompt, seed, weak),
+  [CITED_FINDINGS]: offTopicWhenWeak((prompt) => citedFindings(prompt)),
+};
+
+const registered = new Map<string, Skill>(Object.entries(SHARED_SKILLS));
+
+/**
+ * A workflow's skills for its own structured outputs: its definition registers them when it
+ * loads, so the offline model answers them wherever the workflow runs. A tool name taken by
+ * another workflow's skill is refused: one name, one answer.
+ */
+export function registerOfflineSkills(skills: OfflineSkills): void {
+  for (const [name, skill] of Object.entries(skills)) {
+    const existing = registered.get(name);
+    if (existing && existing !== skill) throw new Error(`offline skill '${name}' is already registered by another workflow`);
+    registered.set(name, skill);
+  }
+}
+
+/** Whether a tool name is one of the structured outputs a skill answers. */
+export function hasSkill(name: string): boolean {
+  return registered.has(name);
+}
+
+/** The tool's arguments: its skill's answer, or the schema filled from the prompt. */
+export function runSkill(name: string, prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean): object {
+  const skill = registered.get(name) ?? offTopicWhenWeak(fillSchema);
+  return skill(prompt, seed, schema, weak);
+}
+
+/** A plain answer: the sentences of the last message that carry most of its vocabulary. */
+export function extractiveSummary(given: Prompt, seed: number, weak: boolean): string {
+  const prompt = weak ? offTopicPrompt(seed) : given;
+  const source = prompt.last || prompt.material || prompt.text;
+  const all = sentences(source);
+  if (!all.length) return clip(source, 300) || "(empty prompt)";
+  const weight = new Map(keywords(source, 30).map((word, i) => [word, 30 - i]));
+  const score = (sentence: string) =>
+    keywords(sentence, 30).reduce((sum, word) => sum + (weight.get(word) ?? 0), 0) / Math.sqrt(sentence.length);
+  const chosen = new Set([...all].sort((a, b) => score(b) - score(a)).slice(0, 3));
+  return all
+    .filter((s) => chosen.has(s))
+    .map((s) => clip(s, 240))
+    .join(" ");
+}

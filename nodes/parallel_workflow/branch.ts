@@ -1,0 +1,154 @@
+import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { abortable } from "../../models/deadline.js";
+import { createChatModel } from "../../models/index.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/shared/findings.js";
+import { dataQualityScore, round } from "../shared/findings.js";
+import { emitProgress } from "../../state/parallel_workflow/progress.js";
+import { type BranchInput, type BranchNodeName, type BranchPerformance, type BranchResult, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { now } from "../../state/shared/time.js";
+
+/** What makes one branch node different from another: its role in the prompt. */
+export interface BranchSpecialisation {
+  node: BranchNodeName;
+  role: string;
+}
+
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+  });
+}
+
+function branchPrompt(input: BranchInput): string {
+  const { allocation } = input;
+  const lines = [
+    `Branch ${allocation.branchId} (attempt ${allocation.attempt}).`,
+    `Objective: ${allocation.objective}`,
+    allocation.focus ? `Research focus: ${allocation.focus}` : `Analysis type: ${allocation.analysisType}`,
+    `Priority: ${allocation.priority}`,
+  ];
+  if (allocation.dataSources.length) lines.push(`Data sources: ${allocation.dataSources.join(", ")}`);
+  lines.push("", "Task queue:", ...input.taskQueue.map((t, i) => `${i + 1}. ${t.description}`));
+  if (input.priorResults.length) {
+    lines.push("", "Results of the branches before this one:", ...input.priorResults.map((r) => `- ${r.branchId}: ${r.summary}`));
+  }
+  if (allocation.feedback) lines.push("", `Feedback to address: ${allocation.feedback}`);
+  const reduced = allocation.scope === "reduced" ? " Keep to the core question: this is a reduced-scope retry." : "";
+  lines.push("", `Return at most ${allocation.resources.maxFindings} findings, each with concrete evidence and a confidence.${reduced}`);
+  return lines.join("\n");
+}
+
+/**
+ * The work every branch node does: one structured model call under the branch's
+ * timeout, measured, and recorded as success or failure for this branch only.
+ */
+export async function runBranch(
+  specialisation: BranchSpecialisation,
+  input: BranchInput,
+  config: LangGraphRunnableConfig,
+): Promise<WorkflowUpdate> {
+  const { allocation } = input;
+  emitProgress(config, {
+    type: "branch_started",
+    branchId: input.branchId,
+    node: specialisation.node,
+    attempt: allocation.attempt,
+    at: now(),
+  });
+  // The backoff is waiting, not work: it must not eat into the branch's timeout.
+  if (allocation.backoffMs > 0) await sleep(allocation.backoffMs, config.signal);
+  const timeout = AbortSignal.timeout(allocation.resources.timeoutMs);
+  const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
+  const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
+  let modelCalls = 0;
+
+  const base = {
+    branchId: input.branchId,
+    node: specialisation.node,
+    type: allocation.type,
+    ...(allocation.focus ? { focus: allocation.focus } : {}),
+    ...(allocation.analysisType ? { analysisType: allocation.analysisType } : {}),
+    priority: allocation.priority,
+    attempt: allocation.attempt,
+  };
+
+  let result: BranchResult;
+  try {
+    const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS });
+    modelCalls += 1;
+    const findings = await abortable(
+      model.invoke([new SystemMessage(specialisation.role), new HumanMessage(branchPrompt(input))], { ...config, signal }),
+      signal,
+    );
+    const seconds = (performance.now() - startedAt) / 1000;
+    result = {
+      ...base,
+      status: "success",
+      results: findings,
+      performance: measure(seconds, cpuBefore, dataQualityScore(findings), findings.findings.length),
+      modelCalls,
+      completedAt: now(),
+    };
+  } catch (error) {
+    // A cancelled run is not a branch failure: let LangGraph stop the run.
+    if (config.signal?.aborted) throw error;
+    const timedOut = timeout.aborted;
+    const seconds = (performance.now() - startedAt) / 1000;
+    result = {
+      ...base,
+      status: "failed",
+      error: timedOut
+        ? `timed out after ${allocation.resources.timeoutMs} ms`
+        : error instanceof Error
+          ? error.message
+          : String(error),
+      ...(timedOut ? { timedOut } : {}),
+      performance: measure(seconds, cpuBefore, 0, 0),
+      modelCalls,
+      completedAt: now(),
+    };
+  }
+
+  emitProgress(config, {
+    type: "branch_finished",
+    branchId: input.branchId,
+    node: specialisation.node,
+    attempt: allocation.attempt,
+    status: result.status,
+    seconds: result.performance.executionTime,
+    quality: result.performance.dataQualityScore,
+    ...(result.error ? { error: result.error } : {}),
+    at: result.completedAt,
+  });
+  return {
+    completedBranches: { [input.branchId]: result },
+    executionTimeline: [
+      {
+        at: result.completedAt,
+        event: result.status === "success" ? "branch_completed" : "branch_failed",
+        node: specialisation.node,
+        branchId: input.branchId,
+        attempt: allocation.attempt,
+        seconds: result.performance.executionTime,
+        ...(result.error ? { error: result.error } : {}),
+        ...(result.status === "success" ? { dataQualityScore: result.performance.dataQualityScore } : {}),
+      },
+    ],
+  };
+}
+
+function measure(seconds: number, cpuBefore: NodeJS.CpuUsage, quality: number, findings: number): BranchPerformance {
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return {
+    executionTime: round(seconds),
+    resourceUtilization: seconds > 0 ? round(Math.min(1, cpuSeconds / seconds)) : 0,
+    dataQualityScore: quality,
+    throughput: seconds > 0 ? round(findings / seconds) : 0,
+  };
+}

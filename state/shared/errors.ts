@@ -1,0 +1,16 @@
+/** A mistake in what the user asked for: the CLI prints it as one line and exits 2. */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+/** The configured database could not be reached or refused us; the message is one line, password masked. */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
+
+/** A one-line reason for an error of unknown shape. */
+export function messageOf(error: unknown): string {
+  // Node's connection errors may be AggregateErrors with an empty message but a code.
+  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
+  return String(error);
+}

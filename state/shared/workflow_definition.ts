@@ -1,0 +1,62 @@
+import type { StreamEvent } from "@langchain/core/tracers/log_stream";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
+import type { z } from "zod";
+import type { OfflineSkills } from "../../models/offline/skills.js";
+
+/** What the CLI and the server call on a compiled workflow; every workflow's compiled graph has it. */
+export interface ServableGraph {
+  stream(input: unknown, options: Record<string, unknown>): Promise<AsyncIterable<unknown>>;
+  streamEvents(input: unknown, options: Record<string, unknown> & { version: "v2" }): AsyncIterable<StreamEvent>;
+  getState(config: RunnableConfig, options?: { subgraphs?: boolean }): Promise<StateSnapshot>;
+  getStateHistory(
+    config: RunnableConfig,
+    options?: { limit?: number; before?: RunnableConfig; filter?: Record<string, unknown> },
+  ): AsyncIterableIterator<StateSnapshot>;
+  updateState(config: RunnableConfig, values: unknown, asNode?: string): Promise<RunnableConfig>;
+  getGraphAsync(config?: RunnableConfig & { xray?: boolean | number }): Promise<{ toJSON(): unknown }>;
+  getSubgraphsAsync(namespace?: string, recurse?: boolean): AsyncIterable<[string, unknown]>;
+  readonly nodes: Record<string, unknown>;
+}
+
+/** Where a thread of any workflow stands, as `threads`, `show`, `report` and the live view print it. */
+export interface WorkflowSummary {
+  /** The workflow's own status word (running, completed, FAILED …). */
+  status: string;
+  /** 0..1 where the workflow scores its result, else null. */
+  qualityScore: number | null;
+  /** The final report in markdown, once there is one. */
+  report: string | null;
+  failureReason?: string;
+}
+
+export type RunRequestConfig = { configurable?: Record<string, unknown>; context?: unknown };
+
+/**
+ * One workflow, as everything outside its own folders sees it: graphs/registry.ts maps each
+ * name to one of these, and the CLI, the server, the bench and langgraph.json read them there.
+ */
+export interface WorkflowDefinition<Compiled extends ServableGraph = ServableGraph> {
+  /** The graph id: the thread's assistant on the server and the key in langgraph.json. */
+  name: string;
+  description: string;
+  /** The module and export langgraph.json serves, relative to the project root. */
+  servedGraph: `./graphs/${string}.ts:graph`;
+  /** For persistent runs from the CLI, the bench and the tests. */
+  compile(checkpointer: BaseCheckpointSaver): Compiled;
+  /**
+   * The graph `orchestra serve` runs: the served graph's checks, given the server's checkpointer.
+   * Absent for a workflow that server does not serve (langgraph.json's dev server still does).
+   */
+  serve?(checkpointer: BaseCheckpointSaver): ServableGraph;
+  inputSchema: z.ZodType;
+  configurationSchema: z.ZodType;
+  /** The nodes that pause for a human decision; empty when the workflow never asks. */
+  reviewPoints: readonly string[];
+  /** The offline model's answers to this workflow's own structured outputs, by tool name. */
+  offlineSkills: OfflineSkills;
+  /** Throws InputError, with the CLI's one-line message, for a run the workflow would refuse. */
+  checkRequest(input: unknown, config: RunRequestConfig): void;
+  /** A thread's standing read from its latest values. */
+  summarise(values: Record<string, unknown>): WorkflowSummary;
+}
