@@ -9,7 +9,7 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
-import { InputError } from "../state/input.js";
+import { DatabaseUnavailableError, InputError } from "../state/shared/errors.js";
 import { checkDatabaseUrl, maskDatabaseUrl } from "./database-url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";
@@ -23,10 +23,7 @@ export {
   type EmbeddedPostgresOptions,
 } from "./embedded.js";
 
-/** The configured database could not be reached or refused us; the message is one line, password masked. */
-export class DatabaseUnavailableError extends Error {
-  override name = "DatabaseUnavailableError";
-}
+export { DatabaseUnavailableError } from "../state/shared/errors.js";
 
 export interface CheckpointerOptions {
   /** Default: env DATABASE_URL. Without either, the embedded Postgres is started and used. */

@@ -1,9 +1,7 @@
 import { z } from "zod";
+import { InputError } from "./shared/errors.js";
 
-/** A mistake in what the user asked for: the CLI prints it as one line and exits 2. */
-export class InputError extends Error {
-  override name = "InputError";
-}
+export { InputError } from "./shared/errors.js";
 
 export const MAX_TASK_CHARS = 20_000;
 export const MAX_TASKS = 50;

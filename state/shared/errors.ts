@@ -1,0 +1,14 @@
+/**
+ * The errors every layer may throw and the CLI and server tell apart. They import nothing,
+ * so a command can recognise them without loading the workflow or the database driver.
+ */
+
+/** A mistake in what the user asked for: the CLI prints it as one line and exits 2. */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+/** The configured database could not be reached or refused us; the message is one line, password masked. */
+export class DatabaseUnavailableError extends Error {
+  override name = "DatabaseUnavailableError";
+}
