@@ -75,8 +75,11 @@ export async function withCheckpointer<T>(fn: (db: Checkpointer) => Promise<T>, 
 
 /** `withCheckpointer`, with the workflow compiled on it. */
 export async function withWorkflow<T>(fn: (ctx: { workflow: Workflow; db: Checkpointer }) => Promise<T>): Promise<T> {
-  const { compileWorkflow } = await import("../../graphs/parallel_workflow.js");
-  return withCheckpointer((db) => fn({ workflow: compileWorkflow(db.checkpointer), db }));
+  // Loaded while the database opens: the workflow's modules are the larger part of a start.
+  const loading = import("../../graphs/parallel_workflow.js");
+  // Awaited below once the database is open; if opening fails first, that error is the one to report.
+  loading.catch(() => {});
+  return withCheckpointer(async (db) => fn({ workflow: (await loading).compileWorkflow(db.checkpointer), db }));
 }
 
 export const number = (flag: string) => (value: string) => {
