@@ -59,7 +59,7 @@ export interface Spread {
   n: number;
 }
 
-function spread(values: number[]): Spread {
+export function spread(values: number[]): Spread {
   if (values.length === 0) throw new Error("spread of no values");
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_OPTIONS, runBench, type BenchOptions } from "./harness.js";
 import { renderMarkdown } from "./report.js";
+import { measureStartup, renderStartup } from "./startup.js";
 
 const USAGE = `Usage: npm run bench [-- options]
 
@@ -13,6 +14,7 @@ LangGraph graph of the same topology, on Postgres (DATABASE_URL, else the embedd
 Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
 
 Options:
+  --startup-only   only the CLI start-up figures (each command as a whole process); writes no JSON
   --quick          2 repeats, 5 and 20 branches, 1 and 10 threads: seconds, not figures to quote
   --repeats N      timed runs per figure (default ${DEFAULT_OPTIONS.repeats}); medians are reported with min and max
   --latency MS     simulated model latency (default ${DEFAULT_OPTIONS.latencyMs})
@@ -23,6 +25,7 @@ Options:
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
+    "startup-only": { type: "boolean", default: false },
     repeats: { type: "string" },
     latency: { type: "string" },
     out: { type: "string" },
@@ -55,10 +58,18 @@ const options: Partial<BenchOptions> = {
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.resolve(values.out ?? path.join(root, "bench/results/latest.json"));
-const results = await runBench(options);
-process.stdout.write(renderMarkdown(results));
-mkdirSync(path.dirname(out), { recursive: true });
-// Written whole or not at all: an interrupted bench leaves the last good figures.
-writeFileSync(`${out}.tmp`, `${JSON.stringify(results, null, 2)}\n`);
-renameSync(`${out}.tmp`, out);
-process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
+const startup = await measureStartup({
+  repeats: options.repeats ?? DEFAULT_OPTIONS.repeats,
+  schema: DEFAULT_OPTIONS.schema,
+  ...(options.progress ? { progress: options.progress } : {}),
+});
+if (!values["startup-only"]) {
+  const results = await runBench(options);
+  process.stdout.write(renderMarkdown(results) + "\n");
+  mkdirSync(path.dirname(out), { recursive: true });
+  // Written whole or not at all: an interrupted bench leaves the last good figures.
+  writeFileSync(`${out}.tmp`, `${JSON.stringify({ ...results, startup }, null, 2)}\n`);
+  renameSync(`${out}.tmp`, out);
+  process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
+}
+process.stdout.write(renderStartup(startup));

@@ -1,6 +1,7 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { InputError } from "../state/shared/errors.js";
 import type { ServableGraph, WorkflowDefinition } from "../state/shared/workflow_definition.js";
+import { DEFAULT_WORKFLOW as DEFAULT_WORKFLOW_NAME } from "./default_workflow.js";
 import { dynamicAgents } from "./dynamic_agents.js";
 import { enterpriseWorkflow } from "./enterprise_workflow.js";
 import { parallelWorkflow } from "./parallel_workflow.js";
@@ -15,7 +16,7 @@ export const WORKFLOWS = {
   enterprise_workflow: enterpriseWorkflow,
 } as const satisfies Record<string, WorkflowDefinition>;
 
-export const DEFAULT_WORKFLOW = "parallel_workflow" satisfies keyof typeof WORKFLOWS;
+export const DEFAULT_WORKFLOW = DEFAULT_WORKFLOW_NAME satisfies keyof typeof WORKFLOWS;
 
 export function workflowNames(): string[] {
   return Object.keys(WORKFLOWS);

@@ -1,5 +1,6 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
+import { threadsNewestFirst } from "../checkpoints/threads.js";
 import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/parallel_workflow/review.js";
 import { reviewableState, type ReviewEdit } from "../state/parallel_workflow/review_edit.js";
 import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
@@ -31,23 +32,18 @@ export async function listThreads(
   schema: string,
   options: { status?: RunStatus; limit: number },
 ): Promise<ThreadRow[]> {
-  const { rows } = await pool.query<{ thread_id: string; created: string; updated: string }>(
-    `SELECT thread_id, min(checkpoint->>'ts') AS created, max(checkpoint->>'ts') AS updated
-       FROM "${schema}".checkpoints WHERE checkpoint_ns = ''
-      GROUP BY thread_id ORDER BY updated DESC, thread_id`,
-  );
   const threads: ThreadRow[] = [];
-  for (const row of rows) {
+  for (const { threadId, createdAt, updatedAt } of await threadsNewestFirst(pool, schema)) {
     if (threads.length >= options.limit) break;
-    const snapshot = await workflow.getState(threadConfig(row.thread_id));
-    const outcome = outcomeIn(row.thread_id, snapshot);
+    const snapshot = await workflow.getState(threadConfig(threadId));
+    const outcome = outcomeIn(threadId, snapshot);
     if (options.status && outcome.status !== options.status) continue;
     threads.push({
-      threadId: row.thread_id,
+      threadId,
       status: outcome.status,
       task: taskOf(snapshot.values as Partial<WorkflowStateType>),
-      createdAt: row.created,
-      updatedAt: row.updated,
+      createdAt,
+      updatedAt,
       reviewPoint: outcome.review?.point ?? null,
     });
   }

@@ -1,8 +1,17 @@
 #!/usr/bin/env node
-// The `orchestra` command. Registers tsx so the TypeScript sources run as they are,
-// with no build step between editing and running.
-import { register } from "tsx/esm/api";
+// The `orchestra` command. Runs the build in dist/ when it is complete and newer than every
+// source; otherwise registers tsx and runs the TypeScript sources as they are, so editing a
+// source never runs stale output and a checkout works before any build.
+import { distIsFresh } from "./compiled.js";
 
-register();
-const { main } = await import("./cli.ts");
-await main();
+// Stack traces under --debug point into the TypeScript sources.
+if (process.argv.includes("--debug")) process.setSourceMapsEnabled(true);
+let program;
+if (distIsFresh()) {
+  program = await import("../dist/scripts/orchestra.js");
+} else {
+  const { register } = await import("tsx/esm/api");
+  register();
+  program = await import("./orchestra.ts");
+}
+await program.main();

@@ -1,3 +1,8 @@
+/**
+ * The errors every layer may throw and the CLI and server tell apart. They import nothing,
+ * so a command can recognise them without loading the workflow or the database driver.
+ */
+
 /** A mistake in what the user asked for: the CLI prints it as one line and exits 2. */
 export class InputError extends Error {
   override name = "InputError";

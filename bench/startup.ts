@@ -1,0 +1,108 @@
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { openCheckpointer } from "../checkpoints/index.js";
+import { LATENCY_ENV } from "../models/offline/runtime.js";
+import { spread, type Spread } from "./harness.js";
+
+/**
+ * CLI start-up: each `orchestra` command timed as a whole process, as a user runs it, against
+ * bare `node -e 0` on the same machine at the same moment. The build is made first, so the
+ * bin runs the compiled dist/ as it does after `npm install`.
+ */
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = path.join(ROOT, "scripts/orchestra.js");
+
+interface Case {
+  name: string;
+  args: string[];
+  /** The wall-time target of the median, seconds. */
+  targetSeconds?: number;
+}
+
+/** Bare `node` on an idle machine, the baseline the targets were set against: they are judged as ratios to it. */
+const IDLE_NODE_SECONDS = 0.05;
+
+const BASELINE: Case = { name: "node -e 0 (baseline)", args: ["-e", "0"] };
+const CASES: Case[] = [
+  { name: "orchestra --help", args: [BIN, "--help"], targetSeconds: 0.15 },
+  { name: "orchestra threads", args: [BIN, "threads", "--limit", "5"], targetSeconds: 0.45 },
+  { name: "orchestra graph --json", args: [BIN, "graph", "--json"] },
+  { name: "orchestra run (offline, L = 0, review never)", args: [BIN, "run", "--model", "offline", "--review", "never", "--json"] },
+];
+
+export interface StartupRow {
+  name: string;
+  wallMs: Spread;
+  /** Median wall over the baseline's median wall. */
+  overBaseline: number;
+  targetSeconds?: number;
+}
+
+export interface StartupResult {
+  baselineMs: Spread;
+  rows: StartupRow[];
+}
+
+function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const began = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      if (code === 0) resolve(performance.now() - began);
+      else reject(new Error(`${args.slice(1).join(" ")} exited ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+export async function measureStartup(options: { repeats: number; schema: string; progress?: (message: string) => void }): Promise<StartupResult> {
+  const log = options.progress ?? (() => {});
+  log("CLI start-up: building dist/");
+  await timed([path.join(ROOT, "scripts/build.js")], process.env);
+  const schema = `${options.schema}_startup`;
+  const env = { ...process.env, ORCHESTRA_DB_SCHEMA: schema, [LATENCY_ENV]: "0" };
+  // Tables set up and a thread in them, untimed: `threads` then reads, as it does day to day.
+  await timed([BIN, "run", "--model", "offline", "--review", "never"], env);
+  const walls = new Map<Case, number[]>([BASELINE, ...CASES].map((c) => [c, []]));
+  try {
+    for (let i = 0; i < options.repeats; i++) {
+      log(`CLI start-up: round ${i + 1} of ${options.repeats}`);
+      // Interleaved, so a busy moment on the machine weighs on every command alike.
+      for (const c of [BASELINE, ...CASES]) walls.get(c)!.push(await timed(c.args, env));
+    }
+  } finally {
+    const db = await openCheckpointer({ schema, migrate: false });
+    await db.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+    await db.close();
+  }
+  const baselineMs = spread(walls.get(BASELINE)!);
+  return {
+    baselineMs,
+    rows: CASES.map((c) => {
+      const wallMs = spread(walls.get(c)!);
+      return { name: c.name, wallMs, overBaseline: wallMs.median / baselineMs.median, ...(c.targetSeconds ? { targetSeconds: c.targetSeconds } : {}) };
+    }),
+  };
+}
+
+export function renderStartup(result: StartupResult): string {
+  const ms = (s: Spread) => `${s.median.toFixed(0)} (${s.min.toFixed(0)}–${s.max.toFixed(0)})`;
+  const lines = [
+    `**CLI start-up** (whole processes, wall ms, medians of ${result.baselineMs.n} interleaved runs; baseline \`node -e 0\` = ${ms(result.baselineMs)})`,
+    "",
+    `Targets are seconds on an idle machine where \`node -e 0\` takes ${IDLE_NODE_SECONDS * 1000} ms, judged here as that ratio to this run's baseline.`,
+    "",
+    "| command | wall | × node -e 0 | target | met |",
+    "| --- | --- | --- | --- | --- |",
+    ...result.rows.map((row) => {
+      const ratio = row.targetSeconds === undefined ? undefined : row.targetSeconds / IDLE_NODE_SECONDS;
+      const target = ratio === undefined ? "" : `≤ ${row.targetSeconds} s (${ratio.toFixed(0)}×)`;
+      return `| ${row.name} | ${ms(row.wallMs)} | ${row.overBaseline.toFixed(1)}× | ${target} | ${ratio === undefined ? "" : row.overBaseline <= ratio ? "yes" : "no"} |`;
+    }),
+  ];
+  return lines.join("\n") + "\n";
+}

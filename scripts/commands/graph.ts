@@ -1,0 +1,26 @@
+import { Option, type Command } from "commander";
+import { examples, JSON_OPTION, printJson, subcommand, type JsonOption } from "./shared.js";
+
+export interface GraphOptions extends JsonOption {
+  format: "mermaid" | "ascii";
+}
+
+export function register(program: Command): void {
+  subcommand(program, "graph")
+    .description("Print the workflow's diagram (the README's diagram is this output).")
+    .addOption(new Option("--format <format>", "diagram format").choices(["mermaid", "ascii"]).default("mermaid"))
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra graph > workflow.mmd", "orchestra graph --format ascii"))
+    .action(async (options: GraphOptions) => {
+      const [{ graph }, { drawAscii }] = await Promise.all([import("../../graphs/parallel_workflow.js"), import("../render.js")]);
+      const drawing = await graph.getGraphAsync();
+      if (options.json) {
+        printJson({
+          nodes: Object.keys(drawing.nodes),
+          edges: drawing.edges.map(({ source, target, conditional }) => ({ source, target, conditional: !!conditional })),
+        });
+      } else {
+        process.stdout.write((options.format === "ascii" ? drawAscii(drawing) : drawing.drawMermaid()) + "\n");
+      }
+    });
+}

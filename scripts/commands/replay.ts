@@ -1,0 +1,30 @@
+import type { Command } from "commander";
+import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import { examples, JSON_OPTION, reviewOption, subcommand } from "./shared.js";
+import type { LiveRunOptions } from "./live_run.js";
+
+export interface ReplayOptions extends LiveRunOptions {
+  checkpoint: string;
+  review?: Settings["review"];
+}
+
+async function replay(threadId: string, options: ReplayOptions): Promise<number> {
+  const [{ liveRun }, { replayRun }] = await Promise.all([import("./live_run.js"), import("../runner.js")]);
+  return liveRun(options, { id: threadId }, ({ workflow, db, drive }) =>
+    replayRun(workflow, db, { threadId, checkpointId: options.checkpoint, ...(options.review ? { review: options.review } : {}) }, drive),
+  );
+}
+
+export function register(program: Command): void {
+  subcommand(program, "replay")
+    .description("Time travel: fork a thread at an earlier checkpoint and run on from there. Its history stays intact.")
+    .argument("<thread>", "the thread id")
+    .requiredOption("--checkpoint <id>", "the checkpoint to fork at ('orchestra history THREAD' lists them)")
+    .addOption(reviewOption("the review mode from the fork on (default: the thread's own)"))
+    .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra history 3f2c...", "orchestra replay 3f2c... --checkpoint 1f0c6a7e-... --review never"))
+    .action(async (threadId: string, options: ReplayOptions) => {
+      process.exitCode = await replay(threadId, options);
+    });
+}

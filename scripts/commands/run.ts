@@ -1,0 +1,107 @@
+import { randomUUID } from "node:crypto";
+import type { Command } from "commander";
+import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import type { Task } from "../../state/parallel_workflow/input.js";
+import { DEFAULT_WORKFLOW } from "../../graphs/default_workflow.js";
+import { InputError } from "../../state/shared/errors.js";
+import { examples, EXIT, JSON_OPTION, makeOutput, number, printJson, readJsonFile, reviewOption, subcommand, withCheckpointer } from "./shared.js";
+import type { LiveRunOptions } from "./live_run.js";
+
+const DEMO_TASK =
+  "Assess whether a mid-sized logistics company should build or buy a route-optimisation platform: " +
+  "technical feasibility, market options, competitors, costs and risks.";
+
+/** Commander camel-cases each --flag into the setting's own key. */
+export interface RunOptions extends LiveRunOptions, Partial<Settings> {
+  taskFile?: string;
+  thread?: string;
+  workflow?: string;
+}
+
+
+async function readTaskQueue(task: string | undefined, taskFile: string | undefined): Promise<Task[]> {
+  if (task !== undefined && taskFile !== undefined) throw new InputError("give a TASK or --task-file, not both");
+  const { parseWorkflowInput } = await import("../../state/parallel_workflow/input.js");
+  if (taskFile === undefined) return parseWorkflowInput({ task: task ?? DEMO_TASK });
+  const json = await readJsonFile("--task-file", taskFile, 'give a JSON list of tasks, e.g. [{"description": "Compare message brokers"}]');
+  try {
+    return parseWorkflowInput(Array.isArray(json) ? { taskQueue: json } : json);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`--task-file ${taskFile}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Runs a workflow other than the research one to its end, on a new thread under the thread
+ * lock: its input is the --task-file's JSON, checked by its definition before anything is written.
+ */
+async function runRegisteredWorkflow(name: string, options: RunOptions): Promise<number> {
+  const [{ workflowDefinition }, { withThreadLock }] = await Promise.all([import("../../graphs/registry.js"), import("../../checkpoints/thread_lock.js")]);
+  const definition = workflowDefinition(name);
+  if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
+  const input = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
+  const config = { configurable: { ...(options.model ? { model: options.model } : {}) } };
+  definition.checkRequest(input, config);
+  const threadId = options.thread ?? randomUUID();
+  return withCheckpointer(async (db) => {
+    const workflow = definition.compile(db.checkpointer);
+    const thread = { configurable: { ...config.configurable, thread_id: threadId } };
+    const summary = await withThreadLock(db, threadId, async () => {
+      if ((await workflow.getState(thread)).createdAt) throw new InputError(`thread ${threadId} already exists: pick a new --thread`);
+      for await (const _ of await workflow.stream(input, { ...thread, streamMode: "updates" }));
+      return definition.summarise((await workflow.getState(thread)).values);
+    });
+    makeOutput(options).line(`thread ${threadId} · workflow ${name} · ${summary.status}`);
+    if (options.json) printJson({ threadId, workflow: name, ...summary });
+    return ["completed", "COMPLETED"].includes(summary.status) ? EXIT.ok : EXIT.failed;
+  });
+}
+
+async function run(task: string | undefined, options: RunOptions): Promise<number> {
+  if (options.workflow !== undefined && options.workflow !== DEFAULT_WORKFLOW) return runRegisteredWorkflow(options.workflow, options);
+  const taskQueue = await readTaskQueue(task, options.taskFile);
+  const [{ ensureConfiguration, SETTINGS_KEYS }, { createChatModel }, { liveRun }, { startRun }] = await Promise.all([
+    import("../../state/parallel_workflow/configuration.js"),
+    import("../../models/index.js"),
+    import("./live_run.js"),
+    import("../runner.js"),
+  ]);
+  const settings = ensureConfiguration({ configurable: Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])) });
+  // Building the model now surfaces a missing key or a bad fault plan before anything is written.
+  createChatModel(settings.model);
+  const threadId = options.thread ?? randomUUID();
+  return liveRun(options, { id: threadId, model: settings.model }, ({ workflow, db, drive }) =>
+    startRun(workflow, db, { taskQueue, settings, threadId }, drive),
+  );
+}
+
+export function register(program: Command): void {
+  subcommand(program, "run")
+    .description("Run the workflow on a new thread (the built-in demo task when none is given).")
+    .argument("[task]", "the task, as text")
+    .option("--task-file <file>", "a JSON task queue: [{description, type?, domain?, complexity?, deadline?}, ...]")
+    .option("--thread <id>", "the thread id (default: a new UUID)")
+    .option("--workflow <name>", `the workflow to run ('orchestra workflows' lists them; default ${DEFAULT_WORKFLOW}); another workflow reads its input from --task-file`)
+    .addOption(reviewOption("pause for human review (default: always)"))
+    .option("--model <spec>", "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)")
+    .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)")
+    .option("--quality-threshold <x>", "lowest quality score the validator approves (0.8)", number("--quality-threshold"))
+    .option("--max-retries <n>", "retries per failed branch (2)", number("--max-retries"))
+    .option("--max-revisions <n>", "revision rounds (2)", number("--max-revisions"))
+    .option("--max-concurrency <n>", "most branches at once (5)", number("--max-concurrency"))
+    .option("--branch-timeout-ms <ms>", "per-branch timeout (120000)", number("--branch-timeout-ms"))
+    .option(...JSON_OPTION)
+    .addHelpText(
+      "after",
+      examples(
+        "orchestra run",
+        'orchestra run "Compare vector databases for a 10M-document search service"',
+        "orchestra run --task-file tasks.json --review never --json",
+        "orchestra run --thread q3-pricing --reviewer alice",
+      ) + "\n\nThe --json result: {threadId, status, next, qualityScore, report, reviewPoint}.",
+    )
+    .action(async (task: string | undefined, options: RunOptions) => {
+      process.exitCode = await run(task, options);
+    });
+}

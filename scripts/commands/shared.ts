@@ -1,0 +1,96 @@
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import { Command, Option } from "commander";
+import type { Checkpointer } from "../../checkpoints/index.js";
+import { InputError } from "../../state/shared/errors.js";
+import type { Workflow } from "../runner.js";
+
+/**
+ * What every command shares: exit codes, the --json convention, option parsers and help
+ * layout, and opening the database. It loads nothing heavy: a command imports the workflow,
+ * the database driver or the terminal UI inside its action, so `--help` and the commands
+ * that do not need them start fast.
+ */
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+export interface JsonOption {
+  json?: boolean;
+}
+
+export interface ReviewerOption {
+  reviewer?: string;
+}
+
+/** Under --json, stdout carries only the result: progress and notes go to stderr. */
+export function makeOutput(options: JsonOption) {
+  const out = options.json ? process.stderr : process.stdout;
+  return { line: (text: string) => out.write(text + "\n") };
+}
+
+export const printJson = (value: unknown) => process.stdout.write(JSON.stringify(value) + "\n");
+export const terminal = (options: JsonOption) => !options.json && !!process.stdout.isTTY;
+
+export function reviewerName(options: ReviewerOption): string {
+  if (options.reviewer) return options.reviewer;
+  try {
+    return os.userInfo().username;
+  } catch {
+    return "anonymous";
+  }
+}
+
+/** Why a file cannot be read, in words, with what to do about it. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: "does not exist: check the path",
+  EACCES: "cannot be read (permission denied): check its permissions",
+  EISDIR: "is a directory: give a JSON file",
+};
+
+export async function readJsonFile(flag: string, file: string, example: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new InputError(`${flag} ${file} ${FILE_PROBLEMS[code] ?? `cannot be read (${code || error}): check the path`}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${flag} ${file} is not valid JSON (${(error as Error).message}): ${example}`);
+  }
+}
+
+/** Opens the checkpointer for one command, reporting the embedded Postgres's progress on stderr, and closes it. */
+export async function withCheckpointer<T>(fn: (db: Checkpointer) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+  const { openCheckpointer } = await import("../../checkpoints/index.js");
+  const db = await openCheckpointer({ ...options, onProgress: (message: string) => process.stderr.write(message + "\n") });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** `withCheckpointer`, with the workflow compiled on it. */
+export async function withWorkflow<T>(fn: (ctx: { workflow: Workflow; db: Checkpointer }) => Promise<T>): Promise<T> {
+  // Loaded while the database opens: the workflow's modules are the larger part of a start.
+  const loading = import("../../graphs/registry.js");
+  // Awaited below once the database is open; if opening fails first, that error is the one to report.
+  loading.catch(() => {});
+  return withCheckpointer(async (db) => fn({ workflow: (await loading).WORKFLOWS.parallel_workflow.compile(db.checkpointer), db }));
+}
+
+export const number = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InputError(`${flag} must be a number, got '${value}'`);
+  return n;
+};
+
+export const JSON_OPTION = ["--json", "print the result as JSON on stdout (progress and notes go to stderr)"] as const;
+export const reviewOption = (description: string) => new Option("--review <mode>", description).choices(["always", "never"]);
+export const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
+
+/** A subcommand of `parent`; it inherits the program's exit handling. */
+export const subcommand = (parent: Command, name: string) => parent.command(name).exitOverride();

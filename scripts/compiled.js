@@ -1,0 +1,45 @@
+// Which sources the build compiles into dist/, and whether dist/ still matches them. Plain
+// JavaScript with no dependencies: the `orchestra` bin reads it before anything is compiled.
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const DIST = path.join(PROJECT_ROOT, "dist");
+/** Written last by the build, dated when the build began: dist/ is complete and holds the sources as of then. */
+export const BUILD_STAMP = path.join(DIST, ".built");
+/** The product's source folders; tests and the bench run on the sources through tsx. */
+export const SOURCE_DIRS = ["checkpoints", "graphs", "models", "nodes", "scripts", "state"];
+
+/** Every folder and file below the source folders: its path from the project root, mtime, and whether it is a file. */
+function* sourceEntries(folders = SOURCE_DIRS) {
+  for (const folder of folders) {
+    yield { relative: folder, mtime: statSync(path.join(PROJECT_ROOT, folder)).mtimeMs, file: false };
+    for (const entry of readdirSync(path.join(PROJECT_ROOT, folder), { withFileTypes: true })) {
+      const relative = path.join(folder, entry.name);
+      if (entry.isDirectory()) yield* sourceEntries([relative]);
+      else yield { relative, mtime: statSync(path.join(PROJECT_ROOT, relative)).mtimeMs, file: true };
+    }
+  }
+}
+
+/** The files below the source folders, relative to the project root. */
+export function sourceFiles() {
+  return [...sourceEntries()].filter((entry) => entry.file).map((entry) => entry.relative);
+}
+
+/**
+ * True when dist/ was built after the last change to any source: an edited, added, removed
+ * or renamed file changes a file's or its folder's mtime. A developer who edits a source
+ * therefore runs the sources (through tsx) until the next build, never stale output.
+ */
+export function distIsFresh() {
+  let built;
+  try {
+    built = statSync(BUILD_STAMP).mtimeMs;
+  } catch {
+    return false;
+  }
+  for (const { mtime } of sourceEntries()) if (mtime > built) return false;
+  return true;
+}
