@@ -1,10 +1,10 @@
 /**
  * The import rules `npm test` enforces (tests/import_rules.test.ts runs this):
  * a workflow is its own folders (graphs/<name>.ts, nodes/<name>/, state/<name>/,
- * models/<name>/); shared code lives in the other folders and imports no workflow.
+ * models/<name>/, checkpoints/<name>/); shared code lives in the other folders and imports no workflow.
  */
 const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise"];
-const workflowPath = (name) => `^(graphs/${name === "enterprise" ? "enterprise_workflow" : name}\\.ts|graphs/${name}_definitions/|(nodes|state|models)/${name}/)`;
+const workflowPath = (name) => `^(graphs/${name === "enterprise" ? "enterprise_workflow" : name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints)/${name}/)`;
 const anyWorkflow = `(${WORKFLOWS.map(workflowPath).join("|")})`;
 
 module.exports = {
@@ -18,9 +18,9 @@ module.exports = {
     })),
     {
       name: "shared-imports-no-workflow",
-      comment: "shared code (nodes/shared, state/shared, models/offline, checkpoints, graphs/shared) imports no workflow",
+      comment: "shared code (nodes/shared, state/shared, models/offline, the files at checkpoints/ top level, graphs/shared) imports no workflow",
       severity: "error",
-      from: { path: "^(nodes/shared/|state/shared/|models/(offline/|[^/]+\\.ts$)|checkpoints/|graphs/shared/)" },
+      from: { path: "^(nodes/shared/|state/shared/|models/(offline/|[^/]+\\.ts$)|checkpoints/[^/]+\\.ts$|graphs/shared/)" },
       to: { path: anyWorkflow },
     },
     {

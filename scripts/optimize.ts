@@ -1,7 +1,7 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
-import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../checkpoints/definition_versions.js";
-import { collectMetrics, stepFigures, type DurationStats, type WorkflowMetrics } from "../checkpoints/metrics.js";
+import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../checkpoints/enterprise/definition_versions.js";
+import { collectMetrics, stepFigures, type DurationStats, type WorkflowMetrics } from "./metrics_collector.js";
 import { builder as enterpriseBuilder } from "../graphs/enterprise_workflow.js";
 import { builder as parallelBuilder } from "../graphs/parallel_workflow.js";
 import { dynamicAgentsBuilder } from "../graphs/dynamic_agents.js";

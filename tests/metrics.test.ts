@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { appendDefinitionVersions } from "../checkpoints/definition_versions.js";
+import { appendDefinitionVersions } from "../checkpoints/enterprise/definition_versions.js";
 import { compileEnterpriseWorkflow } from "../graphs/enterprise_workflow.js";
 import { LATENCY_ENV } from "../models/offline/runtime.js";
 import { defaultEngineServices } from "../nodes/enterprise/services.js";

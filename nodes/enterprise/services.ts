@@ -1,4 +1,4 @@
-import { newestStoredDefinition } from "../../checkpoints/definition_versions.js";
+import { newestStoredDefinition } from "../../checkpoints/enterprise/definition_versions.js";
 import type { AdvancedWorkflow } from "../../state/enterprise/definition.js";
 import { loadNamedDefinition } from "../../state/enterprise/loader.js";
 import { openEnterpriseControls, type EnterpriseControlStore } from "../../checkpoints/enterprise_controls.js";

@@ -8,11 +8,7 @@ import { streamSSE } from "hono/streaming";
 import pg from "pg";
 import { z } from "zod";
 import { InputError } from "../../state/shared/errors.js";
-import type { RunBus } from "./bus.js";
-import type { EventLog } from "./events.js";
-import type { ServedGraph } from "../../graphs/registry.js";
-import type { ServableGraph } from "../../state/shared/workflow_definition.js";
-import { ACTIVE_STATUSES, type MultitaskStrategy, type RunKwargs, type RunRow } from "./queue.js";
+import { ACTIVE_STATUSES, type RunKwargs, type RunRow } from "./queue.js";
 import { HttpError, body, json, parse } from "./http.js";
 import { mountConsole } from "./console/routes.js";
 import { mountMetricsRoutes } from "./metrics.js";
@@ -20,21 +16,11 @@ import * as schemas from "./schemas.js";
 import { storeRoutes } from "./store.js";
 import { cronRoutes } from "./crons.js";
 import { errorBody, firstLine, threadState } from "./serialise.js";
+import type { ApiContext, PreparedRun, QueuedRun, RunQueueing } from "./context.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
 
-export interface ApiContext {
-  pool: pg.Pool;
-  schema: string;
-  graphs: ReadonlyMap<string, { served: ServedGraph; graph: ServableGraph }>;
-  bus: RunBus;
-  events: EventLog;
-  apiKey?: string;
-  corsOrigins: string[];
-  /** False once the server is shutting down: new runs are refused with 503 so a balancer retries elsewhere. */
-  accepting(): boolean;
-}
 
 // @langchain/langgraph-api's namespace for the assistant it makes per graph: the same graph
 // gets the same assistant id on both servers, so clients that stored one keep working.
@@ -52,30 +38,8 @@ export function uuidV5(name: string, namespace: string): string {
 export const graphAssistantId = (graphId: string) => uuidV5(graphId, GRAPH_ASSISTANT_NAMESPACE);
 
 /** A run request checked against its assistant and graph, ready to be queued. */
-export interface PreparedRun {
-  /** Undefined for a stateless run: it gets a thread of its own. */
-  threadId: string | undefined;
-  assistantId: string;
-  graphId: string;
-  kwargs: RunKwargs;
-  metadata: Record<string, unknown>;
-  strategy: MultitaskStrategy;
-  ifNotExists: "create" | "reject" | undefined;
-  temporary: boolean;
-}
 
-export interface QueuedRun {
-  run: RunRow;
-  /** Active runs of the thread that the multitask strategy cancelled. */
-  cancelled: string[];
-}
 
-/** How runs are queued, for callers other than the routes (the cron scheduler). */
-export interface RunQueueing {
-  prepare(threadId: string | undefined, payload: schemas.RunCreate): Promise<PreparedRun>;
-  insert(client: pg.PoolClient, prepared: PreparedRun): Promise<QueuedRun>;
-  announce(queued: QueuedRun): Promise<void>;
-}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TERMINAL_WAIT_POLL_MS = 1_000;

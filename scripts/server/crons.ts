@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Cron } from "croner";
 import type { Hono } from "hono";
 import type pg from "pg";
-import type { RunQueueing } from "./app.js";
+import type { RunQueueing } from "./context.js";
 import { HttpError, body, json, parse } from "./http.js";
 import * as schemas from "./schemas.js";
 import { errorBody, firstLine } from "./serialise.js";

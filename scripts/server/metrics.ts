@@ -4,7 +4,7 @@ import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
 import { listNamedDefinitions } from "../../state/enterprise/loader.js";
 import { InputError } from "../../state/shared/errors.js";
 import { knownGraphs, metrics, optimizeWorkflow, type MetricsDatabase } from "../optimize.js";
-import type { ApiContext } from "./app.js";
+import type { ApiContext } from "./context.js";
 
 /**
  * GET /metrics for Prometheus, and the console's JSON routes for metrics and the optimizer. Both

@@ -1,6 +1,6 @@
 import pg from "pg";
-import { envValue } from "./env.js";
-import type { AdvancedWorkflow } from "../state/enterprise/definition.js";
+import { envValue } from "../env.js";
+import type { AdvancedWorkflow } from "../../state/enterprise/definition.js";
 
 /**
  * Versions of engine definitions, kept in Postgres beside the checkpoints: every instance of the
