@@ -2,7 +2,16 @@ import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/lan
 import { lazyAgentStats, type AgentStatsStore } from "../checkpoints/agent_stats.js";
 import { agentGeneratorNode, routeToAgents } from "../nodes/dynamic_agents/agent_generator.js";
 import { coordinationNode } from "../nodes/dynamic_agents/coordination.js";
+import { summariseDynamicAgents } from "../nodes/dynamic_agents/summary.js";
 import { dynamicAgentNode } from "../nodes/dynamic_agents/dynamic_agent.js";
+import {
+  agentsFinalReport,
+  agentsMerger,
+  agentsQualityValidator,
+  agentsSyncPoint,
+  routeAfterAgentsSync,
+  routeAgentsQuality,
+} from "../nodes/dynamic_agents/integration.js";
 import { DynamicAgentsState } from "../state/dynamic_agents/state.js";
 import { AGENT_TEMPLATES, type TemplateRegistry } from "../state/dynamic_agents/templates.js";
 import {
@@ -11,11 +20,13 @@ import {
   dynamicAgentsSettings,
   parseDynamicAgentsInput,
 } from "../state/dynamic_agents/types.js";
+import { REVIEW_POINTS } from "../state/shared/review.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 
 /**
  * Agents specified, scored, allocated and run at run time: agent_generator derives the agents the
- * task queue needs and Sends each to dynamic_agent; coordination runs after them all. The
+ * task queue needs and Sends each to dynamic_agent; coordination runs after them all; their
+ * results then pass the research workflow's shared steps, review points included. The
  * statistics selection learns from are a store of their own, shared across threads and processes.
  */
 export function dynamicAgentsBuilder(stats: AgentStatsStore, registry: TemplateRegistry = AGENT_TEMPLATES) {
@@ -25,8 +36,20 @@ export function dynamicAgentsBuilder(stats: AgentStatsStore, registry: TemplateR
     .addNode("coordination", coordinationNode(stats, registry))
     .addEdge(START, "agent_generator")
     .addConditionalEdges("agent_generator", routeToAgents(registry), ["dynamic_agent", "coordination"])
+    .addNode("sync_point_manager", agentsSyncPoint)
+    .addNode("branch_merger", agentsMerger)
+    .addNode("quality_validator", agentsQualityValidator)
+    .addNode("final_integrator", agentsFinalReport)
     .addEdge("dynamic_agent", "coordination")
-    .addEdge("coordination", END);
+    .addEdge("coordination", "sync_point_manager")
+    .addConditionalEdges("sync_point_manager", routeAfterAgentsSync, { merge: "branch_merger", rejected: END })
+    .addEdge("branch_merger", "quality_validator")
+    .addConditionalEdges("quality_validator", routeAgentsQuality, {
+      quality_approved: "final_integrator",
+      critical_failure: END,
+      rejected: END,
+    })
+    .addEdge("final_integrator", END);
 }
 
 /**
@@ -50,12 +73,12 @@ export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicA
   compile: (checkpointer) => compileDynamicAgents(checkpointer, lazyAgentStats()),
   inputSchema: DynamicAgentsInputSchema,
   configurationSchema: DynamicAgentsSettingsSchema.partial(),
-  reviewPoints: [],
+  reviewPoints: REVIEW_POINTS,
   // Its agents answer the shared branch_findings output: nothing of its own to register.
   offlineSkills: {},
   checkRequest: (input, config) => {
     if (input !== null && input !== undefined) parseDynamicAgentsInput(input);
     dynamicAgentsSettings(config);
   },
-  summarise: (values) => ({ status: typeof values.status === "string" ? values.status : "running", qualityScore: null, report: null }),
+  summarise: summariseDynamicAgents,
 };

@@ -334,11 +334,14 @@ export function tasksOf(prompt: Prompt): PromptTask[] {
   return [{ description: clip(prompt.last || prompt.text, 600) || "the request" }];
 }
 
-/** Branch ids as the workflow writes them: `b1-research-technical`, `b4-analysis-high`. */
-const BRANCH_ID = /\bb\d+-[a-z]+(?:-[a-z0-9]+)*\b/gi;
+/**
+ * Branch ids as the workflows write them: the research workflow's `b1-research-technical`,
+ * `b4-analysis-high`, and a dynamic agent's `<thread id>/agent-<n>`.
+ */
+const ID = String.raw`(?:b\d+-[a-z]+(?:-[a-z0-9]+)*|[\w.:-]+\/agent-\d+)`;
+const BRANCH_ID = new RegExp(String.raw`\b${ID}\b`, "gi");
 /** An id that opens a block: a heading, a list item, `Branch <id>` or a `branchId` field. */
-const BRANCH_ANCHOR =
-  /(?:^[ \t]*(?:#+[ \t]*|[-*•][ \t]*|branch[ \t]+)?|"branchId"\s*:\s*")(b\d+-[a-z]+(?:-[a-z0-9]+)*)\b/gim;
+const BRANCH_ANCHOR = new RegExp(String.raw`(?:^[ \t]*(?:#+[ \t]*|[-*•][ \t]*|branch[ \t]+)?|"branchId"\s*:\s*")(${ID})\b`, "gim");
 
 interface BranchBlock {
   id: string;

@@ -35,6 +35,7 @@ export function coordinationInputs(
 /**
  * Runs after every other agent: instantiates the coordinator, if the queue called for one, on
  * the pool the others have given back, runs it on their outputs, and records how every agent ended.
+ * Their results then go to the shared steps (nodes/dynamic_agents/integration.ts).
  */
 export function coordinationNode(stats: AgentStatsStore, registry: TemplateRegistry) {
   return async function coordination(state: DynamicAgentsStateType, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
@@ -77,7 +78,6 @@ export function coordinationNode(stats: AgentStatsStore, registry: TemplateRegis
         failed: summary.filter((s) => s.status === "failed").length,
         rejectedForResources: summary.filter((s) => s.status === "rejected_for_resources").length,
       },
-      status: "completed",
     };
   };
 }

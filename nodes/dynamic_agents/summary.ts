@@ -1,3 +1,5 @@
+import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js";
+import type { WorkflowSummary } from "../../state/shared/workflow_definition.js";
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentCapability, AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
 import { successRate } from "./selection.js";
@@ -63,4 +65,14 @@ export function summariseTemplates(registry: TemplateRegistry, stats: Readonly<R
       averageQuality: stats[template.agentType]?.averageQuality ?? null,
     }))
     .sort((a, b) => (a.agentType < b.agentType ? -1 : 1));
+}
+
+/** A thread's standing for `threads`, `show` and `report`: its status, the gate's score and the report. */
+export function summariseDynamicAgents(values: Partial<DynamicAgentsStateType>): WorkflowSummary {
+  return {
+    status: values.status ?? "running",
+    qualityScore: values.qualityReport?.score ?? null,
+    report: values.finalReport ?? null,
+    ...(values.failureReason ? { failureReason: values.failureReason } : {}),
+  };
 }

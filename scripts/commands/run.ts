@@ -6,6 +6,8 @@ import { DEFAULT_WORKFLOW } from "../../graphs/default_workflow.js";
 import { InputError } from "../../state/shared/errors.js";
 import { examples, EXIT, JSON_OPTION, makeOutput, number, printJson, readJsonFile, reviewOption, subcommand, withCheckpointer } from "./shared.js";
 import type { LiveRunOptions } from "./live_run.js";
+import type { StateSnapshot } from "@langchain/langgraph";
+import type { ServableGraph, WorkflowSummary } from "../../state/shared/workflow_definition.js";
 
 const DEMO_TASK =
   "Assess whether a mid-sized logistics company should build or buy a route-optimisation platform: " +
@@ -32,30 +34,69 @@ async function readTaskQueue(task: string | undefined, taskFile: string | undefi
   }
 }
 
+/** The run flags a registered workflow's definition may read as settings; it ignores those it has none of. */
+const REGISTERED_SETTING_FLAGS = ["model", "review", "qualityThreshold", "maxConcurrency", "branchTimeoutMs"] as const;
+
 /**
- * Runs a workflow other than the research one to its end, on a new thread under the thread
- * lock: its input is the --task-file's JSON, checked by its definition before anything is written.
+ * Runs a workflow other than the research one on a new thread under the thread lock: its input
+ * is the --task-file's JSON, checked by its definition before anything is written. A line per
+ * step as it is saved; at a review point it pauses and says how to resume.
  */
 async function runRegisteredWorkflow(name: string, options: RunOptions): Promise<number> {
   const [{ workflowDefinition }, { withThreadLock }] = await Promise.all([import("../../graphs/registry.js"), import("../../checkpoints/thread_lock.js")]);
   const definition = workflowDefinition(name);
   if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
   const input = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
-  const config = { configurable: { ...(options.model ? { model: options.model } : {}) } };
-  definition.checkRequest(input, config);
+  const config = { configurable: Object.fromEntries(REGISTERED_SETTING_FLAGS.flatMap((key) => (options[key] === undefined ? [] : [[key, options[key]]]))) };
+  try {
+    definition.checkRequest(input, config);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`--task-file ${options.taskFile}: ${error.message}`);
+    throw error;
+  }
   const threadId = options.thread ?? randomUUID();
+  const { line } = makeOutput(options);
   return withCheckpointer(async (db) => {
     const workflow = definition.compile(db.checkpointer);
     const thread = { configurable: { ...config.configurable, thread_id: threadId } };
-    const summary = await withThreadLock(db, threadId, async () => {
+    const { summary, review } = await withThreadLock(db, threadId, async () => {
       if ((await workflow.getState(thread)).createdAt) throw new InputError(`thread ${threadId} already exists: pick a new --thread`);
-      for await (const _ of await workflow.stream(input, { ...thread, streamMode: "updates" }));
-      return definition.summarise((await workflow.getState(thread)).values);
+      line(`thread ${threadId} · workflow ${name}`);
+      await streamRegisteredSteps(workflow, input, thread, line);
+      const snapshot = await workflow.getState(thread);
+      return { summary: definition.summarise(snapshot.values), review: pendingReviewPoint(snapshot) };
     });
-    makeOutput(options).line(`thread ${threadId} · workflow ${name} · ${summary.status}`);
-    if (options.json) printJson({ threadId, workflow: name, ...summary });
-    return ["completed", "COMPLETED"].includes(summary.status) ? EXIT.ok : EXIT.failed;
+    return closeRegisteredRun(options, { threadId, workflow: name, summary, review });
   });
+}
+
+/** Streams a registered workflow's run (a new input, or a review's resume) with a line per node update. */
+export async function streamRegisteredSteps(workflow: ServableGraph, input: unknown, thread: { configurable: Record<string, unknown> }, line: (text: string) => void) {
+  for await (const chunk of await workflow.stream(input, { ...thread, streamMode: "updates" })) {
+    for (const node of Object.keys(chunk as Record<string, unknown>)) if (node !== "__interrupt__") line(`  ${node} ✓`);
+  }
+}
+
+/** The review point a thread waits at, if it does. */
+export function pendingReviewPoint(snapshot: StateSnapshot): string | null {
+  const request = snapshot.tasks.flatMap((task) => task.interrupts).map((i) => i.value as { point?: unknown })[0];
+  return typeof request?.point === "string" ? request.point : null;
+}
+
+/** The closing lines of a registered workflow's run or resume, and its exit code: a pause for review is no failure. */
+export function closeRegisteredRun(
+  options: RunOptions,
+  outcome: { threadId: string; workflow: string; summary: WorkflowSummary; review: string | null },
+): number {
+  const { threadId, workflow, summary, review } = outcome;
+  const { line } = makeOutput(options);
+  if (review) line(`paused for review at ${review}. Resume with:\n  orchestra resume ${threadId} --approve | --reject | --feedback "..."`);
+  else {
+    const quality = summary.qualityScore === null ? "" : `, quality ${summary.qualityScore.toFixed(3)}`;
+    line(`${summary.status}: thread ${threadId} · workflow ${workflow}${quality}${summary.failureReason ? ` (${summary.failureReason})` : ""}`);
+  }
+  if (options.json) printJson({ threadId, workflow, ...summary, status: review ? "interrupted" : summary.status, reviewPoint: review });
+  return review || ["completed", "COMPLETED"].includes(summary.status) ? EXIT.ok : EXIT.failed;
 }
 
 async function run(task: string | undefined, options: RunOptions): Promise<number> {

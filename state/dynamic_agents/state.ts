@@ -8,6 +8,8 @@ import type {
   DynamicTask,
   LedgerEntry,
 } from "./types.js";
+import type { IntegrationResult, MergePerformance, QualityReport, SynchronizationStatus } from "../shared/merge.js";
+import type { ReviewDecision } from "../shared/review.js";
 
 const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({ ...current, ...update });
 const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
@@ -32,7 +34,9 @@ export type DynamicAgentsTimelineEvent =
       completed: number;
       failed: number;
       rejectedForResources: number;
-    };
+    }
+  /** The shared steps' events: synchronisation, review decisions, the merge, the gate, the report. */
+  | { at: string; event: string; node: "sync_point_manager" | "branch_merger" | "quality_validator" | "final_integrator"; [detail: string]: unknown };
 type TimelineEvent = DynamicAgentsTimelineEvent;
 
 export const DynamicAgentsState = Annotation.Root({
@@ -48,7 +52,16 @@ export const DynamicAgentsState = Annotation.Root({
   /** Append-only: allocations and releases. An agent's release is written with its result, in one update. */
   resourceLedger: Annotation<LedgerEntry[], LedgerEntry | LedgerEntry[]>({ reducer: append, default: () => [] }),
   executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
-  status: Annotation<"running" | "completed">({ reducer: replace, default: () => "running" }),
+  /** The shared steps' records, as the research workflow keeps them (state/shared/merge.ts). */
+  synchronizationStatus: Annotation<SynchronizationStatus | undefined>({ reducer: replace, default: () => undefined }),
+  integrationResult: Annotation<IntegrationResult | undefined>({ reducer: replace, default: () => undefined }),
+  mergePerformance: Annotation<MergePerformance | undefined>({ reducer: replace, default: () => undefined }),
+  qualityReport: Annotation<QualityReport | undefined>({ reducer: replace, default: () => undefined }),
+  reviewDecisions: Annotation<ReviewDecision[], ReviewDecision | ReviewDecision[]>({ reducer: append, default: () => [] }),
+  finalReport: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
+  monitoringMetrics: Annotation<Record<string, unknown>>({ reducer: replace, default: () => ({}) }),
+  status: Annotation<"running" | "completed" | "failed" | "rejected">({ reducer: replace, default: () => "running" }),
+  failureReason: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
 });
 
 export type DynamicAgentsStateType = typeof DynamicAgentsState.State;

@@ -2,7 +2,13 @@ import { z } from "zod";
 import { BranchFindingsSchema } from "../shared/findings.js";
 import { MAX_TASKS, MAX_TASK_CHARS } from "../shared/tasks.js";
 import { InputError } from "../shared/errors.js";
-import { MaxConcurrencySettingSchema, ModelSettingSchema } from "../shared/settings.js";
+import {
+  BranchTimeoutMsSettingSchema,
+  MaxConcurrencySettingSchema,
+  ModelSettingSchema,
+  QualityThresholdSettingSchema,
+  ReviewSettingSchema,
+} from "../shared/settings.js";
 
 /**
  * The dynamic-agents workflow's types. Everything here lives in the graph state, so every
@@ -84,6 +90,10 @@ export const DynamicAgentsSettingsSchema = z.object({
     .max(100_000_000)
     .default(200_000)
     .describe("Model tokens the agents may reserve in all"),
+  review: ReviewSettingSchema,
+  qualityThreshold: QualityThresholdSettingSchema,
+  /** The merge's and the judge's model calls are cut off after this long; agents have their own timeouts. */
+  branchTimeoutMs: BranchTimeoutMsSettingSchema,
 });
 export type DynamicAgentsSettings = z.infer<typeof DynamicAgentsSettingsSchema>;
 const SETTINGS_KEYS = Object.keys(DynamicAgentsSettingsSchema.shape);

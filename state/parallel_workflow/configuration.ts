@@ -3,7 +3,13 @@ import { z } from "zod";
 import { isCommand } from "@langchain/langgraph";
 import { parseWorkflowInput, type WorkflowInput } from "./input.js";
 import { InputError } from "../shared/errors.js";
-import { MaxConcurrencySettingSchema, ModelSettingSchema } from "../shared/settings.js";
+import {
+  BranchTimeoutMsSettingSchema,
+  MaxConcurrencySettingSchema,
+  ModelSettingSchema,
+  QualityThresholdSettingSchema,
+  ReviewSettingSchema,
+} from "../shared/settings.js";
 
 /**
  * The run's configuration. The CLI, the server, Studio and the tests all use these
@@ -11,26 +17,12 @@ import { MaxConcurrencySettingSchema, ModelSettingSchema } from "../shared/setti
  */
 export const SettingsSchema = z.object({
   model: ModelSettingSchema,
-  review: z
-    .enum(["always", "never"])
-    .default("always")
-    .describe("Pause for a human review before sync_point_manager and quality_validator"),
-  qualityThreshold: z
-    .number()
-    .min(0)
-    .max(1)
-    .default(0.8)
-    .describe("Lowest quality score quality_validator approves"),
+  review: ReviewSettingSchema,
+  qualityThreshold: QualityThresholdSettingSchema,
   maxRetries: z.number().int().min(0).max(10).default(2).describe("Retries per failed branch"),
   maxRevisions: z.number().int().min(0).max(10).default(2).describe("Revision rounds after quality_validator"),
   maxConcurrency: MaxConcurrencySettingSchema,
-  branchTimeoutMs: z
-    .number()
-    .int()
-    .min(100)
-    .max(3_600_000)
-    .default(120_000)
-    .describe("Time a branch may take before it is cut off and counted as failed"),
+  branchTimeoutMs: BranchTimeoutMsSettingSchema,
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -105,7 +105,8 @@ describe("a thread killed during the agents' fan-out", () => {
     ]);
     expect(resumed.agents.map((a) => a.agentId)).toEqual(idsBefore);
     // The two saved agents ran once, in the killed process; the interrupted one once more; the coordinator once.
-    expect(callsPerNode(await readCallLog(log))).toEqual({ "crash/agent-0": 1, "crash/agent-1": 1, "crash/agent-2": 2, "crash/agent-3": 1 });
+    const agentCalls = Object.entries(callsPerNode(await readCallLog(log))).filter(([node]) => node.includes("/agent-"));
+    expect(Object.fromEntries(agentCalls)).toEqual({ "crash/agent-0": 1, "crash/agent-1": 1, "crash/agent-2": 2, "crash/agent-3": 1 });
     expect(resumed.ledgerProblems).toEqual([]);
     const { rows } = await pool.query(`SELECT status FROM "${db.schema}".agent_runs WHERE thread_id = 'crash' ORDER BY agent_id`);
     expect(rows.map((r) => r.status)).toEqual(["success", "success", "success", "success"]);

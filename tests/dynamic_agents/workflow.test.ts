@@ -33,9 +33,10 @@ const research = (description: string, extra: Partial<DynamicTask> = {}): Dynami
 const analysis = (description: string, extra: Partial<DynamicTask> = {}): DynamicTask => ({ description, type: "analysis", ...extra });
 const THREE = [research("Survey vector databases"), research("Survey embedding models"), analysis("Estimate hosting costs")];
 
+// These tests are about the agents: no review, and a gate every merged result passes (the gate has tests of its own).
 async function run(threadId: string, taskQueue: DynamicTask[], options: { faults?: FaultPlan; configurable?: Record<string, unknown> } = {}) {
   if (options.faults) process.env[FAULTS_ENV] = JSON.stringify(options.faults);
-  const state = (await workflow.invoke({ taskQueue }, { configurable: { thread_id: threadId, model: "offline", ...options.configurable } })) as DynamicAgentsStateType;
+  const state = (await workflow.invoke({ taskQueue }, { configurable: { thread_id: threadId, model: "offline", review: "never", qualityThreshold: 0, ...options.configurable } })) as DynamicAgentsStateType;
   return { state, agents: summariseAgents(state.agents, state.agentResults) };
 }
 
@@ -53,7 +54,8 @@ describe("the dynamic agents workflow", () => {
     expect(state.status).toBe("completed");
     expect(state.agents["four/agent-3"]!.specification!.specializationParameters.agent_count).toBe(3);
     // One model call per agent; the coordinator's prompt carried the three others' outputs.
-    expect(offlineCallCounts()).toEqual({ "four/agent-0": 1, "four/agent-1": 1, "four/agent-2": 1, "four/agent-3": 1 });
+    // Besides the agents, the shared merge and the quality judge call the model once each.
+    expect(offlineCallCounts()).toEqual({ "four/agent-0": 1, "four/agent-1": 1, "four/agent-2": 1, "four/agent-3": 1, branch_merger: 2, quality_validator: 1 });
     const coordinator = state.agentResults["four/agent-3"]!;
     expect(coordinator.results!.findings.length).toBeGreaterThan(0);
     for (const result of Object.values(state.agentResults)) {
@@ -128,7 +130,7 @@ describe("the dynamic agents workflow", () => {
     expect(ledgerProblems(state.resourceLedger)).toEqual([]);
   });
 
-  it("ends an agent no template suits, and agents whose model cannot be made, as records while the run completes", async () => {
+  it("ends an agent no template suits, and agents whose model cannot be made, as records; with no agent left the gate fails the run", async () => {
     const unsuited = await run("unsuited", [{ description: "Research and analyse at once", capabilities: ["research", "analysis"] }, research("b")]);
     expect(unsuited.state.status).toBe("completed");
     expect(unsuited.agents.map((a) => [a.agentType, a.status, a.error])).toEqual([
@@ -140,7 +142,7 @@ describe("the dynamic agents workflow", () => {
     delete process.env.OPENAI_API_KEY;
     try {
       const { state, agents } = await run("no-model", THREE.slice(0, 2), { configurable: { model: "openai:gpt-4o-mini" } });
-      expect(state.status).toBe("completed");
+      expect([state.status, state.failureReason]).toEqual(["failed", "no branch succeeded"]);
       expect(agents.map((a) => [a.status, a.error])).toEqual([
         ["failed", "AgentCreationError: failed to create agent no-model/agent-0: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'"],
         ["failed", "AgentCreationError: failed to create agent no-model/agent-1: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'"],

@@ -13,7 +13,7 @@ import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js
 const [command, threadId, taskQueue] = process.argv.slice(2);
 const { checkpointer, pool, schema, close } = await openCheckpointer();
 const workflow = compileDynamicAgents(checkpointer, agentStatsOn(pool, schema));
-const config = { configurable: { thread_id: threadId!, model: "offline" } };
+const config = { configurable: { thread_id: threadId!, model: "offline", review: "never" } };
 await workflow.invoke(command === "run" ? { taskQueue: JSON.parse(taskQueue!) } : null, config);
 const { values, next } = await workflow.getState(config);
 const state = values as DynamicAgentsStateType;
