@@ -1,12 +1,10 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { feedbackInRound } from "../../state/parallel_workflow/review.js";
-import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchNodeName, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchNodeName, type RecoveryStrategy, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 export const RETRY_BACKOFF_BASE_MS = 250;
-
-export type RecoveryStrategy = "retry" | "reassign" | "reduced_scope";
 
 /** The first retry repeats the work after a backoff, the second moves it to another node, later ones narrow it. */
 export function recoveryStrategy(retry: number): RecoveryStrategy {

@@ -3,8 +3,8 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../../state/parallel_workflow/outputs.js";
-import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest } from "../../state/parallel_workflow/review.js";
-import { settingsOf, type IntegrationResult, type QualityReport, type QualityRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { feedbackInRound, requestReview, type ReviewDecision } from "../../state/parallel_workflow/review.js";
+import { settingsOf, type IntegrationResult, type QualityReport, type ReviewRequest, type QualityRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 

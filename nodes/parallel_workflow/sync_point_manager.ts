@@ -1,6 +1,6 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { requestReview, type ReviewRequest } from "../../state/parallel_workflow/review.js";
-import { currentResult, settingsOf, type CoordinationAction, type SynchronizationStatus, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { requestReview } from "../../state/parallel_workflow/review.js";
+import { currentResult, settingsOf, type CoordinationAction, type ReviewRequest, type SynchronizationStatus, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { pendingBranches } from "./parallel_coordinator.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";

@@ -34,12 +34,12 @@ export interface ReviewDecision {
   revision: number;
 }
 
-/** What a review interrupt carries to the reviewer. */
-export interface ReviewRequest<T = unknown> {
+/** What every review interrupt carries; each point's details: ReviewRequest (workflow.ts). */
+export interface ReviewPrompt {
   point: ReviewPoint;
   question: string;
   options: ReviewDecisionInput["action"][];
-  details: T;
+  details: object;
   /** Set when the pause asks again because the last decision was invalid. */
   error?: string;
 }
@@ -68,7 +68,7 @@ export function parseReviewDecision(raw: unknown): ReviewDecisionInput {
  * replay the invalid one first. The CLI validates before it resumes; API and Studio
  * clients send whatever they are given.
  */
-export function requestReview<T>(request: ReviewRequest<T>, revision: number): ReviewDecision {
+export function requestReview(request: ReviewPrompt, revision: number): ReviewDecision {
   let decision: ReviewDecisionInput | undefined;
   let error: string | undefined;
   while (!decision) {

@@ -2,9 +2,9 @@ import type { IntegrationQualityMetrics } from "../shared/quality_metrics.js";
 import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
-import type { MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
+import type { MergeSynthesis, QUALITY_RUBRIC, QualityJudgement, ResearchFocus } from "./outputs.js";
 import type { BranchFindings } from "../shared/findings.js";
-import type { ReviewDecision } from "./review.js";
+import type { ReviewDecision, ReviewPoint, ReviewPrompt } from "./review.js";
 
 export const BRANCH_NODES = [
   "research_branch_alpha",
@@ -77,12 +77,114 @@ export interface BranchResult {
   completedAt: string;
 }
 
-export interface TimelineEvent {
-  at: string;
-  event: string;
-  node: string;
-  [detail: string]: unknown;
+/** One timeline event per kind the nodes write, keyed by `event`; `node` is the node that wrote it. */
+export type TimelineEvent =
+  | {
+      at: string;
+      event: "task_analysis_completed";
+      node: "task_analyzer";
+      workflowMode: WorkflowMode;
+      branchesAllocated: number;
+      branchesPlanned: number;
+      complexityScore: number;
+      interdependencyScore: number;
+      cpuHeadroom: number;
+    }
+  | {
+      at: string;
+      event: "wave_dispatched";
+      node: "parallel_coordinator";
+      wave: number;
+      branches: { branchId: string; node: BranchNodeName; attempt: number; priorResults: number }[];
+    }
+  | {
+      at: string;
+      event: "branch_completed";
+      node: BranchNodeName;
+      branchId: string;
+      attempt: number;
+      seconds: number;
+      dataQualityScore: number;
+    }
+  | { at: string; event: "branch_failed"; node: BranchNodeName; branchId: string; attempt: number; seconds: number; error: string }
+  | {
+      at: string;
+      event: "synchronization_checkpoint";
+      node: "sync_point_manager";
+      syncPoint: string;
+      progress: number;
+      status: SynchronizationStatus["status"];
+      action: CoordinationAction;
+    }
+  | ({ event: "review_decision"; node: ReviewPoint } & ReviewDecision)
+  | { at: string; event: "state_edited"; node: ReviewPoint; reviewer: string; fields: string[] }
+  | {
+      at: string;
+      event: "branch_requeued";
+      node: "load_balancer";
+      branchId: string;
+      reason: string;
+      strategy: RecoveryStrategy;
+      retry: number;
+      backoffMs: number;
+      toNode: BranchNodeName;
+    }
+  | { at: string; event: "revision_requested"; node: "load_balancer"; revision: number; branches: string[]; feedback: string }
+  | {
+      at: string;
+      event: "intelligent_merge_completed";
+      node: "branch_merger";
+      successfulBranches: number;
+      failedBranches: number;
+      missingBranches: string[];
+      overallQuality: number;
+    }
+  | { at: string; event: "quality_validated"; node: "quality_validator"; score: number; route: QualityRoute; reason: string }
+  | { at: string; event: "workflow_completed"; node: "final_integrator"; qualityScore?: number; reportChars: number };
+
+export type TimelineEventKind = TimelineEvent["event"];
+export type TimelineEventOf<K extends TimelineEventKind> = Extract<TimelineEvent, { event: K }>;
+
+/** The timeline's events of one kind, in order, typed as that kind. */
+export function eventsOf<K extends TimelineEventKind>(timeline: readonly TimelineEvent[], kind: K): TimelineEventOf<K>[] {
+  return timeline.filter((e): e is TimelineEventOf<K> => e.event === kind);
 }
+
+/** How load_balancer recovers a failed branch: docs/design.md (Recovery). */
+export type RecoveryStrategy = "retry" | "reassign" | "reduced_scope";
+
+/** A branch's outcome as the sync review shows it. */
+export interface SyncReviewBranch {
+  branchId: string;
+  node?: BranchNodeName;
+  status: BranchResult["status"] | "pending";
+  quality?: number;
+  seconds?: number;
+  error?: string;
+  summary?: string;
+}
+
+/** What a review interrupt carries to the reviewer, keyed by the review point. */
+export type ReviewRequest = ReviewPrompt &
+  (
+    | {
+        point: "sync_point_manager";
+        details: { proposedAction: CoordinationAction; synchronization: SynchronizationStatus; branches: SyncReviewBranch[] };
+      }
+    | {
+        point: "quality_validator";
+        details: {
+          qualityScore: number;
+          threshold: number;
+          rubric: typeof QUALITY_RUBRIC;
+          revision: number;
+          revisionsLeft: number;
+          research: Synthesis;
+          analysis: Synthesis;
+          missingBranches: string[];
+        };
+      }
+  );
 
 export type CoordinationAction =
   | "proceed_to_merge"
