@@ -9,7 +9,7 @@ import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow
 import { WorkflowInputSchema } from "../state/parallel_workflow/input.js";
 import { InputError } from "../state/shared/errors.js";
 import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/parallel_workflow/served.js";
-import { WorkflowState } from "../state/parallel_workflow/workflow.js";
+import { WorkflowState, type SyncRoute, type ValidationRoute } from "../state/parallel_workflow/workflow.js";
 import { taskAnalyzer } from "../nodes/parallel_workflow/task_analyzer.js";
 import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_workflow/parallel_coordinator.js";
 import { researchBranchAlpha } from "../nodes/parallel_workflow/research_branch_alpha.js";
@@ -52,7 +52,7 @@ export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchem
     continue_waiting: "parallel_coordinator",
     timeout_recovery: "load_balancer",
     rejected: END,
-  })
+  } as const satisfies Record<SyncRoute, string>)
   .addEdge("load_balancer", "parallel_coordinator")
   .addEdge("branch_merger", "quality_validator")
   .addConditionalEdges("quality_validator", routeQualityValidation, {
@@ -60,7 +60,7 @@ export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchem
     needs_revision: "load_balancer",
     critical_failure: END,
     rejected: END,
-  })
+  } as const satisfies Record<ValidationRoute, string>)
   .addEdge("final_integrator", END);
 
 // The LangGraph server reads the schemas it serves (GET /assistants/{id}/schemas) from these

@@ -4,7 +4,7 @@ import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../../state/parallel_workflow/outputs.js";
 import { feedbackInRound, requestReview, type ReviewDecision } from "../../state/parallel_workflow/review.js";
-import { settingsOf, type IntegrationResult, type QualityReport, type ReviewRequest, type QualityRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { settingsOf, type IntegrationResult, type QualityReport, type ReviewRequest, type QualityRoute, type ValidationRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
@@ -153,7 +153,8 @@ export async function qualityValidator(state: WorkflowStateType, config: LangGra
   };
 }
 
-export function routeQualityValidation(state: WorkflowStateType): QualityRoute | "rejected" {
+/** The route quality_validator decided: one of its path map's keys. */
+export function routeQualityValidation(state: WorkflowStateType): ValidationRoute {
   if (state.status === "rejected") return "rejected";
   return state.qualityReport?.route ?? "critical_failure";
 }

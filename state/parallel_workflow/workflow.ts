@@ -186,14 +186,19 @@ export type ReviewRequest = ReviewPrompt &
       }
   );
 
-export type CoordinationAction =
+/** Where sync_point_manager sends the run: the keys of its path map. */
+export type SyncRoute =
   | "proceed_to_merge"
   | "conditional_proceed"
   | "continue_waiting"
   | "timeout_recovery"
   | "recovery_exhausted"
-  | QualityRoute
   | "rejected";
+
+/** Where quality_validator sends the run: the keys of its path map. */
+export type ValidationRoute = QualityRoute | "rejected";
+
+export type CoordinationAction = SyncRoute | ValidationRoute;
 
 export interface SynchronizationStatus {
   syncPoint: string;
@@ -290,12 +295,18 @@ export const WorkflowState = Annotation.Root({
   executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
 
   workflowMode: Annotation<WorkflowMode | undefined>({ reducer: replace, default: () => undefined }),
+  /** The most branches one wave dispatches: task_analyzer's allocation (sequential mode dispatches one). */
+  waveWidth: Annotation<number>({ reducer: replace, default: () => 1 }),
+  /** Waves dispatched so far: parallel_coordinator numbers each wave by it. */
+  wavesDispatched: Annotation<number>({ reducer: replace, default: () => 0 }),
+  /** Reported figures only (the API's state view shows them); the graph never routes on them. */
   loadBalancingMetrics: Annotation<Record<string, number>>({
     reducer: (current, update) => ({ ...current, ...update }),
     default: () => ({}),
   }),
 
   workflowId: Annotation<string>({ reducer: replace, default: () => "" }),
+  /** Reported only: the wave counter as the API's state view shows it. */
   checkpointData: Annotation<Record<string, unknown>>({
     reducer: (current, update) => ({ ...current, ...update }),
     default: () => ({}),
