@@ -1,7 +1,8 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { feedbackInRound } from "../../state/parallel_workflow/review.js";
-import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchNodeName, type RecoveryStrategy, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type RecoveryStrategy, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import { alternateOf } from "../../state/parallel_workflow/branches.js";
 import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
@@ -13,14 +14,6 @@ export function recoveryStrategy(retry: number): RecoveryStrategy {
   if (retry === 2) return "reassign";
   return "reduced_scope";
 }
-
-const ALTERNATE_NODE: Record<BranchNodeName, BranchNodeName> = {
-  research_branch_alpha: "research_branch_beta",
-  research_branch_beta: "research_branch_gamma",
-  research_branch_gamma: "research_branch_alpha",
-  analysis_branch_primary: "analysis_branch_secondary",
-  analysis_branch_secondary: "analysis_branch_primary",
-};
 
 /** Re-queues failed branches that have retries left, each with its strategy. */
 export function planRecovery(
@@ -41,7 +34,7 @@ export function planRecovery(
       ...allocation,
       attempt: allocation.attempt + 1,
       backoffMs,
-      ...(strategy === "reassign" ? { assignedNode: ALTERNATE_NODE[branchNodeFor(allocation)] } : {}),
+      ...(strategy === "reassign" ? { assignedNode: alternateOf(branchNodeFor(allocation)) } : {}),
       ...(strategy === "reduced_scope"
         ? { scope: "reduced" as const, resources: { ...allocation.resources, maxFindings: 2 } }
         : {}),

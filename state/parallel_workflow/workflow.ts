@@ -6,14 +6,9 @@ import type { MergeSynthesis, QUALITY_RUBRIC, QualityJudgement, ResearchFocus } 
 import type { BranchFindings } from "../shared/findings.js";
 import type { ReviewDecision, ReviewPoint, ReviewPrompt } from "./review.js";
 
-export const BRANCH_NODES = [
-  "research_branch_alpha",
-  "research_branch_beta",
-  "research_branch_gamma",
-  "analysis_branch_primary",
-  "analysis_branch_secondary",
-] as const;
-export type BranchNodeName = (typeof BRANCH_NODES)[number];
+import { branchRowFor, type BranchNodeName } from "./branches.js";
+
+export { BRANCH_NODES, type BranchNodeName } from "./branches.js";
 
 export type WorkflowMode = "parallel" | "sequential" | "adaptive";
 export type WorkflowStatus = "running" | "completed" | "failed" | "rejected";
@@ -353,15 +348,9 @@ export interface BranchInput {
   priorResults: { branchId: string; summary: string }[];
 }
 
-/** The branch node a branch's work goes to: by type and focus or priority, unless reassigned. */
+/** The Send mapping: the branch node a branch's work goes to (branches.ts), unless reassigned. */
 export function branchNodeFor(allocation: BranchAllocation): BranchNodeName {
-  if (allocation.assignedNode) return allocation.assignedNode;
-  if (allocation.type === "research") {
-    if (allocation.focus === "technical") return "research_branch_alpha";
-    if (allocation.focus === "market") return "research_branch_beta";
-    return "research_branch_gamma";
-  }
-  return allocation.priority === "high" ? "analysis_branch_primary" : "analysis_branch_secondary";
+  return allocation.assignedNode ?? branchRowFor(allocation).node;
 }
 
 /** A branch's result for its current attempt, if it has one. */
