@@ -270,23 +270,15 @@ export const WorkflowState = Annotation.Root({
   taskQueue: Annotation<Task[]>({ reducer: replace, default: () => [] }),
   activeBranches: Annotation<Record<string, BranchAllocation>>({ reducer: mergeById, default: () => ({}) }),
   /**
-   * A plain reducer channel, stored whole at each step it changes (every wave). LangGraph's
-   * DeltaChannel would store only each step's writes, but it rebuilds the value on every read
-   * by fetching each ancestor checkpoint: `orchestra history` of a 106-step thread took 75 s
-   * (a read per checkpoint per checkpoint), and every resume and `show` paid the same walk.
-   * Waves as wide as maxConcurrency keep the number of rewrites small; bench/ measures it.
-   *
-   * A branch's performance lives on its result only (docs/design.md says why).
+   * A plain reducer channel, stored whole at each step it changes, not a DeltaChannel
+   * (docs/decisions/1202-w12-finish-plain-reducer-channels.md). A branch's performance lives
+   * on its result only (docs/design.md says why).
    */
   completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),
 
   syncPoints: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
   branchDependencies: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
-  /**
-   * Append-only: a node returns only its new events. Not a DeltaChannel either (see
-   * completedBranches): it also replays one step's writes in task-id order, which differs from
-   * run to run, so a thread read back or resumed would list a step's events in another order.
-   */
+  /** Append-only: a node returns only its new events. A plain channel too (the same record). */
   executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
 
   workflowMode: Annotation<WorkflowMode | undefined>({ reducer: replace, default: () => undefined }),
