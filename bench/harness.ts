@@ -12,7 +12,7 @@ import { LATENCY_ENV } from "../models/offline/runtime.js";
 import type { Task } from "../state/parallel_workflow/input.js";
 import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema } from "../state/parallel_workflow/outputs.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/shared/findings.js";
-import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import { eventsOf, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { pinIdleLoad } from "./idle_load.js";
 import { apiRun, startFleet } from "./server.js";
 import { compileBareTopology } from "./topology.js";
@@ -227,13 +227,13 @@ async function traceWorkflow(branches: number) {
     runConfig(threadId, branches, { callbacks: [tracer] }),
   )) as WorkflowStateType;
   const plan = planOf([...tracer.calls.values()]);
-  const waves = final.executionTimeline.filter((e) => e.event === "wave_dispatched");
+  const waves = eventsOf(final.executionTimeline, "wave_dispatched");
   return {
     plan,
     criticalCalls: criticalPathCalls(plan),
     totalCalls: tracer.calls.size,
     waves: waves.length,
-    waveWidth: Math.max(...waves.map((w) => (w.branches as unknown[]).length)),
+    waveWidth: Math.max(...waves.map((w) => w.branches.length)),
   };
 }
 
@@ -414,10 +414,8 @@ async function interleaved<K extends string>(
   sides: Record<K, () => Promise<{ wallMs: number; cpuMs: number }>>,
 ): Promise<Record<K, { wall: number[]; cpu: number[] }>> {
   const keys = Object.keys(sides) as K[];
-  const out = Object.fromEntries(keys.map((k) => [k, { wall: [], cpu: [] }])) as unknown as Record<
-    K,
-    { wall: number[]; cpu: number[] }
-  >;
+  const out = {} as Record<K, { wall: number[]; cpu: number[] }>;
+  for (const key of keys) out[key] = { wall: [], cpu: [] };
   for (let r = 0; r < repeats; r++) {
     const order = r % 2 ? [...keys].reverse() : keys;
     for (const key of order) {

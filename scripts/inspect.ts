@@ -3,7 +3,7 @@ import type pg from "pg";
 import { threadsNewestFirst } from "../checkpoints/threads.js";
 import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/shared/review.js";
 import { reviewableState, type ReviewEdit } from "../state/parallel_workflow/review_edit.js";
-import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import { BRANCH_NODES, eventsOf, type SynchronizationStatus, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type Workflow } from "./runner.js";
 
 /** Read-only views of threads, straight from the checkpointer. */
@@ -93,9 +93,9 @@ export type ReviewEntry = ReviewDecision | ReviewStateEdit;
 
 /** Edits are recorded on the timeline only: merged with the decisions, by time. */
 function reviewsOf(v: Partial<WorkflowStateType>): ReviewEntry[] {
-  const edits = (v.executionTimeline ?? [])
-    .filter((e) => e.event === "state_edited")
-    .map((e): ReviewStateEdit => ({ point: e.node as ReviewPoint, action: "edit", reviewer: String(e.reviewer), at: e.at, fields: e.fields as string[] }));
+  const edits = eventsOf(v.executionTimeline ?? [], "state_edited").map(
+    (e): ReviewStateEdit => ({ point: e.node, action: "edit", reviewer: e.reviewer, at: e.at, fields: e.fields }),
+  );
   return [...(v.reviewDecisions ?? []), ...edits].sort((a, b) => a.at.localeCompare(b.at));
 }
 

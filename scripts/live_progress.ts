@@ -216,10 +216,9 @@ export class ListrProgress implements ProgressView {
 
   event(event: TimelineEvent) {
     if (!this.phase) return;
-    const e = event as Record<string, any>;
-    const detail = PHASE_DETAILS[event.event]?.(e);
+    const detail = phaseDetail(event);
     if (detail) this.phase.detail = detail;
-    const reason = PHASE_REASONS[event.event]?.(e);
+    const reason = phaseReason(event);
     if (reason) this.phase.reasons.push(reason);
     this.refresh();
   }
@@ -300,18 +299,35 @@ export class ListrProgress implements ProgressView {
 }
 
 /** Why a phase runs branches again: shown above them while the phase lasts. */
-const PHASE_REASONS: Record<string, (e: Record<string, any>) => string> = {
-  branch_requeued: (e) => `${e.branchId} failed (${e.reason}): retry ${e.retry}, ${e.strategy} → ${e.toNode}`,
-  revision_requested: (e) => `revision ${e.revision}: re-queues ${(e.branches as string[]).join(", ")}${revisionReason(e)}`,
-};
+function phaseReason(e: TimelineEvent): string | undefined {
+  switch (e.event) {
+    case "branch_requeued":
+      return `${e.branchId} failed (${e.reason}): retry ${e.retry}, ${e.strategy} → ${e.toNode}`;
+    case "revision_requested":
+      return `revision ${e.revision}: re-queues ${e.branches.join(", ")}${revisionReason(e)}`;
+    default:
+      return undefined;
+  }
+}
 
 /** A phase title's detail, from the events that end or advance it. */
-const PHASE_DETAILS: Record<string, (e: Record<string, any>) => string> = {
-  task_analysis_completed: (e) => `${e.workflowMode} mode, ${count(e.branchesPlanned, "branch")} planned, ${e.branchesAllocated} at a time`,
-  wave_dispatched: (e) => `wave ${e.wave}, ${count((e.branches as unknown[]).length, "branch")}`,
-  synchronization_checkpoint: (e) => `${Math.round(e.progress * 100)}% of branches succeeded → ${e.action}`,
-  review_decision: (e) => `review: ${e.action} by ${e.reviewer}`,
-  intelligent_merge_completed: (e) => `merged ${count(e.successfulBranches, "branch")}, quality ${Number(e.overallQuality).toFixed(3)}`,
-  quality_validated: (e) => `score ${Number(e.score).toFixed(3)} → ${e.route}: ${e.reason}`,
-  workflow_completed: (e) => `report written, quality ${Number(e.qualityScore).toFixed(3)}`,
-};
+function phaseDetail(e: TimelineEvent): string | undefined {
+  switch (e.event) {
+    case "task_analysis_completed":
+      return `${e.workflowMode} mode, ${count(e.branchesPlanned, "branch")} planned, ${e.branchesAllocated} at a time`;
+    case "wave_dispatched":
+      return `wave ${e.wave}, ${count(e.branches.length, "branch")}`;
+    case "synchronization_checkpoint":
+      return `${Math.round(e.progress * 100)}% of branches succeeded → ${e.action}`;
+    case "review_decision":
+      return `review: ${e.action} by ${e.reviewer}`;
+    case "intelligent_merge_completed":
+      return `merged ${count(e.successfulBranches, "branch")}, quality ${e.overallQuality.toFixed(3)}`;
+    case "quality_validated":
+      return `score ${e.score.toFixed(3)} → ${e.route}: ${e.reason}`;
+    case "workflow_completed":
+      return `report written, quality ${Number(e.qualityScore).toFixed(3)}`;
+    default:
+      return undefined;
+  }
+}

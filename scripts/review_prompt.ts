@@ -3,39 +3,39 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline/promises";
-import type { ReviewDecisionInput, ReviewRequest } from "../state/shared/review.js";
+import type { ReviewDecisionInput } from "../state/shared/review.js";
 import { reviewableState, reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
-import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import type { ReviewRequest, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import type { ReviewEditRequest } from "./runner.js";
 
-const fixed = (x: unknown, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "-");
+const fixed = (x: number | undefined, digits = 3) => (x === undefined ? "-" : x.toFixed(digits));
 
 /** What the reviewer must judge, as plain lines. */
 export function renderReviewRequest(request: ReviewRequest): string[] {
-  const d = request.details as Record<string, any>;
   const lines = [``, `── Review at ${request.point} ──`, request.question];
   if (request.error) lines.push(`The last answer was refused: ${request.error}`);
   if (request.point === "sync_point_manager") {
     lines.push("", "branch                        node                       status    quality  seconds");
-    for (const b of d.branches as any[]) {
+    for (const b of request.details.branches) {
       lines.push(
-        `${String(b.branchId).padEnd(30)}${String(b.node ?? "-").padEnd(27)}${String(b.status).padEnd(10)}${fixed(b.quality).padEnd(9)}${fixed(b.seconds, 2)}` +
+        `${b.branchId.padEnd(30)}${(b.node ?? "-").padEnd(27)}${b.status.padEnd(10)}${fixed(b.quality).padEnd(9)}${fixed(b.seconds, 2)}` +
           (b.error ? `\n    error: ${b.error}` : "") +
           (b.summary ? `\n    ${b.summary.length > 110 ? `${b.summary.slice(0, 109)}…` : b.summary}` : ""),
       );
     }
   } else {
+    const d = request.details;
     lines.push("", `quality score ${fixed(d.qualityScore)} (threshold ${d.threshold}), revision ${d.revision}, ${d.revisionsLeft} left`);
-    lines.push("rubric:", ...Object.entries(d.rubric as Record<string, string>).map(([k, v]) => `  ${k}: ${v}`));
+    lines.push("rubric:", ...Object.entries(d.rubric).map(([k, v]) => `  ${k}: ${v}`));
     for (const [title, synthesis] of [["research", d.research], ["analysis", d.analysis]] as const) {
       lines.push("", `${title}: ${synthesis.summary}`);
-      for (const f of synthesis.primaryFindings as any[]) lines.push(`  - ${f.statement} [${f.sources.join(", ")}]`);
-      const attribution = Object.entries(synthesis.sourceAttribution as Record<string, number>)
+      for (const f of synthesis.primaryFindings) lines.push(`  - ${f.statement} [${f.sources.join(", ")}]`);
+      const attribution = Object.entries(synthesis.sourceAttribution)
         .map(([s, w]) => `${s} ${(w * 100).toFixed(0)}%`)
         .join(", ");
       if (attribution) lines.push(`  attribution: ${attribution}`);
     }
-    if ((d.missingBranches as string[]).length) lines.push("", `missing: ${(d.missingBranches as string[]).join(", ")}`);
+    if (d.missingBranches.length) lines.push("", `missing: ${d.missingBranches.join(", ")}`);
   }
   return lines;
 }

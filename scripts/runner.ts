@@ -6,9 +6,9 @@ import type { WORKFLOWS } from "../graphs/registry.js";
 import { type Task } from "../state/parallel_workflow/input.js";
 import { InputError } from "../state/shared/errors.js";
 import type { Settings } from "../state/parallel_workflow/configuration.js";
-import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/shared/review.js";
+import type { ReviewDecisionInput, ReviewPoint } from "../state/shared/review.js";
 import { reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
-import type { TimelineEvent, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import type { ReviewRequest, TimelineEvent, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 
 /** The research workflow compiled, as the registry's definition compiles it. */
 export type Workflow = ReturnType<(typeof WORKFLOWS)["parallel_workflow"]["compile"]>;

@@ -130,7 +130,7 @@ describe("planRecovery: the retry bound", () => {
     const state = makeState({
       activeBranches: byId(allocation("a", 0), allocation("b", 1)),
       completedBranches: byId(result("a"), failed("b")),
-      loadBalancingMetrics: { allocatedBranches: 5 },
+      waveWidth: 5,
     });
     const { requeued } = planRecovery(state, 2);
     const wave = planWave({ ...state, activeBranches: { ...state.activeBranches, ...requeued } });

@@ -74,7 +74,7 @@ describe("planWave: the wave limit", () => {
     makeState({
       activeBranches: fiveBranches(),
       workflowMode: "parallel",
-      loadBalancingMetrics: { allocatedBranches: 3 },
+      waveWidth: 3,
       ...overrides,
     });
 
@@ -88,20 +88,20 @@ describe("planWave: the wave limit", () => {
   });
 
   it("allocates all five at once when five are allowed", () => {
-    expect(ids(planWave(base({ loadBalancingMetrics: { allocatedBranches: 5 } })))).toEqual(["b1", "b2", "b3", "b4", "b5"]);
+    expect(ids(planWave(base({ waveWidth: 5 })))).toEqual(["b1", "b2", "b3", "b4", "b5"]);
   });
 
   it("sequential mode is a wave of one, whatever the allocation says", () => {
-    expect(ids(planWave(base({ workflowMode: "sequential", loadBalancingMetrics: { allocatedBranches: 5 } })))).toEqual(["b1"]);
+    expect(ids(planWave(base({ workflowMode: "sequential", waveWidth: 5 })))).toEqual(["b1"]);
   });
 
   it("without an allocation it dispatches one at a time", () => {
-    expect(ids(planWave(base({ loadBalancingMetrics: {} })))).toEqual(["b1"]);
+    expect(ids(planWave(makeState({ activeBranches: fiveBranches() })))).toEqual(["b1"]);
   });
 
   it("never returns a branch whose current attempt succeeded", () => {
     const state = base({
-      loadBalancingMetrics: { allocatedBranches: 5 },
+      waveWidth: 5,
       completedBranches: byId(result("b1"), result("b3"), result("b5")),
     });
     expect(ids(planWave(state))).toEqual(["b2", "b4"]);
@@ -128,11 +128,11 @@ describe("planWave: the wave limit", () => {
 
   it("respects dependencies: a branch waits until every branch it depends on has a result", () => {
     const dependencies = { b1: [], b2: ["b1"], b3: ["b1", "b2"], b4: [], b5: ["b4"] };
-    const state = base({ branchDependencies: dependencies, loadBalancingMetrics: { allocatedBranches: 5 } });
+    const state = base({ branchDependencies: dependencies, waveWidth: 5 });
     expect(ids(planWave(state))).toEqual(["b1", "b4"]);
     const later = base({
       branchDependencies: dependencies,
-      loadBalancingMetrics: { allocatedBranches: 5 },
+      waveWidth: 5,
       completedBranches: byId(result("b1", { status: "failed" }), result("b4")),
     });
     // b1 failed but has a result: b2 may build on it; b3 still waits for b2
@@ -162,7 +162,7 @@ describe("parallelCoordinator", () => {
         allocation("h", 3, { type: "analysis", focus: undefined, analysisType: "risk", priority: "high", dataSources: ["db"] }),
         allocation("n", 4, { type: "analysis", focus: undefined, analysisType: "trend", priority: "normal" }),
       ),
-      loadBalancingMetrics: { allocatedBranches: 5 },
+      waveWidth: 5,
       settings: { ...SETTINGS, model: "openai:gpt-test" },
       ...overrides,
     });
@@ -197,7 +197,7 @@ describe("parallelCoordinator", () => {
     const state = makeState({
       taskQueue: queue,
       activeBranches: byId(allocation("own", 0, { task: 2 }), allocation("none", 1), allocation("invented", 2, { task: 9 })),
-      loadBalancingMetrics: { allocatedBranches: 3 },
+      waveWidth: 3,
     });
     const command = await parallelCoordinator(state);
     const sent = Object.fromEntries((command.goto as Send[]).map((s) => [(s.args as BranchInput).branchId, (s.args as BranchInput).taskQueue]));
@@ -205,7 +205,7 @@ describe("parallelCoordinator", () => {
   });
 
   it("sends only the wave: three of five when three are allocated", async () => {
-    const command = await parallelCoordinator(mixedState({ loadBalancingMetrics: { allocatedBranches: 3 } }));
+    const command = await parallelCoordinator(mixedState({ waveWidth: 3 }));
     expect((command.goto as Send[]).map((s) => s.node)).toEqual([
       "research_branch_alpha",
       "research_branch_beta",
@@ -224,7 +224,7 @@ describe("parallelCoordinator", () => {
 
   it("counts waves and records what it dispatched in the timeline", async () => {
     const command = await parallelCoordinator(
-      mixedState({ checkpointData: { waves: 2 }, loadBalancingMetrics: { allocatedBranches: 2 } }),
+      mixedState({ wavesDispatched: 2, checkpointData: { waves: 2 }, waveWidth: 2 }),
     );
     const update = command.update as Partial<WorkflowStateType>;
     expect(update.checkpointData).toEqual({ waves: 3 });
@@ -246,7 +246,7 @@ describe("parallelCoordinator", () => {
       activeBranches: byId(allocation("a", 0), allocation("b", 1), allocation("c", 2)),
       branchDependencies: { a: [], b: ["a"], c: ["a", "b"] },
       completedBranches: byId(result("a"), result("b", { status: "failed" })),
-      loadBalancingMetrics: { allocatedBranches: 1 },
+      waveWidth: 1,
     });
     const [send] = (await parallelCoordinator(state)).goto as Send[];
     expect((send!.args as BranchInput).branchId).toBe("c");
@@ -257,7 +257,7 @@ describe("parallelCoordinator", () => {
     const state = makeState({
       activeBranches: byId(allocation("a", 0)),
       completedBranches: byId(result("a")),
-      loadBalancingMetrics: { allocatedBranches: 3 },
+      waveWidth: 3,
     });
     await expect(parallelCoordinator(state)).rejects.toThrow(/no branch is ready/);
   });
@@ -280,7 +280,7 @@ describe("parallelCoordinator", () => {
     const input = mixedState();
     const final = await compiled.invoke({
       activeBranches: input.activeBranches,
-      loadBalancingMetrics: input.loadBalancingMetrics,
+      waveWidth: input.waveWidth,
       settings: input.settings,
       taskQueue: input.taskQueue,
       workflowMode: "parallel",

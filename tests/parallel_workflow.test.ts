@@ -3,8 +3,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../models/offline/model.js";
-import type { ReviewRequest } from "../state/shared/review.js";
-import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import { eventsOf, type ReviewRequest, type TimelineEventKind, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { jsonResult, runCli } from "./support/cli.js";
 import { BRANCH_NODE_OF } from "./support/fixtures.js";
@@ -41,7 +40,7 @@ async function pendingReview(cfg: ReturnType<typeof config>): Promise<ReviewRequ
   return snapshot.tasks.flatMap((t) => t.interrupts ?? [])[0]?.value as ReviewRequest | undefined;
 }
 
-const events = (state: WorkflowStateType, name: string) => state.executionTimeline.filter((e) => e.event === name);
+const events = <K extends TimelineEventKind>(state: WorkflowStateType, kind: K) => eventsOf(state.executionTimeline, kind);
 
 describe("parallel_workflow on Postgres", () => {
   it("runs a task to a completed report, every branch on its mapped node", async () => {

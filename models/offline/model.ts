@@ -33,7 +33,7 @@ export interface OfflineChatModelCallOptions extends BaseChatModelCallOptions {
 function toOfflineTool(tool: BindToolsInput): OfflineTool {
   if (isLangChainTool(tool)) return convertToOpenAITool(tool) as OfflineTool;
   const raw = tool as Record<string, unknown>;
-  if (raw.function) return raw as unknown as OfflineTool;
+  if (raw.function) return { type: "function", function: raw.function as OfflineTool["function"] };
   // Bare function definitions and Anthropic-style tools name their schema differently.
   const parameters = (raw.parameters ?? raw.input_schema ?? raw.schema) as JsonSchema | undefined;
   if (typeof raw.name !== "string") throw new Error("bindTools: a tool needs a name");

@@ -125,19 +125,19 @@ export async function runBranch(
     ...(result.error ? { error: result.error } : {}),
     at: result.completedAt,
   });
+  const outcome = {
+    at: result.completedAt,
+    node: specialisation.node,
+    branchId: input.branchId,
+    attempt: allocation.attempt,
+    seconds: result.performance.executionTime,
+  };
   return {
     completedBranches: { [input.branchId]: result },
     executionTimeline: [
-      {
-        at: result.completedAt,
-        event: result.status === "success" ? "branch_completed" : "branch_failed",
-        node: specialisation.node,
-        branchId: input.branchId,
-        attempt: allocation.attempt,
-        seconds: result.performance.executionTime,
-        ...(result.error ? { error: result.error } : {}),
-        ...(result.status === "success" ? { dataQualityScore: result.performance.dataQualityScore } : {}),
-      },
+      result.status === "success"
+        ? { ...outcome, event: "branch_completed", dataQualityScore: result.performance.dataQualityScore }
+        : { ...outcome, event: "branch_failed", error: result.error ?? "failed" },
     ],
   };
 }

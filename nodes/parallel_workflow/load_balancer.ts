@@ -1,12 +1,12 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { feedbackInRound } from "../../state/shared/review.js";
-import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchNodeName, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type RecoveryStrategy, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import { alternateOf } from "../../state/parallel_workflow/branches.js";
 import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 
 export const RETRY_BACKOFF_BASE_MS = 250;
-
-export type RecoveryStrategy = "retry" | "reassign" | "reduced_scope";
 
 /** The first retry repeats the work after a backoff, the second moves it to another node, later ones narrow it. */
 export function recoveryStrategy(retry: number): RecoveryStrategy {
@@ -14,14 +14,6 @@ export function recoveryStrategy(retry: number): RecoveryStrategy {
   if (retry === 2) return "reassign";
   return "reduced_scope";
 }
-
-const ALTERNATE_NODE: Record<BranchNodeName, BranchNodeName> = {
-  research_branch_alpha: "research_branch_beta",
-  research_branch_beta: "research_branch_gamma",
-  research_branch_gamma: "research_branch_alpha",
-  analysis_branch_primary: "analysis_branch_secondary",
-  analysis_branch_secondary: "analysis_branch_primary",
-};
 
 /** Re-queues failed branches that have retries left, each with its strategy. */
 export function planRecovery(
@@ -42,7 +34,7 @@ export function planRecovery(
       ...allocation,
       attempt: allocation.attempt + 1,
       backoffMs,
-      ...(strategy === "reassign" ? { assignedNode: ALTERNATE_NODE[branchNodeFor(allocation)] } : {}),
+      ...(strategy === "reassign" ? { assignedNode: alternateOf(branchNodeFor(allocation)) } : {}),
       ...(strategy === "reduced_scope"
         ? { scope: "reduced" as const, resources: { ...allocation.resources, maxFindings: 2 } }
         : {}),
@@ -84,35 +76,29 @@ export function revisionFeedback(state: Pick<WorkflowStateType, "reviewDecisions
   return issues.length ? issues.join(" ") : (state.qualityReport?.reason ?? "Raise the quality of the findings.");
 }
 
-/**
- * Reassigns failed work (after timeout_recovery) or re-queues the weakest branches with
- * feedback (after needs_revision), then hands back to parallel_coordinator. Both loops are
- * bounded: sync_point_manager routes here only while a failed branch has retries left, and
- * quality_validator only while revisions are left.
- */
-export async function loadBalancer(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
-  emitPhase(config, "load_balancer");
-  const settings = settingsOf(state);
-  if (state.nextCoordinationAction === "needs_revision") {
-    const revision = state.revisionCount + 1;
-    const feedback = revisionFeedback(state);
-    const ids = weakestBranches(state, settings.qualityThreshold);
-    const requeued = Object.fromEntries(
-      ids.map((id) => {
-        const allocation = state.activeBranches[id]!;
-        return [id, { ...allocation, attempt: allocation.attempt + 1, backoffMs: 0, feedback }];
-      }),
-    );
-    return {
-      activeBranches: requeued,
-      revisionCount: revision,
-      loadBalancingMetrics: { revisionsIssued: revision },
-      executionTimeline: [
-        { at: now(), event: "revision_requested", node: "load_balancer", revision, branches: ids, feedback },
-      ],
-    };
-  }
+/** After needs_revision: re-queues the weakest branches with the revision's feedback. */
+function revisionUpdate(state: WorkflowStateType, settings: Settings): WorkflowUpdate {
+  const revision = state.revisionCount + 1;
+  const feedback = revisionFeedback(state);
+  const ids = weakestBranches(state, settings.qualityThreshold);
+  const requeued = Object.fromEntries(
+    ids.map((id) => {
+      const allocation = state.activeBranches[id]!;
+      return [id, { ...allocation, attempt: allocation.attempt + 1, backoffMs: 0, feedback }];
+    }),
+  );
+  return {
+    activeBranches: requeued,
+    revisionCount: revision,
+    loadBalancingMetrics: { revisionsIssued: revision },
+    executionTimeline: [
+      { at: now(), event: "revision_requested", node: "load_balancer", revision, branches: ids, feedback },
+    ],
+  };
+}
 
+/** After timeout_recovery: re-queues the failed branches that have retries left. */
+function recoveryUpdate(state: WorkflowStateType, settings: Settings): WorkflowUpdate {
   const { requeued, retryCounts, events } = planRecovery(state, settings.maxRetries);
   const issued = Object.values({ ...state.retryCounts, ...retryCounts }).reduce((a, b) => a + b, 0);
   return {
@@ -121,4 +107,24 @@ export async function loadBalancer(state: WorkflowStateType, config: LangGraphRu
     loadBalancingMetrics: { retriesIssued: issued },
     executionTimeline: events,
   };
+}
+
+/**
+ * One node for the two routes that lead here: timeout_recovery reassigns failed work,
+ * needs_revision re-queues the weakest branches with feedback; both hand back to
+ * parallel_coordinator. Both loops are bounded: sync_point_manager routes here only while a
+ * failed branch has retries left, and quality_validator only while revisions are left.
+ */
+export async function loadBalancer(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+  emitPhase(config, "load_balancer");
+  const settings = settingsOf(state);
+  const route = state.nextCoordinationAction;
+  switch (route) {
+    case "needs_revision":
+      return revisionUpdate(state, settings);
+    case "timeout_recovery":
+      return recoveryUpdate(state, settings);
+    default:
+      throw new Error(`load_balancer: no route leads here after ${route ?? "no decision"}`);
+  }
 }

@@ -16,9 +16,9 @@ export function pendingBranches(state: Pick<WorkflowStateType, "activeBranches" 
  * all have a result. Sequential mode is a wave of one.
  */
 export function planWave(
-  state: Pick<WorkflowStateType, "activeBranches" | "completedBranches" | "branchDependencies" | "workflowMode" | "loadBalancingMetrics">,
+  state: Pick<WorkflowStateType, "activeBranches" | "completedBranches" | "branchDependencies" | "workflowMode" | "waveWidth">,
 ): BranchAllocation[] {
-  const width = state.workflowMode === "sequential" ? 1 : Math.max(1, state.loadBalancingMetrics.allocatedBranches ?? 1);
+  const width = state.workflowMode === "sequential" ? 1 : Math.max(1, state.waveWidth);
   const ready = pendingBranches(state).filter((allocation) =>
     (state.branchDependencies[allocation.branchId] ?? []).every((dep) => currentResult(state, dep)),
   );
@@ -51,7 +51,7 @@ export async function parallelCoordinator(state: WorkflowStateType, config: Lang
     // only after re-queueing one: an empty wave is a bug, not a state to recover from.
     throw new Error("parallel_coordinator: no branch is ready to dispatch");
   }
-  const waveNumber = Number(state.checkpointData.waves ?? 0) + 1;
+  const waveNumber = state.wavesDispatched + 1;
   const inputs = wave.map(
     (allocation): BranchInput => ({
       branchId: allocation.branchId,
@@ -64,6 +64,7 @@ export async function parallelCoordinator(state: WorkflowStateType, config: Lang
   return new Command({
     goto: inputs.map((input) => new Send(branchNodeFor(input.allocation), input)),
     update: {
+      wavesDispatched: waveNumber,
       checkpointData: { waves: waveNumber },
       executionTimeline: [
         {

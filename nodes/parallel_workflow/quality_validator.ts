@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { settingsOf, type QualityRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { settingsOf, type QualityRoute, type ValidationRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 import { validateQuality } from "../shared/validation.js";
 
@@ -29,7 +29,8 @@ export async function qualityValidator(state: WorkflowStateType, config: LangGra
   };
 }
 
-export function routeQualityValidation(state: WorkflowStateType): QualityRoute | "rejected" {
+/** The route quality_validator decided: one of its path map's keys. */
+export function routeQualityValidation(state: WorkflowStateType): ValidationRoute {
   if (state.status === "rejected") return "rejected";
   return state.qualityReport?.route ?? "critical_failure";
 }

@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { currentResult, settingsOf, type CoordinationAction, type SynchronizationStatus, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { currentResult, settingsOf, type CoordinationAction, type SyncRoute, type SynchronizationStatus, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { decideSyncAction, synchronise } from "../shared/synchronisation.js";
 import { pendingBranches } from "./parallel_coordinator.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
@@ -38,6 +38,18 @@ export async function syncPointManager(state: WorkflowStateType, config: LangGra
   return { ...sync, ...(reviewDecisions ? { reviewDecisions } : {}), ...rejection };
 }
 
-export function routeAfterSynchronization(state: WorkflowStateType): CoordinationAction {
-  return state.nextCoordinationAction ?? "continue_waiting";
+const SYNC_ROUTES: readonly CoordinationAction[] = [
+  "proceed_to_merge",
+  "conditional_proceed",
+  "continue_waiting",
+  "timeout_recovery",
+  "recovery_exhausted",
+  "rejected",
+] satisfies SyncRoute[];
+const isSyncRoute = (action: CoordinationAction): action is SyncRoute => SYNC_ROUTES.includes(action);
+
+/** The route sync_point_manager decided: one of its path map's keys. */
+export function routeAfterSynchronization(state: WorkflowStateType): SyncRoute {
+  const action = state.nextCoordinationAction;
+  return action && isSyncRoute(action) ? action : "continue_waiting";
 }

@@ -136,6 +136,7 @@ export async function taskAnalyzer(state: WorkflowStateType, config: LangGraphRu
     settings,
     workflowId,
     workflowMode: mode,
+    waveWidth: maxBranches,
     ...allocation,
     loadBalancingMetrics: {
       complexityScore,

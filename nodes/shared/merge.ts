@@ -5,6 +5,7 @@ import { createChatModel } from "../../models/index.js";
 import { MERGE_SYNTHESIS, MergeSynthesisSchema, type BranchOutcome, type IntegrationResult, type MergePerformance, type Synthesis } from "../../state/shared/merge.js";
 import { integrationQualityMetrics } from "../../state/shared/quality_metrics.js";
 import { now } from "../../state/shared/time.js";
+import type { SharedStepEventOf } from "../../state/shared/timeline.js";
 
 export interface WeightedResult {
   source: string;
@@ -121,7 +122,7 @@ export interface MergeSettings {
 export interface Merge {
   integrationResult: IntegrationResult;
   mergePerformance: MergePerformance;
-  executionTimeline: { at: string; event: "intelligent_merge_completed"; node: "branch_merger"; [detail: string]: unknown }[];
+  executionTimeline: SharedStepEventOf<"intelligent_merge_completed">[];
 }
 
 /**

@@ -135,7 +135,7 @@ export function integrateFinalReport(input: ReportInput & { startedAt: string | 
     executionTimeline: [
       {
         at: completedAt,
-        event: "workflow_completed",
+        event: "workflow_completed" as const,
         node: "final_integrator" as const,
         qualityScore: input.qualityReport?.score,
         reportChars: finalReport.length,

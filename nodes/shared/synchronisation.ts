@@ -1,10 +1,12 @@
 import { requestReview, type ReviewDecision, type ReviewRequest } from "../../state/shared/review.js";
 import type { BranchOutcome, SynchronizationStatus } from "../../state/shared/merge.js";
 import { now } from "../../state/shared/time.js";
+import type { SharedStepEventOf, SyncAction } from "../../state/shared/timeline.js";
+
+export type { SyncAction } from "../../state/shared/timeline.js";
 
 export const CONDITIONAL_PROCEED_AT = 0.75;
 
-export type SyncAction = "proceed_to_merge" | "conditional_proceed" | "continue_waiting" | "timeout_recovery" | "recovery_exhausted";
 
 /** A sync point's branches as the sync rule reads them. */
 export interface SyncInput {
@@ -90,7 +92,7 @@ export interface Synchronisation {
   reviewDecisions?: ReviewDecision[];
   /** Set when the reviewer rejected the run. */
   rejection?: { status: "rejected"; failureReason: string };
-  executionTimeline: { at: string; event: string; node: "sync_point_manager"; [detail: string]: unknown }[];
+  executionTimeline: SharedStepEventOf<"synchronization_checkpoint" | "review_decision">[];
 }
 
 /**

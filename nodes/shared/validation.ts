@@ -14,6 +14,7 @@ import {
 } from "../../state/shared/merge.js";
 import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest } from "../../state/shared/review.js";
 import { now } from "../../state/shared/time.js";
+import type { SharedStepEventOf } from "../../state/shared/timeline.js";
 import type { MergeSettings } from "./merge.js";
 
 const RUBRIC_KEYS = Object.keys(QUALITY_RUBRIC) as (keyof typeof QUALITY_RUBRIC)[];
@@ -100,7 +101,7 @@ function validatorReview(input: ValidationInput): ReviewRequest {
   };
 }
 
-type ValidationEvent = { at: string; event: string; node: "quality_validator"; [detail: string]: unknown };
+type ValidationEvent = SharedStepEventOf<"quality_validated" | "review_decision">;
 
 export type Validation =
   | { rejected: { reviewDecisions: ReviewDecision[]; failureReason: string; executionTimeline: ValidationEvent[] } }

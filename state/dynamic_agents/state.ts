@@ -10,6 +10,7 @@ import type {
 } from "./types.js";
 import type { IntegrationResult, MergePerformance, QualityReport, SynchronizationStatus } from "../shared/merge.js";
 import type { ReviewDecision } from "../shared/review.js";
+import type { SharedStepEvent } from "../shared/timeline.js";
 
 const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({ ...current, ...update });
 const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
@@ -36,7 +37,7 @@ export type DynamicAgentsTimelineEvent =
       rejectedForResources: number;
     }
   /** The shared steps' events: synchronisation, review decisions, the merge, the gate, the report. */
-  | { at: string; event: string; node: "sync_point_manager" | "branch_merger" | "quality_validator" | "final_integrator"; [detail: string]: unknown };
+  | SharedStepEvent;
 type TimelineEvent = DynamicAgentsTimelineEvent;
 
 export const DynamicAgentsState = Annotation.Root({

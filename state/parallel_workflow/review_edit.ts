@@ -3,7 +3,8 @@ import { InputError } from "../shared/errors.js";
 import { MergeSynthesisSchema } from "./outputs.js";
 import { BranchFindingsSchema } from "../shared/findings.js";
 import type { ReviewPoint } from "../shared/review.js";
-import { BRANCH_NODES, currentResult, type BranchResult, type WorkflowStateType, type WorkflowUpdate } from "./workflow.js";
+import { BRANCHES } from "./branches.js";
+import { currentResult, type BranchResult, type WorkflowStateType, type WorkflowUpdate } from "./workflow.js";
 import { now } from "../shared/time.js";
 
 /**
@@ -91,7 +92,7 @@ export function reviewEditUpdate(
       Object.entries(edit.branches).map(([id, findings]) => [id, { ...results.get(id)!, results: findings }]),
     );
     // Any branch node leads into sync_point_manager; the first that has a result stands for them.
-    const asNode = results.values().next().value?.node ?? BRANCH_NODES[0];
+    const asNode = results.values().next().value?.node ?? BRANCHES[0].node;
     const fields = edited(Object.keys(edit.branches), edit.branches, (before as typeof edit).branches);
     return { update: { completedBranches, executionTimeline: recorded(fields) }, asNode, changed };
   }

@@ -32,6 +32,8 @@ export const WorkflowStateViewSchema = z.object({
   branchDependencies: z.record(z.string(), z.array(z.string())).describe("Branch ids each branch waits for"),
   executionTimeline: list("Every event, oldest first: analysis, waves, branch results, reviews, validation"),
   workflowMode: z.enum(["parallel", "sequential", "adaptive"]).optional().describe("How branches are scheduled"),
+  waveWidth: z.number().describe("The most branches one wave dispatches"),
+  wavesDispatched: z.number().describe("Waves dispatched so far"),
   loadBalancingMetrics: z.record(z.string(), z.number()).describe("Complexity, interdependency, headroom, retries"),
   workflowId: z.string().describe("The thread the workflow runs on"),
   checkpointData: record("Wave counter"),

@@ -2,19 +2,16 @@ import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
 import type { ResearchFocus } from "./outputs.js";
-import type { IntegrationResult, MergePerformance, QualityReport, QualityRoute, SynchronizationStatus } from "../shared/merge.js";
+import type { IntegrationResult, MergePerformance, QUALITY_RUBRIC, QualityReport, QualityRoute, SynchronizationStatus, Synthesis } from "../shared/merge.js";
 export type { IntegrationResult, MergePerformance, QualityReport, QualityRoute, Synthesis, SynchronizationStatus } from "../shared/merge.js";
 import type { BranchFindings } from "../shared/findings.js";
-import type { ReviewDecision } from "../shared/review.js";
+import type { ReviewDecision, ReviewPoint } from "../shared/review.js";
+import type { SharedStepEvent } from "../shared/timeline.js";
+export type { ReviewRequest, SyncReviewBranch } from "../shared/review.js";
 
-export const BRANCH_NODES = [
-  "research_branch_alpha",
-  "research_branch_beta",
-  "research_branch_gamma",
-  "analysis_branch_primary",
-  "analysis_branch_secondary",
-] as const;
-export type BranchNodeName = (typeof BRANCH_NODES)[number];
+import { branchRowFor, type BranchNodeName } from "./branches.js";
+
+export { BRANCH_NODES, type BranchNodeName } from "./branches.js";
 
 export type WorkflowMode = "parallel" | "sequential" | "adaptive";
 export type WorkflowStatus = "running" | "completed" | "failed" | "rejected";
@@ -78,21 +75,75 @@ export interface BranchResult {
   completedAt: string;
 }
 
-export interface TimelineEvent {
-  at: string;
-  event: string;
-  node: string;
-  [detail: string]: unknown;
+/** One timeline event per kind the nodes write, keyed by `event`; `node` is the node that wrote it. */
+export type TimelineEvent =
+  | {
+      at: string;
+      event: "task_analysis_completed";
+      node: "task_analyzer";
+      workflowMode: WorkflowMode;
+      branchesAllocated: number;
+      branchesPlanned: number;
+      complexityScore: number;
+      interdependencyScore: number;
+      cpuHeadroom: number;
+    }
+  | {
+      at: string;
+      event: "wave_dispatched";
+      node: "parallel_coordinator";
+      wave: number;
+      branches: { branchId: string; node: BranchNodeName; attempt: number; priorResults: number }[];
+    }
+  | {
+      at: string;
+      event: "branch_completed";
+      node: BranchNodeName;
+      branchId: string;
+      attempt: number;
+      seconds: number;
+      dataQualityScore: number;
+    }
+  | { at: string; event: "branch_failed"; node: BranchNodeName; branchId: string; attempt: number; seconds: number; error: string }
+  | { at: string; event: "state_edited"; node: ReviewPoint; reviewer: string; fields: string[] }
+  | {
+      at: string;
+      event: "branch_requeued";
+      node: "load_balancer";
+      branchId: string;
+      reason: string;
+      strategy: RecoveryStrategy;
+      retry: number;
+      backoffMs: number;
+      toNode: BranchNodeName;
+    }
+  | { at: string; event: "revision_requested"; node: "load_balancer"; revision: number; branches: string[]; feedback: string }
+  | SharedStepEvent;
+
+export type TimelineEventKind = TimelineEvent["event"];
+export type TimelineEventOf<K extends TimelineEventKind> = Extract<TimelineEvent, { event: K }>;
+
+/** The timeline's events of one kind, in order, typed as that kind. */
+export function eventsOf<K extends TimelineEventKind>(timeline: readonly TimelineEvent[], kind: K): TimelineEventOf<K>[] {
+  return timeline.filter((e): e is TimelineEventOf<K> => e.event === kind);
 }
 
-export type CoordinationAction =
+/** How load_balancer recovers a failed branch: docs/design.md (Recovery). */
+export type RecoveryStrategy = "retry" | "reassign" | "reduced_scope";
+
+/** Where sync_point_manager sends the run: the keys of its path map. */
+export type SyncRoute =
   | "proceed_to_merge"
   | "conditional_proceed"
   | "continue_waiting"
   | "timeout_recovery"
   | "recovery_exhausted"
-  | QualityRoute
   | "rejected";
+
+/** Where quality_validator sends the run: the keys of its path map. */
+export type ValidationRoute = QualityRoute | "rejected";
+
+export type CoordinationAction = SyncRoute | ValidationRoute;
 
 const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({
   ...current,
@@ -110,32 +161,30 @@ export const WorkflowState = Annotation.Root({
   taskQueue: Annotation<Task[]>({ reducer: replace, default: () => [] }),
   activeBranches: Annotation<Record<string, BranchAllocation>>({ reducer: mergeById, default: () => ({}) }),
   /**
-   * A plain reducer channel, stored whole at each step it changes (every wave). LangGraph's
-   * DeltaChannel would store only each step's writes, but it rebuilds the value on every read
-   * by fetching each ancestor checkpoint: `orchestra history` of a 106-step thread took 75 s
-   * (a read per checkpoint per checkpoint), and every resume and `show` paid the same walk.
-   * Waves as wide as maxConcurrency keep the number of rewrites small; bench/ measures it.
-   *
-   * A branch's performance lives on its result only (docs/design.md says why).
+   * A plain reducer channel, stored whole at each step it changes, not a DeltaChannel
+   * (docs/decisions/1202-w12-finish-plain-reducer-channels.md). A branch's performance lives
+   * on its result only (docs/design.md says why).
    */
   completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),
 
   syncPoints: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
   branchDependencies: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
-  /**
-   * Append-only: a node returns only its new events. Not a DeltaChannel either (see
-   * completedBranches): it also replays one step's writes in task-id order, which differs from
-   * run to run, so a thread read back or resumed would list a step's events in another order.
-   */
+  /** Append-only: a node returns only its new events. A plain channel too (the same record). */
   executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
 
   workflowMode: Annotation<WorkflowMode | undefined>({ reducer: replace, default: () => undefined }),
+  /** The most branches one wave dispatches: task_analyzer's allocation (sequential mode dispatches one). */
+  waveWidth: Annotation<number>({ reducer: replace, default: () => 1 }),
+  /** Waves dispatched so far: parallel_coordinator numbers each wave by it. */
+  wavesDispatched: Annotation<number>({ reducer: replace, default: () => 0 }),
+  /** Reported figures only (the API's state view shows them); the graph never routes on them. */
   loadBalancingMetrics: Annotation<Record<string, number>>({
     reducer: (current, update) => ({ ...current, ...update }),
     default: () => ({}),
   }),
 
   workflowId: Annotation<string>({ reducer: replace, default: () => "" }),
+  /** Reported only: the wave counter as the API's state view shows it. */
   checkpointData: Annotation<Record<string, unknown>>({
     reducer: (current, update) => ({ ...current, ...update }),
     default: () => ({}),
@@ -182,15 +231,9 @@ export interface BranchInput {
   priorResults: { branchId: string; summary: string }[];
 }
 
-/** The branch node a branch's work goes to: by type and focus or priority, unless reassigned. */
+/** The Send mapping: the branch node a branch's work goes to (branches.ts), unless reassigned. */
 export function branchNodeFor(allocation: BranchAllocation): BranchNodeName {
-  if (allocation.assignedNode) return allocation.assignedNode;
-  if (allocation.type === "research") {
-    if (allocation.focus === "technical") return "research_branch_alpha";
-    if (allocation.focus === "market") return "research_branch_beta";
-    return "research_branch_gamma";
-  }
-  return allocation.priority === "high" ? "analysis_branch_primary" : "analysis_branch_secondary";
+  return allocation.assignedNode ?? branchRowFor(allocation).node;
 }
 
 /** A branch's result for its current attempt, if it has one. */

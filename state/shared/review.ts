@@ -1,6 +1,8 @@
 import { interrupt } from "@langchain/langgraph";
 import { z } from "zod";
 import { InputError } from "./errors.js";
+import type { QUALITY_RUBRIC, SynchronizationStatus, Synthesis } from "./merge.js";
+import type { SyncAction } from "./timeline.js";
 
 /**
  * Review decisions: the one implementation the graph, the CLI and API clients share.
@@ -34,15 +36,48 @@ export interface ReviewDecision {
   revision: number;
 }
 
-/** What a review interrupt carries to the reviewer. */
-export interface ReviewRequest<T = unknown> {
+/** What every review interrupt carries; each point's details: ReviewRequest. */
+export interface ReviewPrompt {
   point: ReviewPoint;
   question: string;
   options: ReviewDecisionInput["action"][];
-  details: T;
+  details: object;
   /** Set when the pause asks again because the last decision was invalid. */
   error?: string;
 }
+
+/** A branch's outcome as the sync review shows it. */
+export interface SyncReviewBranch {
+  branchId: string;
+  node?: string;
+  status: "success" | "failed" | "pending";
+  quality?: number;
+  seconds?: number;
+  error?: string;
+  summary?: string;
+}
+
+/** What a review interrupt carries to the reviewer, keyed by the review point. */
+export type ReviewRequest = ReviewPrompt &
+  (
+    | {
+        point: "sync_point_manager";
+        details: { proposedAction: SyncAction; synchronization: SynchronizationStatus; branches: SyncReviewBranch[] };
+      }
+    | {
+        point: "quality_validator";
+        details: {
+          qualityScore: number;
+          threshold: number;
+          rubric: typeof QUALITY_RUBRIC;
+          revision: number;
+          revisionsLeft: number;
+          research: Synthesis;
+          analysis: Synthesis;
+          missingBranches: string[];
+        };
+      }
+  );
 
 /** The feedback reviewers gave in a revision round, oldest first. */
 export function feedbackInRound(decisions: ReviewDecision[], revision: number): string[] {
@@ -68,7 +103,7 @@ export function parseReviewDecision(raw: unknown): ReviewDecisionInput {
  * replay the invalid one first. The CLI validates before it resumes; API and Studio
  * clients send whatever they are given.
  */
-export function requestReview<T>(request: ReviewRequest<T>, revision: number): ReviewDecision {
+export function requestReview(request: ReviewPrompt, revision: number): ReviewDecision {
   let decision: ReviewDecisionInput | undefined;
   let error: string | undefined;
   while (!decision) {

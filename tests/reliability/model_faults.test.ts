@@ -4,7 +4,7 @@ import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
 import type { FaultPlan } from "../../models/offline/runtime.js";
 import { resumeRun } from "../../scripts/runner.js";
-import { BRANCH_NODES, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { BRANCH_NODES, eventsOf, type TimelineEventKind, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openai_server.js";
 import { BRANCH_NODE_OF } from "../support/fixtures.js";
@@ -54,7 +54,7 @@ function config(configurable: Record<string, unknown> = {}) {
   return { configurable: { thread_id: `model-fault-${++threadCount}`, review: "never", ...configurable } };
 }
 
-const events = (state: WorkflowStateType, name: string) => state.executionTimeline.filter((e) => e.event === name);
+const events = <K extends TimelineEventKind>(state: WorkflowStateType, kind: K) => eventsOf(state.executionTimeline, kind);
 
 /**
  * The figures of a run: successful branches missing from the merge (lost), and extra calls for

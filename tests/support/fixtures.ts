@@ -115,6 +115,8 @@ export function makeState(overrides: Partial<WorkflowStateType> = {}): WorkflowS
     branchDependencies: {},
     executionTimeline: [],
     workflowMode: "parallel",
+    waveWidth: 1,
+    wavesDispatched: 0,
     loadBalancingMetrics: {},
     workflowId: "wf-test",
     checkpointData: {},
