@@ -52,7 +52,10 @@ export async function startFleet(options: {
       children.push(child);
       urls.push(await listeningUrl(child));
     }
-    return { clients: urls.map((apiUrl) => new Client({ apiUrl, callerOptions: { maxRetries: 0 } })), stop };
+    // The SDK sends at most 4 requests at once per client unless told otherwise: the bench's
+    // threads are as many clients, each waiting on its run.
+    const callerOptions = { maxRetries: 0, maxConcurrency: Infinity };
+    return { clients: urls.map((apiUrl) => new Client({ apiUrl, callerOptions })), stop };
   } catch (error) {
     await stop();
     throw error;

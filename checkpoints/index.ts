@@ -33,6 +33,11 @@ export interface CheckpointerOptions {
   embedded?: Pick<EmbeddedPostgresOptions, "dataDir" | "port">;
   /** Default true: create or migrate the checkpoint tables. False only checks the database answers. */
   migrate?: boolean;
+  /**
+   * Cap on `pool`'s connections. Default none: the CLI holds one per thread lock. A caller that
+   * knows how many sessions it holds at most sets it, so a burst of queries cannot exhaust the server.
+   */
+  maxConnections?: number;
 }
 
 export interface Checkpointer {
@@ -77,7 +82,7 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
     : maskDatabaseUrl(url);
 
   const saverPool = createPool(url, CHECKPOINTER_CONNECTIONS);
-  const pool = createPool(url, Infinity);
+  const pool = createPool(url, options.maxConnections ?? Infinity);
   const checkpointer = new GuardedPostgresSaver(saverPool, schema, location);
   let closing: Promise<void> | undefined;
   const close = () =>

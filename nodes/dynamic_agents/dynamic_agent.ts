@@ -4,7 +4,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { AgentStatsStore } from "../../checkpoints/agent_stats.js";
-import { abortable } from "../../models/deadline.js";
+import { abortable, Deadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import type { AgentTaskInput, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
 import type { AgentError, AgentResult, LedgerEntry } from "../../state/dynamic_agents/types.js";
@@ -55,8 +55,8 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 export async function runAgent(input: AgentTaskInput, config: RunnableConfig): Promise<AgentResult> {
   const { specification } = input;
   const timeoutMs = specification.timeoutSeconds * 1000;
-  const deadline = AbortSignal.timeout(timeoutMs);
-  const signal = config.signal ? AbortSignal.any([config.signal, deadline]) : deadline;
+  const deadline = new Deadline(timeoutMs, config.signal);
+  const { signal } = deadline;
   const startedAt = now();
   const started = performance.now();
   const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS, includeRaw: true });
@@ -66,22 +66,26 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
   let tokensUsed = 0;
   let error: AgentError | undefined;
   let attempt = 0;
-  while (attempt <= specification.retryAttempts && !findings) {
-    attempt += 1;
-    try {
-      const answer = await asAgent(input.agentId, config, signal, (agentConfig) => abortable(model.invoke(messages, agentConfig), signal));
-      tokensUsed += (answer.raw as AIMessage).usage_metadata?.total_tokens ?? 0;
-      if (!answer.parsed) throw new Error("the model's answer did not match the findings schema");
-      findings = answer.parsed;
-      error = undefined;
-    } catch (caught) {
-      if (config.signal?.aborted) throw caught;
-      if (deadline.aborted) {
-        error = { kind: "AgentTimeoutError", message: `timed out after ${specification.timeoutSeconds} s (attempt ${attempt})` };
-        break;
+  try {
+    while (attempt <= specification.retryAttempts && !findings) {
+      attempt += 1;
+      try {
+        const answer = await asAgent(input.agentId, config, signal, (agentConfig) => abortable(model.invoke(messages, agentConfig), signal));
+        tokensUsed += (answer.raw as AIMessage).usage_metadata?.total_tokens ?? 0;
+        if (!answer.parsed) throw new Error("the model's answer did not match the findings schema");
+        findings = answer.parsed;
+        error = undefined;
+      } catch (caught) {
+        if (config.signal?.aborted) throw caught;
+        if (deadline.expired) {
+          error = { kind: "AgentTimeoutError", message: `timed out after ${specification.timeoutSeconds} s (attempt ${attempt})` };
+          break;
+        }
+        error = { kind: "AgentRunError", message: `attempt ${attempt} of ${specification.retryAttempts + 1}: ${messageOf(caught)}` };
       }
-      error = { kind: "AgentRunError", message: `attempt ${attempt} of ${specification.retryAttempts + 1}: ${messageOf(caught)}` };
     }
+  } finally {
+    deadline.clear();
   }
 
   const seconds = (performance.now() - started) / 1000;

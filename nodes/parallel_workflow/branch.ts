@@ -1,6 +1,6 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { abortable } from "../../models/deadline.js";
+import { abortable, Deadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/shared/findings.js";
 import { dataQualityScore, round } from "../shared/findings.js";
@@ -61,8 +61,8 @@ export async function runBranch(
   });
   // The backoff is waiting, not work: it must not eat into the branch's timeout.
   if (allocation.backoffMs > 0) await sleep(allocation.backoffMs, config.signal);
-  const timeout = AbortSignal.timeout(allocation.resources.timeoutMs);
-  const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
+  const deadline = new Deadline(allocation.resources.timeoutMs, config.signal);
+  const { signal } = deadline;
   const startedAt = performance.now();
   const cpuBefore = process.cpuUsage();
   let modelCalls = 0;
@@ -97,7 +97,7 @@ export async function runBranch(
   } catch (error) {
     // A cancelled run is not a branch failure: let LangGraph stop the run.
     if (config.signal?.aborted) throw error;
-    const timedOut = timeout.aborted;
+    const timedOut = deadline.expired;
     const seconds = (performance.now() - startedAt) / 1000;
     result = {
       ...base,
@@ -112,6 +112,8 @@ export async function runBranch(
       modelCalls,
       completedAt: now(),
     };
+  } finally {
+    deadline.clear();
   }
 
   emitProgress(config, {

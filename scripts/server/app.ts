@@ -148,8 +148,8 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
     return adopted[0]!;
   }
 
-  async function graphOfCheckpoints(threadId: string): Promise<string | undefined> {
-    const { rows } = await pool.query<{ channels: Record<string, unknown> }>(
+  async function graphOfCheckpoints(threadId: string, client: pg.Pool | pg.PoolClient = pool): Promise<string | undefined> {
+    const { rows } = await client.query<{ channels: Record<string, unknown> }>(
       `SELECT checkpoint->'channel_versions' AS channels FROM ${table("checkpoints")}
        WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`,
       [threadId],
@@ -536,7 +536,8 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
     const cancelled: string[] = [];
     let { rows: threads } = await client.query<ThreadRow>(`SELECT * FROM ${table("threads")} WHERE thread_id = $1 FOR UPDATE`, [id]);
     if (!threads[0]) {
-      const fromCheckpoints = threadId === undefined ? undefined : await graphOfCheckpoints(id);
+      // On the transaction's own connection: one more from the capped pool, while holding this one, could wait forever.
+      const fromCheckpoints = threadId === undefined ? undefined : await graphOfCheckpoints(id, client);
       if (threadId !== undefined && !fromCheckpoints && prepared.ifNotExists !== "create") {
         throw new HttpError(404, `thread ${id} not found; create it first, or send if_not_exists "create"`);
       }

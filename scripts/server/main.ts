@@ -41,8 +41,14 @@ export interface OrchestraServer {
 
 export const DEFAULT_GRACE_MS = 10_000;
 
+/** Connections for the short queries of the API and the workers, beside the sessions held for good. */
+const QUERY_CONNECTIONS = 5;
+
 export async function startOrchestraServer(options: ServerOptions): Promise<OrchestraServer> {
-  const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress });
+  // Each worker slot holds a session for good, and the bus its listener; without a cap, N requests
+  // at once opened N more connections, and 50 waiting runs ran Postgres out of them.
+  const maxConnections = options.workers + 1 + QUERY_CONNECTIONS;
+  const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections });
   const { pool, schema, checkpointer } = db;
   let bus: RunBus | undefined;
   try {

@@ -71,10 +71,12 @@ export class RunQueue {
    */
   async claim(session: pg.PoolClient, skip: ReadonlySet<string>): Promise<RunRow | undefined> {
     const { rows: candidates } = await session.query<{ run_id: string; thread_id: string }>(
+      // Pending runs first: the running ones are candidates only in case their worker died, and
+      // the oldest CLAIM_CANDIDATES of them would otherwise hide every run queued after them.
       `SELECT run_id, thread_id FROM (
-         SELECT DISTINCT ON (thread_id) run_id, thread_id, created_at FROM ${this.runs}
+         SELECT DISTINCT ON (thread_id) run_id, thread_id, status, created_at FROM ${this.runs}
          WHERE status IN ('pending', 'running') ORDER BY thread_id, created_at) oldest
-       ORDER BY created_at LIMIT ${CLAIM_CANDIDATES}`,
+       ORDER BY status = 'running', created_at LIMIT ${CLAIM_CANDIDATES}`,
     );
     for (const { run_id, thread_id } of candidates) {
       if (skip.has(run_id)) continue;

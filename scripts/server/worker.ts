@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { Command } from "@langchain/langgraph";
 import type pg from "pg";
 import type { RunBus } from "./bus.js";
@@ -30,7 +29,8 @@ export interface WorkerContext {
  */
 export class RunWorkers {
   private stopping = false;
-  private readonly wake = new EventEmitter().setMaxListeners(0);
+  /** The idle slots' wake-ups, longest idle first. */
+  private readonly idleSlots: (() => void)[] = [];
   private readonly controllers = new Map<string, AbortController>();
   private slots: Promise<void>[] = [];
   private readonly unsubscribe: (() => void)[] = [];
@@ -39,11 +39,14 @@ export class RunWorkers {
 
   start(count: number): void {
     const { bus, queue } = this.context;
-    const wakeUp = () => this.wake.emit("wake");
+    // One notice, one run to claim: waking every idle slot sent them all into the claim query,
+    // each trying the lock of every active thread, for one of them to win. A slot that finds
+    // nothing goes back to idle; the periodic poll still finds what a lost notice would have.
+    const wakeOne = () => this.idleSlots.shift()?.();
     this.unsubscribe.push(
-      bus.onAny("queued", wakeUp),
+      bus.onAny("queued", wakeOne),
       // A run that ends may unblock the next run of its thread.
-      bus.onAny("done", wakeUp),
+      bus.onAny("done", wakeOne),
       bus.onAny("cancel", (runId) => {
         const controller = this.controllers.get(runId);
         if (!controller) return;
@@ -56,7 +59,7 @@ export class RunWorkers {
   /** Stops claiming; runs still going after `graceMs` are handed back for another instance to finish. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    this.wake.emit("wake");
+    for (const wake of this.idleSlots.splice(0)) wake();
     const finished = Promise.all(this.slots);
     const timer = setTimeout(() => {
       for (const controller of this.controllers.values()) controller.abort("shutdown" satisfies StopReason);
@@ -74,11 +77,12 @@ export class RunWorkers {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wake.off("wake", done);
+        const waiting = this.idleSlots.indexOf(done);
+        if (waiting >= 0) this.idleSlots.splice(waiting, 1);
         resolve();
       };
       const timer = setTimeout(done, IDLE_POLL_MS * (0.5 + Math.random()));
-      this.wake.once("wake", done);
+      this.idleSlots.push(done);
     });
   }
 

@@ -1,6 +1,6 @@
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { ToolMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
-import { abortable } from "../../../models/deadline.js";
+import { abortable, Deadline } from "../../../models/deadline.js";
 import { SourceResultSchema, type SourcePassage, type SourceResult } from "../../../state/shared/citations.js";
 
 /**
@@ -45,16 +45,18 @@ export async function runSourceCall(
   secrets: readonly string[] = [],
 ): Promise<SourceResult> {
   if (!source) return { tool: call.name, status: "error", error: `no tool named '${call.name}' is offered` };
-  const timeout = AbortSignal.timeout(Math.max(1, timeoutMs));
-  const signal = runSignal ? AbortSignal.any([runSignal, timeout]) : timeout;
+  const deadline = new Deadline(Math.max(1, timeoutMs), runSignal);
+  const { signal } = deadline;
   try {
     const output: unknown = await abortable(source.tool.invoke(call.args, { signal }), signal);
     const passages = source.passages(call.args, output).map((p) => ({ ...p, text: masked(p.text, secrets) }));
     return { tool: call.name, status: "ok", passages };
   } catch (error) {
     if (runSignal?.aborted) throw error;
-    const reason = timeout.aborted ? `timed out after ${timeoutMs} ms` : oneLine(error);
+    const reason = deadline.expired ? `timed out after ${timeoutMs} ms` : oneLine(error);
     return { tool: call.name, status: "error", error: masked(reason, secrets) };
+  } finally {
+    deadline.clear();
   }
 }
 

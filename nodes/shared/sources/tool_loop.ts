@@ -1,7 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, SystemMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
 import { Annotation, END, messagesStateReducer, Send, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { abortable } from "../../../models/deadline.js";
+import { abortable, Deadline } from "../../../models/deadline.js";
 import { CITED_FINDINGS, CitedFindingsSchema, groundFindings, type CitedFindings } from "../../../state/shared/citations.js";
 import { runSourceCall, sourceResultsIn, toolMessageOf } from "./source_tool.js";
 import type { OpenSources } from "./sources.js";
@@ -77,14 +77,16 @@ export function createToolLoop(options: ToolLoopOptions, checkpointer?: BaseChec
   const bound = model.bindTools(sources.tools.map((source) => source.tool));
 
   const agent = async (state: ToolLoopStateType, config: LangGraphRunnableConfig) => {
-    const timeout = AbortSignal.timeout(Math.max(1, msLeft()));
-    const signal = config.signal ? AbortSignal.any([config.signal, timeout]) : timeout;
+    const deadline = new Deadline(Math.max(1, msLeft()), config.signal);
+    const { signal } = deadline;
     let reply: BaseMessage;
     try {
       reply = await abortable(bound.invoke([system, ...state.messages], { ...config, signal }), signal);
     } catch (error) {
-      if (!timeout.aborted || config.signal?.aborted) throw error;
+      if (!deadline.expired || config.signal?.aborted) throw error;
       return { messages: [new AIMessage("The time for reading sources ran out; answering from what was read.")] };
+    } finally {
+      deadline.clear();
     }
     const asked = reply instanceof AIMessage ? (reply.tool_calls ?? []) : [];
     const content = typeof reply.content === "string" ? reply.content : "";
