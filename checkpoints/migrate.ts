@@ -20,12 +20,23 @@ export const PRODUCT_TABLES = {
 
 export type TableGroup = keyof typeof PRODUCT_TABLES;
 
-/** Creates or completes every table beside the checkpoint tables; safe to repeat and to run from several processes. */
+/**
+ * Creates or completes every table beside the checkpoint tables; safe to repeat. Callers on one
+ * schema take turns under an advisory lock: not every module's own set-up locks, and concurrent
+ * CREATE TABLE IF NOT EXISTS collide in the catalog (servers starting together on a fresh schema).
+ */
 export async function migrateAll(pool: pg.Pool, schema: string): Promise<void> {
-  await migrateServerStore(pool, schema);
-  await setUpAgentStats(pool, schema);
-  await migrateEnterpriseControls(pool, schema);
-  await migrateDefinitionVersions(pool, schema);
+  const session = await pool.connect();
+  try {
+    await session.query("SELECT pg_advisory_lock(hashtext($1))", [`langgraph-orchestra:migrate-all:${schema}`]);
+    await migrateServerStore(pool, schema);
+    await setUpAgentStats(pool, schema);
+    await migrateEnterpriseControls(pool, schema);
+    await migrateDefinitionVersions(pool, schema);
+  } finally {
+    // Dropping the session releases the lock with it.
+    session.release(true);
+  }
 }
 
 export interface TablePresence {

@@ -50,15 +50,22 @@ async function threadLocked(threadId: string): Promise<boolean> {
 
 describe("orchestra serve", () => {
   it("serves the SDK and /ok, and exits 0 on SIGTERM", async () => {
-    const own = await startServer(db.schema);
-    const ready = JSON.parse(own.output().split("\n").find((line) => line.startsWith("{"))!) as { url: string; workers: number; checkpoints: string };
-    expect(ready).toMatchObject({ url: own.url, workers: 10 });
-    expect(ready.checkpoints).not.toMatch(/:[^:@/]*@/);
-    expect((await fetch(`${own.url}/ok`)).status).toBe(200);
-    const graphs = (await own.client().assistants.search()).map((a) => a.graph_id);
-    expect(graphs).toContain("parallel_workflow");
-    expect(await own.stop("SIGTERM")).toBe(0);
-    expect(own.output()).not.toMatch(/\n\s+at /);
+    // Its own schema: a server left running by a failure here must not take the other tests' runs.
+    const schema = await createTestSchema();
+    const own = await startServer(schema.schema);
+    try {
+      const ready = JSON.parse(own.output().split("\n").find((line) => line.startsWith("{"))!) as { url: string; workers: number; checkpoints: string };
+      expect(ready).toMatchObject({ url: own.url, workers: 10 });
+      expect(ready.checkpoints).not.toMatch(/:[^:@/]*@/);
+      expect((await fetch(`${own.url}/ok`)).status).toBe(200);
+      const graphs = (await own.client().assistants.search()).map((a) => a.graph_id);
+      expect(graphs).toContain("parallel_workflow");
+      expect(await own.stop("SIGTERM")).toBe(0);
+      expect(own.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      await own.stop("SIGKILL");
+      await schema.cleanup();
+    }
   });
 
   it.each([
