@@ -9,4 +9,4 @@ ENV NODE_ENV=production
 EXPOSE 2024
 # SIGTERM stops taking runs; runs in flight get --grace ms, then go back to the queue.
 STOPSIGNAL SIGTERM
-CMD ["node", "--import", "tsx", "scripts/server/main.ts", "--host", "0.0.0.0", "--port", "2024"]
+CMD ["node", "scripts/orchestra.js", "serve", "--host", "0.0.0.0", "--port", "2024"]

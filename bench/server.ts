@@ -36,7 +36,7 @@ export async function startFleet(options: {
     for (let i = 0; i < options.processes; i++) {
       const child = spawn(
         process.execPath,
-        ["--import", "tsx", "--import", path.join(ROOT, "bench/pin_idle_load.ts"), path.join(ROOT, "scripts/server/main.ts"), "--port", "0", "--json", "--workers", String(options.workers)],
+        ["--import", "tsx", "--import", path.join(ROOT, "bench/pin_idle_load.ts"), path.join(ROOT, "scripts/orchestra.js"), "serve", "--port", "0", "--json", "--workers", String(options.workers)],
         {
           cwd: ROOT,
           env: {

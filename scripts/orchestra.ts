@@ -18,6 +18,9 @@ const COMMANDS: readonly { register(program: Command): void }[] = await Promise.
   import("./commands/report.js"),
   import("./commands/graph.js"),
   import("./commands/db.js"),
+  import("./commands/serve.js"),
+  import("./commands/metrics.js"),
+  import("./commands/optimize.js"),
 ]);
 
 export function buildProgram() {

@@ -1,20 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
-import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
-import { Command, InvalidArgumentError } from "commander";
 import { openCheckpointer } from "../../checkpoints/index.js";
 import { envValue } from "../../checkpoints/env.js";
-import { migrateServerStore } from "../../checkpoints/server_store.js";
-import { InputError } from "../../state/shared/errors.js";
+import { migrateAll } from "../../checkpoints/migrate.js";
 import { STUDIO_ORIGIN, createApp, deleteStatelessThread, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
 import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
 import { servedGraphs } from "../../graphs/registry.js";
 import { RunQueue } from "./queue.js";
-import { errorBody } from "./serialise.js";
 import { RunWorkers } from "./worker.js";
 
 export interface ServerOptions {
@@ -52,7 +48,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
   const { pool, schema, checkpointer } = db;
   let bus: RunBus | undefined;
   try {
-    await migrateServerStore(pool, schema);
+    await migrateAll(pool, schema);
     const graphs = new Map(servedGraphs().map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
     for (const { served } of graphs.values()) {
       await pool.query(
@@ -122,53 +118,3 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     throw error;
   }
 }
-
-function positiveInteger(name: string, max: number) {
-  return (value: string) => {
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < 0 || number > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}`);
-    return number;
-  };
-}
-
-async function main(argv: string[]): Promise<void> {
-  const program = new Command("orchestra serve")
-    .description("Serve every workflow through the LangGraph API on Postgres")
-    .option("--port <port>", "port to listen on (0: any free port)", positiveInteger("--port", 65_535), 2024)
-    .option("--host <host>", "interface to listen on", "127.0.0.1")
-    .option("--workers <n>", "runs this process executes at once", positiveInteger("--workers", 1000), 10)
-    .option("--grace <ms>", "on SIGTERM, how long runs in flight get before they are handed back", positiveInteger("--grace", 3_600_000), DEFAULT_GRACE_MS)
-    .option("--json", "print the listening address as JSON")
-    .option("--debug", "print stack traces")
-    .showHelpAfterError()
-    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
-  program.parse(argv);
-  const opts = program.opts<{ port: number; host: string; workers: number; grace: number; json?: boolean; debug?: boolean }>();
-  // Names this server's connections in pg_stat_activity, per deployment (schema).
-  process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
-  let server: OrchestraServer;
-  try {
-    server = await startOrchestraServer({ port: opts.port, host: opts.host, workers: opts.workers, onProgress: (m) => console.error(m) });
-  } catch (error) {
-    console.error(`orchestra serve: ${opts.debug && error instanceof Error ? error.stack : errorBody(error).message}`);
-    process.exit(error instanceof InputError ? 2 : 1);
-  }
-  const ready = { url: server.url, port: server.port, workers: opts.workers, checkpoints: server.location };
-  console.log(opts.json ? JSON.stringify(ready) : `orchestra serve: listening on ${server.url} (${opts.workers} workers, checkpoints: ${server.location})`);
-  let signalled = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (signalled) process.exit(signal === "SIGINT" ? 130 : 143);
-    signalled = true;
-    void server.close(opts.grace).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`orchestra serve: ${errorBody(error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main(process.argv);

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { threadLockKey } from "../../checkpoints/thread_lock.js";
 import type { RunBus } from "./bus.js";
 
 export const RUN_STATUSES = ["pending", "running", "success", "error", "timeout", "interrupted"] as const;
@@ -37,9 +38,6 @@ export interface RunRow {
   created_at: Date;
   updated_at: Date;
 }
-
-/** The same key the CLI locks a thread with (scripts/runner.ts withThreadLock): one runner per thread, CLI or server. */
-export const threadLockKey = (threadId: string) => `orchestra:thread:${threadId}`;
 
 /** How many of the oldest runnable threads one claim looks at. */
 const CLAIM_CANDIDATES = 32;
@@ -82,7 +80,7 @@ export class RunQueue {
       if (skip.has(run_id)) continue;
       const { rows: locked } = await session.query<{ locked: boolean }>(
         "SELECT pg_try_advisory_lock(hashtext($1)) AS locked",
-        [threadLockKey(thread_id)],
+        [threadLockKey(this.schema, thread_id)],
       );
       if (!locked[0]!.locked) continue;
       const head = `SELECT max(checkpoint_id) FROM "${this.schema}".checkpoints WHERE thread_id = $3 AND checkpoint_ns = ''`;
@@ -104,7 +102,7 @@ export class RunQueue {
       const run = rows[0];
       if (run?.status === "running") return run;
       if (run) await this.bus.notify("done", run.run_id);
-      await unlockThread(session, thread_id);
+      await this.unlockThread(session, thread_id);
     }
     return undefined;
   }
@@ -127,12 +125,13 @@ export class RunQueue {
     await this.bus.notify("queued", runId);
   }
 
+  /** Lets go of the thread a claim locked on `session`. */
+  async unlockThread(session: pg.PoolClient, threadId: string): Promise<void> {
+    await session.query("SELECT pg_advisory_unlock(hashtext($1))", [threadLockKey(this.schema, threadId)]);
+  }
+
   async cancelRequested(runId: string): Promise<CancelAction | null> {
     const { rows } = await this.pool.query<{ cancel: CancelAction | null }>(`SELECT cancel FROM ${this.runs} WHERE run_id = $1`, [runId]);
     return rows[0]?.cancel ?? null;
   }
-}
-
-export async function unlockThread(session: pg.PoolClient, threadId: string): Promise<void> {
-  await session.query("SELECT pg_advisory_unlock(hashtext($1))", [threadLockKey(threadId)]);
 }

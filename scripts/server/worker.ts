@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
 import type { ServableGraph } from "../../state/shared/workflow_definition.js";
-import { type CancelAction, type RunQueue, type RunRow, unlockThread } from "./queue.js";
+import { type CancelAction, type RunQueue, type RunRow } from "./queue.js";
 import { errorBody } from "./serialise.js";
 
 /** How often an idle worker looks for runs no notification told it about (a dead worker's). */
@@ -99,7 +99,7 @@ export class RunWorkers {
             continue;
           }
           await this.execute(run);
-          await unlockThread(session, run.thread_id);
+          await queue.unlockThread(session, run.thread_id);
         }
       } catch (error) {
         // The database went away or refused a statement: the session (and any lock) is dropped

@@ -4,7 +4,7 @@ import path from "node:path";
 import { Client } from "@langchain/langgraph-sdk";
 import { PROJECT_ROOT } from "../support/cli.js";
 
-const ENTRY = path.join(PROJECT_ROOT, "scripts/server/main.ts");
+const ORCHESTRA = path.join(PROJECT_ROOT, "scripts/orchestra.js");
 
 export interface ServerProcess {
   url: string;
@@ -16,9 +16,9 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `orchestra serve` in a child process on a port the OS picks, with the offline model. */
+/** `orchestra serve` (scripts/orchestra.js, as users start it) in a child process on a port the OS picks, with the offline model. */
 export async function startServer(schema: string, env: NodeJS.ProcessEnv = {}, args: string[] = [], nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...nodeArgs, ENTRY, "--port", "0", "--json", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", ...nodeArgs, ORCHESTRA, "serve", "--port", "0", "--json", ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ORCHESTRA_MODEL: "offline", ORCHESTRA_DB_SCHEMA: schema, ...env },
   });

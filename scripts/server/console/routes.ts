@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -11,6 +12,8 @@ import type { Hono } from "hono";
  * sends the key the user typed in.
  */
 const WEB = path.join(path.dirname(fileURLToPath(import.meta.url)), "web");
+// The sources under tsx; their compiled copy when `orchestra` runs from the build in dist/.
+const ENTRY = ["main.ts", "main.js"].map((file) => path.join(WEB, file)).find((file) => existsSync(file)) ?? path.join(WEB, "main.ts");
 
 interface Bundle {
   script: string;
@@ -21,7 +24,7 @@ let bundling: Promise<Bundle> | undefined;
 
 export function consoleBundle(): Promise<Bundle> {
   return (bundling ??= build({
-    entryPoints: [path.join(WEB, "main.ts")],
+    entryPoints: [ENTRY],
     bundle: true,
     write: false,
     format: "esm",

@@ -1,0 +1,64 @@
+import type { Command } from "commander";
+import { InputError } from "../../state/shared/errors.js";
+import { EXIT, examples, JSON_OPTION, printJson, subcommand, type JsonOption } from "./shared.js";
+
+export interface ServeOptions extends JsonOption {
+  port: number;
+  host: string;
+  workers: number;
+  /** Default: the server's own (DEFAULT_GRACE_MS). */
+  grace?: number;
+}
+
+const wholeNumber = (flag: string, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > max) throw new InputError(`${flag} must be a whole number from 0 to ${max}, got '${value}'`);
+  return n;
+};
+
+/** Serves until SIGTERM or Ctrl-C; then stops taking runs, gives those in flight the grace period, and exits 0. */
+async function serve(options: ServeOptions): Promise<void> {
+  const { envValue } = await import("../../checkpoints/env.js");
+  // Names this server's connections in pg_stat_activity, per deployment (schema).
+  process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
+  const { startOrchestraServer } = await import("../server/main.js");
+  const server = await startOrchestraServer({
+    port: options.port,
+    host: options.host,
+    workers: options.workers,
+    onProgress: (message) => process.stderr.write(message + "\n"),
+  });
+  const ready = { url: server.url, port: server.port, workers: options.workers, checkpoints: server.location };
+  if (options.json) printJson(ready);
+  else process.stdout.write(`orchestra serve: listening on ${server.url} (${options.workers} workers, checkpoints: ${server.location})\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  // A second signal while closing stops at once.
+  const now = (again: NodeJS.Signals) => process.exit(again === "SIGINT" ? EXIT.interrupted : 128 + 15);
+  process.once("SIGTERM", now);
+  process.once("SIGINT", now);
+  process.stderr.write(`orchestra serve: ${signal}: no new runs; runs in flight get their grace period, then go back to the queue\n`);
+  await server.close(options.grace);
+  // Streams that clients keep open and timers of the libraries would keep the process up.
+  process.exit(EXIT.ok);
+}
+
+export function register(program: Command): void {
+  subcommand(program, "serve")
+    .description("Serve every workflow through the LangGraph API (SDK, Studio, the web console at /console), on Postgres.")
+    .option("--port <port>", "port to listen on (0: any free port)", wholeNumber("--port", 65_535), 2024)
+    .option("--host <host>", "interface to listen on (0.0.0.0: every interface)", "127.0.0.1")
+    .option("--workers <n>", "runs this process executes at once", wholeNumber("--workers", 1000), 10)
+    .option("--grace <ms>", "on SIGTERM, how long runs in flight get before they are handed back to the queue (default: 10000)", wholeNumber("--grace", 3_600_000))
+    .option(...JSON_OPTION)
+    .addHelpText(
+      "after",
+      `${examples("orchestra serve", "orchestra serve --port 8123 --workers 20", "DATABASE_URL=postgres://... ORCHESTRA_API_KEY=... orchestra serve --host 0.0.0.0 --json")}
+
+Without DATABASE_URL it uses the embedded Postgres, as the other commands do. With ORCHESTRA_API_KEY set,
+every request needs it (x-api-key or Authorization: Bearer). --json prints the address as one JSON line.`,
+    )
+    .action(serve);
+}
