@@ -4,7 +4,7 @@ import os from "node:os";
 import { serve } from "@hono/node-server";
 import { openCheckpointer } from "../../checkpoints/index.js";
 import { envValue } from "../../checkpoints/env.js";
-import { migrateAll } from "../../checkpoints/migrate.js";
+import { migrateAll } from "../migrate.js";
 import { STUDIO_ORIGIN, createApp, deleteStatelessThread, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
 import { CronScheduler } from "./crons.js";

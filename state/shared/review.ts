@@ -1,8 +1,7 @@
 import { interrupt } from "@langchain/langgraph";
 import { z } from "zod";
 import { InputError } from "./errors.js";
-import type { QUALITY_RUBRIC, SynchronizationStatus, Synthesis } from "./merge.js";
-import type { SyncAction } from "./timeline.js";
+import type { QUALITY_RUBRIC, SyncAction, SynchronizationStatus, Synthesis } from "./merge.js";
 
 /**
  * Review decisions: the one implementation the graph, the CLI and API clients share.

@@ -1,8 +1,7 @@
-import type { QualityRoute, SynchronizationStatus } from "./merge.js";
+import type { QualityRoute, SyncAction, SynchronizationStatus } from "./merge.js";
 import type { ReviewDecision, ReviewPoint } from "./review.js";
 
-/** What the sync rule decides: where the run goes after a sync point. */
-export type SyncAction = "proceed_to_merge" | "conditional_proceed" | "continue_waiting" | "timeout_recovery" | "recovery_exhausted";
+export type { SyncAction } from "./merge.js";
 
 /**
  * The timeline events the shared steps (sync, merge, validation, report) write; each workflow's

@@ -3,7 +3,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateServerStore } from "../../checkpoints/server_store.js";
 import { RunBus } from "../../scripts/server/bus.js";
-import { RunQueue, threadLockKey } from "../../scripts/server/queue.js";
+import { threadLockKey } from "../../checkpoints/thread_lock.js";
+import { RunQueue } from "../../scripts/server/queue.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 
 // The runs table as a queue: however many runs are running elsewhere, a queued one is claimable.
@@ -43,7 +44,7 @@ describe("RunQueue.claim", () => {
     try {
       for (let i = 0; i < 40; i++) {
         const { threadId } = await insertRun("running");
-        await workers.query("SELECT pg_advisory_lock(hashtext($1))", [threadLockKey(threadId)]);
+        await workers.query("SELECT pg_advisory_lock(hashtext($1))", [threadLockKey(db.schema, threadId)]);
       }
       const queued = await insertRun("pending");
       const queue = new RunQueue(pool, db.schema, bus, "test-worker");

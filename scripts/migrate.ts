@@ -1,8 +1,8 @@
 import type pg from "pg";
-import { AGENT_RUNS_TABLE, setUpAgentStats } from "./agent_stats.js";
-import { migrateDefinitionVersions } from "./definition_versions.js";
-import { migrateEnterpriseControls } from "./enterprise_controls.js";
-import { migrateServerStore, SERVER_TABLES } from "./server_store.js";
+import { AGENT_RUNS_TABLE, setUpAgentStats } from "../checkpoints/agent_stats.js";
+import { migrateDefinitionVersions } from "../checkpoints/enterprise/definition_versions.js";
+import { migrateEnterpriseControls } from "../checkpoints/enterprise_controls.js";
+import { migrateServerStore, SERVER_TABLES } from "../checkpoints/server_store.js";
 
 /**
  * Every table the product keeps in the checkpoints' schema, by what it serves. The checkpoint
