@@ -18,6 +18,10 @@ const COMMANDS: readonly { register(program: Command): void }[] = await Promise.
   import("./commands/report.js"),
   import("./commands/graph.js"),
   import("./commands/db.js"),
+  import("./commands/workflow.js"),
+  import("./commands/controls.js"),
+  import("./commands/audit.js"),
+  import("./commands/dev_receiver.js"),
 ]);
 
 export function buildProgram() {

@@ -27,12 +27,20 @@ export function register(program: Command): void {
       }
     });
   db.command("migrate")
-    .description("Create or migrate the checkpoint tables (LangGraph's PostgresSaver.setup()); safe to repeat.")
+    .description("Create or migrate the checkpoint tables (LangGraph's PostgresSaver.setup()), the engine's control tables and definition versions; safe to repeat.")
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra db migrate"))
     .action(async (options: DbOptions) => {
       const { databaseStatus } = await import("../../checkpoints/status.js");
-      const status = await withCheckpointer(databaseStatus);
+      const [{ migrateEnterpriseControls }, { migrateDefinitionVersions }] = await Promise.all([
+        import("../../checkpoints/enterprise_controls.js"),
+        import("../../checkpoints/definition_versions.js"),
+      ]);
+      const status = await withCheckpointer(async (db) => {
+        await migrateEnterpriseControls(db.pool, db.schema);
+        await migrateDefinitionVersions(db.pool, db.schema);
+        return databaseStatus(db);
+      });
       if (options.json) printJson(status);
       else process.stdout.write(`checkpoint tables ready in schema ${status.schema} at ${status.location} (${status.migrations} migrations applied)\n`);
     });
