@@ -11,8 +11,10 @@ import type { ApprovalRequest } from "../nodes/enterprise/tasks.js";
 import type { AdvancedWorkflow } from "../state/enterprise/definition.js";
 import { loadDefinitionFile, loadNamedDefinition } from "../state/enterprise/loader.js";
 import { formatAuditTrail, runSummary, type RunSummary } from "../state/enterprise/report.js";
-import type { EnterpriseInput, EnterpriseState, StepRecord } from "../state/enterprise/state.js";
+import type { EnterpriseInput, EnterpriseState, StepRecord, WorkflowStatus } from "../state/enterprise/state.js";
 import { InputError } from "../state/shared/errors.js";
+import type { OtherThread } from "./inspect.js";
+import { existingSnapshot, type RunStatus } from "./runner.js";
 
 /**
  * The engine as the CLI drives it: definitions from a file or by name, the engine compiled on the
@@ -44,6 +46,21 @@ export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; co
   const controls = new PostgresEnterpriseControls(db.pool, db.schema);
   const engine = compileEnterpriseWorkflow(db.checkpointer, engineServices(controls, { namedDefinition: (name) => resolveDefinition(db, name) }));
   return { engine, controls };
+}
+
+/**
+ * Runs `fn` on the engine when `threadId` is an engine thread, else returns undefined. The database
+ * is opened quietly to tell, so a research thread's command then runs exactly as it always has.
+ */
+export async function onEngineThread<T>(threadId: string, fn: (ctx: { db: Checkpointer; engine: Engine }) => Promise<T>): Promise<T | undefined> {
+  const { openCheckpointer } = await import("../checkpoints/index.js");
+  const db = await openCheckpointer();
+  try {
+    if (!(await isEngineThread(db, threadId))) return undefined;
+    return await fn({ db, engine: (await openEngine(db)).engine });
+  } finally {
+    await db.close();
+  }
 }
 
 /** Engine threads are told by their head checkpoint's channels: the orchestrator's trigger is unique to the engine. */
@@ -111,6 +128,8 @@ export function approvalLines(request: ApprovalRequest): string[] {
 
 export interface DriveOptions {
   line(text: string): void;
+  /** Replay: the first stream forks the thread at this checkpoint. */
+  checkpointId?: string;
   model?: string;
   signal?: AbortSignal;
   /** In a terminal: asks for an approval decision; undefined leaves the thread waiting. */
@@ -125,8 +144,11 @@ export async function driveEngine(engine: Engine, threadId: string, start: Enter
   const config = { ...threadConfig(threadId, options.model), ...(options.signal ? { signal: options.signal } : {}) };
   let input: EnterpriseInput | Command | null = start;
   let lastStatus = "";
+  let fork = options.checkpointId;
   for (;;) {
-    const stream = await engine.stream(input, { ...config, streamMode: "updates" });
+    const at = fork ? { ...config, configurable: { ...config.configurable, checkpoint_id: fork } } : config;
+    fork = undefined;
+    const stream = await engine.stream(input, { ...at, streamMode: "updates" });
     for await (const chunk of stream) {
       for (const [node, update] of Object.entries(chunk as Record<string, Partial<EnterpriseState> | undefined>)) {
         if (node === "__interrupt__" || !update) continue;
@@ -217,9 +239,84 @@ export function terminalDecider(reviewer: string, role: string | undefined) {
   };
 }
 
+const RUN_STATUS: Record<WorkflowStatus, RunStatus> = {
+  INITIALIZING: "running",
+  RUNNING: "running",
+  ROLLBACK: "running",
+  WAITING_APPROVAL: "interrupted",
+  PAUSED: "interrupted",
+  COMPLETED: "completed",
+  FAILED: "failed",
+  CANCELLED: "failed",
+  TIMEOUT: "failed",
+};
+
+/** An engine thread as `orchestra threads` lists it: the definition's name, its status, and the approval it waits at. */
+export async function describeEngineThread(engine: Engine, threadId: string): Promise<OtherThread> {
+  const values = (await engine.getState(threadConfig(threadId))).values as Partial<EnterpriseState>;
+  const status = values.status ?? "INITIALIZING";
+  const waiting = await waitingFor(engine, threadId);
+  return {
+    workflow: values.workflowName ?? "enterprise_workflow",
+    status,
+    runStatus: RUN_STATUS[status],
+    task: JSON.stringify(values.input ?? {}),
+    reviewPoint: waiting?.kind === "approval" ? waiting.request.stepId : null,
+  };
+}
+
+export interface EngineThreadSummary extends RunSummary {
+  workflow: string;
+  version: string;
+  input: Record<string, unknown>;
+  waitingFor: string | null;
+  startTime: string | null;
+  endTime: string | null;
+  errors: EnterpriseState["errors"];
+  auditEntries: number;
+  /** The people who acted: reviewers, and operators who paused or cancelled. */
+  actors: string[];
+}
+
+/** What `show` prints of an engine thread. */
+export async function summarizeEngineThread(engine: Engine, threadId: string): Promise<EngineThreadSummary> {
+  const snapshot = await existingSnapshot(engine, threadId);
+  const values = snapshot.values as EnterpriseState;
+  const waiting = await waitingFor(engine, threadId);
+  const audit = values.auditTrail ?? [];
+  return {
+    ...runSummary(threadId, values, snapshot.next),
+    workflow: values.workflowName ?? "enterprise_workflow",
+    version: values.version ?? "",
+    input: values.input ?? {},
+    waitingFor: waiting?.kind === "approval" ? waiting.request.stepId : waiting?.kind === "paused" ? "resume (paused)" : null,
+    startTime: values.startTime ?? null,
+    endTime: values.endTime ?? null,
+    errors: values.errors ?? [],
+    auditEntries: audit.length,
+    actors: [...new Set(audit.flatMap((entry) => (entry.actor ? [entry.actor] : [])))],
+  };
+}
+
+export function renderEngineSummary(summary: EngineThreadSummary): string {
+  const lines = [
+    `Thread ${summary.threadId} — ${summary.status}${summary.waitingFor ? ` at ${summary.waitingFor}` : ""}`,
+    `Workflow: ${summary.workflow} v${summary.version} · input ${JSON.stringify(summary.input)}`,
+    `Started ${summary.startTime ?? "-"}${summary.endTime ? ` · ended ${summary.endTime}` : ""}`,
+    "",
+    "Steps",
+    ...Object.entries(summary.steps).map(([key, step]) => stepLine(key, { ...step, ...(step.durationMs === null ? { durationMs: undefined } : { durationMs: step.durationMs }) })),
+  ];
+  if (summary.errors.length) lines.push("", "Errors", ...summary.errors.map((error) => `  ${error.stepId}: ${error.message}`));
+  lines.push("", `Audit: ${summary.auditEntries} entries${summary.actors.length ? `, actors ${summary.actors.join(", ")}` : ""} ('orchestra audit ${summary.threadId}' prints them)`);
+  if (summary.status === "WAITING_APPROVAL") lines.push(`Waiting for approval: orchestra resume ${summary.threadId} --approve | --reject --reviewer NAME --role ROLE`);
+  if (summary.status === "PAUSED") lines.push(`Paused: 'orchestra resume ${summary.threadId}' continues it`);
+  return lines.join("\n");
+}
+
 /** The audit trail of a thread, for `orchestra audit` and `show`. */
 export async function auditOf(engine: Engine, threadId: string): Promise<EnterpriseState["auditTrail"]> {
-  const snapshot = await engine.getState(threadConfig(threadId));
+  const snapshot = await existingSnapshot(engine, threadId);
   return (snapshot.values as Partial<EnterpriseState>).auditTrail ?? [];
 }
 

@@ -15,24 +15,19 @@ export interface ResumeOptions extends LiveRunOptions {
 
 /**
  * An engine thread is resumed here: an approval answered (flags, or the terminal prompt), a pause
- * lifted, or a crashed run continued. Undefined when the thread is not the engine's. The database
- * is opened quietly to tell: a research thread then resumes exactly as before.
+ * lifted, or a crashed run continued. Undefined when the thread is not the engine's.
  */
 async function resumeEngineThread(threadId: string, options: ResumeOptions): Promise<number | undefined> {
-  const [{ openCheckpointer }, engineCli, { withThreadLock }, { exitCodeOf, closingLine }] = await Promise.all([
-    import("../../checkpoints/index.js"),
+  const [engineCli, { withThreadLock }, { exitCodeOf, closingLine }, { approvalCommand, resumePausedCommand }] = await Promise.all([
     import("../engine_cli.js"),
     import("../../checkpoints/thread_lock.js"),
     import("./workflow.js"),
+    import("../../nodes/enterprise/approval.js"),
   ]);
-  const { approvalCommand, resumePausedCommand } = await import("../../nodes/enterprise/approval.js");
-  const db = await openCheckpointer();
-  try {
-    if (!(await engineCli.isEngineThread(db, threadId))) return undefined;
+  return engineCli.onEngineThread(threadId, async ({ db, engine }) => {
     if (options.feedback !== undefined || options.edit !== undefined) throw new InputError("--feedback and --edit are for research threads: answer an engine approval with --approve or --reject (--changes JSON) and --role");
     const reviewer = reviewerName(options);
     const decision = engineCli.decisionFromFlags({ ...options, reviewer });
-    const { engine } = await engineCli.openEngine(db);
     const { line } = makeOutput(options);
     const decide = terminal(options) && process.stdin.isTTY ? engineCli.terminalDecider(reviewer, options.role) : undefined;
     const summary = await withThreadLock(db, threadId, async () => {
@@ -55,9 +50,7 @@ async function resumeEngineThread(threadId: string, options: ResumeOptions): Pro
     line(closingLine(summary));
     if (options.json) printJson(summary);
     return exitCodeOf(summary.status);
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 async function resume(threadId: string, options: ResumeOptions): Promise<number> {
