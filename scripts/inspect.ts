@@ -4,13 +4,16 @@ import { threadsNewestFirst } from "../checkpoints/threads.js";
 import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/shared/review.js";
 import { reviewableState, type ReviewEdit } from "../state/parallel_workflow/review_edit.js";
 import { BRANCH_NODES, eventsOf, type SynchronizationStatus, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
-import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type Workflow } from "./runner.js";
+import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type StateReader, type Workflow } from "./runner.js";
 
 /** Read-only views of threads, straight from the checkpointer. */
 
 export interface ThreadRow {
   threadId: string;
-  status: RunStatus;
+  /** The research workflow's thread, or an engine definition's name. */
+  workflow: string;
+  /** A research thread's RunStatus, or an engine thread's own status word (COMPLETED, WAITING_APPROVAL, …). */
+  status: string;
   task: string;
   createdAt: string;
   updatedAt: string;
@@ -30,16 +33,23 @@ export async function listThreads(
   workflow: Workflow,
   pool: pg.Pool,
   schema: string,
-  options: { status?: RunStatus; limit: number },
+  options: { status?: RunStatus; limit: number; describeOther?: (threadId: string) => Promise<OtherThread | undefined> },
 ): Promise<ThreadRow[]> {
   const threads: ThreadRow[] = [];
   for (const { threadId, createdAt, updatedAt } of await threadsNewestFirst(pool, schema)) {
     if (threads.length >= options.limit) break;
+    const other = await options.describeOther?.(threadId);
+    if (other) {
+      const { runStatus, ...row } = other;
+      if (!options.status || runStatus === options.status) threads.push({ threadId, ...row, createdAt, updatedAt });
+      continue;
+    }
     const snapshot = await workflow.getState(threadConfig(threadId));
     const outcome = outcomeIn(threadId, snapshot);
     if (options.status && outcome.status !== options.status) continue;
     threads.push({
       threadId,
+      workflow: "parallel_workflow",
       status: outcome.status,
       task: taskOf(snapshot.values as Partial<WorkflowStateType>),
       createdAt,
@@ -48,6 +58,15 @@ export async function listThreads(
     });
   }
   return threads;
+}
+
+/** A thread of another workflow than the research one, as `threads` lists it; `runStatus` is what --status filters on. */
+export interface OtherThread {
+  workflow: string;
+  status: string;
+  runStatus: RunStatus;
+  task: string;
+  reviewPoint: string | null;
 }
 
 export interface ThreadSummary {
@@ -165,7 +184,7 @@ export interface HistoryEntry {
 }
 
 /** Every checkpoint of a thread, oldest first, with what wrote it. */
-export async function threadHistory(workflow: Workflow, threadId: string): Promise<HistoryEntry[]> {
+export async function threadHistory(workflow: StateReader, threadId: string): Promise<HistoryEntry[]> {
   await existingSnapshot(workflow, threadId);
   const snapshots: StateSnapshot[] = [];
   for await (const snapshot of workflow.getStateHistory(threadConfig(threadId))) snapshots.push(snapshot);

@@ -25,8 +25,8 @@ function table(header: string[], rows: string[][]): string[] {
 export function renderThreads(rows: ThreadRow[]): string {
   if (rows.length === 0) return "No threads. Start one with 'orchestra run'.";
   return table(
-    ["THREAD", "STATUS", "REVIEW", "UPDATED", "CREATED", "TASK"],
-    rows.map((r) => [r.threadId, r.status, r.reviewPoint ?? "-", when(r.updatedAt), when(r.createdAt), shorten(r.task, 60)]),
+    ["THREAD", "WORKFLOW", "STATUS", "REVIEW", "UPDATED", "CREATED", "TASK"],
+    rows.map((r) => [r.threadId, r.workflow, r.status, r.reviewPoint ?? "-", when(r.updatedAt), when(r.createdAt), shorten(r.task, 60)]),
   ).join("\n");
 }
 

@@ -163,7 +163,13 @@ export async function startRun(
   });
 }
 
-export async function existingSnapshot(workflow: Workflow, threadId: string): Promise<StateSnapshot> {
+/** What reading a thread's state needs of a compiled graph: any workflow's. */
+export interface StateReader {
+  getState(config: RunnableConfig): Promise<StateSnapshot>;
+  getStateHistory(config: RunnableConfig): AsyncIterableIterator<StateSnapshot>;
+}
+
+export async function existingSnapshot(workflow: StateReader, threadId: string): Promise<StateSnapshot> {
   const snapshot = await workflow.getState(threadConfig(threadId));
   if (!snapshot.createdAt) {
     throw new InputError(`no thread ${threadId} in the checkpointer: check the id ('orchestra threads' lists them)`);

@@ -142,7 +142,7 @@ describe("orchestra run", () => {
   });
 
   it("has --help with examples on every command and subcommand", async () => {
-    const commands = [[], ["db"], ["run"], ["resume"], ["replay"], ["threads"], ["show"], ["history"], ["report"], ["graph"], ["db", "status"], ["db", "migrate"]];
+    const commands = [[], ["db"], ["run"], ["resume"], ["replay"], ["threads"], ["show"], ["history"], ["report"], ["graph"], ["db", "status"], ["db", "migrate"], ["workflow"], ["workflow", "validate"], ["workflow", "run"], ["workflow", "graph"], ["workflow", "list"], ["workflow", "diff"], ["pause"], ["cancel"], ["audit"], ["dev-receiver"]];
     const results = await Promise.all(commands.map((command) => runCli([...command, "--help"], env)));
     results.forEach((result, i) => {
       expect(result.code, commands[i]!.join(" ")).toBe(0);

@@ -73,8 +73,8 @@ describe("inspecting threads", () => {
     expect(await json(["threads", "--limit", "1"])).toHaveLength(1);
 
     const text = (await run(["threads"])).stdout;
-    expect(text).toMatch(/^THREAD +STATUS +REVIEW +UPDATED +CREATED +TASK$/m);
-    expect(text).toMatch(/^op-paused +interrupted +sync_point_manager +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-.* Choose a message broker/m);
+    expect(text).toMatch(/^THREAD +WORKFLOW +STATUS +REVIEW +UPDATED +CREATED +TASK$/m);
+    expect(text).toMatch(/^op-paused +parallel_workflow +interrupted +sync_point_manager +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-.* Choose a message broker/m);
     expect(text).not.toMatch(ESCAPE);
   });
 

@@ -10,8 +10,10 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra history 3f2c...", "orchestra replay 3f2c... --checkpoint <id from the list>"))
     .action(async (threadId: string, options: HistoryOptions) => {
-      const [{ threadHistory }, { renderHistory }] = await Promise.all([import("../inspect.js"), import("../render.js")]);
-      const entries = await withWorkflow(({ workflow }) => threadHistory(workflow, threadId));
+      const [{ threadHistory }, { renderHistory }, { isEngineThread, openEngine }] = await Promise.all([import("../inspect.js"), import("../render.js"), import("../engine_cli.js")]);
+      const entries = await withWorkflow(async ({ workflow, db }) =>
+        threadHistory((await isEngineThread(db, threadId)) ? (await openEngine(db)).engine : workflow, threadId),
+      );
       if (options.json) printJson(entries);
       else process.stdout.write(renderHistory(entries) + "\n");
     });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { InputError } from "../../state/shared/errors.js";
-import { examples, JSON_OPTION, readJsonFile, reviewerName, subcommand } from "./shared.js";
+import { examples, JSON_OPTION, makeOutput, printJson, readJsonFile, reviewerName, subcommand, terminal } from "./shared.js";
 import type { LiveRunOptions } from "./live_run.js";
 
 export interface ResumeOptions extends LiveRunOptions {
@@ -8,9 +8,55 @@ export interface ResumeOptions extends LiveRunOptions {
   reject?: boolean;
   feedback?: string;
   edit?: string;
+  role?: string;
+  changes?: string;
+  model?: string;
+}
+
+/**
+ * An engine thread is resumed here: an approval answered (flags, or the terminal prompt), a pause
+ * lifted, or a crashed run continued. Undefined when the thread is not the engine's.
+ */
+async function resumeEngineThread(threadId: string, options: ResumeOptions): Promise<number | undefined> {
+  const [engineCli, { withThreadLock }, { exitCodeOf, closingLine }, { approvalCommand, resumePausedCommand }] = await Promise.all([
+    import("../engine_cli.js"),
+    import("../../checkpoints/thread_lock.js"),
+    import("./workflow.js"),
+    import("../../nodes/enterprise/approval.js"),
+  ]);
+  return engineCli.onEngineThread(threadId, async ({ db, engine }) => {
+    if (options.feedback !== undefined || options.edit !== undefined) throw new InputError("--feedback and --edit are for research threads: answer an engine approval with --approve or --reject (--changes JSON) and --role");
+    const reviewer = reviewerName(options);
+    const decision = engineCli.decisionFromFlags({ ...options, reviewer });
+    const { line } = makeOutput(options);
+    const decide = terminal(options) && process.stdin.isTTY ? engineCli.terminalDecider(reviewer, options.role) : undefined;
+    const summary = await withThreadLock(db, threadId, async () => {
+      const waiting = await engineCli.waitingFor(engine, threadId);
+      let start = null;
+      if (waiting?.kind === "approval") {
+        let answer = decision;
+        if (!answer && decide) {
+          for (const text of engineCli.approvalLines(waiting.request)) line(text);
+          answer = await decide(waiting.request);
+        }
+        if (!answer) throw new InputError(`thread ${threadId} waits for approval at ${waiting.request.stepId}: give --approve or --reject with --role ${waiting.request.approvers[0] ?? "ROLE"} (and --reviewer NAME)`);
+        start = approvalCommand(answer);
+      } else if (decision) {
+        throw new InputError(`thread ${threadId} is not waiting for an approval${waiting ? " (it is paused)" : ""}: resume it without --approve or --reject`);
+      } else if (waiting?.kind === "paused") start = resumePausedCommand(reviewer);
+      line(`thread ${threadId} · resumed by ${reviewer}`);
+      return engineCli.driveEngine(engine, threadId, start, { line, ...(options.model ? { model: options.model } : {}), ...(decide ? { decide } : {}) });
+    });
+    line(closingLine(summary));
+    if (options.json) printJson(summary);
+    return exitCodeOf(summary.status);
+  });
 }
 
 async function resume(threadId: string, options: ResumeOptions): Promise<number> {
+  const engineCode = await resumeEngineThread(threadId, options);
+  if (engineCode !== undefined) return engineCode;
+  if (options.role !== undefined || options.changes !== undefined) throw new InputError("--role and --changes answer engine approvals: this thread is a research thread");
   const chosen = [
     options.approve && "approve",
     options.reject && "reject",
@@ -47,6 +93,9 @@ export function register(program: Command): void {
     .option("--feedback <text>", "send feedback: a revision round addresses it")
     .option("--edit <file>", "replace the reviewable part of the state with this JSON file, then review again")
     .option("--reviewer <name>", "the name recorded with the decision (default: your OS user)")
+    .option("--role <role>", "engine approvals: the role you decide as (the step lists the roles that may)")
+    .option("--changes <json>", "engine approvals: approve with these context values changed (a JSON object)")
+    .option("--model <spec>", "engine threads: the model for the rest of the run (default as for 'workflow run')")
     .option(...JSON_OPTION)
     .addHelpText(
       "after",
@@ -56,6 +105,7 @@ export function register(program: Command): void {
         "orchestra show 3f2c... --json | jq .reviewable > edit.json   # then edit it",
         "orchestra resume 3f2c... --edit edit.json",
         "orchestra resume 3f2c...            # in a terminal: asks; after a crash: continues",
+        "orchestra resume tx-1 --approve --reviewer carol --role compliance_officer   # an engine approval",
       ),
     )
     .action(async (threadId: string, options: ResumeOptions) => {

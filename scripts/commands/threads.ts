@@ -18,16 +18,22 @@ const positiveInteger = (flag: string) => (value: string) => {
 
 export function register(program: Command): void {
   subcommand(program, "threads")
-    .description("List threads from the checkpointer, newest first.")
+    .description("List threads from the checkpointer, newest first, with their workflow (an engine thread: its definition) and status.")
     .addOption(new Option("--status <status>", "only threads with this status").choices(STATUSES))
     .option("--limit <n>", "at most this many threads", positiveInteger("--limit"), 20)
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra threads", "orchestra threads --status interrupted --limit 5", "orchestra threads --json | jq '.[].threadId'"))
     .action(async (options: ThreadsOptions) => {
-      const [{ listThreads }, { renderThreads }] = await Promise.all([import("../inspect.js"), import("../render.js")]);
-      const rows = await withWorkflow(({ workflow, db }) =>
-        listThreads(workflow, db.pool, db.schema, { limit: options.limit, ...(options.status ? { status: options.status } : {}) }),
-      );
+      const [{ listThreads }, { renderThreads }, { describeEngineThread, isEngineThread, openEngine }] = await Promise.all([
+        import("../inspect.js"),
+        import("../render.js"),
+        import("../engine_cli.js"),
+      ]);
+      const rows = await withWorkflow(async ({ workflow, db }) => {
+        const { engine } = await openEngine(db);
+        const describeOther = async (threadId: string) => ((await isEngineThread(db, threadId)) ? describeEngineThread(engine, threadId) : undefined);
+        return listThreads(workflow, db.pool, db.schema, { limit: options.limit, describeOther, ...(options.status ? { status: options.status } : {}) });
+      });
       if (options.json) printJson(rows);
       else process.stdout.write(renderThreads(rows) + "\n");
     });

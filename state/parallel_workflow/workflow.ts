@@ -162,7 +162,7 @@ export const WorkflowState = Annotation.Root({
   activeBranches: Annotation<Record<string, BranchAllocation>>({ reducer: mergeById, default: () => ({}) }),
   /**
    * A plain reducer channel, stored whole at each step it changes, not a DeltaChannel
-   * (docs/decisions/1202-w12-finish-plain-reducer-channels.md). A branch's performance lives
+   * (docs/decisions/0017-plain-reducer-channels.md). A branch's performance lives
    * on its result only (docs/design.md says why).
    */
   completedBranches: Annotation<Record<string, BranchResult>>({ reducer: mergeById, default: () => ({}) }),

@@ -1,0 +1,20 @@
+import type { Command } from "commander";
+import { InputError } from "../../state/shared/errors.js";
+import { examples, JSON_OPTION, printJson, subcommand, withCheckpointer, type JsonOption } from "./shared.js";
+
+export function register(program: Command): void {
+  subcommand(program, "audit")
+    .description("Print an engine thread's audit trail: every transition, decision, webhook call and compensation, with time and actor.")
+    .argument("<thread>", "the thread id")
+    .option(...JSON_OPTION)
+    .addHelpText("after", examples("orchestra audit 3f2c...", "orchestra audit 3f2c... --json | jq '.[] | select(.actor)'"))
+    .action(async (threadId: string, options: JsonOption) => {
+      const { auditOf, formatAuditTrail, isEngineThread, openEngine } = await import("../engine_cli.js");
+      const entries = await withCheckpointer(async (db) => {
+        if (!(await isEngineThread(db, threadId))) throw new InputError(`thread ${threadId} is not an engine workflow thread: 'orchestra threads' lists the threads and their workflows`);
+        return auditOf((await openEngine(db)).engine, threadId);
+      });
+      if (options.json) printJson(entries);
+      else process.stdout.write(formatAuditTrail(entries) + "\n");
+    });
+}

@@ -1,0 +1,323 @@
+import { access } from "node:fs/promises";
+import readline from "node:readline/promises";
+import type { Command } from "@langchain/langgraph";
+import type { Checkpointer } from "../checkpoints/index.js";
+import { listDefinitionVersions } from "../checkpoints/enterprise/definition_versions.js";
+import { migrateEnterpriseControls, PostgresEnterpriseControls } from "../checkpoints/enterprise_controls.js";
+import { compileEnterpriseWorkflow } from "../graphs/enterprise_workflow.js";
+import { approvalCommand, ApprovalDecisionSchema, type ApprovalDecision, type PausedNotice } from "../nodes/enterprise/approval.js";
+import { engineServices } from "../nodes/enterprise/services.js";
+import type { ApprovalRequest } from "../nodes/enterprise/tasks.js";
+import type { AdvancedWorkflow } from "../state/enterprise/definition.js";
+import { loadDefinitionFile, loadNamedDefinition } from "../state/enterprise/loader.js";
+import { formatAuditTrail, runSummary, type RunSummary } from "../state/enterprise/report.js";
+import type { EnterpriseInput, EnterpriseState, StepRecord, WorkflowStatus } from "../state/enterprise/state.js";
+import { InputError } from "../state/shared/errors.js";
+import type { OtherThread } from "./inspect.js";
+import { existingSnapshot, type RunStatus } from "./runner.js";
+
+/**
+ * The engine as the CLI drives it: definitions from a file or by name, the engine compiled on the
+ * command's database with its pause/cancel controls in that database (the embedded Postgres too),
+ * progress lines per step, and approvals asked at the terminal.
+ */
+
+export type Engine = ReturnType<typeof compileEnterpriseWorkflow>;
+
+/** A file when it names one (a path or a definition extension), else a definition name. */
+export async function isDefinitionFile(target: string): Promise<boolean> {
+  if (/[\\/]/.test(target) || /\.(ya?ml|json)$/i.test(target)) return true;
+  return access(target).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A named definition runs as its newest stored version (what `optimize --apply` wrote), else its file. */
+export async function resolveDefinition(db: Pick<Checkpointer, "pool" | "schema">, target: string): Promise<AdvancedWorkflow> {
+  if (await isDefinitionFile(target)) return loadDefinitionFile(target);
+  const versions = await listDefinitionVersions(db.pool, db.schema, target);
+  return versions[versions.length - 1]?.definition ?? loadNamedDefinition(target);
+}
+
+/** The engine on the command's database: pause and cancel requests reach it from any process on the same database. */
+export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; controls: PostgresEnterpriseControls }> {
+  await migrateEnterpriseControls(db.pool, db.schema);
+  const controls = new PostgresEnterpriseControls(db.pool, db.schema);
+  const engine = compileEnterpriseWorkflow(db.checkpointer, engineServices(controls, { namedDefinition: (name) => resolveDefinition(db, name) }));
+  return { engine, controls };
+}
+
+/**
+ * Runs `fn` on the engine when `threadId` is an engine thread, else returns undefined. The database
+ * is opened quietly to tell, so a research thread's command then runs exactly as it always has.
+ */
+export async function onEngineThread<T>(threadId: string, fn: (ctx: { db: Checkpointer; engine: Engine }) => Promise<T>): Promise<T | undefined> {
+  const { openCheckpointer } = await import("../checkpoints/index.js");
+  const db = await openCheckpointer();
+  try {
+    if (!(await isEngineThread(db, threadId))) return undefined;
+    return await fn({ db, engine: (await openEngine(db)).engine });
+  } finally {
+    await db.close();
+  }
+}
+
+/** Engine threads are told by their head checkpoint's channels: the orchestrator's trigger is unique to the engine. */
+export function isEngineChannels(channels: readonly string[]): boolean {
+  return channels.includes("branch:to:orchestrator");
+}
+
+export async function isEngineThread(db: Pick<Checkpointer, "pool" | "schema">, threadId: string): Promise<boolean> {
+  const { rows } = await db.pool.query<{ channels: Record<string, unknown> | null }>(
+    `SELECT checkpoint->'channel_versions' AS channels FROM "${db.schema}".checkpoints
+      WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`,
+    [threadId],
+  );
+  return rows[0] !== undefined && isEngineChannels(Object.keys(rows[0].channels ?? {}));
+}
+
+/** The engine threads among `threadIds`, in one query. */
+export async function engineThreadIds(db: Pick<Checkpointer, "pool" | "schema">, threadIds: readonly string[]): Promise<Set<string>> {
+  if (!threadIds.length) return new Set();
+  const { rows } = await db.pool.query<{ thread_id: string; channels: Record<string, unknown> | null }>(
+    `SELECT DISTINCT ON (thread_id) thread_id, checkpoint->'channel_versions' AS channels FROM "${db.schema}".checkpoints
+      WHERE thread_id = ANY($1) AND checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC`,
+    [threadIds],
+  );
+  return new Set(rows.filter((row) => isEngineChannels(Object.keys(row.channels ?? {}))).map((row) => row.thread_id));
+}
+
+export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: threadId, ...(model ? { model } : {}) } });
+
+/** What the thread waits for, read from its head: an approval's question, a pause, or nothing. */
+export type Waiting = { kind: "approval"; request: ApprovalRequest } | { kind: "paused"; notice: PausedNotice } | undefined;
+
+export async function waitingFor(engine: Engine, threadId: string): Promise<Waiting> {
+  const snapshot = await engine.getState(threadConfig(threadId));
+  for (const task of snapshot.tasks) {
+    for (const pending of task.interrupts) {
+      const value = pending.value as ApprovalRequest | PausedNotice | undefined;
+      if (value?.kind === "approval") return { kind: "approval", request: value };
+      if (value?.kind === "paused") return { kind: "paused", notice: value };
+    }
+  }
+  return undefined;
+}
+
+/** One line per step that moved: its status, and the figures it has. */
+export function stepLine(key: string, record: Partial<StepRecord>): string {
+  const figures = [
+    ...(record.attempts && record.attempts > 1 ? [`${record.attempts} attempts`] : []),
+    ...(record.iterations ? [`${record.iterations} iterations${record.stoppedByCap ? " (cap)" : ""}`] : []),
+    ...(record.durationMs !== undefined ? [`${record.durationMs}ms`] : []),
+    ...(record.reason ? [record.reason] : []),
+    ...(record.error ? [record.error] : []),
+  ];
+  return `  ${key.padEnd(32)} ${String(record.status).padEnd(9)} ${figures.join(" · ")}`.trimEnd();
+}
+
+/** What a reviewer reads before deciding, as plain lines. */
+export function approvalLines(request: ApprovalRequest): string[] {
+  return [
+    `approval at ${request.stepId}: ${request.question}`,
+    `  roles: ${request.approvers.join(", ") || "any"}${request.allowedUsers.length ? ` · users: ${request.allowedUsers.join(", ")}` : ""}`,
+    ...(request.lastRefusal ? [`  refused: ${request.lastRefusal}`] : []),
+  ];
+}
+
+export interface DriveOptions {
+  line(text: string): void;
+  /** Replay: the first stream forks the thread at this checkpoint. */
+  checkpointId?: string;
+  model?: string;
+  signal?: AbortSignal;
+  /** In a terminal: asks for an approval decision; undefined leaves the thread waiting. */
+  decide?: (request: ApprovalRequest) => Promise<ApprovalDecision | undefined>;
+}
+
+/**
+ * Streams the thread to its next stop, printing each step as it moves; at an approval, asks
+ * `decide` (when given) and goes on with the answer. Returns the `--json` summary.
+ */
+export async function driveEngine(engine: Engine, threadId: string, start: EnterpriseInput | Command | null, options: DriveOptions): Promise<RunSummary> {
+  const config = { ...threadConfig(threadId, options.model), ...(options.signal ? { signal: options.signal } : {}) };
+  let input: EnterpriseInput | Command | null = start;
+  let lastStatus = "";
+  let fork = options.checkpointId;
+  for (;;) {
+    const at = fork ? { ...config, configurable: { ...config.configurable, checkpoint_id: fork } } : config;
+    fork = undefined;
+    const stream = await engine.stream(input, { ...at, streamMode: "updates" });
+    for await (const chunk of stream) {
+      for (const [node, update] of Object.entries(chunk as Record<string, Partial<EnterpriseState> | undefined>)) {
+        if (node === "__interrupt__" || !update) continue;
+        for (const [key, record] of Object.entries(update.steps ?? {})) {
+          if (record.status && record.status !== "PENDING") options.line(stepLine(key, record));
+        }
+        if (update.status && update.status !== lastStatus && update.status !== "RUNNING") options.line(`workflow ${update.status}`);
+        if (update.status) lastStatus = update.status;
+      }
+    }
+    const waiting = await waitingFor(engine, threadId);
+    if (waiting?.kind === "approval") {
+      for (const text of approvalLines(waiting.request)) options.line(text);
+      const decision = options.decide ? await options.decide(waiting.request) : undefined;
+      if (decision) {
+        input = approvalCommand(decision);
+        continue;
+      }
+    }
+    if (waiting?.kind === "paused") options.line(`paused by ${waiting.notice.actor}: 'orchestra resume ${threadId}' continues it`);
+    const snapshot = await engine.getState(threadConfig(threadId));
+    const values = snapshot.values as EnterpriseState;
+    return runSummary(threadId, values, snapshot.next);
+  }
+}
+
+/** The decision flags of `resume` as the engine's answer: one line naming what is missing otherwise. */
+export function decisionFromFlags(flags: { approve?: boolean; reject?: boolean; changes?: string; reviewer: string; role?: string }): ApprovalDecision | undefined {
+  if (!flags.approve && !flags.reject) {
+    if (flags.changes !== undefined) throw new InputError("--changes goes with --approve: give --approve --changes JSON");
+    return undefined;
+  }
+  if (flags.approve && flags.reject) throw new InputError("give --approve or --reject, not both");
+  if (flags.reject && flags.changes !== undefined) throw new InputError("--changes goes with --approve, not --reject");
+  if (!flags.role) throw new InputError("an engine approval needs --role: the role you decide as, e.g. --role compliance_officer");
+  let changes: Record<string, unknown> | undefined;
+  if (flags.changes !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(flags.changes);
+    } catch {
+      throw new InputError(`--changes is not JSON: give an object of context values, e.g. --changes '{"amount": 9000}'`);
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError(`--changes must be a JSON object of context values, e.g. '{"amount": 9000}'`);
+    changes = parsed as Record<string, unknown>;
+  }
+  const parsed = ApprovalDecisionSchema.safeParse({
+    decision: flags.reject ? "reject" : changes ? "approve_with_changes" : "approve",
+    reviewer: flags.reviewer,
+    role: flags.role,
+    ...(changes ? { changes } : {}),
+  });
+  if (!parsed.success) throw new InputError(`invalid decision: ${parsed.error.issues[0]!.message}`);
+  return parsed.data;
+}
+
+/** Asks at the terminal: the decision, then the role (the reviewer's name is the --reviewer or the OS user). */
+export function terminalDecider(reviewer: string, role: string | undefined) {
+  return async (request: ApprovalRequest): Promise<ApprovalDecision | undefined> => {
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      for (;;) {
+        const answer = (await rl.question("decision [approve / reject / changes JSON / blank to leave it waiting]: ")).trim();
+        if (!answer) return undefined;
+        const chosen = answer === "approve" || answer === "reject" ? answer : answer.startsWith("{") ? "changes" : undefined;
+        if (!chosen) {
+          process.stdout.write("answer approve, reject, or a JSON object of changes\n");
+          continue;
+        }
+        const asked = role ?? ((await rl.question(`role${request.approvers.length ? ` (${request.approvers.join(" / ")})` : ""}: `)).trim() || undefined);
+        try {
+          const decision = decisionFromFlags({
+            approve: chosen !== "reject",
+            reject: chosen === "reject",
+            ...(chosen === "changes" ? { changes: answer } : {}),
+            reviewer,
+            ...(asked ? { role: asked } : {}),
+          });
+          if (decision) return decision;
+        } catch (error) {
+          if (!(error instanceof InputError)) throw error;
+          process.stdout.write(`${error.message}\n`);
+        }
+      }
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+const RUN_STATUS: Record<WorkflowStatus, RunStatus> = {
+  INITIALIZING: "running",
+  RUNNING: "running",
+  ROLLBACK: "running",
+  WAITING_APPROVAL: "interrupted",
+  PAUSED: "interrupted",
+  COMPLETED: "completed",
+  FAILED: "failed",
+  CANCELLED: "failed",
+  TIMEOUT: "failed",
+};
+
+/** An engine thread as `orchestra threads` lists it: the definition's name, its status, and the approval it waits at. */
+export async function describeEngineThread(engine: Engine, threadId: string): Promise<OtherThread> {
+  const values = (await engine.getState(threadConfig(threadId))).values as Partial<EnterpriseState>;
+  const status = values.status ?? "INITIALIZING";
+  const waiting = await waitingFor(engine, threadId);
+  return {
+    workflow: values.workflowName ?? "enterprise_workflow",
+    status,
+    runStatus: RUN_STATUS[status],
+    task: JSON.stringify(values.input ?? {}),
+    reviewPoint: waiting?.kind === "approval" ? waiting.request.stepId : null,
+  };
+}
+
+export interface EngineThreadSummary extends RunSummary {
+  workflow: string;
+  version: string;
+  input: Record<string, unknown>;
+  waitingFor: string | null;
+  startTime: string | null;
+  endTime: string | null;
+  errors: EnterpriseState["errors"];
+  auditEntries: number;
+  /** The people who acted: reviewers, and operators who paused or cancelled. */
+  actors: string[];
+}
+
+/** What `show` prints of an engine thread. */
+export async function summarizeEngineThread(engine: Engine, threadId: string): Promise<EngineThreadSummary> {
+  const snapshot = await existingSnapshot(engine, threadId);
+  const values = snapshot.values as EnterpriseState;
+  const waiting = await waitingFor(engine, threadId);
+  const audit = values.auditTrail ?? [];
+  return {
+    ...runSummary(threadId, values, snapshot.next),
+    workflow: values.workflowName ?? "enterprise_workflow",
+    version: values.version ?? "",
+    input: values.input ?? {},
+    waitingFor: waiting?.kind === "approval" ? waiting.request.stepId : waiting?.kind === "paused" ? "resume (paused)" : null,
+    startTime: values.startTime ?? null,
+    endTime: values.endTime ?? null,
+    errors: values.errors ?? [],
+    auditEntries: audit.length,
+    actors: [...new Set(audit.flatMap((entry) => (entry.actor ? [entry.actor] : [])))],
+  };
+}
+
+export function renderEngineSummary(summary: EngineThreadSummary): string {
+  const lines = [
+    `Thread ${summary.threadId} — ${summary.status}${summary.waitingFor ? ` at ${summary.waitingFor}` : ""}`,
+    `Workflow: ${summary.workflow} v${summary.version} · input ${JSON.stringify(summary.input)}`,
+    `Started ${summary.startTime ?? "-"}${summary.endTime ? ` · ended ${summary.endTime}` : ""}`,
+    "",
+    "Steps",
+    ...Object.entries(summary.steps).map(([key, step]) => stepLine(key, { ...step, ...(step.durationMs === null ? { durationMs: undefined } : { durationMs: step.durationMs }) })),
+  ];
+  if (summary.errors.length) lines.push("", "Errors", ...summary.errors.map((error) => `  ${error.stepId}: ${error.message}`));
+  lines.push("", `Audit: ${summary.auditEntries} entries${summary.actors.length ? `, actors ${summary.actors.join(", ")}` : ""} ('orchestra audit ${summary.threadId}' prints them)`);
+  if (summary.status === "WAITING_APPROVAL") lines.push(`Waiting for approval: orchestra resume ${summary.threadId} --approve | --reject --reviewer NAME --role ROLE`);
+  if (summary.status === "PAUSED") lines.push(`Paused: 'orchestra resume ${summary.threadId}' continues it`);
+  return lines.join("\n");
+}
+
+/** The audit trail of a thread, for `orchestra audit` and `show`. */
+export async function auditOf(engine: Engine, threadId: string): Promise<EnterpriseState["auditTrail"]> {
+  const snapshot = await existingSnapshot(engine, threadId);
+  return (snapshot.values as Partial<EnterpriseState>).auditTrail ?? [];
+}
+
+export { formatAuditTrail };
