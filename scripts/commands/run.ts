@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Settings } from "../../state/parallel_workflow/configuration.js";
 import type { Task } from "../../state/parallel_workflow/input.js";
@@ -67,7 +68,12 @@ async function run(task: string | undefined, options: RunOptions): Promise<numbe
     import("./live_run.js"),
     import("../runner.js"),
   ]);
-  const settings = ensureConfiguration({ configurable: Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])) });
+  const given: Record<string, unknown> = Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]]));
+  // Saved with the thread, so a resume from another folder reads the same files.
+  for (const key of ["corpus", "mcp"] as const) if (options[key] !== undefined) given[key] = resolve(options[key]);
+  const settings = ensureConfiguration({ configurable: given });
+  const { hasSources } = await import("../../state/shared/sources.js");
+  if (hasSources(settings)) (await import("../../nodes/shared/sources/sources.js")).validateSources(settings);
   // Building the model now surfaces a missing key or a bad fault plan before anything is written.
   createChatModel(settings.model);
   const threadId = options.thread ?? randomUUID();
@@ -91,6 +97,12 @@ export function register(program: Command): void {
     .option("--max-revisions <n>", "revision rounds (2)", number("--max-revisions"))
     .option("--max-concurrency <n>", "most branches at once (5)", number("--max-concurrency"))
     .option("--branch-timeout-ms <ms>", "per-branch timeout (120000)", number("--branch-timeout-ms"))
+    .option("--corpus <dir>", "a folder of .md, .txt and .html files the branches search and cite")
+    .option("--mcp <file>", "a JSON file of MCP servers ({\"mcpServers\": {...}}) whose tools the branches may call")
+    .option("--web-search", "offer Tavily web search to the branches (needs TAVILY_API_KEY; off by default)")
+    .option("--tool-budget <n>", "most tool calls per branch (6)", number("--tool-budget"))
+    .option("--tool-timeout-ms <ms>", "time one tool call may take (20000)", number("--tool-timeout-ms"))
+    .option("--tool-loop-timeout-ms <ms>", "time a branch may spend calling tools (60000)", number("--tool-loop-timeout-ms"))
     .option(...JSON_OPTION)
     .addHelpText(
       "after",
@@ -99,6 +111,7 @@ export function register(program: Command): void {
         'orchestra run "Compare vector databases for a 10M-document search service"',
         "orchestra run --task-file tasks.json --review never --json",
         "orchestra run --thread q3-pricing --reviewer alice",
+        'orchestra run --corpus docs/ --mcp mcp.json "Which team owns project Orchid?"',
       ) + "\n\nThe --json result: {threadId, status, next, qualityScore, report, reviewPoint}.",
     )
     .action(async (task: string | undefined, options: RunOptions) => {

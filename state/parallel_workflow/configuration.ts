@@ -4,6 +4,7 @@ import { isCommand } from "@langchain/langgraph";
 import { parseWorkflowInput, type WorkflowInput } from "./input.js";
 import { InputError } from "../shared/errors.js";
 import { MaxConcurrencySettingSchema, ModelSettingSchema } from "../shared/settings.js";
+import { SourcesSettingsSchema } from "../shared/sources.js";
 
 /**
  * The run's configuration. The CLI, the server, Studio and the tests all use these
@@ -31,6 +32,7 @@ export const SettingsSchema = z.object({
     .max(3_600_000)
     .default(120_000)
     .describe("Time a branch may take before it is cut off and counted as failed"),
+  ...SourcesSettingsSchema.shape,
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

@@ -5,6 +5,7 @@ import type { Settings } from "./configuration.js";
 import type { MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
 import type { BranchFindings } from "../shared/findings.js";
 import type { ReviewDecision } from "./review.js";
+import type { SourcesSettings } from "../shared/sources.js";
 
 export const BRANCH_NODES = [
   "research_branch_alpha",
@@ -58,6 +59,8 @@ export interface BranchPerformance {
   dataQualityScore: number;
   /** Findings per second. */
   throughput: number;
+  /** Tool calls the branch made reading its sources; absent when it had none. */
+  toolCalls?: number;
 }
 
 export interface BranchResult {
@@ -238,6 +241,8 @@ export interface BranchInput {
   taskQueue: Task[];
   /** Sequential mode: the results of the branches before this one. */
   priorResults: { branchId: string; summary: string }[];
+  /** The sources the branch reads through a tool loop; absent when the run has none. */
+  sources?: SourcesSettings;
 }
 
 /** The branch node a branch's work goes to: by type and focus or priority, unless reassigned. */

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { FindingSchema } from "./findings.js";
+import { CitationSchema, FindingSchema, type Citation } from "./findings.js";
+
+export { CitationSchema, type Citation };
 
 /**
  * What a tool-using agent read and what it says about it. A citation points at one passage a
@@ -14,14 +16,6 @@ export const SourcePassageSchema = z.object({
   text: z.string(),
 });
 export type SourcePassage = z.infer<typeof SourcePassageSchema>;
-
-export const CitationSchema = z.object({
-  sourceId: z.string(),
-  title: z.string(),
-  location: z.string(),
-  quote: z.string().describe("A verbatim span of the passage the claim rests on"),
-});
-export type Citation = z.infer<typeof CitationSchema>;
 
 export const CitedFindingSchema = FindingSchema.extend({
   citations: z.array(CitationSchema).describe("The passages the claim rests on; the evidence is their quotes"),
