@@ -33,6 +33,26 @@ async function readTaskQueue(task: string | undefined, taskFile: string | undefi
   }
 }
 
+const SOURCE_FLAGS = ["corpus", "mcp", "webSearch", "toolBudget", "toolTimeoutMs", "toolLoopTimeoutMs"] as const;
+
+/**
+ * The source flags given, as settings: paths made absolute, since they are saved with the thread
+ * and a resume may run from another folder; checked before anything is written, so a missing
+ * corpus or a broken MCP file is one line and exit 2 rather than a branch that fails.
+ */
+async function checkedSources(options: RunOptions): Promise<Record<string, unknown>> {
+  const given = Object.fromEntries(SOURCE_FLAGS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+  for (const key of ["corpus", "mcp"] as const) if (options[key] !== undefined) given[key] = resolve(options[key]);
+  const { SourcesSettingsSchema, hasSources } = await import("../../state/shared/sources.js");
+  const parsed = SourcesSettingsSchema.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  if (hasSources(parsed.data)) (await import("../../nodes/shared/sources/sources.js")).validateSources(parsed.data);
+  return given;
+}
+
 /**
  * Runs a workflow other than the research one to its end, on a new thread under the thread
  * lock: its input is the --task-file's JSON, checked by its definition before anything is written.
@@ -42,7 +62,7 @@ async function runRegisteredWorkflow(name: string, options: RunOptions): Promise
   const definition = workflowDefinition(name);
   if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
   const input = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
-  const config = { configurable: { ...(options.model ? { model: options.model } : {}) } };
+  const config = { configurable: { ...(options.model ? { model: options.model } : {}), ...(await checkedSources(options)) } };
   definition.checkRequest(input, config);
   const threadId = options.thread ?? randomUUID();
   return withCheckpointer(async (db) => {
@@ -68,12 +88,9 @@ async function run(task: string | undefined, options: RunOptions): Promise<numbe
     import("./live_run.js"),
     import("../runner.js"),
   ]);
-  const given: Record<string, unknown> = Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]]));
-  // Saved with the thread, so a resume from another folder reads the same files.
-  for (const key of ["corpus", "mcp"] as const) if (options[key] !== undefined) given[key] = resolve(options[key]);
-  const settings = ensureConfiguration({ configurable: given });
-  const { hasSources } = await import("../../state/shared/sources.js");
-  if (hasSources(settings)) (await import("../../nodes/shared/sources/sources.js")).validateSources(settings);
+  const settings = ensureConfiguration({
+    configurable: { ...Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])), ...(await checkedSources(options)) },
+  });
   // Building the model now surfaces a missing key or a bad fault plan before anything is written.
   createChatModel(settings.model);
   const threadId = options.thread ?? randomUUID();

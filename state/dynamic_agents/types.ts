@@ -3,6 +3,7 @@ import { BranchFindingsSchema } from "../shared/findings.js";
 import { MAX_TASKS, MAX_TASK_CHARS } from "../shared/tasks.js";
 import { InputError } from "../shared/errors.js";
 import { MaxConcurrencySettingSchema, ModelSettingSchema } from "../shared/settings.js";
+import { SourcesSettingsSchema } from "../shared/sources.js";
 
 /**
  * The dynamic-agents workflow's types. Everything here lives in the graph state, so every
@@ -84,6 +85,7 @@ export const DynamicAgentsSettingsSchema = z.object({
     .max(100_000_000)
     .default(200_000)
     .describe("Model tokens the agents may reserve in all"),
+  ...SourcesSettingsSchema.shape,
 });
 export type DynamicAgentsSettings = z.infer<typeof DynamicAgentsSettingsSchema>;
 const SETTINGS_KEYS = Object.keys(DynamicAgentsSettingsSchema.shape);
@@ -189,6 +191,8 @@ export const AgentResultSchema = z.object({
     dataQualityScore: z.number(),
     /** Findings per second. */
     throughput: z.number(),
+    /** Tool calls the agent made reading its sources; absent when it had none. */
+    toolCalls: z.number().int().min(0).optional(),
   }),
   resources: z.object({ reserved: ResourcesSchema, tokensUsed: z.number().int().min(0) }),
   meetsQualityThreshold: z.boolean(),
