@@ -2,7 +2,7 @@ import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/lan
 import { registerOfflineSkills } from "../models/offline/skills.js";
 import { PARALLEL_WORKFLOW_SKILLS } from "../models/parallel_workflow/skills.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
-import { REVIEW_POINTS } from "../state/parallel_workflow/review.js";
+import { REVIEW_POINTS } from "../state/shared/review.js";
 import { summariseResearch } from "../state/parallel_workflow/summary.js";
 import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
 import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow/configuration.js";

@@ -1,7 +1,7 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
 import { threadsNewestFirst } from "../checkpoints/threads.js";
-import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/parallel_workflow/review.js";
+import { REVIEW_POINTS, type ReviewDecision, type ReviewPoint } from "../state/shared/review.js";
 import { reviewableState, type ReviewEdit } from "../state/parallel_workflow/review_edit.js";
 import { BRANCH_NODES, type SynchronizationStatus, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { existingSnapshot, outcomeIn, threadConfig, type RunStatus, type Workflow } from "./runner.js";

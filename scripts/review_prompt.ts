@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline/promises";
-import type { ReviewDecisionInput, ReviewRequest } from "../state/parallel_workflow/review.js";
+import type { ReviewDecisionInput, ReviewRequest } from "../state/shared/review.js";
 import { reviewableState, reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import type { ReviewEditRequest } from "./runner.js";

@@ -6,7 +6,7 @@ import type { WORKFLOWS } from "../graphs/registry.js";
 import { type Task } from "../state/parallel_workflow/input.js";
 import { InputError } from "../state/shared/errors.js";
 import type { Settings } from "../state/parallel_workflow/configuration.js";
-import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/parallel_workflow/review.js";
+import type { ReviewDecisionInput, ReviewPoint, ReviewRequest } from "../state/shared/review.js";
 import { reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
 import type { TimelineEvent, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 

@@ -16,7 +16,7 @@ import {
   type QualityReport,
   type WorkflowStateType,
 } from "../state/parallel_workflow/workflow.js";
-import type { ReviewDecision } from "../state/parallel_workflow/review.js";
+import type { ReviewDecision } from "../state/shared/review.js";
 import { allocation, byId, makeState, result, scored, SETTINGS, plain } from "./support/fixtures.js";
 
 const failed = (id: string, attempt = 1) => result(id, { status: "failed", attempt, error: `${id} broke` });

@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../models/offline/model.js";
-import type { ReviewRequest } from "../state/parallel_workflow/review.js";
+import type { ReviewRequest } from "../state/shared/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { jsonResult, runCli } from "./support/cli.js";

@@ -20,7 +20,7 @@ vi.mock("../models/index.js", () => ({
 }));
 
 import { judgeScore, qualityScore, qualityValidator, routeQuality, routeQualityValidation } from "../nodes/parallel_workflow/quality_validator.js";
-import type { ReviewDecision } from "../state/parallel_workflow/review.js";
+import type { ReviewDecision } from "../state/shared/review.js";
 import type { QualityReport, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { integration, makeState, SETTINGS, plain } from "./support/fixtures.js";
 

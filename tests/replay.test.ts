@@ -5,7 +5,7 @@ import { compileWorkflow } from "../graphs/parallel_workflow.js";
 import { summarizeThread, threadHistory, type HistoryEntry } from "../scripts/inspect.js";
 import { renderHistory } from "../scripts/render.js";
 import { replayRun, resumeRun, startRun, type Workflow } from "../scripts/runner.js";
-import type { ReviewDecisionInput } from "../state/parallel_workflow/review.js";
+import type { ReviewDecisionInput } from "../state/shared/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { SETTINGS } from "./support/fixtures.js";

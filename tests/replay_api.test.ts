@@ -1,6 +1,6 @@
 import { Client, type ThreadState } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ReviewRequest } from "../state/parallel_workflow/review.js";
+import type { ReviewRequest } from "../state/shared/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { startLangGraphServer, type LangGraphServer } from "./support/langgraph_server.js";
 

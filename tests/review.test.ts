@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InputError } from "../state/shared/errors.js";
-import { REVIEW_POINTS, parseReviewDecision } from "../state/parallel_workflow/review.js";
+import { REVIEW_POINTS, parseReviewDecision } from "../state/shared/review.js";
 
 function rejection(raw: unknown): InputError {
   try {

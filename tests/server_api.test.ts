@@ -3,7 +3,7 @@ import path from "node:path";
 import { Client, type Assistant } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ProgressEvent } from "../state/parallel_workflow/progress.js";
-import type { ReviewRequest } from "../state/parallel_workflow/review.js";
+import type { ReviewRequest } from "../state/shared/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { PROJECT_ROOT } from "./support/cli.js";
 import { startLangGraphServer, type LangGraphServer } from "./support/langgraph_server.js";

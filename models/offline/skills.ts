@@ -1,5 +1,8 @@
 import { BRANCH_FINDINGS } from "../../state/shared/findings.js";
 import { CITED_FINDINGS } from "../../state/shared/citations.js";
+import { MERGE_SYNTHESIS, QUALITY_JUDGEMENT } from "../../state/shared/merge.js";
+import { mergeSynthesis } from "./merge_synthesis.js";
+import { qualityJudgement } from "./quality_judgement.js";
 import { branchFindings } from "./branch_findings.js";
 import { fillSchema, type JsonSchema } from "./schema_fill.js";
 import { clip, keywords, offTopicPrompt, sentences, type Prompt } from "./text.js";
@@ -32,11 +35,17 @@ export type OfflineSkills = Readonly<Record<string, Skill>>;
  * state/shared/findings.ts (FINDINGS_PROMPT_LABELS): the objective, the focus or analysis type,
  * the data sources, the task list, `- <id>: <summary>` lines of prior results, the feedback to
  * address, "at most N findings" and "reduced-scope".
+ * merge_synthesis reads blocks opened by a branch id (`## b1-research-technical`, `Branch <id>`,
+ * `"branchId": "<id>"`) holding `- claim (confidence x) Evidence: a | b` lines or JSON
+ * `claim` / `evidence` fields. quality_judgement reads the task list, and the result's list items:
+ * primary findings, or evidence once under a `Supporting evidence:` heading.
  * cited_findings reads `Objective:` / `Question:` and the tool results (JSON) in the conversation.
  */
 const SHARED_SKILLS: OfflineSkills = {
   [BRANCH_FINDINGS]: (prompt, seed, _schema, weak) => branchFindings(prompt, seed, weak),
   [CITED_FINDINGS]: offTopicWhenWeak((prompt) => citedFindings(prompt)),
+  [MERGE_SYNTHESIS]: offTopicWhenWeak((prompt) => mergeSynthesis(prompt)),
+  [QUALITY_JUDGEMENT]: offTopicWhenWeak((prompt) => qualityJudgement(prompt)),
 };
 
 const registered = new Map<string, Skill>(Object.entries(SHARED_SKILLS));

@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { feedbackInRound } from "../../state/parallel_workflow/review.js";
+import { feedbackInRound } from "../../state/shared/review.js";
 import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchNodeName, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";

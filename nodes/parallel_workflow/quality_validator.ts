@@ -1,155 +1,31 @@
-import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { callWithDeadline } from "../../models/deadline.js";
-import { createChatModel } from "../../models/index.js";
-import { QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema, type QualityJudgement } from "../../state/parallel_workflow/outputs.js";
-import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest } from "../../state/parallel_workflow/review.js";
-import { settingsOf, type IntegrationResult, type QualityReport, type QualityRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
-import { now } from "../../state/shared/time.js";
+import { settingsOf, type QualityRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
+import { validateQuality } from "../shared/validation.js";
 
-const RUBRIC_KEYS = Object.keys(QUALITY_RUBRIC) as (keyof typeof QUALITY_RUBRIC)[];
+export { judgeScore, qualityScore, routeQuality } from "../shared/validation.js";
 
-/** The judge's rubric scores averaged. */
-export function judgeScore(judgement: QualityJudgement): number {
-  return RUBRIC_KEYS.reduce((sum, key) => sum + judgement[key], 0) / RUBRIC_KEYS.length;
-}
-
-/** The quality score: the judge's verdict, weighed with the merge's own metrics. */
-export function qualityScore(judge: number, mergeQuality: number, successRate: number): number {
-  return 0.5 * judge + 0.3 * mergeQuality + 0.2 * successRate;
-}
-
-/**
- * The validator's routes. A reviewer's feedback asks for a revision whatever the score;
- * once revisions run out, a score below the threshold is a critical failure.
- */
-export function routeQuality(input: {
-  score: number;
-  threshold: number;
-  successfulBranches: number;
-  revisionsLeft: number;
-  feedback: boolean;
-}): { route: QualityRoute; reason: string } {
-  const { score, threshold, revisionsLeft } = input;
-  if (input.successfulBranches === 0) return { route: "critical_failure", reason: "no branch succeeded" };
-  if (input.feedback && revisionsLeft > 0) return { route: "needs_revision", reason: "the reviewer asked for changes" };
-  if (score >= threshold) return { route: "quality_approved", reason: `score ${score.toFixed(3)} ≥ threshold ${threshold}` };
-  if (revisionsLeft > 0) return { route: "needs_revision", reason: `score ${score.toFixed(3)} < threshold ${threshold}` };
-  return {
-    route: "critical_failure",
-    reason: `score ${score.toFixed(3)} still below threshold ${threshold} after the last revision`,
-  };
-}
-
-function integratedText(result: IntegrationResult): string {
-  return [result.researchSynthesis, result.analysisSynthesis]
-    .map((s, i) =>
-      [
-        `## ${i === 0 ? "Research" : "Analysis"} (${s.status}, ${s.sourcesCount} sources)`,
-        s.summary,
-        ...s.primaryFindings.map((f) => `- ${f.statement} [${f.sources.join(", ")}]`),
-        "Supporting evidence:",
-        ...s.supportingEvidence.map((e) => `- ${e.evidence} [${e.source}]`),
-      ].join("\n"),
-    )
-    .join("\n\n");
-}
-
-function validatorReview(state: WorkflowStateType): ReviewRequest {
-  const result = state.integrationResult!;
-  const settings = settingsOf(state);
-  return {
-    point: "quality_validator",
-    question: `Merged result of ${result.integrationMetadata.successfulBranches} branches, quality ${result.integrationMetadata.overallQualityScore.toFixed(3)}. Approve it for validation?`,
-    options: ["approve", "reject", "feedback"],
-    details: {
-      qualityScore: result.integrationMetadata.overallQualityScore,
-      threshold: settings.qualityThreshold,
-      rubric: QUALITY_RUBRIC,
-      revision: state.revisionCount,
-      revisionsLeft: settings.maxRevisions - state.revisionCount,
-      research: result.researchSynthesis,
-      analysis: result.analysisSynthesis,
-      missingBranches: result.integrationMetadata.missingBranches,
-    },
-  };
-}
-
+/** The quality gate (nodes/shared/validation.ts) over the merged result; its route picks the next node. */
 export async function qualityValidator(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
   emitPhase(config, "quality_validator");
-  const settings = settingsOf(state);
-  const result = state.integrationResult;
-  if (!result) throw new Error("quality_validator: branch_merger wrote no integration result");
-
-  // The pause comes first, before the judge's model call, as interrupt_before would:
-  // the node re-runs from the top on resume and must not pay for the judge twice.
-  let decision: ReviewDecision | undefined;
-  const timeline: WorkflowUpdate["executionTimeline"] = [];
-  if (settings.review === "always") {
-    decision = requestReview(validatorReview(state), state.revisionCount);
-    timeline.push({ event: "review_decision", node: "quality_validator", ...decision });
-    if (decision.action === "reject") {
-      return {
-        reviewDecisions: [decision],
-        nextCoordinationAction: "rejected",
-        status: "rejected",
-        failureReason: `rejected by ${decision.reviewer} at quality_validator`,
-        executionTimeline: timeline,
-      };
-    }
-  }
-
-  const successRate = state.mergePerformance?.successRate ?? 0;
-  const mergeQuality = result.integrationMetadata.overallQualityScore;
-  let judge: QualityJudgement | undefined;
-  if (result.integrationMetadata.successfulBranches > 0) {
-    const model = createChatModel(settings.model).withStructuredOutput(QualityJudgementSchema, { name: QUALITY_JUDGEMENT });
-    judge = await callWithDeadline("quality_validator", settings.branchTimeoutMs, config, (config) =>
-      model.invoke(
-        [
-          new SystemMessage(
-            "You are a strict quality judge. Score the integrated result 0..1 on each rubric criterion and list the issues.\n" +
-              RUBRIC_KEYS.map((key) => `- ${key}: ${QUALITY_RUBRIC[key]}`).join("\n"),
-          ),
-          new HumanMessage(
-            `Task queue:\n${state.taskQueue.map((t, i) => `${i + 1}. ${t.description}`).join("\n")}\n\nIntegrated result:\n${integratedText(result)}`,
-          ),
-        ],
-        config,
-      ),
-    );
-  }
-  const judged = judge ? judgeScore(judge) : 0;
-  const score = qualityScore(judged, mergeQuality, successRate);
-  const feedback =
-    decision?.action === "feedback" || feedbackInRound(state.reviewDecisions, state.revisionCount).length > 0;
-  const { route, reason } = routeQuality({
-    score,
-    threshold: settings.qualityThreshold,
-    successfulBranches: result.integrationMetadata.successfulBranches,
-    revisionsLeft: settings.maxRevisions - state.revisionCount,
-    feedback,
-  });
-
-  const qualityReport: QualityReport = {
-    score,
-    threshold: settings.qualityThreshold,
-    ...(judge ? { judge, judgeScore: judged } : {}),
-    mergeQuality,
-    successRate,
-    route,
-    reason,
-    revision: state.revisionCount,
-    at: now(),
-  };
-  timeline.push({ at: qualityReport.at, event: "quality_validated", node: "quality_validator", score, route, reason });
+  const integrationResult = state.integrationResult;
+  if (!integrationResult) throw new Error("quality_validator: branch_merger wrote no integration result");
+  const validation = await validateQuality(
+    {
+      integrationResult,
+      mergePerformance: state.mergePerformance,
+      taskQueue: state.taskQueue,
+      revisionCount: state.revisionCount,
+      reviewDecisions: state.reviewDecisions,
+      settings: settingsOf(state),
+    },
+    config,
+  );
+  if ("rejected" in validation) return { ...validation.rejected, nextCoordinationAction: "rejected", status: "rejected" };
   return {
-    qualityReport,
-    ...(decision ? { reviewDecisions: [decision] } : {}),
-    nextCoordinationAction: route,
-    ...(route === "critical_failure" ? { status: "failed" as const, failureReason: reason } : {}),
-    executionTimeline: timeline,
+    ...validation,
+    nextCoordinationAction: validation.qualityReport.route,
+    ...(validation.qualityReport.route === "critical_failure" ? { status: "failed" as const } : {}),
   };
 }
 

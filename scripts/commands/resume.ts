@@ -21,7 +21,7 @@ async function resume(threadId: string, options: ResumeOptions): Promise<number>
   const edit =
     options.edit !== undefined ? { edit: await readJsonFile("--edit", options.edit, `start from 'orchestra show ${threadId} --json | jq .reviewable'`), reviewer: reviewerName(options) } : undefined;
   const [{ parseReviewDecision }, { liveRun }, { resumeRun }] = await Promise.all([
-    import("../../state/parallel_workflow/review.js"),
+    import("../../state/shared/review.js"),
     import("./live_run.js"),
     import("../runner.js"),
   ]);

@@ -31,31 +31,6 @@ export const TaskAnalysisSchema = z.object({
 export type TaskAnalysis = z.infer<typeof TaskAnalysisSchema>;
 export const TASK_ANALYSIS = "task_analysis";
 
-
-export const MergeSynthesisSchema = z.object({
-  summary: z.string(),
-  primaryFindings: z.array(
-    z.object({ statement: z.string(), sources: z.array(z.string()).describe("Branch ids the statement rests on") }),
-  ),
-  supportingEvidence: z.array(z.object({ evidence: z.string(), source: z.string().describe("Branch id") })),
-});
-export type MergeSynthesis = z.infer<typeof MergeSynthesisSchema>;
-export const MERGE_SYNTHESIS = "merge_synthesis";
-
-/** The rubric the judge scores against; each criterion is scored 0..1. */
-export const QUALITY_RUBRIC = {
-  coverage: "Every task in the queue is addressed by at least one primary finding.",
-  evidence: "Primary findings are backed by concrete supporting evidence from named branches.",
-  consistency: "Findings from different branches do not contradict each other.",
-  actionability: "The result tells the reader what to do or decide next.",
-} as const;
-
-export const QualityJudgementSchema = z.object({
-  coverage: score,
-  evidence: score,
-  consistency: score,
-  actionability: score,
-  issues: z.array(z.string()).describe("What keeps the result from a perfect score"),
-});
-export type QualityJudgement = z.infer<typeof QualityJudgementSchema>;
-export const QUALITY_JUDGEMENT = "quality_judgement";
+// The merge and the judge are shared steps: their outputs are described with them.
+export { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema } from "../shared/merge.js";
+export type { MergeSynthesis, QualityJudgement } from "../shared/merge.js";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { InputError } from "../shared/errors.js";
 import { MergeSynthesisSchema } from "./outputs.js";
 import { BranchFindingsSchema } from "../shared/findings.js";
-import type { ReviewPoint } from "./review.js";
+import type { ReviewPoint } from "../shared/review.js";
 import { BRANCH_NODES, currentResult, type BranchResult, type WorkflowStateType, type WorkflowUpdate } from "./workflow.js";
 import { now } from "../shared/time.js";
 

@@ -2,7 +2,7 @@ import type { StateSnapshot } from "@langchain/langgraph";
 import { z } from "zod";
 import { SettingsSchema } from "./configuration.js";
 import { WorkflowInputSchema } from "./input.js";
-import { REVIEW_POINTS } from "./review.js";
+import { REVIEW_POINTS } from "../shared/review.js";
 import type { WorkflowStateType } from "./workflow.js";
 
 /**

@@ -1,10 +1,11 @@
-import type { IntegrationQualityMetrics } from "../shared/quality_metrics.js";
 import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
-import type { MergeSynthesis, QualityJudgement, ResearchFocus } from "./outputs.js";
+import type { ResearchFocus } from "./outputs.js";
+import type { IntegrationResult, MergePerformance, QualityReport, QualityRoute, SynchronizationStatus } from "../shared/merge.js";
+export type { IntegrationResult, MergePerformance, QualityReport, QualityRoute, Synthesis, SynchronizationStatus } from "../shared/merge.js";
 import type { BranchFindings } from "../shared/findings.js";
-import type { ReviewDecision } from "./review.js";
+import type { ReviewDecision } from "../shared/review.js";
 import type { SourcesSettings } from "../shared/sources.js";
 
 export const BRANCH_NODES = [
@@ -95,65 +96,6 @@ export type CoordinationAction =
   | "recovery_exhausted"
   | QualityRoute
   | "rejected";
-
-export interface SynchronizationStatus {
-  syncPoint: string;
-  progress: number;
-  completedBranches: string[];
-  remainingBranches: string[];
-  failedBranches: string[];
-  pendingBranches: string[];
-  status: "completed" | "waiting_final" | "waiting" | "recovering" | "exhausted";
-  at: string;
-}
-
-export interface Synthesis {
-  status: "merged" | "no_data";
-  summary: string;
-  primaryFindings: MergeSynthesis["primaryFindings"];
-  supportingEvidence: MergeSynthesis["supportingEvidence"];
-  /** Each source's share of the total weight. */
-  sourceAttribution: Record<string, number>;
-  qualityScore: number;
-  sourcesCount: number;
-  totalWeight: number;
-}
-
-export interface IntegrationResult {
-  researchSynthesis: Synthesis;
-  analysisSynthesis: Synthesis;
-  integrationMetadata: {
-    successfulBranches: number;
-    failedBranches: string[];
-    missingBranches: string[];
-    overallQualityScore: number;
-    integratedAt: string;
-  };
-  /** Absent on results merged before these figures existed. */
-  qualityMetrics?: IntegrationQualityMetrics;
-}
-
-export interface MergePerformance {
-  mergedAt: string;
-  branchesProcessed: number;
-  successRate: number;
-  qualityDistribution: { min: number; max: number; mean: number };
-}
-
-export type QualityRoute = "quality_approved" | "needs_revision" | "critical_failure";
-
-export interface QualityReport {
-  score: number;
-  threshold: number;
-  judge?: QualityJudgement;
-  judgeScore?: number;
-  mergeQuality: number;
-  successRate: number;
-  route: QualityRoute;
-  reason: string;
-  revision: number;
-  at: string;
-}
 
 const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({
   ...current,

@@ -1,4 +1,4 @@
-import type { MergeSynthesis } from "../../state/parallel_workflow/outputs.js";
+import type { MergeSynthesis } from "../../state/shared/merge.js";
 import {
   branchBlocks,
   clip,
@@ -10,7 +10,7 @@ import {
   objectsIn,
   sentences,
   type Prompt,
-} from "../offline/text.js";
+} from "./text.js";
 
 interface BranchMaterial {
   id: string;

@@ -1,6 +1,6 @@
 import { interrupt } from "@langchain/langgraph";
 import { z } from "zod";
-import { InputError } from "../shared/errors.js";
+import { InputError } from "./errors.js";
 
 /**
  * Review decisions: the one implementation the graph, the CLI and API clients share.

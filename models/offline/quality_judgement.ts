@@ -1,4 +1,4 @@
-import { QUALITY_RUBRIC, type QualityJudgement } from "../../state/parallel_workflow/outputs.js";
+import { QUALITY_RUBRIC, type QualityJudgement } from "../../state/shared/merge.js";
 import {
   branchIds,
   clamp,
@@ -11,7 +11,7 @@ import {
   subjectStems,
   unquoted,
   type Prompt,
-} from "../offline/text.js";
+} from "./text.js";
 
 /** What the judged result holds, read from its sections or from JSON fields. */
 interface Reading {
