@@ -42,6 +42,19 @@ export const UNSUPPORTED_CONFIDENCE = 0.3;
 
 const normalised = (text: string) => text.replace(/\s+/g, " ").trim().toLowerCase();
 
+/** The shortest span `mentions` matches the other way round: a few words would match anywhere. */
+const MIN_SPAN = 20;
+
+/**
+ * Whether a text repeats a span, whitespace and case aside: the merge copies or clips what a
+ * finding said (a clipped span ends in "…" and may drop a final full stop), so either may hold the other.
+ */
+export function mentions(text: string, span: string): boolean {
+  const [whole, part] = [text, span].map((t) => normalised(t).replace(/[….]+$/, ""));
+  if (!whole || !part) return false;
+  return whole.includes(part) || (whole.length >= MIN_SPAN && part.includes(whole));
+}
+
 /**
  * The findings with only the citations whose quote is found verbatim (whitespace and case aside)
  * in a passage the same source returned, their title and location taken from that passage, and
