@@ -55,7 +55,9 @@ async function branchFindings(
 ): Promise<{ findings: BranchFindings; toolCalls?: number }> {
   const prompt = branchPrompt(input);
   if (input.sources) {
-    const brief = `${specialisation.role}\n\n${prompt}`;
+    // The task itself is what the sources must answer; the branch's objective is its angle on it.
+    const question = `Question: ${input.taskQueue.map((t) => t.description).join(" ")}`;
+    const brief = [specialisation.role, question, prompt].join("\n\n");
     return abortable(researchSources(createChatModel(input.model), input.sources, brief, { ...config, signal }), signal);
   }
   const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS });
