@@ -60,6 +60,9 @@ async function branchResults(threadId: string): Promise<BranchResult[]> {
 describe("orchestra run over sources", () => {
   it("answers from the corpus citing exactly the two documents that answer it, each quote found at its cited lines", async () => {
     const out = await completedRun(["--corpus", CORPUS, "--thread", "corpus-run", KESTREL]);
+    // Five branches open the corpus at once, each building its index: none may fail for it.
+    expect(out.report).toContain("- Mode: adaptive, 5 branches, 5 succeeded");
+    expect(out.report).toContain("- Revisions: 0, retries: 0");
     const cited = references(out.report!);
     expect(cited.map((r) => r.sourceId).sort()).toEqual(["corpus:field-notes/kestrel-winter-trial.md", "corpus:reference/kestrel-battery-notes.txt"]);
     for (const { quotes } of cited) {
@@ -122,16 +125,16 @@ describe("orchestra run over sources", () => {
       const workflow = WORKFLOWS.parallel_workflow.compile(db.checkpointer);
       const state = await workflow.getState({ configurable: { thread_id: threadId } });
       const timeline = (state.values as { executionTimeline: { event: string; route?: string; score?: number }[] }).executionTimeline;
-      return timeline.filter((e) => e.event === "quality_validated").map((e) => [e.route, e.score]);
+      // Three decimals, as the report shows it: the merge weighs branch speed, which jitters in the last digits.
+      return timeline.filter((e) => e.event === "quality_validated").map((e) => [e.route, e.score!.toFixed(3)]);
     };
 
     const dirty = await completedRun(["--corpus", memo(planted), "--thread", "planted", KESTREL]);
     const clean = await completedRun(["--corpus", memo(inert), "--thread", "inert", KESTREL]);
     expect(dirty.report).toContain(`"Kestrel field sensor battery in freezing temperatures: ${planted}"`);
     expect(references(dirty.report!).map((r) => r.sourceId)).toContain("corpus:reference/kestrel-memo.md");
-    expect(dirty.qualityScore).toBe(clean.qualityScore);
     expect(await routes("planted")).toEqual(await routes("inert"));
-    expect(await routes("planted")).toEqual([["quality_approved", dirty.qualityScore]]);
+    expect(await routes("planted")).toEqual([["quality_approved", dirty.qualityScore!.toFixed(3)]]);
   });
 });
 
