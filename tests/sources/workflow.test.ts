@@ -3,6 +3,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WORKFLOWS } from "../../graphs/registry.js";
+import type { AgentResult } from "../../state/dynamic_agents/types.js";
 import type { BranchResult } from "../../state/parallel_workflow/workflow.js";
 import { finished, jsonResult, runCli, spawnCli, type CliResult } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
@@ -135,6 +136,26 @@ describe("orchestra run over sources", () => {
     expect(references(dirty.report!).map((r) => r.sourceId)).toContain("corpus:reference/kestrel-memo.md");
     expect(await routes("planted")).toEqual(await routes("inert"));
     expect(await routes("planted")).toEqual([["quality_approved", dirty.qualityScore!.toFixed(3)]]);
+  });
+});
+
+describe("orchestra run --workflow dynamic_agents over sources", () => {
+  it("has each agent read the corpus through the same tool loop and cite the two documents", async () => {
+    const dir = tempDir("wf-agents");
+    const taskFile = join(dir, "tasks.json");
+    writeFileSync(taskFile, JSON.stringify({ taskQueue: [{ description: KESTREL, type: "research", complexity: 0.9 }] }));
+    const result = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", taskFile, "--corpus", CORPUS, "--thread", "agents", "--json"], env);
+    expect(result.code, result.stderr).toBe(0);
+    const workflow = WORKFLOWS.dynamic_agents.compile(db.checkpointer);
+    const { values } = await workflow.getState({ configurable: { thread_id: "agents" } });
+    const agents = Object.values((values as { agentResults: Record<string, AgentResult> }).agentResults);
+    expect(agents.length).toBeGreaterThan(0);
+    for (const agent of agents) {
+      expect(agent.status).toBe("success");
+      expect(agent.performance.toolCalls).toBeGreaterThan(0);
+      const cited = agent.results!.findings.flatMap((f) => f.citations ?? []).map((c) => c.sourceId);
+      expect([...new Set(cited)].sort()).toEqual(["corpus:field-notes/kestrel-winter-trial.md", "corpus:reference/kestrel-battery-notes.txt"]);
+    }
   });
 });
 
