@@ -171,7 +171,7 @@ describe("every error is one line naming the problem and the fix, exit 2", () =>
       /^orchestra: --task-file \S+: invalid input: taskQueue\.0\.description: is missing: give each task a "description", the text of the task$/,
     ],
     ["a missing edit file", () => ["resume", "cli-json", "--edit", file("missing.json")], /^orchestra: --edit \S+ does not exist: check the path$/],
-    ["an unknown option", () => ["run", "--bogus"], /^orchestra: unknown option '--bogus': see 'orchestra run --help'$/],
+    ["an unknown option", () => ["run", "--bogus"], /^orchestra: unknown option '--bogus'( \(Did you mean --[a-z-]+\?\))?: see 'orchestra run --help'$/],
     ["a missing argument", () => ["show"], /^orchestra: missing required argument 'thread': see 'orchestra show --help'$/],
     ["a value not among the choices", () => ["run", "--review", "sometimes"], /^orchestra: option '--review <mode>' argument 'sometimes' is invalid\. Allowed choices are always, never: see 'orchestra run --help'$/],
     ["an option without its value", () => ["db", "status", "--bogus"], /^orchestra: unknown option '--bogus': see 'orchestra db status --help'$/],

@@ -24,7 +24,10 @@ afterEach(() => {
 describe("ensureConfiguration", () => {
   it("declares the keys the CLI, the server and the tests use", () => {
     expect([...SETTINGS_KEYS].sort()).toEqual(
-      ["branchTimeoutMs", "maxConcurrency", "maxRetries", "maxRevisions", "model", "qualityThreshold", "review"].sort(),
+      [
+        ...["branchTimeoutMs", "maxConcurrency", "maxRetries", "maxRevisions", "model", "qualityThreshold", "review"],
+        ...["corpus", "mcp", "webSearch", "toolBudget", "toolTimeoutMs", "toolLoopTimeoutMs"],
+      ].sort(),
     );
   });
 
@@ -37,6 +40,10 @@ describe("ensureConfiguration", () => {
       maxRevisions: 2,
       maxConcurrency: 5,
       branchTimeoutMs: 120_000,
+      webSearch: false,
+      toolBudget: 6,
+      toolTimeoutMs: 20_000,
+      toolLoopTimeoutMs: 60_000,
     };
     expect(ensureConfiguration()).toEqual(expected);
     expect(ensureConfiguration({})).toEqual(expected);
@@ -66,6 +73,9 @@ describe("ensureConfiguration", () => {
           maxRevisions: 3,
           maxConcurrency: 2,
           branchTimeoutMs: 5_000,
+          corpus: "/srv/docs",
+          mcp: "/srv/mcp.json",
+          toolBudget: 3,
         },
       }),
     ).toEqual({
@@ -76,6 +86,12 @@ describe("ensureConfiguration", () => {
       maxRevisions: 3,
       maxConcurrency: 2,
       branchTimeoutMs: 5_000,
+      corpus: "/srv/docs",
+      mcp: "/srv/mcp.json",
+      webSearch: false,
+      toolBudget: 3,
+      toolTimeoutMs: 20_000,
+      toolLoopTimeoutMs: 60_000,
     });
   });
 

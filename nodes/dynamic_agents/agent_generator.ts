@@ -10,6 +10,7 @@ import {
   type LedgerEntry,
 } from "../../state/dynamic_agents/types.js";
 import { now } from "../../state/shared/time.js";
+import { hasSources, SourcesSettingsSchema } from "../../state/shared/sources.js";
 import { agentIdFor, deriveRequirements } from "./requirements.js";
 import { poolCapacity } from "./resources.js";
 import { instantiate, specify } from "./specification.js";
@@ -100,10 +101,12 @@ export function agentTaskInput(
 /** A Send per instantiated agent; with none, straight on to coordination. */
 export function routeToAgents(registry: TemplateRegistry) {
   return function route(state: DynamicAgentsStateType): Send[] | "coordination" {
+    // Only the source keys travel: each Send is saved with the step's writes.
+    const sources = hasSources(state.settings!) ? { sources: SourcesSettingsSchema.parse(state.settings) } : {};
     const allocations = new Map(state.resourceLedger.filter((e) => e.kind === "allocate").map((e) => [e.agentId, e]));
     const sends = Object.values(state.agents)
       .filter((record) => record.status === "instantiated")
-      .map((record) => new Send("dynamic_agent", agentTaskInput(record, allocations.get(record.agentId)!, registry, state.settings!.model)));
+      .map((record) => new Send("dynamic_agent", { ...agentTaskInput(record, allocations.get(record.agentId)!, registry, state.settings!.model), ...sources }));
     return sends.length ? sends : "coordination";
   };
 }

@@ -11,6 +11,7 @@ import type { AgentError, AgentResult, LedgerEntry } from "../../state/dynamic_a
 import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/shared/findings.js";
 import { now } from "../../state/shared/time.js";
 import { dataQualityScore } from "../shared/findings.js";
+import { researchSources } from "../shared/sources/sourced_research.js";
 import { releaseOf } from "./resources.js";
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
@@ -49,8 +50,10 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 
 /**
  * Runs one agent: its role as the system prompt, one structured model call per attempt, at most
- * 1 + retryAttempts attempts, all within timeoutSeconds. Failures end as a failed result, never a throw,
- * except the run's own cancellation.
+ * 1 + retryAttempts attempts, all within timeoutSeconds. An agent with sources runs its tool loop
+ * once instead: the loop is saved under this task, so a second attempt would resume the first
+ * rather than start afresh, and a failing tool is already a result the loop reads, not a failure.
+ * Failures end as a failed result, never a throw, except the run's own cancellation.
  */
 export async function runAgent(input: AgentTaskInput, config: RunnableConfig): Promise<AgentResult> {
   const { specification } = input;
@@ -62,18 +65,27 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
   const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS, includeRaw: true });
   const messages = [new SystemMessage(input.role), new HumanMessage(agentPrompt(input))];
 
+  const { sources } = input;
   let findings: BranchFindings | undefined;
+  let toolCalls: number | undefined;
   let tokensUsed = 0;
   let error: AgentError | undefined;
   let attempt = 0;
   try {
-    while (attempt <= specification.retryAttempts && !findings) {
+    while (attempt <= (sources ? 0 : specification.retryAttempts) && !findings) {
       attempt += 1;
       try {
-        const answer = await asAgent(input.agentId, config, signal, (agentConfig) => abortable(model.invoke(messages, agentConfig), signal));
-        tokensUsed += (answer.raw as AIMessage).usage_metadata?.total_tokens ?? 0;
-        if (!answer.parsed) throw new Error("the model's answer did not match the findings schema");
-        findings = answer.parsed;
+        if (sources) {
+          const brief = `${input.role}\n\n${agentPrompt(input)}`;
+          ({ findings, toolCalls } = await asAgent(input.agentId, config, signal, (agentConfig) =>
+            abortable(researchSources(createChatModel(input.model), sources, brief, agentConfig), signal),
+          ));
+        } else {
+          const answer = await asAgent(input.agentId, config, signal, (agentConfig) => abortable(model.invoke(messages, agentConfig), signal));
+          tokensUsed += (answer.raw as AIMessage).usage_metadata?.total_tokens ?? 0;
+          if (!answer.parsed) throw new Error("the model's answer did not match the findings schema");
+          findings = answer.parsed;
+        }
         error = undefined;
       } catch (caught) {
         if (config.signal?.aborted) throw caught;
@@ -81,7 +93,7 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
           error = { kind: "AgentTimeoutError", message: `timed out after ${specification.timeoutSeconds} s (attempt ${attempt})` };
           break;
         }
-        error = { kind: "AgentRunError", message: `attempt ${attempt} of ${specification.retryAttempts + 1}: ${messageOf(caught)}` };
+        error = { kind: "AgentRunError", message: `attempt ${attempt} of ${(sources ? 0 : specification.retryAttempts) + 1}: ${messageOf(caught)}` };
       }
     }
   } finally {
@@ -106,6 +118,7 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
       resourceUtilization: reserved.tokens > 0 ? round(Math.min(1, tokensUsed / reserved.tokens)) : 0,
       dataQualityScore: quality,
       throughput: seconds > 0 && findings ? round(findings.findings.length / seconds) : 0,
+      ...(toolCalls !== undefined ? { toolCalls } : {}),
     },
     resources: { reserved, tokensUsed },
     meetsQualityThreshold: findings !== undefined && quality >= (specification.qualityThresholds.dataQuality ?? 0),

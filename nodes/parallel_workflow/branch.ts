@@ -4,6 +4,7 @@ import { abortable, Deadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../../state/shared/findings.js";
 import { dataQualityScore, round } from "../shared/findings.js";
+import { researchSources } from "../shared/sources/sourced_research.js";
 import { emitProgress } from "../../state/parallel_workflow/progress.js";
 import { type BranchInput, type BranchNodeName, type BranchPerformance, type BranchResult, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
@@ -43,8 +44,30 @@ function branchPrompt(input: BranchInput): string {
 }
 
 /**
- * The work every branch node does: one structured model call under the branch's
- * timeout, measured, and recorded as success or failure for this branch only.
+ * The branch's findings: with sources, what its tool loop read and cited; without, one
+ * structured model call. Either way under the branch's signal, so its timeout cuts both off.
+ */
+async function branchFindings(
+  specialisation: BranchSpecialisation,
+  input: BranchInput,
+  config: LangGraphRunnableConfig,
+  signal: AbortSignal,
+): Promise<{ findings: BranchFindings; toolCalls?: number }> {
+  const prompt = branchPrompt(input);
+  if (input.sources) {
+    // The task itself is what the sources must answer; the branch's objective is its angle on it.
+    const question = `Question: ${input.taskQueue.map((t) => t.description).join(" ")}`;
+    const brief = [specialisation.role, question, prompt].join("\n\n");
+    return abortable(researchSources(createChatModel(input.model), input.sources, brief, { ...config, signal }), signal);
+  }
+  const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS });
+  const findings = await abortable(model.invoke([new SystemMessage(specialisation.role), new HumanMessage(prompt)], { ...config, signal }), signal);
+  return { findings };
+}
+
+/**
+ * The work every branch node does: its findings under the branch's timeout, measured,
+ * and recorded as success or failure for this branch only.
  */
 export async function runBranch(
   specialisation: BranchSpecialisation,
@@ -79,18 +102,17 @@ export async function runBranch(
 
   let result: BranchResult;
   try {
-    const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS });
     modelCalls += 1;
-    const findings = await abortable(
-      model.invoke([new SystemMessage(specialisation.role), new HumanMessage(branchPrompt(input))], { ...config, signal }),
-      signal,
-    );
+    const { findings, toolCalls } = await branchFindings(specialisation, input, config, signal);
     const seconds = (performance.now() - startedAt) / 1000;
     result = {
       ...base,
       status: "success",
       results: findings,
-      performance: measure(seconds, cpuBefore, dataQualityScore(findings), findings.findings.length),
+      performance: {
+        ...measure(seconds, cpuBefore, dataQualityScore(findings), findings.findings.length),
+        ...(toolCalls !== undefined ? { toolCalls } : {}),
+      },
       modelCalls,
       completedAt: now(),
     };

@@ -3,6 +3,7 @@ import type { Task } from "../../state/parallel_workflow/input.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 import { BRANCH_NODES, branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchInput, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
+import { hasSources, SourcesSettingsSchema } from "../../state/shared/sources.js";
 
 /** Branches whose current attempt has no result yet, in plan order. */
 export function pendingBranches(state: Pick<WorkflowStateType, "activeBranches" | "completedBranches">) {
@@ -52,13 +53,17 @@ export async function parallelCoordinator(state: WorkflowStateType, config: Lang
     throw new Error("parallel_coordinator: no branch is ready to dispatch");
   }
   const waveNumber = state.wavesDispatched + 1;
+  const settings = settingsOf(state);
+  // Only the source keys travel: each Send is saved with the step's writes.
+  const sources = hasSources(settings) ? { sources: SourcesSettingsSchema.parse(settings) } : {};
   const inputs = wave.map(
     (allocation): BranchInput => ({
       branchId: allocation.branchId,
-      model: settingsOf(state).model,
+      model: settings.model,
       allocation,
       taskQueue: tasksFor(allocation, state.taskQueue),
       priorResults: priorResults(state, allocation),
+      ...sources,
     }),
   );
   return new Command({

@@ -3,6 +3,8 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import { MERGE_SYNTHESIS, MergeSynthesisSchema, type BranchOutcome, type IntegrationResult, type MergePerformance, type Synthesis } from "../../state/shared/merge.js";
+import { citedSources, mentions, type Citation, type CitedFinding } from "../../state/shared/citations.js";
+import type { Finding } from "../../state/shared/findings.js";
 import { integrationQualityMetrics } from "../../state/shared/quality_metrics.js";
 import { now } from "../../state/shared/time.js";
 import type { SharedStepEventOf } from "../../state/shared/timeline.js";
@@ -93,16 +95,50 @@ async function synthesise(
   );
   // Keep only attributions to branches that exist: a model can invent a source.
   const known = new Set(weighted.map((w) => w.source));
+  const findingsOf = (ids: readonly string[]) => results.filter((r) => ids.includes(r.branchId)).flatMap((r) => r.results?.findings ?? []);
   return {
     status: "merged",
     summary: synthesis.summary,
-    primaryFindings: synthesis.primaryFindings.map((f) => ({ ...f, sources: f.sources.filter((s) => known.has(s)) })),
-    supportingEvidence: synthesis.supportingEvidence.filter((e) => known.has(e.source)),
+    primaryFindings: synthesis.primaryFindings.map((f) => {
+      const sources = f.sources.filter((s) => known.has(s));
+      return withCitations({ ...f, sources }, statementCitations(f.statement, findingsOf(sources)));
+    }),
+    supportingEvidence: synthesis.supportingEvidence
+      .filter((e) => known.has(e.source))
+      .map((e) => withCitations(e, repeatedCitations(e.evidence, findingsOf([e.source])))),
     sourceAttribution,
     qualityScore,
     sourcesCount: weighted.length,
     totalWeight,
   };
+}
+
+const citedIn = (findings: readonly Finding[]) => findings.filter((f): f is CitedFinding => f.citations !== undefined);
+
+/** The sources behind the findings a merged text repeats (their claim or a quote), once each. */
+export function repeatedCitations(text: string, findings: readonly Finding[]): Citation[] {
+  return citedSources(citedIn(findings).filter((f) => mentions(text, f.claim) || f.citations.some((c) => mentions(text, c.quote))));
+}
+
+/**
+ * The sources a merged statement rests on: those of the findings it repeats or, when it repeats
+ * none (a common thread drawn across branches), those of every finding of the branches it names.
+ */
+export function statementCitations(statement: string, findings: readonly Finding[]): Citation[] {
+  const repeated = repeatedCitations(statement, findings);
+  return repeated.length ? repeated : citedSources(citedIn(findings));
+}
+
+/** An item with its citations, or as it was when it has none: a merge that read no source looks as before. */
+const withCitations = <T extends object>(item: T, citations: Citation[]) => (citations.length ? { ...item, citations } : item);
+
+/**
+ * Of the findings built from sources, how many kept a grounded citation; undefined when no
+ * branch read a source, so the judge scores evidence as it always has.
+ */
+export function grounding(results: readonly BranchOutcome[]): { grounded: number; findings: number } | undefined {
+  const cited = citedIn(results.flatMap((r) => r.results?.findings ?? []));
+  return cited.length ? { grounded: cited.filter((f) => f.citations.length > 0).length, findings: cited.length } : undefined;
 }
 
 /** Research and analysis count in proportion to the weight behind each. */
@@ -160,6 +196,8 @@ export async function mergeBranches(
       branchIds.length,
     ),
   };
+  const grounded = grounding(succeeded);
+  if (grounded) integrationResult.grounding = grounded;
   const qualities = succeeded.map((r) => r.performance.dataQualityScore);
   return {
     integrationResult,

@@ -1,12 +1,57 @@
 import type { IntegrationQualityMetrics, QualityInterval } from "../../state/shared/quality_metrics.js";
 import { AIMessage } from "@langchain/core/messages";
 import { parseModelSpec } from "../../models/index.js";
+import type { Citation } from "../../state/shared/citations.js";
 import type { IntegrationResult, QualityReport, Synthesis } from "../../state/shared/merge.js";
 import { now } from "../../state/shared/time.js";
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-function synthesisSection(title: string, synthesis: Synthesis): string[] {
+/** A source the report cites: its number in the References section and the spans quoted from it, by location. */
+export interface Reference {
+  number: number;
+  sourceId: string;
+  title: string;
+  quotes: { location: string; quote: string }[];
+}
+
+/**
+ * The sources the merged findings and evidence cite, numbered in order of first citation
+ * (research before analysis, findings before evidence), each with every distinct span quoted.
+ */
+export function referencesOf(result: IntegrationResult): Map<string, Reference> {
+  const references = new Map<string, Reference>();
+  const citations = [result.researchSynthesis, result.analysisSynthesis].flatMap((s) => [
+    ...s.primaryFindings.flatMap((f) => f.citations ?? []),
+    ...s.supportingEvidence.flatMap((e) => e.citations ?? []),
+  ]);
+  for (const { sourceId, title, location, quote } of citations) {
+    const reference = references.get(sourceId) ?? { number: references.size + 1, sourceId, title, quotes: [] };
+    if (!reference.quotes.some((q) => q.location === location && q.quote === quote)) reference.quotes.push({ location, quote });
+    references.set(sourceId, reference);
+  }
+  return references;
+}
+
+/** The inline cite of an item: its sources' numbers, e.g. " [1][3]"; nothing for an item that cites none. */
+const citeOf = (citations: readonly Citation[] | undefined, references: Map<string, Reference>) =>
+  citations?.length ? ` ${citations.map((c) => `[${references.get(c.sourceId)!.number}]`).join("")}` : "";
+
+function referencesSection(references: Map<string, Reference>): string[] {
+  if (!references.size) return [];
+  return [
+    "## References",
+    "",
+    ...[...references.values()].flatMap((r) => [
+      `${r.number}. ${r.title} (${r.sourceId})`,
+      // A quote spanning lines stays on its list item.
+      ...r.quotes.map((q) => `   - ${q.location}: "${q.quote.replace(/\s+/g, " ")}"`),
+    ]),
+    "",
+  ];
+}
+
+function synthesisSection(title: string, synthesis: Synthesis, references: Map<string, Reference>): string[] {
   if (synthesis.status === "no_data") return [`## ${title}`, "", synthesis.summary, ""];
   const attribution = Object.entries(synthesis.sourceAttribution)
     .sort(([, a], [, b]) => b - a)
@@ -18,11 +63,13 @@ function synthesisSection(title: string, synthesis: Synthesis): string[] {
     "",
     "### Findings",
     "",
-    ...synthesis.primaryFindings.map((f) => `- ${f.statement}${f.sources.length ? ` _(${f.sources.join(", ")})_` : ""}`),
+    ...synthesis.primaryFindings.map(
+      (f) => `- ${f.statement}${f.sources.length ? ` _(${f.sources.join(", ")})_` : ""}${citeOf(f.citations, references)}`,
+    ),
     "",
     "### Supporting evidence",
     "",
-    ...synthesis.supportingEvidence.map((e) => `- ${e.evidence} _(${e.source})_`),
+    ...synthesis.supportingEvidence.map((e) => `- ${e.evidence} _(${e.source})_${citeOf(e.citations, references)}`),
     "",
     "### Source attribution",
     "",
@@ -70,6 +117,7 @@ export function renderFinalReport(input: ReportInput): string {
     return `- ${id} (${r?.node ?? "?"}): ${r?.error ?? "failed"}`;
   });
   const missing = result.integrationMetadata.missingBranches.filter((id) => !result.integrationMetadata.failedBranches.includes(id));
+  const references = referencesOf(result);
   const lines = [
     `# Workflow report`,
     "",
@@ -83,8 +131,9 @@ export function renderFinalReport(input: ReportInput): string {
     `- Quality score: ${quality ? quality.score.toFixed(3) : "n/a"} (threshold ${settings.qualityThreshold})`,
     `- Revisions: ${input.revisionCount}, retries: ${input.retries}`,
     "",
-    ...synthesisSection("Research", result.researchSynthesis),
-    ...synthesisSection("Analysis", result.analysisSynthesis),
+    ...synthesisSection("Research", result.researchSynthesis, references),
+    ...synthesisSection("Analysis", result.analysisSynthesis, references),
+    ...referencesSection(references),
     "## Quality",
     "",
     ...(quality?.judge

@@ -24,6 +24,27 @@ export function judgeScore(judgement: QualityJudgement): number {
   return RUBRIC_KEYS.reduce((sum, key) => sum + judgement[key], 0) / RUBRIC_KEYS.length;
 }
 
+/** How the judge's evidence criterion reads when branches read sources. */
+export const GROUNDED_EVIDENCE_RUBRIC = "The share of findings built from sources whose citations quote a passage the branch actually read.";
+
+/**
+ * The judgement with its evidence criterion measured rather than opined when branches read
+ * sources: the share of their findings whose citations held up. A model cannot see what the
+ * branches read; the grounding check did, quote by quote.
+ */
+export function withGroundedEvidence(judge: QualityJudgement, grounding: IntegrationResult["grounding"]): QualityJudgement {
+  if (!grounding) return judge;
+  const ungrounded = grounding.findings - grounding.grounded;
+  return {
+    ...judge,
+    evidence: Math.round((grounding.grounded / grounding.findings) * 100) / 100,
+    issues: [
+      ...judge.issues.filter((issue) => !/evidence/i.test(issue)),
+      ...(ungrounded ? [`${ungrounded} of ${grounding.findings} findings cite no passage found in the sources read`] : []),
+    ],
+  };
+}
+
 /** The quality score: the judge's verdict, weighed with the merge's own metrics. */
 export function qualityScore(judge: number, mergeQuality: number, successRate: number): number {
   return 0.5 * judge + 0.3 * mergeQuality + 0.2 * successRate;
@@ -134,7 +155,7 @@ export async function validateQuality(input: ValidationInput, config: LangGraphR
         [
           new SystemMessage(
             "You are a strict quality judge. Score the integrated result 0..1 on each rubric criterion and list the issues.\n" +
-              RUBRIC_KEYS.map((key) => `- ${key}: ${QUALITY_RUBRIC[key]}`).join("\n"),
+              RUBRIC_KEYS.map((key) => `- ${key}: ${key === "evidence" && result.grounding ? GROUNDED_EVIDENCE_RUBRIC : QUALITY_RUBRIC[key]}`).join("\n"),
           ),
           new HumanMessage(
             `Task queue:\n${input.taskQueue.map((t, i) => `${i + 1}. ${t.description}`).join("\n")}\n\nIntegrated result:\n${integratedText(result)}`,
@@ -142,7 +163,7 @@ export async function validateQuality(input: ValidationInput, config: LangGraphR
         ],
         config,
       ),
-    );
+    ).then((judgement) => withGroundedEvidence(judgement, result.grounding));
   }
   const judged = judge ? judgeScore(judge) : 0;
   const score = qualityScore(judged, mergeQuality, successRate);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Settings } from "../../state/parallel_workflow/configuration.js";
 import type { Task } from "../../state/parallel_workflow/input.js";
@@ -37,6 +38,26 @@ async function readTaskQueue(task: string | undefined, taskFile: string | undefi
 /** The run flags a registered workflow's definition may read as settings; it ignores those it has none of. */
 const REGISTERED_SETTING_FLAGS = ["model", "review", "qualityThreshold", "maxConcurrency", "branchTimeoutMs"] as const;
 
+const SOURCE_FLAGS = ["corpus", "mcp", "webSearch", "toolBudget", "toolTimeoutMs", "toolLoopTimeoutMs"] as const;
+
+/**
+ * The source flags given, as settings: paths made absolute, since they are saved with the thread
+ * and a resume may run from another folder; checked before anything is written, so a missing
+ * corpus or a broken MCP file is one line and exit 2 rather than a branch that fails.
+ */
+async function checkedSources(options: RunOptions): Promise<Record<string, unknown>> {
+  const given = Object.fromEntries(SOURCE_FLAGS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+  for (const key of ["corpus", "mcp"] as const) if (options[key] !== undefined) given[key] = resolve(options[key]);
+  const { SourcesSettingsSchema, hasSources } = await import("../../state/shared/sources.js");
+  const parsed = SourcesSettingsSchema.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  if (hasSources(parsed.data)) (await import("../../nodes/shared/sources/sources.js")).validateSources(parsed.data);
+  return given;
+}
+
 /**
  * Runs a workflow other than the research one on a new thread under the thread lock: its input
  * is the --task-file's JSON, checked by its definition before anything is written. A line per
@@ -47,7 +68,8 @@ async function runRegisteredWorkflow(name: string, options: RunOptions): Promise
   const definition = workflowDefinition(name);
   if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
   const input = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
-  const config = { configurable: Object.fromEntries(REGISTERED_SETTING_FLAGS.flatMap((key) => (options[key] === undefined ? [] : [[key, options[key]]]))) };
+  const flags = Object.fromEntries(REGISTERED_SETTING_FLAGS.flatMap((key) => (options[key] === undefined ? [] : [[key, options[key]]])));
+  const config = { configurable: { ...flags, ...(await checkedSources(options)) } };
   try {
     definition.checkRequest(input, config);
   } catch (error) {
@@ -108,7 +130,9 @@ async function run(task: string | undefined, options: RunOptions): Promise<numbe
     import("./live_run.js"),
     import("../runner.js"),
   ]);
-  const settings = ensureConfiguration({ configurable: Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])) });
+  const settings = ensureConfiguration({
+    configurable: { ...Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])), ...(await checkedSources(options)) },
+  });
   // Building the model now surfaces a missing key or a bad fault plan before anything is written.
   createChatModel(settings.model);
   const threadId = options.thread ?? randomUUID();
@@ -132,6 +156,12 @@ export function register(program: Command): void {
     .option("--max-revisions <n>", "revision rounds (2)", number("--max-revisions"))
     .option("--max-concurrency <n>", "most branches at once (5)", number("--max-concurrency"))
     .option("--branch-timeout-ms <ms>", "per-branch timeout (120000)", number("--branch-timeout-ms"))
+    .option("--corpus <dir>", "a folder of .md, .txt and .html files the branches search and cite")
+    .option("--mcp <file>", "a JSON file of MCP servers ({\"mcpServers\": {...}}) whose tools the branches may call")
+    .option("--web-search", "offer Tavily web search to the branches (needs TAVILY_API_KEY; off by default)")
+    .option("--tool-budget <n>", "most tool calls per branch (6)", number("--tool-budget"))
+    .option("--tool-timeout-ms <ms>", "time one tool call may take (20000)", number("--tool-timeout-ms"))
+    .option("--tool-loop-timeout-ms <ms>", "time a branch may spend calling tools (60000)", number("--tool-loop-timeout-ms"))
     .option(...JSON_OPTION)
     .addHelpText(
       "after",
@@ -140,6 +170,7 @@ export function register(program: Command): void {
         'orchestra run "Compare vector databases for a 10M-document search service"',
         "orchestra run --task-file tasks.json --review never --json",
         "orchestra run --thread q3-pricing --reviewer alice",
+        'orchestra run --corpus docs/ --mcp mcp.json "Which team owns project Orchid?"',
       ) + "\n\nThe --json result: {threadId, status, next, qualityScore, report, reviewPoint}.",
     )
     .action(async (task: string | undefined, options: RunOptions) => {

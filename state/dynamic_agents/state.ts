@@ -1,4 +1,5 @@
 import { Annotation } from "@langchain/langgraph";
+import type { SourcesSettings } from "../shared/sources.js";
 import type {
   AgentRecord,
   AgentRequirement,
@@ -79,4 +80,6 @@ export interface AgentTaskInput {
   taskDescription: string;
   /** The coordinator's material: the outputs of the agents it combines. */
   inputs: { agentId: string; agentType: string; summary: string; claims: string[] }[];
+  /** The sources the agent reads through a tool loop; absent when the run has none, and for coordinators, which combine rather than read. */
+  sources?: SourcesSettings;
 }

@@ -9,6 +9,7 @@ import {
   QualityThresholdSettingSchema,
   ReviewSettingSchema,
 } from "../shared/settings.js";
+import { SourcesSettingsSchema } from "../shared/sources.js";
 
 /**
  * The dynamic-agents workflow's types. Everything here lives in the graph state, so every
@@ -94,6 +95,7 @@ export const DynamicAgentsSettingsSchema = z.object({
   qualityThreshold: QualityThresholdSettingSchema,
   /** The merge's and the judge's model calls are cut off after this long; agents have their own timeouts. */
   branchTimeoutMs: BranchTimeoutMsSettingSchema,
+  ...SourcesSettingsSchema.shape,
 });
 export type DynamicAgentsSettings = z.infer<typeof DynamicAgentsSettingsSchema>;
 const SETTINGS_KEYS = Object.keys(DynamicAgentsSettingsSchema.shape);
@@ -199,6 +201,8 @@ export const AgentResultSchema = z.object({
     dataQualityScore: z.number(),
     /** Findings per second. */
     throughput: z.number(),
+    /** Tool calls the agent made reading its sources; absent when it had none. */
+    toolCalls: z.number().int().min(0).optional(),
   }),
   resources: z.object({ reserved: ResourcesSchema, tokensUsed: z.number().int().min(0) }),
   meetsQualityThreshold: z.boolean(),

@@ -10,6 +10,7 @@ import {
   QualityThresholdSettingSchema,
   ReviewSettingSchema,
 } from "../shared/settings.js";
+import { SourcesSettingsSchema } from "../shared/sources.js";
 
 /**
  * The run's configuration. The CLI, the server, Studio and the tests all use these
@@ -23,6 +24,7 @@ export const SettingsSchema = z.object({
   maxRevisions: z.number().int().min(0).max(10).default(2).describe("Revision rounds after quality_validator"),
   maxConcurrency: MaxConcurrencySettingSchema,
   branchTimeoutMs: BranchTimeoutMsSettingSchema,
+  ...SourcesSettingsSchema.shape,
 });
 
 export type Settings = z.infer<typeof SettingsSchema>;

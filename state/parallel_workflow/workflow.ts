@@ -8,6 +8,7 @@ import type { BranchFindings } from "../shared/findings.js";
 import type { ReviewDecision, ReviewPoint } from "../shared/review.js";
 import type { SharedStepEvent } from "../shared/timeline.js";
 export type { ReviewRequest, SyncReviewBranch } from "../shared/review.js";
+import type { SourcesSettings } from "../shared/sources.js";
 
 import { branchRowFor, type BranchNodeName } from "./branches.js";
 
@@ -56,6 +57,8 @@ export interface BranchPerformance {
   dataQualityScore: number;
   /** Findings per second. */
   throughput: number;
+  /** Tool calls the branch made reading its sources; absent when it had none. */
+  toolCalls?: number;
 }
 
 export interface BranchResult {
@@ -229,6 +232,8 @@ export interface BranchInput {
   taskQueue: Task[];
   /** Sequential mode: the results of the branches before this one. */
   priorResults: { branchId: string; summary: string }[];
+  /** The sources the branch reads through a tool loop; absent when the run has none. */
+  sources?: SourcesSettings;
 }
 
 /** The Send mapping: the branch node a branch's work goes to (branches.ts), unless reassigned. */

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { FindingSchema } from "./findings.js";
+import { CitationSchema, FindingSchema, type Citation } from "./findings.js";
+
+export { CitationSchema, type Citation };
 
 /**
  * What a tool-using agent read and what it says about it. A citation points at one passage a
@@ -14,14 +16,6 @@ export const SourcePassageSchema = z.object({
   text: z.string(),
 });
 export type SourcePassage = z.infer<typeof SourcePassageSchema>;
-
-export const CitationSchema = z.object({
-  sourceId: z.string(),
-  title: z.string(),
-  location: z.string(),
-  quote: z.string().describe("A verbatim span of the passage the claim rests on"),
-});
-export type Citation = z.infer<typeof CitationSchema>;
 
 export const CitedFindingSchema = FindingSchema.extend({
   citations: z.array(CitationSchema).describe("The passages the claim rests on; the evidence is their quotes"),
@@ -47,6 +41,19 @@ export type SourceResult = z.infer<typeof SourceResultSchema>;
 export const UNSUPPORTED_CONFIDENCE = 0.3;
 
 const normalised = (text: string) => text.replace(/\s+/g, " ").trim().toLowerCase();
+
+/** The shortest span `mentions` matches the other way round: a few words would match anywhere. */
+const MIN_SPAN = 20;
+
+/**
+ * Whether a text repeats a span, whitespace and case aside: the merge copies or clips what a
+ * finding said (a clipped span ends in "…" and may drop a final full stop), so either may hold the other.
+ */
+export function mentions(text: string, span: string): boolean {
+  const [whole, part] = [text, span].map((t) => normalised(t).replace(/[….]+$/, ""));
+  if (!whole || !part) return false;
+  return whole.includes(part) || (whole.length >= MIN_SPAN && part.includes(whole));
+}
 
 /**
  * The findings with only the citations whose quote is found verbatim (whitespace and case aside)

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FindingScoreSchema as score, type BranchFindings } from "./findings.js";
+import { FindingScoreSchema as score, type BranchFindings, type Citation } from "./findings.js";
 import type { IntegrationQualityMetrics } from "./quality_metrics.js";
 
 /**
@@ -65,8 +65,9 @@ export interface SynchronizationStatus {
 export interface Synthesis {
   status: "merged" | "no_data";
   summary: string;
-  primaryFindings: MergeSynthesis["primaryFindings"];
-  supportingEvidence: MergeSynthesis["supportingEvidence"];
+  /** `citations`: the passages a statement rests on, one per source, when its branches read sources. */
+  primaryFindings: (MergeSynthesis["primaryFindings"][number] & { citations?: Citation[] })[];
+  supportingEvidence: (MergeSynthesis["supportingEvidence"][number] & { citations?: Citation[] })[];
   /** Each source's share of the total weight. */
   sourceAttribution: Record<string, number>;
   qualityScore: number;
@@ -86,6 +87,11 @@ export interface IntegrationResult {
   };
   /** Absent on results merged before these figures existed. */
   qualityMetrics?: IntegrationQualityMetrics;
+  /**
+   * Set when branches read sources: of the findings built from them, how many kept a citation
+   * whose quote was found in what the branch read. The judge's evidence score is this share.
+   */
+  grounding?: { grounded: number; findings: number };
 }
 
 export interface MergePerformance {

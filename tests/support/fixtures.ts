@@ -2,7 +2,7 @@
  * Builders for the unit tests: plain objects shaped like the workflow's state, so the
  * rules can be exercised without a model, a database or a graph run.
  */
-import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import { SettingsSchema, type Settings } from "../../state/parallel_workflow/configuration.js";
 import type { BranchFindings } from "../../state/shared/findings.js";
 import type {
   BranchAllocation,
@@ -13,15 +13,7 @@ import type {
   WorkflowUpdate,
 } from "../../state/parallel_workflow/workflow.js";
 
-export const SETTINGS: Settings = {
-  model: "offline",
-  review: "never",
-  qualityThreshold: 0.8,
-  maxRetries: 2,
-  maxRevisions: 2,
-  maxConcurrency: 5,
-  branchTimeoutMs: 120_000,
-};
+export const SETTINGS: Settings = SettingsSchema.parse({ model: "offline", review: "never" });
 
 export function allocation(branchId: string, order: number, overrides: Partial<BranchAllocation> = {}): BranchAllocation {
   return {

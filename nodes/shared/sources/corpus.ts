@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { extname, join, relative, resolve, sep } from "node:path";
@@ -165,8 +165,9 @@ export async function openCorpus(dir: string, cacheDir = defaultCacheDir()): Pro
     index = new MiniSearch(INDEX_OPTIONS);
     for (const file of files) index.addAll(passagesOf(file.path, await readFile(join(root, file.path), "utf8")));
     await mkdir(cacheDir, { recursive: true });
-    // Written aside and renamed, so a reader never sees half an index.
-    const partial = `${cacheFile}.${process.pid}.tmp`;
+    // Written aside and renamed, so a reader never sees half an index; a name of its own per
+    // write, since a run's branches open the same corpus at once and each may rebuild it.
+    const partial = `${cacheFile}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(partial, JSON.stringify({ format: INDEX_FORMAT, root, files, index } satisfies CachedIndex));
     await rename(partial, cacheFile);
     loadedFrom = "files";
