@@ -210,7 +210,7 @@ describe("db", () => {
     try {
       const migrate = await runCli(["db", "migrate"], fresh);
       expect(migrate.code, migrate.stderr).toBe(0);
-      expect(migrate.stdout).toMatch(new RegExp(`^checkpoint tables ready in schema ${fresh.ORCHESTRA_DB_SCHEMA} at postgres://.* \\(\\d+ migrations applied\\)$`, "m"));
+      expect(migrate.stdout).toMatch(new RegExp(`^tables ready in schema ${fresh.ORCHESTRA_DB_SCHEMA} at postgres://.* \\(\\d+ checkpoint migrations applied\\)$`, "m"));
       expect(JSON.parse((await runCli(["db", "status", "--json"], fresh)).stdout)).toMatchObject({ threads: 0, checkpoints: 0 });
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${fresh.ORCHESTRA_DB_SCHEMA}" CASCADE`);

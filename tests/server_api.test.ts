@@ -136,6 +136,12 @@ describe("the LangGraph server API", () => {
       maxRevisions: ["integer", 2],
       maxConcurrency: ["integer", 5],
       branchTimeoutMs: ["integer", 120_000],
+      corpus: ["string", undefined],
+      mcp: ["string", undefined],
+      webSearch: ["boolean", false],
+      toolBudget: ["integer", 6],
+      toolTimeoutMs: ["integer", 20_000],
+      toolLoopTimeoutMs: ["integer", 60_000],
     });
     for (const field of Object.values(properties)) expect(field.description).toMatch(/\w{3,}/);
     expect(properties.review).toMatchObject({ enum: ["always", "never"] });
