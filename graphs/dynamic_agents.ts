@@ -65,12 +65,20 @@ export function compileDynamicAgents(checkpointer: BaseCheckpointSaver, stats: A
 /** For langgraph.json: the server brings its own checkpointer; the statistics open on first use from the environment. */
 export const graph = dynamicAgentsBuilder(lazyAgentStats()).compile({ name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
 
+/**
+ * On a given checkpointer, with the statistics on the database the environment names: the one
+ * the CLI and `orchestra serve` open their checkpointer on.
+ */
+const compileOnEnvironmentStats = (checkpointer: BaseCheckpointSaver) => compileDynamicAgents(checkpointer, lazyAgentStats());
+
 /** The dynamic agents workflow, as the registry, the CLI, the server and the bench see it. */
 export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicAgents>> = {
   name: "dynamic_agents",
   description: "Agents specified, selected and run at run time for each task, then coordinated",
   servedGraph: "./graphs/dynamic_agents.ts:graph",
-  compile: (checkpointer) => compileDynamicAgents(checkpointer, lazyAgentStats()),
+  compile: compileOnEnvironmentStats,
+  // Its input and settings checks are checkRequest's; the server adds nothing else to them.
+  serve: compileOnEnvironmentStats,
   inputSchema: DynamicAgentsInputSchema,
   configurationSchema: DynamicAgentsSettingsSchema.partial(),
   reviewPoints: REVIEW_POINTS,

@@ -10,6 +10,7 @@ import { examples, EXIT } from "./commands/shared.js";
 const COMMANDS: readonly { register(program: Command): void }[] = await Promise.all([
   import("./commands/run.js"),
   import("./commands/workflows.js"),
+  import("./commands/agents.js"),
   import("./commands/resume.js"),
   import("./commands/replay.js"),
   import("./commands/threads.js"),

@@ -20,6 +20,6 @@ describe("the workflow registry", () => {
   });
 
   it("gives orchestra serve the workflows whose definitions say how to serve them", () => {
-    expect(servedGraphs().map((g) => g.graphId).sort()).toEqual(["enterprise_workflow", "parallel_workflow"]);
+    expect(servedGraphs().map((g) => g.graphId).sort()).toEqual(["dynamic_agents", "enterprise_workflow", "parallel_workflow"]);
   });
 });

@@ -155,9 +155,10 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
       [threadId],
     );
     if (!rows[0]) return undefined;
-    const channels = Object.keys(rows[0].channels ?? {});
+    const reached = Object.keys(rows[0].channels ?? {}).flatMap((channel) => (channel.startsWith("branch:to:") ? [channel.slice("branch:to:".length)] : []));
+    // Workflows share node names (the shared steps): the thread's graph is one having every node it reached.
     for (const [graphId, { graph }] of ctx.graphs) {
-      if (Object.keys(graph.nodes).some((node) => channels.includes(`branch:to:${node}`))) return graphId;
+      if (reached.length && reached.every((node) => node in graph.nodes)) return graphId;
     }
     return [...ctx.graphs.keys()][0];
   }

@@ -44,7 +44,7 @@ const approve = { command: { resume: { action: "approve", reviewer: "ada" } } };
 describe("assistants", () => {
   it("serves one assistant per graph, its schemas, its graph, and assistants made, versioned and deleted", async () => {
     const found = await client.assistants.search({ limit: 10 });
-    expect(found.map((a) => a.graph_id).sort()).toEqual(["enterprise_workflow", "parallel_workflow"]);
+    expect(found.map((a) => a.graph_id).sort()).toEqual(["dynamic_agents", "enterprise_workflow", "parallel_workflow"]);
     const system = await client.assistants.get("parallel_workflow");
     expect(system.graph_id).toBe("parallel_workflow");
     const schemas = await client.assistants.getSchemas(system.assistant_id);
