@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { openCheckpointer, type CheckpointerOptions } from "./index.js";
+import { inTransaction } from "./transaction.js";
 
 /** A template's recorded history, as this store keeps it. */
 export interface TemplateStats {
@@ -34,9 +35,7 @@ export const AGENT_RUNS_TABLE = "agent_runs";
 
 /** Creates the table if missing; safe to repeat and to run from several processes at once. */
 export async function setUpAgentStats(pool: pg.Pool, schema: string): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  await inTransaction(pool, async (client) => {
     // Concurrent CREATE TABLE IF NOT EXISTS can still collide in the catalog: serialise them.
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${schema}.${AGENT_RUNS_TABLE}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -51,13 +50,7 @@ export async function setUpAgentStats(pool: pg.Pool, schema: string): Promise<vo
         finished_at timestamptz
       )`);
     await client.query(`CREATE INDEX IF NOT EXISTS ${AGENT_RUNS_TABLE}_type ON "${schema}".${AGENT_RUNS_TABLE} (agent_type)`);
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export class PostgresAgentStats implements AgentStatsStore {

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { envValue } from "./env.js";
+import { inTransaction } from "./transaction.js";
 
 /**
  * What the engine shares across processes besides checkpoints: pause and cancel requests for
@@ -42,9 +43,7 @@ const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Creates the tables in `schema` when missing; concurrent callers wait on one advisory lock. */
 export async function migrateEnterpriseControls(pool: pg.Pool, schema: string): Promise<void> {
   if (!PLAIN_IDENTIFIER.test(schema)) throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  await inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('orchestra_enterprise_controls'))");
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`CREATE TABLE IF NOT EXISTS "${schema}".enterprise_control_requests (
@@ -61,13 +60,7 @@ export async function migrateEnterpriseControls(pool: pg.Pool, schema: string): 
       state jsonb NOT NULL,
       version integer NOT NULL,
       updated_at timestamptz NOT NULL DEFAULT now())`);
-    await client.query("COMMIT");
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 interface RequestRow {

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { envValue } from "../env.js";
+import { inTransaction } from "../transaction.js";
 import type { AdvancedWorkflow } from "../../state/enterprise/definition.js";
 
 /**
@@ -61,9 +62,7 @@ export async function appendDefinitionVersions(
   versions: readonly { definition: AdvancedWorkflow; note: string }[],
 ): Promise<DefinitionVersion[]> {
   await migrateDefinitionVersions(pool, schema);
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN");
+  return inTransaction(pool, async (client) => {
     const { rows: latest } = await client.query<{ version: number | null }>(
       `SELECT max(version) AS version FROM "${schema}".workflow_definition_versions WHERE name = $1`,
       [name],
@@ -79,14 +78,8 @@ export async function appendDefinitionVersions(
       saved.push(fromRow(rows[0]!));
       next += 1;
     }
-    await client.query("COMMIT");
     return saved;
-  } catch (error) {
-    await client.query("ROLLBACK");
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 let versionsPool: { url: string; pool: pg.Pool } | undefined;

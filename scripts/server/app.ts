@@ -17,6 +17,7 @@ import { storeRoutes } from "./store.js";
 import { cronRoutes } from "./crons.js";
 import { errorBody, firstLine, threadState } from "./serialise.js";
 import type { ApiContext, PreparedRun, QueuedRun, RunQueueing } from "./context.js";
+import { inTransaction } from "../../checkpoints/transaction.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
@@ -411,9 +412,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   app.post("/threads/:thread_id/copy", async (c) => {
     const current = await thread(threadIdParam(c));
     const copyId = randomUUID();
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(pool, async (client) => {
       await client.query(
         `INSERT INTO ${table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3)`,
         [copyId, current.graph_id, current.metadata],
@@ -429,13 +428,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
           copyId,
         ]);
       }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK");
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     return json(c, await threadView(await thread(copyId)));
   });
 
@@ -594,18 +587,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
 
   async function createRun(threadId: string | undefined, payload: schemas.RunCreate): Promise<RunRow> {
     const prepared = await prepareRun(threadId, payload);
-    const client = await pool.connect();
-    let queued: QueuedRun;
-    try {
-      await client.query("BEGIN");
-      queued = await insertRun(client, prepared);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK");
-      throw error;
-    } finally {
-      client.release();
-    }
+    const queued = await inTransaction(pool, (client) => insertRun(client, prepared));
     await announce(queued);
     return queued.run;
   }

@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { Cron } from "croner";
 import type { Hono } from "hono";
 import type pg from "pg";
-import type { RunQueueing } from "./context.js";
+import type { QueuedRun, RunQueueing } from "./context.js";
 import { HttpError, body, json, parse } from "./http.js";
 import * as schemas from "./schemas.js";
 import { errorBody, firstLine } from "./serialise.js";
+import { inTransaction } from "../../checkpoints/transaction.js";
 
 interface CronRow {
   cron_id: string;
@@ -177,10 +178,8 @@ export class CronScheduler {
   async fireDue(): Promise<number> {
     const { pool, schema, runs, log } = this.options;
     const crons = `"${schema}".crons`;
-    const client = await pool.connect();
-    const queued = [];
-    try {
-      await client.query("BEGIN");
+    const queued: QueuedRun[] = [];
+    await inTransaction(pool, async (client) => {
       const { rows: due } = await client.query<CronRow>(
         `SELECT * FROM ${crons} WHERE enabled AND next_run_date <= clock_timestamp()
          ORDER BY next_run_date LIMIT ${CRON_BATCH} FOR UPDATE SKIP LOCKED`,
@@ -207,13 +206,7 @@ export class CronScheduler {
           nextFire(cron.schedule, cron.timezone, firedAt > now ? firedAt : now, cron.end_time),
         ]);
       }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     for (const run of queued) await runs.announce(run);
     return queued.length;
   }

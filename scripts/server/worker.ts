@@ -5,6 +5,7 @@ import type { EventLog } from "./events.js";
 import type { ServableGraph } from "../../state/shared/workflow_definition.js";
 import { type CancelAction, type RunQueue, type RunRow } from "./queue.js";
 import { errorBody } from "./serialise.js";
+import { inTransaction } from "../../checkpoints/transaction.js";
 
 /** How often an idle worker looks for runs no notification told it about (a dead worker's). */
 const IDLE_POLL_MS = 1_000;
@@ -220,9 +221,7 @@ export class RunWorkers {
   private async rollBack(run: RunRow): Promise<void> {
     const { pool, schema, bus } = this.context;
     const t = (name: string) => `"${schema}".${name}`;
-    const client = await pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(pool, async (client) => {
       const since = [run.thread_id, run.head_checkpoint ?? ""];
       await client.query(`DELETE FROM ${t("checkpoint_writes")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
       const start = run.kwargs.checkpoint_id ?? run.head_checkpoint;
@@ -242,13 +241,7 @@ export class RunWorkers {
       );
       await client.query(`DELETE FROM ${t("run_events")} WHERE run_id = $1`, [run.run_id]);
       await client.query(`DELETE FROM ${t("runs")} WHERE run_id = $1`, [run.run_id]);
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
     await bus.notify("done", run.run_id);
   }
 }
