@@ -152,6 +152,11 @@ describe("threads and runs", () => {
     const slow = await client.assistants.create({ graphId: "parallel_workflow", context: { review: "never" } });
     const other = await client.threads.create();
     const long = await client.runs.create(other.thread_id, slow.assistant_id, { input: { taskQueue: Array.from({ length: 40 }, (_, i) => ({ description: `Topic ${i}` })) } });
+    // Cancel mid-run, once a step is saved: a run cancelled before it starts leaves nothing to resume.
+    for (let polls = 0; (await client.threads.getState(other.thread_id)).next.length === 0; polls++) {
+      if (polls > 300) throw new Error("the background run saved no step in 30 s");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     await client.runs.cancel(other.thread_id, long.run_id, true);
     expect((await client.runs.get(other.thread_id, long.run_id)).status).toBe("interrupted");
     const resumed = (await client.runs.wait(other.thread_id, slow.assistant_id, { input: null })) as { status: string };
