@@ -3,8 +3,8 @@
  * a workflow is its own folders (graphs/<name>.ts, nodes/<name>/, state/<name>/,
  * models/<name>/, checkpoints/<name>/); shared code lives in the other folders and imports no workflow.
  */
-const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise"];
-const workflowPath = (name) => `^(graphs/${name === "enterprise" ? "enterprise_workflow" : name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints)/${name}/)`;
+const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise_workflow"];
+const workflowPath = (name) => `^(graphs/${name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints)/${name}/)`;
 const anyWorkflow = `(${WORKFLOWS.map(workflowPath).join("|")})`;
 
 module.exports = {

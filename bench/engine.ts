@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Annotation, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { MemoryEnterpriseControls } from "../checkpoints/enterprise_controls.js";
+import { MemoryEnterpriseControls } from "../checkpoints/enterprise_workflow/controls.js";
 import { openCheckpointer } from "../checkpoints/index.js";
 import { compileEnterpriseWorkflow } from "../graphs/enterprise_workflow.js";
-import { engineServices } from "../nodes/enterprise/services.js";
-import { checkDefinition } from "../state/enterprise/loader.js";
+import { engineServices } from "../nodes/enterprise_workflow/services.js";
+import { checkDefinition } from "../state/enterprise_workflow/loader.js";
 import { spread } from "./harness.js";
 
 /**

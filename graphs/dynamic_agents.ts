@@ -1,5 +1,5 @@
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { lazyAgentStats, type AgentStatsStore } from "../checkpoints/agent_stats.js";
+import { lazyAgentStats, type AgentStatsStore } from "../checkpoints/dynamic_agents/agent_stats.js";
 import { agentGeneratorNode, routeToAgents } from "../nodes/dynamic_agents/agent_generator.js";
 import { coordinationNode } from "../nodes/dynamic_agents/coordination.js";
 import { summariseDynamicAgents } from "../nodes/dynamic_agents/summary.js";

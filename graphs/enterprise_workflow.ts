@@ -1,12 +1,12 @@
 import { START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { approvalWorker, pauseGate } from "../nodes/enterprise/approval.js";
-import { ORCHESTRATOR_ENDS, createOrchestrator } from "../nodes/enterprise/orchestrator.js";
-import { defaultEngineServices, type EngineServices } from "../nodes/enterprise/services.js";
-import { WORKER_NODES } from "../nodes/enterprise/tasks.js";
-import { createWorkers } from "../nodes/enterprise/workers.js";
+import { approvalWorker, pauseGate } from "../nodes/enterprise_workflow/approval.js";
+import { ORCHESTRATOR_ENDS, createOrchestrator } from "../nodes/enterprise_workflow/orchestrator.js";
+import { defaultEngineServices, type EngineServices } from "../nodes/enterprise_workflow/services.js";
+import { WORKER_NODES } from "../nodes/enterprise_workflow/tasks.js";
+import { createWorkers } from "../nodes/enterprise_workflow/workers.js";
 import { z } from "zod";
-import { EnterpriseInputSchema, EnterpriseWorkflowState } from "../state/enterprise/state.js";
-import { checkEnterpriseRequest, summariseEnterprise } from "../state/enterprise/summary.js";
+import { EnterpriseInputSchema, EnterpriseWorkflowState } from "../state/enterprise_workflow/state.js";
+import { checkEnterpriseRequest, summariseEnterprise } from "../state/enterprise_workflow/summary.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
 

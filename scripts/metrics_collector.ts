@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
 import { standardDeviation, type RunObservation, type StepFigures } from "../nodes/optimizer/optimizer.js";
-import { allSteps, type AdvancedWorkflow } from "../state/enterprise/definition.js";
-import type { StepRecord } from "../state/enterprise/state.js";
+import { allSteps, type AdvancedWorkflow } from "../state/enterprise_workflow/definition.js";
+import type { StepRecord } from "../state/enterprise_workflow/state.js";
 
 /**
  * Metrics read from what the product already keeps: the checkpoints (their timestamps, and which

@@ -1,7 +1,7 @@
 import type pg from "pg";
-import { AGENT_RUNS_TABLE, setUpAgentStats } from "../checkpoints/agent_stats.js";
-import { migrateDefinitionVersions } from "../checkpoints/enterprise/definition_versions.js";
-import { migrateEnterpriseControls } from "../checkpoints/enterprise_controls.js";
+import { AGENT_RUNS_TABLE, setUpAgentStats } from "../checkpoints/dynamic_agents/agent_stats.js";
+import { migrateDefinitionVersions } from "../checkpoints/enterprise_workflow/definition_versions.js";
+import { migrateEnterpriseControls } from "../checkpoints/enterprise_workflow/controls.js";
 import { migrateServerStore, SERVER_TABLES } from "../checkpoints/server_store.js";
 
 /**

@@ -1,15 +1,15 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
-import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../checkpoints/enterprise/definition_versions.js";
+import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../checkpoints/enterprise_workflow/definition_versions.js";
 import { collectMetrics, stepFigures, type DurationStats, type WorkflowMetrics } from "./metrics_collector.js";
 import { builder as enterpriseBuilder } from "../graphs/enterprise_workflow.js";
 import { builder as parallelBuilder } from "../graphs/parallel_workflow.js";
 import { dynamicAgentsBuilder } from "../graphs/dynamic_agents.js";
-import { lazyAgentStats } from "../checkpoints/agent_stats.js";
+import { lazyAgentStats } from "../checkpoints/dynamic_agents/agent_stats.js";
 import { applyRecommendations, diffDefinitions, isApplicable, shapeOfDefinition, type DefinitionChange } from "../nodes/optimizer/apply.js";
 import { optimize, type OptimizationReport, type WorkflowShape } from "../nodes/optimizer/optimizer.js";
-import type { AdvancedWorkflow } from "../state/enterprise/definition.js";
-import { loadNamedDefinition } from "../state/enterprise/loader.js";
+import type { AdvancedWorkflow } from "../state/enterprise_workflow/definition.js";
+import { loadNamedDefinition } from "../state/enterprise_workflow/loader.js";
 import { InputError } from "../state/shared/errors.js";
 
 /**

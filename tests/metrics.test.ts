@@ -1,11 +1,11 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { appendDefinitionVersions } from "../checkpoints/enterprise/definition_versions.js";
+import { appendDefinitionVersions } from "../checkpoints/enterprise_workflow/definition_versions.js";
 import { compileEnterpriseWorkflow } from "../graphs/enterprise_workflow.js";
 import { LATENCY_ENV } from "../models/offline/runtime.js";
-import { defaultEngineServices } from "../nodes/enterprise/services.js";
-import { checkDefinition } from "../state/enterprise/loader.js";
-import type { EnterpriseState } from "../state/enterprise/state.js";
+import { defaultEngineServices } from "../nodes/enterprise_workflow/services.js";
+import { checkDefinition } from "../state/enterprise_workflow/loader.js";
+import type { EnterpriseState } from "../state/enterprise_workflow/state.js";
 import { diffWorkflowVersions, formatMetrics, formatOptimization, metrics, optimizeWorkflow, parseSince, type MetricsDatabase } from "../scripts/optimize.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { testEngineServices } from "./support/enterprise.js";

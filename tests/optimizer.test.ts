@@ -9,7 +9,7 @@ import {
   type StepFigures,
   type WorkflowShape,
 } from "../nodes/optimizer/optimizer.js";
-import { checkDefinition } from "../state/enterprise/loader.js";
+import { checkDefinition } from "../state/enterprise_workflow/loader.js";
 
 const s = 1000;
 const steps = (means: number[], stdDev = 0) => means.map((mean, i) => ({ stepId: `s${i + 1}`, meanMs: mean * s, stdDevMs: stdDev * s }));

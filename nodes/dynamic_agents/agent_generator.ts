@@ -1,5 +1,5 @@
 import { Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { AgentStatsStore, TemplateStats } from "../../checkpoints/agent_stats.js";
+import type { AgentStatsStore, TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsTimelineEvent, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import {

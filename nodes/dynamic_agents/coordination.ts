@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { AgentStatsStore } from "../../checkpoints/agent_stats.js";
+import type { AgentStatsStore } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";

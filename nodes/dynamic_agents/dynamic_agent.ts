@@ -3,7 +3,7 @@ import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { AgentStatsStore } from "../../checkpoints/agent_stats.js";
+import type { AgentStatsStore } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { abortable, Deadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import type { AgentTaskInput, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";

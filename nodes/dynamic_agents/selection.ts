@@ -1,6 +1,6 @@
 import type { AgentTemplate, TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentCapability, AgentError, CandidateScore } from "../../state/dynamic_agents/types.js";
-import type { TemplateStats } from "../../checkpoints/agent_stats.js";
+import type { TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 
 export const WEIGHTS = { capabilityMatch: 0.4, successRate: 0.4, resourceEfficiency: 0.2 } as const;
 

@@ -14,7 +14,7 @@ import {
 } from "../../state/dynamic_agents/types.js";
 import { allocate, estimateTokens, reservationFor } from "./resources.js";
 import { noSuitableAgent, scoreCandidates } from "./selection.js";
-import { type TemplateStats } from "../../checkpoints/agent_stats.js";
+import { type TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 
 /** The specification for a requirement from the best-scoring template, or the record of why there is none. */
 export function specify(

@@ -3,7 +3,7 @@ import type { WorkflowSummary } from "../../state/shared/workflow_definition.js"
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentCapability, AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
 import { successRate } from "./selection.js";
-import { type TemplateStats } from "../../checkpoints/agent_stats.js";
+import { type TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 
 export type AgentStatus = "completed" | "failed" | "rejected_for_resources" | "pending";
 

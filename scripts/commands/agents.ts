@@ -15,7 +15,7 @@ export function register(program: Command): void {
     )
     .action(async (options: JsonOption) => {
       const [{ agentStatsOn }, { summariseTemplates }, { AGENT_TEMPLATES }] = await Promise.all([
-        import("../../checkpoints/agent_stats.js"),
+        import("../../checkpoints/dynamic_agents/agent_stats.js"),
         import("../../nodes/dynamic_agents/summary.js"),
         import("../../state/dynamic_agents/templates.js"),
       ]);

@@ -22,7 +22,7 @@ export function register(program: Command): void {
       if (options.since !== undefined) parseSince(options.since);
       const found = await withCheckpointer((db) => metrics(db, options));
       if (options.workflow !== undefined && !found.length && !(options.workflow in knownGraphs())) {
-        const { listNamedDefinitions } = await import("../../state/enterprise/loader.js");
+        const { listNamedDefinitions } = await import("../../state/enterprise_workflow/loader.js");
         const names = [...Object.keys(knownGraphs()), ...(await listNamedDefinitions()).map((d) => d.name)];
         if (!names.includes(options.workflow)) throw new InputError(`no workflow named '${options.workflow}' has runs or a definition: use one of ${names.join(", ")}`);
       }

@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .action(async (workflow: string, options: OptimizeCommandOptions) => {
       const [{ optimizeWorkflow, formatOptimization, parseSince, knownGraphs }, { loadNamedDefinition }] = await Promise.all([
         import("../optimize.js"),
-        import("../../state/enterprise/loader.js"),
+        import("../../state/enterprise_workflow/loader.js"),
       ]);
       // Checked before the database opens: bad input starts nothing and writes nothing.
       if (options.since !== undefined) parseSince(options.since);

@@ -22,7 +22,7 @@ async function resumeEngineThread(threadId: string, options: ResumeOptions): Pro
     import("../engine_cli.js"),
     import("../../checkpoints/thread_lock.js"),
     import("./workflow.js"),
-    import("../../nodes/enterprise/approval.js"),
+    import("../../nodes/enterprise_workflow/approval.js"),
   ]);
   return engineCli.onEngineThread(threadId, async ({ db, engine }) => {
     if (options.feedback !== undefined || options.edit !== undefined) throw new InputError("--feedback and --edit are for research threads: answer an engine approval with --approve or --reject (--changes JSON) and --role");

@@ -35,7 +35,7 @@ async function parseInput(text: string | undefined): Promise<Record<string, unkn
 
 /** A definition file, or the file of a named definition (graph draws the file; run prefers a stored version). */
 async function definitionOf(target: string) {
-  const [{ isDefinitionFile }, { loadDefinitionFile, loadNamedDefinition }] = await Promise.all([import("../engine_cli.js"), import("../../state/enterprise/loader.js")]);
+  const [{ isDefinitionFile }, { loadDefinitionFile, loadNamedDefinition }] = await Promise.all([import("../engine_cli.js"), import("../../state/enterprise_workflow/loader.js")]);
   return (await isDefinitionFile(target)) ? loadDefinitionFile(target) : loadNamedDefinition(target);
 }
 
@@ -44,7 +44,7 @@ async function runWorkflow(target: string, options: WorkflowRunOptions): Promise
   const [{ isDefinitionFile, resolveDefinition, openEngine, driveEngine, terminalDecider }, { withThreadLock }, { checkEnterpriseRequest }] = await Promise.all([
     import("../engine_cli.js"),
     import("../../checkpoints/thread_lock.js"),
-    import("../../state/enterprise/summary.js"),
+    import("../../state/enterprise_workflow/summary.js"),
   ]);
   // A file is checked before anything opens: a bad definition writes nothing.
   const fromFile = (await isDefinitionFile(target)) ? await definitionOf(target) : undefined;
@@ -87,9 +87,9 @@ export function register(program: Command): void {
     .description("Check a definition file: exit 0 when it can run, 2 with the one-line problem otherwise. Writes nothing.")
     .argument("<file>", "a YAML or JSON definition")
     .option(...JSON_OPTION)
-    .addHelpText("after", examples("orchestra workflow validate graphs/enterprise_definitions/ecommerce_order.yaml", "orchestra workflow validate flow.json --json"))
+    .addHelpText("after", examples("orchestra workflow validate graphs/enterprise_workflow_definitions/ecommerce_order.yaml", "orchestra workflow validate flow.json --json"))
     .action(async (file: string, options: JsonOption) => {
-      const { loadDefinitionFile } = await import("../../state/enterprise/loader.js");
+      const { loadDefinitionFile } = await import("../../state/enterprise_workflow/loader.js");
       const definition = await loadDefinitionFile(file);
       const steps = definition.steps.length;
       if (options.json) printJson({ valid: true, name: definition.name, version: definition.version, steps });
@@ -122,7 +122,7 @@ export function register(program: Command): void {
     .addHelpText("after", examples("orchestra workflow graph ecommerce_order", "orchestra workflow graph flow.yaml > flow.mmd"))
     .option(...JSON_OPTION)
     .action(async (target: string, options: JsonOption) => {
-      const { definitionMermaid } = await import("../../state/enterprise/report.js");
+      const { definitionMermaid } = await import("../../state/enterprise_workflow/report.js");
       const mermaid = definitionMermaid(await definitionOf(target));
       if (options.json) printJson({ mermaid });
       else process.stdout.write(mermaid + "\n");
@@ -133,7 +133,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra workflow list", "ORCHESTRA_WORKFLOWS_DIR=./flows orchestra workflow list --json"))
     .action(async (options: JsonOption) => {
-      const { listNamedDefinitions, loadDefinitionFile } = await import("../../state/enterprise/loader.js");
+      const { listNamedDefinitions, loadDefinitionFile } = await import("../../state/enterprise_workflow/loader.js");
       const rows = await Promise.all(
         (await listNamedDefinitions()).map(async ({ name, file }) => {
           const definition = await loadDefinitionFile(file).catch((error: Error) => error);

@@ -1,7 +1,7 @@
 import type { Hono } from "hono";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
-import { listNamedDefinitions } from "../../state/enterprise/loader.js";
+import { listNamedDefinitions } from "../../state/enterprise_workflow/loader.js";
 import { InputError } from "../../state/shared/errors.js";
 import { knownGraphs, metrics, optimizeWorkflow, type MetricsDatabase } from "../optimize.js";
 import type { ApiContext } from "./context.js";

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AGENT_RUNS_TABLE } from "../../checkpoints/agent_stats.js";
+import { AGENT_RUNS_TABLE } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import type { TemplateSummary } from "../../nodes/dynamic_agents/summary.js";
 import pg from "pg";
 import { jsonResult, runCli } from "../support/cli.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { agentIdFor, deriveRequirements } from "../../nodes/dynamic_agents/requirements.js";
 import { candidateTemplates, scoreCandidates } from "../../nodes/dynamic_agents/selection.js";
-import { type TemplateStats } from "../../checkpoints/agent_stats.js";
+import { type TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { allocate, heldInTotal, ledgerProblems, poolCapacity, releaseOf } from "../../nodes/dynamic_agents/resources.js";
 import { instantiate, specify } from "../../nodes/dynamic_agents/specification.js";
 import { planAgents } from "../../nodes/dynamic_agents/agent_generator.js";

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agentStatsOn } from "../../checkpoints/agent_stats.js";
+import { agentStatsOn } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { compileDynamicAgents } from "../../graphs/dynamic_agents.js";
 import type { FaultPlan } from "../../models/offline/runtime.js";
 import { scoreCandidates } from "../../nodes/dynamic_agents/selection.js";

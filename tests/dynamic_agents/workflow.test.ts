@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { agentStatsOn } from "../../checkpoints/agent_stats.js";
+import { agentStatsOn } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { compileDynamicAgents } from "../../graphs/dynamic_agents.js";
 import { FAULTS_ENV, offlineCallCounts, resetOfflineCallCounts, type FaultPlan } from "../../models/offline/runtime.js";
 import { ledgerProblems } from "../../nodes/dynamic_agents/resources.js";

@@ -3,7 +3,7 @@
 //   node --import tsx tests/support/dynamic_agents_child.ts resume <threadId>
 // DATABASE_URL and ORCHESTRA_DB_SCHEMA choose the database; the offline model's knobs come from the
 // environment. Prints the agents' summary as one JSON line when the run ends.
-import { agentStatsOn } from "../../checkpoints/agent_stats.js";
+import { agentStatsOn } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { openCheckpointer } from "../../checkpoints/index.js";
 import { compileDynamicAgents } from "../../graphs/dynamic_agents.js";
 import { ledgerProblems } from "../../nodes/dynamic_agents/resources.js";

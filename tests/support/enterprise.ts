@@ -1,6 +1,6 @@
 import pg from "pg";
-import { PostgresEnterpriseControls, migrateEnterpriseControls } from "../../checkpoints/enterprise_controls.js";
-import { engineServices, type EngineServices } from "../../nodes/enterprise/services.js";
+import { PostgresEnterpriseControls, migrateEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
+import { engineServices, type EngineServices } from "../../nodes/enterprise_workflow/services.js";
 import type { TestSchema } from "./database.js";
 
 /** The engine's controls in the test's own schema, so pause, cancel and breakers stay inside it and go with cleanup. */

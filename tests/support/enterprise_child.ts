@@ -5,8 +5,8 @@
 // the environment. Prints the run's summary as one JSON line when the run ends.
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { openCheckpointer } from "../../checkpoints/index.js";
-import { loadDefinitionFile } from "../../state/enterprise/loader.js";
-import { runSummary } from "../../state/enterprise/report.js";
+import { loadDefinitionFile } from "../../state/enterprise_workflow/loader.js";
+import { runSummary } from "../../state/enterprise_workflow/report.js";
 
 const [command, threadId, file, input] = process.argv.slice(2);
 const { checkpointer, close } = await openCheckpointer();

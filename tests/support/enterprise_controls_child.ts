@@ -6,10 +6,10 @@
 // trail as the audit command would, then the run's summary as one JSON line.
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { openCheckpointer } from "../../checkpoints/index.js";
-import { resumePausedCommand } from "../../nodes/enterprise/approval.js";
-import { loadDefinitionFile } from "../../state/enterprise/loader.js";
-import { formatAuditTrail, runSummary } from "../../state/enterprise/report.js";
-import type { EnterpriseState } from "../../state/enterprise/state.js";
+import { resumePausedCommand } from "../../nodes/enterprise_workflow/approval.js";
+import { loadDefinitionFile } from "../../state/enterprise_workflow/loader.js";
+import { formatAuditTrail, runSummary } from "../../state/enterprise_workflow/report.js";
+import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 
 const [command, threadId, target, input] = process.argv.slice(2);
 const { checkpointer, close } = await openCheckpointer();

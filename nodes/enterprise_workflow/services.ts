@@ -1,7 +1,7 @@
-import { newestStoredDefinition } from "../../checkpoints/enterprise/definition_versions.js";
-import type { AdvancedWorkflow } from "../../state/enterprise/definition.js";
-import { loadNamedDefinition } from "../../state/enterprise/loader.js";
-import { openEnterpriseControls, type EnterpriseControlStore } from "../../checkpoints/enterprise_controls.js";
+import { newestStoredDefinition } from "../../checkpoints/enterprise_workflow/definition_versions.js";
+import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
+import { loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
+import { openEnterpriseControls, type EnterpriseControlStore } from "../../checkpoints/enterprise_workflow/controls.js";
 
 /** What the engine's nodes reach outside the graph's state. */
 export interface EngineServices {

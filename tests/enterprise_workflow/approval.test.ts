@@ -1,9 +1,9 @@
 import { Command } from "@langchain/langgraph";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
-import { approvalCommand, type ApprovalDecision } from "../../nodes/enterprise/approval.js";
-import type { ApprovalRequest } from "../../nodes/enterprise/tasks.js";
-import type { EnterpriseState } from "../../state/enterprise/state.js";
+import { approvalCommand, type ApprovalDecision } from "../../nodes/enterprise_workflow/approval.js";
+import type { ApprovalRequest } from "../../nodes/enterprise_workflow/tasks.js";
+import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { testEngineServices } from "../support/enterprise.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { Command, END, Send } from "@langchain/langgraph";
-import type { ControlRequest } from "../../checkpoints/enterprise_controls.js";
-import { allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise/definition.js";
-import { evaluateCondition, evaluateExpression } from "../../state/enterprise/expressions.js";
-import { checkDefinition, loadNamedDefinition } from "../../state/enterprise/loader.js";
-import type { AuditEntry, EnterpriseState, EnterpriseUpdate, RollbackPlan, StepRecord, WorkflowStatus } from "../../state/enterprise/state.js";
+import type { ControlRequest } from "../../checkpoints/enterprise_workflow/controls.js";
+import { allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import { evaluateCondition, evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
+import { checkDefinition, loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
+import type { AuditEntry, EnterpriseState, EnterpriseUpdate, RollbackPlan, StepRecord, WorkflowStatus } from "../../state/enterprise_workflow/state.js";
 import {
   childrenToStart,
   deadlineReached,

@@ -1,5 +1,5 @@
-import type { Action, RetryPolicy } from "../../state/enterprise/definition.js";
-import type { RecoveryRecord } from "../../state/enterprise/state.js";
+import type { Action, RetryPolicy } from "../../state/enterprise_workflow/definition.js";
+import type { RecoveryRecord } from "../../state/enterprise_workflow/state.js";
 
 /** The worker nodes, one per kind of work. */
 export const WORKER_NODES = ["llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "approval_worker", "recovery_worker"] as const;

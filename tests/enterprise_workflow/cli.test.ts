@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunSummary } from "../../state/enterprise/report.js";
+import type { RunSummary } from "../../state/enterprise_workflow/report.js";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
-import type { AuditEntry, EnterpriseState } from "../../state/enterprise/state.js";
+import type { AuditEntry, EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { until } from "../support/calls.js";
 import { finished, PROJECT_ROOT, runCli, spawnCli, type CliResult } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
@@ -47,7 +47,7 @@ function summaryOf(result: CliResult): RunSummary {
   }
 }
 
-const fixture = (name: string) => path.join(PROJECT_ROOT, "tests/enterprise/fixtures", name);
+const fixture = (name: string) => path.join(PROJECT_ROOT, "tests/enterprise_workflow/fixtures", name);
 
 /** Checkpoint rows of a thread: zero for a run refused before it started. */
 async function checkpointRows(threadId: string): Promise<number> {
@@ -68,7 +68,7 @@ async function checkpointRows(threadId: string): Promise<number> {
 
 describe("workflow validate and refused runs", () => {
   it("a shipped example is valid: exit 0", async () => {
-    const result = await orchestra(["workflow", "validate", path.join(PROJECT_ROOT, "graphs/enterprise_definitions/ecommerce_order.yaml"), "--json"]);
+    const result = await orchestra(["workflow", "validate", path.join(PROJECT_ROOT, "graphs/enterprise_workflow_definitions/ecommerce_order.yaml"), "--json"]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ valid: true, name: "ecommerce_order", version: "1.0", steps: 6 });
   });

@@ -4,8 +4,8 @@ import { isIP } from "node:net";
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from "cockatiel";
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
 import { z } from "zod";
-import type { EnterpriseControlStore } from "../../checkpoints/enterprise_controls.js";
-import { ENV_REFERENCE } from "../../state/enterprise/definition.js";
+import type { EnterpriseControlStore } from "../../checkpoints/enterprise_workflow/controls.js";
+import { ENV_REFERENCE } from "../../state/enterprise_workflow/definition.js";
 
 /** Webhook settings, from the environment. */
 export const WebhookSettingsSchema = z.object({

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { approverRefusal } from "../../nodes/enterprise/approval.js";
-import { pendingCompensations } from "../../nodes/enterprise/orchestrator.js";
-import { resolveEnvReferences } from "../../nodes/enterprise/webhook.js";
-import { checkDefinition } from "../../state/enterprise/loader.js";
-import { formatAuditTrail } from "../../state/enterprise/report.js";
+import { approverRefusal } from "../../nodes/enterprise_workflow/approval.js";
+import { pendingCompensations } from "../../nodes/enterprise_workflow/orchestrator.js";
+import { resolveEnvReferences } from "../../nodes/enterprise_workflow/webhook.js";
+import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
+import { formatAuditTrail } from "../../state/enterprise_workflow/report.js";
 
 describe("approverRefusal", () => {
   const request = { approvers: ["compliance_officer"], allowedUsers: [] };

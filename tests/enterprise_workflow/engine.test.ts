@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
 import { FAULTS_ENV, LATENCY_ENV, type FaultPlan } from "../../models/offline/runtime.js";
-import type { EnterpriseState } from "../../state/enterprise/state.js";
+import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { testEngineServices } from "../support/enterprise.js";
 
@@ -246,7 +246,7 @@ describe("definitions by name", () => {
   it("a name with no stored definition fails the run, saying where it looked", async () => {
     const state = await run("no-such-workflow");
     expect(state.status).toBe("FAILED");
-    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*enterprise_definitions; give a definition/);
+    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*enterprise_workflow_definitions; give a definition/);
   });
 });
 

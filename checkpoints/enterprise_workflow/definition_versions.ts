@@ -1,7 +1,7 @@
 import pg from "pg";
 import { envValue } from "../env.js";
 import { inTransaction } from "../transaction.js";
-import type { AdvancedWorkflow } from "../../state/enterprise/definition.js";
+import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
 
 /**
  * Versions of engine definitions, kept in Postgres beside the checkpoints: every instance of the

@@ -1,6 +1,6 @@
 import type pg from "pg";
-import { openCheckpointer, type CheckpointerOptions } from "./index.js";
-import { inTransaction } from "./transaction.js";
+import { openCheckpointer, type CheckpointerOptions } from "../index.js";
+import { inTransaction } from "../transaction.js";
 
 /** A template's recorded history, as this store keeps it. */
 export interface TemplateStats {

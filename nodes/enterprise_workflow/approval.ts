@@ -1,6 +1,6 @@
 import { Command, interrupt } from "@langchain/langgraph";
 import { z } from "zod";
-import type { EnterpriseState, EnterpriseUpdate } from "../../state/enterprise/state.js";
+import type { EnterpriseState, EnterpriseUpdate } from "../../state/enterprise_workflow/state.js";
 import type { ApprovalRequest, ApprovalTask } from "./tasks.js";
 
 /**

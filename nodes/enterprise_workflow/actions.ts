@@ -5,8 +5,8 @@ import { tool } from "@langchain/core/tools";
 import { createReactAgent } from "@langchain/langgraph/prebuilt";
 import { z } from "zod";
 import { createChatModel, defaultModelSpec } from "../../models/index.js";
-import type { LlmAction, REACT_TOOLS, ReactAction } from "../../state/enterprise/definition.js";
-import { evaluateExpression } from "../../state/enterprise/expressions.js";
+import type { LlmAction, REACT_TOOLS, ReactAction } from "../../state/enterprise_workflow/definition.js";
+import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
 import { renderTemplate } from "./decisions.js";
 
 /** The run's settings the engine reads: only the model, spelled as the rest of the app spells it. */

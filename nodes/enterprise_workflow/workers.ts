@@ -1,8 +1,8 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, handleAll, retry, timeout, wrap } from "cockatiel";
-import type { Action } from "../../state/enterprise/definition.js";
-import { evaluateExpression } from "../../state/enterprise/expressions.js";
-import type { AuditEntry, EnterpriseUpdate } from "../../state/enterprise/state.js";
+import type { Action } from "../../state/enterprise_workflow/definition.js";
+import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
+import type { AuditEntry, EnterpriseUpdate } from "../../state/enterprise_workflow/state.js";
 import { runLlmAction, runReactAction, runSetAction, runSplit, type ActionCall } from "./actions.js";
 import { renderTemplate, stepTimeBudget } from "./decisions.js";
 import type { EngineServices } from "./services.js";

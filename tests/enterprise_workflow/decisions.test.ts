@@ -7,12 +7,12 @@ import {
   readySteps,
   renderTemplate,
   stepTimeBudget,
-} from "../../nodes/enterprise/decisions.js";
-import { planTurn } from "../../nodes/enterprise/orchestrator.js";
-import { checkDefinition } from "../../state/enterprise/loader.js";
-import { definitionMermaid, runSummary } from "../../state/enterprise/report.js";
-import { evaluateCondition, evaluateExpression } from "../../state/enterprise/expressions.js";
-import { type EnterpriseState, type StepRecord } from "../../state/enterprise/state.js";
+} from "../../nodes/enterprise_workflow/decisions.js";
+import { planTurn } from "../../nodes/enterprise_workflow/orchestrator.js";
+import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
+import { definitionMermaid, runSummary } from "../../state/enterprise_workflow/report.js";
+import { evaluateCondition, evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
+import { type EnterpriseState, type StepRecord } from "../../state/enterprise_workflow/state.js";
 
 const workflow = checkDefinition({
   name: "shape",

@@ -1,6 +1,6 @@
 import pg from "pg";
-import { envValue } from "./env.js";
-import { inTransaction } from "./transaction.js";
+import { envValue } from "../env.js";
+import { inTransaction } from "../transaction.js";
 
 /**
  * What the engine shares across processes besides checkpoints: pause and cancel requests for

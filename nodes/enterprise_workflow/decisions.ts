@@ -1,5 +1,5 @@
-import { effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise/definition.js";
-import type { StepRecord, StepStatus } from "../../state/enterprise/state.js";
+import { effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import type { StepRecord, StepStatus } from "../../state/enterprise_workflow/state.js";
 
 /** The small pure decisions the orchestrator is made of. */
 

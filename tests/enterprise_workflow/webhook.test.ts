@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { PostgresEnterpriseControls } from "../../checkpoints/enterprise_controls.js";
+import { PostgresEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
-import { CircuitOpenError, sendWebhook, throughBreaker } from "../../nodes/enterprise/webhook.js";
-import type { EnterpriseState } from "../../state/enterprise/state.js";
+import { CircuitOpenError, sendWebhook, throughBreaker } from "../../nodes/enterprise_workflow/webhook.js";
+import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { testEngineServices } from "../support/enterprise.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";

@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { FAULTS_ENV, type FaultPlan } from "../../models/offline/runtime.js";
-import { formatAuditTrail } from "../../state/enterprise/report.js";
-import type { EnterpriseState } from "../../state/enterprise/state.js";
+import { formatAuditTrail } from "../../state/enterprise_workflow/report.js";
+import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { testEngineServices } from "../support/enterprise.js";
 

@@ -1,8 +1,8 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_RETRY_POLICY, effectiveRetryPolicy } from "../../state/enterprise/definition.js";
-import { DefinitionError, checkDefinition, findCycle, loadDefinitionFile } from "../../state/enterprise/loader.js";
+import { DEFAULT_RETRY_POLICY, effectiveRetryPolicy } from "../../state/enterprise_workflow/definition.js";
+import { DefinitionError, checkDefinition, findCycle, loadDefinitionFile } from "../../state/enterprise_workflow/loader.js";
 
 const fixture = (name: string) => path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", name);
 
