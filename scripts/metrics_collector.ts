@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
-import { standardDeviation, type RunObservation, type StepFigures } from "../nodes/optimizer/optimizer.js";
+import { standardDeviation, type RunObservation, type StepFigures } from "../nodes/enterprise_workflow/optimizer/optimizer.js";
 import { allSteps, type AdvancedWorkflow } from "../state/enterprise_workflow/definition.js";
 import type { StepRecord } from "../state/enterprise_workflow/state.js";
 

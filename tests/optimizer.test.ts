@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyRecommendations, diffDefinitions, shapeOfDefinition } from "../nodes/optimizer/apply.js";
+import { applyRecommendations, diffDefinitions, shapeOfDefinition } from "../nodes/enterprise_workflow/optimizer/apply.js";
 import {
   ancestors,
   identifyBottlenecks,
@@ -8,7 +8,7 @@ import {
   type RunObservation,
   type StepFigures,
   type WorkflowShape,
-} from "../nodes/optimizer/optimizer.js";
+} from "../nodes/enterprise_workflow/optimizer/optimizer.js";
 import { checkDefinition } from "../state/enterprise_workflow/loader.js";
 
 const s = 1000;

@@ -117,7 +117,7 @@ export function dynamicAgentsSettings(config: { configurable?: Record<string, un
   throw new InputError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
 }
 
-/** One agent the task queue calls for, in the derivation's terms (the seed table's keys, camel-cased). */
+/** One agent the task queue calls for, in the derivation's terms (docs/design.md's requirement table, camel-cased). */
 export const AgentRequirementSchema = z.object({
   index: z.number().int().min(0),
   taskDescription: z.string(),

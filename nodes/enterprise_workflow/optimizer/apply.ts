@@ -1,5 +1,5 @@
-import { ACTION_STEP_TYPES, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
-import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
+import { ACTION_STEP_TYPES, type AdvancedWorkflow, type WorkflowStep } from "../../../state/enterprise_workflow/definition.js";
+import { checkDefinition } from "../../../state/enterprise_workflow/loader.js";
 import type { OptimizationRecommendation, WorkflowShape } from "./optimizer.js";
 
 /** Step types a parallel step's child may have: the loader refuses any other. */
