@@ -241,5 +241,7 @@ describe("summaries", () => {
     expect(rows.map((r) => r.agentType)).toEqual(["analysis_specialist", "coordination_specialist", "research_specialist", "synthesis_specialist"]);
     expect(rows[2]).toEqual({ agentType: "research_specialist", capabilities: ["research"], creations: 5, successRate: 0.75, averageQuality: 0.87 });
     expect(rows[0]).toEqual({ agentType: "analysis_specialist", capabilities: ["analysis"], creations: 0, successRate: 1, averageQuality: null });
+    // Averages come from Postgres's avg, with its float noise: shown to the scores' 3 decimals.
+    expect(summariseTemplates(AGENT_TEMPLATES, { analysis_specialist: { ...history(2, 0), averageQuality: 0.8765000000000001 } })[0]!.averageQuality).toBe(0.877);
   });
 });
