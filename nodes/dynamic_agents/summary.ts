@@ -2,6 +2,7 @@ import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js
 import type { WorkflowSummary } from "../../state/shared/workflow_definition.js";
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentCapability, AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
+import { round } from "../shared/findings.js";
 import { successRate } from "./selection.js";
 import { type TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 
@@ -54,6 +55,8 @@ export interface TemplateSummary {
   averageQuality: number | null;
 }
 
+const nullableRound = (x: number | null | undefined) => (x === null || x === undefined ? null : round(x));
+
 /** The templates with what history says of them, for `orchestra agents`. */
 export function summariseTemplates(registry: TemplateRegistry, stats: Readonly<Record<string, TemplateStats>>): TemplateSummary[] {
   return Object.values(registry)
@@ -62,7 +65,8 @@ export function summariseTemplates(registry: TemplateRegistry, stats: Readonly<R
       capabilities: [...template.capabilities],
       creations: stats[template.agentType]?.creations ?? 0,
       successRate: successRate(stats[template.agentType]),
-      averageQuality: stats[template.agentType]?.averageQuality ?? null,
+      // Postgres's avg of the agents' 3-decimal scores carries float noise (0.8765000000000001) into --json.
+      averageQuality: nullableRound(stats[template.agentType]?.averageQuality),
     }))
     .sort((a, b) => (a.agentType < b.agentType ? -1 : 1));
 }

@@ -51,14 +51,29 @@ export const DynamicTaskSchema = z
   .strict();
 export type DynamicTask = z.infer<typeof DynamicTaskSchema>;
 
+/** The input's shape, as the messages for a task file of another shape name it. */
+const INPUT_SHAPE = '{"taskQueue": [{"description": "...", "type": "research"}, ...]}';
+
+/**
+ * A bare list is refused rather than wrapped: the CLI and the server hand this workflow's input
+ * to the graph as given (docs/decisions/0025-dynamic-agents-task-file-shape.md).
+ */
 export const DynamicAgentsInputSchema = z
-  .object({
-    taskQueue: z
-      .array(DynamicTaskSchema)
-      .min(1, "must hold at least one task")
-      .max(MAX_TASKS, `must hold at most ${MAX_TASKS} tasks`),
-    settings: z.record(z.string(), z.unknown()).optional(),
-  })
+  .object(
+    {
+      taskQueue: z
+        .array(DynamicTaskSchema, { error: (issue) => (issue.input === undefined ? `is missing: give ${INPUT_SHAPE}` : undefined) })
+        .min(1, "must hold at least one task")
+        .max(MAX_TASKS, `must hold at most ${MAX_TASKS} tasks`),
+      settings: z.record(z.string(), z.unknown()).optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === "invalid_type" && Array.isArray(issue.input)
+          ? `expected ${INPUT_SHAPE}, not a bare list: put the list under "taskQueue"`
+          : undefined,
+    },
+  )
   .strict();
 export type DynamicAgentsInput = z.input<typeof DynamicAgentsInputSchema>;
 

@@ -215,7 +215,7 @@ describe("task queue validation", () => {
     throw new Error("expected the input to be refused");
   };
 
-  it("refuses an unknown capability, a negative deadline and 10 000 tasks with one line naming the field", () => {
+  it("refuses an unknown capability, a negative deadline, 10 000 tasks, a bare list and a missing taskQueue with one line naming the field and the fix", () => {
     expect(oneLine({ taskQueue: [{ description: "x", type: "poetry" }] })).toBe(
       'invalid task queue: taskQueue.0.type: unknown capability "poetry"; use one of research, analysis, synthesis, validation, monitoring, coordination',
     );
@@ -225,6 +225,12 @@ describe("task queue validation", () => {
     );
     const many = Array.from({ length: 10_000 }, (_, i) => ({ description: `task ${i}`, type: "research" }));
     expect(oneLine({ taskQueue: many })).toBe("invalid task queue: taskQueue: must hold at most 50 tasks");
+    expect(oneLine([research("bare")])).toBe(
+      'invalid task queue: input: expected {"taskQueue": [{"description": "...", "type": "research"}, ...]}, not a bare list: put the list under "taskQueue"',
+    );
+    expect(oneLine({ tasks: [research("misnamed")] })).toBe(
+      'invalid task queue: taskQueue: is missing: give {"taskQueue": [{"description": "...", "type": "research"}, ...]}',
+    );
     expect(parseDynamicAgentsInput({ taskQueue: [research("fine")] })).toEqual([research("fine")]);
   });
 });
@@ -235,5 +241,7 @@ describe("summaries", () => {
     expect(rows.map((r) => r.agentType)).toEqual(["analysis_specialist", "coordination_specialist", "research_specialist", "synthesis_specialist"]);
     expect(rows[2]).toEqual({ agentType: "research_specialist", capabilities: ["research"], creations: 5, successRate: 0.75, averageQuality: 0.87 });
     expect(rows[0]).toEqual({ agentType: "analysis_specialist", capabilities: ["analysis"], creations: 0, successRate: 1, averageQuality: null });
+    // Averages come from Postgres's avg, with its float noise: shown to the scores' 3 decimals.
+    expect(summariseTemplates(AGENT_TEMPLATES, { analysis_specialist: { ...history(2, 0), averageQuality: 0.8765000000000001 } })[0]!.averageQuality).toBe(0.877);
   });
 });

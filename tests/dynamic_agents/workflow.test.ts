@@ -110,6 +110,10 @@ describe("the dynamic agents workflow", () => {
     expect(state.agentResults["retry/agent-1"]).toMatchObject({ status: "failed", attempt: 4, modelCalls: 4 });
     expect(agents[1]!.error).toMatch(/^AgentRunError: attempt 4 of 4: offline fault: retry\/agent-1 call 4/);
     expect(offlineCallCounts()).toMatchObject({ "retry/agent-0": 3, "retry/agent-1": 4, "retry/agent-2": 1, "retry/agent-3": 1 });
+    // The coordinator combined the two that succeeded, and the merge went on without the failed one.
+    expect(state.executionTimeline.filter((e) => e.event === "intelligent_merge_completed")).toHaveLength(1);
+    expect(state.integrationResult!.integrationMetadata).toMatchObject({ successfulBranches: 3, failedBranches: ["retry/agent-1"] });
+    expect(state.status).toBe("completed");
     expect(ledgerProblems(state.resourceLedger)).toEqual([]);
     const { rows } = await pool.query(`SELECT agent_id, status FROM "${db.schema}".agent_runs WHERE thread_id = 'retry' ORDER BY agent_id`);
     expect(rows.map((r) => r.status)).toEqual(["success", "failed", "success", "success"]);
@@ -127,6 +131,11 @@ describe("the dynamic agents workflow", () => {
       error: { kind: "AgentTimeoutError", message: "timed out after 1 s (attempt 1)" },
     });
     expect(offlineCallCounts()["hang/agent-1"]).toBe(1);
+    // At its 1 s timeout: not before, and not at the run's or the merge's later limits.
+    const { executionTime } = state.agentResults["hang/agent-1"]!.performance;
+    expect(executionTime).toBeGreaterThanOrEqual(1);
+    expect(executionTime).toBeLessThan(1.5);
+    expect(state.status).toBe("completed");
     expect(ledgerProblems(state.resourceLedger)).toEqual([]);
   });
 
