@@ -13,8 +13,8 @@ import { AGENT_TEMPLATES } from "../state/dynamic_agents/templates.js";
 import { TASK_ANALYSIS, TaskAnalysisSchema } from "../state/parallel_workflow/outputs.js";
 import type { BranchAllocation, BranchInput } from "../state/parallel_workflow/workflow.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/shared/findings.js";
-import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, type IntegrationResult, type Synthesis } from "../state/shared/merge.js";
-import { allocation } from "./support/fixtures.js";
+import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, type IntegrationResult } from "../state/shared/merge.js";
+import { allocation, synthesis } from "./support/fixtures.js";
 
 // The contract between the prompt builders and the offline skills: each prompt is built by the
 // builder a node calls, answered by the offline model as a node's call is, and the answer shows
@@ -128,16 +128,6 @@ describe("the merge prompt → merge_synthesis", () => {
 
 describe("the judge's prompt → quality_judgement", () => {
   it("counts the items under the supporting-evidence heading as evidence, not as findings", async () => {
-    const synthesis = (primary: Synthesis["primaryFindings"], evidence: Synthesis["supportingEvidence"]): Synthesis => ({
-      status: primary.length ? "merged" : "no_data",
-      summary: "",
-      primaryFindings: primary,
-      supportingEvidence: evidence,
-      sourceAttribution: {},
-      qualityScore: 0.8,
-      sourcesCount: 1,
-      totalWeight: 1,
-    });
     const result: IntegrationResult = {
       researchSynthesis: synthesis(
         [{ statement: "Hydroponic towers on city rooftops should start with one grocery store", sources: ["b1-research-technical"] }],
