@@ -1,10 +1,13 @@
 import type { BranchFindings, Finding } from "../../state/shared/findings.js";
+import { FINDINGS_CAP, PROMPT_LABELS, REDUCED_SCOPE } from "../../state/shared/prompt_labels.js";
 import {
   embeddedJson,
   isOnTopic,
   keyPhrases,
   keywords,
   labelled,
+  anyOf,
+  labelPattern,
   objectsIn,
   offTopicRemark,
   round2,
@@ -48,22 +51,31 @@ function taskFor(objective: string, prompt: Prompt): PromptTask {
   return tasks.reduce((best, task) => (overlap(task) > overlap(best) ? task : best));
 }
 
+/** The labels the brief is read by (state/shared/prompt_labels.ts); a bare `Focus:` is read too. */
+const OBJECTIVE = labelPattern(PROMPT_LABELS.objective);
+const FOCUS = labelPattern(PROMPT_LABELS.researchFocus, "focus");
+const ANALYSIS_TYPE = labelPattern(PROMPT_LABELS.analysisType);
+const DATA_SOURCES = labelPattern(PROMPT_LABELS.dataSources);
+/** The feedback runs to the end of its paragraph. */
+const FEEDBACK = new RegExp(`(?:${anyOf(PROMPT_LABELS.feedback)})\\s*:\\s*([\\s\\S]*?)(?=\\n[ \\t]*\\n|$)`, "i");
+const REDUCED = new RegExp(REDUCED_SCOPE.replace("-", "[- ]"), "i");
+
 function readBrief(prompt: Prompt, seed: number): Brief {
   const text = prompt.material;
   const objective =
-    labelled(text, /objective/) ?? allocationField(prompt, "objective") ?? tasksOf(prompt)[0]!.description;
-  const focus = (labelled(text, /research focus|focus/) ?? allocationField(prompt, "focus") ?? "").match(
+    labelled(text, OBJECTIVE) ?? allocationField(prompt, "objective") ?? tasksOf(prompt)[0]!.description;
+  const focus = (labelled(text, FOCUS) ?? allocationField(prompt, "focus") ?? "").match(
     /technical|market|competitive/i,
   )?.[0];
-  const analysisType = labelled(text, /analysis type/) ?? allocationField(prompt, "analysisType");
+  const analysisType = labelled(text, ANALYSIS_TYPE) ?? allocationField(prompt, "analysisType");
   const lens = (focus ?? analysisType ?? text.match(/\b(technical|market|competitive)\b/i)?.[0] ?? "general").toLowerCase();
-  const feedback = /feedback to address\s*:\s*([\s\S]*?)(?=\n[ \t]*\n|$)/i.exec(text)?.[1]?.trim();
-  const asked = Number(/at most (\d+) findings?/i.exec(text)?.[1] ?? Infinity);
-  const reduced = /reduced[- ]scope/i.test(text) || allocationField(prompt, "scope") === "reduced";
+  const feedback = FEEDBACK.exec(text)?.[1]?.trim();
+  const asked = Number(FINDINGS_CAP.exec(text)?.[1] ?? Infinity);
+  const reduced = REDUCED.test(text) || allocationField(prompt, "scope") === "reduced";
   return {
     objective,
     lens,
-    dataSources: (labelled(text, /data sources/) ?? "").split(/\s*[,;]\s*/).filter(Boolean),
+    dataSources: (labelled(text, DATA_SOURCES) ?? "").split(/\s*[,;]\s*/).filter(Boolean),
     task: taskFor(objective, prompt),
     prior: [...text.matchAll(/^[ \t]*[-*•][ \t]*(b\d+-[\w-]+)[ \t]*:[ \t]*(\S.*)$/gim)].map((m) => ({
       id: m[1]!,

@@ -1,4 +1,5 @@
 import type { MergeSynthesis } from "../../state/shared/merge.js";
+import { PROMPT_LABELS } from "../../state/shared/prompt_labels.js";
 import {
   branchBlocks,
   clip,
@@ -6,6 +7,8 @@ import {
   jsonStrings,
   keywords,
   labelled,
+  anyOf,
+  labelPattern,
   nounPhrases,
   objectsIn,
   sentences,
@@ -19,6 +22,9 @@ interface BranchMaterial {
 }
 
 const BULLET = /^[ \t]*[-*•][ \t]+(\S.*)$/gm;
+/** Where a finding's line turns from its claim to its evidence (state/shared/prompt_labels.ts). */
+const EVIDENCE = new RegExp(`\\s*\\b(?:${anyOf(PROMPT_LABELS.evidence)}):\\s*`, "i");
+const SUMMARY = labelPattern(PROMPT_LABELS.summary);
 
 /**
  * A branch block's claims and evidence, whether the prompt lists them as JSON records
@@ -33,12 +39,12 @@ function readBlock(id: string, text: string): BranchMaterial {
     }
   }
   for (const [, line] of text.matchAll(BULLET)) {
-    const [claim = "", support] = line!.split(/\s*\bEvidence:\s*/i);
+    const [claim = "", support] = line!.split(EVIDENCE);
     const stripped = claim.replace(/\s*\((?:confidence|conf\.?)[^)]*\)\s*$/i, "").trim();
     if (stripped) claims.push(stripped);
     if (support) evidence.push(...support.split(/\s+\|\s+/).map((e) => e.trim()).filter(Boolean));
   }
-  const summary = labelled(text, /summary/);
+  const summary = labelled(text, SUMMARY);
   if (!claims.length) claims.push(...sentences(summary ?? text).slice(0, 1));
   if (!evidence.length && summary) evidence.push(summary);
   return {

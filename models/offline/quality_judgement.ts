@@ -1,5 +1,7 @@
-import { QUALITY_RUBRIC, type QualityJudgement } from "../../state/shared/merge.js";
+import { RUBRIC_KEYS, type QualityJudgement } from "../../state/shared/merge.js";
+import { PROMPT_HEADINGS } from "../../state/shared/prompt_labels.js";
 import {
+  anyOf,
   branchIds,
   clamp,
   isOnTopic,
@@ -23,7 +25,8 @@ interface Reading {
   unsourced: number;
 }
 
-const RUBRIC_LINE = new RegExp(`^(?:${Object.keys(QUALITY_RUBRIC).join("|")})\\s*:`, "i");
+const RUBRIC_LINE = new RegExp(`^(?:${RUBRIC_KEYS.join("|")})\\s*:`, "i");
+const EVIDENCE_HEADING = new RegExp(`^[ \\t]*(?:${anyOf(PROMPT_HEADINGS.supportingEvidence)})[ \\t]*:?[ \\t]*$`, "i");
 
 /**
  * Walks the result's sections: list items are primary findings until a
@@ -40,7 +43,7 @@ function readResult(prompt: Prompt): Reading {
   let section: "findings" | "evidence" | "tasks" = "findings";
   for (const line of prompt.material.split("\n")) {
     const item = /^[ \t]*(?:[-*•]|\d+[.)])[ \t]+(\S.*)$/.exec(line)?.[1];
-    if (/^[ \t]*supporting evidence[ \t]*:?[ \t]*$/i.test(line)) section = "evidence";
+    if (EVIDENCE_HEADING.test(line)) section = "evidence";
     else if (/^[ \t]*#/.test(line) || /^[ \t]*[a-z][\w ]{0,40}:[ \t]*$/i.test(line)) {
       section = /task/i.test(line) ? "tasks" : "findings";
     } else if (item && !RUBRIC_LINE.test(item)) {

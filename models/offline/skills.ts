@@ -31,15 +31,18 @@ export const offTopicWhenWeak =
 export type OfflineSkills = Readonly<Record<string, Skill>>;
 
 /**
- * The skills every workflow shares. branch_findings reads the labels in
- * state/shared/findings.ts (FINDINGS_PROMPT_LABELS): the objective, the focus or analysis type,
- * the data sources, the task list, `- <id>: <summary>` lines of prior results, the feedback to
- * address, "at most N findings" and "reduced-scope".
- * merge_synthesis reads blocks opened by a branch id (`## b1-research-technical`, `Branch <id>`,
- * `"branchId": "<id>"`) holding `- claim (confidence x) Evidence: a | b` lines or JSON
- * `claim` / `evidence` fields. quality_judgement reads the task list, and the result's list items:
- * primary findings, or evidence once under a `Supporting evidence:` heading.
- * cited_findings reads `Objective:` / `Question:` and the tool results (JSON) in the conversation.
+ * The skills every workflow shares. What each reads from the prompt is written there by the
+ * prompt builders (nodes/shared/prompts.ts, nodes/<workflow>/prompts.ts) under the labels and
+ * headings of state/shared/prompt_labels.ts, which both sides import:
+ * - branch_findings: the objective, the research focus or analysis type, the data sources, the
+ *   task queue, `- <id>: <summary>` lines of prior results, the feedback to address, the findings
+ *   cap and a reduced scope.
+ * - merge_synthesis: blocks opened by a branch id (`## b1-research-technical`, `Branch <id>`,
+ *   `"branchId": "<id>"`) holding a summary and `- claim (confidence x) Evidence: a | b` lines, or
+ *   JSON `claim` / `evidence` fields.
+ * - quality_judgement: the task queue, and the result's list items: primary findings, or
+ *   evidence once under the supporting-evidence heading.
+ * - cited_findings: the objective or question, and the tool results (JSON) in the conversation.
  */
 const SHARED_SKILLS: OfflineSkills = {
   [BRANCH_FINDINGS]: (prompt, seed, _schema, weak) => branchFindings(prompt, seed, weak),

@@ -1,3 +1,5 @@
+import { PROMPT_HEADINGS } from "../../state/shared/prompt_labels.js";
+
 /**
  * Text handling for the offline model: everything it says is cut from the prompt it
  * was given, so these helpers find the prompt's tasks, phrases and embedded records.
@@ -215,6 +217,17 @@ export function sentenceWith(text: string, word: string | undefined): string {
   return hit ?? all[0] ?? text;
 }
 
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * A regular expression's source matching any of the words: the app's own label or heading
+ * (state/shared/prompt_labels.ts) first, then the spellings other writers' prompts use.
+ */
+export const anyOf = (...words: string[]) => words.map(escaped).join("|");
+
+/** A pattern for `labelled`: any of the labels, in any case. */
+export const labelPattern = (...labels: string[]) => new RegExp(anyOf(...labels));
+
 /** The value of a `Label: value` line. */
 export function labelled(text: string, label: RegExp): string | undefined {
   const match = new RegExp(`^[ \\t]*(?:${label.source})[ \\t]*:[ \\t]*(\\S.*)$`, "im").exec(text);
@@ -285,10 +298,12 @@ export interface PromptTask {
 
 const LIST_ITEM = /^[ \t]*(?:\d+[.)]|[-*•])[ \t]+(\S.*)$/;
 
+const TASK_LIST_HEADING = new RegExp(`^[ \\t]*#*[ \\t]*(?:${anyOf(PROMPT_HEADINGS.taskQueue, "tasks")})[ \\t]*:?[ \\t]*$`, "i");
+
 /** The items of the list under a `Task queue:` / `Tasks:` heading, else every numbered line. */
 function listedTasks(material: string): string[] {
   const lines = material.split("\n");
-  const heading = lines.findIndex((line) => /^[ \t]*#*[ \t]*(?:task queue|tasks)[ \t]*:?[ \t]*$/i.test(line));
+  const heading = lines.findIndex((line) => TASK_LIST_HEADING.test(line));
   if (heading >= 0) {
     const items: string[] = [];
     for (const line of lines.slice(heading + 1)) {

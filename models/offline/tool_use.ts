@@ -1,6 +1,7 @@
 import { SourceResultSchema, type CitedFinding, type CitedFindings, type SourcePassage } from "../../state/shared/citations.js";
+import { PROMPT_LABELS } from "../../state/shared/prompt_labels.js";
 import type { JsonSchema } from "./schema_fill.js";
-import { clip, embeddedJson, keywords, labelled, round2, sentences, sharedStems, subjectStems, type Prompt } from "./text.js";
+import { clip, embeddedJson, keywords, labelled, labelPattern, round2, sentences, sharedStems, subjectStems, type Prompt } from "./text.js";
 
 /**
  * The offline model as a tool-using agent. It reads sources the way a careful researcher would:
@@ -29,12 +30,13 @@ export interface TurnMessage {
 }
 
 /** The prompt label that marks a tool loop and states its budget. */
-const BUDGET_LABEL = /tool budget/;
+const BUDGET_LABEL = labelPattern(PROMPT_LABELS.toolBudget);
+const BRIEF_LABEL = labelPattern(PROMPT_LABELS.objective, PROMPT_LABELS.question);
 const SEARCHES = /\bsearch/i;
 
 /** What the brief asks about: its `Objective:` or `Question:` line, else its first paragraph. */
 export function briefObjective(text: string): string {
-  return labelled(text, /objective|question/) ?? text.trim().split(/\n\s*\n/)[0] ?? "";
+  return labelled(text, BRIEF_LABEL) ?? text.trim().split(/\n\s*\n/)[0] ?? "";
 }
 
 /** The things to look up: the objective's quoted terms, each on its own, else its content words together. */

@@ -12,30 +12,10 @@ import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../.
 import { now } from "../../state/shared/time.js";
 import { dataQualityScore } from "../shared/findings.js";
 import { researchSources } from "../shared/sources/sourced_research.js";
+import { agentPrompt, agentSourcesBrief } from "./prompts.js";
 import { releaseOf } from "./resources.js";
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
-
-/** The agent's prompt: its task, its specialisation parameters, and for a coordinator the outputs to combine. */
-export function agentPrompt(input: AgentTaskInput): string {
-  const { specification } = input;
-  const lines = [
-    `Agent ${input.agentId} (${specification.agentType}).`,
-    `Objective: ${input.taskDescription}`,
-    `Capabilities: ${specification.capabilities.join(", ")}`,
-    "Parameters:",
-    ...Object.entries(specification.specializationParameters).map(([key, value]) => `- ${key}: ${JSON.stringify(value)}`),
-  ];
-  if (input.inputs.length) {
-    lines.push("", "Outputs of the agents to combine:");
-    for (const other of input.inputs) {
-      lines.push(`- ${other.agentId} (${other.agentType}): ${other.summary}`, ...other.claims.map((claim) => `  - ${claim}`));
-    }
-  }
-  const limit = Number(specification.specializationParameters.iteration_limit ?? 3) + 1;
-  lines.push("", `Return at most ${limit} findings, each with concrete evidence and a confidence.`);
-  return lines.join("\n");
-}
 
 /**
  * Model calls are made as if from a node named after the agent: the offline model's fault plan
@@ -76,7 +56,7 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
       attempt += 1;
       try {
         if (sources) {
-          const brief = `${input.role}\n\n${agentPrompt(input)}`;
+          const brief = agentSourcesBrief(input);
           ({ findings, toolCalls } = await asAgent(input.agentId, config, signal, (agentConfig) =>
             abortable(researchSources(createChatModel(input.model), sources, brief, agentConfig), signal),
           ));

@@ -8,6 +8,7 @@ import { createChatModel, defaultModelSpec } from "../../models/index.js";
 import type { LlmAction, REACT_TOOLS, ReactAction } from "../../state/enterprise_workflow/definition.js";
 import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
 import { renderTemplate } from "./decisions.js";
+import { splitPrompt } from "./prompts.js";
 
 /** The run's settings the engine reads: only the model, spelled as the rest of the app spells it. */
 export function modelSpecOf(config: RunnableConfig): string {
@@ -64,7 +65,7 @@ export async function runSplit(action: LlmAction, call: ActionCall): Promise<str
   const prompt = renderTemplate(action.llm, call.scope);
   const model = createChatModel(modelSpecOf(call.config)).withStructuredOutput(SubtasksSchema, { name: SUBTASKS_TOOL });
   const answer = await asStep(call.stepId, call.config, call.signal, (config) =>
-    model.invoke([new HumanMessage(`${prompt}\n\nList the subtasks, at most ${MAX_SUBTASKS}.`)], config),
+    model.invoke([new HumanMessage(splitPrompt(prompt, MAX_SUBTASKS))], config),
   );
   return answer.subtasks;
 }

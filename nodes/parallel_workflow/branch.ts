@@ -8,6 +8,7 @@ import { researchSources } from "../shared/sources/sourced_research.js";
 import { emitProgress } from "../../state/parallel_workflow/progress.js";
 import { type BranchInput, type BranchNodeName, type BranchPerformance, type BranchResult, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
+import { branchPrompt, branchSourcesBrief } from "./prompts.js";
 
 /** What makes one branch node different from another: its role in the prompt. */
 export interface BranchSpecialisation {
@@ -15,32 +16,12 @@ export interface BranchSpecialisation {
   role: string;
 }
 
-
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const timer = setTimeout(resolve, ms);
     signal?.addEventListener("abort", () => (clearTimeout(timer), reject(signal.reason)), { once: true });
   });
-}
-
-function branchPrompt(input: BranchInput): string {
-  const { allocation } = input;
-  const lines = [
-    `Branch ${allocation.branchId} (attempt ${allocation.attempt}).`,
-    `Objective: ${allocation.objective}`,
-    allocation.focus ? `Research focus: ${allocation.focus}` : `Analysis type: ${allocation.analysisType}`,
-    `Priority: ${allocation.priority}`,
-  ];
-  if (allocation.dataSources.length) lines.push(`Data sources: ${allocation.dataSources.join(", ")}`);
-  lines.push("", "Task queue:", ...input.taskQueue.map((t, i) => `${i + 1}. ${t.description}`));
-  if (input.priorResults.length) {
-    lines.push("", "Results of the branches before this one:", ...input.priorResults.map((r) => `- ${r.branchId}: ${r.summary}`));
-  }
-  if (allocation.feedback) lines.push("", `Feedback to address: ${allocation.feedback}`);
-  const reduced = allocation.scope === "reduced" ? " Keep to the core question: this is a reduced-scope retry." : "";
-  lines.push("", `Return at most ${allocation.resources.maxFindings} findings, each with concrete evidence and a confidence.${reduced}`);
-  return lines.join("\n");
 }
 
 /**
@@ -53,13 +34,11 @@ async function branchFindings(
   config: LangGraphRunnableConfig,
   signal: AbortSignal,
 ): Promise<{ findings: BranchFindings; toolCalls?: number }> {
-  const prompt = branchPrompt(input);
   if (input.sources) {
-    // The task itself is what the sources must answer; the branch's objective is its angle on it.
-    const question = `Question: ${input.taskQueue.map((t) => t.description).join(" ")}`;
-    const brief = [specialisation.role, question, prompt].join("\n\n");
+    const brief = branchSourcesBrief(specialisation.role, input);
     return abortable(researchSources(createChatModel(input.model), input.sources, brief, { ...config, signal }), signal);
   }
+  const prompt = branchPrompt(input);
   const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS });
   const findings = await abortable(model.invoke([new SystemMessage(specialisation.role), new HumanMessage(prompt)], { ...config, signal }), signal);
   return { findings };

@@ -10,6 +10,7 @@ import { now } from "../../state/shared/time.js";
 import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
+import { TASK_ANALYZER_SYSTEM_PROMPT, taskAnalysisPrompt } from "./prompts.js";
 
 export const SYNC_POINT = "pre_merge";
 
@@ -89,10 +90,6 @@ export function createBranchAllocation(
   return { activeBranches, branchDependencies, syncPoints: { [SYNC_POINT]: ids } };
 }
 
-function taskLines(tasks: Task[]): string {
-  return tasks.map((task, i) => `${i + 1}. ${JSON.stringify(task)}`).join("\n");
-}
-
 /** Tasks that state their own complexity outrank the model's estimate of it. */
 function statedComplexity(tasks: Task[]): number | undefined {
   const stated = tasks.map((t) => t.complexity).filter((c): c is number => c !== undefined);
@@ -113,13 +110,8 @@ export async function taskAnalyzer(state: WorkflowStateType, config: LangGraphRu
   const analysis: TaskAnalysis = await callWithDeadline("task_analyzer", settings.branchTimeoutMs, config, (config) =>
     model.invoke(
       [
-        new SystemMessage(
-          "You plan a parallel multi-agent workflow. Score the task queue's complexity and the " +
-            "interdependency of its parts (0..1), and plan the branches that will work on it: research " +
-            "branches with a focus of technical, market or competitive, and analysis branches with an " +
-            "analysis type, a priority (high or normal) and data sources. Give every branch an objective.",
-        ),
-        new HumanMessage(`Task queue:\n${taskLines(taskQueue)}`),
+        new SystemMessage(TASK_ANALYZER_SYSTEM_PROMPT),
+        new HumanMessage(taskAnalysisPrompt(taskQueue)),
       ],
       config,
     ),

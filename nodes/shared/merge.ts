@@ -8,6 +8,7 @@ import type { Finding } from "../../state/shared/findings.js";
 import { integrationQualityMetrics } from "../../state/shared/quality_metrics.js";
 import { now } from "../../state/shared/time.js";
 import type { SharedStepEventOf } from "../../state/shared/timeline.js";
+import { MERGE_SYSTEM_PROMPT, synthesisPrompt, type SynthesisBlock } from "./prompts.js";
 
 export interface WeightedResult {
   source: string;
@@ -48,19 +49,17 @@ export function attribute(weighted: WeightedResult[]) {
  */
 const share = (x: number) => x.toFixed(2);
 
-function synthesisPrompt(kind: string, weighted: WeightedResult[], attribution: Record<string, number>): string {
-  const blocks = [...weighted]
+/** The merge prompt's blocks: heaviest share first, ties by id. */
+function synthesisBlocks(weighted: WeightedResult[], attribution: Record<string, number>): SynthesisBlock[] {
+  return [...weighted]
     .sort((a, b) => Number(share(attribution[b.source]!)) - Number(share(attribution[a.source]!)) || a.source.localeCompare(b.source))
-    .map((w) =>
-      [
-        `## ${w.source} (weight ${share(attribution[w.source]!)}, quality ${w.quality.toFixed(3)})`,
-        `Summary: ${w.result.results!.summary}`,
-        ...w.result.results!.findings.map(
-          (f) => `- ${f.claim} (confidence ${f.confidence}) Evidence: ${f.evidence.join(" | ")}`,
-        ),
-      ].join("\n"),
-    );
-  return `Synthesise these ${kind} results into primary findings and supporting evidence. Give more weight to heavier sources, and cite the branch ids each statement rests on.\n\n${blocks.join("\n\n")}`;
+    .map((w) => ({
+      source: w.source,
+      share: share(attribution[w.source]!),
+      quality: w.quality,
+      summary: w.result.results!.summary,
+      findings: w.result.results!.findings,
+    }));
 }
 
 async function synthesise(
@@ -87,8 +86,8 @@ async function synthesise(
   const synthesis = await callWithDeadline("branch_merger", settings.branchTimeoutMs, config, (config) =>
     model.invoke(
       [
-        new SystemMessage("You merge the findings of parallel agents into one coherent, attributed result."),
-        new HumanMessage(synthesisPrompt(kind, weighted, sourceAttribution)),
+        new SystemMessage(MERGE_SYSTEM_PROMPT),
+        new HumanMessage(synthesisPrompt(kind, synthesisBlocks(weighted, sourceAttribution))),
       ],
       config,
     ),

@@ -6,6 +6,7 @@ import {
   QUALITY_JUDGEMENT,
   QUALITY_RUBRIC,
   QualityJudgementSchema,
+  RUBRIC_KEYS,
   type IntegrationResult,
   type MergePerformance,
   type QualityJudgement,
@@ -16,16 +17,12 @@ import { feedbackInRound, requestReview, type ReviewDecision, type ReviewRequest
 import { now } from "../../state/shared/time.js";
 import type { SharedStepEventOf } from "../../state/shared/timeline.js";
 import type { MergeSettings } from "./merge.js";
-
-const RUBRIC_KEYS = Object.keys(QUALITY_RUBRIC) as (keyof typeof QUALITY_RUBRIC)[];
+import { judgePrompt, judgeSystemPrompt } from "./prompts.js";
 
 /** The judge's rubric scores averaged. */
 export function judgeScore(judgement: QualityJudgement): number {
   return RUBRIC_KEYS.reduce((sum, key) => sum + judgement[key], 0) / RUBRIC_KEYS.length;
 }
-
-/** How the judge's evidence criterion reads when branches read sources. */
-export const GROUNDED_EVIDENCE_RUBRIC = "The share of findings built from sources whose citations quote a passage the branch actually read.";
 
 /**
  * The judgement with its evidence criterion measured rather than opined when branches read
@@ -70,20 +67,6 @@ export function routeQuality(input: {
     route: "critical_failure",
     reason: `score ${score.toFixed(3)} still below threshold ${threshold} after the last revision`,
   };
-}
-
-function integratedText(result: IntegrationResult): string {
-  return [result.researchSynthesis, result.analysisSynthesis]
-    .map((s, i) =>
-      [
-        `## ${i === 0 ? "Research" : "Analysis"} (${s.status}, ${s.sourcesCount} sources)`,
-        s.summary,
-        ...s.primaryFindings.map((f) => `- ${f.statement} [${f.sources.join(", ")}]`),
-        "Supporting evidence:",
-        ...s.supportingEvidence.map((e) => `- ${e.evidence} [${e.source}]`),
-      ].join("\n"),
-    )
-    .join("\n\n");
 }
 
 /** The settings the quality gate runs under. */
@@ -153,13 +136,8 @@ export async function validateQuality(input: ValidationInput, config: LangGraphR
     judge = await callWithDeadline("quality_validator", settings.branchTimeoutMs, config, (config) =>
       model.invoke(
         [
-          new SystemMessage(
-            "You are a strict quality judge. Score the integrated result 0..1 on each rubric criterion and list the issues.\n" +
-              RUBRIC_KEYS.map((key) => `- ${key}: ${key === "evidence" && result.grounding ? GROUNDED_EVIDENCE_RUBRIC : QUALITY_RUBRIC[key]}`).join("\n"),
-          ),
-          new HumanMessage(
-            `Task queue:\n${input.taskQueue.map((t, i) => `${i + 1}. ${t.description}`).join("\n")}\n\nIntegrated result:\n${integratedText(result)}`,
-          ),
+          new SystemMessage(judgeSystemPrompt(Boolean(result.grounding))),
+          new HumanMessage(judgePrompt(input.taskQueue, result)),
         ],
         config,
       ),

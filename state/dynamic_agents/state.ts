@@ -9,13 +9,9 @@ import type {
   DynamicTask,
   LedgerEntry,
 } from "./types.js";
-import type { IntegrationResult, MergePerformance, QualityReport, SynchronizationStatus } from "../shared/merge.js";
-import type { ReviewDecision } from "../shared/review.js";
+import { append, mergeById, replace, sharedStepChannels } from "../shared/channels.js";
 import type { SharedStepEvent } from "../shared/timeline.js";
 
-const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({ ...current, ...update });
-const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
-const replace = <T>(_: T, update: T): T => update;
 
 /** An agent as a timeline event lists it. */
 interface AgentLine {
@@ -54,16 +50,9 @@ export const DynamicAgentsState = Annotation.Root({
   /** Append-only: allocations and releases. An agent's release is written with its result, in one update. */
   resourceLedger: Annotation<LedgerEntry[], LedgerEntry | LedgerEntry[]>({ reducer: append, default: () => [] }),
   executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
-  /** The shared steps' records, as the research workflow keeps them (state/shared/merge.ts). */
-  synchronizationStatus: Annotation<SynchronizationStatus | undefined>({ reducer: replace, default: () => undefined }),
-  integrationResult: Annotation<IntegrationResult | undefined>({ reducer: replace, default: () => undefined }),
-  mergePerformance: Annotation<MergePerformance | undefined>({ reducer: replace, default: () => undefined }),
-  qualityReport: Annotation<QualityReport | undefined>({ reducer: replace, default: () => undefined }),
-  reviewDecisions: Annotation<ReviewDecision[], ReviewDecision | ReviewDecision[]>({ reducer: append, default: () => [] }),
-  finalReport: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
   monitoringMetrics: Annotation<Record<string, unknown>>({ reducer: replace, default: () => ({}) }),
-  status: Annotation<"running" | "completed" | "failed" | "rejected">({ reducer: replace, default: () => "running" }),
-  failureReason: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
+  /** The shared steps' records, as the research workflow keeps them. */
+  ...sharedStepChannels,
 });
 
 export type DynamicAgentsStateType = typeof DynamicAgentsState.State;

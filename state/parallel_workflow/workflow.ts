@@ -2,20 +2,21 @@ import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
 import type { ResearchFocus } from "./outputs.js";
-import type { IntegrationResult, MergePerformance, QUALITY_RUBRIC, QualityReport, QualityRoute, SynchronizationStatus, Synthesis } from "../shared/merge.js";
+import type { QualityRoute } from "../shared/merge.js";
 export type { IntegrationResult, MergePerformance, QualityReport, QualityRoute, Synthesis, SynchronizationStatus } from "../shared/merge.js";
 import type { BranchFindings } from "../shared/findings.js";
-import type { ReviewDecision, ReviewPoint } from "../shared/review.js";
+import type { ReviewPoint } from "../shared/review.js";
 import type { SharedStepEvent } from "../shared/timeline.js";
 export type { ReviewRequest, SyncReviewBranch } from "../shared/review.js";
 import type { SourcesSettings } from "../shared/sources.js";
+import { append, mergeById, replace, sharedStepChannels, type RunStatus } from "../shared/channels.js";
 
 import { branchRowFor, type BranchNodeName } from "./branches.js";
 
 export { BRANCH_NODES, type BranchNodeName } from "./branches.js";
 
 export type WorkflowMode = "parallel" | "sequential" | "adaptive";
-export type WorkflowStatus = "running" | "completed" | "failed" | "rejected";
+export type WorkflowStatus = RunStatus;
 
 export interface BranchResources {
   /** Share of the machine's CPU headroom this branch may count on. */
@@ -148,13 +149,6 @@ export type ValidationRoute = QualityRoute | "rejected";
 
 export type CoordinationAction = SyncRoute | ValidationRoute;
 
-const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({
-  ...current,
-  ...update,
-});
-const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
-const replace = <T>(_: T, update: T): T => update;
-
 /** The research workflow's state: every channel its nodes read and write. */
 export const WorkflowState = Annotation.Root({
   ...MessagesAnnotation.spec,
@@ -199,20 +193,11 @@ export const WorkflowState = Annotation.Root({
 
   /** The settings the thread started with: a resume from any process continues under them. */
   settings: Annotation<Settings | undefined>({ reducer: replace, default: () => undefined }),
-  synchronizationStatus: Annotation<SynchronizationStatus | undefined>({ reducer: replace, default: () => undefined }),
   nextCoordinationAction: Annotation<CoordinationAction | undefined>({ reducer: replace, default: () => undefined }),
-  integrationResult: Annotation<IntegrationResult | undefined>({ reducer: replace, default: () => undefined }),
-  mergePerformance: Annotation<MergePerformance | undefined>({ reducer: replace, default: () => undefined }),
-  qualityReport: Annotation<QualityReport | undefined>({ reducer: replace, default: () => undefined }),
-  finalReport: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
   retryCounts: Annotation<Record<string, number>>({ reducer: mergeById, default: () => ({}) }),
   revisionCount: Annotation<number>({ reducer: replace, default: () => 0 }),
-  reviewDecisions: Annotation<ReviewDecision[], ReviewDecision | ReviewDecision[]>({
-    reducer: append,
-    default: () => [],
-  }),
-  status: Annotation<WorkflowStatus>({ reducer: replace, default: () => "running" }),
-  failureReason: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
+  /** The shared steps' records: sync, merge, gate, reviews, report, status (state/shared/channels.ts). */
+  ...sharedStepChannels,
 });
 
 export type WorkflowStateType = typeof WorkflowState.State;

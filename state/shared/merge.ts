@@ -38,6 +38,8 @@ export const QUALITY_RUBRIC = {
   actionability: "The result tells the reader what to do or decide next.",
 } as const;
 
+export const RUBRIC_KEYS = Object.keys(QUALITY_RUBRIC) as (keyof typeof QUALITY_RUBRIC)[];
+
 export const QualityJudgementSchema = z.object({
   coverage: score,
   evidence: score,

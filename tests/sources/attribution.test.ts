@@ -3,7 +3,8 @@ import { grounding, repeatedCitations, statementCitations } from "../../nodes/sh
 import { referencesOf } from "../../nodes/shared/report.js";
 import { withGroundedEvidence } from "../../nodes/shared/validation.js";
 import { mentions, type Citation, type CitedFinding } from "../../state/shared/citations.js";
-import type { BranchOutcome, IntegrationResult, Synthesis } from "../../state/shared/merge.js";
+import type { BranchOutcome, IntegrationResult } from "../../state/shared/merge.js";
+import { synthesis } from "../support/fixtures.js";
 
 const cite = (sourceId: string, quote: string): Citation => ({ sourceId, title: sourceId.toUpperCase(), location: `${sourceId}:1-2`, quote });
 const finding = (claim: string, citations: Citation[]): CitedFinding => ({ claim, evidence: citations.map((c) => c.quote), confidence: 0.7, citations });
@@ -49,17 +50,6 @@ describe("merge attribution", () => {
 });
 
 describe("references and the judge's evidence", () => {
-  const synthesis = (primary: Synthesis["primaryFindings"], evidence: Synthesis["supportingEvidence"]): Synthesis => ({
-    status: "merged",
-    summary: "",
-    primaryFindings: primary,
-    supportingEvidence: evidence,
-    sourceAttribution: {},
-    qualityScore: 0.8,
-    sourcesCount: 1,
-    totalWeight: 1,
-  });
-
   it("numbers sources in order of first citation, research first, with every distinct span quoted", () => {
     const C2 = { ...C, location: "c:9-9", quote: "Another span." };
     const result = {

@@ -15,6 +15,18 @@ import type {
 
 export const SETTINGS: Settings = SettingsSchema.parse({ model: "offline", review: "never" });
 
+/** A merged synthesis of the given findings and evidence, its figures fixed. */
+export const synthesis = (primary: Synthesis["primaryFindings"], evidence: Synthesis["supportingEvidence"]): Synthesis => ({
+  status: "merged",
+  summary: "",
+  primaryFindings: primary,
+  supportingEvidence: evidence,
+  sourceAttribution: {},
+  qualityScore: 0.8,
+  sourcesCount: 1,
+  totalWeight: 1,
+});
+
 export function allocation(branchId: string, order: number, overrides: Partial<BranchAllocation> = {}): BranchAllocation {
   return {
     branchId,
