@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { runBench } from "../bench/harness.js";
-import { renderMarkdown, targets } from "../bench/report.js";
+import { runBench } from "../bench/parallel_workflow/harness.js";
+import { renderMarkdown, targets } from "../bench/parallel_workflow/report.js";
 import { testDatabaseUrl } from "./support/database.js";
 
 // The bench harness on one tiny configuration: every figure is produced and consistent
