@@ -24,7 +24,7 @@ Prints markdown tables on stdout, progress on stderr, and writes bench/results/l
 Options:
   --workflow NAME  only this workflow's bench (repeatable): ${BENCHES.map((b) => b.workflow).join(", ")}
   --all            every workflow's bench (default: ${BENCHES.filter((b) => b.byDefault).map((b) => b.workflow).join(", ")})
-  --startup-only   only the CLI start-up figures (each command as a whole process); writes no JSON
+  --startup-only   only the CLI start-up figures (each command as a whole process); writes JSON only with --out
   --startup-against DIR
                    also time the CLI of another checkout of the project (e.g. before a change) in the same rounds
   --quick          2 repeats and fewer sizes: seconds, not figures to quote
@@ -105,5 +105,7 @@ if (!values["startup-only"]) {
   writeFileSync(`${out}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), durationSeconds, startup, workflows }, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
   process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
+} else if (values.out) {
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), startup }, null, 2)}\n`);
 }
 process.stdout.write(renderStartup(startup));
