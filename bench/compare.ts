@@ -34,24 +34,35 @@ function figures(sample: BenchResults): Figure[] {
   const ratioFormat = (n: number) => `${n.toFixed(2)}×`;
   return [
     ...sample.criticalPath.flatMap(({ branches: n }): Figure[] => [
+      // What the run does, not how fast: equal on both sides unless behaviour changed.
+      { name: `critical path, ${n} branches: model calls`, of: (r) => at(r.criticalPath, n)?.modelCalls, format: String },
+      { name: `critical path, ${n} branches: calls on the critical path`, of: (r) => at(r.criticalPath, n)?.criticalCalls, format: String },
       { name: `critical path, ${n} branches: workflow wall ms`, of: (r) => at(r.criticalPath, n)?.workflowMs.median, format: ms },
       { name: `critical path, ${n} branches: wall / ideal`, of: (r) => at(r.criticalPath, n)?.wallOverIdeal, format: ratioFormat },
       { name: `critical path, ${n} branches: Promise.all ms`, of: (r) => at(r.criticalPath, n)?.promiseAllMs.median, format: ms },
       { name: `critical path, ${n} branches: workflow / Promise.all`, of: (r) => at(r.criticalPath, n)?.workflowOverPromiseAll, format: ratioFormat },
     ]),
     ...sample.floor.flatMap(({ branches: n }): Figure[] => [
+      { name: `floor L=0, ${n} branches: super-steps`, of: (r) => at(r.floor, n)?.superSteps, format: String },
       { name: `floor L=0, ${n} branches: bare PostgresSaver wall ms`, of: (r) => at(r.floor, n)?.barePostgres.wallMs.median, format: ms },
       { name: `floor L=0, ${n} branches: workflow Postgres wall ms`, of: (r) => at(r.floor, n)?.workflowPostgres.wallMs.median, format: ms },
+      { name: `floor L=0, ${n} branches: bare PostgresSaver CPU ms`, of: (r) => at(r.floor, n)?.barePostgres.cpuMs.median, format: ms },
       { name: `floor L=0, ${n} branches: workflow CPU ms`, of: (r) => at(r.floor, n)?.workflowPostgres.cpuMs.median, format: ms },
       { name: `floor L=0, ${n} branches: workflow CPU / floor`, of: (r) => at(r.floor, n)?.cpuOverFloor, format: ratioFormat },
       { name: `floor L=0, ${n} branches: own CPU ms`, of: (r) => at(r.floor, n)?.ownCpuMs, format: ms },
     ]),
-    ...sample.concurrency.map(({ threads }): Figure => ({
-      name: `concurrency, ${threads} threads: workflows/s`,
-      of: (r) => r.concurrency.find((c) => c.threads === threads)?.perSecond.median,
-      format: (n) => n.toFixed(1),
-    })),
-    ...sample.storage.map(({ branches: n }): Figure => ({ name: `storage, ${n} branches: KiB`, of: (r) => at(r.storage, n)?.total, format: kb })),
+    ...sample.concurrency.flatMap(({ threads }): Figure[] => [
+      {
+        name: `concurrency, ${threads} threads: workflows/s`,
+        of: (r) => r.concurrency.find((c) => c.threads === threads)?.perSecond.median,
+        format: (n) => n.toFixed(1),
+      },
+      { name: `concurrency, ${threads} threads: of ideal`, of: (r) => r.concurrency.find((c) => c.threads === threads)?.ofIdeal, format: ratioFormat },
+    ]),
+    ...sample.storage.flatMap(({ branches: n }): Figure[] => [
+      { name: `storage, ${n} branches: KiB`, of: (r) => at(r.storage, n)?.total, format: kb },
+      { name: `storage, ${n} branches: checkpoint rows`, of: (r) => at(r.storage, n)?.checkpointRows, format: String },
+    ]),
     ...(sample.storageInWaves
       ? [{ name: `storage, ${sample.storageInWaves.branches} branches, limit 5: KiB`, of: (r: BenchResults) => r.storageInWaves?.total, format: kb }]
       : []),
