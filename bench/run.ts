@@ -1,4 +1,4 @@
-// npm run bench [-- --quick | --repeats N | --workflow NAME | --all | --startup-only | --help]
+// npm run bench [-- --quick | --repeats N | --workflow NAME | --startup-only | --help]
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,16 +14,14 @@ const BENCHES: WorkflowBench[] = [parallelWorkflowBench, enterpriseWorkflowBench
 
 const USAGE = `Usage: npm run bench [-- options]
 
-Benchmarks each workflow on Postgres (DATABASE_URL, else the embedded one), then the CLI's start-up:
+Benchmarks the CLI's start-up, then each workflow, on Postgres (DATABASE_URL, else the embedded one):
   parallel_workflow    against the ideal critical path, plain Promise.all and a bare LangGraph graph of the same
                        topology; concurrency, storage, the API server
   enterprise_workflow  the engine's overhead per step against a hand-written StateGraph of the same shape
-                       (only with --all or --workflow enterprise_workflow: over a minute on a busy 2-core machine)
 Prints markdown tables on stdout, progress on stderr, and writes bench/results/latest.json.
 
 Options:
   --workflow NAME  only this workflow's bench (repeatable): ${BENCHES.map((b) => b.workflow).join(", ")}
-  --all            every workflow's bench (default: ${BENCHES.filter((b) => b.byDefault).map((b) => b.workflow).join(", ")})
   --startup-only   only the CLI start-up figures (each command as a whole process); writes JSON only with --out
   --startup-against DIR
                    also time the CLI of another checkout of the project (e.g. before a change) in the same rounds
@@ -47,7 +45,6 @@ const { values } = (() => {
         "startup-only": { type: "boolean", default: false },
         "startup-against": { type: "string" },
         workflow: { type: "string", multiple: true },
-        all: { type: "boolean", default: false },
         repeats: { type: "string" },
         latency: { type: "string" },
         out: { type: "string" },
@@ -73,7 +70,7 @@ function positiveInt(raw: string | undefined, name: string): number | undefined 
 
 const unknown = (values.workflow ?? []).filter((name) => !BENCHES.some((b) => b.workflow === name));
 if (unknown.length) fail(`--workflow ${unknown[0]} has no bench: use one of ${BENCHES.map((b) => b.workflow).join(", ")}`);
-const benches = BENCHES.filter((b) => (values.workflow ? values.workflow.includes(b.workflow) : values.all || b.byDefault));
+const benches = values.workflow ? BENCHES.filter((b) => values.workflow!.includes(b.workflow)) : BENCHES;
 
 const progress = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const settings: BenchSettings = {

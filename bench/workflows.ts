@@ -33,8 +33,6 @@ export interface WorkflowBench {
   workflow: WorkflowName;
   /** The heading of its section in the printed output. */
   title: string;
-  /** Run by a plain `npm run bench`; otherwise only when named with --workflow, or with --all. */
-  byDefault: boolean;
   run(settings: BenchSettings): Promise<BenchSection>;
 }
 

@@ -190,8 +190,6 @@ export function renderEngine(result: EngineResult): string {
 export const enterpriseWorkflowBench: WorkflowBench = {
   workflow: "enterprise_workflow",
   title: "Engine overhead per step",
-  // 79 s on the shared 2-core VM (load average 9): more than the rest of the bench is worth waiting for.
-  byDefault: false,
   async run(settings: BenchSettings) {
     const figures = await measureEngine({
       ...(settings.quick ? { repeats: 2, steps: 50 } : {}),

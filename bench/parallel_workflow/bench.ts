@@ -6,7 +6,6 @@ import { renderMarkdown } from "./report.js";
 export const parallelWorkflowBench: WorkflowBench = {
   workflow: "parallel_workflow",
   title: "Research workflow",
-  byDefault: true,
   async run(settings: BenchSettings) {
     const options: Partial<BenchOptions> = {
       serverProcesses: [1, 2],
