@@ -1,10 +1,10 @@
 /**
  * The import rules `npm test` enforces (tests/import_rules.test.ts runs this):
  * a workflow is its own folders (graphs/<name>.ts, nodes/<name>/, state/<name>/,
- * models/<name>/, checkpoints/<name>/); shared code lives in the other folders and imports no workflow.
+ * models/<name>/, checkpoints/<name>/, bench/<name>/); shared code lives in the other folders and imports no workflow.
  */
 const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise_workflow"];
-const workflowPath = (name) => `^(graphs/${name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints)/${name}/)`;
+const workflowPath = (name) => `^(graphs/${name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints|bench)/${name}/)`;
 const anyWorkflow = `(${WORKFLOWS.map(workflowPath).join("|")})`;
 
 module.exports = {

@@ -1,37 +1,60 @@
-// npm run bench [-- --quick | --repeats N | --help]
+// npm run bench [-- --quick | --repeats N | --workflow NAME | --startup-only | --help]
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { DEFAULT_OPTIONS, runBench, type BenchOptions } from "./harness.js";
-import { renderMarkdown } from "./report.js";
+import { enterpriseWorkflowBench } from "./enterprise_workflow/engine.js";
+import { parallelWorkflowBench } from "./parallel_workflow/bench.js";
+import { DEFAULT_OPTIONS } from "./parallel_workflow/harness.js";
 import { measureStartup, renderStartup } from "./startup.js";
+import type { BenchSettings, WorkflowBench } from "./workflows.js";
+
+/** Each workflow's bench, in the order they run and print: bench/<workflow>/ holds what is its own. */
+const BENCHES: WorkflowBench[] = [parallelWorkflowBench, enterpriseWorkflowBench];
 
 const USAGE = `Usage: npm run bench [-- options]
 
-Benchmarks the workflow against the ideal critical path, plain Promise.all and a bare
-LangGraph graph of the same topology, on Postgres (DATABASE_URL, else the embedded one).
-Prints a markdown table on stdout, progress on stderr, and writes bench/results/latest.json.
+Benchmarks the CLI's start-up, then each workflow, on Postgres (DATABASE_URL, else the embedded one):
+  parallel_workflow    against the ideal critical path, plain Promise.all and a bare LangGraph graph of the same
+                       topology; concurrency, storage, the API server
+  enterprise_workflow  the engine's overhead per step against a hand-written StateGraph of the same shape
+Prints markdown tables on stdout, progress on stderr, and writes bench/results/latest.json.
 
 Options:
-  --startup-only   only the CLI start-up figures (each command as a whole process); writes no JSON
-  --quick          2 repeats, 5 and 20 branches, 1 and 10 threads: seconds, not figures to quote
-  --repeats N      timed runs per figure (default ${DEFAULT_OPTIONS.repeats}); medians are reported with min and max
+  --workflow NAME  only this workflow's bench (repeatable): ${BENCHES.map((b) => b.workflow).join(", ")}
+  --startup-only   only the CLI start-up figures (each command as a whole process); writes JSON only with --out
+  --startup-against DIR
+                   also time the CLI of another checkout of the project (e.g. before a change) in the same rounds
+  --quick          2 repeats and fewer sizes: seconds, not figures to quote
+  --repeats N      timed runs per figure (default ${DEFAULT_OPTIONS.repeats}; the engine's 5); medians are reported with min and max
   --latency MS     simulated model latency (default ${DEFAULT_OPTIONS.latencyMs})
   --out FILE       JSON output (default bench/results/latest.json)
   -h, --help       this text
 `;
 
-const { values } = parseArgs({
-  options: {
-    quick: { type: "boolean", default: false },
-    "startup-only": { type: "boolean", default: false },
-    repeats: { type: "string" },
-    latency: { type: "string" },
-    out: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+function fail(problem: string): never {
+  process.stderr.write(`${problem}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: "boolean", default: false },
+        "startup-only": { type: "boolean", default: false },
+        "startup-against": { type: "string" },
+        workflow: { type: "string", multiple: true },
+        repeats: { type: "string" },
+        latency: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+})();
 
 if (values.help) {
   process.stdout.write(USAGE);
@@ -41,35 +64,45 @@ if (values.help) {
 function positiveInt(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    process.stderr.write(`--${name} must be a positive integer, got '${raw}'\n\n${USAGE}`);
-    process.exit(2);
-  }
+  if (!Number.isInteger(n) || n < 1) fail(`--${name} must be a positive integer, got '${raw}'`);
   return n;
 }
 
-const options: Partial<BenchOptions> = {
-  serverProcesses: [1, 2],
-  ...(values.quick ? { repeats: 2, branches: [5, 20], floorBranches: [5, 20], threads: [1, 10] } : {}),
+const unknown = (values.workflow ?? []).filter((name) => !BENCHES.some((b) => b.workflow === name));
+if (unknown.length) fail(`--workflow ${unknown[0]} has no bench: use one of ${BENCHES.map((b) => b.workflow).join(", ")}`);
+const benches = values.workflow ? BENCHES.filter((b) => values.workflow!.includes(b.workflow)) : BENCHES;
+
+const progress = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const settings: BenchSettings = {
+  quick: values.quick,
   ...(values.repeats ? { repeats: positiveInt(values.repeats, "repeats") } : {}),
   ...(values.latency ? { latencyMs: positiveInt(values.latency, "latency") } : {}),
-  progress: (message) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`),
+  progress,
 };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.resolve(values.out ?? path.join(root, "bench/results/latest.json"));
+const began = performance.now();
 const startup = await measureStartup({
-  repeats: options.repeats ?? DEFAULT_OPTIONS.repeats,
+  repeats: settings.repeats ?? (settings.quick ? 2 : DEFAULT_OPTIONS.repeats),
   schema: DEFAULT_OPTIONS.schema,
-  ...(options.progress ? { progress: options.progress } : {}),
+  ...(values["startup-against"] ? { against: values["startup-against"] } : {}),
+  progress,
 });
 if (!values["startup-only"]) {
-  const results = await runBench(options);
-  process.stdout.write(renderMarkdown(results) + "\n");
+  const workflows: Record<string, object> = {};
+  for (const bench of benches) {
+    const section = await bench.run(settings);
+    workflows[bench.workflow] = section.figures;
+    process.stdout.write(`### ${bench.title} (${bench.workflow})\n\n${section.markdown}\n`);
+  }
   mkdirSync(path.dirname(out), { recursive: true });
   // Written whole or not at all: an interrupted bench leaves the last good figures.
-  writeFileSync(`${out}.tmp`, `${JSON.stringify({ ...results, startup }, null, 2)}\n`);
+  const durationSeconds = (performance.now() - began) / 1000;
+  writeFileSync(`${out}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), durationSeconds, startup, workflows }, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
   process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
+} else if (values.out) {
+  writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), startup }, null, 2)}\n`);
 }
 process.stdout.write(renderStartup(startup));

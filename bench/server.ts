@@ -76,7 +76,13 @@ function listeningUrl(child: ChildProcess): Promise<string> {
 }
 
 /** One run through the API, on a thread made beforehand: what `run` times. */
-export async function apiRun(client: Client, threadId: string, input: Record<string, unknown>, configurable: Record<string, unknown>): Promise<void> {
-  const final = (await client.runs.wait(threadId, "parallel_workflow", { input, config: { configurable } })) as { status?: string };
+export async function apiRun(
+  client: Client,
+  graphId: string,
+  threadId: string,
+  input: Record<string, unknown>,
+  configurable: Record<string, unknown>,
+): Promise<void> {
+  const final = (await client.runs.wait(threadId, graphId, { input, config: { configurable } })) as { status?: string };
   if (final.status !== "completed") throw new Error(`API run on ${threadId} ended ${JSON.stringify(final).slice(0, 300)}`);
 }

@@ -1,21 +1,24 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { openCheckpointer } from "../checkpoints/index.js";
 import { LATENCY_ENV } from "../models/offline/runtime.js";
-import { spread, type Spread } from "./harness.js";
+import { spread, type Spread } from "./stats.js";
 
 /**
  * CLI start-up: each `orchestra` command timed as a whole process, as a user runs it, against
  * bare `node -e 0` on the same machine at the same moment. The build is made first, so the
- * bin runs the compiled dist/ as it does after `npm install`.
+ * bin runs the compiled dist/ as it does after `npm install`. Another checkout's CLI (the
+ * project before a change) can be timed in the same rounds, so both sides see the same load.
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = path.join(ROOT, "scripts/orchestra.js");
 
 interface Case {
   name: string;
+  /** The checkout whose CLI runs: its own schema, so two checkouts' tables never meet. */
+  root: string;
   args: string[];
   /** The wall-time target of the median, seconds. */
   targetSeconds?: number;
@@ -24,13 +27,17 @@ interface Case {
 /** Bare `node` on an idle machine, the baseline the targets were set against: they are judged as ratios to it. */
 const IDLE_NODE_SECONDS = 0.05;
 
-const BASELINE: Case = { name: "node -e 0 (baseline)", args: ["-e", "0"] };
-const CASES: Case[] = [
-  { name: "orchestra --help", args: [BIN, "--help"], targetSeconds: 0.15 },
-  { name: "orchestra threads", args: [BIN, "threads", "--limit", "5"], targetSeconds: 0.45 },
-  { name: "orchestra graph --json", args: [BIN, "graph", "--json"] },
-  { name: "orchestra run (offline, L = 0, review never)", args: [BIN, "run", "--model", "offline", "--review", "never", "--json"] },
-];
+const BASELINE: Case = { name: "node -e 0 (baseline)", root: ROOT, args: ["-e", "0"] };
+
+function casesOf(root: string, suffix: string): Case[] {
+  const bin = path.join(root, "scripts/orchestra.js");
+  return [
+    { name: `orchestra --help${suffix}`, root, args: [bin, "--help"], targetSeconds: 0.15 },
+    { name: `orchestra threads${suffix}`, root, args: [bin, "threads", "--limit", "5"], targetSeconds: 0.45 },
+    { name: `orchestra graph --json${suffix}`, root, args: [bin, "graph", "--json"] },
+    { name: `orchestra run (offline, L = 0, review never)${suffix}`, root, args: [bin, "run", "--model", "offline", "--review", "never", "--json"] },
+  ];
+}
 
 export interface StartupRow {
   name: string;
@@ -43,12 +50,14 @@ export interface StartupRow {
 export interface StartupResult {
   baselineMs: Spread;
   rows: StartupRow[];
+  /** The other checkout timed in the same rounds, when asked for. */
+  against?: string;
 }
 
-function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+function timed(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
   const began = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.once("error", reject);
@@ -59,33 +68,49 @@ function timed(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   });
 }
 
-export async function measureStartup(options: { repeats: number; schema: string; progress?: (message: string) => void }): Promise<StartupResult> {
+export async function measureStartup(options: {
+  repeats: number;
+  schema: string;
+  /** Another checkout of the project whose CLI is timed in the same rounds. */
+  against?: string;
+  progress?: (message: string) => void;
+}): Promise<StartupResult> {
   const log = options.progress ?? (() => {});
-  log("CLI start-up: building dist/");
-  await timed([path.join(ROOT, "scripts/build.js")], process.env);
-  const schema = `${options.schema}_startup`;
-  const env = { ...process.env, ORCHESTRA_DB_SCHEMA: schema, [LATENCY_ENV]: "0" };
-  // Tables set up and a thread in them, untimed: `threads` then reads, as it does day to day.
-  await timed([BIN, "run", "--model", "offline", "--review", "never"], env);
-  const walls = new Map<Case, number[]>([BASELINE, ...CASES].map((c) => [c, []]));
+  const roots = [ROOT, ...(options.against ? [path.resolve(options.against)] : [])];
+  const schemaOf = (root: string) => `${options.schema}_startup${root === ROOT ? "" : "_against"}`;
+  const envOf = (root: string) => ({ ...process.env, ORCHESTRA_DB_SCHEMA: schemaOf(root), [LATENCY_ENV]: "0" });
+  for (const root of roots) {
+    // A checkout from before the build step has none: its bin runs the sources.
+    if (existsSync(path.join(root, "scripts/build.js"))) {
+      log(`CLI start-up: building ${path.relative(ROOT, path.join(root, "dist")) || "dist"}/`);
+      await timed([path.join(root, "scripts/build.js")], root, process.env);
+    }
+    // Tables set up and a thread in them, untimed: `threads` then reads, as it does day to day.
+    await timed([path.join(root, "scripts/orchestra.js"), "run", "--model", "offline", "--review", "never"], root, envOf(root));
+  }
+  const cases = [BASELINE, ...casesOf(ROOT, ""), ...(options.against ? casesOf(roots[1]!, ` (${options.against})`) : [])];
+  const walls = new Map<Case, number[]>(cases.map((c) => [c, []]));
   try {
     for (let i = 0; i < options.repeats; i++) {
       log(`CLI start-up: round ${i + 1} of ${options.repeats}`);
       // Interleaved, so a busy moment on the machine weighs on every command alike.
-      for (const c of [BASELINE, ...CASES]) walls.get(c)!.push(await timed(c.args, env));
+      for (const c of cases) walls.get(c)!.push(await timed(c.args, c.root, envOf(c.root)));
     }
   } finally {
-    const db = await openCheckpointer({ schema, migrate: false });
-    await db.pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-    await db.close();
+    for (const root of roots) {
+      const db = await openCheckpointer({ schema: schemaOf(root), migrate: false });
+      await db.pool.query(`DROP SCHEMA IF EXISTS "${schemaOf(root)}" CASCADE`).catch(() => {});
+      await db.close();
+    }
   }
   const baselineMs = spread(walls.get(BASELINE)!);
   return {
     baselineMs,
-    rows: CASES.map((c) => {
+    rows: cases.slice(1).map((c) => {
       const wallMs = spread(walls.get(c)!);
       return { name: c.name, wallMs, overBaseline: wallMs.median / baselineMs.median, ...(c.targetSeconds ? { targetSeconds: c.targetSeconds } : {}) };
     }),
+    ...(options.against ? { against: options.against } : {}),
   };
 }
 

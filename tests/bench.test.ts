@@ -1,12 +1,24 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { runBench } from "../bench/harness.js";
-import { renderMarkdown, targets } from "../bench/report.js";
+import { measureEngine, renderEngine } from "../bench/enterprise_workflow/engine.js";
+import { runBench } from "../bench/parallel_workflow/harness.js";
+import { renderMarkdown, targets } from "../bench/parallel_workflow/report.js";
 import { testDatabaseUrl } from "./support/database.js";
 
 // The bench harness on one tiny configuration: every figure is produced and consistent
 // with the others. Not how fast anything is: this machine is shared.
+
+async function schemaExists(databaseUrl: string, schema: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema]);
+    return rowCount !== 0;
+  } finally {
+    await client.end();
+  }
+}
 
 describe("npm run bench, smallest configuration", () => {
   it("measures the critical path, the floor, concurrency and storage, and leaves no schema behind", async () => {
@@ -59,13 +71,23 @@ describe("npm run bench, smallest configuration", () => {
     expect(targets(results).map((t) => t.name)).toContain("wall / ideal ≤ 1.05 at 5 branches");
     expect(JSON.parse(JSON.stringify(results))).toEqual(results);
 
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      const { rowCount } = await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema]);
-      expect(rowCount).toBe(0);
-    } finally {
-      await client.end();
-    }
+    expect(await schemaExists(databaseUrl, schema)).toBe(false);
+  });
+});
+
+describe("npm run bench --workflow enterprise_workflow, smallest configuration", () => {
+  it("times the engine against the hand-written graph of the same shape and drops its schema", async () => {
+    const databaseUrl = testDatabaseUrl();
+    const schema = `bench_engine_${randomBytes(6).toString("hex")}`;
+    const result = await measureEngine({ steps: 1, repeats: 1, databaseUrl, schema });
+
+    // One group: a chain of three, a parallel step of six children, a tally.
+    expect(result).toMatchObject({ steps: 11, groups: 1, fan: 6 });
+    expect(result.engineMs.n).toBe(1);
+    expect(result.engineMsPerStep).toBeCloseTo(result.engineMs.median / 11, 9);
+    expect(result.overheadMsPerStep).toBeCloseTo((result.engineMs.median - result.handWrittenMs.median) / 11, 9);
+    expect(result.engineOverHandWritten).toBeCloseTo(result.engineMs.median / result.handWrittenMs.median, 9);
+    expect(renderEngine(result)).toContain("| engine (definition) |");
+    expect(await schemaExists(databaseUrl, schema)).toBe(false);
   });
 });

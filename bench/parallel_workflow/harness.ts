@@ -1,20 +1,20 @@
 import { EventEmitter, setMaxListeners } from "node:events";
 import os from "node:os";
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import type { BaseMessage } from "@langchain/core/messages";
-import { MemorySaver } from "@langchain/langgraph";
+import { MemorySaver, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
-import { CHECKPOINTER_CONNECTIONS, openCheckpointer } from "../checkpoints/index.js";
-import { RECURSION_LIMIT, compileWorkflow } from "../graphs/parallel_workflow.js";
-import { OfflineChatModel } from "../models/offline/model.js";
-import { LATENCY_ENV } from "../models/offline/runtime.js";
-import type { Task } from "../state/parallel_workflow/input.js";
-import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema } from "../state/parallel_workflow/outputs.js";
-import { BRANCH_FINDINGS, BranchFindingsSchema } from "../state/shared/findings.js";
-import { eventsOf, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
-import { pinIdleLoad } from "./idle_load.js";
-import { apiRun, startFleet } from "./server.js";
+import { CHECKPOINTER_CONNECTIONS, openCheckpointer } from "../../checkpoints/index.js";
+import { LATENCY_ENV } from "../../models/offline/runtime.js";
+import type { Task } from "../../state/parallel_workflow/input.js";
+import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema } from "../../state/parallel_workflow/outputs.js";
+import { BRANCH_FINDINGS, BranchFindingsSchema } from "../../state/shared/findings.js";
+import { eventsOf, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { pinIdleLoad } from "../idle_load.js";
+import { apiRun, startFleet } from "../server.js";
+import { interleaved, ratio, spread, timed, type Spread } from "../stats.js";
+import { storageOf, type StorageBytes } from "../storage.js";
+import { CallTracer, criticalPathCalls, planOf, promiseAllReplay } from "../trace.js";
+import { registeredWorkflow, type CompiledWorkflow } from "../workflows.js";
 import { compileBareTopology } from "./topology.js";
 
 export interface BenchOptions {
@@ -50,22 +50,6 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   repeats: 7,
   schema: "orchestra_bench",
 };
-
-/** Median, min and max of repeated measurements. */
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-  n: number;
-}
-
-export function spread(values: number[]): Spread {
-  if (values.length === 0) throw new Error("spread of no values");
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { median, min: sorted[0]!, max: sorted.at(-1)!, n: sorted.length };
-}
 
 // ---------------------------------------------------------------------------------------
 // Workload
@@ -108,7 +92,7 @@ function setLatency(ms: number) {
   process.env[LATENCY_ENV] = String(ms);
 }
 
-type Workflow = ReturnType<typeof compileWorkflow>;
+type Workflow = CompiledWorkflow<"parallel_workflow">;
 type BareTopology = ReturnType<typeof compileBareTopology>;
 
 async function runWorkflow(workflow: Workflow, branches: number, maxConcurrency = branches) {
@@ -125,104 +109,16 @@ async function runWorkflow(workflow: Workflow, branches: number, maxConcurrency 
 }
 
 async function runBare(bare: BareTopology, branches: number, width: number) {
-  await bare.invoke(
-    { branches, width },
-    { configurable: { thread_id: newThread(`bare${branches}`) }, durability: "sync", recursionLimit: RECURSION_LIMIT },
-  );
-}
-
-/** Wall and CPU time of one call, in ms. CPU is this process's: the Postgres server's is not in it. */
-async function timed(run: () => Promise<unknown>): Promise<{ wallMs: number; cpuMs: number }> {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  await run();
-  const wallMs = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
+  await bare.invoke({ branches, width }, { configurable: { thread_id: newThread(`bare${branches}`) } });
 }
 
 // ---------------------------------------------------------------------------------------
 // The trace: every model call of one run, with its super-step and task
 
-interface TracedCall {
-  step: number;
-  task: string;
-  node: string;
-  tool: string;
-  messages: BaseMessage[];
-  start: number;
-  end: number;
-}
-
-class CallTracer extends BaseCallbackHandler {
-  name = "bench_call_tracer";
-  readonly calls = new Map<string, TracedCall>();
-
-  override async handleChatModelStart(
-    _llm: unknown,
-    messages: BaseMessage[][],
-    runId: string,
-    _parentRunId?: string,
-    extraParams?: Record<string, unknown>,
-    _tags?: string[],
-    metadata?: Record<string, unknown>,
-  ) {
-    const tools = (extraParams?.options as { tools?: { function: { name: string } }[] } | undefined)?.tools ?? [];
-    this.calls.set(runId, {
-      step: Number(metadata?.langgraph_step),
-      task: String(metadata?.langgraph_checkpoint_ns),
-      node: String(metadata?.langgraph_node),
-      tool: tools[0]?.function.name ?? "",
-      messages: messages[0]!,
-      start: performance.now(),
-      end: Number.POSITIVE_INFINITY,
-    });
-  }
-
-  override async handleLLMEnd(_output: unknown, runId: string) {
-    const call = this.calls.get(runId);
-    if (call) call.end = performance.now();
-  }
-}
-
-/** One super-step: its tasks, each a sequence of rounds of calls that ran at the same time. */
-type CallPlan = { step: number; tasks: { node: string; rounds: TracedCall[][] }[] }[];
-
-/**
- * Groups the traced calls by super-step and task; within a task, a call that starts
- * after one of the current round has ended starts a new round (it waited for it).
- */
-function planOf(calls: TracedCall[]): CallPlan {
-  const steps = new Map<number, Map<string, TracedCall[]>>();
-  for (const call of calls) {
-    const tasks = steps.get(call.step) ?? new Map<string, TracedCall[]>();
-    tasks.set(call.task, [...(tasks.get(call.task) ?? []), call]);
-    steps.set(call.step, tasks);
-  }
-  return [...steps.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([step, tasks]) => ({
-      step,
-      tasks: [...tasks.values()].map((taskCalls) => {
-        const rounds: TracedCall[][] = [];
-        for (const call of [...taskCalls].sort((a, b) => a.start - b.start)) {
-          const round = rounds.at(-1);
-          if (round && call.start < Math.min(...round.map((c) => c.end))) round.push(call);
-          else rounds.push([call]);
-        }
-        return { node: taskCalls[0]!.node, rounds };
-      }),
-    }));
-}
-
-/** Model calls one after another on the longest path: per super-step, its deepest task. */
-const criticalPathCalls = (plan: CallPlan) =>
-  plan.reduce((sum, step) => sum + Math.max(...step.tasks.map((t) => t.rounds.length)), 0);
-
-async function traceWorkflow(branches: number) {
+async function traceWorkflow(compile: (checkpointer: BaseCheckpointSaver) => Workflow, branches: number) {
   const tracer = new CallTracer();
   const threadId = newThread(`trace${branches}`);
-  const final = (await compileWorkflow(new MemorySaver()).invoke(
+  const final = (await compile(new MemorySaver()).invoke(
     { taskQueue: benchTasks(branches) },
     runConfig(threadId, branches, { callbacks: [tracer] }),
   )) as WorkflowStateType;
@@ -237,67 +133,13 @@ async function traceWorkflow(branches: number) {
   };
 }
 
+/** The research workflow's structured outputs by tool name, for the Promise.all replay. */
 const SCHEMAS = {
   [TASK_ANALYSIS]: TaskAnalysisSchema,
   [BRANCH_FINDINGS]: BranchFindingsSchema,
   [MERGE_SYNTHESIS]: MergeSynthesisSchema,
   [QUALITY_JUDGEMENT]: QualityJudgementSchema,
-} as const;
-
-/**
- * The zero-orchestration baseline: the traced run's model calls with the same prompts and
- * structured outputs, in the same order and with the same parallelism, as plain async code.
- */
-function promiseAllBaseline(plan: CallPlan) {
-  const model = new OfflineChatModel();
-  const structured = Object.fromEntries(
-    Object.entries(SCHEMAS).map(([name, schema]) => [name, model.withStructuredOutput(schema, { name })]),
-  );
-  return async () => {
-    for (const step of plan) {
-      await Promise.all(
-        step.tasks.map(async (task) => {
-          for (const round of task.rounds) {
-            await Promise.all(round.map((call) => structured[call.tool]!.invoke(call.messages)));
-          }
-        }),
-      );
-    }
-  };
-}
-
-// ---------------------------------------------------------------------------------------
-// Storage
-
-export interface StorageBytes {
-  checkpoints: number;
-  blobs: number;
-  writes: number;
-  total: number;
-  checkpointRows: number;
-}
-
-async function storageOf(db: { pool: import("pg").Pool }, schema: string, threadId: string): Promise<StorageBytes> {
-  const bytes = async (table: string) => {
-    const { rows } = await db.pool.query<{ bytes: string | null; rows: string }>(
-      `SELECT sum(pg_column_size(t.*)) AS bytes, count(*) AS rows FROM "${schema}".${table} t WHERE thread_id = $1`,
-      [threadId],
-    );
-    return { bytes: Number(rows[0]!.bytes ?? 0), rows: Number(rows[0]!.rows) };
-  };
-  const [checkpoints, blobs, writes] = await Promise.all([
-    bytes("checkpoints"),
-    bytes("checkpoint_blobs"),
-    bytes("checkpoint_writes"),
-  ]);
-  return {
-    checkpoints: checkpoints.bytes,
-    blobs: blobs.bytes,
-    writes: writes.bytes,
-    total: checkpoints.bytes + blobs.bytes + writes.bytes,
-    checkpointRows: checkpoints.rows,
-  };
-}
+};
 
 // ---------------------------------------------------------------------------------------
 // The bench
@@ -406,27 +248,6 @@ export interface BenchResults {
   marginalGrowth?: number;
 }
 
-const ratio = (a: number, b: number) => (b === 0 ? Number.NaN : a / b);
-
-/** Runs each side once per repeat, alternating which goes first, so drift hits both alike. */
-async function interleaved<K extends string>(
-  repeats: number,
-  sides: Record<K, () => Promise<{ wallMs: number; cpuMs: number }>>,
-): Promise<Record<K, { wall: number[]; cpu: number[] }>> {
-  const keys = Object.keys(sides) as K[];
-  const out = {} as Record<K, { wall: number[]; cpu: number[] }>;
-  for (const key of keys) out[key] = { wall: [], cpu: [] };
-  for (let r = 0; r < repeats; r++) {
-    const order = r % 2 ? [...keys].reverse() : keys;
-    for (const key of order) {
-      const { wallMs, cpuMs } = await sides[key]();
-      out[key].wall.push(wallMs);
-      out[key].cpu.push(cpuMs);
-    }
-  }
-  return out;
-}
-
 export async function runBench(given: Partial<BenchOptions> = {}): Promise<BenchResults> {
   const options = { ...DEFAULT_OPTIONS, ...given };
   const log = options.progress ?? (() => {});
@@ -447,13 +268,15 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
 
     // Warm-up: module loading, JIT and the pool's connections would otherwise land on the first figure.
     setLatency(0);
-    // Compiled once, as the CLI and the server do: compiling is not part of a run.
-    const workflow = compileWorkflow(postgres);
+    // Compiled once, through the registry, as the CLI and the server do: compiling is not part of a run.
+    const { name: graphId, compile } = await registeredWorkflow("parallel_workflow");
+    const workflow = compile(postgres);
     // The floor is LangGraph's own: the bare topology on the stock PostgresSaver. The
     // workflow runs on what openCheckpointer opens, and once on the stock saver too.
     const stock = new PostgresSaver(stockPool, undefined, { schema: options.schema });
-    const bare = compileBareTopology(stock);
-    const workflowStock = compileWorkflow(stock);
+    // The bare topology runs under the workflow's own recursion limit.
+    const bare = compileBareTopology(stock, workflow.config?.recursionLimit);
+    const workflowStock = compile(stock);
     await runWorkflow(workflow, 5);
     await runBare(bare, 5, 5);
 
@@ -464,9 +287,9 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     const traces = new Map<number, Awaited<ReturnType<typeof traceWorkflow>>>();
     for (const branches of options.branches) {
       log(`critical path: ${branches} branches, L=${options.latencyMs} ms, ${options.repeats} repeats`);
-      const trace = await traceWorkflow(branches);
+      const trace = await traceWorkflow(compile, branches);
       traces.set(branches, trace);
-      const baseline = promiseAllBaseline(trace.plan);
+      const baseline = promiseAllReplay(trace.plan, SCHEMAS);
       let lastThread = "";
       const runs = await interleaved(options.repeats, {
         workflow: () => timed(async () => (lastThread = await runWorkflow(workflow, branches))),
@@ -488,7 +311,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         workflowOverPromiseAll: ratio(workflowMs.median, promiseAllMs.median),
         promiseAllOverIdeal: ratio(promiseAllMs.median, idealMs),
       });
-      const bytes = await storageOf(db, options.schema, lastThread);
+      const bytes = await storageOf(db.pool, options.schema, lastThread);
       const previous = storage.at(-1);
       storage.push({
         branches,
@@ -504,7 +327,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     let storageInWaves: StorageResult | undefined;
     if (widest > 5) {
       setLatency(0);
-      const bytes = await storageOf(db, options.schema, await runWorkflow(workflow, widest, 5));
+      const bytes = await storageOf(db.pool, options.schema, await runWorkflow(workflow, widest, 5));
       storageInWaves = { branches: widest, maxConcurrency: 5, ...bytes, perBranch: bytes.total / widest };
     }
 
@@ -513,10 +336,10 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     const floor: FloorResult[] = [];
     for (const branches of options.floorBranches) {
       log(`framework floor: ${branches} branches, L=0, ${options.repeats * 2} repeats`);
-      const trace = traces.get(branches) ?? (await traceWorkflow(branches));
+      const trace = traces.get(branches) ?? (await traceWorkflow(compile, branches));
       const width = trace.waveWidth;
-      const bareMemory = compileBareTopology(new MemorySaver());
-      const workflowMemory = compileWorkflow(new MemorySaver());
+      const bareMemory = compileBareTopology(new MemorySaver(), workflow.config?.recursionLimit);
+      const workflowMemory = compile(new MemorySaver());
       let postgresThread = "";
       const runs = await interleaved(options.repeats * 2, {
         bareMemory: () => timed(() => runBare(bareMemory, branches, width)),
@@ -524,7 +347,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         workflowMemory: () => timed(() => runWorkflow(workflowMemory, branches)),
         workflowPostgres: () => timed(async () => (postgresThread = await runWorkflow(workflow, branches))),
         workflowStockPostgres: () => timed(() => runWorkflow(workflowStock, branches)),
-        promiseAll: () => timed(promiseAllBaseline(trace.plan)),
+        promiseAll: () => timed(promiseAllReplay(trace.plan, SCHEMAS)),
       });
       const row = (k: keyof typeof runs): FloorRow => ({ wallMs: spread(runs[k].wall), cpuMs: spread(runs[k].cpu) });
       const rows = {
@@ -535,7 +358,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         workflowStockPostgres: row("workflowStockPostgres"),
         promiseAll: row("promiseAll"),
       };
-      const superSteps = (await storageOf(db, options.schema, postgresThread)).checkpointRows;
+      const superSteps = (await storageOf(db.pool, options.schema, postgresThread)).checkpointRows;
       const perStep = (a: FloorRow, b: FloorRow, k: keyof FloorRow) => (a[k].median - b[k].median) / superSteps;
       floor.push({
         branches,
@@ -557,7 +380,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     setLatency(options.latencyMs);
     const concurrency: ConcurrencyResult[] = [];
     const branches = 5;
-    const critical = traces.get(branches)?.criticalCalls ?? (await traceWorkflow(branches)).criticalCalls;
+    const critical = traces.get(branches)?.criticalCalls ?? (await traceWorkflow(compile, branches)).criticalCalls;
     for (const threads of options.threads) {
       const repeats = Math.max(1, Math.ceil(options.repeats / 2));
       log(`concurrency: ${threads} threads of ${branches} branches, L=${options.latencyMs} ms, ${repeats} repeats`);
@@ -605,11 +428,11 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       const fleet = await startFleet({ processes, workers, databaseUrl, schema: apiSchema, latencyMs: options.latencyMs });
       try {
         const newApiThread = async (i: number) => (await fleet.clients[i % processes]!.threads.create()).thread_id;
-        for (let i = 0; i < processes; i++) await apiRun(fleet.clients[i]!, await newApiThread(i), input, configurable);
+        for (let i = 0; i < processes; i++) await apiRun(fleet.clients[i]!, graphId, await newApiThread(i), input, configurable);
         const rates: number[] = [];
         for (let r = 0; r < Math.max(1, Math.ceil(options.repeats / 2)); r++) {
           const threadIds = await Promise.all(Array.from({ length: threads }, (_, i) => newApiThread(i)));
-          const { wallMs } = await timed(() => Promise.all(threadIds.map((id, i) => apiRun(fleet.clients[i % processes]!, id, input, configurable))));
+          const { wallMs } = await timed(() => Promise.all(threadIds.map((id, i) => apiRun(fleet.clients[i % processes]!, graphId, id, input, configurable))));
           rates.push(threads / (wallMs / 1000));
         }
         const idealPerSecond = threads / ((critical * options.latencyMs) / 1000);
@@ -620,7 +443,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
           const runs = await interleaved(options.repeats, {
             api: async () => {
               const threadId = await newApiThread(0);
-              return timed(() => apiRun(fleet.clients[0]!, threadId, input, configurable));
+              return timed(() => apiRun(fleet.clients[0]!, graphId, threadId, input, configurable));
             },
             direct: () => timed(() => runWorkflow(workflow, branches)),
           });

@@ -1,6 +1,6 @@
 import { Annotation, Command, END, START, Send, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { BRANCH_NODES } from "../state/parallel_workflow/workflow.js";
-import { PARALLEL_COORDINATOR_ENDS } from "../nodes/parallel_workflow/parallel_coordinator.js";
+import { BRANCH_NODES } from "../../state/parallel_workflow/workflow.js";
+import { PARALLEL_COORDINATOR_ENDS } from "../../nodes/parallel_workflow/parallel_coordinator.js";
 
 /**
  * The workflow's topology with no-op nodes: the same nodes, the same Send fan-out in
@@ -17,7 +17,8 @@ type Bare = typeof BareState.State;
 
 const noop = async () => ({});
 
-export function compileBareTopology(checkpointer: BaseCheckpointSaver) {
+/** Durability "sync", like the workflow; `recursionLimit` is the workflow's own, read from its compiled config. */
+export function compileBareTopology(checkpointer: BaseCheckpointSaver, recursionLimit: number | undefined) {
   const builder = new StateGraph(BareState)
     .addNode("task_analyzer", noop)
     .addNode(
@@ -49,5 +50,5 @@ export function compileBareTopology(checkpointer: BaseCheckpointSaver) {
     .addEdge("quality_validator", "final_integrator")
     .addEdge("final_integrator", END);
   for (const node of BRANCH_NODES) builder.addNode(node, noop).addEdge(node, "sync_point_manager");
-  return builder.compile({ checkpointer, name: "bare_topology" });
+  return builder.compile({ checkpointer, name: "bare_topology" }).withConfig({ durability: "sync", ...(recursionLimit === undefined ? {} : { recursionLimit }) });
 }

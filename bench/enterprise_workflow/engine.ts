@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { Annotation, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
-import { MemoryEnterpriseControls } from "../checkpoints/enterprise_workflow/controls.js";
-import { openCheckpointer } from "../checkpoints/index.js";
-import { compileEnterpriseWorkflow } from "../graphs/enterprise_workflow.js";
-import { engineServices } from "../nodes/enterprise_workflow/services.js";
-import { checkDefinition } from "../state/enterprise_workflow/loader.js";
-import { spread } from "./harness.js";
+import { MemoryEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
+import { openCheckpointer } from "../../checkpoints/index.js";
+import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
+import { engineServices } from "../../nodes/enterprise_workflow/services.js";
+import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
+import { ms, range, table, x } from "../report.js";
+import { ratio, spread, type Spread } from "../stats.js";
+import type { BenchSettings, WorkflowBench } from "../workflows.js";
 
 /**
  * The engine's overhead per step: a generated definition of chains and fans (each group a chain of
@@ -13,8 +15,6 @@ import { spread } from "./harness.js";
  * StateGraph of the same shape (one node per step, static edges, the fan's children in one
  * super-step, joined before the tally). Every step does nothing, both on the same Postgres
  * checkpointer with durability "sync": the difference is the interpreter's cost.
- *
- *   npx tsx bench/engine.ts [--repeats N] [--steps N]
  */
 
 const FAN = 6;
@@ -85,19 +85,42 @@ function handWritten(groups: Group[], checkpointer: BaseCheckpointSaver) {
   return builder.compile({ checkpointer, name: "hand_written" }).withConfig({ recursionLimit: 10_000, durability: "sync" });
 }
 
-function option(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number`);
-  return value;
+export interface EngineOptions {
+  /** Steps in the generated definition, rounded up to whole groups. */
+  steps: number;
+  repeats: number;
+  /** Default: env DATABASE_URL, else the embedded Postgres. */
+  databaseUrl?: string;
+  /** Schema the bench owns: dropped afterwards. */
+  schema: string;
+  progress?: (message: string) => void;
 }
 
-async function main() {
-  const repeats = option("--repeats", 5);
-  const groups = groupsFor(option("--steps", 200));
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { steps: 200, repeats: 5, schema: "orchestra_bench_engine" };
+
+export interface EngineResult {
+  steps: number;
+  groups: number;
+  fan: number;
+  /** Median (min–max) of `repeats` runs each, after one warm-up run of each. */
+  engineMs: Spread;
+  handWrittenMs: Spread;
+  /** Medians over steps. */
+  engineMsPerStep: number;
+  handWrittenMsPerStep: number;
+  engineOverHandWritten: number;
+  overheadMsPerStep: number;
+}
+
+export async function measureEngine(given: Partial<EngineOptions> = {}): Promise<EngineResult> {
+  const options = { ...DEFAULT_ENGINE_OPTIONS, ...given };
+  const groups = groupsFor(options.steps);
   const steps = stepCount(groups);
-  const db = await openCheckpointer({ schema: "bench_engine" });
+  options.progress?.(`engine overhead: ${steps} steps, ${options.repeats} repeats`);
+  const db = await openCheckpointer({ databaseUrl: options.databaseUrl, schema: options.schema });
   try {
+    // Compiled with in-memory controls, not through the registry's definition, whose controls
+    // live in DATABASE_URL's default schema: the figure is the interpreter's cost, not the controls'.
     const engine = compileEnterpriseWorkflow(db.checkpointer, engineServices(new MemoryEnterpriseControls()));
     const definition = definitionOf(groups);
     const hand = handWritten(groups, db.checkpointer);
@@ -111,7 +134,7 @@ async function main() {
     // Warm both once (module loading, prepared statements), then alternate, so load on the machine hits both alike.
     await engine.invoke({ definition, input: {} }, { configurable: { thread_id: randomUUID() } });
     await hand.invoke({}, { configurable: { thread_id: randomUUID() } });
-    for (let i = 0; i < repeats; i++) {
+    for (let i = 0; i < options.repeats; i++) {
       engineMs.push(
         await timed(async () => {
           const result = await engine.invoke({ definition, input: {} }, { configurable: { thread_id: randomUUID() } });
@@ -127,18 +150,52 @@ async function main() {
     }
     const e = spread(engineMs);
     const h = spread(handMs);
-    const perStep = (ms: number) => (ms / steps).toFixed(2);
-    const rows = [
-      ["engine (definition)", `${Math.round(e.median)} (${Math.round(e.min)}–${Math.round(e.max)})`, perStep(e.median)],
-      ["hand-written StateGraph", `${Math.round(h.median)} (${Math.round(h.min)}–${Math.round(h.max)})`, perStep(h.median)],
-    ];
-    process.stdout.write(`${steps} steps (${groups.length} groups: chain of 3, parallel of ${FAN}, tally), ${repeats} runs each, ${db.location}\n\n`);
-    process.stdout.write(`| graph | wall ms, median (min–max) | ms per step |\n| --- | --- | --- |\n${rows.map((row) => `| ${row.join(" | ")} |`).join("\n")}\n\n`);
-    process.stdout.write(`engine / hand-written: ${(e.median / h.median).toFixed(2)}× · overhead ${perStep(e.median - h.median)} ms per step\n`);
+    return {
+      steps,
+      groups: groups.length,
+      fan: FAN,
+      engineMs: e,
+      handWrittenMs: h,
+      engineMsPerStep: e.median / steps,
+      handWrittenMsPerStep: h.median / steps,
+      engineOverHandWritten: ratio(e.median, h.median),
+      overheadMsPerStep: (e.median - h.median) / steps,
+    };
   } finally {
-    await db.pool.query(`DROP SCHEMA IF EXISTS bench_engine CASCADE`).catch(() => undefined);
+    await db.pool.query(`DROP SCHEMA IF EXISTS "${options.schema}" CASCADE`).catch(() => undefined);
     await db.close();
   }
 }
 
-await main();
+export function renderEngine(result: EngineResult): string {
+  const perStep = (n: number) => n.toFixed(2);
+  return [
+    `${result.steps} steps (${result.groups} groups: chain of 3, parallel of ${result.fan}, tally), every action a no-op \`set\`; ` +
+      `medians of ${result.engineMs.n} runs each (min–max), ms, on Postgres with durability "sync"`,
+    "",
+    table(
+      ["graph", "wall ms", "ms per step"],
+      [
+        ["engine (definition)", range(result.engineMs), perStep(result.engineMsPerStep)],
+        ["hand-written StateGraph", range(result.handWrittenMs), perStep(result.handWrittenMsPerStep)],
+      ],
+    ),
+    "",
+    `engine / hand-written: ${x(result.engineOverHandWritten)} · overhead ${perStep(result.overheadMsPerStep)} ms per step (${ms(result.engineMs.median - result.handWrittenMs.median)} ms per run)`,
+    "",
+  ].join("\n");
+}
+
+/** The enterprise engine's figures in `npm run bench`. */
+export const enterpriseWorkflowBench: WorkflowBench = {
+  workflow: "enterprise_workflow",
+  title: "Engine overhead per step",
+  async run(settings: BenchSettings) {
+    const figures = await measureEngine({
+      ...(settings.quick ? { repeats: 2, steps: 50 } : {}),
+      ...(settings.repeats ? { repeats: settings.repeats } : {}),
+      ...(settings.progress ? { progress: settings.progress } : {}),
+    });
+    return { figures, markdown: renderEngine(figures) };
+  },
+};
