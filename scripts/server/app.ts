@@ -152,7 +152,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   }
 
   async function graphOfCheckpoints(threadId: string, client: pg.Pool | pg.PoolClient = pool): Promise<string | undefined> {
-    const reached = await reachedNodes(client, schema, threadId);
+    const reached = await reachedNodes(client, ctx.schema, threadId);
     if (reached === undefined) return undefined;
     const graphId = workflowOfReached(reached);
     return ctx.graphs.has(graphId) ? graphId : [...ctx.graphs.keys()][0];
