@@ -1,5 +1,6 @@
 import type { StreamEvent } from "@langchain/core/tracers/log_stream";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import type { Graph } from "@langchain/core/runnables/graph";
 import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
 import type { z } from "zod";
 import type { OfflineSkills } from "../../models/offline/skills.js";
@@ -14,7 +15,7 @@ export interface ServableGraph {
     options?: { limit?: number; before?: RunnableConfig; filter?: Record<string, unknown> },
   ): AsyncIterableIterator<StateSnapshot>;
   updateState(config: RunnableConfig, values: unknown, asNode?: string): Promise<RunnableConfig>;
-  getGraphAsync(config?: RunnableConfig & { xray?: boolean | number }): Promise<{ toJSON(): unknown }>;
+  getGraphAsync(config?: RunnableConfig & { xray?: boolean | number }): Promise<Graph>;
   getSubgraphsAsync(namespace?: string, recurse?: boolean): AsyncIterable<[string, unknown]>;
   readonly nodes: Record<string, unknown>;
 }
