@@ -1,14 +1,18 @@
-import { WORKFLOWS } from "../graphs/registry.js";
+import { WORKFLOWS, type WorkflowName } from "../graphs/registry.js";
+
+export type { WorkflowName };
+
+/** A registered workflow's full definition, as its registry entry loads it. */
+type LoadedDefinition<N extends WorkflowName> = Awaited<ReturnType<(typeof WORKFLOWS)[N]["load"]>>;
 
 /**
  * The one place bench/ reaches graphs/registry.ts: a workflow's bench compiles the workflow
- * through its registered definition, as the CLI and the server do. Async so a registry that
- * loads definitions on demand changes this function only.
+ * through its registered definition, as the CLI and the server do.
  */
-export type WorkflowName = keyof typeof WORKFLOWS;
-
-export async function registeredWorkflow<N extends WorkflowName>(name: N): Promise<(typeof WORKFLOWS)[N]> {
-  return WORKFLOWS[name];
+export function registeredWorkflow<N extends WorkflowName>(name: N): Promise<LoadedDefinition<N>> {
+  // Indexed through a mapped type, a generic name keeps its own definition's type rather than the union's.
+  const entries: { [K in WorkflowName]: { load(): Promise<LoadedDefinition<K>> } } = WORKFLOWS;
+  return entries[name].load();
 }
 
 /** What every workflow's bench is given by `npm run bench`. */
@@ -37,4 +41,4 @@ export interface WorkflowBench {
 }
 
 /** A registered workflow as its definition compiles it. */
-export type CompiledWorkflow<N extends WorkflowName> = ReturnType<(typeof WORKFLOWS)[N]["compile"]>;
+export type CompiledWorkflow<N extends WorkflowName> = ReturnType<LoadedDefinition<N>["compile"]>;

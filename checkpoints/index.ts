@@ -1,19 +1,9 @@
-import type { RunnableConfig } from "@langchain/core/runnables";
-import type {
-  ChannelVersions,
-  Checkpoint,
-  CheckpointListOptions,
-  CheckpointMetadata,
-  CheckpointTuple,
-  PendingWrite,
-} from "@langchain/langgraph-checkpoint";
-import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { checkDatabaseUrl, maskDatabaseUrl } from "./database_url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";
 import { DatabaseUnavailableError, InputError, messageOf } from "../state/shared/errors.js";
-import { BatchedPostgresSaver } from "./saver.js";
 
 export { maskDatabaseUrl } from "./database_url.js";
 export {
@@ -40,9 +30,8 @@ export interface CheckpointerOptions {
   maxConnections?: number;
 }
 
-export interface Checkpointer {
-  /** Set up and ready to use. */
-  checkpointer: PostgresSaver;
+/** The database the commands and the server keep their state in. */
+export interface Database {
   /**
    * For sessions held as long as a run (the per-thread advisory lock) and ad-hoc queries. It is
    * not the checkpointer's pool, and has no cap: a capped pool shared with the checkpointer
@@ -58,6 +47,11 @@ export interface Checkpointer {
   close(): Promise<void>;
 }
 
+export interface Checkpointer extends Database {
+  /** Set up and ready to use. */
+  checkpointer: PostgresSaver;
+}
+
 const CONNECT_TIMEOUT_MS = 10_000;
 // pg's default: checkpoint reads and writes are short, so runs share these.
 export const CHECKPOINTER_CONNECTIONS = 10;
@@ -66,8 +60,8 @@ const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const UNREACHABLE_HINT =
   "start it with `docker compose up -d postgres`, or unset DATABASE_URL to use the embedded Postgres";
 
-/** Opens a Postgres-backed LangGraph checkpointer, creating its schema and tables on first use. */
-export async function openCheckpointer(options: CheckpointerOptions = {}): Promise<Checkpointer> {
+/** Where the options point: the schema checked, the URL (the embedded Postgres started when none is configured). */
+async function locate(options: CheckpointerOptions) {
   const schema = checkSchema(options.schema ?? envValue("ORCHESTRA_DB_SCHEMA") ?? "public");
   const configuredUrl = options.databaseUrl ?? envValue("DATABASE_URL");
   if (configuredUrl !== undefined) checkDatabaseUrl(configuredUrl);
@@ -80,10 +74,36 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
   const location = embedded
     ? `embedded (${displayPath(embedded.dataDir)}, port ${embedded.port})`
     : maskDatabaseUrl(url);
+  return { schema, url, embedded, location };
+}
 
+/**
+ * The database alone, checked to answer, without the checkpointer: for reads that go straight to
+ * the tables (`orchestra threads`), which then load none of LangGraph's checkpoint modules.
+ */
+export async function openDatabase(options: Omit<CheckpointerOptions, "migrate"> = {}): Promise<Database> {
+  const { schema, url, embedded, location } = await locate(options);
+  const pool = createPool(url, options.maxConnections ?? Infinity);
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      if (!pool.ending) await pool.end();
+      await embedded?.stop();
+    })());
+  try {
+    await checkReachable(pool, location, !embedded);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { pool, schema, location, close };
+}
+
+/** Opens a Postgres-backed LangGraph checkpointer, creating its schema and tables on first use. */
+export async function openCheckpointer(options: CheckpointerOptions = {}): Promise<Checkpointer> {
+  const { schema, url, embedded, location } = await locate(options);
   const saverPool = createPool(url, CHECKPOINTER_CONNECTIONS);
   const pool = createPool(url, options.maxConnections ?? Infinity);
-  const checkpointer = new GuardedPostgresSaver(saverPool, schema, location);
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -92,7 +112,11 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
       await embedded?.stop();
     })());
 
+  let checkpointer: PostgresSaver;
   try {
+    // Loaded here, not at the top: the saver pulls in LangGraph's checkpoint modules, which openDatabase's callers skip.
+    const { GuardedPostgresSaver } = await import("./guarded_saver.js");
+    checkpointer = new GuardedPostgresSaver(saverPool, schema, location);
     if (options.migrate === false) await checkReachable(saverPool, location, !embedded);
     else await setUpOnce(url, schema, () => setUp(saverPool, checkpointer, schema, location, !embedded));
   } catch (error) {
@@ -100,77 +124,6 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
     throw error;
   }
   return { checkpointer, pool, schema, location, close };
-}
-
-/**
- * A database that goes away mid-run (a restart, a partition) fails the checkpointer's next call
- * with the driver's words ("Connection terminated unexpectedly"). This saver makes that one line
- * saying which database, password masked, and that the saved steps are safe.
- */
-class GuardedPostgresSaver extends BatchedPostgresSaver {
-  constructor(
-    pool: pg.Pool,
-    schema: string,
-    private readonly location: string,
-  ) {
-    super(pool, schema);
-  }
-
-  private async guard<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      throw this.lost(error);
-    }
-  }
-
-  private lost(error: unknown): unknown {
-    if (!isConnectionFailure(error)) return error;
-    return new DatabaseUnavailableError(
-      `Lost the database at ${this.location} (${messageOf(error)}); every step saved before is kept: ` +
-        "resume the thread once the database is back",
-    );
-  }
-
-  override getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    return this.guard(() => super.getTuple(config));
-  }
-
-  override async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
-    try {
-      yield* super.list(config, options);
-    } catch (error) {
-      throw this.lost(error);
-    }
-  }
-
-  override put(
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-    newVersions: ChannelVersions,
-  ): Promise<RunnableConfig> {
-    return this.guard(() => super.put(config, checkpoint, metadata, newVersions));
-  }
-
-  override putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
-    return this.guard(() => super.putWrites(config, writes, taskId));
-  }
-}
-
-/**
- * The connection failed, as opposed to a statement: no server answer at all, or the server's
- * connection-exception (08) and operator-intervention (57: shutdown, restart) classes.
- */
-function isConnectionFailure(error: unknown): boolean {
-  if (error instanceof DatabaseUnavailableError) return false;
-  if (error instanceof pg.DatabaseError) return /^(08|57)/.test(error.code ?? "");
-  if (!(error instanceof Error)) return false;
-  const code = (error as NodeJS.ErrnoException).code ?? "";
-  return (
-    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code) ||
-    /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message)
-  );
 }
 
 function checkSchema(schema: string): string {

@@ -74,8 +74,6 @@ const compileOnEnvironmentStats = (checkpointer: BaseCheckpointSaver) => compile
 /** The dynamic agents workflow, as the registry, the CLI, the server and the bench see it. */
 export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicAgents>> = {
   name: "dynamic_agents",
-  description: "Agents specified, selected and run at run time for each task, then coordinated",
-  servedGraph: "./graphs/dynamic_agents.ts:graph",
   compile: compileOnEnvironmentStats,
   // Its input and settings checks are checkRequest's; the server adds nothing else to them.
   serve: compileOnEnvironmentStats,

@@ -59,8 +59,6 @@ export const graph = keepRecursionLimitWhenServed(builder.compile({ name: "enter
 /** The enterprise engine, as the registry, the CLI, the server and the bench see it. */
 export const enterpriseWorkflow: WorkflowDefinition<ReturnType<typeof compileEnterpriseWorkflow>> = {
   name: "enterprise_workflow",
-  description: "The enterprise engine: runs a declarative workflow definition, given or named",
-  servedGraph: "./graphs/enterprise_workflow.ts:graph",
   compile: (checkpointer) => compileEnterpriseWorkflow(checkpointer),
   serve: (checkpointer) => compileEnterpriseWorkflow(checkpointer),
   inputSchema: EnterpriseInputSchema,

@@ -145,8 +145,6 @@ keepRecursionLimitWhenServed(graph, RECURSION_LIMIT);
 /** The research workflow, as the registry, the CLI, the server and the bench see it. */
 export const parallelWorkflow: WorkflowDefinition<ReturnType<typeof compileWorkflow>> = {
   name: "parallel_workflow",
-  description: "Parallel multi-agent research: branches fan out, synchronise, merge and pass a quality gate",
-  servedGraph: "./graphs/parallel_workflow.ts:graph",
   compile: compileWorkflow,
   // The served graph carries the API's checks (asNode required, truthful status) that the
   // CLI's compileWorkflow does not; like LangGraph's own server, we give it its checkpointer.

@@ -1,47 +1,104 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
+import type pg from "pg";
+import { reachedNodes } from "../checkpoints/threads.js";
 import { InputError } from "../state/shared/errors.js";
-import type { ServableGraph, WorkflowDefinition } from "../state/shared/workflow_definition.js";
+import type { ServableGraph, WorkflowDefinition, WorkflowEntry } from "../state/shared/workflow_definition.js";
 import { DEFAULT_WORKFLOW as DEFAULT_WORKFLOW_NAME } from "./default_workflow.js";
-import { dynamicAgents } from "./dynamic_agents.js";
-import { enterpriseWorkflow } from "./enterprise_workflow.js";
-import { parallelWorkflow } from "./parallel_workflow.js";
 
 /**
  * Every workflow the product serves, by name: the only list of them. A new workflow is its
- * folders plus one line here; langgraph.json must list the same names (a test checks).
+ * folders plus one entry here; langgraph.json must list the same names (a test checks). An entry
+ * holds what listing and telling threads apart need, and loads the workflow's graph modules only
+ * when asked: `orchestra threads` and `--help` import none of them.
  */
 export const WORKFLOWS = {
-  parallel_workflow: parallelWorkflow,
-  dynamic_agents: dynamicAgents,
-  enterprise_workflow: enterpriseWorkflow,
-} as const satisfies Record<string, WorkflowDefinition>;
+  parallel_workflow: {
+    description: "Parallel multi-agent research: branches fan out, synchronise, merge and pass a quality gate",
+    servedGraph: "./graphs/parallel_workflow.ts:graph",
+    nodes: [
+      "task_analyzer",
+      "parallel_coordinator",
+      "research_branch_alpha",
+      "research_branch_beta",
+      "research_branch_gamma",
+      "analysis_branch_primary",
+      "analysis_branch_secondary",
+      "sync_point_manager",
+      "load_balancer",
+      "branch_merger",
+      "quality_validator",
+      "final_integrator",
+    ],
+    load: async () => (await import("./parallel_workflow.js")).parallelWorkflow,
+  },
+  dynamic_agents: {
+    description: "Agents specified, selected and run at run time for each task, then coordinated",
+    servedGraph: "./graphs/dynamic_agents.ts:graph",
+    nodes: ["agent_generator", "dynamic_agent", "coordination", "sync_point_manager", "branch_merger", "quality_validator", "final_integrator"],
+    load: async () => (await import("./dynamic_agents.js")).dynamicAgents,
+  },
+  enterprise_workflow: {
+    description: "The enterprise engine: runs a declarative workflow definition, given or named",
+    servedGraph: "./graphs/enterprise_workflow.ts:graph",
+    nodes: ["orchestrator", "llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "recovery_worker", "approval_worker", "pause_gate"],
+    load: async () => (await import("./enterprise_workflow.js")).enterpriseWorkflow,
+  },
+} as const satisfies Record<string, WorkflowEntry>;
 
-export const DEFAULT_WORKFLOW = DEFAULT_WORKFLOW_NAME satisfies keyof typeof WORKFLOWS;
+export type WorkflowName = keyof typeof WORKFLOWS;
 
-export function workflowNames(): string[] {
-  return Object.keys(WORKFLOWS);
+export const DEFAULT_WORKFLOW = DEFAULT_WORKFLOW_NAME satisfies WorkflowName;
+
+export function workflowNames(): WorkflowName[] {
+  return Object.keys(WORKFLOWS) as WorkflowName[];
 }
 
-/** The definition of a workflow by name; a name not in the registry is the user's mistake. */
-export function workflowDefinition(name: string): WorkflowDefinition {
-  const definition = Object.values(WORKFLOWS).find((d: WorkflowDefinition) => d.name === name);
-  if (!definition) throw new InputError(`unknown workflow '${name}': use one of ${workflowNames().join(", ")} ('orchestra workflows' lists them)`);
+const isWorkflowName = (name: string): name is WorkflowName => Object.hasOwn(WORKFLOWS, name);
+
+/** A registered name; a name not in the registry is the user's mistake. */
+export function workflowName(name: string): WorkflowName {
+  if (!isWorkflowName(name)) throw new InputError(`unknown workflow '${name}': use one of ${workflowNames().join(", ")} ('orchestra workflows' lists them)`);
+  return name;
+}
+
+/** The full definition of a workflow by name: its graph modules load here. */
+export async function loadWorkflow(name: string): Promise<WorkflowDefinition> {
+  const definition = await WORKFLOWS[workflowName(name)].load();
+  if (definition.name !== name) throw new Error(`the registry's ${name} loads the definition of ${definition.name}`);
   return definition;
+}
+
+/**
+ * A thread's workflow, told by the nodes its head checkpoint reached: workflows share node names
+ * (the shared steps), so it is the first, in the registry's order, having every one of them. A
+ * thread that reached none yet counts as the default workflow's.
+ */
+export function workflowOfReached(reached: readonly string[]): WorkflowName {
+  const nodes = new Set(reached);
+  const found = reached.length ? workflowNames().find((name) => [...nodes].every((node) => (WORKFLOWS[name].nodes as readonly string[]).includes(node))) : undefined;
+  return found ?? DEFAULT_WORKFLOW;
+}
+
+/** The workflow of a saved thread; the default workflow's for an id with no checkpoint (its commands then say there is no such thread). */
+export async function threadWorkflow(db: { pool: pg.Pool; schema: string }, threadId: string): Promise<WorkflowName> {
+  return workflowOfReached((await reachedNodes(db.pool, db.schema, threadId)) ?? []);
 }
 
 /** A workflow as `orchestra serve` serves it. */
 export interface ServedGraph {
-  graphId: string;
+  graphId: WorkflowName;
   description: string;
   compile(checkpointer: BaseCheckpointSaver): ServableGraph;
   checkRequest: WorkflowDefinition["checkRequest"];
 }
 
 /** The workflows `orchestra serve` serves: those whose definition says how. */
-export function servedGraphs(): ServedGraph[] {
-  return Object.values(WORKFLOWS).flatMap((definition: WorkflowDefinition) =>
-    definition.serve
-      ? [{ graphId: definition.name, description: definition.description, compile: definition.serve, checkRequest: definition.checkRequest }]
-      : [],
+export async function servedGraphs(): Promise<ServedGraph[]> {
+  const served = await Promise.all(
+    workflowNames().map(async (name): Promise<ServedGraph[]> => {
+      const definition = await loadWorkflow(name);
+      return definition.serve ? [{ graphId: name, description: WORKFLOWS[name].description, compile: definition.serve, checkRequest: definition.checkRequest }] : [];
+    }),
   );
+  return served.flat();
 }

@@ -2,10 +2,7 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
 import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../checkpoints/enterprise_workflow/definition_versions.js";
 import { collectMetrics, stepFigures, type DurationStats, type WorkflowMetrics } from "./metrics_collector.js";
-import { builder as enterpriseBuilder } from "../graphs/enterprise_workflow.js";
-import { builder as parallelBuilder } from "../graphs/parallel_workflow.js";
-import { dynamicAgentsBuilder } from "../graphs/dynamic_agents.js";
-import { lazyAgentStats } from "../checkpoints/dynamic_agents/agent_stats.js";
+import { WORKFLOWS, workflowNames } from "../graphs/registry.js";
 import { applyRecommendations, diffDefinitions, isApplicable, shapeOfDefinition, type DefinitionChange } from "../nodes/enterprise_workflow/optimizer/apply.js";
 import { optimize, type OptimizationReport, type WorkflowShape } from "../nodes/enterprise_workflow/optimizer/optimizer.js";
 import type { AdvancedWorkflow } from "../state/enterprise_workflow/definition.js";
@@ -24,11 +21,7 @@ export interface MetricsDatabase {
 
 /** Every graph the product runs, by id, with its node names: a thread's graph is told by them. */
 export function knownGraphs(): Record<string, readonly string[]> {
-  return {
-    parallel_workflow: Object.keys(parallelBuilder.nodes),
-    enterprise_workflow: Object.keys(enterpriseBuilder.nodes),
-    dynamic_agents: Object.keys(dynamicAgentsBuilder(lazyAgentStats()).nodes),
-  };
+  return Object.fromEntries(workflowNames().map((name) => [name, WORKFLOWS[name].nodes]));
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;

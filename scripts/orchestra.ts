@@ -3,14 +3,15 @@ import { DatabaseUnavailableError, InputError } from "../state/shared/errors.js"
 import { examples, EXIT } from "./commands/shared.js";
 
 /**
- * The `orchestra` program: each command lives in scripts/commands/<name>.ts and exports
- * `register(program)`. The list's order is the order `--help` shows. A command imports what
+ * The `orchestra` program: each command lives in scripts/commands/<name>.ts, or, when only one
+ * workflow has it, in scripts/<workflow>/commands/ (reached through scripts/workflow_commands.ts),
+ * and exports `register(program)`. The list's order is the order `--help` shows. A command imports what
  * it runs on inside its action, so loading every command here stays cheap.
  */
 const COMMANDS: readonly { register(program: Command): void }[] = await Promise.all([
   import("./commands/run.js"),
   import("./commands/workflows.js"),
-  import("./commands/agents.js"),
+  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.agents),
   import("./commands/resume.js"),
   import("./commands/replay.js"),
   import("./commands/threads.js"),
@@ -19,9 +20,9 @@ const COMMANDS: readonly { register(program: Command): void }[] = await Promise.
   import("./commands/report.js"),
   import("./commands/graph.js"),
   import("./commands/db.js"),
-  import("./commands/workflow.js"),
-  import("./commands/controls.js"),
-  import("./commands/audit.js"),
+  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.workflow),
+  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.controls),
+  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.audit),
   import("./commands/dev_receiver.js"),
   import("./commands/serve.js"),
   import("./commands/metrics.js"),

@@ -1,18 +1,18 @@
 import { styleText } from "node:util";
-import { isBranchNode, type HistoryEntry, type ThreadRow, type ThreadSummary } from "./inspect.js";
-import { count, formatEvent } from "./progress.js";
+import type { ThreadRow } from "./workflow_cli.js";
+import type { HistoryEntry } from "./thread_state.js";
 
 /** Text views for the terminal. `color` is off for pipes and files: plain text, no escape codes. */
 
 type Style = Parameters<typeof styleText>[0];
-const styler = (color: boolean) => (style: Style, text: string) => (color ? styleText(style, text) : text);
+export const styler = (color: boolean) => (style: Style, text: string) => (color ? styleText(style, text) : text);
 
-const fixed = (x: number | null | undefined, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "-");
+export const fixed = (x: number | null | undefined, digits = 3) => (typeof x === "number" ? x.toFixed(digits) : "-");
 const shorten = (text: string, width: number) => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
 /** "2026-11-21 07:02:13": seconds are enough to tell runs apart. */
-const when = (iso: string) => (iso ? iso.slice(0, 19).replace("T", " ") : "-");
+export const when = (iso: string) => (iso ? iso.slice(0, 19).replace("T", " ") : "-");
 
-function table(header: string[], rows: string[][]): string[] {
+export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) =>
     cells
@@ -30,82 +30,12 @@ export function renderThreads(rows: ThreadRow[]): string {
   ).join("\n");
 }
 
-export function renderSummary(s: ThreadSummary, color: boolean): string {
-  const style = styler(color);
-  const heading = (text: string) => ["", style("bold", text)];
-  const out = [
-    style("bold", `Thread ${s.threadId}`) +
-      ` — ${s.status}${s.reviewPoint ? ` at ${s.reviewPoint}` : ""}${s.quality ? `, quality ${fixed(s.quality.score)}` : ""}`,
-    `Task: ${s.task}`,
-    `Mode: ${s.mode ?? "-"} · ${count(s.branches.length, "branch")} · revision ${s.revision}` +
-      (s.settings ? ` · review ${s.settings.review}, threshold ${s.settings.qualityThreshold}, model ${s.settings.model}` : "") +
-      ` · updated ${when(s.updatedAt)}`,
-  ];
-  if (s.failureReason) out.push(`Ended: ${s.failureReason}`);
-  if (s.status === "interrupted") out.push(`Waiting for review: orchestra resume ${s.threadId} --approve | --reject | --feedback TEXT | --edit FILE`);
-  if (s.status === "running") out.push(`Unfinished and not paused: if no process is running it, 'orchestra resume ${s.threadId}' continues it`);
-
-  out.push(...heading("Branches"));
-  out.push(
-    ...table(
-      ["BRANCH", "NODE", "STATUS", "QUALITY", "SECONDS", "ATTEMPT", "ERROR"],
-      s.branches.map((b) => [b.branchId, b.node ?? "-", b.status, fixed(b.quality), fixed(b.seconds, 2), String(b.attempt), b.error ?? ""]),
-    ).map((l) => `  ${l}`),
-  );
-
-  out.push(...heading("Sync"));
-  out.push(
-    s.sync
-      ? `  ${s.sync.syncPoint}: ${Math.round(s.sync.progress * 100)}% succeeded (${s.sync.status}); ` +
-          `done ${s.sync.completedBranches.length}, failed ${s.sync.failedBranches.length}, pending ${s.sync.pendingBranches.length}`
-      : `  ${notYet(s, "reached")}`,
-  );
-
-  out.push(...heading("Quality"));
-  if (s.quality) {
-    const q = s.quality;
-    out.push(`  score ${fixed(q.score)} against threshold ${q.threshold} → ${q.route}: ${q.reason}`);
-    out.push(`  judge ${fixed(q.judgeScore)} (weight 0.5), merge quality ${fixed(q.mergeQuality)} (0.3), success rate ${fixed(q.successRate)} (0.2)`);
-    if (q.judge) {
-      out.push(`  rubric: coverage ${fixed(q.judge.coverage, 2)}, evidence ${fixed(q.judge.evidence, 2)}, consistency ${fixed(q.judge.consistency, 2)}, actionability ${fixed(q.judge.actionability, 2)}`);
-      for (const issue of q.judge.issues) out.push(`  - ${issue}`);
-    }
-  } else {
-    out.push(`  ${notYet(s, "validated")}`);
-  }
-
-  if (s.reviews.length) {
-    out.push(...heading("Reviews"));
-    for (const r of s.reviews) {
-      const detail = r.action === "edit" ? ` (${r.fields.join(", ") || "nothing"})` : r.feedback ? `: "${r.feedback}"` : "";
-      out.push(`  ${when(r.at)}  ${r.point}: ${r.action} by ${r.reviewer}${detail}`);
-    }
-  }
-
-  out.push(...heading("Timeline"));
-  for (const event of s.timeline) out.push(`  ${event.at.slice(11, 23)}  ${formatEvent(event)}`);
-
-  out.push(...heading("Report"));
-  out.push(s.report ? renderMarkdown(s.report, color) : `  ${notYet(s, "written")}`);
-  return out.join("\n");
-}
-
-/** A part the thread has not produced: still to come, or never, once it has ended. */
-function notYet(s: ThreadSummary, done: string): string {
-  if (s.status === "interrupted" || s.status === "running") return `not ${done} yet`;
-  const rejection = s.reviews.findLast((r) => r.action === "reject");
-  const ended =
-    s.status === "rejected" && rejection
-      ? `rejected at ${rejection.point} by ${rejection.reviewer}`
-      : `${s.status}${s.failureReason ? ` (${s.failureReason})` : ""}`;
-  return `not ${done}: the thread was ${ended} first`;
-}
-
 /**
  * One row per checkpoint, in 120 columns: the full id (what `replay --checkpoint` takes), the
  * nodes that wrote it and what runs next, with parallel branches counted (`--json` names them).
  */
-export function renderHistory(entries: HistoryEntry[]): string {
+export function renderHistory(entries: HistoryEntry[], branchNodes: readonly string[]): string {
+  const nodeList = (names: string[]) => nodeListOf(names, (name) => branchNodes.includes(name));
   const forked = entries.some((e) => !e.onHeadBranch);
   const lines = table(
     ["STEP", "CHECKPOINT", "TIME", "WROTE", "NEXT", "REPLAY FROM"],
@@ -139,7 +69,7 @@ const WROTE_BY_SOURCE: Record<string, (step: number) => string> = {
 };
 
 /** "sync_point_manager", "3 research branches": a wave's branch tasks counted, so a row fits. */
-function nodeList(names: string[]): string {
+function nodeListOf(names: string[], isBranchNode: (name: string) => boolean): string {
   const branches = names.filter(isBranchNode);
   const others = [...new Set(names.filter((n) => !isBranchNode(n)))];
   if (branches.length > 1) {

@@ -1,25 +1,45 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_WORKFLOW, WORKFLOWS, servedGraphs, workflowDefinition } from "../graphs/registry.js";
+import { DEFAULT_WORKFLOW, WORKFLOWS, loadWorkflow, servedGraphs, workflowName, workflowNames, workflowOfReached } from "../graphs/registry.js";
+import { WORKFLOW_CLIS } from "../scripts/workflow_clis.js";
 import { InputError } from "../state/shared/errors.js";
 import { PROJECT_ROOT } from "./support/cli.js";
 
 describe("the workflow registry", () => {
-  it("lists exactly the graphs langgraph.json serves, each from the module its definition names", async () => {
+  it("lists exactly the graphs langgraph.json serves, each from the module its entry names", async () => {
     const config = JSON.parse(await readFile(path.join(PROJECT_ROOT, "langgraph.json"), "utf8")) as { graphs: Record<string, string> };
-    const fromRegistry = Object.fromEntries(Object.values(WORKFLOWS).map((d) => [d.name, d.servedGraph]));
+    const fromRegistry = Object.fromEntries(workflowNames().map((name) => [name, WORKFLOWS[name].servedGraph]));
     expect(config.graphs).toEqual(fromRegistry);
-    for (const [name, definition] of Object.entries(WORKFLOWS)) expect(definition.name).toBe(name);
+    for (const name of workflowNames()) expect((await loadWorkflow(name)).name).toBe(name);
   });
 
-  it("keeps parallel_workflow as the default, and refuses an unknown name with the names it knows", () => {
+  it("names each workflow's nodes as its compiled graph has them: threads are told apart by them", async () => {
+    for (const name of workflowNames()) {
+      const graph = (await loadWorkflow(name)).compile(new MemorySaver());
+      expect([...WORKFLOWS[name].nodes].sort(), name).toEqual(Object.keys(graph.nodes).filter((node) => node !== "__start__").sort());
+    }
+  });
+
+  it("tells a thread's workflow by every node it reached, the shared steps included", () => {
+    expect(workflowOfReached(["task_analyzer", "sync_point_manager"])).toBe("parallel_workflow");
+    expect(workflowOfReached(["agent_generator", "sync_point_manager", "quality_validator"])).toBe("dynamic_agents");
+    expect(workflowOfReached(["orchestrator", "approval_worker"])).toBe("enterprise_workflow");
+    expect(workflowOfReached([])).toBe(DEFAULT_WORKFLOW);
+  });
+
+  it("keeps parallel_workflow as the default, and refuses an unknown name with the names it knows", async () => {
     expect(DEFAULT_WORKFLOW).toBe("parallel_workflow");
-    expect(() => workflowDefinition("nope")).toThrow(InputError);
-    expect(() => workflowDefinition("nope")).toThrow(/parallel_workflow, dynamic_agents, enterprise_workflow/);
+    expect(() => workflowName("nope")).toThrow(InputError);
+    await expect(loadWorkflow("nope")).rejects.toThrow(/parallel_workflow, dynamic_agents, enterprise_workflow/);
   });
 
-  it("gives orchestra serve the workflows whose definitions say how to serve them", () => {
-    expect(servedGraphs().map((g) => g.graphId).sort()).toEqual(["dynamic_agents", "enterprise_workflow", "parallel_workflow"]);
+  it("gives orchestra serve the workflows whose definitions say how to serve them", async () => {
+    expect((await servedGraphs()).map((g) => g.graphId).sort()).toEqual(["dynamic_agents", "enterprise_workflow", "parallel_workflow"]);
+  });
+
+  it("has a CLI for every registered workflow", () => {
+    expect(Object.keys(WORKFLOW_CLIS).sort()).toEqual([...workflowNames()].sort());
   });
 });

@@ -2,13 +2,18 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
-import { summarizeThread, threadHistory, type HistoryEntry } from "../scripts/inspect.js";
+import { summarizeThread } from "../scripts/parallel_workflow/inspect.js";
+import { parallelWorkflowCli } from "../scripts/parallel_workflow/cli.js";
 import { renderHistory } from "../scripts/render.js";
-import { replayRun, resumeRun, startRun, type Workflow } from "../scripts/runner.js";
+import { replayRun, resumeRun, startRun, type Workflow } from "../scripts/parallel_workflow/runner.js";
+import { threadHistory as historyOf, type HistoryEntry, type StateReader } from "../scripts/thread_state.js";
+import { REVIEW_POINTS } from "../state/shared/review.js";
 import type { ReviewDecisionInput } from "../state/shared/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { SETTINGS } from "./support/fixtures.js";
+
+const threadHistory = (workflow: StateReader, threadId: string) => historyOf(workflow, threadId, { branchNodes: parallelWorkflowCli.branchNodes, reviewPoints: REVIEW_POINTS });
 
 // Time travel on Postgres: forks of one checkpoint must not see each other's writes, and a
 // replay must leave the checkpoints it started from exactly as they were.
@@ -131,7 +136,7 @@ describe("replay", () => {
     expect(chain).toContain(lastFork.checkpointId);
     expect(history.filter((e) => !e.onHeadBranch).length).toBeGreaterThan(10);
 
-    const text = renderHistory(history);
+    const text = renderHistory(history, parallelWorkflowCli.branchNodes);
     for (const line of text.split("\n")) expect(line.length, line).toBeLessThanOrEqual(120);
     const row = (e: HistoryEntry) => text.split("\n").find((line) => line.includes(e.checkpointId))!;
     expect(row(analysisWave(history))).toMatch(/ parallel_coordinator +2 analysis branches +wave$/);

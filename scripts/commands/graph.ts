@@ -12,8 +12,13 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra graph > workflow.mmd", "orchestra graph --format ascii"))
     .action(async (options: GraphOptions) => {
-      const [{ graph }, { drawAscii }] = await Promise.all([import("../../graphs/parallel_workflow.js"), import("../render.js")]);
-      const drawing = await graph.getGraphAsync();
+      const [{ DEFAULT_WORKFLOW, loadWorkflow }, { MemorySaver }, { drawAscii }] = await Promise.all([
+        import("../../graphs/registry.js"),
+        import("@langchain/langgraph"),
+        import("../render.js"),
+      ]);
+      // Drawn from the graph alone: the checkpointer is never used.
+      const drawing = await (await loadWorkflow(DEFAULT_WORKFLOW)).compile(new MemorySaver()).getGraphAsync();
       if (options.json) {
         printJson({
           nodes: Object.keys(drawing.nodes),

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { examples, JSON_OPTION, printJson, subcommand, withWorkflow, type JsonOption } from "./shared.js";
+import { examples, JSON_OPTION, printJson, subcommand, type JsonOption } from "./shared.js";
+import { withThreadCommands } from "./thread_commands.js";
 
 export type HistoryOptions = JsonOption;
 
@@ -10,11 +11,12 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra history 3f2c...", "orchestra replay 3f2c... --checkpoint <id from the list>"))
     .action(async (threadId: string, options: HistoryOptions) => {
-      const [{ threadHistory }, { renderHistory }, { isEngineThread, openEngine }] = await Promise.all([import("../inspect.js"), import("../render.js"), import("../engine_cli.js")]);
-      const entries = await withWorkflow(async ({ workflow, db }) =>
-        threadHistory((await isEngineThread(db, threadId)) ? (await openEngine(db)).engine : workflow, threadId),
-      );
+      const { renderHistory } = await import("../render.js");
+      const { entries, branchNodes } = await withThreadCommands(threadId, async ({ db, commands, cli }) => ({
+        entries: await commands.history(db, threadId),
+        branchNodes: cli.branchNodes,
+      }));
       if (options.json) printJson(entries);
-      else process.stdout.write(renderHistory(entries) + "\n");
+      else process.stdout.write(renderHistory(entries, branchNodes) + "\n");
     });
 }

@@ -1,15 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { InputError } from "../../state/shared/errors.js";
-import { examples, JSON_OPTION, printJson, subcommand, withWorkflow, type JsonOption } from "./shared.js";
+import { examples, JSON_OPTION, printJson, subcommand, type JsonOption } from "./shared.js";
+import { withThreadCommands } from "./thread_commands.js";
 
 export interface ReportOptions extends JsonOption {
   out?: string;
 }
 
 async function report(threadId: string, options: ReportOptions): Promise<void> {
-  const { summarizeThread } = await import("../inspect.js");
-  const summary = await withWorkflow(({ workflow }) => summarizeThread(workflow, threadId));
+  const summary = await withThreadCommands(threadId, ({ db, commands }) => commands.report(db, threadId));
   if (!summary.report) {
     throw new InputError(`thread ${threadId} has no final report: it is ${summary.status}${summary.reviewPoint ? ` at ${summary.reviewPoint}` : ""}`);
   }

@@ -1,9 +1,12 @@
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import os from "node:os";
 import { Command, Option } from "commander";
-import type { Checkpointer } from "../../checkpoints/index.js";
+import type { Checkpointer, Database } from "../../checkpoints/index.js";
 import { InputError } from "../../state/shared/errors.js";
-import type { Workflow } from "../runner.js";
+import type { JsonOption, ReviewerOption, RunOptions } from "../workflow_cli.js";
+
+export type { JsonOption, ReviewerOption } from "../workflow_cli.js";
 
 /**
  * What every command shares: exit codes, the --json convention, option parsers and help
@@ -13,14 +16,6 @@ import type { Workflow } from "../runner.js";
  */
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
-
-export interface JsonOption {
-  json?: boolean;
-}
-
-export interface ReviewerOption {
-  reviewer?: string;
-}
 
 /** Under --json, stdout carries only the result: progress and notes go to stderr. */
 export function makeOutput(options: JsonOption) {
@@ -73,13 +68,15 @@ export async function withCheckpointer<T>(fn: (db: Checkpointer) => Promise<T>, 
   }
 }
 
-/** `withCheckpointer`, with the workflow compiled on it. */
-export async function withWorkflow<T>(fn: (ctx: { workflow: Workflow; db: Checkpointer }) => Promise<T>): Promise<T> {
-  // Loaded while the database opens: the workflow's modules are the larger part of a start.
-  const loading = import("../../graphs/registry.js");
-  // Awaited below once the database is open; if opening fails first, that error is the one to report.
-  loading.catch(() => {});
-  return withCheckpointer(async (db) => fn({ workflow: (await loading).WORKFLOWS.parallel_workflow.compile(db.checkpointer), db }));
+/** The database alone, for commands that read its tables straight (no LangGraph saver is loaded). */
+export async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+  const { openDatabase } = await import("../../checkpoints/index.js");
+  const db = await openDatabase({ onProgress: (message: string) => process.stderr.write(message + "\n") });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
 }
 
 export const number = (flag: string) => (value: string) => {
@@ -94,3 +91,24 @@ export const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) =>
 
 /** A subcommand of `parent`; it inherits the program's exit handling. */
 export const subcommand = (parent: Command, name: string) => parent.command(name).exitOverride();
+
+const SOURCE_FLAGS = ["corpus", "mcp", "webSearch", "toolBudget", "toolTimeoutMs", "toolLoopTimeoutMs"] as const;
+
+/**
+ * The source flags given, as settings: paths made absolute, since they are saved with the thread
+ * and a resume may run from another folder; checked before anything is written, so a missing
+ * corpus or a broken MCP file is one line and exit 2 rather than a branch that fails.
+ */
+export async function checkedSources(options: RunOptions): Promise<Record<string, unknown>> {
+  const given = Object.fromEntries(SOURCE_FLAGS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
+  for (const key of ["corpus", "mcp"] as const) if (options[key] !== undefined) given[key] = resolve(options[key]);
+  const { SourcesSettingsSchema, hasSources } = await import("../../state/shared/sources.js");
+  const parsed = SourcesSettingsSchema.safeParse(given);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  if (hasSources(parsed.data)) (await import("../../nodes/shared/sources/sources.js")).validateSources(parsed.data);
+  return given;
+}
+

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { examples, JSON_OPTION, subcommand, terminal, withWorkflow, type JsonOption } from "./shared.js";
+import { examples, JSON_OPTION, subcommand, terminal, type JsonOption } from "./shared.js";
+import { withThreadCommands } from "./thread_commands.js";
 
 export type ShowOptions = JsonOption;
 
@@ -10,15 +11,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra show 3f2c...", "orchestra show 3f2c... --json | jq .quality"))
     .action(async (threadId: string, options: ShowOptions) => {
-      const [{ summarizeThread }, { renderSummary }, engineCli] = await Promise.all([import("../inspect.js"), import("../render.js"), import("../engine_cli.js")]);
-      const text = await withWorkflow(async ({ workflow, db }) => {
-        if (await engineCli.isEngineThread(db, threadId)) {
-          const summary = await engineCli.summarizeEngineThread((await engineCli.openEngine(db)).engine, threadId);
-          return options.json ? JSON.stringify(summary) : engineCli.renderEngineSummary(summary);
-        }
-        const summary = await summarizeThread(workflow, threadId);
-        return options.json ? JSON.stringify(summary) : renderSummary(summary, terminal(options));
-      });
+      const text = await withThreadCommands(threadId, ({ db, commands }) => commands.show(db, threadId, { ...options, color: terminal(options) }));
       process.stdout.write(text + "\n");
     });
 }

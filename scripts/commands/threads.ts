@@ -1,7 +1,8 @@
 import { Option, type Command } from "commander";
+import type pg from "pg";
 import { InputError } from "../../state/shared/errors.js";
-import type { RunStatus } from "../runner.js";
-import { examples, JSON_OPTION, printJson, subcommand, withWorkflow, type JsonOption } from "./shared.js";
+import type { RunStatus, ThreadRow } from "../workflow_cli.js";
+import { examples, JSON_OPTION, printJson, subcommand, type JsonOption } from "./shared.js";
 
 const STATUSES: RunStatus[] = ["interrupted", "completed", "failed", "rejected", "running"];
 
@@ -16,6 +17,34 @@ const positiveInteger = (flag: string) => (value: string) => {
   return n;
 };
 
+/**
+ * Threads newest first, each listed by its workflow's CLI from its head checkpoint as the tables
+ * hold it: no graph is compiled, or even loaded. The heads are read a page at a time, so a
+ * --status filter reads only as far as it must.
+ */
+export async function listThreads(db: { pool: pg.Pool; schema: string }, options: { status?: RunStatus; limit: number }): Promise<ThreadRow[]> {
+  const [{ threadsNewestFirst, threadHeads }, { workflowOfReached }, { WORKFLOW_CLIS }] = await Promise.all([
+    import("../../checkpoints/threads.js"),
+    import("../../graphs/registry.js"),
+    import("../workflow_clis.js"),
+  ]);
+  const channels = [...new Set(Object.values(WORKFLOW_CLIS).flatMap((cli) => cli.listedChannels))];
+  const threads = await threadsNewestFirst(db.pool, db.schema);
+  const rows: ThreadRow[] = [];
+  const page = Math.max(options.limit, 20);
+  for (let start = 0; start < threads.length && rows.length < options.limit; start += page) {
+    const times = threads.slice(start, start + page);
+    const heads = new Map((await threadHeads(db.pool, db.schema, times.map((t) => t.threadId), channels)).map((head) => [head.threadId, head]));
+    for (const { threadId, createdAt, updatedAt } of times) {
+      const head = heads.get(threadId);
+      if (!head || rows.length >= options.limit) continue;
+      const { workflow, status, runStatus, task, reviewPoint } = WORKFLOW_CLIS[workflowOfReached(head.reached)].listThread(head);
+      if (!options.status || runStatus === options.status) rows.push({ threadId, workflow, status, task, createdAt, updatedAt, reviewPoint });
+    }
+  }
+  return rows;
+}
+
 export function register(program: Command): void {
   subcommand(program, "threads")
     .description("List threads from the checkpointer, newest first, with their workflow (an engine thread: its definition) and status.")
@@ -24,16 +53,8 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra threads", "orchestra threads --status interrupted --limit 5", "orchestra threads --json | jq '.[].threadId'"))
     .action(async (options: ThreadsOptions) => {
-      const [{ listThreads }, { renderThreads }, { describeEngineThread, isEngineThread, openEngine }] = await Promise.all([
-        import("../inspect.js"),
-        import("../render.js"),
-        import("../engine_cli.js"),
-      ]);
-      const rows = await withWorkflow(async ({ workflow, db }) => {
-        const { engine } = await openEngine(db);
-        const describeOther = async (threadId: string) => ((await isEngineThread(db, threadId)) ? describeEngineThread(engine, threadId) : undefined);
-        return listThreads(workflow, db.pool, db.schema, { limit: options.limit, describeOther, ...(options.status ? { status: options.status } : {}) });
-      });
+      const [{ renderThreads }, { withDatabase }] = await Promise.all([import("../render.js"), import("./shared.js")]);
+      const rows = await withDatabase((db) => listThreads(db, { limit: options.limit, ...(options.status ? { status: options.status } : {}) }));
       if (options.json) printJson(rows);
       else process.stdout.write(renderThreads(rows) + "\n");
     });

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { WorkflowDefinition } from "../../state/shared/workflow_definition.js";
 import { examples, JSON_OPTION, printJson, subcommand, type JsonOption } from "./shared.js";
 
 export function register(program: Command): void {
@@ -8,14 +7,19 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra workflows", "orchestra workflows --json"))
     .action(async (options: JsonOption) => {
-      const { DEFAULT_WORKFLOW, WORKFLOWS } = await import("../../graphs/registry.js");
-      const rows = Object.values(WORKFLOWS).map((d: WorkflowDefinition) => ({
-        name: d.name,
-        description: d.description,
-        default: d.name === DEFAULT_WORKFLOW,
-        reviewPoints: [...d.reviewPoints],
-        served: d.serve !== undefined,
-      }));
+      const { DEFAULT_WORKFLOW, WORKFLOWS, loadWorkflow, workflowNames } = await import("../../graphs/registry.js");
+      const rows = await Promise.all(
+        workflowNames().map(async (name) => {
+          const definition = await loadWorkflow(name);
+          return {
+            name,
+            description: WORKFLOWS[name].description,
+            default: name === DEFAULT_WORKFLOW,
+            reviewPoints: [...definition.reviewPoints],
+            served: definition.serve !== undefined,
+          };
+        }),
+      );
       if (options.json) printJson(rows);
       else for (const row of rows) process.stdout.write(`${row.name}${row.default ? " (default)" : ""}  ${row.description}\n`);
     });

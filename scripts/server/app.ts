@@ -18,6 +18,8 @@ import { cronRoutes } from "./crons.js";
 import { errorBody, firstLine, threadState } from "./serialise.js";
 import type { ApiContext, PreparedRun, QueuedRun, RunQueueing } from "./context.js";
 import { inTransaction } from "../../checkpoints/transaction.js";
+import { reachedNodes } from "../../checkpoints/threads.js";
+import { workflowOfReached } from "../../graphs/registry.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
@@ -150,18 +152,10 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   }
 
   async function graphOfCheckpoints(threadId: string, client: pg.Pool | pg.PoolClient = pool): Promise<string | undefined> {
-    const { rows } = await client.query<{ channels: Record<string, unknown> }>(
-      `SELECT checkpoint->'channel_versions' AS channels FROM ${table("checkpoints")}
-       WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`,
-      [threadId],
-    );
-    if (!rows[0]) return undefined;
-    const reached = Object.keys(rows[0].channels ?? {}).flatMap((channel) => (channel.startsWith("branch:to:") ? [channel.slice("branch:to:".length)] : []));
-    // Workflows share node names (the shared steps): the thread's graph is one having every node it reached.
-    for (const [graphId, { graph }] of ctx.graphs) {
-      if (reached.length && reached.every((node) => node in graph.nodes)) return graphId;
-    }
-    return [...ctx.graphs.keys()][0];
+    const reached = await reachedNodes(client, ctx.schema, threadId);
+    if (reached === undefined) return undefined;
+    const graphId = workflowOfReached(reached);
+    return ctx.graphs.has(graphId) ? graphId : [...ctx.graphs.keys()][0];
   }
 
   async function activeRuns(threadId: string, client: pg.Pool | pg.PoolClient = pool): Promise<RunRow[]> {

@@ -49,7 +49,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
   let bus: RunBus | undefined;
   try {
     await migrateAll(pool, schema);
-    const graphs = new Map(servedGraphs().map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
+    const graphs = new Map((await servedGraphs()).map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
     for (const { served } of graphs.values()) {
       await pool.query(
         `INSERT INTO "${schema}".assistants (assistant_id, graph_id, name, description, metadata)

@@ -1,5 +1,6 @@
 import type { StreamEvent } from "@langchain/core/tracers/log_stream";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import type { Graph } from "@langchain/core/runnables/graph";
 import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
 import type { z } from "zod";
 import type { OfflineSkills } from "../../models/offline/skills.js";
@@ -14,7 +15,7 @@ export interface ServableGraph {
     options?: { limit?: number; before?: RunnableConfig; filter?: Record<string, unknown> },
   ): AsyncIterableIterator<StateSnapshot>;
   updateState(config: RunnableConfig, values: unknown, asNode?: string): Promise<RunnableConfig>;
-  getGraphAsync(config?: RunnableConfig & { xray?: boolean | number }): Promise<{ toJSON(): unknown }>;
+  getGraphAsync(config?: RunnableConfig & { xray?: boolean | number }): Promise<Graph>;
   getSubgraphsAsync(namespace?: string, recurse?: boolean): AsyncIterable<[string, unknown]>;
   readonly nodes: Record<string, unknown>;
 }
@@ -33,15 +34,26 @@ export interface WorkflowSummary {
 export type RunRequestConfig = { configurable?: Record<string, unknown>; context?: unknown };
 
 /**
- * One workflow, as everything outside its own folders sees it: graphs/registry.ts maps each
- * name to one of these, and the CLI, the server, the bench and langgraph.json read them there.
+ * A workflow as graphs/registry.ts lists it under its name (the graph id: the thread's assistant
+ * on the server and the key in langgraph.json): the facts listing and telling threads apart need,
+ * and the loader of the rest, so reading the registry loads no graph.
  */
-export interface WorkflowDefinition<Compiled extends ServableGraph = ServableGraph> {
-  /** The graph id: the thread's assistant on the server and the key in langgraph.json. */
-  name: string;
+export interface WorkflowEntry {
   description: string;
   /** The module and export langgraph.json serves, relative to the project root. */
   servedGraph: `./graphs/${string}.ts:graph`;
+  /** Its graph's node names (START aside): a thread's workflow is told by the nodes it reached. A test checks them against the graph. */
+  nodes: readonly string[];
+  load(): Promise<WorkflowDefinition>;
+}
+
+/**
+ * One workflow, as everything outside its own folders sees it once loaded: the registry's entry
+ * loads it, and the CLI, the server and the bench run it through this.
+ */
+export interface WorkflowDefinition<Compiled extends ServableGraph = ServableGraph> {
+  /** Its name in the registry. */
+  name: string;
   /** For persistent runs from the CLI, the bench and the tests. */
   compile(checkpointer: BaseCheckpointSaver): Compiled;
   /**

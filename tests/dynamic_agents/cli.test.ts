@@ -154,3 +154,59 @@ describe("orchestra agents", () => {
     expect(table.stdout).toMatch(/^synthesis_specialist +0 +100% +- +synthesis$/m);
   });
 });
+
+describe("a dynamic_agents thread paused at its review", () => {
+  it("is listed as dynamic_agents, shows its agents, and resumes with --approve from another process", async () => {
+    const run = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", await taskFile("review.json", { taskQueue: TASKS }), "--review", "always", "--json"], env);
+    expect(run.code, run.stderr).toBe(0);
+    const paused = jsonResult(run);
+    expect(paused).toMatchObject({ status: "interrupted", reviewPoint: "sync_point_manager" });
+    const threadId = paused.threadId;
+
+    const threads = await runCli(["threads", "--json", "--status", "interrupted"], env);
+    expect(threads.code, threads.stderr).toBe(0);
+    expect((JSON.parse(threads.stdout) as { threadId: string; workflow: string; reviewPoint: string | null }[]).find((t) => t.threadId === threadId)).toMatchObject({
+      workflow: "dynamic_agents",
+      reviewPoint: "sync_point_manager",
+    });
+
+    const show = await runCli(["show", threadId, "--json"], env);
+    expect(show.code, show.stderr).toBe(0);
+    const summary = JSON.parse(show.stdout) as { workflow: string; status: string; agents: Record<string, unknown>[] };
+    expect(summary).toMatchObject({ workflow: "dynamic_agents", status: "interrupted" });
+    expect(summary.agents.map((a) => [a.agentType, a.capabilities, a.status, a.error])).toEqual([
+      ["research_specialist", ["research"], "completed", null],
+      ["research_specialist", ["research"], "completed", null],
+      ["analysis_specialist", ["analysis"], "completed", null],
+      ["coordination_specialist", ["coordination"], "completed", null],
+    ]);
+    for (const agent of summary.agents) {
+      expect(Object.keys(agent).sort()).toEqual(["agentId", "agentType", "capabilities", "error", "score", "status"]);
+      expect(agent.score).toBeGreaterThan(0);
+    }
+    const text = await runCli(["show", threadId], env);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^Thread ${threadId} — interrupted at sync_point_manager`));
+    expect(text.stdout).toMatch(/^  AGENT +TYPE +CAPABILITIES +SCORE +STATUS/m);
+
+    const bare = await runCli(["resume", threadId], env);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr.trim()).toBe(`orchestra: thread ${threadId} is waiting for review at sync_point_manager: pass --approve, --reject or --feedback TEXT`);
+
+    const first = await runCli(["resume", threadId, "--approve", "--reviewer", "alice", "--json"], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(jsonResult(first)).toMatchObject({ threadId, status: "interrupted", reviewPoint: "quality_validator" });
+    const second = await runCli(["resume", threadId, "--approve", "--reviewer", "alice", "--json"], env);
+    expect(second.code, second.stderr).toBe(0);
+    expect(jsonResult(second)).toMatchObject({ threadId, status: "completed", reviewPoint: null });
+    expect(jsonResult(second).report).toMatch(/^# /);
+
+    const report = await runCli(["report", threadId], env);
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toMatch(/^# /);
+    const again = await runCli(["resume", threadId, "--approve"], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toBe(`orchestra: thread ${threadId} has already finished (completed): nothing to resume`);
+    // Eleven processes, each opening the database and loading the workflow.
+  }, 300_000);
+});

@@ -13,7 +13,7 @@ import { startServer, type ServerProcess } from "../server/support.js";
 
 describe("the served dynamic_agents graph", () => {
   it("is served, and draws the Send fan-out from agent_generator to dynamic_agent and on to coordination", async () => {
-    const served = servedGraphs().find((graph) => graph.graphId === "dynamic_agents");
+    const served = (await servedGraphs()).find((graph) => graph.graphId === "dynamic_agents");
     expect(served).toBeDefined();
     const drawing = (await served!.compile(new MemorySaver()).getGraphAsync({ xray: true })).toJSON() as {
       nodes: { id: string }[];

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished, vi } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../../checkpoints/index.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import { startRun } from "../../scripts/runner.js";
+import { startRun } from "../../scripts/parallel_workflow/runner.js";
 import type { WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";

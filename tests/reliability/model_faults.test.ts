@@ -3,7 +3,7 @@ import { openCheckpointer, type Checkpointer } from "../../checkpoints/index.js"
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
 import type { FaultPlan } from "../../models/offline/runtime.js";
-import { resumeRun } from "../../scripts/runner.js";
+import { resumeRun } from "../../scripts/parallel_workflow/runner.js";
 import { BRANCH_NODES, eventsOf, type TimelineEventKind, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openai_server.js";

@@ -2,7 +2,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WORKFLOWS } from "../../graphs/registry.js";
+import { loadWorkflow } from "../../graphs/registry.js";
 import type { AgentResult } from "../../state/dynamic_agents/types.js";
 import type { BranchResult } from "../../state/parallel_workflow/workflow.js";
 import { finished, jsonResult, runCli, spawnCli, type CliResult } from "../support/cli.js";
@@ -53,7 +53,7 @@ async function completedRun(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
 }
 
 async function branchResults(threadId: string): Promise<BranchResult[]> {
-  const workflow = WORKFLOWS.parallel_workflow.compile(db.checkpointer);
+  const workflow = (await loadWorkflow("parallel_workflow")).compile(db.checkpointer);
   const state = await workflow.getState({ configurable: { thread_id: threadId } });
   return Object.values((state.values as { completedBranches: Record<string, BranchResult> }).completedBranches);
 }
@@ -123,7 +123,7 @@ describe("orchestra run over sources", () => {
     // The same memo with an inert sentence in place of the instruction, scored alike by content.
     const inert = "this memo was filed with the other reports for the quarterly record.";
     const routes = async (threadId: string) => {
-      const workflow = WORKFLOWS.parallel_workflow.compile(db.checkpointer);
+      const workflow = (await loadWorkflow("parallel_workflow")).compile(db.checkpointer);
       const state = await workflow.getState({ configurable: { thread_id: threadId } });
       const timeline = (state.values as { executionTimeline: { event: string; route?: string; score?: number }[] }).executionTimeline;
       // Three decimals, as the report shows it: the merge weighs branch speed, which jitters in the last digits.
@@ -146,7 +146,7 @@ describe("orchestra run --workflow dynamic_agents over sources", () => {
     writeFileSync(taskFile, JSON.stringify({ taskQueue: [{ description: KESTREL, type: "research", complexity: 0.9 }] }));
     const result = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", taskFile, "--corpus", CORPUS, "--thread", "agents", "--json"], env);
     expect(result.code, result.stderr).toBe(0);
-    const workflow = WORKFLOWS.dynamic_agents.compile(db.checkpointer);
+    const workflow = (await loadWorkflow("dynamic_agents")).compile(db.checkpointer);
     const { values } = await workflow.getState({ configurable: { thread_id: "agents" } });
     const agents = Object.values((values as { agentResults: Record<string, AgentResult> }).agentResults);
     expect(agents.length).toBeGreaterThan(0);

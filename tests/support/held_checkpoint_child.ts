@@ -9,7 +9,7 @@ import type { ChannelVersions, Checkpoint, CheckpointMetadata, PendingWrite } fr
 import pg from "pg";
 import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
-import { startRun } from "../../scripts/runner.js";
+import { startRun } from "../../scripts/parallel_workflow/runner.js";
 import { ensureConfiguration } from "../../state/parallel_workflow/configuration.js";
 
 const STALL_MS = 2_000;

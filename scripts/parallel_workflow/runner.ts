@@ -1,19 +1,19 @@
 import { Command, type StateSnapshot } from "@langchain/langgraph";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { BaseCheckpointSaver, copyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
-import { withThreadLock, type ThreadStore } from "../checkpoints/thread_lock.js";
-import type { WORKFLOWS } from "../graphs/registry.js";
-import { type Task } from "../state/parallel_workflow/input.js";
-import { InputError } from "../state/shared/errors.js";
-import type { Settings } from "../state/parallel_workflow/configuration.js";
-import type { ReviewDecisionInput, ReviewPoint } from "../state/shared/review.js";
-import { reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
-import type { ReviewRequest, TimelineEvent, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import { withThreadLock, type ThreadStore } from "../../checkpoints/thread_lock.js";
+import type { compileWorkflow } from "../../graphs/parallel_workflow.js";
+import type { RunStatus } from "../workflow_cli.js";
+import { existingSnapshot, threadConfig } from "../thread_state.js";
+import { type Task } from "../../state/parallel_workflow/input.js";
+import { InputError } from "../../state/shared/errors.js";
+import type { Settings } from "../../state/parallel_workflow/configuration.js";
+import type { ReviewDecisionInput, ReviewPoint } from "../../state/shared/review.js";
+import { reviewEditUpdate } from "../../state/parallel_workflow/review_edit.js";
+import type { ReviewRequest, TimelineEvent, WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 
 /** The research workflow compiled, as the registry's definition compiles it. */
-export type Workflow = ReturnType<(typeof WORKFLOWS)["parallel_workflow"]["compile"]>;
-/** "running": unfinished and not paused, so being run right now or left by a crash; resume continues it. */
-export type RunStatus = "interrupted" | "completed" | "rejected" | "failed" | "running";
+export type Workflow = ReturnType<typeof compileWorkflow>;
 
 export interface Outcome {
   threadId: string;
@@ -49,8 +49,6 @@ export interface DriveOptions {
   review?: (request: ReviewRequest, state: WorkflowStateType) => Promise<ReviewDecisionInput | ReviewEditRequest | undefined>;
   signal?: AbortSignal;
 }
-
-export const threadConfig = (threadId: string) => ({ configurable: { thread_id: threadId } });
 
 /** Where a thread stands, read from its latest checkpoint. */
 export function outcomeIn(threadId: string, snapshot: StateSnapshot): Outcome {
@@ -161,20 +159,6 @@ export async function startRun(
     }
     return drive(workflow, { taskQueue: params.taskQueue, settings: params.settings }, threadId, options);
   });
-}
-
-/** What reading a thread's state needs of a compiled graph: any workflow's. */
-export interface StateReader {
-  getState(config: RunnableConfig): Promise<StateSnapshot>;
-  getStateHistory(config: RunnableConfig): AsyncIterableIterator<StateSnapshot>;
-}
-
-export async function existingSnapshot(workflow: StateReader, threadId: string): Promise<StateSnapshot> {
-  const snapshot = await workflow.getState(threadConfig(threadId));
-  if (!snapshot.createdAt) {
-    throw new InputError(`no thread ${threadId} in the checkpointer: check the id ('orchestra threads' lists them)`);
-  }
-  return snapshot;
 }
 
 /**

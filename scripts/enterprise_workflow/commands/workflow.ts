@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
-import { InputError } from "../../state/shared/errors.js";
-import { EXIT, examples, JSON_OPTION, makeOutput, number, printJson, readJsonFile, reviewerName, subcommand, terminal, withCheckpointer, type JsonOption } from "./shared.js";
+import { InputError } from "../../../state/shared/errors.js";
+import { EXIT, examples, JSON_OPTION, makeOutput, number, printJson, readJsonFile, reviewerName, subcommand, terminal, withCheckpointer, type JsonOption } from "../../commands/shared.js";
 
 /**
  * `orchestra workflow …`: declarative definitions for the engine. validate, graph and list read
@@ -35,16 +35,16 @@ async function parseInput(text: string | undefined): Promise<Record<string, unkn
 
 /** A definition file, or the file of a named definition (graph draws the file; run prefers a stored version). */
 async function definitionOf(target: string) {
-  const [{ isDefinitionFile }, { loadDefinitionFile, loadNamedDefinition }] = await Promise.all([import("../engine_cli.js"), import("../../state/enterprise_workflow/loader.js")]);
+  const [{ isDefinitionFile }, { loadDefinitionFile, loadNamedDefinition }] = await Promise.all([import("../engine.js"), import("../../../state/enterprise_workflow/loader.js")]);
   return (await isDefinitionFile(target)) ? loadDefinitionFile(target) : loadNamedDefinition(target);
 }
 
 async function runWorkflow(target: string, options: WorkflowRunOptions): Promise<number> {
   const input = await parseInput(options.input);
   const [{ isDefinitionFile, resolveDefinition, openEngine, driveEngine, terminalDecider }, { withThreadLock }, { checkEnterpriseRequest }] = await Promise.all([
-    import("../engine_cli.js"),
-    import("../../checkpoints/thread_lock.js"),
-    import("../../state/enterprise_workflow/summary.js"),
+    import("../engine.js"),
+    import("../../../checkpoints/thread_lock.js"),
+    import("../../../state/enterprise_workflow/summary.js"),
   ]);
   // A file is checked before anything opens: a bad definition writes nothing.
   const fromFile = (await isDefinitionFile(target)) ? await definitionOf(target) : undefined;
@@ -89,7 +89,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra workflow validate graphs/enterprise_workflow_definitions/ecommerce_order.yaml", "orchestra workflow validate flow.json --json"))
     .action(async (file: string, options: JsonOption) => {
-      const { loadDefinitionFile } = await import("../../state/enterprise_workflow/loader.js");
+      const { loadDefinitionFile } = await import("../../../state/enterprise_workflow/loader.js");
       const definition = await loadDefinitionFile(file);
       const steps = definition.steps.length;
       if (options.json) printJson({ valid: true, name: definition.name, version: definition.version, steps });
@@ -122,7 +122,7 @@ export function register(program: Command): void {
     .addHelpText("after", examples("orchestra workflow graph ecommerce_order", "orchestra workflow graph flow.yaml > flow.mmd"))
     .option(...JSON_OPTION)
     .action(async (target: string, options: JsonOption) => {
-      const { definitionMermaid } = await import("../../state/enterprise_workflow/report.js");
+      const { definitionMermaid } = await import("../../../state/enterprise_workflow/report.js");
       const mermaid = definitionMermaid(await definitionOf(target));
       if (options.json) printJson({ mermaid });
       else process.stdout.write(mermaid + "\n");
@@ -133,7 +133,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra workflow list", "ORCHESTRA_WORKFLOWS_DIR=./flows orchestra workflow list --json"))
     .action(async (options: JsonOption) => {
-      const { listNamedDefinitions, loadDefinitionFile } = await import("../../state/enterprise_workflow/loader.js");
+      const { listNamedDefinitions, loadDefinitionFile } = await import("../../../state/enterprise_workflow/loader.js");
       const rows = await Promise.all(
         (await listNamedDefinitions()).map(async ({ name, file }) => {
           const definition = await loadDefinitionFile(file).catch((error: Error) => error);
@@ -154,7 +154,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra workflow diff ecommerce_order", "orchestra workflow diff ecommerce_order --from 1 --to 3 --json"))
     .action(async (name: string, options: JsonOption & { from?: number; to?: number }) => {
-      const { diffWorkflowVersions, formatDiff } = await import("../optimize.js");
+      const { diffWorkflowVersions, formatDiff } = await import("../../optimize.js");
       const result = await withCheckpointer((db) =>
         diffWorkflowVersions(db, { workflow: name, ...(options.from !== undefined ? { from: options.from } : {}), ...(options.to !== undefined ? { to: options.to } : {}) }),
       );

@@ -1,4 +1,4 @@
-import type { TimelineEvent, TimelineEventOf } from "../state/parallel_workflow/workflow.js";
+import type { TimelineEvent, TimelineEventOf } from "../../state/parallel_workflow/workflow.js";
 
 const num = (x: number | undefined, digits = 3) => (x === undefined ? "?" : x.toFixed(digits));
 const pct = (x: number) => `${Math.round(x * 100)}%`;

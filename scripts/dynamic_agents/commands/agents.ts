@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { examples, JSON_OPTION, printJson, subcommand, withCheckpointer, type JsonOption } from "./shared.js";
+import { examples, JSON_OPTION, printJson, subcommand, withCheckpointer, type JsonOption } from "../../commands/shared.js";
 
 const percent = (x: number) => `${Math.round(x * 100)}%`;
 
@@ -15,9 +15,9 @@ export function register(program: Command): void {
     )
     .action(async (options: JsonOption) => {
       const [{ agentStatsOn }, { summariseTemplates }, { AGENT_TEMPLATES }] = await Promise.all([
-        import("../../checkpoints/dynamic_agents/agent_stats.js"),
-        import("../../nodes/dynamic_agents/summary.js"),
-        import("../../state/dynamic_agents/templates.js"),
+        import("../../../checkpoints/dynamic_agents/agent_stats.js"),
+        import("../../../nodes/dynamic_agents/summary.js"),
+        import("../../../state/dynamic_agents/templates.js"),
       ]);
       // Reading the statistics creates their table when it is missing, like `orchestra db migrate` does for the checkpoints.
       const stats = await withCheckpointer((db) => agentStatsOn(db.pool, db.schema).readStats());

@@ -1,5 +1,5 @@
 import { Listr, type ListrTaskWrapper } from "listr2";
-import { BRANCH_NODES, type BranchAllocation, type BranchInput, type TimelineEvent, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import { BRANCH_NODES, type BranchAllocation, type BranchInput, type TimelineEvent, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { count, formatEvent, revisionReason } from "./progress.js";
 import type { RunObserver } from "./runner.js";
 

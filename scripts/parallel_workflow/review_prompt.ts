@@ -3,9 +3,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline/promises";
-import type { ReviewDecisionInput } from "../state/shared/review.js";
-import { reviewableState, reviewEditUpdate } from "../state/parallel_workflow/review_edit.js";
-import type { ReviewRequest, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
+import type { ReviewDecisionInput } from "../../state/shared/review.js";
+import { reviewableState, reviewEditUpdate } from "../../state/parallel_workflow/review_edit.js";
+import type { ReviewRequest, WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import type { ReviewEditRequest } from "./runner.js";
 
 const fixed = (x: number | undefined, digits = 3) => (x === undefined ? "-" : x.toFixed(digits));

@@ -1,20 +1,19 @@
 import { access } from "node:fs/promises";
 import readline from "node:readline/promises";
 import type { Command } from "@langchain/langgraph";
-import type { Checkpointer } from "../checkpoints/index.js";
-import { listDefinitionVersions } from "../checkpoints/enterprise_workflow/definition_versions.js";
-import { migrateEnterpriseControls, PostgresEnterpriseControls } from "../checkpoints/enterprise_workflow/controls.js";
-import { compileEnterpriseWorkflow } from "../graphs/enterprise_workflow.js";
-import { approvalCommand, ApprovalDecisionSchema, type ApprovalDecision, type PausedNotice } from "../nodes/enterprise_workflow/approval.js";
-import { engineServices } from "../nodes/enterprise_workflow/services.js";
-import type { ApprovalRequest } from "../nodes/enterprise_workflow/tasks.js";
-import type { AdvancedWorkflow } from "../state/enterprise_workflow/definition.js";
-import { loadDefinitionFile, loadNamedDefinition } from "../state/enterprise_workflow/loader.js";
-import { formatAuditTrail, runSummary, type RunSummary } from "../state/enterprise_workflow/report.js";
-import type { EnterpriseInput, EnterpriseState, StepRecord, WorkflowStatus } from "../state/enterprise_workflow/state.js";
-import { InputError } from "../state/shared/errors.js";
-import type { OtherThread } from "./inspect.js";
-import { existingSnapshot, type RunStatus } from "./runner.js";
+import type { Checkpointer } from "../../checkpoints/index.js";
+import { listDefinitionVersions } from "../../checkpoints/enterprise_workflow/definition_versions.js";
+import { migrateEnterpriseControls, PostgresEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
+import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
+import { approvalCommand, ApprovalDecisionSchema, type ApprovalDecision, type PausedNotice } from "../../nodes/enterprise_workflow/approval.js";
+import { engineServices } from "../../nodes/enterprise_workflow/services.js";
+import type { ApprovalRequest } from "../../nodes/enterprise_workflow/tasks.js";
+import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
+import { loadDefinitionFile, loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
+import { formatAuditTrail, runSummary, type RunSummary } from "../../state/enterprise_workflow/report.js";
+import type { EnterpriseInput, EnterpriseState, StepRecord } from "../../state/enterprise_workflow/state.js";
+import { InputError } from "../../state/shared/errors.js";
+import { existingSnapshot } from "../thread_state.js";
 
 /**
  * The engine as the CLI drives it: definitions from a file or by name, the engine compiled on the
@@ -46,46 +45,6 @@ export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; co
   const controls = new PostgresEnterpriseControls(db.pool, db.schema);
   const engine = compileEnterpriseWorkflow(db.checkpointer, engineServices(controls, { namedDefinition: (name) => resolveDefinition(db, name) }));
   return { engine, controls };
-}
-
-/**
- * Runs `fn` on the engine when `threadId` is an engine thread, else returns undefined. The database
- * is opened quietly to tell, so a research thread's command then runs exactly as it always has.
- */
-export async function onEngineThread<T>(threadId: string, fn: (ctx: { db: Checkpointer; engine: Engine }) => Promise<T>): Promise<T | undefined> {
-  const { openCheckpointer } = await import("../checkpoints/index.js");
-  const db = await openCheckpointer();
-  try {
-    if (!(await isEngineThread(db, threadId))) return undefined;
-    return await fn({ db, engine: (await openEngine(db)).engine });
-  } finally {
-    await db.close();
-  }
-}
-
-/** Engine threads are told by their head checkpoint's channels: the orchestrator's trigger is unique to the engine. */
-export function isEngineChannels(channels: readonly string[]): boolean {
-  return channels.includes("branch:to:orchestrator");
-}
-
-export async function isEngineThread(db: Pick<Checkpointer, "pool" | "schema">, threadId: string): Promise<boolean> {
-  const { rows } = await db.pool.query<{ channels: Record<string, unknown> | null }>(
-    `SELECT checkpoint->'channel_versions' AS channels FROM "${db.schema}".checkpoints
-      WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`,
-    [threadId],
-  );
-  return rows[0] !== undefined && isEngineChannels(Object.keys(rows[0].channels ?? {}));
-}
-
-/** The engine threads among `threadIds`, in one query. */
-export async function engineThreadIds(db: Pick<Checkpointer, "pool" | "schema">, threadIds: readonly string[]): Promise<Set<string>> {
-  if (!threadIds.length) return new Set();
-  const { rows } = await db.pool.query<{ thread_id: string; channels: Record<string, unknown> | null }>(
-    `SELECT DISTINCT ON (thread_id) thread_id, checkpoint->'channel_versions' AS channels FROM "${db.schema}".checkpoints
-      WHERE thread_id = ANY($1) AND checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC`,
-    [threadIds],
-  );
-  return new Set(rows.filter((row) => isEngineChannels(Object.keys(row.channels ?? {}))).map((row) => row.thread_id));
 }
 
 export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: threadId, ...(model ? { model } : {}) } });
@@ -236,32 +195,6 @@ export function terminalDecider(reviewer: string, role: string | undefined) {
     } finally {
       rl.close();
     }
-  };
-}
-
-const RUN_STATUS: Record<WorkflowStatus, RunStatus> = {
-  INITIALIZING: "running",
-  RUNNING: "running",
-  ROLLBACK: "running",
-  WAITING_APPROVAL: "interrupted",
-  PAUSED: "interrupted",
-  COMPLETED: "completed",
-  FAILED: "failed",
-  CANCELLED: "failed",
-  TIMEOUT: "failed",
-};
-
-/** An engine thread as `orchestra threads` lists it: the definition's name, its status, and the approval it waits at. */
-export async function describeEngineThread(engine: Engine, threadId: string): Promise<OtherThread> {
-  const values = (await engine.getState(threadConfig(threadId))).values as Partial<EnterpriseState>;
-  const status = values.status ?? "INITIALIZING";
-  const waiting = await waitingFor(engine, threadId);
-  return {
-    workflow: values.workflowName ?? "enterprise_workflow",
-    status,
-    runStatus: RUN_STATUS[status],
-    task: JSON.stringify(values.input ?? {}),
-    reviewPoint: waiting?.kind === "approval" ? waiting.request.stepId : null,
   };
 }
 

@@ -2,20 +2,20 @@ import { setMaxListeners } from "node:events";
 import { MAX_CONCURRENCY } from "../../state/shared/settings.js";
 import { DatabaseUnavailableError } from "../../state/shared/errors.js";
 import type { Checkpointer } from "../../checkpoints/index.js";
-import { summarizeThread, type ThreadSummary } from "../inspect.js";
-import { ListrProgress, PlainProgress, type ProgressView } from "../live_progress.js";
-import { count } from "../progress.js";
-import { promptReview } from "../review_prompt.js";
-import type { DriveOptions, Outcome, RunObserver, Workflow } from "../runner.js";
-import { EXIT, makeOutput, printJson, reviewerName, terminal, withWorkflow, type JsonOption, type ReviewerOption } from "./shared.js";
+import { summarizeThread, type ThreadSummary } from "./inspect.js";
+import { ListrProgress, PlainProgress, type ProgressView } from "./live_progress.js";
+import { count } from "./progress.js";
+import { promptReview } from "./review_prompt.js";
+import type { DriveOptions, Outcome, RunObserver, Workflow } from "./runner.js";
+import { compileWorkflow } from "../../graphs/parallel_workflow.js";
+import { EXIT, makeOutput, printJson, reviewerName, terminal } from "../commands/shared.js";
+import type { JsonOption, LiveRunOptions } from "../workflow_cli.js";
 
 /**
- * What `run`, `resume` and `replay` share: the live view of a thread as it moves, the review
- * prompt in a terminal, Ctrl-C, and the closing lines. Loaded by their actions only: it pulls
- * in the workflow and the terminal UI.
+ * What `run`, `resume` and `replay` share on a research thread: the live view of a thread as it
+ * moves, the review prompt in a terminal, Ctrl-C, and the closing lines. Loaded by their actions
+ * only: it pulls in the workflow and the terminal UI.
  */
-
-export type LiveRunOptions = JsonOption & ReviewerOption;
 
 const interactive = (options: JsonOption) => terminal(options) && !!process.stdin.isTTY;
 
@@ -66,6 +66,7 @@ function announce(options: JsonOption, threadId: string, model: string | undefin
  * paused (or, mid-step, at its last saved step) and says how to resume.
  */
 export async function liveRun(
+  db: Checkpointer,
   options: LiveRunOptions,
   thread: { id: string; model?: string },
   fn: (ctx: { workflow: Workflow; db: Checkpointer; drive: DriveOptions }) => Promise<Outcome>,
@@ -110,35 +111,32 @@ export async function liveRun(
       view.restore(values);
     },
   };
-  let running = false;
+  const workflow = compileWorkflow(db.checkpointer);
   try {
-    return await withWorkflow(async ({ workflow, db }) => {
-      running = true;
-      const reviewer = reviewerName(options);
-      const outcome = await fn({
-        workflow,
-        db,
-        drive: {
-          signal: stop.signal,
-          observer,
-          onEvent: (event) => view.event(event),
-          ...(interactive(options)
-            ? {
-                review: async (request, state) => {
-                  begin();
-                  await view.pause("waiting for review");
-                  const answer = await promptReview(request, state, reviewer);
-                  if (!answer) cancelled = true;
-                  return answer;
-                },
-              }
-            : {}),
-        },
-      });
-      await view.pause();
-      const code = await report(outcome, options, workflow, startedAt);
-      return cancelled ? EXIT.interrupted : code;
+    const reviewer = reviewerName(options);
+    const outcome = await fn({
+      workflow,
+      db,
+      drive: {
+        signal: stop.signal,
+        observer,
+        onEvent: (event) => view.event(event),
+        ...(interactive(options)
+          ? {
+              review: async (request, state) => {
+                begin();
+                await view.pause("waiting for review");
+                const answer = await promptReview(request, state, reviewer);
+                if (!answer) cancelled = true;
+                return answer;
+              },
+            }
+          : {}),
+      },
     });
+    await view.pause();
+    const code = await report(outcome, options, workflow, startedAt);
+    return cancelled ? EXIT.interrupted : code;
   } catch (error) {
     if (cancelled) {
       await view.stop("stopped by Ctrl-C");
@@ -147,7 +145,7 @@ export async function liveRun(
     }
     await view.pause();
     // Lost mid-run, the saved steps are safe: say how to pick the thread up again.
-    if (running && error instanceof DatabaseUnavailableError) {
+    if (error instanceof DatabaseUnavailableError) {
       throw new DatabaseUnavailableError(`${error.message}: 'orchestra resume ${threadId}'`);
     }
     throw error;

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import type { ControlKind } from "../../checkpoints/enterprise_workflow/controls.js";
-import { InputError } from "../../state/shared/errors.js";
-import { examples, JSON_OPTION, printJson, reviewerName, subcommand, withCheckpointer, type JsonOption, type ReviewerOption } from "./shared.js";
+import type { ControlKind } from "../../../checkpoints/enterprise_workflow/controls.js";
+import { InputError } from "../../../state/shared/errors.js";
+import { examples, JSON_OPTION, printJson, reviewerName, subcommand, withCheckpointer, type JsonOption, type ReviewerOption } from "../../commands/shared.js";
 
 /**
  * `orchestra pause` and `orchestra cancel`: a request in the database that the engine thread's run,
@@ -16,8 +16,8 @@ const WHAT: Record<ControlKind, string> = {
 };
 
 async function requestControl(kind: ControlKind, threadId: string, options: ControlOptions): Promise<void> {
-  const { isEngineThread } = await import("../engine_cli.js");
-  const { migrateEnterpriseControls, PostgresEnterpriseControls } = await import("../../checkpoints/enterprise_workflow/controls.js");
+  const { isEngineThread } = await import("../cli.js");
+  const { migrateEnterpriseControls, PostgresEnterpriseControls } = await import("../../../checkpoints/enterprise_workflow/controls.js");
   const actor = reviewerName(options);
   const request = await withCheckpointer(async (db) => {
     if (!(await isEngineThread(db, threadId))) {

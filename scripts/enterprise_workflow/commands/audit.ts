@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { InputError } from "../../state/shared/errors.js";
-import { examples, JSON_OPTION, printJson, subcommand, withCheckpointer, type JsonOption } from "./shared.js";
+import { InputError } from "../../../state/shared/errors.js";
+import { examples, JSON_OPTION, printJson, subcommand, withCheckpointer, type JsonOption } from "../../commands/shared.js";
 
 export function register(program: Command): void {
   subcommand(program, "audit")
@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra audit 3f2c...", "orchestra audit 3f2c... --json | jq '.[] | select(.actor)'"))
     .action(async (threadId: string, options: JsonOption) => {
-      const { auditOf, formatAuditTrail, isEngineThread, openEngine } = await import("../engine_cli.js");
+      const [{ auditOf, formatAuditTrail, openEngine }, { isEngineThread }] = await Promise.all([import("../engine.js"), import("../cli.js")]);
       const entries = await withCheckpointer(async (db) => {
         if (!(await isEngineThread(db, threadId))) throw new InputError(`thread ${threadId} is not an engine workflow thread: 'orchestra threads' lists the threads and their workflows`);
         return auditOf((await openEngine(db)).engine, threadId);
