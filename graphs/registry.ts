@@ -2,14 +2,15 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type pg from "pg";
 import { reachedNodes } from "../checkpoints/threads.js";
 import { InputError } from "../state/shared/errors.js";
-import type { ServableGraph, WorkflowDefinition, WorkflowEntry } from "../state/shared/workflow_definition.js";
+import type { ServableGraph, WorkflowDefinition, WorkflowEntry, WorkflowStorage } from "../state/shared/workflow_definition.js";
 import { DEFAULT_WORKFLOW as DEFAULT_WORKFLOW_NAME } from "./default_workflow.js";
 
 /**
  * Every workflow the product serves, by name: the only list of them. A new workflow is its
  * folders plus one entry here; langgraph.json must list the same names (a test checks). An entry
  * holds what listing and telling threads apart need, and loads the workflow's graph modules only
- * when asked: `orchestra threads` and `--help` import none of them.
+ * when asked: `orchestra threads` and `--help` import none of them. `storage` loads the
+ * workflow's own tables from checkpoints/<workflow>/ alone.
  */
 export const WORKFLOWS = {
   parallel_workflow: {
@@ -36,12 +37,14 @@ export const WORKFLOWS = {
     servedGraph: "./graphs/dynamic_agents.ts:graph",
     nodes: ["agent_generator", "dynamic_agent", "coordination", "sync_point_manager", "branch_merger", "quality_validator", "final_integrator"],
     load: async () => (await import("./dynamic_agents.js")).dynamicAgents,
+    storage: async () => (await import("../checkpoints/dynamic_agents/storage.js")).dynamicAgentsStorage,
   },
   enterprise_workflow: {
     description: "The enterprise engine: runs a declarative workflow definition, given or named",
     servedGraph: "./graphs/enterprise_workflow.ts:graph",
     nodes: ["orchestrator", "llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "recovery_worker", "approval_worker", "pause_gate"],
     load: async () => (await import("./enterprise_workflow.js")).enterpriseWorkflow,
+    storage: async () => (await import("../checkpoints/enterprise_workflow/storage.js")).enterpriseWorkflowStorage,
   },
 } as const satisfies Record<string, WorkflowEntry>;
 
@@ -82,6 +85,12 @@ export function workflowOfReached(reached: readonly string[]): WorkflowName {
 /** The workflow of a saved thread; the default workflow's for an id with no checkpoint (its commands then say there is no such thread). */
 export async function threadWorkflow(db: { pool: pg.Pool; schema: string }, threadId: string): Promise<WorkflowName> {
   return workflowOfReached((await reachedNodes(db.pool, db.schema, threadId)) ?? []);
+}
+
+/** Every workflow's own tables, in the registry's order, loading no graph. */
+export async function workflowStorages(): Promise<WorkflowStorage[]> {
+  const entries: readonly WorkflowEntry[] = Object.values(WORKFLOWS);
+  return Promise.all(entries.flatMap((entry) => (entry.storage ? [entry.storage()] : [])));
 }
 
 /** A workflow as `orchestra serve` serves it. */

@@ -1,16 +1,21 @@
-import { createHash } from "node:crypto";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
-import { standardDeviation, type RunObservation, type StepFigures } from "../nodes/enterprise_workflow/optimizer/optimizer.js";
-import { allSteps, type AdvancedWorkflow } from "../state/enterprise_workflow/definition.js";
-import type { StepRecord } from "../state/enterprise_workflow/state.js";
+import { standardDeviation, type RunObservation, type StepFigures } from "../nodes/shared/optimizer.js";
 
 /**
  * Metrics read from what the product already keeps: the checkpoints (their timestamps, and which
- * nodes each one saved, told by the change in `versions_seen`), the engine's step records and
- * audit trail in the saved state, and the server's runs table. Nothing is recorded for metrics
- * alone, so there is no second bookkeeping to drift from the first.
+ * nodes each one saved, told by the change in `versions_seen`), what a workflow's runs record in
+ * their saved state (the engine's step records, read by its `variants` hook), and the server's
+ * runs table. Nothing is recorded for metrics alone, so there is no second bookkeeping to drift
+ * from the first.
  */
+
+/** The database the metrics, the optimizer and the definitions' versions are read from. */
+export interface MetricsDatabase {
+  pool: pg.Pool;
+  schema: string;
+  checkpointer: BaseCheckpointSaver;
+}
 
 export interface DurationStats {
   count: number;
@@ -66,12 +71,11 @@ export interface WorkflowMetrics {
   observations: RunObservation[];
 }
 
-export interface CollectOptions {
-  pool: pg.Pool;
-  schema: string;
-  checkpointer: BaseCheckpointSaver;
+export interface CollectOptions extends MetricsDatabase {
   /** graphId → its node names: a thread's graph is told by the nodes its checkpoints name. */
   graphs: Record<string, readonly string[]>;
+  /** graphId → how its threads that ran a named variant are read from their saved values. */
+  variantSamplers?: Record<string, (values: Record<string, unknown>) => RunSample | undefined>;
   /** Only this workflow (a graph id or an engine definition's name). */
   workflow?: string;
   /** Only threads active since this time (ms since the epoch). */
@@ -107,7 +111,8 @@ interface CheckpointRow {
   bytes: number;
 }
 
-interface StepSample {
+/** One run of a step, as a thread's checkpoints or its own records tell it. */
+export interface StepSample {
   durationMs?: number;
   ok?: boolean;
   retries: number;
@@ -117,22 +122,24 @@ interface StepSample {
   reviewWait: boolean;
 }
 
-interface ThreadSample {
+/** What a thread's run did: the workflow (or variant) it ran, its outcome and its steps. */
+export interface RunSample {
   workflow: string;
-  graphId: string;
   finished: boolean;
   failed: boolean;
   wallMs?: number;
   steps: Map<string, StepSample[]>;
   observation?: RunObservation;
+}
+
+interface ThreadSample extends RunSample {
+  graphId: string;
   checkpoints: number;
   storedBytes: number;
   peakParallel: number;
 }
 
-const TIMEOUT_ERROR = /timed? ?out|timeout|deadline/i;
-const fingerprint = (value: unknown) => createHash("sha256").update(JSON.stringify(value ?? null)).digest("hex").slice(0, 16);
-const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => map.set(key, [...(map.get(key) ?? []), value]);
+export const push = <K, V>(map: Map<K, V[]>, key: K, value: V) => map.set(key, [...(map.get(key) ?? []), value]);
 
 export async function collectMetrics(options: CollectOptions): Promise<WorkflowMetrics[]> {
   const { pool, schema } = options;
@@ -201,7 +208,8 @@ async function sampleThread(options: CollectOptions, threadId: string): Promise<
 
   const tuple = await options.checkpointer.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
   const values = (tuple?.checkpoint.channel_values ?? {}) as Record<string, unknown>;
-  if (typeof values.workflowName === "string" && values.workflow) return engineSample(values, base);
+  const variant = options.variantSamplers?.[graphId]?.(values);
+  if (variant) return { ...base, ...variant };
 
   const status = typeof values.status === "string" ? values.status : "";
   // A graph thread is over when its head is not paused at a review and its state says it stopped.
@@ -215,59 +223,6 @@ async function sampleThread(options: CollectOptions, threadId: string): Promise<
     wallMs: observation.wallMs,
     steps: nodeSamples,
     observation,
-  };
-}
-
-/** An engine thread: its steps' own records, which know attempts, errors and start and end times. */
-function engineSample(values: Record<string, unknown>, base: Pick<ThreadSample, "graphId" | "checkpoints" | "storedBytes" | "peakParallel">): ThreadSample {
-  const workflow = values.workflow as AdvancedWorkflow;
-  const records = (values.steps ?? {}) as Record<string, StepRecord>;
-  const results = (values.intermediateResults ?? {}) as Record<string, unknown>;
-  const definitionSteps = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
-  const status = String(values.status ?? "");
-  const finished = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"].includes(status);
-  const steps = new Map<string, StepSample[]>();
-  const observation: RunObservation = { wallMs: 0, steps: {} };
-  let approvalMs = 0;
-  for (const [key, record] of Object.entries(records)) {
-    const stepId = key.split("#")[0]!;
-    const step = definitionSteps.get(stepId);
-    if (!step || !["COMPLETED", "FAILED"].includes(record.status)) continue;
-    const waitsForPerson = step.stepType === "human_approval";
-    if (waitsForPerson) approvalMs += record.durationMs ?? 0;
-    const callsModel = step.action !== undefined && ("llm" in step.action || "react" in step.action);
-    const attempts = record.attempts ?? 1;
-    push(steps, stepId, {
-      ...(waitsForPerson || record.durationMs === undefined ? {} : { durationMs: record.durationMs }),
-      ok: record.status === "COMPLETED",
-      retries: Math.max(0, attempts - 1),
-      timedOut: record.status === "FAILED" && TIMEOUT_ERROR.test(record.error ?? ""),
-      modelCalls: callsModel ? attempts : 0,
-      reviewWait: waitsForPerson,
-    });
-    if (record.startedAt && record.finishedAt && !key.includes("#")) {
-      const inputs = { input: values.input, results: step.dependencies.map((id) => results[id] ?? null) };
-      observation.steps[stepId] = {
-        startedAt: Date.parse(record.startedAt),
-        finishedAt: Date.parse(record.finishedAt),
-        ...(record.durationMs === undefined ? {} : { durationMs: record.durationMs }),
-        inputKey: fingerprint(inputs),
-        outputKey: fingerprint(results[stepId]),
-      };
-    }
-  }
-  const start = typeof values.startTime === "string" ? Date.parse(values.startTime) : NaN;
-  const end = typeof values.endTime === "string" ? Date.parse(values.endTime) : NaN;
-  const wallMs = finished && Number.isFinite(start) && Number.isFinite(end) ? end - start - approvalMs : undefined;
-  if (wallMs !== undefined) observation.wallMs = wallMs;
-  return {
-    ...base,
-    workflow: workflow.name,
-    finished,
-    failed: status !== "COMPLETED" && finished,
-    ...(wallMs === undefined ? {} : { wallMs }),
-    steps,
-    ...(finished ? { observation } : {}),
   };
 }
 

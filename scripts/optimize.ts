@@ -1,27 +1,53 @@
-import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
-import type pg from "pg";
-import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../checkpoints/enterprise_workflow/definition_versions.js";
-import { collectMetrics, stepFigures, type DurationStats, type WorkflowMetrics } from "./metrics_collector.js";
-import { WORKFLOWS, workflowNames } from "../graphs/registry.js";
-import { applyRecommendations, diffDefinitions, isApplicable, shapeOfDefinition, type DefinitionChange } from "../nodes/enterprise_workflow/optimizer/apply.js";
-import { optimize, type OptimizationReport, type WorkflowShape } from "../nodes/enterprise_workflow/optimizer/optimizer.js";
-import type { AdvancedWorkflow } from "../state/enterprise_workflow/definition.js";
-import { loadNamedDefinition } from "../state/enterprise_workflow/loader.js";
+import { WORKFLOWS, workflowNames, type WorkflowName } from "../graphs/registry.js";
+import { isApplicable, optimize, type DefinitionChange, type WorkflowShape } from "../nodes/shared/optimizer.js";
 import { InputError } from "../state/shared/errors.js";
+import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./metrics_collector.js";
+import { formatDiff, type OptimizeResult, type WorkflowCli, type WorkflowVariants } from "./workflow_cli.js";
+import { WORKFLOW_CLIS } from "./workflow_clis.js";
 
 /**
- * The `metrics`, `optimize` and `workflow diff` commands as functions: each takes an open
- * database and its options, returns data for `--json`, and has a formatter for the terminal.
+ * The `metrics` and `optimize` commands as functions, for every workflow: each takes an open
+ * database and its options, returns data for `--json`, and has a formatter for the terminal. A
+ * workflow that runs named variants (the engine's definitions) reads and optimizes them through
+ * its CLI's `variants` hook.
  */
-export interface MetricsDatabase {
-  pool: pg.Pool;
-  schema: string;
-  checkpointer: BaseCheckpointSaver;
-}
 
 /** Every graph the product runs, by id, with its node names: a thread's graph is told by them. */
 export function knownGraphs(): Record<string, readonly string[]> {
   return Object.fromEntries(workflowNames().map((name) => [name, WORKFLOWS[name].nodes]));
+}
+
+/** The workflows that run named variants, in the registry's order, their hooks loaded. */
+async function workflowVariants(): Promise<{ graphId: WorkflowName; variants: WorkflowVariants }[]> {
+  const all = await Promise.all(
+    workflowNames().map(async (graphId) => {
+      const cli: WorkflowCli = WORKFLOW_CLIS[graphId];
+      return cli.variants ? [{ graphId, variants: await cli.variants() }] : [];
+    }),
+  );
+  return all.flat();
+}
+
+/** Every named variant of every workflow, e.g. the engine's definitions. */
+export async function variantNames(): Promise<string[]> {
+  return (await Promise.all((await workflowVariants()).map(({ variants }) => variants.names()))).flat();
+}
+
+/**
+ * The variants `name` is one of: the first workflow's that lists it, else the first workflow's,
+ * whose own checks then say what is missing (a name with stored versions only is listed by none).
+ */
+async function variantsOf(name: string): Promise<WorkflowVariants> {
+  const all = await workflowVariants();
+  for (const { variants } of all) if ((await variants.names()).includes(name)) return variants;
+  const first = all[0];
+  if (!first) throw new InputError(`no workflow named '${name}': use one of ${workflowNames().join(", ")}`);
+  return first.variants;
+}
+
+/** Throws InputError, before any database opens, when `name` is neither a graph nor a named variant. */
+export async function checkOptimizable(name: string): Promise<void> {
+  if (!(name in knownGraphs())) await (await variantsOf(name)).check(name);
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
@@ -44,7 +70,14 @@ export interface MetricsOptions {
 /** `orchestra metrics [--workflow NAME] [--since DURATION]`. */
 export async function metrics(db: MetricsDatabase, options: MetricsOptions = {}): Promise<WorkflowMetrics[]> {
   const since = options.since === undefined ? undefined : (options.now ?? Date.now()) - parseSince(options.since);
-  return collectMetrics({ ...db, graphs: knownGraphs(), ...(options.workflow ? { workflow: options.workflow } : {}), ...(since === undefined ? {} : { since }) });
+  const variantSamplers = Object.fromEntries((await workflowVariants()).map(({ graphId, variants }) => [graphId, variants.sample]));
+  return collectMetrics({
+    ...db,
+    graphs: knownGraphs(),
+    variantSamplers,
+    ...(options.workflow ? { workflow: options.workflow } : {}),
+    ...(since === undefined ? {} : { since }),
+  });
 }
 
 const ms = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)}s` : `${Math.round(value)}ms`);
@@ -99,44 +132,19 @@ export interface OptimizeOptions {
   now?: number;
 }
 
-export interface OptimizeResult extends OptimizationReport {
-  /** The definition version the figures were measured on; undefined for a graph (its structure is code). */
-  version?: number;
-  applied?: { version: number; changes: DefinitionChange[]; recommendations: string[] };
-}
-
-/** The newest stored version, else the definition file as version 1 (not stored until a change is applied). */
-export async function currentDefinition(db: MetricsDatabase, name: string): Promise<{ definition: AdvancedWorkflow; version: number; stored: boolean }> {
-  const versions = await listDefinitionVersions(db.pool, db.schema, name);
-  const latest = versions[versions.length - 1];
-  if (latest) return { definition: latest.definition, version: latest.version, stored: true };
-  return { definition: await loadNamedDefinition(name), version: 1, stored: false };
-}
-
 /** `orchestra optimize WORKFLOW [--apply]`: bottlenecks and recommendations from the workflow's measured runs. */
 export async function optimizeWorkflow(db: MetricsDatabase, options: OptimizeOptions): Promise<OptimizeResult> {
   const graphs = knownGraphs();
   const isGraph = options.workflow in graphs;
   const [measured] = await metrics(db, { workflow: options.workflow, ...(options.since ? { since: options.since } : {}), ...(options.now ? { now: options.now } : {}) });
+  const figures = measured ? stepFigures(measured) : [];
+  const runs = measured?.observations ?? [];
   if (isGraph) {
     if (options.apply) throw new InputError(`${options.workflow} is a graph built in code, so --apply has nothing to write: optimize an engine definition by name instead`);
     const shape: WorkflowShape = { name: options.workflow, steps: graphs[options.workflow]!.map((stepId) => ({ stepId, dependencies: [], groupable: false })) };
-    return optimize(shape, measured ? stepFigures(measured) : [], measured?.observations ?? []);
+    return optimize(shape, figures, runs);
   }
-  const current = await currentDefinition(db, options.workflow);
-  const report = optimize(shapeOfDefinition(current.definition), measured ? stepFigures(measured) : [], measured?.observations ?? []);
-  const result: OptimizeResult = { ...report, version: current.version };
-  if (!options.apply) return result;
-  const applicable = report.recommendations.filter(isApplicable);
-  if (!applicable.length) throw new InputError(`nothing to apply to ${options.workflow}: no applicable recommendation from ${report.runs} measured runs; run it more, then optimize again`);
-  const next = applyRecommendations(current.definition, applicable);
-  const appended: { definition: AdvancedWorkflow; note: string }[] = [
-    ...(current.stored ? [] : [{ definition: current.definition, note: "the definition file, before the first change" }]),
-    { definition: next, note: `applied ${applicable.map((r) => r.id).join(", ")}` },
-  ];
-  const saved = await appendDefinitionVersions(db.pool, db.schema, options.workflow, appended);
-  const written = saved[saved.length - 1]!;
-  return { ...result, applied: { version: written.version, changes: diffDefinitions(saved[saved.length - 2]?.definition ?? current.definition, written.definition), recommendations: applicable.map((r) => r.id) } };
+  return (await variantsOf(options.workflow)).optimize(db, options.workflow, { figures, runs }, options.apply ?? false);
 }
 
 export function formatOptimization(result: OptimizeResult): string {
@@ -150,43 +158,4 @@ export function formatOptimization(result: OptimizeResult): string {
   }
   if (result.applied) lines.push(`applied: wrote ${result.workflow} v${result.applied.version}`, formatDiff(result.applied.changes));
   return lines.join("\n");
-}
-
-export interface DiffOptions {
-  workflow: string;
-  /** Default: the version before `to`. */
-  from?: number;
-  /** Default: the newest. */
-  to?: number;
-}
-
-export interface DiffResult {
-  workflow: string;
-  from: number;
-  to: number;
-  changes: DefinitionChange[];
-}
-
-/** `orchestra workflow diff NAME [FROM] [TO]`: what changed between two stored versions. */
-export async function diffWorkflowVersions(db: MetricsDatabase, options: DiffOptions): Promise<DiffResult> {
-  const versions = await listDefinitionVersions(db.pool, db.schema, options.workflow);
-  if (versions.length < 2 && options.from === undefined) {
-    throw new InputError(`${options.workflow} has ${versions.length ? "one version" : "no stored versions"}: 'orchestra optimize ${options.workflow} --apply' writes the next`);
-  }
-  const find = (version: number): DefinitionVersion => {
-    const found = versions.find((v) => v.version === version);
-    if (!found) throw new InputError(`${options.workflow} has no version ${version}: its versions are ${versions.map((v) => v.version).join(", ") || "none"}`);
-    return found;
-  };
-  const to = find(options.to ?? versions[versions.length - 1]!.version);
-  const from = find(options.from ?? to.version - 1);
-  return { workflow: options.workflow, from: from.version, to: to.version, changes: diffDefinitions(from.definition, to.definition) };
-}
-
-export function formatDiff(changes: readonly DefinitionChange[]): string {
-  if (!changes.length) return "  (no changes)";
-  const show = (value: unknown) => JSON.stringify(value);
-  return changes
-    .map((c) => (c.from === undefined ? `  + ${c.path}: ${show(c.to)}` : c.to === undefined ? `  - ${c.path}: ${show(c.from)}` : `  ~ ${c.path}: ${show(c.from)} → ${show(c.to)}`))
-    .join("\n");
 }

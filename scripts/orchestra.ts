@@ -1,3 +1,5 @@
+import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
 import { DatabaseUnavailableError, InputError } from "../state/shared/errors.js";
 import { examples, EXIT } from "./commands/shared.js";
@@ -111,3 +113,6 @@ export async function main(argv = process.argv) {
     process.exitCode = EXIT.failed;
   }
 }
+
+// Run as a file (`npx tsx scripts/orchestra.ts --help`); the bin, scripts/orchestra.js, imports this module and calls main itself.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();

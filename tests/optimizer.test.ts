@@ -8,7 +8,7 @@ import {
   type RunObservation,
   type StepFigures,
   type WorkflowShape,
-} from "../nodes/enterprise_workflow/optimizer/optimizer.js";
+} from "../nodes/shared/optimizer.js";
 import { checkDefinition } from "../state/enterprise_workflow/loader.js";
 
 const s = 1000;

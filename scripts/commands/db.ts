@@ -13,8 +13,8 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra db status", "DATABASE_URL=postgres://... orchestra db status --json"))
     .action(async (options: DbOptions) => {
-      const [{ databaseStatus }, { productTables }] = await Promise.all([import("../../checkpoints/status.js"), import("../migrate.js")]);
-      const status = await withCheckpointer(async (db) => ({ ...(await databaseStatus(db)), tables: await productTables(db.pool, db.schema) }), { migrate: false });
+      const [{ databaseStatus }, { tablePresence }] = await Promise.all([import("../../checkpoints/status.js"), import("../migrate.js")]);
+      const status = await withCheckpointer(async (db) => ({ ...(await databaseStatus(db)), tables: await tablePresence(db.pool, db.schema) }), { migrate: false });
       if (options.json) printJson(status);
       else {
         process.stdout.write(
@@ -33,10 +33,10 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra db migrate", "DATABASE_URL=postgres://... ORCHESTRA_DB_SCHEMA=team_a orchestra db migrate --json"))
     .action(async (options: DbOptions) => {
-      const [{ databaseStatus }, { migrateAll, productTables }] = await Promise.all([import("../../checkpoints/status.js"), import("../migrate.js")]);
+      const [{ databaseStatus }, { migrateAll, tablePresence }] = await Promise.all([import("../../checkpoints/status.js"), import("../migrate.js")]);
       const status = await withCheckpointer(async (db) => {
         await migrateAll(db.pool, db.schema);
-        return { ...(await databaseStatus(db)), tables: await productTables(db.pool, db.schema) };
+        return { ...(await databaseStatus(db)), tables: await tablePresence(db.pool, db.schema) };
       });
       if (options.json) printJson(status);
       else process.stdout.write(`tables ready in schema ${status.schema} at ${status.location} (${status.migrations} checkpoint migrations applied)\n${tableLines(status.tables).join("\n")}\n`);

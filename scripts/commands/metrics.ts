@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra metrics", "orchestra metrics --workflow parallel_workflow --since 24h", "orchestra metrics --json"))
     .action(async (options: MetricsCommandOptions) => {
-      const [{ metrics, formatMetrics, parseSince, knownGraphs }, { InputError }] = await Promise.all([
+      const [{ metrics, formatMetrics, parseSince, knownGraphs, variantNames }, { InputError }] = await Promise.all([
         import("../optimize.js"),
         import("../../state/shared/errors.js"),
       ]);
@@ -22,8 +22,7 @@ export function register(program: Command): void {
       if (options.since !== undefined) parseSince(options.since);
       const found = await withCheckpointer((db) => metrics(db, options));
       if (options.workflow !== undefined && !found.length && !(options.workflow in knownGraphs())) {
-        const { listNamedDefinitions } = await import("../../state/enterprise_workflow/loader.js");
-        const names = [...Object.keys(knownGraphs()), ...(await listNamedDefinitions()).map((d) => d.name)];
+        const names = [...Object.keys(knownGraphs()), ...(await variantNames())];
         if (!names.includes(options.workflow)) throw new InputError(`no workflow named '${options.workflow}' has runs or a definition: use one of ${names.join(", ")}`);
       }
       if (options.json) printJson(found);

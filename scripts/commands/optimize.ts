@@ -15,13 +15,10 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra optimize parallel_workflow", "orchestra optimize customer_service --apply", "orchestra optimize customer_service --json"))
     .action(async (workflow: string, options: OptimizeCommandOptions) => {
-      const [{ optimizeWorkflow, formatOptimization, parseSince, knownGraphs }, { loadNamedDefinition }] = await Promise.all([
-        import("../optimize.js"),
-        import("../../state/enterprise_workflow/loader.js"),
-      ]);
+      const { optimizeWorkflow, formatOptimization, parseSince, checkOptimizable } = await import("../optimize.js");
       // Checked before the database opens: bad input starts nothing and writes nothing.
       if (options.since !== undefined) parseSince(options.since);
-      if (!(workflow in knownGraphs())) await loadNamedDefinition(workflow);
+      await checkOptimizable(workflow);
       const result = await withCheckpointer((db) => optimizeWorkflow(db, { workflow, ...options }));
       if (options.json) printJson(result);
       else process.stdout.write(formatOptimization(result) + "\n");

@@ -1,9 +1,9 @@
 import type { Hono } from "hono";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
-import { listNamedDefinitions } from "../../state/enterprise_workflow/loader.js";
 import { InputError } from "../../state/shared/errors.js";
-import { knownGraphs, metrics, optimizeWorkflow, type MetricsDatabase } from "../optimize.js";
+import type { MetricsDatabase } from "../metrics_collector.js";
+import { knownGraphs, metrics, optimizeWorkflow, variantNames } from "../optimize.js";
 import type { ApiContext } from "./context.js";
 
 /**
@@ -22,10 +22,7 @@ export function mountMetricsRoutes(app: Hono, ctx: Pick<ApiContext, "pool" | "sc
     const since = c.req.query("since");
     return c.json(await metrics(db, { ...(workflow ? { workflow } : {}), ...(since ? { since } : {}) }));
   });
-  app.get("/orchestra/workflows", async (c) => {
-    const definitions = await listNamedDefinitions();
-    return c.json({ graphs: Object.keys(knownGraphs()), definitions: definitions.map((d) => d.name) });
-  });
+  app.get("/orchestra/workflows", async (c) => c.json({ graphs: Object.keys(knownGraphs()), definitions: await variantNames() }));
   app.get("/orchestra/optimize/:workflow", async (c) => c.json(await optimizeWorkflow(db, { workflow: workflowParam(c.req.param("workflow")) })));
   app.post("/orchestra/optimize/:workflow/apply", async (c) => c.json(await optimizeWorkflow(db, { workflow: workflowParam(c.req.param("workflow")), apply: true })));
 }

@@ -2,6 +2,7 @@ import type { StreamEvent } from "@langchain/core/tracers/log_stream";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { Graph } from "@langchain/core/runnables/graph";
 import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
+import type pg from "pg";
 import type { z } from "zod";
 import type { OfflineSkills } from "../../models/offline/skills.js";
 
@@ -45,6 +46,16 @@ export interface WorkflowEntry {
   /** Its graph's node names (START aside): a thread's workflow is told by the nodes it reached. A test checks them against the graph. */
   nodes: readonly string[];
   load(): Promise<WorkflowDefinition>;
+  /** The tables the workflow keeps beside the checkpoints, for `orchestra db` and the server's start: loads no graph. */
+  storage?(): Promise<WorkflowStorage>;
+}
+
+/** A workflow's own tables in the checkpoints' schema, from checkpoints/<workflow>/. */
+export interface WorkflowStorage {
+  /** Table names by what they serve: `orchestra db` prints one line per group, in this order. */
+  tables: Record<string, readonly string[]>;
+  /** Creates or completes them; safe to repeat. */
+  migrate(pool: pg.Pool, schema: string): Promise<void>;
 }
 
 /**

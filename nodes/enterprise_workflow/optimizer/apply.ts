@@ -1,6 +1,6 @@
 import { ACTION_STEP_TYPES, type AdvancedWorkflow, type WorkflowStep } from "../../../state/enterprise_workflow/definition.js";
 import { checkDefinition } from "../../../state/enterprise_workflow/loader.js";
-import type { OptimizationRecommendation, WorkflowShape } from "./optimizer.js";
+import { isApplicable, type DefinitionChange, type OptimizationRecommendation, type WorkflowShape } from "../../shared/optimizer.js";
 
 /** Step types a parallel step's child may have: the loader refuses any other. */
 const CHILD_TYPES: readonly WorkflowStep["stepType"][] = ["sequential", "worker", "react"];
@@ -17,11 +17,6 @@ export function shapeOfDefinition(workflow: AdvancedWorkflow): WorkflowShape {
       timeoutSeconds: step.timeoutSeconds,
     })),
   };
-}
-
-/** Changes the engine cannot take from a definition yet: they are reported, not written. */
-export function isApplicable(recommendation: OptimizationRecommendation): boolean {
-  return recommendation.specificChanges.every((change) => change.action !== "set_cache_policy");
 }
 
 /**
@@ -65,12 +60,6 @@ export function applyRecommendations(workflow: AdvancedWorkflow, recommendations
     }
   }
   return checkDefinition({ ...workflow, steps, maxParallelSteps });
-}
-
-export interface DefinitionChange {
-  path: string;
-  from?: unknown;
-  to?: unknown;
 }
 
 /** Every leaf that differs between two definitions, by its path ("steps.fetch.timeoutSeconds"); steps are keyed by stepId. */

@@ -1,6 +1,7 @@
 /**
  * The optimizer's decisions: pure functions of measured step figures, measured runs and the
- * workflow's dependency structure. Nothing here reads a database or a clock.
+ * workflow's dependency structure, for any workflow whose steps are measured (a graph's nodes, an
+ * engine definition's steps). Nothing here reads a database or a clock.
  */
 
 /** How one step performed over the runs measured. */
@@ -346,4 +347,16 @@ export function optimize(shape: WorkflowShape, figures: readonly StepFigures[], 
     ...resourceRecommendations(shape, figures),
   ].sort((a, b) => b.priority - a.priority || b.expectedImprovement - a.expectedImprovement);
   return { workflow: shape.name, runs: runs.length, bottlenecks, recommendations };
+}
+
+/** Caching changes no definition can take yet: they are reported, not written by --apply. */
+export function isApplicable(recommendation: OptimizationRecommendation): boolean {
+  return recommendation.specificChanges.every((change) => change.action !== "set_cache_policy");
+}
+
+/** A leaf that differs between two versions of a definition, by its path ("steps.fetch.timeoutSeconds"). */
+export interface DefinitionChange {
+  path: string;
+  from?: unknown;
+  to?: unknown;
 }
