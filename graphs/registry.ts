@@ -4,6 +4,7 @@ import { reachedNodes } from "../checkpoints/threads.js";
 import { InputError } from "../state/shared/errors.js";
 import type { ServableGraph, WorkflowDefinition, WorkflowEntry, WorkflowStorage } from "../state/shared/workflow_definition.js";
 import { DEFAULT_WORKFLOW as DEFAULT_WORKFLOW_NAME } from "./default_workflow.js";
+import { BRANCH_NODES } from "../state/parallel_workflow/branches.js";
 
 /**
  * Every workflow the product serves, by name: the only list of them. A new workflow is its
@@ -19,11 +20,8 @@ export const WORKFLOWS = {
     nodes: [
       "task_analyzer",
       "parallel_coordinator",
-      "research_branch_alpha",
-      "research_branch_beta",
-      "research_branch_gamma",
-      "analysis_branch_primary",
-      "analysis_branch_secondary",
+      // From the branch table, a module of plain data: a new branch type is one row there.
+      ...BRANCH_NODES,
       "sync_point_manager",
       "load_balancer",
       "branch_merger",
