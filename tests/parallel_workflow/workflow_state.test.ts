@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { BinaryOperatorAggregate, END, START, StateGraph } from "@langchain/langgraph";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
-import { WorkflowState, currentResult, settingsOf, type TimelineEvent } from "../state/parallel_workflow/workflow.js";
-import { allocation, byId, result, SETTINGS } from "./support/fixtures.js";
+import { WorkflowState, currentResult, settingsOf, type TimelineEvent } from "../../state/parallel_workflow/workflow.js";
+import { allocation, byId, result, SETTINGS } from "../support/fixtures.js";
 
 /** The reducer LangGraph applies to a field: the operator of its BinaryOperatorAggregate channel. */
 function reducerOf<K extends keyof typeof WorkflowState.spec>(field: K) {

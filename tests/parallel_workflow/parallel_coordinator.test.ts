@@ -5,7 +5,7 @@ import {
   parallelCoordinator,
   pendingBranches,
   planWave,
-} from "../nodes/parallel_workflow/parallel_coordinator.js";
+} from "../../nodes/parallel_workflow/parallel_coordinator.js";
 import {
   BRANCH_NODES,
   WorkflowState,
@@ -14,8 +14,8 @@ import {
   type BranchInput,
   type BranchNodeName,
   type WorkflowStateType,
-} from "../state/parallel_workflow/workflow.js";
-import { allocation, byId, makeState, result, SETTINGS } from "./support/fixtures.js";
+} from "../../state/parallel_workflow/workflow.js";
+import { allocation, byId, makeState, result, SETTINGS } from "../support/fixtures.js";
 
 describe("the Send mapping (branchNodeFor)", () => {
   const cases: [string, Partial<BranchAllocation>, BranchNodeName][] = [

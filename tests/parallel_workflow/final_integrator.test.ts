@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { AIMessage } from "@langchain/core/messages";
-import { finalIntegrator, renderReport } from "../nodes/parallel_workflow/final_integrator.js";
-import type { QualityReport, Synthesis, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
-import { allocation, byId, integration, makeState, noData, result, SETTINGS, plain } from "./support/fixtures.js";
+import { finalIntegrator, renderReport } from "../../nodes/parallel_workflow/final_integrator.js";
+import type { QualityReport, Synthesis, WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { allocation, byId, integration, makeState, noData, result, SETTINGS, plain } from "../support/fixtures.js";
 
 const research: Synthesis = {
   status: "merged",

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { BaseMessage } from "@langchain/core/messages";
-import type { BranchFindings } from "../state/shared/findings.js";
+import type { BranchFindings } from "../../state/shared/findings.js";
 
 // A scripted stand-in for the chat model: each test says what the next call does.
 const script = vi.hoisted(() => ({
@@ -8,7 +8,7 @@ const script = vi.hoisted(() => ({
   answer: undefined as unknown,
   prompts: [] as { system: string; human: string }[],
 }));
-vi.mock("../models/index.js", () => ({
+vi.mock("../../models/index.js", () => ({
   parseModelSpec: () => ({ provider: "offline" }),
   defaultModelSpec: () => "offline",
   createChatModel: () => ({
@@ -23,10 +23,10 @@ vi.mock("../models/index.js", () => ({
   }),
 }));
 
-import { runBranch } from "../nodes/parallel_workflow/branch.js";
-import { dataQualityScore } from "../nodes/shared/findings.js";
-import type { BranchInput } from "../state/parallel_workflow/workflow.js";
-import { allocation, plain } from "./support/fixtures.js";
+import { runBranch } from "../../nodes/parallel_workflow/branch.js";
+import { dataQualityScore } from "../../nodes/shared/findings.js";
+import type { BranchInput } from "../../state/parallel_workflow/workflow.js";
+import { allocation, plain } from "../support/fixtures.js";
 
 const finding = (confidence: number, evidence: number) => ({
   claim: `claim at ${confidence}`,

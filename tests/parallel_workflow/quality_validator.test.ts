@@ -6,7 +6,7 @@ const judge = vi.hoisted(() => ({
   calls: 0,
   judgement: { coverage: 0.9, evidence: 0.8, consistency: 0.7, actionability: 0.6, issues: ["Name the vendors."] },
 }));
-vi.mock("../models/index.js", () => ({
+vi.mock("../../models/index.js", () => ({
   parseModelSpec: () => ({ provider: "offline" }),
   defaultModelSpec: () => "offline",
   createChatModel: () => ({
@@ -19,10 +19,10 @@ vi.mock("../models/index.js", () => ({
   }),
 }));
 
-import { judgeScore, qualityScore, qualityValidator, routeQuality, routeQualityValidation } from "../nodes/parallel_workflow/quality_validator.js";
-import type { ReviewDecision } from "../state/shared/review.js";
-import type { QualityReport, WorkflowStateType } from "../state/parallel_workflow/workflow.js";
-import { integration, makeState, SETTINGS, plain } from "./support/fixtures.js";
+import { judgeScore, qualityScore, qualityValidator, routeQuality, routeQualityValidation } from "../../nodes/parallel_workflow/quality_validator.js";
+import type { ReviewDecision } from "../../state/shared/review.js";
+import type { QualityReport, WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { integration, makeState, SETTINGS, plain } from "../support/fixtures.js";
 
 beforeEach(() => {
   judge.calls = 0;

@@ -14,7 +14,7 @@ vi.mock("node:os", async (importOriginal) => {
   const patched = { ...os, availableParallelism: () => fake.cores, loadavg: () => [fake.load, fake.load, fake.load] };
   return { ...patched, default: patched };
 });
-vi.mock("../models/index.js", () => ({
+vi.mock("../../models/index.js", () => ({
   parseModelSpec: () => ({ provider: "offline" }),
   defaultModelSpec: () => "offline",
   createChatModel: () => ({
@@ -33,11 +33,11 @@ import {
   chooseWorkflowMode,
   createBranchAllocation,
   taskAnalyzer,
-} from "../nodes/parallel_workflow/task_analyzer.js";
-import { InputError } from "../state/shared/errors.js";
-import type { PlannedBranch, TaskAnalysis } from "../state/parallel_workflow/outputs.js";
-import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
-import { makeState, plain, SETTINGS } from "./support/fixtures.js";
+} from "../../nodes/parallel_workflow/task_analyzer.js";
+import { InputError } from "../../state/shared/errors.js";
+import type { PlannedBranch, TaskAnalysis } from "../../state/parallel_workflow/outputs.js";
+import type { WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { makeState, plain, SETTINGS } from "../support/fixtures.js";
 
 const roomy = (cpu: number, maxConcurrent = 10) => ({ cpu, maxConcurrent });
 

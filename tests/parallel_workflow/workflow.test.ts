@@ -1,12 +1,12 @@
 import { Command } from "@langchain/langgraph";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { compileWorkflow } from "../graphs/parallel_workflow.js";
-import { offlineCallCounts, resetOfflineCallCounts } from "../models/offline/model.js";
-import { eventsOf, type ReviewRequest, type TimelineEventKind, type WorkflowStateType } from "../state/parallel_workflow/workflow.js";
-import { createTestSchema, type TestSchema } from "./support/database.js";
-import { jsonResult, runCli } from "./support/cli.js";
-import { BRANCH_NODE_OF } from "./support/fixtures.js";
+import { compileWorkflow } from "../../graphs/parallel_workflow.js";
+import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
+import { eventsOf, type ReviewRequest, type TimelineEventKind, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { createTestSchema, type TestSchema } from "../support/database.js";
+import { jsonResult, runCli } from "../support/cli.js";
+import { BRANCH_NODE_OF } from "../support/fixtures.js";
 
 // Integration: the compiled workflow on a real Postgres, driven as the server drives it
 // (settings in `configurable`, decisions as Command({ resume })).

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { ensureConfiguration, SETTINGS_KEYS } from "../state/parallel_workflow/configuration.js";
-import { InputError } from "../state/shared/errors.js";
+import { ensureConfiguration, SETTINGS_KEYS } from "../../state/parallel_workflow/configuration.js";
+import { InputError } from "../../state/shared/errors.js";
 
 function configError(configurable: Record<string, unknown>): InputError {
   try {

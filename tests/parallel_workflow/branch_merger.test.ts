@@ -4,7 +4,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 // branchMerger asks the chat model for the prose synthesis; a scripted stand-in keeps
 // these tests free of any model while the numbers under test stay the merger's own.
 const calls = vi.hoisted(() => ({ prompts: [] as string[], names: [] as string[] }));
-vi.mock("../models/index.js", () => ({
+vi.mock("../../models/index.js", () => ({
   parseModelSpec: (spec: string) => (spec === "offline" ? { provider: "offline" } : { provider: "openai", name: spec.slice(7) }),
   defaultModelSpec: () => "offline",
   createChatModel: () => ({
@@ -25,9 +25,9 @@ vi.mock("../models/index.js", () => ({
   }),
 }));
 
-import { attribute, branchMerger, branchWeight, overallQuality, weighResults } from "../nodes/parallel_workflow/branch_merger.js";
-import { MERGE_SYNTHESIS } from "../state/parallel_workflow/outputs.js";
-import { allocation, byId, makeState, noData, result, scored, plain } from "./support/fixtures.js";
+import { attribute, branchMerger, branchWeight, overallQuality, weighResults } from "../../nodes/parallel_workflow/branch_merger.js";
+import { MERGE_SYNTHESIS } from "../../state/parallel_workflow/outputs.js";
+import { allocation, byId, makeState, noData, result, scored, plain } from "../support/fixtures.js";
 
 beforeEach(() => {
   calls.prompts.length = 0;

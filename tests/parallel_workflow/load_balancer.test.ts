@@ -6,8 +6,8 @@ import {
   recoveryStrategy,
   revisionFeedback,
   weakestBranches,
-} from "../nodes/parallel_workflow/load_balancer.js";
-import { planWave } from "../nodes/parallel_workflow/parallel_coordinator.js";
+} from "../../nodes/parallel_workflow/load_balancer.js";
+import { planWave } from "../../nodes/parallel_workflow/parallel_coordinator.js";
 import {
   BRANCH_NODES,
   branchNodeFor,
@@ -15,9 +15,9 @@ import {
   type BranchNodeName,
   type QualityReport,
   type WorkflowStateType,
-} from "../state/parallel_workflow/workflow.js";
-import type { ReviewDecision } from "../state/shared/review.js";
-import { allocation, byId, makeState, result, scored, SETTINGS, plain } from "./support/fixtures.js";
+} from "../../state/parallel_workflow/workflow.js";
+import type { ReviewDecision } from "../../state/shared/review.js";
+import { allocation, byId, makeState, result, scored, SETTINGS, plain } from "../support/fixtures.js";
 
 const failed = (id: string, attempt = 1) => result(id, { status: "failed", attempt, error: `${id} broke` });
 

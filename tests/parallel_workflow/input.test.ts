@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseWorkflowInput } from "../state/parallel_workflow/input.js";
-import { MAX_TASKS, MAX_TASK_CHARS } from "../state/shared/tasks.js";
-import { InputError } from "../state/shared/errors.js";
+import { parseWorkflowInput } from "../../state/parallel_workflow/input.js";
+import { MAX_TASKS, MAX_TASK_CHARS } from "../../state/shared/tasks.js";
+import { InputError } from "../../state/shared/errors.js";
 
 /** The InputError parseWorkflowInput throws for `raw`, so its message can be checked. */
 function inputError(raw: unknown): InputError {

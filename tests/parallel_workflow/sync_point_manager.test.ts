@@ -4,9 +4,9 @@ import {
   decideSync,
   routeAfterSynchronization,
   syncPointManager,
-} from "../nodes/parallel_workflow/sync_point_manager.js";
-import type { BranchAllocation, BranchResult } from "../state/parallel_workflow/workflow.js";
-import { allocation, byId, makeState, result, SETTINGS, plain } from "./support/fixtures.js";
+} from "../../nodes/parallel_workflow/sync_point_manager.js";
+import type { BranchAllocation, BranchResult } from "../../state/parallel_workflow/workflow.js";
+import { allocation, byId, makeState, result, SETTINGS, plain } from "../support/fixtures.js";
 
 const SP = "pre_merge";
 
