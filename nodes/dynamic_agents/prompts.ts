@@ -5,7 +5,7 @@ import { sourcesBrief } from "../shared/prompts.js";
 /**
  * The dynamic agents' prompts. An agent's role (its system prompt) is its template's, in
  * state/dynamic_agents/templates.ts. The labels the offline skills read come from
- * state/shared/prompt_labels.ts (docs/decisions/0023-prompt-labels.md).
+ * state/shared/prompt_labels.ts (docs/decisions/0022-prompt-labels.md).
  */
 
 /** The agent's prompt: its task, its specialisation parameters, and for a coordinator the outputs to combine. */

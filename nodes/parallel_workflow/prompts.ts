@@ -6,7 +6,7 @@ import { numbered, sourcesBrief, taskQueueSection } from "../shared/prompts.js";
 /**
  * The research workflow's prompts: the planner's and the branches' briefs. A branch's role (its
  * system prompt) is a column of its row in state/parallel_workflow/branches.ts. The labels the
- * offline skills read come from state/shared/prompt_labels.ts (docs/decisions/0023-prompt-labels.md).
+ * offline skills read come from state/shared/prompt_labels.ts (docs/decisions/0022-prompt-labels.md).
  */
 
 export const TASK_ANALYZER_SYSTEM_PROMPT =

@@ -11,7 +11,7 @@ import {
 /**
  * The prompts of the steps every workflow shares: the merge, the quality judge and the tool loop.
  * The labels and headings the offline skills read come from state/shared/prompt_labels.ts
- * (docs/decisions/0023-prompt-labels.md); the rest is for a real model.
+ * (docs/decisions/0022-prompt-labels.md); the rest is for a real model.
  */
 
 /** Items numbered from 1, one a line. */

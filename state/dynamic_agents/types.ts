@@ -56,7 +56,7 @@ const INPUT_SHAPE = '{"taskQueue": [{"description": "...", "type": "research"}, 
 
 /**
  * A bare list is refused rather than wrapped: the CLI and the server hand this workflow's input
- * to the graph as given (docs/decisions/0025-dynamic-agents-task-file-shape.md).
+ * to the graph as given (docs/decisions/0024-dynamic-agents-task-file-shape.md).
  */
 export const DynamicAgentsInputSchema = z
   .object(

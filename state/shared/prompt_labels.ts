@@ -3,7 +3,7 @@
  * prompt builders (nodes/<workflow>/prompts.ts, nodes/shared/prompts.ts) write them, the skills
  * (models/offline/, models/<workflow>/) find them, both through these constants. A label renamed
  * here is renamed on both sides; one spelled out by hand on either side is a broken contract
- * (docs/decisions/0023-prompt-labels.md). A real model reads them as plain English.
+ * (docs/decisions/0022-prompt-labels.md). A real model reads them as plain English.
  */
 
 /** Labels of `Label: value` lines. */
