@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_WORKFLOW, WORKFLOWS, loadWorkflow, servedGraphs, workflowName, workflowNames, workflowOfReached } from "../graphs/registry.js";
 import { WORKFLOW_CLIS } from "../scripts/workflow_clis.js";
 import { InputError } from "../state/shared/errors.js";
-import { PROJECT_ROOT } from "./support/cli.js";
+import { PROJECT_ROOT, runCli } from "./support/cli.js";
 
 describe("the workflow registry", () => {
   it("lists exactly the graphs langgraph.json serves, each from the module its entry names", async () => {
@@ -41,5 +41,22 @@ describe("the workflow registry", () => {
 
   it("has a CLI for every registered workflow", () => {
     expect(Object.keys(WORKFLOW_CLIS).sort()).toEqual([...workflowNames()].sort());
+  });
+});
+
+describe("orchestra workflows", () => {
+  it("lists every registered workflow, the default marked, descriptions in one column; --json gives the same rows", async () => {
+    const text = await runCli(["workflows"]);
+    expect(text.code).toBe(0);
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines.map((line) => line.split(/\s+/)[0])).toEqual(workflowNames());
+    expect(lines[workflowNames().indexOf(DEFAULT_WORKFLOW)]).toMatch(new RegExp(`^${DEFAULT_WORKFLOW} \\(default\\)`));
+    const columns = lines.map((line, i) => line.indexOf(WORKFLOWS[workflowNames()[i]!].description));
+    expect(new Set(columns).size).toBe(1);
+
+    const listed = await runCli(["workflows", "--json"]);
+    const rows: { name: string; default: boolean }[] = JSON.parse(listed.stdout);
+    expect(rows.map((row) => row.name)).toEqual(workflowNames());
+    expect(rows.filter((row) => row.default).map((row) => row.name)).toEqual([DEFAULT_WORKFLOW]);
   });
 });

@@ -21,6 +21,10 @@ export function register(program: Command): void {
         }),
       );
       if (options.json) printJson(rows);
-      else for (const row of rows) process.stdout.write(`${row.name}${row.default ? " (default)" : ""}  ${row.description}\n`);
+      else {
+        const labels = rows.map((row) => `${row.name}${row.default ? " (default)" : ""}`);
+        const width = Math.max(...labels.map((label) => label.length));
+        rows.forEach((row, i) => process.stdout.write(`${labels[i]!.padEnd(width)}  ${row.description}\n`));
+      }
     });
 }
