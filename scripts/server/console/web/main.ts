@@ -2,6 +2,8 @@
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
+// The server's own response types: erased from the bundle, they keep the page and the API in step.
+import type { WorkflowMetrics } from "../../../metrics_collector.js";
 
 // The console: plain DOM, hash routes (#/threads, #/thread/ID, #/metrics), the server's own API.
 
@@ -475,30 +477,6 @@ async function threadPage(threadId: string): Promise<void> {
 
 // --- metrics ---------------------------------------------------------------------------------
 
-interface StepMetrics {
-  stepId: string;
-  count: number;
-  meanMs: number;
-  p50Ms: number;
-  p95Ms: number;
-  stdDevMs: number;
-  successRate: number;
-  retries: number;
-  timeouts: number;
-  modelCalls: number;
-  reviewWaits: number;
-}
-interface WorkflowMetrics {
-  workflow: string;
-  graphId: string;
-  threads: number;
-  completed: number;
-  failed: number;
-  successRate: number;
-  duration: { count: number; meanMs: number; p50Ms: number; p95Ms: number };
-  steps: StepMetrics[];
-  observations: { wallMs: number; steps: Record<string, { startedAt: number; finishedAt: number; durationMs?: number }> }[];
-}
 interface Recommendation {
   id: string;
   type: string;
