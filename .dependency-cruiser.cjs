@@ -2,9 +2,9 @@
  * The import rules `npm test` enforces (tests/import_rules.test.ts runs this):
  * a workflow is its own folders (graphs/<name>.ts, graphs/<name>_definitions/, nodes/<name>/,
  * state/<name>/, models/<name>/, checkpoints/<name>/, scripts/<name>/, bench/<name>/); shared code lives in the
- * other folders and imports no workflow. The generic CLI and server (the rest of scripts/) reach a
- * workflow only through the registries: graphs/registry.ts, scripts/workflow_clis.ts and
- * scripts/workflow_commands.ts.
+ * other folders and imports no workflow. The generic CLI (the rest of scripts/) and the server
+ * (server/) reach a workflow only through the registries: graphs/registry.ts, scripts/workflow_clis.ts
+ * and scripts/workflow_commands.ts.
  */
 const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise_workflow"];
 const workflowPath = (name) => `^(graphs/${name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints|scripts|bench)/${name}/)`;
@@ -30,16 +30,16 @@ module.exports = {
     },
     {
       name: "generic-scripts-through-the-registry",
-      comment: "the generic CLI and server (scripts/ outside the workflows' folders) reach a workflow only through graphs/registry.ts and the CLI registries",
+      comment: "the generic CLI (scripts/ outside the workflows' folders) and the server reach a workflow only through graphs/registry.ts and the CLI registries",
       severity: "error",
-      from: { path: "^scripts/", pathNot: `(${anyWorkflow}|${CLI_REGISTRIES})` },
+      from: { path: "^(scripts|server)/", pathNot: `(${anyWorkflow}|${CLI_REGISTRIES})` },
       to: { path: anyWorkflow },
     },
     {
       name: "no-cycles",
       comment: "no module imports itself back through others",
       severity: "error",
-      from: { path: "^(graphs|nodes|state|models|checkpoints|scripts|bench)/" },
+      from: { path: "^(graphs|nodes|state|models|checkpoints|scripts|server|bench)/" },
       to: { circular: true },
     },
   ],

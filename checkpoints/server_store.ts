@@ -40,7 +40,7 @@ function migrations(schema: string): string[] {
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now())`,
     // The runs are the job queue: a worker claims the oldest active run of a thread under the
-    // thread's advisory lock, which it holds for the whole run (see scripts/server/queue.ts).
+    // thread's advisory lock, which it holds for the whole run (see server/queue.ts).
     `CREATE TABLE IF NOT EXISTS ${t("runs")} (
       run_id uuid PRIMARY KEY,
       thread_id text NOT NULL,

@@ -6,7 +6,7 @@ export type ThreadStore = Pick<Checkpointer, "pool" | "schema">;
 
 /**
  * The advisory lock key of a thread, taken by every runner of it: the CLI (withThreadLock) and the
- * server's workers (scripts/server/queue.ts), so a CLI run and a server run of one thread exclude
+ * server's workers (server/queue.ts), so a CLI run and a server run of one thread exclude
  * each other. Advisory locks are database-wide, so the key names the schema: a thread of the same
  * id in another schema is another thread.
  */

@@ -21,7 +21,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const { envValue } = await import("../../checkpoints/env.js");
   // Names this server's connections in pg_stat_activity, per deployment (schema).
   process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
-  const { startOrchestraServer } = await import("../server/main.js");
+  const { startOrchestraServer } = await import("../../server/main.js");
   const server = await startOrchestraServer({
     port: options.port,
     host: options.host,

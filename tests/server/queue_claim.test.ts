@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateServerStore } from "../../checkpoints/server_store.js";
-import { RunBus } from "../../scripts/server/bus.js";
+import { RunBus } from "../../server/bus.js";
 import { threadLockKey } from "../../checkpoints/thread_lock.js";
-import { RunQueue } from "../../scripts/server/queue.js";
+import { RunQueue } from "../../server/queue.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 
 // The runs table as a queue: however many runs are running elsewhere, a queued one is claimable.

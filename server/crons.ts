@@ -6,7 +6,7 @@ import type { QueuedRun, RunQueueing } from "./context.js";
 import { HttpError, body, json, parse } from "./http.js";
 import * as schemas from "./schemas.js";
 import { errorBody, firstLine } from "./serialise.js";
-import { inTransaction } from "../../checkpoints/transaction.js";
+import { inTransaction } from "../checkpoints/transaction.js";
 
 interface CronRow {
   cron_id: string;

@@ -2,10 +2,10 @@ import { Command } from "@langchain/langgraph";
 import type pg from "pg";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
-import type { ServableGraph } from "../../state/shared/workflow_definition.js";
+import type { ServableGraph } from "../state/shared/workflow_definition.js";
 import { type CancelAction, type RunQueue, type RunRow } from "./queue.js";
 import { errorBody } from "./serialise.js";
-import { inTransaction } from "../../checkpoints/transaction.js";
+import { inTransaction } from "../checkpoints/transaction.js";
 
 /** How often an idle worker looks for runs no notification told it about (a dead worker's). */
 const IDLE_POLL_MS = 1_000;

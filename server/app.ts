@@ -7,7 +7,7 @@ import { cors } from "hono/cors";
 import { streamSSE } from "hono/streaming";
 import pg from "pg";
 import { z } from "zod";
-import { InputError } from "../../state/shared/errors.js";
+import { InputError } from "../state/shared/errors.js";
 import { ACTIVE_STATUSES, type RunKwargs, type RunRow } from "./queue.js";
 import { HttpError, body, json, parse } from "./http.js";
 import { mountConsole } from "./console/routes.js";
@@ -17,9 +17,9 @@ import { storeRoutes } from "./store.js";
 import { cronRoutes } from "./crons.js";
 import { errorBody, firstLine, threadState } from "./serialise.js";
 import type { ApiContext, PreparedRun, QueuedRun, RunQueueing } from "./context.js";
-import { inTransaction } from "../../checkpoints/transaction.js";
-import { reachedNodes } from "../../checkpoints/threads.js";
-import { workflowOfReached } from "../../graphs/registry.js";
+import { inTransaction } from "../checkpoints/transaction.js";
+import { reachedNodes } from "../checkpoints/threads.js";
+import { workflowOfReached } from "../graphs/registry.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";

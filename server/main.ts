@@ -2,14 +2,14 @@ import { randomUUID } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import { serve } from "@hono/node-server";
-import { openCheckpointer } from "../../checkpoints/index.js";
-import { envValue } from "../../checkpoints/env.js";
-import { migrateAll } from "../migrate.js";
+import { openCheckpointer } from "../checkpoints/index.js";
+import { envValue } from "../checkpoints/env.js";
+import { migrateAll } from "../scripts/migrate.js";
 import { STUDIO_ORIGIN, createApp, deleteStatelessThread, graphAssistantId } from "./app.js";
 import { RunBus } from "./bus.js";
 import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
-import { servedGraphs } from "../../graphs/registry.js";
+import { servedGraphs } from "../graphs/registry.js";
 import { RunQueue } from "./queue.js";
 import { RunWorkers } from "./worker.js";
 

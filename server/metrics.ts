@@ -1,9 +1,9 @@
 import type { Hono } from "hono";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
-import { InputError } from "../../state/shared/errors.js";
-import type { MetricsDatabase } from "../metrics_collector.js";
-import { knownGraphs, metrics, optimizeWorkflow, variantNames } from "../optimize.js";
+import { BatchedPostgresSaver } from "../checkpoints/saver.js";
+import { InputError } from "../state/shared/errors.js";
+import type { MetricsDatabase } from "../scripts/metrics_collector.js";
+import { knownGraphs, metrics, optimizeWorkflow, variantNames } from "../scripts/optimize.js";
 import type { ApiContext } from "./context.js";
 
 /**

@@ -1,6 +1,6 @@
 import type pg from "pg";
-import type { ServedGraph } from "../../graphs/registry.js";
-import type { ServableGraph } from "../../state/shared/workflow_definition.js";
+import type { ServedGraph } from "../graphs/registry.js";
+import type { ServableGraph } from "../state/shared/workflow_definition.js";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
 import type { MultitaskStrategy, RunKwargs, RunRow } from "./queue.js";

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { threadLockKey } from "../../checkpoints/thread_lock.js";
+import { threadLockKey } from "../checkpoints/thread_lock.js";
 import type { RunBus } from "./bus.js";
 
 export const RUN_STATUSES = ["pending", "running", "success", "error", "timeout", "interrupted"] as const;
