@@ -7,7 +7,7 @@ export interface GraphOptions extends JsonOption {
 
 export function register(program: Command): void {
   subcommand(program, "graph")
-    .description("Print the workflow's diagram (the README's diagram is this output).")
+    .description("Print the workflow's diagram (the diagram in docs/workflows.md is this output).")
     .addOption(new Option("--format <format>", "diagram format").choices(["mermaid", "ascii"]).default("mermaid"))
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra graph > workflow.mmd", "orchestra graph --format ascii"))
