@@ -1,13 +1,14 @@
 // Which sources the build compiles into dist/, and whether dist/ still matches them. Plain
 // JavaScript with no dependencies: the `orchestra` bin reads it before anything is compiled.
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DIST = path.join(PROJECT_ROOT, "dist");
 /** Written last by the build, dated when the build began: dist/ is complete and holds the sources as of then. */
-export const BUILD_STAMP = path.join(DIST, ".built");
+export const BUILD_STAMP_NAME = ".built";
+export const BUILD_STAMP = path.join(DIST, BUILD_STAMP_NAME);
 /** The product's source folders; tests and the bench run on the sources through tsx. */
 export const SOURCE_DIRS = ["checkpoints", "graphs", "models", "nodes", "scripts", "server", "state"];
 
@@ -29,6 +30,15 @@ export function sourceFiles() {
 }
 
 /**
+ * Where the build puts a source file, relative to dist/: a .ts file compiled to .js, any other
+ * file (YAML, CSS) copied as it is. Plain .js sources (this bin and its helpers) stay out: undefined.
+ */
+export function compiledPath(file) {
+  if (file.endsWith(".ts")) return `${file.slice(0, -".ts".length)}.js`;
+  return file.endsWith(".js") ? undefined : file;
+}
+
+/**
  * True when dist/ was built after the last change to any source: an edited, added, removed
  * or renamed file changes a file's or its folder's mtime. A developer who edits a source
  * therefore runs the sources (through tsx) until the next build, never stale output.
@@ -40,6 +50,11 @@ export function distIsFresh() {
   } catch {
     return false;
   }
-  for (const { mtime } of sourceEntries()) if (mtime > built) return false;
+  for (const { relative, mtime, file } of sourceEntries()) {
+    if (mtime > built) return false;
+    // A dist/ missing a file (deleted by hand, or copied in part) is not run either.
+    const output = file ? compiledPath(relative) : undefined;
+    if (output && !existsSync(path.join(DIST, output))) return false;
+  }
   return true;
 }

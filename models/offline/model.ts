@@ -12,9 +12,9 @@ import type { Runnable } from "@langchain/core/runnables";
 import { convertToOpenAITool, isLangChainTool } from "@langchain/core/utils/function_calling";
 import { getConfig } from "@langchain/langgraph";
 import { extractiveSummary, hasSkill, runSkill, type JsonSchema, type Prompt } from "./skills.js";
-import { answersWeakly, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./runtime.js";
+import { answersWeakly, answersWithMisquotes, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./runtime.js";
 import { hash, keywords } from "./text.js";
-import { nextToolCall, type PlannedCall } from "./tool_use.js";
+import { misquoted, nextToolCall, type PlannedCall } from "./tool_use.js";
 
 export { offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "./runtime.js";
 
@@ -161,8 +161,9 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
 
     const seed = hash(`${toolName ?? ""}\n${prompt.text}`);
     const weak = answersWeakly(nodeName, call, process.env);
-    const args =
+    const answer =
       loopTurn?.call?.args ?? (tool ? runSkill(tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined);
+    const args = answer && answersWithMisquotes(nodeName, call, process.env) ? misquoted(answer) : answer;
     const content = args ? "" : `[offline] ${extractiveSummary(prompt, seed, weak)}`;
     const inputTokens = Math.ceil(prompt.text.length / 4);
     const outputTokens = Math.ceil((args ? JSON.stringify(args) : content).length / 4);

@@ -20,6 +20,8 @@ const FaultPlanSchema = z.record(
     z.object({ hang: z.literal(true) }).strict(),
     // The node's first N answers, or all of them, are shallow and off-topic: the quality gate's drill.
     z.object({ weak: z.union([z.number().int().min(0), z.literal(true)]) }).strict(),
+    // The node's first N answers, or all of them, misquote what they cite: the grounding check's drill.
+    z.object({ misquote: z.union([z.number().int().min(0), z.literal(true)]) }).strict(),
   ]),
 );
 export type FaultPlan = z.infer<typeof FaultPlanSchema>;
@@ -65,7 +67,7 @@ export function readFaultPlan(env: NodeJS.ProcessEnv): FaultPlan {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length ? `${issue.path.join(".")}: ` : "";
     throw new InputError(
-      `invalid ${FAULTS_ENV}: ${where}${issue.message}; expected {"<node>": {"fail": N}}, {"<node>": {"hang": true}} or {"<node>": {"weak": N | true}}`,
+      `invalid ${FAULTS_ENV}: ${where}${issue.message}; expected {"<node>": {"fail": N}}, {"<node>": {"hang": true}}, {"<node>": {"weak": N | true}} or {"<node>": {"misquote": N | true}}`,
     );
   }
   parsedPlan = { raw, plan: parsed.data };
@@ -127,6 +129,12 @@ function wait(ms: number | undefined, signal: AbortSignal | undefined): Promise<
 export function answersWeakly(node: string, call: number, env: NodeJS.ProcessEnv): boolean {
   const fault = readFaultPlan(env)[node];
   return fault !== undefined && "weak" in fault && (fault.weak === true || call <= fault.weak);
+}
+
+/** Whether the fault plan makes this call's answer misquote the sources it cites. */
+export function answersWithMisquotes(node: string, call: number, env: NodeJS.ProcessEnv): boolean {
+  const fault = readFaultPlan(env)[node];
+  return fault !== undefined && "misquote" in fault && (fault.misquote === true || call <= fault.misquote);
 }
 
 /** The configured latency, then the node's planned fault for this call, if any. */

@@ -1,4 +1,4 @@
-import { SourceResultSchema, type CitedFinding, type CitedFindings, type SourcePassage } from "../../state/shared/citations.js";
+import { CitedFindingsSchema, SourceResultSchema, type CitedFinding, type CitedFindings, type SourcePassage } from "../../state/shared/citations.js";
 import { PROMPT_LABELS } from "../../state/shared/prompt_labels.js";
 import type { JsonSchema } from "./schema_fill.js";
 import { clip, embeddedJson, keywords, labelled, labelPattern, round2, sentences, sharedStems, subjectStems, type Prompt } from "./text.js";
@@ -140,4 +140,33 @@ export function citedFindings(prompt: Prompt): CitedFindings {
     findings,
     confidence,
   };
+}
+
+/** A source no tool returned, for a misquoting answer to cite. */
+export const UNREAD_SOURCE = { sourceId: "corpus:unread/invented.md", title: "Invented", location: "unread/invented.md:1-1" };
+
+/** The quote with its middle word changed: close enough to pass for it, not the words that were read. */
+function changedWord(quote: string): string {
+  const words = quote.split(" ");
+  const middle = Math.floor(words.length / 2);
+  words[middle] = words[middle] === "never" ? "always" : "never";
+  return words.join(" ");
+}
+
+/**
+ * A misquoting answer (the fault plan's `misquote`): each citation's quote with one word changed,
+ * and the same quote, unchanged, cited once more from a source nothing returned. Answers that cite
+ * nothing are returned as they are.
+ */
+export function misquoted(answer: object): object {
+  const parsed = CitedFindingsSchema.safeParse(answer);
+  if (!parsed.success) return answer;
+  const findings = parsed.data.findings.map((finding) => {
+    const citations = finding.citations.flatMap((citation) => [
+      { ...citation, quote: changedWord(citation.quote) },
+      { ...UNREAD_SOURCE, quote: citation.quote },
+    ]);
+    return { ...finding, citations, evidence: citations.map((c) => c.quote) };
+  });
+  return { ...parsed.data, findings };
 }

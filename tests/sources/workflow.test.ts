@@ -4,6 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadWorkflow } from "../../graphs/registry.js";
 import type { AgentResult } from "../../state/dynamic_agents/types.js";
+import { UNSUPPORTED_CONFIDENCE } from "../../state/shared/citations.js";
 import type { BranchResult } from "../../state/parallel_workflow/workflow.js";
 import { finished, jsonResult, runCli, spawnCli, type CliResult } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
@@ -41,6 +42,21 @@ function references(report: string): { sourceId: string; quotes: { location: str
   return entries;
 }
 
+/** The References cite exactly the two documents that answer KESTREL, each quote found at its cited lines. */
+function expectKestrelReferences(report: string): void {
+  const cited = references(report);
+  expect(cited.map((r) => r.sourceId).sort()).toEqual(["corpus:field-notes/kestrel-winter-trial.md", "corpus:reference/kestrel-battery-notes.txt"]);
+  for (const { quotes } of cited) {
+    expect(quotes.length).toBeGreaterThan(0);
+    for (const { location, quote } of quotes) {
+      const [path, range] = location.split(":") as [string, string];
+      const [from, to] = range.split("-").map(Number) as [number, number];
+      const span = readFileSync(join(CORPUS, path), "utf8").split("\n").slice(from - 1, to).join(" ").replace(/\s+/g, " ");
+      expect(span).toContain(quote);
+    }
+  }
+}
+
 const calls = (log: string) => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
 const count = (lines: string[], line: string) => lines.filter((l) => l === line).length;
 
@@ -64,17 +80,7 @@ describe("orchestra run over sources", () => {
     // Five branches open the corpus at once, each building its index: none may fail for it.
     expect(out.report).toContain("- Mode: adaptive, 5 branches, 5 succeeded");
     expect(out.report).toContain("- Revisions: 0, retries: 0");
-    const cited = references(out.report!);
-    expect(cited.map((r) => r.sourceId).sort()).toEqual(["corpus:field-notes/kestrel-winter-trial.md", "corpus:reference/kestrel-battery-notes.txt"]);
-    for (const { quotes } of cited) {
-      expect(quotes.length).toBeGreaterThan(0);
-      for (const { location, quote } of quotes) {
-        const [path, range] = location.split(":") as [string, string];
-        const [from, to] = range.split("-").map(Number) as [number, number];
-        const span = readFileSync(join(CORPUS, path), "utf8").split("\n").slice(from - 1, to).join(" ").replace(/\s+/g, " ");
-        expect(span).toContain(quote);
-      }
-    }
+    expectKestrelReferences(out.report!);
     // Inline cites point into the list, and the judge measured evidence from grounded citations.
     expect(out.report).toMatch(/^- .*_\(b\d-[a-z-]+\)_ \[1\]$/m);
     expect(out.report).toMatch(/^- .*_\(b\d-[a-z-]+\)_ \[2\]$/m);
@@ -82,6 +88,25 @@ describe("orchestra run over sources", () => {
     const results = await branchResults("corpus-run");
     expect(results.every((r) => (r.performance.toolCalls ?? 0) >= 1)).toBe(true);
     expect(results.flatMap((r) => r.results!.findings).every((f) => f.citations?.length && f.evidence.join() === f.citations.map((c) => c.quote).join())).toBe(true);
+  });
+
+  it("drops the citations a model misquotes or attributes to a source never read: References keep only grounded ones, evidence falls and the judge says why", async () => {
+    // The first two branches' answers change a word in every quote and cite the quote again from an
+    // unread source. A low threshold keeps the first judgement: a revision would answer faithfully.
+    const misquoting = { ORCHESTRA_OFFLINE_FAULTS: '{"respond": {"misquote": 2}}' };
+    const out = await completedRun(["--corpus", CORPUS, "--quality-threshold", "0.5", "--thread", "misquoted", KESTREL], misquoting);
+    expect(out.report).toContain("- Revisions: 0, retries: 0");
+    expectKestrelReferences(out.report!);
+    expect(out.report).not.toContain("unread/invented.md");
+    const findings = (await branchResults("misquoted")).flatMap((r) => r.results!.findings);
+    const ungrounded = findings.filter((f) => !f.citations?.length);
+    // Two of five branches misquoted: each of their findings lost every citation.
+    expect(ungrounded.length).toBe((findings.length * 2) / 5);
+    expect(ungrounded.every((f) => f.confidence <= UNSUPPORTED_CONFIDENCE && f.evidence.length === 0)).toBe(true);
+    const evidence = (findings.length - ungrounded.length) / findings.length;
+    expect(evidence).toBeLessThan(1);
+    expect(out.report).toContain(`| evidence | ${evidence.toFixed(2)} |`);
+    expect(out.report).toContain(`${ungrounded.length} of ${findings.length} findings cite no passage found in the sources read`);
   });
 
   it("calls an MCP server's lookup from the branches and cites its answers in the report", async () => {
