@@ -9,7 +9,7 @@ export const DIST = path.join(PROJECT_ROOT, "dist");
 /** Written last by the build, dated when the build began: dist/ is complete and holds the sources as of then. */
 export const BUILD_STAMP = path.join(DIST, ".built");
 /** The product's source folders; tests and the bench run on the sources through tsx. */
-export const SOURCE_DIRS = ["checkpoints", "db", "graphs", "models", "nodes", "scripts", "server", "state"];
+export const SOURCE_DIRS = ["checkpoints", "db", "graphs", "metrics", "models", "nodes", "scripts", "server", "state"];
 
 /** Every folder and file below the source folders: its path from the project root, mtime, and whether it is a file. */
 function* sourceEntries(folders = SOURCE_DIRS) {

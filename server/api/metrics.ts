@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import type { MetricsDatabase } from "../../scripts/metrics_collector.js";
-import { metrics } from "../../scripts/optimize.js";
+import type { MetricsDatabase } from "../../metrics/collector.js";
+import { metrics } from "../../metrics/optimize.js";
 
 /**
  * GET /metrics for Prometheus, and the console's JSON metrics. Both sit behind the API key

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
-import type { MetricsDatabase } from "../../scripts/metrics_collector.js";
-import { knownGraphs, optimizeWorkflow, variantNames } from "../../scripts/optimize.js";
+import type { MetricsDatabase } from "../../metrics/collector.js";
+import { knownGraphs, optimizeWorkflow, variantNames } from "../../metrics/optimize.js";
 import { InputError } from "../../state/shared/errors.js";
 
 function workflowParam(value: string): string {
