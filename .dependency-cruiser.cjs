@@ -1,13 +1,14 @@
 /**
  * The import rules `npm test` enforces (tests/import_rules.test.ts runs this):
  * a workflow is its own folders (graphs/<name>.ts, graphs/<name>_definitions/, nodes/<name>/,
- * state/<name>/, models/<name>/, checkpoints/<name>/, scripts/<name>/, bench/<name>/); shared code lives in the
- * other folders and imports no workflow. The generic CLI (the rest of scripts/) and the server
- * (server/) reach a workflow only through the registries: graphs/registry.ts, scripts/workflow_clis.ts
- * and scripts/workflow_commands.ts.
+ * state/<name>/, models/<name>/, checkpoints/<name>/, metrics/<name>/, scripts/<name>/, bench/<name>/);
+ * shared code lives in the other folders and imports no workflow. The services the server and the
+ * CLI share (db/: migrations; metrics/: the metrics and the optimizer's analysis) and the server
+ * (server/) reach a workflow only through graphs/registry.ts; the generic CLI (the rest of
+ * scripts/) also through its own registries, scripts/workflow_clis.ts and scripts/workflow_commands.ts.
  */
 const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise_workflow"];
-const workflowPath = (name) => `^(graphs/${name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints|scripts|bench)/${name}/)`;
+const workflowPath = (name) => `^(graphs/${name}\\.ts|graphs/${name}_definitions/|(nodes|state|models|checkpoints|metrics|scripts|bench)/${name}/)`;
 const anyWorkflow = `(${WORKFLOWS.map(workflowPath).join("|")})`;
 /** The CLI's registries of workflow CLIs and workflow-only commands: the generic scripts' one way in. */
 const CLI_REGISTRIES = "^scripts/(workflow_clis|workflow_commands)\\.ts$";
@@ -30,16 +31,23 @@ module.exports = {
     },
     {
       name: "generic-scripts-through-the-registry",
-      comment: "the generic CLI (scripts/ outside the workflows' folders) and the server reach a workflow only through graphs/registry.ts and the CLI registries",
+      comment: "the generic CLI (scripts/ outside the workflows' folders) reaches a workflow only through graphs/registry.ts and the CLI registries",
       severity: "error",
-      from: { path: "^(scripts|server)/", pathNot: `(${anyWorkflow}|${CLI_REGISTRIES})` },
+      from: { path: "^scripts/", pathNot: `(${anyWorkflow}|${CLI_REGISTRIES})` },
       to: { path: anyWorkflow },
+    },
+    {
+      name: "server-and-services-through-the-registry",
+      comment: "the server (server/) and the services it shares with the CLI (db/, metrics/ outside the workflows' folders) reach a workflow only through graphs/registry.ts: not the CLI's registries either",
+      severity: "error",
+      from: { path: "^(server|db|metrics)/", pathNot: anyWorkflow },
+      to: { path: `(${anyWorkflow}|^scripts/)` },
     },
     {
       name: "no-cycles",
       comment: "no module imports itself back through others",
       severity: "error",
-      from: { path: "^(graphs|nodes|state|models|checkpoints|scripts|server|bench)/" },
+      from: { path: "^(graphs|nodes|state|models|checkpoints|db|metrics|scripts|server|bench)/" },
       to: { circular: true },
     },
   ],

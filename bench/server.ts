@@ -1,9 +1,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { serve } from "@hono/node-server";
 import { Client } from "@langchain/langgraph-sdk";
+import { Hono } from "hono";
+import pg from "pg";
 import { LATENCY_ENV } from "../models/offline/runtime.js";
+import { interleaved, ratio, spread, timed, type Spread } from "./stats.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -85,4 +90,73 @@ export async function apiRun(
 ): Promise<void> {
   const final = (await client.runs.wait(threadId, graphId, { input, config: { configurable } })) as { status?: string };
   if (final.status !== "completed") throw new Error(`API run on ${threadId} ended ${JSON.stringify(final).slice(0, 300)}`);
+}
+
+const DRAIN_POLL_MS = 200;
+
+export interface ApiCreatesResult {
+  pairs: number;
+  /** `pairs` threads.create then runs.create, all pairs at once, through the SDK, on a server with no run in flight. */
+  createsMs: Spread;
+  /** The baseline: as many HTTP round trips (two per pair, all pairs at once) to a Hono route in this process that runs `SELECT 1`. */
+  selectOneMs: Spread;
+  createsOverSelectOne: number;
+}
+
+/**
+ * What creating threads and runs costs on the server against the least any HTTP API on Postgres
+ * costs: the same number of requests to a route that does one `SELECT 1`. After each repeat the
+ * created runs are left to end, so each repeat starts on an idle server.
+ */
+export async function measureApiCreates(options: {
+  client: Client;
+  graphId: string;
+  input: Record<string, unknown>;
+  configurable: Record<string, unknown>;
+  databaseUrl: string;
+  /** The server's schema: its runs table tells when every created run has ended. */
+  schema: string;
+  pairs: number;
+  repeats: number;
+}): Promise<ApiCreatesResult> {
+  const { client, pairs } = options;
+  // As many connections as the server's own pool has for requests beside its workers'.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 6 });
+  const app = new Hono().post("/select-one", async (c) => c.json((await pool.query("SELECT 1 AS one")).rows[0]));
+  const baseline = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const listening = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(listening));
+  });
+  const url = `http://127.0.0.1:${(baseline.address() as AddressInfo).port}/select-one`;
+  const selectOne = async () => (await fetch(url, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).json();
+  try {
+    await Promise.all(Array.from({ length: 10 }, selectOne));
+    const createPair = async () => {
+      const thread = await client.threads.create();
+      await client.runs.create(thread.thread_id, options.graphId, { input: options.input, config: { configurable: options.configurable } });
+    };
+    // Read from the runs table, not by joining each run: 200 joins at once would be a load of their own.
+    const drain = async () => {
+      for (;;) {
+        const { rows } = await pool.query<{ active: number }>(`SELECT count(*)::int AS active FROM "${options.schema}".runs WHERE status IN ('pending', 'running')`);
+        if (rows[0]!.active === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+      }
+    };
+    await createPair();
+    await drain();
+    const runs = await interleaved(options.repeats, {
+      creates: async () => {
+        const time = await timed(() => Promise.all(Array.from({ length: pairs }, createPair)));
+        await drain();
+        return time;
+      },
+      selectOne: () => timed(() => Promise.all(Array.from({ length: pairs }, async () => (await selectOne(), await selectOne())))),
+    });
+    const createsMs = spread(runs.creates.wall);
+    const selectOneMs = spread(runs.selectOne.wall);
+    return { pairs, createsMs, selectOneMs, createsOverSelectOne: ratio(createsMs.median, selectOneMs.median) };
+  } finally {
+    await new Promise<void>((resolve) => baseline.close(() => resolve()));
+    await pool.end();
+  }
 }

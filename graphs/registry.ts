@@ -43,6 +43,7 @@ export const WORKFLOWS = {
     nodes: ["orchestrator", "llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "recovery_worker", "approval_worker", "pause_gate"],
     load: async () => (await import("./enterprise_workflow.js")).enterpriseWorkflow,
     storage: async () => (await import("../checkpoints/enterprise_workflow/storage.js")).enterpriseWorkflowStorage,
+    variants: async () => (await import("../metrics/enterprise_workflow/variants.js")).enterpriseVariants,
   },
 } as const satisfies Record<string, WorkflowEntry>;
 

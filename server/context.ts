@@ -5,12 +5,21 @@ import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
 import type { MultitaskStrategy, RunKwargs, RunRow } from "./queue.js";
 import type * as schemas from "./schemas.js";
+import type { AssistantRow } from "./storage/assistants.js";
+import type { Repositories } from "./storage/repositories.js";
 
-/** What the routes share; its own module so route files and app.ts need not import each other. */
+export type { Repositories };
+
+export interface ServedEntry {
+  served: ServedGraph;
+  graph: ServableGraph;
+}
+
+/** What the server gives its routes; its own module so route files and app.ts need not import each other. */
 export interface ApiContext {
   pool: pg.Pool;
   schema: string;
-  graphs: ReadonlyMap<string, { served: ServedGraph; graph: ServableGraph }>;
+  graphs: ReadonlyMap<string, ServedEntry>;
   bus: RunBus;
   events: EventLog;
   apiKey?: string;
@@ -22,7 +31,9 @@ export interface ApiContext {
 export interface PreparedRun {
   /** Undefined for a stateless run: it gets a thread of its own. */
   threadId: string | undefined;
-  assistantId: string;
+  request: schemas.RunCreate;
+  /** The assistant as read when the request was checked: queueing refuses another version of it. */
+  assistant: AssistantRow;
   graphId: string;
   kwargs: RunKwargs;
   metadata: Record<string, unknown>;
@@ -37,9 +48,12 @@ export interface QueuedRun {
   cancelled: string[];
 }
 
-/** How runs are queued, for callers other than the routes (the cron scheduler). */
+/** How runs are checked and queued, for the routes and the cron scheduler. */
 export interface RunQueueing {
   prepare(threadId: string | undefined, payload: schemas.RunCreate): Promise<PreparedRun>;
-  insert(client: pg.PoolClient, prepared: PreparedRun): Promise<QueuedRun>;
-  announce(queued: QueuedRun): Promise<void>;
+  /**
+   * Queues a prepared run, in `client`'s transaction when given; the notices of the run and of
+   * those it cancelled go out when that commits.
+   */
+  queue(prepared: PreparedRun, client?: pg.PoolClient): Promise<QueuedRun>;
 }

@@ -1,6 +1,10 @@
-import type { Context } from "hono";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import pg from "pg";
 import type { z } from "zod";
-import { firstLine, toJson } from "./serialise.js";
+import { InputError } from "../state/shared/errors.js";
+import * as schemas from "./schemas.js";
+import { errorBody, firstLine, toJson } from "./serialise.js";
 
 /** An answer other than 200 that the client caused: its status and one line saying why and what to do. */
 export class HttpError extends Error {
@@ -31,6 +35,51 @@ export function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> 
   throw new HttpError(422, `invalid ${where}: ${firstLine(issue.message)}`);
 }
 
+export const threadIdParam = (c: Context) => parse(schemas.ThreadId, c.req.param("thread_id"));
+
 export function json(c: Context, value: unknown, status: 200 | 201 = 200): Response {
   return c.body(toJson(value), status, { "content-type": "application/json" });
+}
+
+/** Studio's origin: its browser calls this server directly. */
+export const STUDIO_ORIGIN = "https://smith.langchain.com";
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Every route but the preflight needs the key, when the server has one: as x-api-key or a Bearer token. */
+export function requireApiKey(apiKey: string | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    if (apiKey === undefined || c.req.method === "OPTIONS") return next();
+    const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const given = c.req.header("x-api-key") ?? bearer;
+    if (given === undefined || !sameSecret(given, apiKey)) {
+      return c.json({ error: "Unauthorized", message: "missing or wrong API key: send it as the x-api-key header or a Bearer token" }, 401);
+    }
+    return next();
+  };
+}
+
+/** Errors as the SDK reads them: the client's mistakes with their 4xx and one line, the rest 500 and logged. */
+export const answerError: ErrorHandler = (error, c) => {
+  if (error instanceof HttpError) return c.json({ error: httpErrorName(error.status), message: error.message }, error.status);
+  if (error instanceof InputError) return c.json({ error: "InvalidInput", message: firstLine(error.message) }, 422);
+  // A statement given a value Postgres cannot take (a malformed id, a too-large number) is bad input too.
+  if (isPostgresDataError(error)) return c.json({ error: "InvalidInput", message: firstLine(error.message) }, 422);
+  console.error(`orchestra serve: ${c.req.method} ${c.req.path}: ${errorBody(error).message}`);
+  return c.json({ error: "InternalError", message: errorBody(error).message }, 500);
+};
+
+export const answerNotFound: NotFoundHandler = (c) => c.json({ error: "NotFound", message: `${c.req.method} ${c.req.path} is not a route of this server` }, 404);
+
+function httpErrorName(status: number): string {
+  return { 400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 422: "InvalidInput" }[status] ?? "Error";
+}
+
+function isPostgresDataError(error: unknown): error is pg.DatabaseError {
+  // Class 22: data exception (invalid text representation, numeric value out of range...).
+  return error instanceof pg.DatabaseError && (error.code ?? "").startsWith("22");
 }

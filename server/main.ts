@@ -4,11 +4,14 @@ import os from "node:os";
 import { serve } from "@hono/node-server";
 import { openCheckpointer } from "../checkpoints/index.js";
 import { envValue } from "../checkpoints/env.js";
-import { migrateAll } from "../scripts/migrate.js";
-import { STUDIO_ORIGIN, createApp, deleteStatelessThread, graphAssistantId } from "./app.js";
+import { migrateAll } from "../db/migrate.js";
+import { createApp } from "./app.js";
 import { RunBus } from "./bus.js";
 import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
+import { STUDIO_ORIGIN } from "./http.js";
+import { AssistantsRepo } from "./storage/assistants.js";
+import { deleteStatelessThread } from "./storage/threads.js";
 import { servedGraphs } from "../graphs/registry.js";
 import { RunQueue } from "./queue.js";
 import { RunWorkers } from "./worker.js";
@@ -50,13 +53,8 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
   try {
     await migrateAll(pool, schema);
     const graphs = new Map((await servedGraphs()).map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
-    for (const { served } of graphs.values()) {
-      await pool.query(
-        `INSERT INTO "${schema}".assistants (assistant_id, graph_id, name, description, metadata)
-         VALUES ($1, $2, $2, $3, '{"created_by": "system"}') ON CONFLICT DO NOTHING`,
-        [graphAssistantId(served.graphId), served.graphId, served.description],
-      );
-    }
+    const assistants = new AssistantsRepo(pool, schema);
+    for (const { served } of graphs.values()) await assistants.ensureForGraph(served.graphId, served.description);
     const runBus = await RunBus.open(pool, schema);
     bus = runBus;
     const events = new EventLog(pool, schema, bus);
@@ -73,7 +71,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     });
     let accepting = true;
     const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
-    const { app, runs } = createApp({
+    const { app, runs, storage } = createApp({
       pool,
       schema,
       graphs,
@@ -83,7 +81,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       corsOrigins: [STUDIO_ORIGIN, ...extraOrigins],
       accepting: () => accepting,
     });
-    const crons = new CronScheduler({ pool, schema, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
+    const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
       listening.once("error", reject);

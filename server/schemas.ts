@@ -19,7 +19,10 @@ export const AssistantCreate = z.object({
   description: z.string().nullish(),
 });
 
+export type AssistantCreate = z.infer<typeof AssistantCreate>;
+
 export const AssistantPatch = AssistantCreate.omit({ assistant_id: true, if_exists: true }).partial();
+export type AssistantPatch = z.infer<typeof AssistantPatch>;
 
 export const AssistantSearch = z.object({
   graph_id: z.string().optional(),
@@ -30,6 +33,7 @@ export const AssistantSearch = z.object({
   sort_by: z.enum(["assistant_id", "graph_id", "name", "created_at", "updated_at"]).optional(),
   sort_order: z.enum(["asc", "desc"]).optional(),
 });
+export type AssistantSearch = z.infer<typeof AssistantSearch>;
 
 export const ThreadCreate = z.object({
   thread_id: ThreadId.optional(),
@@ -49,6 +53,7 @@ export const ThreadSearch = z.object({
   sort_by: z.enum(["thread_id", "created_at", "updated_at"]).optional(),
   sort_order: z.enum(["asc", "desc"]).optional(),
 });
+export type ThreadSearch = z.infer<typeof ThreadSearch>;
 
 const CheckpointRef = z.object({
   checkpoint_id: z.string().optional(),
@@ -126,6 +131,7 @@ export const StoreSearch = z.object({
   query: z.undefined({ error: "semantic search needs a vector index, which this store has not: search by namespace_prefix and filter" }).optional(),
   refresh_ttl: z.boolean().nullish(),
 });
+export type StoreSearch = z.infer<typeof StoreSearch>;
 
 export const StoreNamespaces = z.object({
   prefix: Namespace.optional(),
@@ -134,6 +140,7 @@ export const StoreNamespaces = z.object({
   limit: z.number().int().min(1).max(1000).default(100),
   offset: z.number().int().min(0).default(0),
 });
+export type StoreNamespaces = z.infer<typeof StoreNamespaces>;
 
 export const CronCreate = RunCreate.extend({
   schedule: z.string().min(1),
@@ -154,6 +161,7 @@ export const CronSearch = z.object({
   sort_by: z.enum(["cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at"]).optional(),
   sort_order: z.enum(["asc", "desc"]).optional(),
 });
+export type CronSearch = z.infer<typeof CronSearch>;
 
 export const CancelMany = z.object({
   thread_id: ThreadId.optional(),

@@ -6,9 +6,9 @@ import { LATENCY_ENV } from "../models/offline/runtime.js";
 import { defaultEngineServices } from "../nodes/enterprise_workflow/services.js";
 import { checkDefinition } from "../state/enterprise_workflow/loader.js";
 import type { EnterpriseState } from "../state/enterprise_workflow/state.js";
-import { diffWorkflowVersions } from "../scripts/enterprise_workflow/variants.js";
-import type { MetricsDatabase } from "../scripts/metrics_collector.js";
-import { formatMetrics, formatOptimization, metrics, optimizeWorkflow, parseSince } from "../scripts/optimize.js";
+import { diffWorkflowVersions } from "../metrics/enterprise_workflow/variants.js";
+import type { MetricsDatabase } from "../metrics/collector.js";
+import { formatMetrics, formatOptimization, metrics, optimizeWorkflow, parseSince } from "../metrics/optimize.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { testEngineServices } from "./support/enterprise.js";
 

@@ -10,7 +10,7 @@ import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgem
 import { BRANCH_FINDINGS, BranchFindingsSchema } from "../../state/shared/findings.js";
 import { eventsOf, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { pinIdleLoad } from "../idle_load.js";
-import { apiRun, startFleet } from "../server.js";
+import { type ApiCreatesResult, apiRun, measureApiCreates, startFleet } from "../server.js";
 import { interleaved, ratio, spread, timed, type Spread } from "../stats.js";
 import { storageOf, type StorageBytes } from "../storage.js";
 import { CallTracer, criticalPathCalls, planOf, promiseAllReplay } from "../trace.js";
@@ -32,6 +32,8 @@ export interface BenchOptions {
    * in-process figures start no servers (npm run bench asks for 1 and 2).
    */
   serverProcesses: number[];
+  /** threads.create + runs.create pairs sent at once to the first server, against as many SELECT 1 round trips. */
+  createPairs: number;
   /** Timed runs per figure; the median is reported with min and max. */
   repeats: number;
   /** Default: env DATABASE_URL, else the embedded Postgres. */
@@ -47,6 +49,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   threads: [1, 10, 50],
   latencyMs: 100,
   serverProcesses: [],
+  createPairs: 200,
   repeats: 7,
   schema: "orchestra_bench",
 };
@@ -239,6 +242,8 @@ export interface BenchResults {
   concurrency: ConcurrencyResult[];
   server: ServerThroughputResult[];
   apiOverhead?: ApiOverheadResult;
+  /** Thread and run creation through the API, on one idle process, against bare SELECT 1 round trips. */
+  apiCreates?: ApiCreatesResult;
   storage: StorageResult[];
   /** The widest fan-out under the default concurrency limit of 5, in waves. */
   storageInWaves?: StorageResult;
@@ -416,6 +421,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     // 7: the API server, N processes on one schema, at latency L.
     const server: ServerThroughputResult[] = [];
     let apiOverhead: ApiOverheadResult | undefined;
+    let apiCreates: ApiCreatesResult | undefined;
     const threads = Math.max(...options.threads);
     const apiSchema = `${options.schema}_api`;
     const configurable = { review: "never", maxConcurrency: branches };
@@ -450,6 +456,17 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
           const apiMs = spread(runs.api.wall);
           const directMs = spread(runs.direct.wall);
           apiOverhead = { branches, apiMs, directMs, apiOverDirect: ratio(apiMs.median, directMs.median) };
+          log(`API creates: ${options.createPairs} threads.create + runs.create pairs at once, against as many SELECT 1 round trips`);
+          apiCreates = await measureApiCreates({
+            client: fleet.clients[0]!,
+            graphId,
+            input,
+            configurable,
+            databaseUrl,
+            schema: apiSchema,
+            pairs: options.createPairs,
+            repeats: Math.max(1, Math.ceil(options.repeats / 2)),
+          });
         }
       } finally {
         await fleet.stop();
@@ -479,6 +496,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         threads: options.threads,
         latencyMs: options.latencyMs,
         serverProcesses: options.serverProcesses,
+        createPairs: options.createPairs,
         repeats: options.repeats,
         schema: options.schema,
       },
@@ -488,6 +506,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       concurrency,
       server,
       ...(apiOverhead ? { apiOverhead } : {}),
+      ...(apiCreates ? { apiCreates } : {}),
       storage,
       ...(storageInWaves ? { storageInWaves } : {}),
       ...(first && last && first !== last ? { storageGrowth: last.perBranch / first.perBranch } : {}),

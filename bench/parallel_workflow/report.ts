@@ -195,6 +195,15 @@ export function renderMarkdown(results: BenchResults): string {
                 "",
               ]
             : []),
+          ...(results.apiCreates
+            ? [
+                table(
+                  ["all at once, one idle process", "threads.create + runs.create", "SELECT 1 round trips (baseline)", "creates / baseline"],
+                  [[`${results.apiCreates.pairs} pairs`, ms(results.apiCreates.createsMs.median), ms(results.apiCreates.selectOneMs.median), x(results.apiCreates.createsOverSelectOne)]],
+                ),
+                "",
+              ]
+            : []),
         ]
       : []),
     "**Targets**",

@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .addHelpText("after", examples("orchestra metrics", "orchestra metrics --workflow parallel_workflow --since 24h", "orchestra metrics --json"))
     .action(async (options: MetricsCommandOptions) => {
       const [{ metrics, formatMetrics, parseSince, knownGraphs, variantNames }, { InputError }] = await Promise.all([
-        import("../optimize.js"),
+        import("../../metrics/optimize.js"),
         import("../../state/shared/errors.js"),
       ]);
       // Checked before the database opens: bad input starts nothing.

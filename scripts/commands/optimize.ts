@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra optimize parallel_workflow", "orchestra optimize customer_service --apply", "orchestra optimize customer_service --json"))
     .action(async (workflow: string, options: OptimizeCommandOptions) => {
-      const { optimizeWorkflow, formatOptimization, parseSince, checkOptimizable } = await import("../optimize.js");
+      const { optimizeWorkflow, formatOptimization, parseSince, checkOptimizable } = await import("../../metrics/optimize.js");
       // Checked before the database opens: bad input starts nothing and writes nothing.
       if (options.since !== undefined) parseSince(options.since);
       await checkOptimizable(workflow);

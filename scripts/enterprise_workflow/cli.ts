@@ -38,7 +38,6 @@ export const enterpriseWorkflowCli: WorkflowCli = {
   },
   branchNodes: [],
   commands: async () => (await import("./commands.js")).enterpriseWorkflowCommands,
-  variants: async () => (await import("./variants.js")).enterpriseVariants,
 };
 
 /** For the engine's own commands (audit, pause, cancel): is this thread the engine's? */

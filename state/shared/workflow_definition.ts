@@ -4,6 +4,7 @@ import type { Graph } from "@langchain/core/runnables/graph";
 import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
 import type { z } from "zod";
+import type { WorkflowVariants } from "../../metrics/variants.js";
 import type { OfflineSkills } from "../../models/offline/skills.js";
 
 /** What the CLI and the server call on a compiled workflow; every workflow's compiled graph has it. */
@@ -48,6 +49,8 @@ export interface WorkflowEntry {
   load(): Promise<WorkflowDefinition>;
   /** The tables the workflow keeps beside the checkpoints, for `orchestra db` and the server's start: loads no graph. */
   storage?(): Promise<WorkflowStorage>;
+  /** For a workflow that runs named variants (the engine's definitions): metrics and the optimizer measure each as a workflow of its own. */
+  variants?(): Promise<WorkflowVariants>;
 }
 
 /** A workflow's own tables in the checkpoints' schema, from checkpoints/<workflow>/. */

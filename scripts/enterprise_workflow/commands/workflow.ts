@@ -154,7 +154,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra workflow diff ecommerce_order", "orchestra workflow diff ecommerce_order --from 1 --to 3 --json"))
     .action(async (name: string, options: JsonOption & { from?: number; to?: number }) => {
-      const [{ diffWorkflowVersions }, { formatDiff }] = await Promise.all([import("../variants.js"), import("../../workflow_cli.js")]);
+      const [{ diffWorkflowVersions }, { formatDiff }] = await Promise.all([import("../../../metrics/enterprise_workflow/variants.js"), import("../../../metrics/variants.js")]);
       const result = await withCheckpointer((db) =>
         diffWorkflowVersions(db, { workflow: name, ...(options.from !== undefined ? { from: options.from } : {}), ...(options.to !== undefined ? { to: options.to } : {}) }),
       );

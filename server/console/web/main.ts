@@ -3,7 +3,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 // The server's own response types: erased from the bundle, they keep the page and the API in step.
-import type { WorkflowMetrics } from "../../../scripts/metrics_collector.js";
+import type { WorkflowMetrics } from "../../../metrics/collector.js";
 
 // The console: plain DOM, hash routes (#/threads, #/thread/ID, #/metrics), the server's own API.
 

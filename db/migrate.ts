@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { workflowStorages } from "../graphs/registry.js";
 import { migrateServerStore, SERVER_TABLES } from "../checkpoints/server_store.js";
+import { migrateServerFunctions } from "./queue_run.js";
 
 /**
  * Every table the product keeps in the checkpoints' schema, by what it serves: the checkpoints',
@@ -29,6 +30,7 @@ export async function migrateAll(pool: pg.Pool, schema: string): Promise<void> {
   try {
     await session.query("SELECT pg_advisory_lock(hashtext($1))", [`langgraph-orchestra:migrate-all:${schema}`]);
     await migrateServerStore(pool, schema);
+    await migrateServerFunctions(session, schema);
     for (const storage of workflows) await storage.migrate(pool, schema);
   } finally {
     // Dropping the session releases the lock with it.

@@ -1,35 +1,25 @@
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { BatchedPostgresSaver } from "../checkpoints/saver.js";
-import { InputError } from "../state/shared/errors.js";
-import type { MetricsDatabase } from "../scripts/metrics_collector.js";
-import { knownGraphs, metrics, optimizeWorkflow, variantNames } from "../scripts/optimize.js";
-import type { ApiContext } from "./context.js";
+import type { MetricsDatabase } from "../../metrics/collector.js";
+import { metrics } from "../../metrics/optimize.js";
 
 /**
- * GET /metrics for Prometheus, and the console's JSON routes for metrics and the optimizer. Both
- * sit behind the API key (Prometheus sends it as `authorization: Bearer`). Figures are computed
- * from Postgres at each scrape, so every instance reports the same history.
+ * GET /metrics for Prometheus, and the console's JSON metrics. Both sit behind the API key
+ * (Prometheus sends it as `authorization: Bearer`). Figures are computed from Postgres at each
+ * scrape, so every instance reports the same history.
  */
-export function mountMetricsRoutes(app: Hono, ctx: Pick<ApiContext, "pool" | "schema">): void {
-  const db: MetricsDatabase = { pool: ctx.pool, schema: ctx.schema, checkpointer: new BatchedPostgresSaver(ctx.pool, ctx.schema) };
+export function metricsApi(db: MetricsDatabase): Hono {
+  const api = new Hono();
   const registry = prometheusRegistry(db);
 
-  app.get("/metrics", async (c) => c.body(await registry.metrics(), 200, { "content-type": registry.contentType }));
+  api.get("/metrics", async (c) => c.body(await registry.metrics(), 200, { "content-type": registry.contentType }));
 
-  app.get("/orchestra/metrics", async (c) => {
+  api.get("/orchestra/metrics", async (c) => {
     const workflow = c.req.query("workflow");
     const since = c.req.query("since");
     return c.json(await metrics(db, { ...(workflow ? { workflow } : {}), ...(since ? { since } : {}) }));
   });
-  app.get("/orchestra/workflows", async (c) => c.json({ graphs: Object.keys(knownGraphs()), definitions: await variantNames() }));
-  app.get("/orchestra/optimize/:workflow", async (c) => c.json(await optimizeWorkflow(db, { workflow: workflowParam(c.req.param("workflow")) })));
-  app.post("/orchestra/optimize/:workflow/apply", async (c) => c.json(await optimizeWorkflow(db, { workflow: workflowParam(c.req.param("workflow")), apply: true })));
-}
-
-function workflowParam(value: string): string {
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(value)) throw new InputError(`'${value}' is not a workflow name: use letters, digits, _ and -`);
-  return value;
+  return api;
 }
 
 function prometheusRegistry(db: MetricsDatabase): Registry {

@@ -1,15 +1,15 @@
 import { WORKFLOWS, workflowNames, type WorkflowName } from "../graphs/registry.js";
+import type { WorkflowEntry } from "../state/shared/workflow_definition.js";
 import { isApplicable, optimize, type DefinitionChange, type WorkflowShape } from "../nodes/shared/optimizer.js";
 import { InputError } from "../state/shared/errors.js";
-import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./metrics_collector.js";
-import { formatDiff, type OptimizeResult, type WorkflowCli, type WorkflowVariants } from "./workflow_cli.js";
-import { WORKFLOW_CLIS } from "./workflow_clis.js";
+import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./collector.js";
+import { formatDiff, type OptimizeResult, type WorkflowVariants } from "./variants.js";
 
 /**
  * The `metrics` and `optimize` commands as functions, for every workflow: each takes an open
- * database and its options, returns data for `--json`, and has a formatter for the terminal. A
- * workflow that runs named variants (the engine's definitions) reads and optimizes them through
- * its CLI's `variants` hook.
+ * database and its options, returns data for `--json`, and has a formatter for the terminal; the
+ * server's metrics routes call the same functions. A workflow that runs named variants (the
+ * engine's definitions) reads and optimizes them through its registry entry's `variants` hook.
  */
 
 /** Every graph the product runs, by id, with its node names: a thread's graph is told by them. */
@@ -21,8 +21,8 @@ export function knownGraphs(): Record<string, readonly string[]> {
 async function workflowVariants(): Promise<{ graphId: WorkflowName; variants: WorkflowVariants }[]> {
   const all = await Promise.all(
     workflowNames().map(async (graphId) => {
-      const cli: WorkflowCli = WORKFLOW_CLIS[graphId];
-      return cli.variants ? [{ graphId, variants: await cli.variants() }] : [];
+      const entry: WorkflowEntry = WORKFLOWS[graphId];
+      return entry.variants ? [{ graphId, variants: await entry.variants() }] : [];
     }),
   );
   return all.flat();

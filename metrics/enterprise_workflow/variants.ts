@@ -6,8 +6,8 @@ import { allSteps, type AdvancedWorkflow } from "../../state/enterprise_workflow
 import { listNamedDefinitions, loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
 import type { StepRecord } from "../../state/enterprise_workflow/state.js";
 import { InputError } from "../../state/shared/errors.js";
-import { push, type MetricsDatabase, type RunSample, type StepSample } from "../metrics_collector.js";
-import type { OptimizeResult, WorkflowVariants } from "../workflow_cli.js";
+import { push, type MetricsDatabase, type RunSample, type StepSample } from "../collector.js";
+import type { OptimizeResult, WorkflowVariants } from "../variants.js";
 
 /**
  * The engine's named definitions as the metrics and the optimizer see them: each is measured as a

@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import type { ApiDeps } from "./deps.js";
+import { body, json, parse } from "../http.js";
+import * as schemas from "../schemas.js";
+
+/** The LangGraph store API (`client.store.*`): items under a namespace path and a key. */
+export function storeApi({ storage }: ApiDeps): Hono {
+  const api = new Hono();
+
+  api.put("/store/items", async (c) => {
+    const payload = await body(c, schemas.StorePut);
+    await storage.store.put(payload.namespace, payload.key, payload.value);
+    return c.body(null, 204);
+  });
+
+  api.get("/store/items", async (c) => {
+    // The SDK joins the namespace with dots, which labels may therefore not contain.
+    const { namespace, key } = parse(schemas.StoreItemKey, {
+      namespace: (c.req.query("namespace") ?? "").split(".").filter((label) => label !== ""),
+      key: c.req.query("key"),
+    });
+    // null, not 404, for a missing item: the SDK's getItem answers null then, as on LangGraph's server.
+    return json(c, (await storage.store.get(namespace, key)) ?? null);
+  });
+
+  api.delete("/store/items", async (c) => {
+    const { namespace, key } = await body(c, schemas.StoreItemKey);
+    await storage.store.delete(namespace, key);
+    return c.body(null, 204);
+  });
+
+  api.post("/store/items/search", async (c) => json(c, { items: await storage.store.search(await body(c, schemas.StoreSearch)) }));
+
+  api.post("/store/namespaces", async (c) => json(c, { namespaces: await storage.store.namespaces(await body(c, schemas.StoreNamespaces)) }));
+
+  return api;
+}
