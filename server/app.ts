@@ -1,4 +1,4 @@
-import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
 import { getRuntimeGraphSchema } from "@langchain/langgraph-api/schema";
@@ -20,6 +20,9 @@ import type { ApiContext, PreparedRun, QueuedRun, RunQueueing } from "./context.
 import { inTransaction } from "../checkpoints/transaction.js";
 import { reachedNodes } from "../checkpoints/threads.js";
 import { workflowOfReached } from "../graphs/registry.js";
+import { assertVisible, authorize, filtersAsContainment, matchesFilters } from "./auth/authorize.js";
+import { AuthHandlerError } from "./auth/custom.js";
+import { runThreadAccess, threadGuard, withCallerConfigurable } from "./auth/middleware.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
@@ -76,12 +79,6 @@ function runIdParam(c: Context): string {
   return runId;
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
 export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   const { pool } = ctx;
   const table = (name: string) => `"${ctx.schema}".${name}`;
@@ -97,17 +94,10 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   );
 
   mountConsole(app);
-  app.use(async (c, next) => {
-    if (ctx.apiKey === undefined || c.req.method === "OPTIONS") return next();
-    const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    const given = c.req.header("x-api-key") ?? bearer;
-    if (given === undefined || !sameSecret(given, ctx.apiKey)) {
-      return c.json({ error: "Unauthorized", message: "missing or wrong API key: send it as the x-api-key header or a Bearer token" }, 401);
-    }
-    return next();
-  });
+  app.use(ctx.authenticate);
 
   app.onError((error, c) => {
+    if (error instanceof AuthHandlerError) return c.json({ error: httpErrorName(error.status), message: error.message }, error.status as 403);
     if (error instanceof HttpError) return c.json({ error: httpErrorName(error.status), message: error.message }, error.status);
     if (error instanceof InputError) return c.json({ error: "InvalidInput", message: firstLine(error.message) }, 422);
     // A statement given a value Postgres cannot take (a malformed id, a too-large number) is bad input too.
@@ -334,16 +324,23 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
 
   // --- threads -------------------------------------------------------------------------------
 
+  const guard = threadGuard((threadId) => thread(threadId).then((row) => row.metadata, () => undefined));
+  app.use("/threads/:thread_id", guard);
+  app.use("/threads/:thread_id/*", guard);
+
   app.post("/threads", async (c) => {
     const payload = await body(c, schemas.ThreadCreate);
     const threadId = payload.thread_id ?? randomUUID();
     if (payload.graph_id) served(payload.graph_id);
+    const creating = { thread_id: threadId, metadata: payload.metadata ?? {}, if_exists: payload.if_exists };
+    const filters = await authorize("threads", "create", creating);
     const { rows } = await pool.query<ThreadRow>(
       `INSERT INTO ${table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3)
        ON CONFLICT (thread_id) DO NOTHING RETURNING *`,
-      [threadId, payload.graph_id ?? null, payload.metadata ?? {}],
+      [threadId, payload.graph_id ?? null, creating.metadata],
     );
     if (!rows[0]) {
+      if (!matchesFilters((await thread(threadId)).metadata, filters)) throw new HttpError(409, `thread ${threadId} already exists; create it with another id`);
       if (payload.if_exists === "do_nothing") return json(c, await threadView(await thread(threadId)));
       throw new HttpError(409, `thread ${threadId} already exists; send if_exists "do_nothing" to keep it`);
     }
@@ -360,6 +357,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
        ON CONFLICT DO NOTHING`,
     );
     const sortBy = payload.sort_by ?? "created_at";
+    const filters = await authorize("threads", "search", payload);
     const { rows } = await pool.query<ThreadRow>(
       `SELECT * FROM ${table("threads")} WHERE metadata @> $1 AND ($2::text[] IS NULL OR thread_id = ANY($2))
        ORDER BY ${sortBy} ${payload.sort_order === "asc" ? "ASC" : "DESC"}`,
@@ -367,6 +365,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
     );
     const views = [];
     for (const row of rows) {
+      if (!matchesFilters(row.metadata, filters)) continue;
       const full = row.graph_id ? row : await thread(row.thread_id).catch(() => row);
       if (!full.graph_id) {
         const graphId = await graphOfCheckpoints(row.thread_id);
@@ -486,7 +485,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
     if (!ctx.accepting()) throw new HttpError(409, "this server is shutting down and takes no new runs; send the run to another instance");
     const chosen = await assistant(payload.assistant_id);
     const { served: servedGraph } = served(chosen.graph_id);
-    const configurable = { ...chosen.config.configurable as Record<string, unknown> | undefined, ...payload.config?.configurable };
+    const configurable = withCallerConfigurable({ ...chosen.config.configurable as Record<string, unknown> | undefined, ...payload.config?.configurable });
     const context = { ...chosen.context, ...payload.context };
     servedGraph.checkRequest(payload.command ? null : (payload.input ?? null), { configurable, context });
     const streamMode = payload.stream_mode === undefined ? ["values"] : [payload.stream_mode].flat();
@@ -503,6 +502,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
     };
     return {
       threadId,
+      access: await runThreadAccess(threadId, chosen.assistant_id, payload.metadata ?? {}),
       assistantId: chosen.assistant_id,
       graphId: chosen.graph_id,
       kwargs,
@@ -532,11 +532,12 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
       await client.query(`INSERT INTO ${table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
         id,
         fromCheckpoints ?? prepared.graphId,
-        { graph_id: prepared.graphId },
+        { graph_id: prepared.graphId, ...prepared.access?.threadMetadata },
       ]);
       ({ rows: threads } = await client.query<ThreadRow>(`SELECT * FROM ${table("threads")} WHERE thread_id = $1 FOR UPDATE`, [id]));
     }
     const row = threads[0]!;
+    assertVisible(row.metadata, prepared.access?.filters, `thread ${id}`);
     if (row.graph_id && row.graph_id !== prepared.graphId) {
       throw new HttpError(422, `thread ${id} runs graph ${row.graph_id}, not ${prepared.graphId}; use an assistant of ${row.graph_id} or a new thread`);
     }
@@ -735,6 +736,8 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
       const found = new Set(rows.map((r) => r.run_id));
       throw new HttpError(404, `run ${payload.run_ids.find((id) => !found.has(id))} not found among the active runs`);
     }
+    const visible = await authorize("threads", "update", payload);
+    for (const target of rows) assertVisible((await thread(target.thread_id)).metadata, visible, `run ${target.run_id}`);
     for (const target of rows) await requestCancel(target, action);
     return c.body(null, 204);
   });
@@ -781,7 +784,7 @@ export async function deleteStatelessThread(pool: pg.Pool, schema: string, threa
 }
 
 function httpErrorName(status: number): string {
-  return { 400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 422: "InvalidInput" }[status] ?? "Error";
+  return { 400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "InvalidInput" }[status] ?? "Error";
 }
 
 function isPostgresDataError(error: unknown): error is pg.DatabaseError {
