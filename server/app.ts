@@ -20,9 +20,9 @@ import type { ApiContext, PreparedRun, QueuedRun, RunQueueing } from "./context.
 import { inTransaction } from "../checkpoints/transaction.js";
 import { reachedNodes } from "../checkpoints/threads.js";
 import { workflowOfReached } from "../graphs/registry.js";
-import { assertVisible, authorize, filtersAsContainment, matchesFilters } from "./auth/authorize.js";
+import { assertVisible, authorize, matchesFilters, narrowedMetadata } from "./auth/authorize.js";
 import { AuthHandlerError } from "./auth/custom.js";
-import { runThreadAccess, threadGuard, withCallerConfigurable } from "./auth/middleware.js";
+import { resourceGuard, runThreadAccess, withCallerConfigurable } from "./auth/middleware.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
@@ -212,16 +212,23 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
 
   // --- assistants ----------------------------------------------------------------------------
 
+  const assistantGuard = resourceGuard("assistants", (id) => assistant(id).then((row) => row.metadata, () => undefined));
+  app.use("/assistants/:assistant_id", assistantGuard);
+  app.use("/assistants/:assistant_id/*", assistantGuard);
+
   app.post("/assistants", async (c) => {
     const payload = await body(c, schemas.AssistantCreate);
     served(payload.graph_id);
     const id = payload.assistant_id ?? randomUUID();
+    const creating = { ...payload, assistant_id: id, metadata: payload.metadata ?? {} };
+    const filters = await authorize("assistants", "create", creating);
     const { rows } = await pool.query<AssistantRow>(
       `INSERT INTO ${table("assistants")} (assistant_id, graph_id, name, description, config, context, metadata)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (assistant_id) DO NOTHING RETURNING *`,
-      [id, payload.graph_id, payload.name ?? "Untitled", payload.description ?? null, payload.config ?? {}, payload.context ?? {}, payload.metadata ?? {}],
+      [id, payload.graph_id, payload.name ?? "Untitled", payload.description ?? null, payload.config ?? {}, payload.context ?? {}, creating.metadata],
     );
     if (!rows[0]) {
+      if (!matchesFilters((await assistant(id)).metadata, filters)) throw new HttpError(409, `assistant ${id} already exists; create it with another id`);
       if (payload.if_exists === "do_nothing") return json(c, assistantView(await assistant(id)));
       throw new HttpError(409, `assistant ${id} already exists; send if_exists "do_nothing" to keep it`);
     }
@@ -240,11 +247,12 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   app.post("/assistants/search", async (c) => {
     const payload = await body(c, schemas.AssistantSearch);
     const sortBy = payload.sort_by ?? "created_at";
+    const filters = await authorize("assistants", "search", payload);
     const { rows } = await pool.query<AssistantRow & { total: number }>(
       `SELECT *, count(*) OVER ()::int AS total FROM ${table("assistants")}
        WHERE ($1::text IS NULL OR graph_id = $1) AND ($2::text IS NULL OR name ILIKE '%' || $2 || '%') AND metadata @> $3
        ORDER BY ${sortBy} ${payload.sort_order === "asc" ? "ASC" : "DESC"} LIMIT $4 OFFSET $5`,
-      [payload.graph_id ?? null, payload.name ?? null, payload.metadata ?? {}, payload.limit, payload.offset],
+      [payload.graph_id ?? null, payload.name ?? null, narrowedMetadata(payload.metadata, filters), payload.limit, payload.offset],
     );
     c.header("x-pagination-total", String(rows[0]?.total ?? 0));
     return json(c, rows.map(({ total: _, ...row }) => assistantView(row)));
@@ -324,9 +332,9 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
 
   // --- threads -------------------------------------------------------------------------------
 
-  const guard = threadGuard((threadId) => thread(threadId).then((row) => row.metadata, () => undefined));
-  app.use("/threads/:thread_id", guard);
-  app.use("/threads/:thread_id/*", guard);
+  const threadGuard = resourceGuard("threads", (threadId) => thread(threadId).then((row) => row.metadata, () => undefined));
+  app.use("/threads/:thread_id", threadGuard);
+  app.use("/threads/:thread_id/*", threadGuard);
 
   app.post("/threads", async (c) => {
     const payload = await body(c, schemas.ThreadCreate);

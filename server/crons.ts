@@ -4,6 +4,7 @@ import type { Hono } from "hono";
 import type pg from "pg";
 import type { QueuedRun, RunQueueing } from "./context.js";
 import { HttpError, body, json, parse } from "./http.js";
+import { authorize, narrowedMetadata } from "./auth/authorize.js";
 import * as schemas from "./schemas.js";
 import { errorBody, firstLine } from "./serialise.js";
 import { inTransaction } from "../checkpoints/transaction.js";
@@ -62,6 +63,8 @@ export function cronRoutes(
     checkedSchedule(schedule, timezone);
     // Checked now, as a run would be, so a cron never fires a run its graph refuses.
     const prepared = await runs.prepare(threadId, run);
+    const creating = { ...payload, thread_id: threadId, metadata: { ...run.metadata } };
+    await authorize("crons", "create", creating);
     const endTime = end_time ? new Date(end_time) : null;
     const { rows } = await pool.query<CronRow>(
       `INSERT INTO ${crons} (cron_id, assistant_id, thread_id, schedule, timezone, payload, metadata, next_run_date, end_time, enabled, on_run_completed)
@@ -73,7 +76,7 @@ export function cronRoutes(
         schedule,
         timezone,
         { ...run, assistant_id: prepared.assistantId },
-        run.metadata ?? {},
+        creating.metadata,
         nextFire(schedule, timezone, new Date(), endTime),
         endTime,
         enabled ?? true,
@@ -100,6 +103,7 @@ export function cronRoutes(
 
   app.post("/runs/crons/search", async (c) => {
     const payload = await body(c, schemas.CronSearch);
+    payload.metadata = narrowedMetadata(payload.metadata, await authorize("crons", "search", payload));
     const { rows } = await pool.query<CronRow>(
       `SELECT * FROM ${crons} WHERE ${where}
        ORDER BY ${payload.sort_by ?? "created_at"} ${payload.sort_order === "asc" ? "ASC" : "DESC"} LIMIT $5 OFFSET $6`,
@@ -110,13 +114,15 @@ export function cronRoutes(
 
   app.post("/runs/crons/count", async (c) => {
     const payload = await body(c, schemas.CronSearch);
+    payload.metadata = narrowedMetadata(payload.metadata, await authorize("crons", "search", payload));
     const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${crons} WHERE ${where}`, filters(payload));
     return json(c, rows[0]!.n);
   });
 
   app.delete("/runs/crons/:cron_id", async (c) => {
     const cronId = c.req.param("cron_id");
-    const { rowCount } = await pool.query(`DELETE FROM ${crons} WHERE cron_id::text = $1`, [cronId]);
+    const visible = narrowedMetadata({}, await authorize("crons", "delete", { cron_id: cronId }));
+    const { rowCount } = await pool.query(`DELETE FROM ${crons} WHERE cron_id::text = $1 AND metadata @> $2`, [cronId, visible]);
     if (!rowCount) throw new HttpError(404, `cron ${cronId} not found`);
     return c.body(null, 204);
   });

@@ -43,6 +43,15 @@ export function filtersAsContainment(filters: AuthFilters | undefined): Record<s
   return document;
 }
 
+/**
+ * A search's metadata filter narrowed by the caller's filters, for SQL `metadata @> $n`. Where both
+ * name a key, the caller's filter wins: the search may then return less than asked, never another's rows.
+ */
+export const narrowedMetadata = (requested: Record<string, unknown> | undefined, filters: AuthFilters | undefined) => ({
+  ...requested,
+  ...filtersAsContainment(filters),
+});
+
 /** The `Auth` module's handler for an event, most specific first, as LangGraph's server picks it. */
 async function customFilters(policy: Required<Pick<AuthPolicy, "custom">>, caller: Caller, resource: AuthResource, action: string, value: object) {
   const callbacks = policy.custom["~handlerCache"].callbacks ?? {};

@@ -67,21 +67,35 @@ export function threadAction(method: string, rest: string): string | undefined {
   return undefined;
 }
 
+/** Which assistant action a route under /assistants/:assistant_id is; undefined: none of these. */
+export function assistantAction(method: string, rest: string): string | undefined {
+  if (method === "DELETE" && rest === "") return "delete";
+  if (method === "PATCH" && rest === "") return "update";
+  if (method === "GET" || (method === "POST" && rest === "/versions")) return "read";
+  return undefined;
+}
+
+const ROUTE_ACTIONS = { threads: threadAction, assistants: assistantAction } as const;
+
 /**
- * Guards every route under /threads/:thread_id: the caller's filters for the action must pass the
- * thread's metadata, else the thread is not found (404, so another user's ids tell nothing). A
- * thread that does not exist is left to the route (404, or created by `if_not_exists`).
+ * Guards every route under /threads/:thread_id (or /assistants/:assistant_id): the caller's
+ * filters for the action must pass the resource's metadata, else it is not found (404, so another
+ * user's ids tell nothing). One that does not exist is left to the route (404, or created by `if_not_exists`).
  */
-export function threadGuard(threadMetadata: (threadId: string) => Promise<Record<string, unknown> | undefined>): MiddlewareHandler {
+export function resourceGuard(
+  resource: keyof typeof ROUTE_ACTIONS,
+  metadataOf: (id: string) => Promise<Record<string, unknown> | undefined>,
+): MiddlewareHandler {
+  const param = resource === "threads" ? "thread_id" : "assistant_id";
   return async (c, next) => {
-    const threadId = c.req.param("thread_id") ?? "";
-    const rest = c.req.path.slice(c.req.path.indexOf(threadId) + threadId.length);
-    const action = threadAction(c.req.method, rest);
+    const id = c.req.param(param) ?? "";
+    const rest = c.req.path.slice(c.req.path.indexOf(id) + id.length);
+    const action = ROUTE_ACTIONS[resource](c.req.method, rest);
     if (action === undefined) return next();
-    const filters = await authorize("threads", action, { thread_id: threadId });
+    const filters = await authorize(resource, action, { [param]: id });
     if (filters !== undefined) {
-      const metadata = await threadMetadata(threadId);
-      if (metadata !== undefined) assertVisible(metadata, filters, `thread ${threadId}`);
+      const metadata = await metadataOf(id);
+      if (metadata !== undefined) assertVisible(metadata, filters, `${resource.slice(0, -1)} ${id}`);
     }
     return next();
   };
