@@ -44,6 +44,7 @@ export async function startIdentityProvider(clients: Record<string, string[]>): 
         response_types: [],
       })),
       jwks: { keys: [key] },
+      ttl: { ClientCredentials: 600 },
       features: {
         clientCredentials: { enabled: true },
         resourceIndicators: {
