@@ -213,7 +213,6 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   // --- assistants ----------------------------------------------------------------------------
 
   const assistantGuard = resourceGuard("assistants", (id) => assistant(id).then((row) => row.metadata, () => undefined));
-  app.use("/assistants/:assistant_id", assistantGuard);
   app.use("/assistants/:assistant_id/*", assistantGuard);
 
   app.post("/assistants", async (c) => {
@@ -333,7 +332,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
   // --- threads -------------------------------------------------------------------------------
 
   const threadGuard = resourceGuard("threads", (threadId) => thread(threadId).then((row) => row.metadata, () => undefined));
-  app.use("/threads/:thread_id", threadGuard);
+  // "/*" matches the bare "/threads/:thread_id" as well.
   app.use("/threads/:thread_id/*", threadGuard);
 
   app.post("/threads", async (c) => {
