@@ -2,7 +2,7 @@ import { Client } from "@langchain/langgraph-sdk";
 import { importJWK, SignJWT, generateKeyPair, decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "../support/database.js";
-import { AUDIENCE, startIdentityProvider, type TestIdentityProvider } from "../support/identity_provider.js";
+import { AUDIENCE, callAs, startUsualProvider, tokenAuthEnv, type TestIdentityProvider } from "../support/identity_provider.js";
 import { startServer, TASK, type ServerProcess } from "./support.js";
 
 // `orchestra serve` verifying bearer tokens from a real OpenID provider (oidc-provider, the
@@ -13,17 +13,14 @@ const API_KEY = "auth-test-service-key";
 let db: TestSchema;
 let idp: TestIdentityProvider;
 let server: ServerProcess;
-const tokens: Record<string, string> = {};
+let tokens: Record<string, string>;
 
 beforeAll(async () => {
-  idp = await startIdentityProvider({ alice: [], bob: [], root: ["admin"], carol: ["compliance_officer"] });
-  for (const user of ["alice", "bob", "root", "carol"]) tokens[user] = await idp.token(user);
+  ({ idp, tokens } = await startUsualProvider());
   db = await createTestSchema();
   server = await startServer(db.schema, {
     ORCHESTRA_API_KEY: API_KEY,
-    ORCHESTRA_AUTH_JWKS_URL: idp.jwksUrl,
-    ORCHESTRA_AUTH_ISSUER: idp.issuer,
-    ORCHESTRA_AUTH_AUDIENCE: AUDIENCE,
+    ...tokenAuthEnv(idp),
     // A key id missing from the cached set fetches it again at once: the rotation test needs no wait.
     ORCHESTRA_AUTH_JWKS_COOLDOWN_SECONDS: "0",
   });
@@ -35,15 +32,7 @@ afterAll(async () => {
   await db?.cleanup();
 });
 
-async function call(token: string | undefined, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
-}
+const call = (token: string | undefined, method: string, route: string, body?: unknown) => callAs(server.url, token, method, route, body);
 
 const sdk = (token: string) => new Client({ apiUrl: server.url, defaultHeaders: { Authorization: `Bearer ${token}` }, callerOptions: { maxRetries: 0 } });
 

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "../support/database.js";
-import { AUDIENCE, startIdentityProvider, type TestIdentityProvider } from "../support/identity_provider.js";
+import { startIdentityProvider, tokenAuthEnv, type TestIdentityProvider } from "../support/identity_provider.js";
 import { startServer, type ServerProcess } from "./support.js";
 
 // The console with token auth on: it asks who you are, sends the token, and lists only the
@@ -18,7 +18,7 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
   idp = await startIdentityProvider({ alice: [], bob: [] });
   db = await createTestSchema();
-  server = await startServer(db.schema, { ORCHESTRA_AUTH_JWKS_URL: idp.jwksUrl, ORCHESTRA_AUTH_ISSUER: idp.issuer, ORCHESTRA_AUTH_AUDIENCE: AUDIENCE });
+  server = await startServer(db.schema, tokenAuthEnv(idp));
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"] });
 }, 120_000);
 

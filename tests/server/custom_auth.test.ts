@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
-import { AUDIENCE, startIdentityProvider, type TestIdentityProvider } from "../support/identity_provider.js";
+import { callAs, startUsualProvider, tokenAuthEnv, type TestIdentityProvider } from "../support/identity_provider.js";
 import { startServer, type ServerProcess } from "./support.js";
 
 // LangGraph custom auth: langgraph.json names `auth.path`, here the shipped example
@@ -15,21 +15,15 @@ let db: TestSchema;
 let idp: TestIdentityProvider;
 let server: ServerProcess;
 let configDir: string;
-const tokens: Record<string, string> = {};
+let tokens: Record<string, string>;
 
 beforeAll(async () => {
-  idp = await startIdentityProvider({ alice: [], bob: [], root: ["admin"], carol: ["compliance_officer"] });
-  for (const user of Object.keys({ alice: 0, bob: 0, root: 0, carol: 0 })) tokens[user] = await idp.token(user);
+  ({ idp, tokens } = await startUsualProvider());
   configDir = await mkdtemp(path.join(os.tmpdir(), "orchestra-custom-auth-"));
   const config = path.join(configDir, "langgraph.json");
   await writeFile(config, JSON.stringify({ graphs: {}, auth: { path: `${path.join(PROJECT_ROOT, "server/auth/example_auth.ts")}:auth` } }));
   db = await createTestSchema();
-  server = await startServer(db.schema, {
-    ORCHESTRA_LANGGRAPH_CONFIG: config,
-    ORCHESTRA_AUTH_JWKS_URL: idp.jwksUrl,
-    ORCHESTRA_AUTH_ISSUER: idp.issuer,
-    ORCHESTRA_AUTH_AUDIENCE: AUDIENCE,
-  });
+  server = await startServer(db.schema, { ORCHESTRA_LANGGRAPH_CONFIG: config, ...tokenAuthEnv(idp) });
 }, 120_000);
 
 afterAll(async () => {
@@ -39,15 +33,7 @@ afterAll(async () => {
   if (configDir) await rm(configDir, { recursive: true, force: true });
 });
 
-async function call(user: string | undefined, method: string, route: string, body?: unknown) {
-  const response = await fetch(`${server.url}${route}`, {
-    method,
-    headers: { "content-type": "application/json", ...(user ? { authorization: `Bearer ${tokens[user]}` } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown> & unknown[]) : undefined };
-}
+const call = (user: string | undefined, method: string, route: string, body?: unknown) => callAs(server.url, user && tokens[user], method, route, body);
 
 describe("a langgraph.json Auth module", () => {
   it("authenticates with its own authenticate: no token is 401", async () => {
@@ -58,7 +44,7 @@ describe("a langgraph.json Auth module", () => {
     const created = await call("alice", "POST", "/threads", { metadata: { project: "custom" } });
     expect(created.body).toMatchObject({ metadata: { owner: "alice", project: "custom" } });
     const threadId = created.body!.thread_id as string;
-    const listed = async (user: string) => ((await call(user, "POST", "/threads/search", { limit: 100 })).body as { thread_id: string }[]).map((t) => t.thread_id);
+    const listed = async (user: string) => ((await call(user, "POST", "/threads/search", { limit: 100 })).body as unknown as { thread_id: string }[]).map((t) => t.thread_id);
     expect(await listed("alice")).toContain(threadId);
     expect(await listed("bob")).not.toContain(threadId);
     expect(await listed("root")).toContain(threadId);

@@ -78,3 +78,30 @@ export async function startIdentityProvider(clients: Record<string, string[]>): 
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** A provider with the usual cast: alice and bob with no role, root the admin, carol the compliance officer; and a token for each. */
+export async function startUsualProvider(): Promise<{ idp: TestIdentityProvider; tokens: Record<string, string> }> {
+  const roles: Record<string, string[]> = { alice: [], bob: [], root: ["admin"], carol: ["compliance_officer"] };
+  const idp = await startIdentityProvider(roles);
+  const tokens: Record<string, string> = {};
+  for (const user of Object.keys(roles)) tokens[user] = await idp.token(user);
+  return { idp, tokens };
+}
+
+/** `orchestra serve`'s environment for verifying this provider's tokens. */
+export const tokenAuthEnv = (idp: TestIdentityProvider) => ({
+  ORCHESTRA_AUTH_JWKS_URL: idp.jwksUrl,
+  ORCHESTRA_AUTH_ISSUER: idp.issuer,
+  ORCHESTRA_AUTH_AUDIENCE: AUDIENCE,
+});
+
+/** A request to the server with the token as a bearer credential (none: no credential); its status and JSON body. */
+export async function callAs(url: string, token: string | undefined, method: string, route: string, body?: unknown) {
+  const response = await fetch(`${url}${route}`, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+}
