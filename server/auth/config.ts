@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
 import { envValue } from "../../checkpoints/env.js";
+import { InputError } from "../../state/shared/errors.js";
 
 /**
  * How callers are told apart, declared once. Auth is on when a token key (a JWKS URL or a public
@@ -47,8 +48,14 @@ export async function customAuthPath(configFile: string): Promise<string | undef
   } catch {
     return undefined;
   }
-  const parsed = LangGraphJsonAuth.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`${configFile}: "auth" must be an object with a "path" string, e.g. {"path": "./auth.ts:auth"}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new InputError(`${configFile} is not valid JSON; fix it, or point ORCHESTRA_LANGGRAPH_CONFIG at another file`);
+  }
+  const parsed = LangGraphJsonAuth.safeParse(json);
+  if (!parsed.success) throw new InputError(`${configFile}: "auth" must be an object with a "path" string, e.g. {"path": "./auth.ts:auth"}`);
   const named = parsed.data.auth?.path;
   if (named === undefined) return undefined;
   const [file, exported] = named.split(":", 2);
@@ -71,6 +78,6 @@ export async function authConfigFromEnv(): Promise<AuthConfig> {
     apiKey: envValue("ORCHESTRA_API_KEY"),
     customAuthPath: await customAuthPath(configFile),
   });
-  if (!parsed.success) throw new Error(`auth configuration: ${parsed.error.issues[0]!.message}`);
+  if (!parsed.success) throw new InputError(`auth configuration: ${parsed.error.issues[0]!.message}`);
   return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { pathToFileURL } from "node:url";
 import { Auth } from "@langchain/langgraph-sdk/auth";
+import { InputError } from "../../state/shared/errors.js";
 import { HttpError } from "../http.js";
 import type { AuthUser } from "./identity.js";
 
@@ -37,12 +38,15 @@ export async function loadCustomAuth(authPath: string): Promise<Auth> {
   const file = hasExport ? authPath.slice(0, separator) : authPath;
   const exported = hasExport ? authPath.slice(separator + 1) : "default";
   const url = pathToFileURL(file).href;
-  const module: Record<string, unknown> = /\.[cm]?tsx?$/.test(file)
-    ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
-    : await import(url);
+  let module: Record<string, unknown>;
+  try {
+    module = /\.[cm]?tsx?$/.test(file) ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url) : await import(url);
+  } catch (error) {
+    throw new InputError(`langgraph.json auth.path ${authPath} cannot be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
   const found = module[exported];
   if (found instanceof Auth || (typeof found === "object" && found !== null && "~handlerCache" in found)) return found as Auth;
-  throw new Error(`${authPath}: export "${exported}" is not an Auth from @langchain/langgraph-sdk/auth; export one, e.g. export const auth = new Auth()`);
+  throw new InputError(`${authPath}: export "${exported}" is not an Auth from @langchain/langgraph-sdk/auth; export one, e.g. export const auth = new Auth()`);
 }
 
 /** The user an `authenticate` callback returned, normalised as LangGraph's server does: a string is an identity. */

@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import { InputError } from "../../state/shared/errors.js";
 import { HttpError } from "../http.js";
 import { tokensConfigured, type AuthConfig } from "./config.js";
 import type { AuthUser } from "./identity.js";
@@ -39,7 +40,7 @@ async function keySource(config: AuthConfig): Promise<JWTVerifyGetKey> {
     const key = await importSPKI(pem, alg).catch(() => undefined);
     if (key) return async () => key;
   }
-  throw new Error("ORCHESTRA_AUTH_PUBLIC_KEY: not an RSA, EC or Ed25519 public key in PEM");
+  throw new InputError("ORCHESTRA_AUTH_PUBLIC_KEY: not an RSA, EC or Ed25519 public key in PEM");
 }
 
 /** Why a token is refused, in one line; never the token itself. */
