@@ -22,7 +22,7 @@ import { reachedNodes } from "../checkpoints/threads.js";
 import { workflowOfReached } from "../graphs/registry.js";
 import { assertVisible, authorize, matchesFilters, narrowedMetadata } from "./auth/authorize.js";
 import { AuthHandlerError } from "./auth/custom.js";
-import { resourceGuard, runThreadAccess, withCallerConfigurable } from "./auth/middleware.js";
+import { adminOnly, resourceGuard, runThreadAccess, withCallerConfigurable } from "./auth/middleware.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
@@ -726,6 +726,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
     }
     return c.body(null, 202);
   });
+  app.use("/orchestra/optimize/:workflow/apply", adminOnly);
   mountMetricsRoutes(app, ctx);
 
   app.post("/runs/cancel", async (c) => {

@@ -1,6 +1,6 @@
 import { HttpError } from "../http.js";
 import { AuthHandlerError, handlerError } from "./custom.js";
-import { requestAuth, type Caller, type AuthPolicy } from "./identity.js";
+import { isAdmin, requestAuth, type Caller, type AuthPolicy } from "./identity.js";
 
 /** What a handler returns to narrow what the caller sees: metadata keys and the values they must hold. */
 export type AuthFilters = Record<string, unknown>;
@@ -74,7 +74,7 @@ async function customFilters(policy: Required<Pick<AuthPolicy, "custom">>, calle
  * created it (its metadata's owner), and only its owner or the admin role sees it.
  */
 function ownershipFilters(policy: AuthPolicy, caller: Caller, resource: AuthResource, action: string, value: object): AuthFilters | undefined {
-  if (!OWNED.has(resource) || caller.user.roles?.includes(policy.adminRole)) return undefined;
+  if (!OWNED.has(resource) || isAdmin({ caller, policy })) return undefined;
   if (CREATING.has(action) && "metadata" in value && typeof value.metadata === "object" && value.metadata !== null) {
     (value.metadata as Record<string, unknown>)[OWNER_KEY] = caller.user.identity;
   }

@@ -43,4 +43,8 @@ interface RequestAuth {
  */
 export const requestAuth = new AsyncLocalStorage<RequestAuth>();
 
+/** The API key, or a user holding the admin role (a token's roles, else an Auth module user's permissions). */
+export const isAdmin = ({ caller, policy }: RequestAuth) =>
+  caller.source === "api_key" || (caller.user.roles ?? caller.user.permissions).includes(policy.adminRole);
+
 export const SERVICE_USER: AuthUser = { identity: "orchestra-api-key", display_name: "API key", permissions: [], is_authenticated: true };

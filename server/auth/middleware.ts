@@ -4,7 +4,7 @@ import { HttpError } from "../http.js";
 import { authorize, assertVisible, type AuthFilters } from "./authorize.js";
 import { authEnabled, type AuthConfig } from "./config.js";
 import { AuthHandlerError, customCaller, loadCustomAuth } from "./custom.js";
-import { requestAuth, SERVICE_USER, type AuthPolicy, type Caller } from "./identity.js";
+import { isAdmin, requestAuth, SERVICE_USER, type AuthPolicy, type Caller } from "./identity.js";
 import { tokenVerifier, type TokenVerifier } from "./tokens.js";
 
 function sameSecret(given: string, expected: string): boolean {
@@ -124,3 +124,10 @@ export async function runThreadAccess(threadId: string | undefined, assistantId:
   if (source === undefined || source === "api_key") return { threadMetadata: {} };
   return { threadMetadata: value.metadata, ...(filters ? { filters } : {}) };
 }
+
+/** Guards a route that changes what every user runs (applying the optimizer): once callers are told apart, the API key or the admin role only. */
+export const adminOnly: MiddlewareHandler = async (_c, next) => {
+  const auth = requestAuth.getStore();
+  if (auth !== undefined && !isAdmin(auth)) throw new AuthHandlerError(403, `${auth.caller.user.identity} may not do this: it needs the ${auth.policy.adminRole} role or the API key`);
+  return next();
+};

@@ -130,6 +130,12 @@ describe("ownership", () => {
     expect(await ids(await server.client(API_KEY).threads.search({ limit: 100 }))).toContain(threadId);
   });
 
+  it("keeps applying the optimizer, which changes every user's workflow, to the admin role and the API key", async () => {
+    const refused = await call(tokens.alice, "POST", "/orchestra/optimize/parallel_workflow/apply");
+    expect(refused.status).toBe(403);
+    expect(refused.body?.message).toMatch(/admin role/);
+  });
+
   it("stamps the creator over an owner the client names", async () => {
     const created = await sdk(tokens.bob!).threads.create({ metadata: { owner: "alice" } });
     expect(created.metadata).toMatchObject({ owner: "bob" });
