@@ -1,5 +1,5 @@
 import { pathToFileURL } from "node:url";
-import { Auth } from "@langchain/langgraph-sdk/auth";
+import type { Auth } from "@langchain/langgraph-sdk/auth";
 import { InputError } from "../../state/shared/errors.js";
 import { HttpError } from "../http.js";
 import type { AuthUser } from "./identity.js";
@@ -45,7 +45,8 @@ export async function loadCustomAuth(authPath: string): Promise<Auth> {
     throw new InputError(`langgraph.json auth.path ${authPath} cannot be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   }
   const found = module[exported];
-  if (found instanceof Auth || (typeof found === "object" && found !== null && "~handlerCache" in found)) return found as Auth;
+  // Checked by shape, as LangGraph's server checks it: the module may hold its own copy of the SDK.
+  if (typeof found === "object" && found !== null && "~handlerCache" in found) return found as Auth;
   throw new InputError(`${authPath}: export "${exported}" is not an Auth from @langchain/langgraph-sdk/auth; export one, e.g. export const auth = new Auth()`);
 }
 

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import type { JWTPayload, JWTVerifyGetKey } from "jose";
 import { InputError } from "../../state/shared/errors.js";
 import { HttpError } from "../http.js";
 import { tokensConfigured, type AuthConfig } from "./config.js";
@@ -26,7 +26,9 @@ export function userOfClaims(payload: JWTPayload, config: Pick<AuthConfig, "user
   return { identity, display_name: name, permissions: roles, roles, is_authenticated: true, ...(payload.iss ? { issuer: payload.iss } : {}) };
 }
 
-async function keySource(config: AuthConfig): Promise<JWTVerifyGetKey> {
+type Jose = typeof import("jose");
+
+async function keySource({ createRemoteJWKSet, importSPKI }: Jose, config: AuthConfig): Promise<JWTVerifyGetKey> {
   if (config.jwksUrl) {
     // jose keeps the fetched set, fetches again for a key id it lacks (at most once per cooldown:
     // a flood of made-up ids cannot hammer the provider) and once the set is older than its max age.
@@ -44,7 +46,7 @@ async function keySource(config: AuthConfig): Promise<JWTVerifyGetKey> {
 }
 
 /** Why a token is refused, in one line; never the token itself. */
-function refusal(error: unknown): string {
+function refusal({ errors }: Jose, error: unknown): string {
   if (error instanceof errors.JWTExpired) return "the token has expired; get a new one";
   if (error instanceof errors.JWTClaimValidationFailed) return `the token's "${error.claim}" claim is not accepted: ${error.reason}`;
   if (error instanceof errors.JWKSNoMatchingKey) return "the token is signed with a key the issuer does not publish";
@@ -57,14 +59,16 @@ function refusal(error: unknown): string {
 /** Verifies bearer tokens against the issuer's keys, issuer and audience; undefined when no token key is configured. */
 export async function tokenVerifier(config: AuthConfig): Promise<TokenVerifier | undefined> {
   if (!tokensConfigured(config)) return undefined;
-  const keys = await keySource(config);
+  // Loaded only when tokens are on: a server without them starts as fast as before.
+  const jose = await import("jose");
+  const keys = await keySource(jose, config);
   return async (token) => {
     try {
-      const { payload } = await jwtVerify(token, keys, { issuer: config.issuer, audience: config.audience, algorithms: ALGORITHMS });
+      const { payload } = await jose.jwtVerify(token, keys, { issuer: config.issuer, audience: config.audience, algorithms: ALGORITHMS });
       return userOfClaims(payload, config);
     } catch (error) {
       if (error instanceof HttpError) throw error;
-      throw new HttpError(401, `invalid token: ${refusal(error)}`);
+      throw new HttpError(401, `invalid token: ${refusal(jose, error)}`);
     }
   };
 }
