@@ -8,7 +8,8 @@ import type pg from "pg";
  * having written nothing:
  * - `assistant_changed`: the assistant is not at the version the caller checked the request against;
  * - `thread_has_checkpoints`: a named thread with no row has checkpoints, whose graph the caller tells;
- * - `thread_not_found`: a named thread that does not exist, and `if_not_exists` is not `create`;
+ * - `thread_not_found`: a named thread that does not exist, and `if_not_exists` is not `create`, or one
+ *   whose metadata does not hold `p_visible` (the caller's auth filters: another user's thread is not found);
  * - `graph_mismatch`: the thread runs `thread_graph`;
  * - `busy`: under `reject`, the thread's run `busy_run` is `busy_status`.
  */
@@ -18,6 +19,7 @@ function queueRunFunction(schema: string): string {
     p_thread_id text, p_named boolean, p_if_not_exists text, p_checkpoint_graph text, p_graph_id text,
     p_assistant_id uuid, p_assistant_version integer, p_assistant_updated timestamptz,
     p_run_id uuid, p_kwargs jsonb, p_metadata jsonb, p_strategy text, p_temporary boolean,
+    p_thread_metadata jsonb, p_visible jsonb,
     OUT run ${t("runs")}, OUT cancelled uuid[], OUT refusal text, OUT busy_run uuid, OUT busy_status text, OUT thread_graph text)
   LANGUAGE plpgsql AS $fn$
   DECLARE
@@ -38,9 +40,11 @@ function queueRunFunction(schema: string): string {
         refusal := 'thread_not_found'; RETURN;
       END IF;
       INSERT INTO ${t("threads")} (thread_id, graph_id, metadata)
-        VALUES (p_thread_id, coalesce(p_checkpoint_graph, p_graph_id), jsonb_build_object('graph_id', p_graph_id)) ON CONFLICT DO NOTHING;
+        VALUES (p_thread_id, coalesce(p_checkpoint_graph, p_graph_id), jsonb_build_object('graph_id', p_graph_id) || p_thread_metadata)
+        ON CONFLICT DO NOTHING;
       SELECT * INTO thread FROM ${t("threads")} WHERE thread_id = p_thread_id FOR UPDATE;
     END IF;
+    IF NOT (thread.metadata @> p_visible) THEN refusal := 'thread_not_found'; RETURN; END IF;
     IF thread.graph_id IS NOT NULL AND thread.graph_id <> p_graph_id THEN
       refusal := 'graph_mismatch'; thread_graph := thread.graph_id; RETURN;
     END IF;

@@ -12,7 +12,9 @@ import { storeApi } from "./api/store.js";
 import { threadsApi } from "./api/threads.js";
 import type { ApiDeps } from "./api/deps.js";
 import type { ApiContext, RunQueueing } from "./context.js";
-import { answerError, answerNotFound, requireApiKey } from "./http.js";
+import { adminOnly, resourceGuard } from "./auth/middleware.js";
+import { AuthHandlerError } from "./auth/custom.js";
+import { answerError, answerNotFound, httpErrorName } from "./http.js";
 import { lookups } from "./lookups.js";
 import { runQueueing } from "./run_queueing.js";
 import { type Repositories, openRepositories } from "./storage/repositories.js";
@@ -20,7 +22,8 @@ import { type Repositories, openRepositories } from "./storage/repositories.js";
 /**
  * The server's HTTP app: one sub-app per resource (api/), over repositories that hold the SQL
  * (storage/), as @langchain/langgraph-api lays out its own. The console's page and assets are
- * mounted before the API key check; everything after it needs the key, when there is one.
+ * mounted before authentication; everything after it needs a caller, when auth is on, and a
+ * thread's or an assistant's routes pass its guard (another user's is not found).
  */
 export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; storage: Repositories } {
   const storage = openRepositories(ctx.pool, ctx.schema, ctx.bus);
@@ -38,9 +41,16 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
     }),
   );
   app.route("/", consoleApi());
-  app.use(requireApiKey(ctx.apiKey));
-  app.onError(answerError);
+  app.use(ctx.authenticate);
+  app.onError((error, c) =>
+    // An Auth module's handler answers with its own status (403 when it refuses).
+    error instanceof AuthHandlerError ? c.json({ error: httpErrorName(error.status), message: error.message }, error.status as 403) : answerError(error, c),
+  );
   app.notFound(answerNotFound);
+  // "/*" matches the bare "/threads/:thread_id" as well.
+  app.use("/threads/:thread_id/*", resourceGuard("threads", (id) => shared.thread(id).then((row) => row.metadata, () => undefined)));
+  app.use("/assistants/:assistant_id/*", resourceGuard("assistants", (id) => shared.assistant(id).then((row) => row.metadata, () => undefined)));
+  app.use("/orchestra/optimize/:workflow/apply", adminOnly);
 
   app.route("/", metaApi());
   app.route("/", assistantsApi(deps));

@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from "hono";
 import type pg from "pg";
 import type { ServedGraph } from "../graphs/registry.js";
 import type { ServableGraph } from "../state/shared/workflow_definition.js";
@@ -5,6 +6,7 @@ import type { RunBus } from "./bus.js";
 import type { EventLog } from "./events.js";
 import type { MultitaskStrategy, RunKwargs, RunRow } from "./queue.js";
 import type * as schemas from "./schemas.js";
+import type { RunThreadAccess } from "./auth/middleware.js";
 import type { AssistantRow } from "./storage/assistants.js";
 import type { Repositories } from "./storage/repositories.js";
 
@@ -22,7 +24,8 @@ export interface ApiContext {
   graphs: ReadonlyMap<string, ServedEntry>;
   bus: RunBus;
   events: EventLog;
-  apiKey?: string;
+  /** Tells who calls (API key, token or the langgraph.json Auth module) before every route: server/auth/middleware.ts. */
+  authenticate: MiddlewareHandler;
   corsOrigins: string[];
   /** False once the server is shutting down: new runs are refused with 503 so a balancer retries elsewhere. */
   accepting(): boolean;
@@ -31,6 +34,8 @@ export interface ApiContext {
 export interface PreparedRun {
   /** Undefined for a stateless run: it gets a thread of its own. */
   threadId: string | undefined;
+  /** The caller's say on the run's thread: metadata for a thread the run creates, filters an existing one must pass. */
+  access?: RunThreadAccess;
   request: schemas.RunCreate;
   /** The assistant as read when the request was checked: queueing refuses another version of it. */
   assistant: AssistantRow;

@@ -1,5 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import pg from "pg";
 import type { z } from "zod";
 import { InputError } from "../state/shared/errors.js";
@@ -44,25 +43,6 @@ export function json(c: Context, value: unknown, status: 200 | 201 = 200): Respo
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b);
-}
-
-/** Every route but the preflight needs the key, when the server has one: as x-api-key or a Bearer token. */
-export function requireApiKey(apiKey: string | undefined): MiddlewareHandler {
-  return async (c, next) => {
-    if (apiKey === undefined || c.req.method === "OPTIONS") return next();
-    const bearer = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
-    const given = c.req.header("x-api-key") ?? bearer;
-    if (given === undefined || !sameSecret(given, apiKey)) {
-      return c.json({ error: "Unauthorized", message: "missing or wrong API key: send it as the x-api-key header or a Bearer token" }, 401);
-    }
-    return next();
-  };
-}
-
 /** Errors as the SDK reads them: the client's mistakes with their 4xx and one line, the rest 500 and logged. */
 export const answerError: ErrorHandler = (error, c) => {
   if (error instanceof HttpError) return c.json({ error: httpErrorName(error.status), message: error.message }, error.status);
@@ -75,8 +55,8 @@ export const answerError: ErrorHandler = (error, c) => {
 
 export const answerNotFound: NotFoundHandler = (c) => c.json({ error: "NotFound", message: `${c.req.method} ${c.req.path} is not a route of this server` }, 404);
 
-function httpErrorName(status: number): string {
-  return { 400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 409: "Conflict", 422: "InvalidInput" }[status] ?? "Error";
+export function httpErrorName(status: number): string {
+  return { 400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "InvalidInput" }[status] ?? "Error";
 }
 
 function isPostgresDataError(error: unknown): error is pg.DatabaseError {

@@ -15,6 +15,8 @@ import { deleteStatelessThread } from "./storage/threads.js";
 import { servedGraphs } from "../graphs/registry.js";
 import { RunQueue } from "./queue.js";
 import { RunWorkers } from "./worker.js";
+import { authConfigFromEnv } from "./auth/config.js";
+import { authentication } from "./auth/middleware.js";
 
 export interface ServerOptions {
   port: number;
@@ -47,6 +49,8 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
   // Each worker slot holds a session for good, and the bus its listener; without a cap, N requests
   // at once opened N more connections, and 50 waiting runs ran Postgres out of them.
   const maxConnections = options.workers + 1 + QUERY_CONNECTIONS;
+  // Before any connection: a wrong auth setting stops the server having written nothing.
+  const authenticate = await authentication(await authConfigFromEnv());
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections });
   const { pool, schema, checkpointer } = db;
   let bus: RunBus | undefined;
@@ -77,7 +81,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       graphs,
       bus,
       events,
-      apiKey: envValue("ORCHESTRA_API_KEY"),
+      authenticate,
       corsOrigins: [STUDIO_ORIGIN, ...extraOrigins],
       accepting: () => accepting,
     });

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { ApiContext, PreparedRun, QueuedRun, Repositories, RunQueueing } from "./context.js";
+import { filtersAsContainment } from "./auth/authorize.js";
+import { runThreadAccess, withCallerConfigurable } from "./auth/middleware.js";
 import { HttpError } from "./http.js";
 import type { Lookups } from "./lookups.js";
 import type { RunKwargs } from "./queue.js";
@@ -32,11 +34,12 @@ export function runQueueing(ctx: ApiContext, storage: Repositories, lookups: Loo
     if (!ctx.accepting()) throw new HttpError(409, "this server is shutting down and takes no new runs; send the run to another instance");
     const chosen = fresh ? await lookups.assistant(payload.assistant_id) : await lookups.recentAssistant(payload.assistant_id);
     const { served } = lookups.served(chosen.graph_id);
-    const configurable = { ...(chosen.config.configurable as Record<string, unknown> | undefined), ...payload.config?.configurable };
+    const configurable = withCallerConfigurable({ ...(chosen.config.configurable as Record<string, unknown> | undefined), ...payload.config?.configurable });
     const context = { ...chosen.context, ...payload.context };
     served.checkRequest(payload.command ? null : (payload.input ?? null), { configurable, context });
     return {
       threadId,
+      access: await runThreadAccess(threadId, chosen.assistant_id, payload.metadata ?? {}),
       request: payload,
       assistant: chosen,
       graphId: chosen.graph_id,
@@ -64,6 +67,8 @@ export function runQueueing(ctx: ApiContext, storage: Repositories, lookups: Loo
         metadata: prepared.metadata,
         strategy: prepared.strategy,
         temporary: prepared.temporary,
+        threadMetadata: prepared.access?.threadMetadata ?? {},
+        visible: filtersAsContainment(prepared.access?.filters),
       },
       client,
     );

@@ -1,6 +1,7 @@
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { Command, interrupt } from "@langchain/langgraph";
 import { z } from "zod";
-import type { EnterpriseState, EnterpriseUpdate } from "../../state/enterprise_workflow/state.js";
+import type { AuditIdentity, EnterpriseState, EnterpriseUpdate } from "../../state/enterprise_workflow/state.js";
 import type { ApprovalRequest, ApprovalTask } from "./tasks.js";
 
 /**
@@ -25,6 +26,39 @@ export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 /** The resume value that answers an approval question (CLI, API and terminal prompt alike). */
 export const approvalCommand = (decision: ApprovalDecision) => new Command({ resume: decision });
 
+/**
+ * The user the server authenticated for this run, as LangGraph's server hands it to nodes
+ * (`configurable.langgraph_auth_user`); a token's user carries its issuer and roles, an Auth
+ * module's user its permissions, which then count as its roles.
+ */
+const AuthUserSchema = z
+  .object({ identity: z.string().min(1), permissions: z.array(z.string()).default([]), issuer: z.string().optional(), roles: z.array(z.string()).optional() })
+  .loose();
+
+/** Who the server verified is answering, or undefined when the answer is declared (the CLI, or a server without auth). */
+export function verifiedApprover(config: LangGraphRunnableConfig | undefined): AuditIdentity | undefined {
+  const parsed = AuthUserSchema.safeParse(config?.configurable?.langgraph_auth_user);
+  if (!parsed.success) return undefined;
+  const { identity, issuer, roles, permissions } = parsed.data;
+  return { source: "verified", subject: identity, ...(issuer ? { issuer } : {}), roles: roles ?? permissions };
+}
+
+/**
+ * The answer as the verified approver gives it: the reviewer is the approver, and the role one the
+ * token grants (the role named, else the first the step accepts); a role named but not granted is
+ * kept, to be refused by name.
+ */
+export function answerAsVerified(answer: unknown, approver: AuditIdentity, approvers: readonly string[]): { answer: unknown; refusal?: string } {
+  if (typeof answer !== "object" || answer === null) return { answer };
+  const named = "role" in answer && typeof answer.role === "string" ? answer.role : undefined;
+  const role = named ?? approvers.find((wanted) => approver.roles.includes(wanted));
+  const asVerified = { ...answer, reviewer: approver.subject, ...(role ? { role } : {}) };
+  if (named !== undefined && !approver.roles.includes(named)) {
+    return { answer: asVerified, refusal: `${approver.subject} names role ${named}, which the token does not grant (granted: ${approver.roles.join(", ") || "none"})` };
+  }
+  return { answer: asVerified };
+}
+
 /** Why the answer may not decide this step, or undefined when it may: the user must be allowed, and hold one of the step's roles. */
 export function approverRefusal(request: Pick<ApprovalRequest, "approvers" | "allowedUsers">, answer: ApprovalDecision): string | undefined {
   if (request.allowedUsers.length && !request.allowedUsers.includes(answer.reviewer)) {
@@ -41,17 +75,21 @@ export function approverRefusal(request: Pick<ApprovalRequest, "approvers" | "al
  * to PENDING, so the orchestrator asks again; approve completes it (with changes merged into the
  * context); reject fails it. Either way the wait moves the workflow's deadline by as long.
  */
-export function approvalOutcome(task: ApprovalTask, answer: unknown, now: number): EnterpriseUpdate {
+export function approvalOutcome(task: ApprovalTask, given: unknown, now: number, approver?: AuditIdentity): EnterpriseUpdate {
   const at = new Date(now).toISOString();
   const waitedMs = Math.max(0, now - Date.parse(task.askedAt));
   const common: EnterpriseUpdate = { status: "RUNNING", deadline: new Date(Date.parse(task.deadline) + waitedMs).toISOString() };
+  const { answer, refusal: ungranted } = approver ? answerAsVerified(given, approver, task.request.approvers) : { answer: given };
   const parsed = ApprovalDecisionSchema.safeParse(answer);
-  const refusal = parsed.success ? approverRefusal(task.request, parsed.data) : `answer not understood: ${parsed.error.issues[0]!.message}`;
+  const refusal = parsed.success ? (ungranted ?? approverRefusal(task.request, parsed.data)) : `answer not understood: ${parsed.error.issues[0]!.message}`;
+  const identity: AuditIdentity | undefined =
+    approver ?? (parsed.success ? { source: "declared", subject: parsed.data.reviewer, roles: parsed.data.role ? [parsed.data.role] : [] } : undefined);
+  const who = identity ? { identity } : {};
   if (!parsed.success || refusal !== undefined) {
     return {
       ...common,
       steps: { [task.key]: { status: "PENDING", refusals: task.refusals + 1, reason: refusal } },
-      auditTrail: [{ at, event: "approval_refused", stepId: task.key, actor: parsed.success ? parsed.data.reviewer : "unknown", detail: refusal }],
+      auditTrail: [{ at, event: "approval_refused", stepId: task.key, actor: parsed.success ? parsed.data.reviewer : "unknown", detail: refusal, ...who }],
     };
   }
   const { decision, reviewer, role, changes, comment } = parsed.data;
@@ -66,7 +104,7 @@ export function approvalOutcome(task: ApprovalTask, answer: unknown, now: number
       intermediateResults: { [task.key]: output },
       failedSteps: [task.key],
       errors: [{ stepId: task.key, message: error, at }],
-      auditTrail: [{ at, event: "approval_rejected", stepId: task.key, actor, ...(comment ? { detail: comment } : {}) }],
+      auditTrail: [{ at, event: "approval_rejected", stepId: task.key, actor, ...(comment ? { detail: comment } : {}), ...who }],
     };
   }
   return {
@@ -83,15 +121,19 @@ export function approvalOutcome(task: ApprovalTask, answer: unknown, now: number
         stepId: task.key,
         actor,
         ...(changes ? { detail: `changed ${Object.keys(changes).join(", ")}` } : comment ? { detail: comment } : {}),
+        ...who,
       },
     ],
   };
 }
 
-/** The approval worker: asks with interrupt(); the node runs again with the answer when the thread is resumed. */
-export function approvalWorker(task: ApprovalTask): EnterpriseUpdate {
+/**
+ * The approval worker: asks with interrupt(); the node runs again with the answer when the thread
+ * is resumed, in the resuming run's config, so the approver is whoever the server verified for it.
+ */
+export function approvalWorker(task: ApprovalTask, config?: LangGraphRunnableConfig): EnterpriseUpdate {
   const answer: unknown = interrupt(task.request);
-  return approvalOutcome(task, answer, Date.now());
+  return approvalOutcome(task, answer, Date.now(), verifiedApprover(config));
 }
 
 /** What a paused thread's interrupt shows. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { getRuntimeGraphSchema } from "@langchain/langgraph-api/schema";
 import { Hono } from "hono";
 import type { ApiDeps } from "./deps.js";
+import { authorize, matchesFilters, narrowedMetadata } from "../auth/authorize.js";
 import { HttpError, body, json } from "../http.js";
 import * as schemas from "../schemas.js";
 
@@ -16,14 +17,20 @@ export function assistantsApi({ storage, lookups }: ApiDeps): Hono {
     const payload = await body(c, schemas.AssistantCreate);
     served(payload.graph_id);
     const id = payload.assistant_id ?? randomUUID();
-    const created = await storage.assistants.create(id, payload);
+    const creating = { ...payload, assistant_id: id, metadata: payload.metadata ?? {} };
+    const filters = await authorize("assistants", "create", creating);
+    const created = await storage.assistants.create(id, creating);
     if (created) return json(c, created);
-    if (payload.if_exists === "do_nothing") return json(c, await assistant(id));
+    const existing = await assistant(id);
+    if (!matchesFilters(existing.metadata, filters)) throw new HttpError(409, `assistant ${id} already exists; create it with another id`);
+    if (payload.if_exists === "do_nothing") return json(c, existing);
     throw new HttpError(409, `assistant ${id} already exists; send if_exists "do_nothing" to keep it`);
   });
 
   api.post("/assistants/search", async (c) => {
-    const { rows, total } = await storage.assistants.search(await body(c, schemas.AssistantSearch));
+    const payload = await body(c, schemas.AssistantSearch);
+    const filters = await authorize("assistants", "search", payload);
+    const { rows, total } = await storage.assistants.search({ ...payload, metadata: narrowedMetadata(payload.metadata, filters) });
     c.header("x-pagination-total", String(total));
     return json(c, rows);
   });

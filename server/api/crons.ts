@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import type { ApiDeps } from "./deps.js";
+import { authorize, narrowedMetadata } from "../auth/authorize.js";
 import { nextFire } from "../crons.js";
 import { HttpError, body, json, threadIdParam } from "../http.js";
 import * as schemas from "../schemas.js";
@@ -27,6 +28,8 @@ export function cronsApi({ storage, lookups, runs }: ApiDeps): Hono {
     checkedSchedule(schedule, timezone);
     // Checked now, as a run would be, so a cron never fires a run its graph refuses.
     const prepared = await runs.prepare(threadId, run);
+    const creating = { ...payload, thread_id: threadId, metadata: { ...run.metadata } };
+    await authorize("crons", "create", creating);
     const endTime = end_time ? new Date(end_time) : null;
     const assistantId = prepared.assistant.assistant_id;
     const created = await storage.crons.create({
@@ -36,7 +39,7 @@ export function cronsApi({ storage, lookups, runs }: ApiDeps): Hono {
       schedule,
       timezone,
       payload: { ...run, assistant_id: assistantId },
-      metadata: run.metadata ?? {},
+      metadata: creating.metadata,
       next_run_date: nextFire(schedule, timezone, new Date(), endTime),
       end_time: endTime,
       enabled: enabled ?? true,
@@ -51,13 +54,21 @@ export function cronsApi({ storage, lookups, runs }: ApiDeps): Hono {
     return json(c, await create(threadId, await body(c, schemas.CronCreate)));
   });
 
-  api.post("/runs/crons/search", async (c) => json(c, (await storage.crons.search(await body(c, schemas.CronSearch))).map(cronView)));
+  /** A search narrowed to the crons the caller may see. */
+  async function visibleSearch(payload: schemas.CronSearch): Promise<schemas.CronSearch> {
+    // Filters first: a handler may rewrite the payload it is given.
+    const filters = await authorize("crons", "search", payload);
+    return { ...payload, metadata: narrowedMetadata(payload.metadata, filters) };
+  }
 
-  api.post("/runs/crons/count", async (c) => json(c, await storage.crons.count(await body(c, schemas.CronSearch))));
+  api.post("/runs/crons/search", async (c) => json(c, (await storage.crons.search(await visibleSearch(await body(c, schemas.CronSearch)))).map(cronView)));
+
+  api.post("/runs/crons/count", async (c) => json(c, await storage.crons.count(await visibleSearch(await body(c, schemas.CronSearch)))));
 
   api.delete("/runs/crons/:cron_id", async (c) => {
     const cronId = c.req.param("cron_id");
-    if (!(await storage.crons.delete(cronId))) throw new HttpError(404, `cron ${cronId} not found`);
+    const visible = narrowedMetadata({}, await authorize("crons", "delete", { cron_id: cronId }));
+    if (!(await storage.crons.delete(cronId, visible))) throw new HttpError(404, `cron ${cronId} not found`);
     return c.body(null, 204);
   });
 

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { ApiDeps } from "./deps.js";
+import { assertVisible, authorize } from "../auth/authorize.js";
 import { HttpError, body, json, threadIdParam } from "../http.js";
 import { isUuid } from "../lookups.js";
 import { ACTIVE_STATUSES, type CancelAction, type RunRow } from "../queue.js";
@@ -155,6 +156,8 @@ export function runsApi(deps: ApiDeps): Hono {
       const found = new Set(rows.map((r) => r.run_id));
       throw new HttpError(404, `run ${payload.run_ids.find((id) => !found.has(id))} not found among the active runs`);
     }
+    const visible = await authorize("threads", "update", payload);
+    for (const target of rows) assertVisible((await lookups.thread(target.thread_id)).metadata, visible, `run ${target.run_id}`);
     for (const target of rows) await requestCancel(target, action);
     return c.body(null, 204);
   });

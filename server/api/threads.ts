@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type Context, Hono } from "hono";
 import type { z } from "zod";
 import type { ApiDeps } from "./deps.js";
+import { authorize, matchesFilters } from "../auth/authorize.js";
 import { HttpError, body, json, parse, threadIdParam } from "../http.js";
 import * as schemas from "../schemas.js";
 import { threadState } from "../serialise.js";
@@ -28,20 +29,26 @@ export function threadsApi(deps: ApiDeps): Hono {
     const payload = await body(c, schemas.ThreadCreate);
     const threadId = payload.thread_id ?? randomUUID();
     if (payload.graph_id) served(payload.graph_id);
-    const created = await storage.threads.create(threadId, payload.graph_id ?? null, payload.metadata ?? {});
+    const creating = { thread_id: threadId, metadata: payload.metadata ?? {}, if_exists: payload.if_exists };
+    const filters = await authorize("threads", "create", creating);
+    const created = await storage.threads.create(threadId, payload.graph_id ?? null, creating.metadata);
     if (created) {
       // A new thread has no checkpoint, unless the CLI saved some under that id before: then they are read.
       return json(c, created.hasCheckpoints ? await viewOf(created.row) : lookups.viewWithoutCheckpoints(created.row, created.lastRunStatus));
     }
-    if (payload.if_exists === "do_nothing") return json(c, await viewOf(await thread(threadId)));
+    const existing = await thread(threadId);
+    if (!matchesFilters(existing.metadata, filters)) throw new HttpError(409, `thread ${threadId} already exists; create it with another id`);
+    if (payload.if_exists === "do_nothing") return json(c, await viewOf(existing));
     throw new HttpError(409, `thread ${threadId} already exists; send if_exists "do_nothing" to keep it`);
   });
 
   api.post("/threads/search", async (c) => {
     const payload = await body(c, schemas.ThreadSearch);
     await storage.threads.adoptCliThreads();
+    const filters = await authorize("threads", "search", payload);
     const views = [];
     for (const row of await storage.threads.search(payload)) {
+      if (!matchesFilters(row.metadata, filters)) continue;
       const full = row.graph_id ? row : await thread(row.thread_id).catch(() => row);
       if (!full.graph_id) {
         const graphId = await lookups.graphOfCheckpoints(row.thread_id);

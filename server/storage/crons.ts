@@ -71,9 +71,9 @@ export class CronsRepo {
     return rows[0]!.n;
   }
 
-  /** False when there was no such cron. */
-  async delete(cronId: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query(`DELETE FROM ${this.crons} WHERE cron_id::text = $1`, [cronId]);
+  /** False when there was no such cron, or none whose metadata holds `visible` (the caller's auth filters). */
+  async delete(cronId: string, visible: Record<string, unknown> = {}): Promise<boolean> {
+    const { rowCount } = await this.pool.query(`DELETE FROM ${this.crons} WHERE cron_id::text = $1 AND metadata @> $2`, [cronId, visible]);
     return Boolean(rowCount);
   }
 

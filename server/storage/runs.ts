@@ -17,6 +17,10 @@ export interface RunToQueue {
   metadata: Record<string, unknown>;
   strategy: MultitaskStrategy;
   temporary: boolean;
+  /** Metadata a thread the run creates gets beside its graph (its owner, under auth). */
+  threadMetadata?: Record<string, unknown>;
+  /** What an existing thread's metadata must hold for the caller to run on it (auth filters as containment). */
+  visible?: Record<string, unknown>;
 }
 
 export type QueueRefusal =
@@ -44,7 +48,7 @@ export class RunsRepo {
         (SELECT count(*) FROM (SELECT ${bus.notifySql("'cancel'", id("c.run_id"))}, ${bus.notifySql("'done'", id("c.run_id"))}
            FROM unnest(q.cancelled) AS c(run_id)) AS n) AS cancel_notices,
         CASE WHEN (q.run).run_id IS NOT NULL THEN ${bus.notifySql("'queued'", id("(q.run).run_id"))} END AS queued_notice
-      FROM "${schema}".queue_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) q`;
+      FROM "${schema}".queue_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) q`;
   }
 
   private get runs(): string {
@@ -67,6 +71,8 @@ export class RunsRepo {
       run.metadata,
       run.strategy,
       run.temporary,
+      run.threadMetadata ?? {},
+      run.visible ?? {},
     ]);
     const { cancelled, refusal, busy_run, busy_status, thread_graph, cancel_notices: _n, queued_notice: _q, ...row } = rows[0]!;
     if (refusal === "graph_mismatch") return { refusal, threadGraph: thread_graph! };

@@ -63,6 +63,17 @@ export interface RollbackPlan {
   reason: string;
 }
 
+/**
+ * Who answered an approval: "verified" when the server authenticated the caller (a token or the
+ * Auth module), "declared" when the answer names its own reviewer and role (the CLI on a trusted machine).
+ */
+export interface AuditIdentity {
+  source: "verified" | "declared";
+  subject: string;
+  issuer?: string;
+  roles: string[];
+}
+
 export interface AuditEntry {
   at: string;
   event: string;
@@ -70,6 +81,7 @@ export interface AuditEntry {
   actor?: string;
   stepId?: string;
   detail?: string;
+  identity?: AuditIdentity;
 }
 
 export interface StepError {

@@ -44,7 +44,8 @@ beforeAll(async () => {
   const assistants = new AssistantsRepo(pool, db.schema);
   for (const { served } of graphs.values()) await assistants.ensureForGraph(served.graphId, served.description);
   bus = await RunBus.open(pool, db.schema);
-  const { app } = createApp({ pool, schema: db.schema, graphs, bus, events: new EventLog(pool, db.schema, bus), corsOrigins: [], accepting: () => true });
+  const { app } = createApp({ pool, schema: db.schema, graphs, bus, events: new EventLog(pool, db.schema, bus), corsOrigins: [],
+      authenticate: async (_c, next) => next(), accepting: () => true });
   server = await new Promise((resolve) => {
     const listening = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(listening));
   });

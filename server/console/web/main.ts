@@ -13,9 +13,10 @@ const root = document.getElementById("app")!;
 
 class Unauthorized extends Error {}
 
+/** The token or API key, as a bearer credential: the server tells the two apart, and shows a token's user only their own threads. */
 function headers(): Record<string, string> {
-  const key = sessionStorage.getItem(KEY_STORAGE);
-  return { "content-type": "application/json", ...(key ? { "x-api-key": key } : {}) };
+  const credential = sessionStorage.getItem(KEY_STORAGE);
+  return { "content-type": "application/json", ...(credential ? { authorization: `Bearer ${credential}` } : {}) };
 }
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -94,7 +95,7 @@ function shell(active: string, ...content: Child[]): void {
 }
 
 function loginPage(): void {
-  const input = h("input", { type: "password", id: "api-key", placeholder: "ORCHESTRA_API_KEY", autocomplete: "off" }) as HTMLInputElement;
+  const input = h("input", { type: "password", id: "api-key", placeholder: "access token or ORCHESTRA_API_KEY", autocomplete: "off" }) as HTMLInputElement;
   shell(
     "",
     h(
@@ -107,8 +108,8 @@ function loginPage(): void {
           void route();
         },
       },
-      h("h2", {}, "API key"),
-      h("p", {}, "This server asks for its API key. It is kept in this tab only and sent with each request."),
+      h("h2", {}, "Sign in"),
+      h("p", {}, "This server asks who you are: paste an access token from your identity provider, or the API key. It is kept in this tab only and sent with each request."),
       input,
       h("button", { type: "submit" }, "Continue"),
     ),
