@@ -8,7 +8,7 @@ import { streamSSE } from "hono/streaming";
 import pg from "pg";
 import { z } from "zod";
 import { InputError } from "../state/shared/errors.js";
-import { ACTIVE_STATUSES, type RunKwargs, type RunRow } from "./queue.js";
+import { ACTIVE_STATUSES, type RunKwargs, type RunRow } from "./queue/runs.js";
 import { HttpError, body, json, parse } from "./http.js";
 import { mountConsole } from "./console/routes.js";
 import { mountMetricsRoutes } from "./metrics.js";

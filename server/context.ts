@@ -1,9 +1,9 @@
 import type pg from "pg";
 import type { ServedGraph } from "../graphs/registry.js";
 import type { ServableGraph } from "../state/shared/workflow_definition.js";
-import type { RunBus } from "./bus.js";
+import type { RunBus } from "./queue/bus.js";
 import type { EventLog } from "./events.js";
-import type { MultitaskStrategy, RunKwargs, RunRow } from "./queue.js";
+import type { MultitaskStrategy, RunKwargs, RunRow } from "./queue/runs.js";
 import type * as schemas from "./schemas.js";
 
 /** What the routes share; its own module so route files and app.ts need not import each other. */
