@@ -1,16 +1,26 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type pg from "pg";
+import { envValue } from "./env.js";
 import { InputError, LeaseLostError } from "../state/shared/errors.js";
 
 /**
- * How long a lease lasts unrenewed. A process renews its leases every LEASE_RENEW_MS, so two
+ * How long a lease lasts unrenewed. A process renews its leases three times a lease, so two
  * renewals in a row can be lost (a slow statement, a GC pause, a database restart) before it loses
- * a thread; a process that died loses them within LEASE_MS, and another takes its runs over at its
- * next claim (about a second later): 9 s at worst, inside the 15 s a dead worker's run may wait.
+ * a thread; a process that died loses them within the lease, and another takes its runs over at
+ * its next claim (about a second later): 9 s at worst, inside the 15 s a dead worker's run may wait.
  */
-export const LEASE_MS = 8_000;
-export const LEASE_RENEW_MS = 2_500;
+export const DEFAULT_LEASE_MS = 8_000;
+export const LEASE_ENV = "ORCHESTRA_LEASE_MS";
+
+/** The lease length, ORCHESTRA_LEASE_MS or the default; every process on one database should use the same. */
+export function leaseMs(): number {
+  const raw = envValue(LEASE_ENV);
+  if (raw === undefined) return DEFAULT_LEASE_MS;
+  const ms = Number(raw);
+  if (!/^\d+$/.test(raw) || ms < 1000) throw new InputError(`invalid ${LEASE_ENV} '${raw.slice(0, 40)}': expected whole milliseconds, at least 1000`);
+  return ms;
+}
 
 /** Where threads live, and the fence its checkpoint writes are checked against. */
 export interface ThreadStore {
@@ -36,9 +46,9 @@ export function leaseTablesSql(schema: string): string[] {
 }
 
 /** The fragments of SQL that take, renew and check leases, for a schema. */
-export function leaseSql(schema: string) {
+export function leaseSql(schema: string, lease = leaseMs()) {
   const leases = `"${schema}".thread_leases`;
-  const expiry = "clock_timestamp() + $LEASE * interval '1 millisecond'".replace("$LEASE", String(LEASE_MS));
+  const expiry = `clock_timestamp() + ${lease} * interval '1 millisecond'`;
   return {
     leases,
     expiry,
@@ -76,13 +86,14 @@ export class ThreadFence {
 export const leaseOwner = (role: string) => `${role} ${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 /**
- * The leases one process holds, renewed together by one statement every LEASE_RENEW_MS. A lease
+ * The leases one process holds, renewed together by one statement three times a lease. A lease
  * the renewal no longer finds was taken over: `onLost` hears of it once.
  */
 export class LeaseHolder {
   private readonly held = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly sql: ReturnType<typeof leaseSql>;
+  private readonly renewMs = leaseMs() / 3;
 
   constructor(
     private readonly store: ThreadStore,
@@ -104,7 +115,7 @@ export class LeaseHolder {
   adopt(threadId: string, token: string): void {
     this.held.set(threadId, token);
     this.store.fence.hold(threadId, token);
-    this.timer ??= setInterval(() => void this.renew(), LEASE_RENEW_MS).unref();
+    this.timer ??= setInterval(() => void this.renew(), this.renewMs).unref();
   }
 
   /** Lets go of a lease: deleted if still ours, no longer renewed or fenced. */
@@ -145,11 +156,11 @@ export class LeaseHolder {
 /**
  * Two processes driving one thread would interleave their writes: the CLI takes the thread's
  * lease, as a server's worker does, so exactly one of them runs it; the saver refuses the writes
- * of a holder whose lease was taken over. A lease left by a dead process expires within LEASE_MS.
+ * of a holder whose lease was taken over. A lease left by a dead process expires within the lease.
  */
 export async function withThreadLock<T>(store: ThreadStore, threadId: string, fn: () => Promise<T>): Promise<T> {
   const holder = new LeaseHolder(store, leaseOwner("cli"), (lost) => {
-    process.stderr.write(`orchestra: lost the lease on thread ${lost} (paused past ${LEASE_MS} ms?): another process runs it now; this one writes nothing more\n`);
+    process.stderr.write(`orchestra: lost the lease on thread ${lost} (paused past ${leaseMs()} ms?): another process runs it now; this one writes nothing more\n`);
   });
   const token = await holder.acquire(threadId);
   if (!token) throw new InputError(`thread ${threadId} is being run by another process right now: wait for it to pause or finish`);
