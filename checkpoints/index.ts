@@ -55,6 +55,12 @@ export interface Checkpointer extends Database {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long a statement of a process sharing one small pool between many runs (the server) may
+ * wait for its turn, a connection included: hundreds of runs writing at once on a loaded machine
+ * queue for seconds, which is back-pressure, not a lost database.
+ */
+const SHARED_POOL_WAIT_MS = 120_000;
 // pg's default: checkpoint reads and writes are short, so runs share these.
 export const CHECKPOINTER_CONNECTIONS = 10;
 // Lowercase only: PostgresSaver quotes the schema, so "Foo" would be a different schema from Foo.
@@ -104,8 +110,9 @@ export async function openDatabase(options: Omit<CheckpointerOptions, "migrate">
 /** Opens a Postgres-backed LangGraph checkpointer, creating its schema and tables on first use. */
 export async function openCheckpointer(options: CheckpointerOptions = {}): Promise<Checkpointer> {
   const { schema, url, embedded, location } = await locate(options);
-  const pool = createPool(url, options.maxConnections ?? Infinity);
-  const saverPool = options.maxConnections === undefined ? createPool(url, CHECKPOINTER_CONNECTIONS) : pool;
+  const shared = options.maxConnections !== undefined;
+  const pool = createPool(url, options.maxConnections ?? Infinity, shared ? SHARED_POOL_WAIT_MS : CONNECT_TIMEOUT_MS);
+  const saverPool = shared ? pool : createPool(url, CHECKPOINTER_CONNECTIONS);
   const fence = new ThreadFence();
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -138,8 +145,8 @@ function checkSchema(schema: string): string {
   return schema;
 }
 
-function createPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max });
+function createPool(url: string, max: number, waitMs = CONNECT_TIMEOUT_MS): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: waitMs, max });
   // pg hides the password from inspection but not the connection string that carries it; clients
   // still read the property, hidden or not.
   Object.defineProperty(pool.options, "connectionString", { enumerable: false });
