@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "@hono/node-server";
@@ -15,6 +16,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** `orchestra serve` processes on one schema, as a deployment of N instances would be. */
 export interface ServerFleet {
   clients: Client[];
+  /** The processes' ids, for their CPU time. */
+  pids: number[];
+  /** Their connections' application_name in pg_stat_activity. */
+  appName: string;
   stop(): Promise<void>;
 }
 
@@ -49,6 +54,7 @@ export async function startFleet(options: {
             DATABASE_URL: options.databaseUrl,
             ORCHESTRA_DB_SCHEMA: options.schema,
             ORCHESTRA_MODEL: "offline",
+            PGAPPNAME: `orchestra serve ${options.schema}`,
             [LATENCY_ENV]: String(options.latencyMs),
           },
           stdio: ["ignore", "pipe", "pipe"],
@@ -60,7 +66,12 @@ export async function startFleet(options: {
     // The SDK sends at most 4 requests at once per client unless told otherwise: the bench's
     // threads are as many clients, each waiting on its run.
     const callerOptions = { maxRetries: 0, maxConcurrency: Infinity };
-    return { clients: urls.map((apiUrl) => new Client({ apiUrl, callerOptions })), stop };
+    return {
+      clients: urls.map((apiUrl) => new Client({ apiUrl, callerOptions })),
+      pids: children.map((child) => child.pid!),
+      appName: `orchestra serve ${options.schema}`,
+      stop,
+    };
   } catch (error) {
     await stop();
     throw error;
@@ -159,4 +170,58 @@ export async function measureApiCreates(options: {
     await new Promise<void>((resolve) => baseline.close(() => resolve()));
     await pool.end();
   }
+/** User + system CPU of a process so far, ms (Linux /proc; 0 where it cannot be read). */
+async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) || 0) + (Number(fields[12]) || 0)) * 10;
+}
+
+export interface FleetLoad {
+  /** CPU each server process used during the window, ms. */
+  processCpuMs: number[];
+  /** CPU of the Postgres backends serving the fleet during the window, ms (those seen by the sampler). */
+  postgresCpuMs: number;
+  /** Most sessions the fleet held at once, sampled every 50 ms from pg_stat_activity. */
+  peakSessions: number;
+}
+
+/** Watches a fleet from now until `stop`: its processes' CPU, its Postgres backends' CPU and its session count. */
+export async function watchFleet(fleet: ServerFleet, sql: pg.Pool): Promise<{ stop(): Promise<FleetLoad> }> {
+  const processStart = await Promise.all(fleet.pids.map(cpuMsOf));
+  const backends = new Map<number, { first: number; last: number }>();
+  let peakSessions = 0;
+  let watching = true;
+  const sample = async () => {
+    const { rows } = await sql.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [fleet.appName]);
+    peakSessions = Math.max(peakSessions, rows.length);
+    for (const { pid } of rows) {
+      const cpu = await cpuMsOf(pid);
+      const seen = backends.get(pid);
+      // A backend first seen now may have started before the window: count from here.
+      if (seen) seen.last = Math.max(seen.last, cpu);
+      else backends.set(pid, { first: cpu, last: cpu });
+    }
+  };
+  await sample();
+  const sampler = (async () => {
+    while (watching) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sample().catch(() => undefined);
+    }
+  })();
+  return {
+    async stop() {
+      watching = false;
+      await sampler;
+      await sample().catch(() => undefined);
+      const processEnd = await Promise.all(fleet.pids.map(cpuMsOf));
+      return {
+        processCpuMs: processEnd.map((end, i) => end - processStart[i]!),
+        postgresCpuMs: [...backends.values()].reduce((sum, b) => sum + b.last - b.first, 0),
+        peakSessions,
+      };
+    },
+  };
 }

@@ -10,6 +10,7 @@ import type {
 import pg from "pg";
 import { DatabaseUnavailableError, messageOf } from "../state/shared/errors.js";
 import { BatchedPostgresSaver } from "./saver.js";
+import type { ThreadFence } from "./thread_lock.js";
 
 /**
  * A database that goes away mid-run (a restart, a partition) fails the checkpointer's next call
@@ -21,8 +22,9 @@ export class GuardedPostgresSaver extends BatchedPostgresSaver {
     pool: pg.Pool,
     schema: string,
     private readonly location: string,
+    fence: ThreadFence,
   ) {
-    super(pool, schema);
+    super(pool, schema, fence);
   }
 
   private async guard<T>(call: () => Promise<T>): Promise<T> {

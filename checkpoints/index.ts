@@ -3,6 +3,7 @@ import pg from "pg";
 import { checkDatabaseUrl, maskDatabaseUrl } from "./database_url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";
+import { leaseTablesSql, ThreadFence } from "./thread_lock.js";
 import { DatabaseUnavailableError, InputError, messageOf } from "../state/shared/errors.js";
 
 export { maskDatabaseUrl } from "./database_url.js";
@@ -24,8 +25,9 @@ export interface CheckpointerOptions {
   /** Default true: create or migrate the checkpoint tables. False only checks the database answers. */
   migrate?: boolean;
   /**
-   * Cap on `pool`'s connections. Default none: the CLI holds one per thread lock. A caller that
-   * knows how many sessions it holds at most sets it, so a burst of queries cannot exhaust the server.
+   * One pool of this many connections for everything, the checkpointer's statements included (the
+   * server: its runs hold no connection, they borrow one per statement). Default: the checkpointer
+   * has a pool of CHECKPOINTER_CONNECTIONS and `pool` is uncapped.
    */
   maxConnections?: number;
 }
@@ -33,10 +35,8 @@ export interface CheckpointerOptions {
 /** The database the commands and the server keep their state in. */
 export interface Database {
   /**
-   * For sessions held as long as a run (the per-thread advisory lock) and ad-hoc queries. It is
-   * not the checkpointer's pool, and has no cap: a capped pool shared with the checkpointer
-   * deadlocks as soon as the runs holding a session outnumber its connections, since each run's
-   * checkpoint writes then wait for a connection that only a finished run can free.
+   * For the commands' and the server's own statements. Nothing holds a connection for a run's
+   * length (a thread is owned through its lease row), so one small pool serves any number of runs.
    */
   pool: pg.Pool;
   /** The schema holding the checkpoint tables. */
@@ -50,9 +50,17 @@ export interface Database {
 export interface Checkpointer extends Database {
   /** Set up and ready to use. */
   checkpointer: PostgresSaver;
+  /** The thread leases this process holds: the checkpointer refuses a thread's writes once its lease is lost. */
+  fence: ThreadFence;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long a statement of a process sharing one small pool between many runs (the server) may
+ * wait for its turn, a connection included: hundreds of runs writing at once on a loaded machine
+ * queue for seconds, which is back-pressure, not a lost database.
+ */
+const SHARED_POOL_WAIT_MS = 120_000;
 // pg's default: checkpoint reads and writes are short, so runs share these.
 export const CHECKPOINTER_CONNECTIONS = 10;
 // Lowercase only: PostgresSaver quotes the schema, so "Foo" would be a different schema from Foo.
@@ -102,13 +110,15 @@ export async function openDatabase(options: Omit<CheckpointerOptions, "migrate">
 /** Opens a Postgres-backed LangGraph checkpointer, creating its schema and tables on first use. */
 export async function openCheckpointer(options: CheckpointerOptions = {}): Promise<Checkpointer> {
   const { schema, url, embedded, location } = await locate(options);
-  const saverPool = createPool(url, CHECKPOINTER_CONNECTIONS);
-  const pool = createPool(url, options.maxConnections ?? Infinity);
+  const shared = options.maxConnections !== undefined;
+  const pool = createPool(url, options.maxConnections ?? Infinity, shared ? SHARED_POOL_WAIT_MS : CONNECT_TIMEOUT_MS);
+  const saverPool = shared ? pool : createPool(url, CHECKPOINTER_CONNECTIONS);
+  const fence = new ThreadFence();
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       // checkpointer.end() may have ended its pool already; ending twice throws.
-      await Promise.all([saverPool, pool].filter((p) => !p.ending).map((p) => p.end()));
+      await Promise.all([...new Set([saverPool, pool])].filter((p) => !p.ending).map((p) => p.end()));
       await embedded?.stop();
     })());
 
@@ -116,14 +126,14 @@ export async function openCheckpointer(options: CheckpointerOptions = {}): Promi
   try {
     // Loaded here, not at the top: the saver pulls in LangGraph's checkpoint modules, which openDatabase's callers skip.
     const { GuardedPostgresSaver } = await import("./guarded_saver.js");
-    checkpointer = new GuardedPostgresSaver(saverPool, schema, location);
+    checkpointer = new GuardedPostgresSaver(saverPool, schema, location, fence);
     if (options.migrate === false) await checkReachable(saverPool, location, !embedded);
     else await setUpOnce(url, schema, () => setUp(saverPool, checkpointer, schema, location, !embedded));
   } catch (error) {
     await close();
     throw error;
   }
-  return { checkpointer, pool, schema, location, close };
+  return { checkpointer, fence, pool, schema, location, close };
 }
 
 function checkSchema(schema: string): string {
@@ -135,8 +145,8 @@ function checkSchema(schema: string): string {
   return schema;
 }
 
-function createPool(url: string, max: number): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max });
+function createPool(url: string, max: number, waitMs = CONNECT_TIMEOUT_MS): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: waitMs, max });
   // pg hides the password from inspection but not the connection string that carries it; clients
   // still read the property, hidden or not.
   Object.defineProperty(pool.options, "connectionString", { enumerable: false });
@@ -181,6 +191,7 @@ async function setUp(
     // once would collide. It also creates the schema itself (quoted, not escaped: hence checkSchema).
     await client.query("SELECT pg_advisory_lock(hashtext($1))", [`langgraph-orchestra:setup:${schema}`]);
     await checkpointer.setup();
+    for (const statement of leaseTablesSql(schema)) await client.query(statement);
   } catch (error) {
     throw new Error(
       `Could not set up the checkpoint tables in schema "${schema}" at ${location}: ${messageOf(error)}`,

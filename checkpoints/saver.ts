@@ -8,6 +8,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type pg from "pg";
+import { leaseLost, ThreadFence } from "./thread_lock.js";
 import { nextChannelVersion, storedVersion, withLoadedVersions, withStoredVersions } from "./versions.js";
 
 /**
@@ -25,37 +26,52 @@ import { nextChannelVersion, storedVersion, withLoadedVersions, withStoredVersio
  *
  * Channel versions are unique strings, not integers (see ./versions.ts), so forks of one
  * checkpoint never write different values under one blob key.
+ *
+ * A thread whose lease this process holds (listed in `fence`) is written only while the lease is
+ * still its own: each statement reads the lease row FOR SHARE, so a takeover waits for a write in
+ * flight and a write after it finds another token, writes nothing and fails with LeaseLostError.
  */
 export class BatchedPostgresSaver extends PostgresSaver {
   private readonly sql: { put: string; upsertWrites: string; insertWrites: string };
-  private queued: { rows: WriteRow[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private readonly fence: ThreadFence;
+  private queued: { rows: FencedRow[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   constructor(
     private readonly db: pg.Pool,
     schema: string,
+    fence = new ThreadFence(),
   ) {
     super(db, undefined, { schema });
+    this.fence = fence;
     const table = (name: string) => `"${schema}".${name}`;
-    const writes = `INSERT INTO ${table("checkpoint_writes")} (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob)
+    // The leases among the tokens given that are still held; a null token is a write of a thread not leased here.
+    const held = (tokens: string) => `held AS (SELECT token FROM ${table("thread_leases")} WHERE token = ANY(${tokens}) FOR SHARE)`;
+    const writes = (conflict: string) => `WITH ${held("$9::bigint[]")}, saved AS (
+      INSERT INTO ${table("checkpoint_writes")} (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob)
       SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx, w.channel, w.type, w.blob
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bytea[])
-        WITH ORDINALITY AS w(thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, n)
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bytea[], $9::bigint[])
+        WITH ORDINALITY AS w(thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, token, n)
+      WHERE w.token IS NULL OR w.token IN (SELECT token FROM held)
       ORDER BY w.n
-      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)`;
+      ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict})
+      SELECT token::text FROM held`;
     this.sql = {
       // The blobs go in a data-modifying CTE: Postgres runs it to completion with the statement.
-      put: `WITH blobs AS (
+      put: `WITH ${held("ARRAY[$11::bigint]")}, fenced AS (SELECT $11::bigint IS NULL OR EXISTS (SELECT 1 FROM held) AS open),
+      blobs AS (
         INSERT INTO ${table("checkpoint_blobs")} (thread_id, checkpoint_ns, channel, version, type, blob)
         SELECT $1::text, $2::text, b.channel, b.version, b.type, b.blob
         FROM unnest($3::text[], $4::text[], $5::text[], $6::bytea[]) AS b(channel, version, type, blob)
+        WHERE (SELECT open FROM fenced)
         ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO NOTHING
-      )
+      ), saved AS (
       INSERT INTO ${table("checkpoints")} (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-      VALUES ($1, $2, $7, $8, $9, $10)
+      SELECT $1, $2, $7, $8, $9::jsonb, $10::jsonb WHERE (SELECT open FROM fenced)
       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
-      DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata`,
-      upsertWrites: `${writes} DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob`,
-      insertWrites: `${writes} DO NOTHING`,
+      DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata)
+      SELECT open FROM fenced`,
+      upsertWrites: writes("DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob"),
+      insertWrites: writes("DO NOTHING"),
     };
   }
 
@@ -73,7 +89,7 @@ export class BatchedPostgresSaver extends PostgresSaver {
       )),
       this._dumpMetadata(metadata),
     ]);
-    await this.db.query(this.sql.put, [
+    const { rows } = await this.db.query<{ open: boolean }>(this.sql.put, [
       thread_id,
       checkpoint_ns,
       blobs.map((b) => b[2]),
@@ -84,7 +100,9 @@ export class BatchedPostgresSaver extends PostgresSaver {
       checkpoint_id,
       this._dumpCheckpoint(withStoredVersions(checkpoint)),
       serializedMetadata,
+      this.fence.tokenOf(thread_id),
     ]);
+    if (!rows[0]?.open) throw leaseLost(thread_id);
     return { configurable: { thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
   }
 
@@ -98,12 +116,15 @@ export class BatchedPostgresSaver extends PostgresSaver {
   override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
     if (writes.length === 0) return;
     const { thread_id, checkpoint_ns, checkpoint_id } = config.configurable ?? {};
-    const rows = await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes);
+    const token = this.fence.tokenOf(thread_id);
+    const rows = (await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes)).map((row): FencedRow => [...row, token]);
     // Special channels (errors, interrupts, resumes) overwrite their slot, at once. One
     // statement cannot update a row twice: of writes to the same slot, the last is what
     // the stock saver's row-by-row upserts would have left.
     if (writes.every(([channel]) => channel in WRITES_IDX_MAP)) {
-      return this.writeRows(this.sql.upsertWrites, [...new Map(rows.map((row) => [row[4], row])).values()]);
+      const held = await this.writeRows(this.sql.upsertWrites, [...new Map(rows.map((row) => [row[4], row])).values()]);
+      if (!held.has(token)) throw leaseLost(thread_id);
+      return;
     }
     // Other writes keep the first row of a slot, so rows of several tasks can share a statement.
     return new Promise((resolve, reject) => {
@@ -115,19 +136,27 @@ export class BatchedPostgresSaver extends PostgresSaver {
   private async flushWrites(): Promise<void> {
     const batch = this.queued;
     this.queued = [];
+    let held: Set<string | null>;
     try {
-      await this.writeRows(this.sql.insertWrites, batch.flatMap((b) => b.rows));
-      for (const b of batch) b.resolve();
+      held = await this.writeRows(this.sql.insertWrites, batch.flatMap((b) => b.rows));
     } catch (error) {
       for (const b of batch) b.reject(error);
+      return;
+    }
+    for (const b of batch) {
+      const refused = b.rows.find((row) => !held.has(row[8]));
+      if (refused) b.reject(leaseLost(refused[0]));
+      else b.resolve();
     }
   }
 
-  private async writeRows(sql: string, rows: WriteRow[]): Promise<void> {
-    await this.db.query(
+  /** Writes the rows whose lease is held (or that have none); returns the tokens found held, and null. */
+  private async writeRows(sql: string, rows: FencedRow[]): Promise<Set<string | null>> {
+    const { rows: held } = await this.db.query<{ token: string }>(
       sql,
-      Array.from({ length: 8 }, (_, column) => rows.map((row) => row[column])),
+      Array.from({ length: 9 }, (_, column) => rows.map((row) => row[column])),
     );
+    return new Set([null, ...held.map((row) => row.token)]);
   }
 }
 
@@ -136,3 +165,5 @@ export class BatchedPostgresSaver extends PostgresSaver {
 Object.defineProperty(BatchedPostgresSaver.prototype, "getNextVersion", { value: nextChannelVersion });
 
 type WriteRow = Awaited<ReturnType<PostgresSaver["_dumpWrites"]>>[number];
+/** A write's row and the token of the lease it is written under (null: a thread not leased here). */
+type FencedRow = [...WriteRow, string | null];

@@ -39,8 +39,8 @@ function migrations(schema: string): string[] {
       metadata jsonb NOT NULL DEFAULT '{}',
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now())`,
-    // The runs are the job queue: a worker claims the oldest active run of a thread under the
-    // thread's advisory lock, which it holds for the whole run (see server/queue.ts).
+    // The runs are the job queue: a worker claims the oldest active run of a thread with the
+    // thread's lease (see server/queue/runs.ts).
     `CREATE TABLE IF NOT EXISTS ${t("runs")} (
       run_id uuid PRIMARY KEY,
       thread_id text NOT NULL,
@@ -93,6 +93,9 @@ function migrations(schema: string): string[] {
     // The writes already saved at the checkpoint a run started from, when it was first claimed: a
     // rollback deletes the others there (its resume value, its finished tasks), which are the run's.
     `ALTER TABLE ${t("runs")} ADD COLUMN IF NOT EXISTS start_writes jsonb`,
+    // The token of the thread lease the run's current worker claimed it under: its writes count
+    // only while the lease still has this token (checkpoints/thread_lock.ts).
+    `ALTER TABLE ${t("runs")} ADD COLUMN IF NOT EXISTS lease_token bigint`,
   ];
 }
 

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { RunBus } from "./bus.js";
+import type { RunBus } from "./queue/bus.js";
 import { toJson } from "./serialise.js";
 
 export interface StoredEvent {
@@ -14,6 +14,7 @@ interface Pending {
   seq: number;
   event: string;
   data: string;
+  token: string;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -35,9 +36,11 @@ export class EventLog {
     private readonly bus: RunBus,
   ) {
     // The notification is part of the statement, so readers are woken only once the rows are visible.
+    // A worker that lost the run's lease (another claimed it since) writes nothing.
     this.insert = `WITH rows AS (
         INSERT INTO "${schema}".run_events (run_id, seq, event, data)
-        SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[])
+        SELECT e.run_id, e.seq, e.event, e.data FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::bigint[]) AS e(run_id, seq, event, data, token)
+        WHERE EXISTS (SELECT 1 FROM "${schema}".runs r WHERE r.run_id = e.run_id AND r.lease_token = e.token)
         ON CONFLICT DO NOTHING
         RETURNING run_id)
       SELECT ${bus.notifySql("'events'", "run_id::text")} FROM (SELECT DISTINCT run_id FROM rows) AS runs`;
@@ -52,9 +55,10 @@ export class EventLog {
     return rows[0]!.next;
   }
 
-  append(runId: string, seq: number, event: string, data: unknown): Promise<void> {
+  /** Appends an event of a run claimed under the lease `token`. */
+  append(runId: string, token: string, seq: number, event: string, data: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queued.push({ runId, seq, event, data: toJson(data), resolve, reject });
+      this.queued.push({ runId, seq, event, data: toJson(data), token, resolve, reject });
       if (this.queued.length === 1) setImmediate(() => void this.flush());
     });
   }
@@ -68,6 +72,7 @@ export class EventLog {
         batch.map((e) => e.seq),
         batch.map((e) => e.event),
         batch.map((e) => e.data),
+        batch.map((e) => e.token),
       ]);
       for (const e of batch) e.resolve();
     } catch (error) {

@@ -5,7 +5,7 @@ import { workflowOfReached } from "../graphs/registry.js";
 import { reachedNodes } from "../checkpoints/threads.js";
 import type { ApiContext, Repositories, ServedEntry } from "./context.js";
 import { HttpError } from "./http.js";
-import type { RunRow, RunStatus } from "./queue.js";
+import type { RunRow, RunStatus } from "./queue/runs.js";
 import { type AssistantRow, graphAssistantId } from "./storage/assistants.js";
 import type { ThreadRow } from "./storage/threads.js";
 

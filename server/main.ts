@@ -6,15 +6,15 @@ import { openCheckpointer } from "../checkpoints/index.js";
 import { envValue } from "../checkpoints/env.js";
 import { migrateAll } from "../db/migrate.js";
 import { createApp } from "./app.js";
-import { RunBus } from "./bus.js";
+import { RunBus } from "./queue/bus.js";
 import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
 import { STUDIO_ORIGIN } from "./http.js";
 import { AssistantsRepo } from "./storage/assistants.js";
 import { deleteStatelessThread } from "./storage/threads.js";
 import { servedGraphs } from "../graphs/registry.js";
-import { RunQueue } from "./queue.js";
-import { RunWorkers } from "./worker.js";
+import { RunQueue } from "./queue/runs.js";
+import { RunWorkers } from "./queue/worker.js";
 import { authConfigFromEnv } from "./auth/config.js";
 import { authentication } from "./auth/middleware.js";
 
@@ -23,6 +23,8 @@ export interface ServerOptions {
   host: string;
   /** Runs this process executes at once. */
   workers: number;
+  /** Postgres connections of this process's pool, whatever `workers` is (LISTEN has one more of its own). */
+  dbPool: number;
   /** Default: env DATABASE_URL; without either, the embedded Postgres. */
   databaseUrl?: string;
   onProgress?: (message: string) => void;
@@ -42,17 +44,15 @@ export interface OrchestraServer {
 
 export const DEFAULT_GRACE_MS = 10_000;
 
-/** Connections for the short queries of the API and the workers, beside the sessions held for good. */
-const QUERY_CONNECTIONS = 5;
+export const DEFAULT_DB_POOL = 10;
 
 export async function startOrchestraServer(options: ServerOptions): Promise<OrchestraServer> {
-  // Each worker slot holds a session for good, and the bus its listener; without a cap, N requests
-  // at once opened N more connections, and 50 waiting runs ran Postgres out of them.
-  const maxConnections = options.workers + 1 + QUERY_CONNECTIONS;
   // Before any connection: a wrong auth setting stops the server having written nothing.
   const authenticate = await authentication(await authConfigFromEnv());
-  const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections });
-  const { pool, schema, checkpointer } = db;
+  // Runs hold no connection (a thread is owned through its lease row), so the API, the runs'
+  // statements and the checkpointer share one small pool however many runs are in flight.
+  const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections: options.dbPool });
+  const { pool, schema, checkpointer, fence } = db;
   let bus: RunBus | undefined;
   try {
     await migrateAll(pool, schema);
@@ -66,6 +66,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     const workers = new RunWorkers({
       pool,
       schema,
+      fence,
       queue,
       bus,
       events,
@@ -114,7 +115,6 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
         })()),
     };
   } catch (error) {
-    // The listener's session is checked out: the pool ends only once it is given back.
     await bus?.close();
     await db.close();
     throw error;

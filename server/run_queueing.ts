@@ -5,7 +5,7 @@ import { filtersAsContainment } from "./auth/authorize.js";
 import { runThreadAccess, withCallerConfigurable } from "./auth/middleware.js";
 import { HttpError } from "./http.js";
 import type { Lookups } from "./lookups.js";
-import type { RunKwargs } from "./queue.js";
+import type { RunKwargs } from "./queue/runs.js";
 import type * as schemas from "./schemas.js";
 import type { QueueOutcome } from "./storage/runs.js";
 

@@ -9,6 +9,7 @@ export const parallelWorkflowBench: WorkflowBench = {
   async run(settings: BenchSettings) {
     const options: Partial<BenchOptions> = {
       serverProcesses: [1, 2],
+      wideRuns: settings.quick ? 0 : 300,
       ...(settings.quick ? { repeats: 2, branches: [5, 20], floorBranches: [5, 20], threads: [1, 10], createPairs: 50 } : {}),
       ...(settings.repeats ? { repeats: settings.repeats } : {}),
       ...(settings.latencyMs ? { latencyMs: settings.latencyMs } : {}),

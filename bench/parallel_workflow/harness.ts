@@ -10,7 +10,7 @@ import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgem
 import { BRANCH_FINDINGS, BranchFindingsSchema } from "../../state/shared/findings.js";
 import { eventsOf, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { pinIdleLoad } from "../idle_load.js";
-import { type ApiCreatesResult, apiRun, measureApiCreates, startFleet } from "../server.js";
+import { type ApiCreatesResult, apiRun, measureApiCreates, startFleet, watchFleet } from "../server.js";
 import { interleaved, ratio, spread, timed, type Spread } from "../stats.js";
 import { storageOf, type StorageBytes } from "../storage.js";
 import { CallTracer, criticalPathCalls, planOf, promiseAllReplay } from "../trace.js";
@@ -34,6 +34,12 @@ export interface BenchOptions {
   serverProcesses: number[];
   /** threads.create + runs.create pairs sent at once to the first server, against as many SELECT 1 round trips. */
   createPairs: number;
+  /**
+   * "Wide and slow": this many runs at once through the API at `wideLatencyMs`, with each of
+   * `serverProcesses`; 0 skips it.
+   */
+  wideRuns: number;
+  wideLatencyMs: number;
   /** Timed runs per figure; the median is reported with min and max. */
   repeats: number;
   /** Default: env DATABASE_URL, else the embedded Postgres. */
@@ -50,6 +56,8 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   latencyMs: 100,
   serverProcesses: [],
   createPairs: 200,
+  wideRuns: 0,
+  wideLatencyMs: 3000,
   repeats: 7,
   schema: "orchestra_bench",
 };
@@ -221,6 +229,25 @@ export interface ServerThroughputResult {
   idealPerSecond: number;
   perSecond: Spread;
   ofIdeal: number;
+  /** Over the timed batches: CPU per run of each server process and of the Postgres backends serving them, ms. */
+  processCpuMsPerRun: number[];
+  postgresCpuMsPerRun: number;
+  peakSessions: number;
+}
+
+/** Many runs that mostly wait on the model: what one deployment's concurrency, not its CPU, allows. */
+export interface WideServerResult {
+  processes: number;
+  workers: number;
+  runs: number;
+  latencyMs: number;
+  /** Critical-path calls × L: what every run at once would take with no queueing. */
+  idealMs: number;
+  wallMs: number;
+  wallOverIdeal: number;
+  peakSessions: number;
+  processCpuMsPerRun: number[];
+  postgresCpuMsPerRun: number;
 }
 
 export interface ApiOverheadResult {
@@ -241,6 +268,7 @@ export interface BenchResults {
   floor: FloorResult[];
   concurrency: ConcurrencyResult[];
   server: ServerThroughputResult[];
+  serverWide: WideServerResult[];
   apiOverhead?: ApiOverheadResult;
   /** Thread and run creation through the API, on one idle process, against bare SELECT 1 round trips. */
   apiCreates?: ApiCreatesResult;
@@ -436,14 +464,34 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         const newApiThread = async (i: number) => (await fleet.clients[i % processes]!.threads.create()).thread_id;
         for (let i = 0; i < processes; i++) await apiRun(fleet.clients[i]!, graphId, await newApiThread(i), input, configurable);
         const rates: number[] = [];
-        for (let r = 0; r < Math.max(1, Math.ceil(options.repeats / 2)); r++) {
+        const batches = Math.max(1, Math.ceil(options.repeats / 2));
+        let watched = { processCpuMs: fleet.pids.map(() => 0), postgresCpuMs: 0, peakSessions: 0 };
+        for (let r = 0; r < batches; r++) {
           const threadIds = await Promise.all(Array.from({ length: threads }, (_, i) => newApiThread(i)));
+          const watch = await watchFleet(fleet, db.pool);
           const { wallMs } = await timed(() => Promise.all(threadIds.map((id, i) => apiRun(fleet.clients[i % processes]!, graphId, id, input, configurable))));
+          const load = await watch.stop();
+          watched = {
+            processCpuMs: watched.processCpuMs.map((ms, i) => ms + load.processCpuMs[i]!),
+            postgresCpuMs: watched.postgresCpuMs + load.postgresCpuMs,
+            peakSessions: Math.max(watched.peakSessions, load.peakSessions),
+          };
           rates.push(threads / (wallMs / 1000));
         }
         const idealPerSecond = threads / ((critical * options.latencyMs) / 1000);
         const perSecond = spread(rates);
-        server.push({ processes, workers, threads, branches, idealPerSecond, perSecond, ofIdeal: ratio(perSecond.median, idealPerSecond) });
+        server.push({
+          processes,
+          workers,
+          threads,
+          branches,
+          idealPerSecond,
+          perSecond,
+          ofIdeal: ratio(perSecond.median, idealPerSecond),
+          processCpuMsPerRun: watched.processCpuMs.map((ms) => ms / (threads * batches)),
+          postgresCpuMsPerRun: watched.postgresCpuMs / (threads * batches),
+          peakSessions: watched.peakSessions,
+        });
         if (apiOverhead === undefined) {
           log(`API overhead: one run at a time, API against direct, ${options.repeats} repeats`);
           const runs = await interleaved(options.repeats, {
@@ -474,6 +522,14 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       }
     }
 
+    const serverWide: WideServerResult[] = [];
+    for (const processes of options.wideRuns > 0 ? options.serverProcesses : []) {
+      log(`API server, wide and slow: ${options.wideRuns} runs at once on ${processes} process(es), L=${options.wideLatencyMs} ms`);
+      await db.pool.query(`DROP SCHEMA IF EXISTS "${apiSchema}" CASCADE`);
+      serverWide.push(await wideAndSlow({ ...options, processes, databaseUrl, schema: apiSchema, sql: db.pool, graphId, critical, input, configurable }));
+      await db.pool.query(`DROP SCHEMA IF EXISTS "${apiSchema}" CASCADE`).catch(() => {});
+    }
+
     const first = storage[0];
     const last = storage.at(-1);
     for (const row of criticalPath) {
@@ -497,6 +553,8 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         latencyMs: options.latencyMs,
         serverProcesses: options.serverProcesses,
         createPairs: options.createPairs,
+        wideRuns: options.wideRuns,
+        wideLatencyMs: options.wideLatencyMs,
         repeats: options.repeats,
         schema: options.schema,
       },
@@ -505,6 +563,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       floor,
       concurrency,
       server,
+      serverWide,
       ...(apiOverhead ? { apiOverhead } : {}),
       ...(apiCreates ? { apiCreates } : {}),
       storage,
@@ -520,5 +579,45 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
     await db.pool.query(`DROP SCHEMA IF EXISTS "${options.schema}" CASCADE`).catch(() => {});
     await stockPool.end();
     await db.close();
+  }
+}
+
+/** `runs` runs at once through `processes` servers whose model answers after `wideLatencyMs`: wall time against the ideal, sessions, CPU. */
+async function wideAndSlow(options: {
+  processes: number;
+  wideRuns: number;
+  wideLatencyMs: number;
+  databaseUrl: string;
+  schema: string;
+  sql: pg.Pool;
+  graphId: string;
+  critical: number;
+  input: Record<string, unknown>;
+  configurable: Record<string, unknown>;
+}): Promise<WideServerResult> {
+  const { processes, wideRuns: runs, wideLatencyMs: latencyMs } = options;
+  const workers = Math.ceil(runs / processes);
+  const fleet = await startFleet({ processes, workers, databaseUrl: options.databaseUrl, schema: options.schema, latencyMs });
+  try {
+    const client = (i: number) => fleet.clients[i % processes]!;
+    const threadIds = await Promise.all(Array.from({ length: runs }, async (_, i) => (await client(i).threads.create()).thread_id));
+    const watch = await watchFleet(fleet, options.sql);
+    const { wallMs } = await timed(() => Promise.all(threadIds.map((id, i) => apiRun(client(i), options.graphId, id, options.input, options.configurable))));
+    const load = await watch.stop();
+    const idealMs = options.critical * latencyMs;
+    return {
+      processes,
+      workers,
+      runs,
+      latencyMs,
+      idealMs,
+      wallMs,
+      wallOverIdeal: ratio(wallMs, idealMs),
+      peakSessions: load.peakSessions,
+      processCpuMsPerRun: load.processCpuMs.map((ms) => ms / runs),
+      postgresCpuMsPerRun: load.postgresCpuMs / runs,
+    };
+  } finally {
+    await fleet.stop();
   }
 }

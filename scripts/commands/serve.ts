@@ -6,6 +6,7 @@ export interface ServeOptions extends JsonOption {
   port: number;
   host: string;
   workers: number;
+  dbPool: number;
   /** Default: the server's own (DEFAULT_GRACE_MS). */
   grace?: number;
 }
@@ -13,6 +14,12 @@ export interface ServeOptions extends JsonOption {
 const wholeNumber = (flag: string, max: number) => (value: string) => {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n > max) throw new InputError(`${flag} must be a whole number from 0 to ${max}, got '${value}'`);
+  return n;
+};
+
+const positiveNumber = (flag: string, max: number) => (value: string) => {
+  const n = wholeNumber(flag, max)(value);
+  if (n === 0) throw new InputError(`${flag} must be a whole number from 1 to ${max}, got '${value}'`);
   return n;
 };
 
@@ -26,11 +33,12 @@ async function serve(options: ServeOptions): Promise<void> {
     port: options.port,
     host: options.host,
     workers: options.workers,
+    dbPool: options.dbPool,
     onProgress: (message) => process.stderr.write(message + "\n"),
   });
-  const ready = { url: server.url, port: server.port, workers: options.workers, checkpoints: server.location };
+  const ready = { url: server.url, port: server.port, workers: options.workers, dbPool: options.dbPool, checkpoints: server.location };
   if (options.json) printJson(ready);
-  else process.stdout.write(`orchestra serve: listening on ${server.url} (${options.workers} workers, checkpoints: ${server.location})\n`);
+  else process.stdout.write(`orchestra serve: listening on ${server.url} (${options.workers} workers, ${options.dbPool} database connections, checkpoints: ${server.location})\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -50,7 +58,8 @@ export function register(program: Command): void {
     .description("Serve every workflow through the LangGraph API (SDK, Studio, the web console at /console), on Postgres.")
     .option("--port <port>", "port to listen on (0: any free port)", wholeNumber("--port", 65_535), 2024)
     .option("--host <host>", "interface to listen on (0.0.0.0: every interface)", "127.0.0.1")
-    .option("--workers <n>", "runs this process executes at once", wholeNumber("--workers", 1000), 10)
+    .option("--workers <n>", "runs this process executes at once (they hold no database connection while they wait)", wholeNumber("--workers", 1000), 100)
+    .option("--db-pool <n>", "Postgres connections this process uses, whatever --workers is (plus one for notifications)", positiveNumber("--db-pool", 1000), 10)
     .option("--grace <ms>", "on SIGTERM, how long runs in flight get before they are handed back to the queue (default: 10000)", wholeNumber("--grace", 3_600_000))
     .option(...JSON_OPTION)
     .addHelpText(

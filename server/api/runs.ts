@@ -4,7 +4,7 @@ import type { ApiDeps } from "./deps.js";
 import { assertVisible, authorize } from "../auth/authorize.js";
 import { HttpError, body, json, threadIdParam } from "../http.js";
 import { isUuid } from "../lookups.js";
-import { ACTIVE_STATUSES, type CancelAction, type RunRow } from "../queue.js";
+import { ACTIVE_STATUSES, type CancelAction, type RunRow } from "../queue/runs.js";
 import * as schemas from "../schemas.js";
 
 const TERMINAL_WAIT_POLL_MS = 1_000;

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { RunBus } from "../bus.js";
+import type { RunBus } from "../queue/bus.js";
 import { AssistantsRepo } from "./assistants.js";
 import { CronsRepo } from "./crons.js";
 import { RunsRepo } from "./runs.js";

@@ -1,6 +1,6 @@
 import type pg from "pg";
-import type { RunBus } from "../bus.js";
-import type { CancelAction, MultitaskStrategy, RunKwargs, RunRow, RunStatus } from "../queue.js";
+import type { RunBus } from "../queue/bus.js";
+import type { CancelAction, MultitaskStrategy, RunKwargs, RunRow, RunStatus } from "../queue/runs.js";
 
 /** What queueing a run needs, the request already checked against its assistant and graph. */
 export interface RunToQueue {

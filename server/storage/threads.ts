@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { inTransaction } from "../../checkpoints/transaction.js";
-import type { RunStatus } from "../queue.js";
+import type { RunStatus } from "../queue/runs.js";
 import type * as schemas from "../schemas.js";
 
 export interface ThreadRow {

@@ -19,3 +19,11 @@ export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
   return String(error);
 }
+
+/**
+ * A write of a thread refused because this process no longer holds the thread's lease: it expired
+ * (the process was paused or cut off past it) and another process took the thread over.
+ */
+export class LeaseLostError extends Error {
+  override name = "LeaseLostError";
+}

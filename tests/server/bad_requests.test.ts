@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { threadLockKey } from "../../checkpoints/thread_lock.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { type ServerProcess, startServer, TASK } from "./support.js";
 
@@ -85,9 +84,11 @@ describe("bad requests", () => {
 
   it("refuses a second run on a busy thread under reject with 409, and queues it under enqueue", async () => {
     const client = server.client(KEY);
-    // The CLI's lock on the thread keeps the first run pending: the thread is busy for as long as we hold it.
-    const lock = await sql.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS locked", [threadLockKey(db.schema, threadId)]);
-    expect(lock.rows[0]!.locked).toBe(true);
+    // A CLI's lease on the thread keeps the first run pending: the thread is busy for as long as we hold it.
+    await sql.query(
+      `INSERT INTO "${db.schema}".thread_leases VALUES ($1, 'a CLI', nextval('"${db.schema}".thread_lease_tokens'), now() + interval '10 minutes')`,
+      [threadId],
+    );
     const first = await client.runs.create(threadId, "parallel_workflow", { input: TASK });
     const before = await rowCounts();
     const response = await call("POST", `/threads/${threadId}/runs`, run(TASK));
@@ -95,7 +96,7 @@ describe("bad requests", () => {
     expect(((await response.json()) as { message: string }).message).toMatch(/is busy: run .* is pending/);
     expect(await rowCounts()).toEqual(before);
     const queued = await client.runs.create(threadId, "parallel_workflow", { command: { resume: { action: "approve" } }, multitaskStrategy: "enqueue" });
-    await sql.query("SELECT pg_advisory_unlock(hashtext($1))", [threadLockKey(db.schema, threadId)]);
+    await sql.query(`DELETE FROM "${db.schema}".thread_leases WHERE thread_id = $1`, [threadId]);
     await client.runs.join(threadId, first.run_id);
     await client.runs.join(threadId, queued.run_id);
     const runs = await client.runs.list(threadId);

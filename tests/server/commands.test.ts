@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { maskDatabaseUrl } from "../../checkpoints/database_url.js";
-import { threadLockKey } from "../../checkpoints/thread_lock.js";
 import { until } from "../support/calls.js";
 import { finished, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
@@ -39,14 +38,13 @@ async function runStatus(runId: string): Promise<string | undefined> {
   return rows[0]?.status;
 }
 
-/** Whether some session holds the thread's advisory lock (a bigint key: its low 32 bits are objid). */
-async function threadLocked(threadId: string): Promise<boolean> {
-  const { rows } = await sql.query<{ held: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted
-       AND objid::bigint = (hashtext($1)::bigint & 4294967295)) AS held`,
-    [threadLockKey(db.schema, threadId)],
+/** Who holds the thread's unexpired lease, if anyone. */
+async function leaseHolder(threadId: string): Promise<string | undefined> {
+  const { rows } = await sql.query<{ owner: string }>(
+    `SELECT owner FROM "${db.schema}".thread_leases WHERE thread_id = $1 AND expires_at > clock_timestamp()`,
+    [threadId],
   );
-  return rows[0]!.held;
+  return rows[0]?.owner;
 }
 
 describe("orchestra serve", () => {
@@ -56,7 +54,7 @@ describe("orchestra serve", () => {
     const own = await startServer(schema.schema);
     try {
       const ready = JSON.parse(own.output().split("\n").find((line) => line.startsWith("{"))!) as { url: string; workers: number; checkpoints: string };
-      expect(ready).toMatchObject({ url: own.url, workers: 10 });
+      expect(ready).toMatchObject({ url: own.url, workers: 100, dbPool: 10 });
       expect(ready.checkpoints).toBe(maskDatabaseUrl(db.databaseUrl));
       expect((await fetch(`${own.url}/ok`)).status).toBe(200);
       const graphs = (await own.client().assistants.search()).map((a) => a.graph_id);
@@ -131,11 +129,11 @@ describe("one thread lock for the CLI and the server", () => {
     expect(await runStatus(run.run_id)).toBe("interrupted");
   });
 
-  it("keeps a server run pending while a CLI run holds the thread, and runs it once the CLI is gone", async () => {
+  it("keeps a server run pending while a CLI run holds the thread, and runs it once the dead CLI's lease expires", async () => {
     const threadId = randomUUID();
     const cli = spawnCli(["run", TASK.task, "--thread", threadId, "--review", "never", "--json"], { ...env, ...HANG });
     const exited = finished(cli);
-    await until(() => threadLocked(threadId), "the CLI to lock its thread");
+    await until(async () => (await leaseHolder(threadId))?.startsWith("cli ") ?? false, "the CLI to take its thread's lease");
     const client = server.client();
     await client.threads.create({ threadId, ifExists: "do_nothing" });
     const run = await client.runs.create(threadId, "parallel_workflow", { input: null });

@@ -7,7 +7,7 @@ import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
 import { migrateAll } from "../../db/migrate.js";
 import { servedGraphs } from "../../graphs/registry.js";
 import { createApp } from "../../server/app.js";
-import { RunBus } from "../../server/bus.js";
+import { RunBus } from "../../server/queue/bus.js";
 import { EventLog } from "../../server/events.js";
 import { AssistantsRepo } from "../../server/storage/assistants.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";

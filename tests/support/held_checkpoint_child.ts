@@ -8,6 +8,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import type { ChannelVersions, Checkpoint, CheckpointMetadata, PendingWrite } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { BatchedPostgresSaver } from "../../checkpoints/saver.js";
+import { ThreadFence } from "../../checkpoints/thread_lock.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { startRun } from "../../scripts/parallel_workflow/runner.js";
 import { ensureConfiguration } from "../../state/parallel_workflow/configuration.js";
@@ -41,8 +42,9 @@ class HeldCheckpointSaver extends BatchedPostgresSaver {
 }
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
-const workflow = compileWorkflow(new HeldCheckpointSaver(pool, schema));
-await startRun(workflow, { pool, schema }, {
+const fence = new ThreadFence();
+const workflow = compileWorkflow(new HeldCheckpointSaver(pool, schema, fence));
+await startRun(workflow, { pool, schema, fence }, {
   threadId,
   taskQueue: [{ description: task }],
   settings: ensureConfiguration({ configurable: { review: "never" } }),

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type pg from "pg";
+import pg from "pg";
 
 /** What a notification says happened to a run. */
 export type RunNotice = "queued" | "events" | "done" | "cancel";
@@ -8,7 +8,8 @@ export type RunNotice = "queued" | "events" | "done" | "cancel";
  * Postgres LISTEN/NOTIFY between every instance on one database: a run was queued (wake a
  * worker), has new stream events or ended (wake its readers), or is to be cancelled (reach
  * the worker running it, wherever it is). Notifications are hints: every waiter also polls,
- * so one lost with a dropped connection only delays it.
+ * so one lost with a dropped connection only delays it. LISTEN has a connection of its own, outside
+ * the pool: the one session a process keeps open beside the pool's.
  */
 export class RunBus {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
@@ -16,13 +17,17 @@ export class RunBus {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly channel: string,
-    private readonly listener: pg.PoolClient,
+    private readonly listener: pg.Client,
   ) {}
 
   static async open(pool: pg.Pool, schema: string): Promise<RunBus> {
     // Each schema is a separate deployment (tests run one per schema), so is its channel.
     const channel = `orchestra_runs_${schema}`.slice(0, 63);
-    const listener = await pool.connect();
+    const { connectionString, connectionTimeoutMillis } = pool.options;
+    const listener = new pg.Client({ connectionString, connectionTimeoutMillis });
+    // A dropped listener must not crash the process: waiters poll, and cancels wait for the next one.
+    listener.on("error", () => {});
+    await listener.connect();
     const bus = new RunBus(pool, channel, listener);
     listener.on("notification", (message) => {
       if (message.channel !== channel || !message.payload) return;
@@ -66,6 +71,6 @@ export class RunBus {
 
   async close(): Promise<void> {
     await this.listener.query(`UNLISTEN "${this.channel}"`).catch(() => undefined);
-    this.listener.release(true);
+    await this.listener.end().catch(() => undefined);
   }
 }

@@ -1,20 +1,26 @@
 import { Command } from "@langchain/langgraph";
 import type pg from "pg";
 import type { RunBus } from "./bus.js";
-import type { EventLog } from "./events.js";
-import type { ServableGraph } from "../state/shared/workflow_definition.js";
-import { type CancelAction, type RunQueue, type RunRow } from "./queue.js";
-import { errorBody } from "./serialise.js";
-import { inTransaction } from "../checkpoints/transaction.js";
+import type { EventLog } from "../events.js";
+import type { ServableGraph } from "../../state/shared/workflow_definition.js";
+import { type CancelAction, type RunQueue, type RunRow } from "./runs.js";
+import { errorBody } from "../serialise.js";
+import { inTransaction } from "../../checkpoints/transaction.js";
+import { LeaseHolder, leaseLost, type ThreadFence } from "../../checkpoints/thread_lock.js";
+import { LeaseLostError } from "../../state/shared/errors.js";
 
-/** How often an idle worker looks for runs no notification told it about (a dead worker's). */
+/** How often an idle process looks for runs no notification told it about (a dead worker's, once its lease expired). */
 const IDLE_POLL_MS = 1_000;
+/** Most runs one claim statement takes. */
+const CLAIM_BATCH = 32;
 
-type StopReason = CancelAction | "shutdown";
+type StopReason = CancelAction | "shutdown" | "lost";
 
 export interface WorkerContext {
   pool: pg.Pool;
   schema: string;
+  /** The checkpointer's fence: the leases this process claims are registered there. */
+  fence: ThreadFence;
   queue: RunQueue;
   bus: RunBus;
   events: EventLog;
@@ -25,48 +31,65 @@ export interface WorkerContext {
 }
 
 /**
- * N slots, each a Postgres session that claims a run, holds its thread lock while running it,
- * and records how it ended. A cancel notice for a run this process runs aborts it.
+ * Runs up to N runs at once, each owned through its thread's lease and holding no connection:
+ * its statements borrow one from the pool in turn, so a run waiting on a model holds nothing. One
+ * claim loop per process takes runs in batches; one heartbeat renews all of its leases. A cancel
+ * notice for a run this process runs aborts it; a lease found lost stops its run at once.
  */
 export class RunWorkers {
   private stopping = false;
-  /** The idle slots' wake-ups, longest idle first. */
-  private readonly idleSlots: (() => void)[] = [];
+  private capacity = 0;
+  /** A notice came since the last claim: the claim loop does not sleep before the next. */
+  private nudged = false;
+  private wakeClaimer: (() => void) | undefined;
   private readonly controllers = new Map<string, AbortController>();
-  private slots: Promise<void>[] = [];
+  /** The run this process runs on each thread it holds. */
+  private readonly runOfThread = new Map<string, string>();
+  private readonly executions = new Set<Promise<void>>();
+  private claimer: Promise<void> = Promise.resolve();
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly leases: LeaseHolder;
 
-  constructor(private readonly context: WorkerContext) {}
+  constructor(private readonly context: WorkerContext) {
+    const { pool, schema, fence, queue } = context;
+    this.leases = new LeaseHolder({ pool, schema, fence }, queue.workerId, (threadId) => {
+      const runId = this.runOfThread.get(threadId);
+      if (runId) this.controllers.get(runId)?.abort("lost" satisfies StopReason);
+    });
+  }
 
   start(count: number): void {
     const { bus, queue } = this.context;
-    // One notice, one run to claim: waking every idle slot sent them all into the claim query,
-    // each trying the lock of every active thread, for one of them to win. A slot that finds
-    // nothing goes back to idle; the periodic poll still finds what a lost notice would have.
-    const wakeOne = () => this.idleSlots.shift()?.();
+    this.capacity = count;
+    if (count === 0) return;
+    const nudge = () => {
+      this.nudged = true;
+      this.wakeClaimer?.();
+    };
     this.unsubscribe.push(
-      bus.onAny("queued", wakeOne),
+      bus.onAny("queued", nudge),
       // A run that ends may unblock the next run of its thread.
-      bus.onAny("done", wakeOne),
+      bus.onAny("done", nudge),
       bus.onAny("cancel", (runId) => {
         const controller = this.controllers.get(runId);
         if (!controller) return;
-        void queue.cancelRequested(runId).then((action) => action && controller.abort(action));
+        void queue.cancelRequested(runId).then((action) => action && controller.abort(action), () => undefined);
       }),
     );
-    this.slots = Array.from({ length: count }, () => this.slot());
+    this.claimer = this.claimLoop();
   }
 
   /** Stops claiming; runs still going after `graceMs` are handed back for another instance to finish. */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
-    for (const wake of this.idleSlots.splice(0)) wake();
-    const finished = Promise.all(this.slots);
+    this.wakeClaimer?.();
+    await this.claimer;
     const timer = setTimeout(() => {
       for (const controller of this.controllers.values()) controller.abort("shutdown" satisfies StopReason);
     }, graceMs);
-    await finished;
+    await Promise.all(this.executions);
     clearTimeout(timer);
+    this.leases.stop();
     for (const off of this.unsubscribe) off();
   }
 
@@ -75,82 +98,97 @@ export class RunWorkers {
   }
 
   private idle(): Promise<void> {
+    if (this.nudged || this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
+      const timer = setTimeout(() => this.wakeClaimer?.(), IDLE_POLL_MS * (0.5 + Math.random()));
+      this.wakeClaimer = () => {
         clearTimeout(timer);
-        const waiting = this.idleSlots.indexOf(done);
-        if (waiting >= 0) this.idleSlots.splice(waiting, 1);
+        this.wakeClaimer = undefined;
         resolve();
       };
-      const timer = setTimeout(done, IDLE_POLL_MS * (0.5 + Math.random()));
-      this.idleSlots.push(done);
     });
   }
 
-  private async slot(): Promise<void> {
-    const { pool, queue, log } = this.context;
+  private async claimLoop(): Promise<void> {
+    const { queue, log } = this.context;
     while (!this.stopping) {
-      let session: pg.PoolClient | undefined;
-      try {
-        session = await pool.connect();
-        while (!this.stopping) {
-          const run = await queue.claim(session, new Set(this.controllers.keys()));
-          if (!run) {
-            await this.idle();
-            continue;
+      this.nudged = false;
+      const wanted = Math.min(this.capacity - this.controllers.size, CLAIM_BATCH);
+      let claimed = 0;
+      if (wanted > 0) {
+        try {
+          const runs = await queue.claim(wanted, new Set(this.controllers.keys()));
+          claimed = runs.length;
+          for (const run of runs) {
+            const execution = this.execute(run).finally(() => {
+              this.executions.delete(execution);
+              this.nudged = true;
+              this.wakeClaimer?.();
+            });
+            this.executions.add(execution);
           }
-          await this.execute(run);
-          await queue.unlockThread(session, run.thread_id);
+        } catch (error) {
+          // The database went away or refused the claim: nothing was taken; try again shortly.
+          log(`worker: ${errorBody(error).message}`);
         }
-      } catch (error) {
-        // The database went away or refused a statement: the session (and any lock) is dropped
-        // below, the run is claimed again once its lock is free; this slot tries again shortly.
-        log(`worker: ${errorBody(error).message}`);
-        await this.idle();
-      } finally {
-        session?.release(true);
       }
+      // A full batch may have left more behind: claim again at once.
+      if (wanted === 0 || claimed < wanted) await this.idle();
     }
   }
 
   private async execute(run: RunRow): Promise<void> {
-    const { queue, events } = this.context;
+    const { queue, events, log } = this.context;
+    const token = run.lease_token!;
     const controller = new AbortController();
     this.controllers.set(run.run_id, controller);
-    // A cancel sent between the claim and now found no controller to abort.
-    const requested = await queue.cancelRequested(run.run_id);
-    if (requested) controller.abort(requested);
-
-    let seq = await events.nextSeq(run.run_id);
-    const appends = new Set<Promise<void>>();
-    const emit = (event: string, data: unknown) => {
-      const append = events.append(run.run_id, seq++, event, data);
-      appends.add(append);
-      void append.then(() => appends.delete(append), () => undefined);
-    };
-    const flushed = () => Promise.all(appends);
+    this.runOfThread.set(run.thread_id, run.run_id);
+    this.leases.adopt(run.thread_id, token);
+    let lost = false;
     try {
-      emit("metadata", { run_id: run.run_id, attempt: run.attempt });
-      await this.stream(run, controller.signal, emit);
-      await flushed();
-      await queue.finish(run.run_id, "success");
-    } catch (error) {
-      await flushed().catch(() => undefined);
-      const reason = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
-      if (reason === "shutdown") {
-        await queue.release(run.run_id);
-      } else if (reason === "rollback") {
-        await this.rollBack(run);
-      } else if (reason === "interrupt") {
-        await queue.finish(run.run_id, "interrupted");
-      } else {
-        emit("error", errorBody(error));
+      // A cancel sent between the claim and now found no controller to abort.
+      const requested = await queue.cancelRequested(run.run_id);
+      if (requested) controller.abort(requested);
+      let seq = await events.nextSeq(run.run_id);
+      const appends = new Set<Promise<void>>();
+      const emit = (event: string, data: unknown) => {
+        const append = events.append(run.run_id, token, seq++, event, data);
+        appends.add(append);
+        void append.then(() => appends.delete(append), () => undefined);
+      };
+      const flushed = () => Promise.all(appends);
+      try {
+        emit("metadata", { run_id: run.run_id, attempt: run.attempt });
+        await this.stream(run, controller.signal, emit);
+        await flushed();
+        await queue.finish(run.run_id, token, "success");
+      } catch (error) {
+        if (error instanceof LeaseLostError) controller.abort("lost" satisfies StopReason);
         await flushed().catch(() => undefined);
-        await queue.finish(run.run_id, "error");
+        const reason = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
+        lost = reason === "lost";
+        if (lost) {
+          log(`lost the lease on run ${run.run_id} (thread ${run.thread_id}): another worker took it over; stopped it here, writing nothing more for it`);
+        } else if (reason === "shutdown") {
+          await queue.release(run.run_id, token);
+        } else if (reason === "rollback") {
+          await this.rollBack(run, token);
+        } else if (reason === "interrupt") {
+          await queue.finish(run.run_id, token, "interrupted");
+        } else {
+          emit("error", errorBody(error));
+          await flushed().catch(() => undefined);
+          await queue.finish(run.run_id, token, "error");
+        }
       }
+      if (run.temporary && !lost) await this.context.deleteThread(run.thread_id);
+    } catch (error) {
+      // The database failed while recording the end: the lease expires and another worker resumes the run.
+      log(`worker: run ${run.run_id}: ${errorBody(error).message}`);
     } finally {
       this.controllers.delete(run.run_id);
-      if (run.temporary) await this.context.deleteThread(run.thread_id);
+      this.runOfThread.delete(run.thread_id);
+      this.leases.forget(run.thread_id, token);
     }
   }
 
@@ -215,13 +253,15 @@ export class RunWorkers {
    * A rollback cancel: the run and everything it saved are gone, as if it never ran. Its
    * checkpoints are those after its starting head; at the checkpoint it started from, its writes
    * (a resume value, tasks it finished) are those not there when it was claimed; its blobs are
-   * those no remaining checkpoint of the thread refers to. The worker still holds the thread's
-   * lock, so nothing else writes to the thread meanwhile.
+   * those no remaining checkpoint of the thread refers to. The transaction first deletes the
+   * thread's lease, still this worker's, so no one else can take the thread before it commits.
    */
-  private async rollBack(run: RunRow): Promise<void> {
+  private async rollBack(run: RunRow, token: string): Promise<void> {
     const { pool, schema, bus } = this.context;
     const t = (name: string) => `"${schema}".${name}`;
     await inTransaction(pool, async (client) => {
+      const { rowCount } = await client.query(`DELETE FROM ${t("thread_leases")} WHERE token = $1`, [token]);
+      if (!rowCount) throw leaseLost(run.thread_id);
       const since = [run.thread_id, run.head_checkpoint ?? ""];
       await client.query(`DELETE FROM ${t("checkpoint_writes")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
       const start = run.kwargs.checkpoint_id ?? run.head_checkpoint;
