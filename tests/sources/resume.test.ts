@@ -1,29 +1,28 @@
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CitedFindings } from "../../state/shared/citations.js";
-import { track } from "../support/children.js";
+import { PROJECT_ROOT, spawnTracked } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { REGISTRY_QUESTION, registryMcpFile, tempDir } from "../support/sources.js";
 
 const TOKEN = "planted-registry-token-5b1e";
 
 function runChild(db: TestSchema, threadId: string, mcp: string, mode: "start" | "resume", slowMs: number) {
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "tests/support/tool_loop_child.ts", db.schema, threadId, mcp, REGISTRY_QUESTION, mode],
-    { env: { ...process.env, DATABASE_URL: db.databaseUrl, SLOW_MS: String(slowMs), REGISTRY_TOKEN: TOKEN }, stdio: ["ignore", "pipe", "pipe"] },
-  );
+  // Its own process group: the MCP server it starts dies with the file even after the child is SIGKILLed.
+  const child = spawnTracked(process.execPath, ["--import", "tsx", "tests/support/tool_loop_child.ts", db.schema, threadId, mcp, REGISTRY_QUESTION, mode], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, DATABASE_URL: db.databaseUrl, SLOW_MS: String(slowMs), REGISTRY_TOKEN: TOKEN },
+  });
   let stdout = "";
   let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
-  return { child: track(child, exited), exited };
+  return { child, exited };
 }
 
 async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {

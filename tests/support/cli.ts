@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { track } from "./children.js";
+import { track, trackGroup } from "./children.js";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const ORCHESTRA = path.join(PROJECT_ROOT, "scripts/orchestra.js");
@@ -18,9 +18,13 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = PROJ
   return spawnTracked(process.execPath, [ORCHESTRA, ...args], { cwd, env: { ...process.env, ...env } });
 }
 
-/** A child process with piped output, killed with its test file if still running then. */
+/**
+ * A child process with piped output, leading a process group of its own: it and whatever it
+ * starts (MCP servers, say) are killed with its test file, even when the test killed only it.
+ */
 export function spawnTracked(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): ChildProcess {
-  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  trackGroup(child.pid);
   return track(child, new Promise((resolve) => child.once("close", resolve).once("error", resolve)));
 }
 

@@ -55,3 +55,6 @@ if (process.env.REGISTRY_FAULTY === "1") {
   );
 }
 await server.connect(new StdioServerTransport());
+// A client that dies (SIGKILLed, say) closes our stdin: a lookup still waiting must not keep us running.
+process.stdin.once("end", () => process.exit(0));
+process.stdin.once("close", () => process.exit(0));

@@ -1,7 +1,7 @@
 import pty from "node-pty";
 import { PROJECT_ROOT } from "./cli.js";
 import path from "node:path";
-import { track } from "./children.js";
+import { track, trackGroup } from "./children.js";
 
 const ORCHESTRA = path.join(PROJECT_ROOT, "scripts/orchestra.js");
 // Cursor movement, colours and the like: what a terminal interprets and a test should not read.
@@ -19,6 +19,8 @@ export function spawnInPty(args: string[], env: NodeJS.ProcessEnv = {}) {
   child.onData((data) => (raw += data));
   const exited = new Promise<number>((resolve) => child.onExit(({ exitCode }) => resolve(exitCode)));
   track(child, exited);
+  // A terminal's child leads its own session and group.
+  trackGroup(child.pid);
   const text = () => raw.replace(ESCAPES, "");
   return {
     raw: () => raw,
