@@ -4,6 +4,7 @@ import os from "node:os";
 import { Command, Option } from "commander";
 import type { Checkpointer, Database } from "../../checkpoints/index.js";
 import { InputError } from "../../state/shared/errors.js";
+import { checkThreadId } from "../../state/shared/thread_id.js";
 import type { JsonOption, ReviewerOption, RunOptions } from "../workflow_cli.js";
 
 export type { JsonOption, ReviewerOption } from "../workflow_cli.js";
@@ -84,6 +85,11 @@ export const number = (flag: string) => (value: string) => {
   if (!Number.isFinite(n)) throw new InputError(`${flag} must be a number, got '${value}'`);
   return n;
 };
+
+/** A command's thread argument, checked against the one thread-id rule before anything runs. */
+export const THREAD_ARGUMENT = ["<thread>", "the thread id", checkThreadId] as const;
+/** --thread of the commands that start a thread. */
+export const THREAD_OPTION = ["--thread <id>", "the thread id (default: a new UUID)", checkThreadId] as const;
 
 export const JSON_OPTION = ["--json", "print the result as JSON on stdout (progress and notes go to stderr)"] as const;
 export const reviewOption = (description: string) => new Option("--review <mode>", description).choices(["always", "never"]);

@@ -13,6 +13,7 @@ import { loadDefinitionFile, loadNamedDefinition } from "../../state/enterprise_
 import { formatAuditTrail, runSummary, type RunSummary } from "../../state/enterprise_workflow/report.js";
 import type { EnterpriseInput, EnterpriseState, StepRecord } from "../../state/enterprise_workflow/state.js";
 import { InputError } from "../../state/shared/errors.js";
+import { checkThreadId } from "../../state/shared/thread_id.js";
 import { existingSnapshot } from "../thread_state.js";
 
 /**
@@ -47,7 +48,7 @@ export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; co
   return { engine, controls };
 }
 
-export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: threadId, ...(model ? { model } : {}) } });
+export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: checkThreadId(threadId), ...(model ? { model } : {}) } });
 
 /** What the thread waits for, read from its head: an approval's question, a pause, or nothing. */
 export type Waiting = { kind: "approval"; request: ApprovalRequest } | { kind: "paused"; notice: PausedNotice } | undefined;

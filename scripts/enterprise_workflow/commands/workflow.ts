@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import { InputError } from "../../../state/shared/errors.js";
-import { EXIT, examples, JSON_OPTION, makeOutput, number, printJson, readJsonFile, reviewerName, subcommand, terminal, withCheckpointer, type JsonOption } from "../../commands/shared.js";
+import { examples, EXIT, JSON_OPTION, type JsonOption, makeOutput, number, printJson, readJsonFile, reviewerName, subcommand, terminal, THREAD_OPTION, withCheckpointer } from "../../commands/shared.js";
 
 /**
  * `orchestra workflow …`: declarative definitions for the engine. validate, graph and list read
@@ -100,7 +100,7 @@ export function register(program: Command): void {
     .description("Run a definition (a file, or a name 'workflow list' shows) on a new thread, with a line per step as it moves.")
     .argument("<definition>", "a definition file, or a definition's name")
     .option("--input <json>", "the run's input: a JSON object, or @file")
-    .option("--thread <id>", "the thread id (default: a new UUID)")
+    .option(...THREAD_OPTION)
     .option("--model <spec>", "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)")
     .option("--reviewer <name>", "in a terminal: the name recorded with approvals (default: your OS user)")
     .option("--role <role>", "in a terminal: the role you approve as (asked when not given)")
