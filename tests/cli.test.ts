@@ -45,7 +45,7 @@ describe("orchestra run", () => {
     const [summary, hint] = lines.filter(Boolean).slice(-2);
     expect(summary).toMatch(/^completed: thread ([0-9a-f-]{36}), quality 0\.\d{3} \(threshold 0\.8\) · 5 of 5 branches succeeded · \d+\.\ds$/);
     const threadId = /thread ([0-9a-f-]{36})/.exec(summary!)![1];
-    expect(hint).toBe(`  report: 'orchestra report ${threadId}' prints it, 'orchestra report ${threadId} --out report.md' saves it`);
+    expect(hint).toBe(`  report: \`orchestra report ${threadId}\` prints it, \`orchestra report ${threadId} --out report.md\` saves it`);
   });
 
   it("with --json, ends stdout with the result object and sends progress to stderr", async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import { InputError } from "../../../state/shared/errors.js";
 import { examples, EXIT, JSON_OPTION, type JsonOption, makeOutput, number, printJson, readJsonFile, reviewerName, subcommand, terminal, THREAD_OPTION, withCheckpointer } from "../../commands/shared.js";
+import { shellCommand } from "../../shell_command.js";
 
 /**
  * `orchestra workflow …`: declarative definitions for the engine. validate, graph and list read
@@ -71,7 +72,7 @@ async function runWorkflow(target: string, options: WorkflowRunOptions): Promise
 }
 
 export function closingLine(summary: { threadId: string; status: string }): string {
-  if (summary.status === "WAITING_APPROVAL") return `${summary.status}: thread ${summary.threadId}: 'orchestra resume ${summary.threadId} --approve --reviewer NAME --role ROLE' (or --reject)`;
+  if (summary.status === "WAITING_APPROVAL") return `${summary.status}: thread ${summary.threadId}: \`${shellCommand("orchestra", "resume", summary.threadId)} --approve --reviewer NAME --role ROLE\` (or --reject)`;
   return `${summary.status}: thread ${summary.threadId}`;
 }
 
