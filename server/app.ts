@@ -20,6 +20,7 @@ import type { ApiContext, PreparedRun, QueuedRun, RunQueueing } from "./context.
 import { inTransaction } from "../checkpoints/transaction.js";
 import { reachedNodes } from "../checkpoints/threads.js";
 import { workflowOfReached } from "../graphs/registry.js";
+import { requestBodies } from "./request_bodies.js";
 
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
@@ -106,6 +107,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing } {
     }
     return next();
   });
+  app.use(requestBodies());
 
   app.onError((error, c) => {
     if (error instanceof HttpError) return c.json({ error: httpErrorName(error.status), message: error.message }, error.status);
