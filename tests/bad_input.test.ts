@@ -78,15 +78,12 @@ const CLI: [string, () => string[], RegExp][] = [
 describe("the CLI refuses bad input: exit 2, one line, nothing written", () => {
   it.each(CLI)("%s", async (_, args, message) => {
     const before = await rowCounts();
-    const started = Date.now();
     const result = await runCli(args(), env);
     expect(result.code, result.stderr).toBe(2);
     const line = result.stderr.trim();
     expect(line.split("\n"), line).toHaveLength(1);
     expect(line).toMatch(message);
     expect(await rowCounts()).toEqual(before);
-    // Refused from the size, or from 5 MB + 1 bytes read: not after reading a device for seconds.
-    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   // Root reads any file, whatever its mode: the case holds for every other user.
@@ -100,7 +97,7 @@ describe("the CLI refuses bad input: exit 2, one line, nothing written", () => {
 
   it("accepts a legal unicode id and prints it whole", async () => {
     const id = "分析 café ☕ q3";
-    const result = await runCli(["run", "x", "--review", "never", "--thread", id, "--json"], env);
+    const result = await runCli(["run", "Choose a message broker for an event-sourced billing system", "--review", "never", "--thread", id, "--json"], env);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout.trim()).threadId).toBe(id);
   });
@@ -141,7 +138,8 @@ describe("the API refuses bad input: 4xx, one line, nothing written", () => {
   it.each(API)("%s", async (_, method, route, request, status, message) => {
     const before = await rowCounts();
     const { body, headers } = request();
-    const response = await fetch(`${server.url}${route}`, { method, headers, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+    // A refused body is not read: the server answers and the connection is not reused.
+    const response = await fetch(`${server.url}${route}`, { method, headers: { ...headers, connection: "close" }, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
     const answer = (await response.json()) as { message: string };
     expect(response.status, answer.message).toBe(status);
     expect(answer.message.split("\n")).toHaveLength(1);
