@@ -164,7 +164,7 @@ describe("every error is one line naming the problem and the fix, exit 2", () =>
   it.each([
     ["a missing task file", () => ["run", "--task-file", file("missing.json")], /^orchestra: --task-file \S+missing\.json does not exist: check the path$/],
     ["a task file that is not JSON", () => ["run", "--task-file", file("not-json.json")], /^orchestra: --task-file \S+ is not valid JSON \(.+\): give a JSON list of tasks, e\.g\. \[\{"description": .+\}\]$/],
-    ["a task file that is a directory", () => ["run", "--task-file", dir], /^orchestra: --task-file \S+ is a directory: give a JSON file$/],
+    ["a task file that is a directory", () => ["run", "--task-file", dir], /^orchestra: --task-file \S+ is a directory: give a file$/],
     [
       "a task without a description",
       () => ["run", "--task-file", file("no-description.json")],
