@@ -170,6 +170,8 @@ export async function measureApiCreates(options: {
     await new Promise<void>((resolve) => baseline.close(() => resolve()));
     await pool.end();
   }
+}
+
 /** User + system CPU of a process so far, ms (Linux /proc; 0 where it cannot be read). */
 async function cpuMsOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");

@@ -24,8 +24,8 @@ import { nextChannelVersion, storedVersion, withLoadedVersions, withStoredVersio
  * whose model calls end together) go in one statement too; each caller still returns
  * only once its rows are committed, and a statement that fails fails every caller in it.
  *
- * Channel versions are unique strings, not integers (see ./versions.ts), so forks of one
- * checkpoint never write different values under one blob key.
+ * Channel versions are unique (see ./versions.ts), so forks of one checkpoint never write
+ * different values under one blob key, and read back as they were written.
  *
  * A thread whose lease this process holds (listed in `fence`) is written only while the lease is
  * still its own: each statement reads the lease row FOR SHARE, so a takeover waits for a write in

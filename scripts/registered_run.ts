@@ -2,6 +2,7 @@ import type { StateSnapshot } from "@langchain/langgraph";
 import type { ServableGraph, WorkflowSummary } from "../state/shared/workflow_definition.js";
 import { EXIT, makeOutput, printJson } from "./commands/shared.js";
 import type { JsonOption } from "./workflow_cli.js";
+import { shellCommand } from "./shell_command.js";
 
 /** What `run` and `resume` print for a workflow driven through its registry definition: a line per step, and the closing lines. */
 
@@ -25,7 +26,7 @@ export function closeRegisteredRun(
 ): number {
   const { threadId, workflow, summary, review } = outcome;
   const { line } = makeOutput(options);
-  if (review) line(`paused for review at ${review}. Resume with:\n  orchestra resume ${threadId} --approve | --reject | --feedback "..."`);
+  if (review) line(`paused for review at ${review}. Resume with:\n  ${shellCommand("orchestra", "resume", threadId)} --approve | --reject | --feedback "..."`);
   else {
     const quality = summary.qualityScore === null ? "" : `, quality ${summary.qualityScore.toFixed(3)}`;
     line(`${summary.status}: thread ${threadId} · workflow ${workflow}${quality}${summary.failureReason ? ` (${summary.failureReason})` : ""}`);

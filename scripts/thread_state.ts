@@ -1,10 +1,11 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
 import { InputError } from "../state/shared/errors.js";
+import { checkThreadId } from "../state/shared/thread_id.js";
 
 /** Reading any workflow's thread from its compiled graph: the state, and the checkpoints as `history` lists them. */
 
-export const threadConfig = (threadId: string) => ({ configurable: { thread_id: threadId } });
+export const threadConfig = (threadId: string) => ({ configurable: { thread_id: checkThreadId(threadId) } });
 
 /** What reading a thread's state needs of a compiled graph: any workflow's. */
 export interface StateReader {

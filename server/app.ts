@@ -16,6 +16,7 @@ import { adminOnly, resourceGuard } from "./auth/middleware.js";
 import { AuthHandlerError } from "./auth/custom.js";
 import { answerError, answerNotFound, httpErrorName } from "./http.js";
 import { lookups } from "./lookups.js";
+import { requestBodies } from "./request_bodies.js";
 import { runQueueing } from "./run_queueing.js";
 import { type Repositories, openRepositories } from "./storage/repositories.js";
 
@@ -42,6 +43,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   );
   app.route("/", consoleApi());
   app.use(ctx.authenticate);
+  app.use(requestBodies());
   app.onError((error, c) =>
     // An Auth module's handler answers with its own status (403 when it refuses).
     error instanceof AuthHandlerError ? c.json({ error: httpErrorName(error.status), message: error.message }, error.status as 403) : answerError(error, c),

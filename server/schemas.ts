@@ -1,11 +1,15 @@
 import { z } from "zod";
+import { threadIdProblem } from "../state/shared/thread_id.js";
 
 /** Stream modes this server produces; `messages` (the older values-based form) is not among them. */
 export const STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "debug", "tasks", "checkpoints", "events"] as const;
 
 const Json = z.record(z.string(), z.unknown());
-// Thread ids are the CLI's too, which names a thread with any string it is given.
-export const ThreadId = z.string().min(1).max(200).regex(/^[^\s\x00-\x1f/]+$/, "must be a non-empty id without spaces or slashes");
+// Thread ids are the CLI's and the engine's too: one rule for all of them.
+export const ThreadId = z.string().superRefine((id, ctx) => {
+  const problem = threadIdProblem(id);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
 const NodeNames = z.union([z.literal("*"), z.array(z.string())]);
 
 export const AssistantCreate = z.object({

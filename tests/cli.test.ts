@@ -45,7 +45,7 @@ describe("orchestra run", () => {
     const [summary, hint] = lines.filter(Boolean).slice(-2);
     expect(summary).toMatch(/^completed: thread ([0-9a-f-]{36}), quality 0\.\d{3} \(threshold 0\.8\) · 5 of 5 branches succeeded · \d+\.\ds$/);
     const threadId = /thread ([0-9a-f-]{36})/.exec(summary!)![1];
-    expect(hint).toBe(`  report: 'orchestra report ${threadId}' prints it, 'orchestra report ${threadId} --out report.md' saves it`);
+    expect(hint).toBe(`  report: \`orchestra report ${threadId}\` prints it, \`orchestra report ${threadId} --out report.md\` saves it`);
   });
 
   it("with --json, ends stdout with the result object and sends progress to stderr", async () => {
@@ -164,7 +164,7 @@ describe("every error is one line naming the problem and the fix, exit 2", () =>
   it.each([
     ["a missing task file", () => ["run", "--task-file", file("missing.json")], /^orchestra: --task-file \S+missing\.json does not exist: check the path$/],
     ["a task file that is not JSON", () => ["run", "--task-file", file("not-json.json")], /^orchestra: --task-file \S+ is not valid JSON \(.+\): give a JSON list of tasks, e\.g\. \[\{"description": .+\}\]$/],
-    ["a task file that is a directory", () => ["run", "--task-file", dir], /^orchestra: --task-file \S+ is a directory: give a JSON file$/],
+    ["a task file that is a directory", () => ["run", "--task-file", dir], /^orchestra: --task-file \S+ is a directory: give a file$/],
     [
       "a task without a description",
       () => ["run", "--task-file", file("no-description.json")],

@@ -252,7 +252,7 @@ describe("operator errors exit 2 with one line naming the problem and the fix, a
     const cases: [string[], RegExp][] = [
       [["resume", "op-rejected", "--approve"], /thread op-rejected has already finished \(rejected\): nothing to resume/],
       [["report", "op-rejected"], /thread op-rejected has no final report: it is rejected/],
-      [["replay", "op-rejected", "--checkpoint", "1f0c6a7e-0000-6000-8000-000000000000"], /thread op-rejected has no checkpoint 1f0c6a7e-0000-6000-8000-000000000000: 'orchestra history op-rejected' lists them/],
+      [["replay", "op-rejected", "--checkpoint", "1f0c6a7e-0000-6000-8000-000000000000"], /thread op-rejected has no checkpoint 1f0c6a7e-0000-6000-8000-000000000000: `orchestra history op-rejected` lists them/],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args, env);

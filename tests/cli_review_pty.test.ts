@@ -89,7 +89,7 @@ describe("interactive review in a terminal", () => {
     }
     // A summary and the command for the report, not the report.
     expect(screen).not.toMatch(/Source attribution/);
-    expect(screen).toMatch(/report: 'orchestra report pty-review' prints it/);
+    expect(screen).toMatch(/report: `orchestra report pty-review` prints it/);
 
     const thread = await summary("pty-review");
     expect(thread.status).toBe("completed");
@@ -135,7 +135,7 @@ describe("interactive review in a terminal", () => {
     expect(after).toMatch(/✖ Fan-out: wave 1, 3 branches; stopped by Ctrl-C/);
     expect(after).toMatch(/b1-research-technical +research_branch_alpha +stopped/);
     expect(after).not.toMatch(/✔ Fan-out/);
-    expect(session.text()).toMatch(/stopped\. The thread keeps every finished step: resume it with 'orchestra resume pty-mid-run'/);
+    expect(session.text()).toMatch(/stopped\. The thread keeps every finished step: resume it with `orchestra resume pty-mid-run`/);
     expect((await summary("pty-mid-run")).status).toBe("running");
 
     const resumed = await runCli(["resume", "pty-mid-run", "--json"], env);

@@ -186,7 +186,7 @@ describe("replay", () => {
 });
 
 describe("threads saved with integer channel versions", () => {
-  it("load, continue and fork under the saver's string versions", async () => {
+  it("continue with number versions, each unique, and fork apart", async () => {
     // Paused at the first review by the stock saver, whose versions are integers.
     const stock = new PostgresSaver(opened.pool, undefined, { schema: db.schema });
     const paused = await startRun(compileWorkflow(stock), opened, {
@@ -209,12 +209,13 @@ describe("threads saved with integer channel versions", () => {
     expect(done.report).toContain("Choose a message broker");
     const added = (await versions()).filter((v) => !legacy.includes(v));
     expect(added.length).toBeGreaterThan(0);
-    expect(added.every((v) => /^\d{32}\.\d{16}$/.test(v))).toBe(true);
+    // LangGraph cannot order strings against numbers: the thread's new versions are numbers too.
+    expect(added.every((v) => /^\d{1,6}\.\d+$/.test(v))).toBe(true);
 
     // A checkpoint saved now keeps the integers of channels unchanged since: their blobs are found.
     const head = await stock.getTuple({ configurable: { thread_id: "legacy" } });
     const stored = Object.values(head!.checkpoint.channel_versions);
-    expect(stored.some((v) => typeof v === "number") && stored.some((v) => typeof v === "string")).toBe(true);
+    expect(stored.every((v) => typeof v === "number") && stored.some((v) => Number.isInteger(v))).toBe(true);
     expect((await opened.checkpointer.getTuple({ configurable: { thread_id: "legacy" } }))!.checkpoint.channel_values).toEqual(
       head!.checkpoint.channel_values,
     );

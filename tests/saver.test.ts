@@ -108,40 +108,66 @@ describe("BatchedPostgresSaver", () => {
 });
 
 describe("channel versions", () => {
-  it("are what the saver hands LangGraph: a 32-digit counter and 16 random digits", () => {
+  const padded = (n: number, fraction: string) => `${String(n).padStart(32, "0")}.${fraction}`;
+
+  it("are what the saver hands LangGraph: a new thread's a 32-digit counter and 16 random digits", () => {
     expect(db.checkpointer.getNextVersion(undefined)).toMatch(/^0{31}1\.\d{16}$/);
-    expect(nextChannelVersion(41)).toMatch(/^0{30}42\.\d{16}$/);
-    expect(nextChannelVersion(`${"0".repeat(30)}99.1234567890123456`)).toMatch(/^0{29}100\.\d{16}$/);
+    expect(nextChannelVersion(padded(99, "1234567890123456"))).toMatch(/^0{29}100\.\d{16}$/);
+  });
+
+  it("stay numbers on a thread saved with numbers: the next integer and a random fraction", () => {
+    for (const current of [41, 41.25]) {
+      const next = nextChannelVersion(current);
+      expect(typeof next).toBe("number");
+      expect(Math.floor(next as number)).toBe(42);
+      expect(Number.isInteger(next)).toBe(false);
+      // What the blob is saved under, and how the checkpoint's JSON prints it, are the same digits.
+      expect(JSON.stringify(next)).toBe(String(next));
+    }
   });
 
   it("never repeat, though minted from the same version, as two forks of one checkpoint mint them", () => {
-    const from = nextChannelVersion(undefined);
-    const minted = Array.from({ length: 1000 }, () => nextChannelVersion(from));
-    expect(new Set(minted).size).toBe(1000);
+    for (const from of [nextChannelVersion(undefined), 7]) {
+      const minted = Array.from({ length: 1000 }, () => nextChannelVersion(from));
+      expect(new Set(minted).size).toBe(1000);
+    }
   });
 
   it("order the same under LangGraph's two comparisons, `>` and maxChannelVersion", () => {
-    const versions = [undefined, 1, 9, 10, 99, 100].map((n) => nextChannelVersion(n));
-    versions.forEach((v, i) => {
-      for (const later of versions.slice(i + 1)) {
-        expect(later > v).toBe(true);
-        expect(compareChannelVersions(later, v)).toBe(1);
-        expect(maxChannelVersion(later, v)).toBe(later);
-      }
-    });
+    const strings = [undefined, padded(1, "5"), padded(9, "5"), padded(10, "5"), padded(99, "5")].map((v) => nextChannelVersion(v));
+    const numbers = [1, 9, 10, 99.5, 100].map((n) => nextChannelVersion(n));
+    for (const versions of [strings, numbers]) {
+      versions.forEach((v, i) => {
+        for (const later of versions.slice(i + 1)) {
+          expect(later > v).toBe(true);
+          expect(compareChannelVersions(later, v)).toBe(1);
+          expect(maxChannelVersion(later, v)).toBe(later);
+        }
+      });
+    }
     // Where LangGraph compares with its null version, 0 or "".
-    expect(versions[0]! > "" && Number(versions[0]) > 0).toBe(true);
+    expect(strings[0]! > "" && Number(strings[0]) > 0 && Number(numbers[0]) > 0).toBe(true);
   });
 
-  it("read integers saved before as strings in order, and save them back as the same integers", () => {
+  it("read back as saved, integers included, as LangGraph's validation suite asks", () => {
     const saved: Pick<Checkpoint, "channel_versions" | "versions_seen"> = {
       channel_versions: { task: 7, status: nextChannelVersion(7) },
       versions_seen: { task_analyzer: { task: 7 } },
     };
+    expect(withLoadedVersions(saved)).toEqual(saved);
+    expect(withStoredVersions(saved)).toEqual(saved);
+  });
+
+  it("of a checkpoint holding integers and strings read the integers as strings in order, and save them back as integers", () => {
+    const minted = nextChannelVersion(padded(7, "0000000000000001"));
+    const saved: Pick<Checkpoint, "channel_versions" | "versions_seen"> = {
+      channel_versions: { task: 7, status: minted },
+      versions_seen: { task_analyzer: { task: 7 } },
+    };
     const loaded = withLoadedVersions(saved);
     expect(loaded).toEqual({
-      channel_versions: { task: `${"0".repeat(31)}7.${"0".repeat(16)}`, status: saved.channel_versions.status },
-      versions_seen: { task_analyzer: { task: `${"0".repeat(31)}7.${"0".repeat(16)}` } },
+      channel_versions: { task: padded(7, "0".repeat(16)), status: minted },
+      versions_seen: { task_analyzer: { task: padded(7, "0".repeat(16)) } },
     });
     const { task, status } = loaded.channel_versions;
     expect(maxChannelVersion(task!, status!)).toBe(status);

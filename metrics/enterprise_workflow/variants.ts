@@ -8,6 +8,7 @@ import type { StepRecord } from "../../state/enterprise_workflow/state.js";
 import { InputError } from "../../state/shared/errors.js";
 import { push, type MetricsDatabase, type RunSample, type StepSample } from "../collector.js";
 import type { OptimizeResult, WorkflowVariants } from "../variants.js";
+import { shellCommand } from "../../scripts/shell_command.js";
 
 /**
  * The engine's named definitions as the metrics and the optimizer see them: each is measured as a
@@ -121,7 +122,7 @@ export interface DiffResult {
 export async function diffWorkflowVersions(db: MetricsDatabase, options: DiffOptions): Promise<DiffResult> {
   const versions = await listDefinitionVersions(db.pool, db.schema, options.workflow);
   if (versions.length < 2 && options.from === undefined) {
-    throw new InputError(`${options.workflow} has ${versions.length ? "one version" : "no stored versions"}: 'orchestra optimize ${options.workflow} --apply' writes the next`);
+    throw new InputError(`${options.workflow} has ${versions.length ? "one version" : "no stored versions"}: \`${shellCommand("orchestra", "optimize", options.workflow)} --apply\` writes the next`);
   }
   const find = (version: number): DefinitionVersion => {
     const found = versions.find((v) => v.version === version);

@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import type { ReplayOptions } from "../workflow_cli.js";
-import { examples, JSON_OPTION, reviewOption, subcommand } from "./shared.js";
+import { examples, JSON_OPTION, reviewOption, subcommand, THREAD_ARGUMENT } from "./shared.js";
 import { withThreadCommands } from "./thread_commands.js";
 
 export function register(program: Command): void {
   subcommand(program, "replay")
     .description("Time travel: fork a thread at an earlier checkpoint and run on from there. Its history stays intact.")
-    .argument("<thread>", "the thread id")
+    .argument(...THREAD_ARGUMENT)
     .requiredOption("--checkpoint <id>", "the checkpoint to fork at ('orchestra history THREAD' lists them)")
     .addOption(reviewOption("the review mode from the fork on (default: the thread's own)"))
     .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)")

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { InputError } from "../../state/shared/errors.js";
-import { examples, JSON_OPTION, printJson, subcommand, type JsonOption } from "./shared.js";
+import { examples, JSON_OPTION, type JsonOption, printJson, subcommand, THREAD_ARGUMENT } from "./shared.js";
 import { withThreadCommands } from "./thread_commands.js";
 
 export interface ReportOptions extends JsonOption {
@@ -28,7 +28,7 @@ async function report(threadId: string, options: ReportOptions): Promise<void> {
 export function register(program: Command): void {
   subcommand(program, "report")
     .description("Print a finished thread's final report as markdown, or write it to a file.")
-    .argument("<thread>", "the thread id")
+    .argument(...THREAD_ARGUMENT)
     .option("--out <file>", "write the report to this file")
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra report 3f2c...", "orchestra report 3f2c... --out report.md"))

@@ -1,12 +1,12 @@
 import type { Command } from "commander";
 import type { ResumeOptions } from "../workflow_cli.js";
-import { examples, JSON_OPTION, subcommand } from "./shared.js";
+import { examples, JSON_OPTION, subcommand, THREAD_ARGUMENT } from "./shared.js";
 import { withThreadCommands } from "./thread_commands.js";
 
 export function register(program: Command): void {
   subcommand(program, "resume")
     .description("Continue a thread from any process: answer its review, or pick up after a crash.")
-    .argument("<thread>", "the thread id")
+    .argument(...THREAD_ARGUMENT)
     .option("--approve", "approve at the review point")
     .option("--reject", "reject: the run ends with status rejected")
     .option("--feedback <text>", "send feedback: a revision round addresses it")

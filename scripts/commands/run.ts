@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { DEFAULT_WORKFLOW } from "../../graphs/default_workflow.js";
 import { InputError } from "../../state/shared/errors.js";
 import type { RunOptions } from "../workflow_cli.js";
-import { checkedSources, examples, JSON_OPTION, makeOutput, number, readJsonFile, reviewOption, subcommand, withCheckpointer } from "./shared.js";
+import { checkedSources, examples, JSON_OPTION, makeOutput, number, readJsonFile, reviewOption, subcommand, THREAD_OPTION, withCheckpointer } from "./shared.js";
 
 /** The run flags a registered workflow's definition may read as settings; it ignores those it has none of. */
 const REGISTERED_SETTING_FLAGS = ["model", "review", "qualityThreshold", "maxConcurrency", "branchTimeoutMs"] as const;
@@ -60,7 +60,7 @@ export function register(program: Command): void {
     .description("Run the workflow on a new thread (the built-in demo task when none is given).")
     .argument("[task]", "the task, as text")
     .option("--task-file <file>", "a JSON task queue: [{description, type?, domain?, complexity?, deadline?}, ...]")
-    .option("--thread <id>", "the thread id (default: a new UUID)")
+    .option(...THREAD_OPTION)
     .option("--workflow <name>", `the workflow to run ('orchestra workflows' lists them; default ${DEFAULT_WORKFLOW}); another workflow reads its input from --task-file`)
     .addOption(reviewOption("pause for human review (default: always)"))
     .option("--model <spec>", "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)")

@@ -1,9 +1,10 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import os from "node:os";
 import { Command, Option } from "commander";
 import type { Checkpointer, Database } from "../../checkpoints/index.js";
 import { InputError } from "../../state/shared/errors.js";
+import { readInputFile } from "../../state/shared/input_file.js";
+import { checkThreadId } from "../../state/shared/thread_id.js";
 import type { JsonOption, ReviewerOption, RunOptions } from "../workflow_cli.js";
 
 export type { JsonOption, ReviewerOption } from "../workflow_cli.js";
@@ -35,21 +36,9 @@ export function reviewerName(options: ReviewerOption): string {
   }
 }
 
-/** Why a file cannot be read, in words, with what to do about it. */
-const FILE_PROBLEMS: Record<string, string> = {
-  ENOENT: "does not exist: check the path",
-  EACCES: "cannot be read (permission denied): check its permissions",
-  EISDIR: "is a directory: give a JSON file",
-};
-
+/** A JSON file the user gave (`flag`), parsed; one line naming the problem and `example` when it is no JSON. */
 export async function readJsonFile(flag: string, file: string, example: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    throw new InputError(`${flag} ${file} ${FILE_PROBLEMS[code] ?? `cannot be read (${code || error}): check the path`}`);
-  }
+  const text = await readInputFile(flag, file);
   try {
     return JSON.parse(text);
   } catch (error) {
@@ -84,6 +73,11 @@ export const number = (flag: string) => (value: string) => {
   if (!Number.isFinite(n)) throw new InputError(`${flag} must be a number, got '${value}'`);
   return n;
 };
+
+/** A command's thread argument, checked against the one thread-id rule before anything runs. */
+export const THREAD_ARGUMENT = ["<thread>", "the thread id", checkThreadId] as const;
+/** --thread of the commands that start a thread. */
+export const THREAD_OPTION = ["--thread <id>", "the thread id (default: a new UUID)", checkThreadId] as const;
 
 export const JSON_OPTION = ["--json", "print the result as JSON on stdout (progress and notes go to stderr)"] as const;
 export const reviewOption = (description: string) => new Option("--review <mode>", description).choices(["always", "never"]);

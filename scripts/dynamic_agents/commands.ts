@@ -12,6 +12,7 @@ import { fixed, table } from "../render.js";
 import { existingSnapshot, threadConfig, threadHistory } from "../thread_state.js";
 import { reviewedRunStatus, type ResumeOptions, type RunStatus, type WorkflowCommands } from "../workflow_cli.js";
 import { taskOf } from "./task.js";
+import { shellCommand } from "../shell_command.js";
 
 /** What `show` prints of a dynamic agents thread: its standing, and one entry per agent. */
 export interface DynamicAgentsThreadSummary {
@@ -51,8 +52,8 @@ function renderSummary(s: DynamicAgentsThreadSummary): string {
     `Workflow: dynamic_agents · task: ${s.task}`,
   ];
   if (s.failureReason) lines.push(`Ended: ${s.failureReason}`);
-  if (s.status === "interrupted") lines.push(`Waiting for review: orchestra resume ${s.threadId} --approve | --reject | --feedback TEXT`);
-  if (s.status === "running") lines.push(`Unfinished and not paused: if no process is running it, 'orchestra resume ${s.threadId}' continues it`);
+  if (s.status === "interrupted") lines.push(`Waiting for review: ${shellCommand("orchestra", "resume", s.threadId)} --approve | --reject | --feedback TEXT`);
+  if (s.status === "running") lines.push(`Unfinished and not paused: if no process is running it, \`${shellCommand("orchestra", "resume", s.threadId)}\` continues it`);
   lines.push("", "Agents");
   lines.push(
     ...table(

@@ -17,6 +17,7 @@ import {
   waitingFor,
 } from "./engine.js";
 import type { Checkpointer } from "../../checkpoints/index.js";
+import { shellCommand } from "../shell_command.js";
 
 /**
  * An engine thread resumed: an approval answered (flags, or the terminal prompt), a pause lifted,
@@ -56,7 +57,7 @@ async function replay(db: Checkpointer, threadId: string, options: ReplayOptions
   if (options.review) throw new InputError("--review is for research threads: an engine thread asks at its approval steps");
   const { engine } = await openEngine(db);
   const at = await engine.getState({ configurable: { thread_id: threadId, checkpoint_id: options.checkpoint } });
-  if (!at.createdAt) throw new InputError(`thread ${threadId} has no checkpoint ${options.checkpoint}: 'orchestra history ${threadId}' lists them`);
+  if (!at.createdAt) throw new InputError(`thread ${threadId} has no checkpoint ${options.checkpoint}: \`${shellCommand("orchestra", "history", threadId)}\` lists them`);
   const { line } = makeOutput(options);
   const summary = await withThreadLock(db, threadId, () => {
     line(`thread ${threadId} · replaying from checkpoint ${options.checkpoint}`);

@@ -13,7 +13,9 @@ import { loadDefinitionFile, loadNamedDefinition } from "../../state/enterprise_
 import { formatAuditTrail, runSummary, type RunSummary } from "../../state/enterprise_workflow/report.js";
 import type { EnterpriseInput, EnterpriseState, StepRecord } from "../../state/enterprise_workflow/state.js";
 import { InputError } from "../../state/shared/errors.js";
+import { checkThreadId } from "../../state/shared/thread_id.js";
 import { existingSnapshot } from "../thread_state.js";
+import { shellCommand } from "../shell_command.js";
 
 /**
  * The engine as the CLI drives it: definitions from a file or by name, the engine compiled on the
@@ -47,7 +49,7 @@ export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; co
   return { engine, controls };
 }
 
-export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: threadId, ...(model ? { model } : {}) } });
+export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: checkThreadId(threadId), ...(model ? { model } : {}) } });
 
 /** What the thread waits for, read from its head: an approval's question, a pause, or nothing. */
 export type Waiting = { kind: "approval"; request: ApprovalRequest } | { kind: "paused"; notice: PausedNotice } | undefined;
@@ -127,7 +129,7 @@ export async function driveEngine(engine: Engine, threadId: string, start: Enter
         continue;
       }
     }
-    if (waiting?.kind === "paused") options.line(`paused by ${waiting.notice.actor}: 'orchestra resume ${threadId}' continues it`);
+    if (waiting?.kind === "paused") options.line(`paused by ${waiting.notice.actor}: \`${shellCommand("orchestra", "resume", threadId)}\` continues it`);
     const snapshot = await engine.getState(threadConfig(threadId));
     const values = snapshot.values as EnterpriseState;
     return runSummary(threadId, values, snapshot.next);
@@ -241,9 +243,9 @@ export function renderEngineSummary(summary: EngineThreadSummary): string {
     ...Object.entries(summary.steps).map(([key, step]) => stepLine(key, { ...step, ...(step.durationMs === null ? { durationMs: undefined } : { durationMs: step.durationMs }) })),
   ];
   if (summary.errors.length) lines.push("", "Errors", ...summary.errors.map((error) => `  ${error.stepId}: ${error.message}`));
-  lines.push("", `Audit: ${summary.auditEntries} entries${summary.actors.length ? `, actors ${summary.actors.join(", ")}` : ""} ('orchestra audit ${summary.threadId}' prints them)`);
-  if (summary.status === "WAITING_APPROVAL") lines.push(`Waiting for approval: orchestra resume ${summary.threadId} --approve | --reject --reviewer NAME --role ROLE`);
-  if (summary.status === "PAUSED") lines.push(`Paused: 'orchestra resume ${summary.threadId}' continues it`);
+  lines.push("", `Audit: ${summary.auditEntries} entries${summary.actors.length ? `, actors ${summary.actors.join(", ")}` : ""} (\`${shellCommand("orchestra", "audit", summary.threadId)}\` prints them)`);
+  if (summary.status === "WAITING_APPROVAL") lines.push(`Waiting for approval: ${shellCommand("orchestra", "resume", summary.threadId)} --approve | --reject --reviewer NAME --role ROLE`);
+  if (summary.status === "PAUSED") lines.push(`Paused: \`${shellCommand("orchestra", "resume", summary.threadId)}\` continues it`);
   return lines.join("\n");
 }
 

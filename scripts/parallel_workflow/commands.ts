@@ -11,6 +11,7 @@ import { liveRun } from "./live_run.js";
 import { renderSummary } from "./render.js";
 import { replayRun, resumeRun } from "./runner.js";
 import { runResearch } from "./run.js";
+import { shellCommand } from "../shell_command.js";
 
 /** The thread commands on a research thread. */
 
@@ -24,7 +25,7 @@ async function resume(db: Checkpointer, threadId: string, options: ResumeOptions
   ].filter(Boolean);
   if (chosen.length > 1) throw new InputError("give at most one of --approve, --reject, --feedback, --edit");
   const edit =
-    options.edit !== undefined ? { edit: await readJsonFile("--edit", options.edit, `start from 'orchestra show ${threadId} --json | jq .reviewable'`), reviewer: reviewerName(options) } : undefined;
+    options.edit !== undefined ? { edit: await readJsonFile("--edit", options.edit, `start from \`${shellCommand("orchestra", "show", threadId)} --json | jq .reviewable\``), reviewer: reviewerName(options) } : undefined;
   const decision =
     chosen.length && chosen[0] !== "edit"
       ? parseReviewDecision({

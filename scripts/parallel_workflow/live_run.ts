@@ -10,6 +10,7 @@ import type { DriveOptions, Outcome, RunObserver, Workflow } from "./runner.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { EXIT, makeOutput, printJson, reviewerName, terminal } from "../commands/shared.js";
 import type { JsonOption, LiveRunOptions } from "../workflow_cli.js";
+import { shellCommand } from "../shell_command.js";
 
 /**
  * What `run`, `resume` and `replay` share on a research thread: the live view of a thread as it
@@ -20,7 +21,7 @@ import type { JsonOption, LiveRunOptions } from "../workflow_cli.js";
 const interactive = (options: JsonOption) => terminal(options) && !!process.stdin.isTTY;
 
 function resumeHint(threadId: string) {
-  return `orchestra resume ${threadId} --approve | --reject | --feedback "..." | --edit FILE`;
+  return `${shellCommand("orchestra", "resume", threadId)} --approve | --reject | --feedback "..." | --edit FILE`;
 }
 
 /** Where a finished run ended, in one line: quality, branches, revisions and time, and where its report is. */
@@ -34,7 +35,7 @@ function finishedLines(outcome: Outcome, summary: ThreadSummary, seconds: number
   ];
   const lines = [`${outcome.status}: thread ${outcome.threadId}${quality}${outcome.failureReason ? ` (${outcome.failureReason})` : ""} · ${figures.join(" · ")}`];
   if (outcome.report) {
-    lines.push(`  report: 'orchestra report ${outcome.threadId}' prints it, 'orchestra report ${outcome.threadId} --out report.md' saves it`);
+    lines.push(`  report: \`${shellCommand("orchestra", "report", outcome.threadId)}\` prints it, \`${shellCommand("orchestra", "report", outcome.threadId)} --out report.md\` saves it`);
   }
   return lines;
 }
@@ -140,13 +141,13 @@ export async function liveRun(
   } catch (error) {
     if (cancelled) {
       await view.stop("stopped by Ctrl-C");
-      line(`stopped. The thread keeps every finished step: resume it with 'orchestra resume ${threadId}'`);
+      line(`stopped. The thread keeps every finished step: resume it with \`${shellCommand("orchestra", "resume", threadId)}\``);
       return EXIT.interrupted;
     }
     await view.pause();
     // Lost mid-run, the saved steps are safe: say how to pick the thread up again.
     if (error instanceof DatabaseUnavailableError) {
-      throw new DatabaseUnavailableError(`${error.message}: 'orchestra resume ${threadId}'`);
+      throw new DatabaseUnavailableError(`${error.message}: \`${shellCommand("orchestra", "resume", threadId)}\``);
     }
     throw error;
   } finally {

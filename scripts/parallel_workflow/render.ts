@@ -1,6 +1,7 @@
 import { count, formatEvent } from "./progress.js";
 import type { ThreadSummary } from "./inspect.js";
 import { fixed, renderMarkdown, styler, table, when } from "../render.js";
+import { shellCommand } from "../shell_command.js";
 
 /** `show`'s text for a research thread. `color` is off for pipes and files. */
 export function renderSummary(s: ThreadSummary, color: boolean): string {
@@ -15,8 +16,8 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
       ` · updated ${when(s.updatedAt)}`,
   ];
   if (s.failureReason) out.push(`Ended: ${s.failureReason}`);
-  if (s.status === "interrupted") out.push(`Waiting for review: orchestra resume ${s.threadId} --approve | --reject | --feedback TEXT | --edit FILE`);
-  if (s.status === "running") out.push(`Unfinished and not paused: if no process is running it, 'orchestra resume ${s.threadId}' continues it`);
+  if (s.status === "interrupted") out.push(`Waiting for review: ${shellCommand("orchestra", "resume", s.threadId)} --approve | --reject | --feedback TEXT | --edit FILE`);
+  if (s.status === "running") out.push(`Unfinished and not paused: if no process is running it, \`${shellCommand("orchestra", "resume", s.threadId)}\` continues it`);
 
   out.push(...heading("Branches"));
   out.push(

@@ -11,6 +11,7 @@ import type { Settings } from "../../state/parallel_workflow/configuration.js";
 import type { ReviewDecisionInput, ReviewPoint } from "../../state/shared/review.js";
 import { reviewEditUpdate } from "../../state/parallel_workflow/review_edit.js";
 import type { ReviewRequest, TimelineEvent, WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import { shellCommand } from "../shell_command.js";
 
 /** The research workflow compiled, as the registry's definition compiles it. */
 export type Workflow = ReturnType<typeof compileWorkflow>;
@@ -155,7 +156,7 @@ export async function startRun(
   return withThreadLock(store, threadId, async () => {
     // Checked under the lock: two runs naming one --thread cannot both start it.
     if ((await workflow.getState(threadConfig(threadId))).createdAt) {
-      throw new InputError(`thread ${threadId} already exists: resume it with 'orchestra resume ${threadId}', or pick a new --thread`);
+      throw new InputError(`thread ${threadId} already exists: resume it with \`${shellCommand("orchestra", "resume", threadId)}\`, or pick a new --thread`);
     }
     return drive(workflow, { taskQueue: params.taskQueue, settings: params.settings }, threadId, options);
   });
@@ -221,7 +222,7 @@ export async function replayRun(
     const from = { configurable: { thread_id: threadId, checkpoint_id: checkpointId } };
     const target = await workflow.getState(from);
     if (!target.createdAt) {
-      throw new InputError(`thread ${threadId} has no checkpoint ${checkpointId}: 'orchestra history ${threadId}' lists them`);
+      throw new InputError(`thread ${threadId} has no checkpoint ${checkpointId}: \`${shellCommand("orchestra", "history", threadId)}\` lists them`);
     }
     options.observer?.restore(target.values);
     if (target.tasks.length === 0) {

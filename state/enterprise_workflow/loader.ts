@@ -1,9 +1,10 @@
-import { access, readFile, readdir } from "node:fs/promises";
+import { access, readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { InputError } from "../shared/errors.js";
+import { InputError, messageOf } from "../shared/errors.js";
+import { readInputFile } from "../shared/input_file.js";
 import { AdvancedWorkflowSchema, allSteps, type Action, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
 import { compileExpression } from "./expressions.js";
 
@@ -16,10 +17,9 @@ export class DefinitionError extends InputError {
 export async function loadDefinitionFile(file: string): Promise<AdvancedWorkflow> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readInputFile("definition", file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new DefinitionError(`${file}: cannot read the definition (${code ?? "unreadable"}); check the path`);
+    throw new DefinitionError(messageOf(error));
   }
   try {
     return parseDefinitionText(text);

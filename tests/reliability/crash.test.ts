@@ -164,7 +164,7 @@ describe("Ctrl-C mid-run, then resume", () => {
         "two branches saved and the third running",
       );
       const { saved, killed } = await killAndResume(threadId, log, child, exited, figures, "SIGINT");
-      expect(killed.stdout).toContain(`stopped. The thread keeps every finished step: resume it with 'orchestra resume ${threadId}'`);
+      expect(killed.stdout).toContain(`stopped. The thread keeps every finished step: resume it with \`orchestra resume ${threadId}\``);
       expect(Object.keys(saved.branches).sort()).toEqual(["b1-research-technical", "b2-research-market"]);
     }));
 });

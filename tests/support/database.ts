@@ -17,6 +17,8 @@ export interface TestSchema {
   schema: string;
   /** Set up in `schema`. Leave ending it to cleanup(). */
   checkpointer: PostgresSaver;
+  /** Ad-hoc queries on the test database. */
+  pool: pg.Pool;
   /** Drops the schema with everything in it and closes the connections; safe to call more than once. */
   cleanup(): Promise<void>;
 }
@@ -86,5 +88,5 @@ export async function createTestSchema(): Promise<TestSchema> {
         await close();
       }
     })());
-  return { databaseUrl, schema, checkpointer, cleanup };
+  return { databaseUrl, schema, checkpointer, pool, cleanup };
 }

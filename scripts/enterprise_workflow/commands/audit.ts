@@ -1,11 +1,11 @@
 import type { Command } from "commander";
 import { InputError } from "../../../state/shared/errors.js";
-import { examples, JSON_OPTION, printJson, subcommand, withCheckpointer, type JsonOption } from "../../commands/shared.js";
+import { examples, JSON_OPTION, type JsonOption, printJson, subcommand, THREAD_ARGUMENT, withCheckpointer } from "../../commands/shared.js";
 
 export function register(program: Command): void {
   subcommand(program, "audit")
     .description("Print an engine thread's audit trail: every transition, decision, webhook call and compensation, with time and actor.")
-    .argument("<thread>", "the thread id")
+    .argument(...THREAD_ARGUMENT)
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra audit 3f2c...", "orchestra audit 3f2c... --json | jq '.[] | select(.actor)'"))
     .action(async (threadId: string, options: JsonOption) => {

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { ControlKind } from "../../../checkpoints/enterprise_workflow/controls.js";
 import { InputError } from "../../../state/shared/errors.js";
-import { examples, JSON_OPTION, printJson, reviewerName, subcommand, withCheckpointer, type JsonOption, type ReviewerOption } from "../../commands/shared.js";
+import { examples, JSON_OPTION, type JsonOption, printJson, reviewerName, type ReviewerOption, subcommand, THREAD_ARGUMENT, withCheckpointer } from "../../commands/shared.js";
 
 /**
  * `orchestra pause` and `orchestra cancel`: a request in the database that the engine thread's run,
@@ -34,7 +34,7 @@ export function register(program: Command): void {
   for (const kind of ["pause", "cancel"] as const) {
     subcommand(program, kind)
       .description(`Ask a running engine workflow to ${kind}, from any process: it ${WHAT[kind]}.`)
-      .argument("<thread>", "the thread id")
+      .argument(...THREAD_ARGUMENT)
       .option("--reviewer <name>", "the actor recorded in the audit trail (default: your OS user)")
       .option(...JSON_OPTION)
       .addHelpText("after", examples(`orchestra ${kind} 3f2c...`, `orchestra ${kind} 3f2c... --reviewer ops-oncall --json`))

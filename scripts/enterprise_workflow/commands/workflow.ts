@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import { InputError } from "../../../state/shared/errors.js";
-import { EXIT, examples, JSON_OPTION, makeOutput, number, printJson, readJsonFile, reviewerName, subcommand, terminal, withCheckpointer, type JsonOption } from "../../commands/shared.js";
+import { examples, EXIT, JSON_OPTION, type JsonOption, makeOutput, number, printJson, readJsonFile, reviewerName, subcommand, terminal, THREAD_OPTION, withCheckpointer } from "../../commands/shared.js";
+import { shellCommand } from "../../shell_command.js";
 
 /**
  * `orchestra workflow …`: declarative definitions for the engine. validate, graph and list read
@@ -71,7 +72,7 @@ async function runWorkflow(target: string, options: WorkflowRunOptions): Promise
 }
 
 export function closingLine(summary: { threadId: string; status: string }): string {
-  if (summary.status === "WAITING_APPROVAL") return `${summary.status}: thread ${summary.threadId}: 'orchestra resume ${summary.threadId} --approve --reviewer NAME --role ROLE' (or --reject)`;
+  if (summary.status === "WAITING_APPROVAL") return `${summary.status}: thread ${summary.threadId}: \`${shellCommand("orchestra", "resume", summary.threadId)} --approve --reviewer NAME --role ROLE\` (or --reject)`;
   return `${summary.status}: thread ${summary.threadId}`;
 }
 
@@ -100,7 +101,7 @@ export function register(program: Command): void {
     .description("Run a definition (a file, or a name 'workflow list' shows) on a new thread, with a line per step as it moves.")
     .argument("<definition>", "a definition file, or a definition's name")
     .option("--input <json>", "the run's input: a JSON object, or @file")
-    .option("--thread <id>", "the thread id (default: a new UUID)")
+    .option(...THREAD_OPTION)
     .option("--model <spec>", "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)")
     .option("--reviewer <name>", "in a terminal: the name recorded with approvals (default: your OS user)")
     .option("--role <role>", "in a terminal: the role you approve as (asked when not given)")
