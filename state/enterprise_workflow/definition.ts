@@ -108,8 +108,12 @@ export interface RetryPolicy {
   parallelFailureThreshold: number;
 }
 
+/**
+ * Three attempts: a transient fault (a dropped connection, a 503, a model's rate limit) mostly
+ * clears within two retries, and a step's rollback costs more than two short waits.
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 1,
+  maxAttempts: 3,
   backoff: { initialDelayMs: 100, maxDelayMs: 10_000 },
   continueOnFailure: false,
   parallelFailureThreshold: 0.5,
