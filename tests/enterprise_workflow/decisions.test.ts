@@ -10,6 +10,7 @@ import {
 } from "../../nodes/enterprise_workflow/decisions.js";
 import { planTurn } from "../../nodes/enterprise_workflow/orchestrator.js";
 import { executeWithPolicy, retryDelayBound } from "../../nodes/enterprise_workflow/workers.js";
+import { stepLine } from "../../scripts/enterprise_workflow/engine.js";
 import { DEFAULT_RETRY_POLICY } from "../../state/enterprise_workflow/definition.js";
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import { definitionMermaid, runSummary } from "../../state/enterprise_workflow/report.js";
@@ -122,5 +123,13 @@ describe("retry backoff", () => {
     expect(execution).toMatchObject({ ok: false, attempts: 12, error: "down" });
     expect(execution.retryDelaysMs).toHaveLength(11);
     execution.retryDelaysMs.forEach((delay, i) => expect(delay).toBeLessThan(retryDelayBound(i + 1, backoff)));
+  });
+});
+
+describe("the CLI's step line", () => {
+  it("shows the attempts and the waits between them", () => {
+    expect(stepLine("fetch_quote", { status: "COMPLETED", attempts: 3, retryDelaysMs: [17, 169], durationMs: 315 })).toBe(
+      "  fetch_quote                      COMPLETED 3 attempts (waited 17, 169 ms) · 315ms",
+    );
   });
 });
