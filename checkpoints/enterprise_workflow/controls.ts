@@ -10,6 +10,8 @@ import { inTransaction } from "../transaction.js";
  * breaker stays open across a restart.
  */
 
+export const SLA_ALERTS_TABLE = "enterprise_sla_alerts";
+
 export const CONTROL_KINDS = ["pause", "cancel"] as const;
 export type ControlKind = (typeof CONTROL_KINDS)[number];
 
@@ -28,6 +30,11 @@ export interface EnterpriseControlStore extends BreakerStore {
   request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest>;
   /** The oldest request for the thread newer than `afterId`. */
   nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined>;
+  /**
+   * Marks the alert firing or resolved; true only for the caller that changed it, so of many
+   * processes finding the same breach one alerts, and a resolve follows only a firing alert.
+   */
+  setAlertFiring(key: string, firing: boolean): Promise<boolean>;
 }
 
 const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -47,6 +54,10 @@ export async function migrateEnterpriseControls(pool: pg.Pool, schema: string): 
     await client.query(
       `CREATE INDEX IF NOT EXISTS enterprise_control_requests_thread ON "${schema}".enterprise_control_requests (thread_id, id)`,
     );
+    await client.query(`CREATE TABLE IF NOT EXISTS "${schema}".${SLA_ALERTS_TABLE} (
+      key text PRIMARY KEY,
+      firing boolean NOT NULL,
+      changed_at timestamptz NOT NULL DEFAULT now())`);
   });
   await migrateBreakers(pool, schema);
 }
@@ -69,6 +80,7 @@ const toRequest = (row: RequestRow): ControlRequest => ({
 
 export class PostgresEnterpriseControls extends PostgresBreakers implements EnterpriseControlStore {
   private readonly requestsTable: string;
+  private readonly alertsTable: string;
   private readonly requests: pg.Pool;
 
   /** Call migrateEnterpriseControls first, or use openEnterpriseControls. */
@@ -76,6 +88,18 @@ export class PostgresEnterpriseControls extends PostgresBreakers implements Ente
     super(pool, schema);
     this.requests = pool;
     this.requestsTable = `"${schema}".enterprise_control_requests`;
+    this.alertsTable = `"${schema}".${SLA_ALERTS_TABLE}`;
+  }
+
+  async setAlertFiring(key: string, firing: boolean): Promise<boolean> {
+    const { rowCount } = firing
+      ? await this.requests.query(
+          `INSERT INTO ${this.alertsTable} (key, firing) VALUES ($1, true)
+           ON CONFLICT (key) DO UPDATE SET firing = true, changed_at = now() WHERE NOT ${this.alertsTable}.firing`,
+          [key],
+        )
+      : await this.requests.query(`UPDATE ${this.alertsTable} SET firing = false, changed_at = now() WHERE key = $1 AND firing`, [key]);
+    return rowCount === 1;
   }
 
   async request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest> {
@@ -98,6 +122,14 @@ export class PostgresEnterpriseControls extends PostgresBreakers implements Ente
 /** For runs without a database (a served graph on an in-memory saver): controls reach only this process. */
 export class MemoryEnterpriseControls extends MemoryBreakers implements EnterpriseControlStore {
   private readonly requests: ControlRequest[] = [];
+  private readonly firing = new Set<string>();
+
+  async setAlertFiring(key: string, firing: boolean): Promise<boolean> {
+    if (this.firing.has(key) === firing) return false;
+    if (firing) this.firing.add(key);
+    else this.firing.delete(key);
+    return true;
+  }
 
   async request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest> {
     const request = { id: this.requests.length + 1, threadId, kind, actor, requestedAt: new Date().toISOString() };

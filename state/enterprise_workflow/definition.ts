@@ -177,6 +177,17 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),
 );
 
+/** A service level: the longest a run (or a step) may take. */
+export const SlaTargetSchema = z
+  .object({
+    maxDurationSeconds: z.number().positive().max(30 * 86_400).optional(),
+  })
+  .strict();
+
+/** The workflow's own targets, and each step's by step id. */
+export const SlaTargetsSchema = SlaTargetSchema.extend({ steps: z.record(z.string(), SlaTargetSchema).default({}) }).strict();
+export type SlaTargets = z.infer<typeof SlaTargetsSchema>;
+
 export const AdvancedWorkflowSchema = z
   .object({
     name: z.string().trim().min(1),
@@ -187,7 +198,7 @@ export const AdvancedWorkflowSchema = z
     timeoutSeconds: z.number().positive().max(30 * 86_400).default(3600),
     maxParallelSteps: z.number().int().min(1).max(1000).default(10),
     retryPolicy: RetryPolicySchema.default({}),
-    slaTargets: z.record(z.string(), z.unknown()).default({}),
+    slaTargets: SlaTargetsSchema.default({ steps: {} }),
     tags: z.array(z.string()).default([]),
     /** Who may decide approvals; none means anyone holding the step's role. */
     allowedUsers: z.array(z.string().trim().min(1)).default([]),
