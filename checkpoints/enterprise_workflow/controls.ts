@@ -142,6 +142,20 @@ export class MemoryEnterpriseControls extends MemoryBreakers implements Enterpri
   }
 }
 
+export interface SlaAlertState {
+  key: string;
+  firing: boolean;
+  changedAt: string;
+}
+
+/** Every SLA alert that has fired, firing ones first. */
+export async function listSlaAlerts(pool: pg.Pool, schema: string): Promise<SlaAlertState[]> {
+  const { rows } = await pool.query<{ key: string; firing: boolean; changed_at: Date }>(
+    `SELECT key, firing, changed_at FROM "${schema}".${SLA_ALERTS_TABLE} ORDER BY firing DESC, changed_at DESC`,
+  );
+  return rows.map((row) => ({ key: row.key, firing: row.firing, changedAt: row.changed_at.toISOString() }));
+}
+
 export interface OpenedControls {
   controls: EnterpriseControlStore;
   close(): Promise<void>;

@@ -4,7 +4,8 @@ import { Deadline } from "../../models/deadline.js";
 import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
 import type { StepRecord } from "../../state/enterprise_workflow/state.js";
 import type { EngineServices } from "./services.js";
-import { sendWebhook, webhookSettings } from "./webhook.js";
+import { InputError } from "../../state/shared/errors.js";
+import { endpointName, sendWebhook, webhookSettings } from "./webhook.js";
 
 /** Alert channels, from the environment: the log always, and a signed webhook when an endpoint is set. */
 export const AlertSettingsSchema = z.object({
@@ -13,7 +14,22 @@ export const AlertSettingsSchema = z.object({
   /** The HMAC-SHA256 key of the `X-Orchestra-Signature` header. */
   ORCHESTRA_ALERT_SECRET: z.string().min(16, "ORCHESTRA_ALERT_SECRET must be at least 16 characters").optional(),
 });
-export const alertSettings = (env: NodeJS.ProcessEnv) => AlertSettingsSchema.parse(env);
+export type AlertSettings = z.infer<typeof AlertSettingsSchema>;
+
+/** The settings, or one line naming the variable to fix. */
+export function alertSettings(env: NodeJS.ProcessEnv): AlertSettings {
+  const parsed = AlertSettingsSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new InputError(`${issue.path.join(".")}: ${issue.message}; fix or unset it`);
+}
+
+/** What an alert reached: the log always, the webhook by `origin + path`. */
+export interface AlertDelivery {
+  channel: string;
+  ok: boolean;
+  error?: string;
+}
 
 export const SIGNATURE_HEADER = "X-Orchestra-Signature";
 
@@ -61,10 +77,19 @@ export interface Alert {
 }
 
 /** To the log (stderr) and, when configured, to the signed webhook; a delivery failure is logged, never the run's. */
-export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promise<void> {
+export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promise<AlertDelivery[]> {
   process.stderr.write(`alert ${alert.status}: ${alert.key}: ${alert.detail}${alert.threadId ? ` (thread ${alert.threadId})` : ""}\n`);
-  const { ORCHESTRA_ALERT_WEBHOOK: endpoint, ORCHESTRA_ALERT_SECRET: secret } = alertSettings(env);
-  if (!endpoint) return;
+  const deliveries: AlertDelivery[] = [{ channel: "log", ok: true }];
+  let settings: AlertSettings;
+  try {
+    settings = alertSettings(env);
+  } catch (error) {
+    process.stderr.write(`alert ${alert.status} for ${alert.key} not sent to the webhook: ${(error as Error).message}\n`);
+    return [...deliveries, { channel: "webhook", ok: false, error: (error as Error).message }];
+  }
+  const { ORCHESTRA_ALERT_WEBHOOK: endpoint, ORCHESTRA_ALERT_SECRET: secret } = settings;
+  if (!endpoint) return deliveries;
+  const channel = `webhook ${endpointName(new URL(endpoint))}`;
   const body = JSON.stringify(alert);
   const deadline = new Deadline(10_000, undefined);
   try {
@@ -77,8 +102,10 @@ export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promis
       signal: deadline.signal,
       allowHosts: webhookSettings(env).ORCHESTRA_WEBHOOK_ALLOW_HOSTS,
     });
+    return [...deliveries, { channel, ok: true }];
   } catch (error) {
     process.stderr.write(`alert ${alert.status} for ${alert.key} not delivered: ${(error as Error).message}\n`);
+    return [...deliveries, { channel, ok: false, error: (error as Error).message }];
   } finally {
     deadline.clear();
   }

@@ -6,6 +6,7 @@ import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { testEngineServices } from "../support/enterprise.js";
+import { runCli } from "../support/cli.js";
 import { startReceiver, type Receiver } from "../support/receiver.js";
 
 // Runs on Postgres with the offline model, slowed by its latency knob; alerts go to the dev
@@ -76,5 +77,31 @@ describe("SLA targets", () => {
       { key: "sla-demo/(workflow)/maxDuration", breached: true, detail: "took 2.5 s, maximum 2 s" },
     ]);
     expect(slaChecks(workflowWithTargets, { quote: { status: "COMPLETED", durationMs: 400 } }, start, Date.parse(start) + 900).map((check) => check.breached)).toEqual([false, false]);
+  });
+});
+
+describe("orchestra alerts", () => {
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({ DATABASE_URL: db.databaseUrl, ORCHESTRA_DB_SCHEMA: db.schema, ...extra });
+
+  it("list shows each alert's state; test sends a signed alert to the webhook and says where it went", async () => {
+    const listed = await runCli(["alerts", "list", "--json"], env());
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([{ key: "sla-demo/quote/maxDuration", firing: false, changedAt: expect.any(String) }]);
+    expect((await runCli(["alerts", "list"], env())).stdout).toMatch(/^sla-demo\/quote\/maxDuration +resolved +\d{4}-/m);
+
+    const tested = await runCli(["alerts", "test"], env({ ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/test-alerts`, ORCHESTRA_ALERT_SECRET: SECRET, ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1" }));
+    expect(tested.code, tested.stderr).toBe(0);
+    expect(tested.stdout).toBe(`log: sent\nwebhook ${receiver.url}/test-alerts: sent\n`);
+    const [call] = (await receiver.received()).filter((received) => received.path === "/test-alerts");
+    expect(call!.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(alertSignature(JSON.stringify(call!.body), SECRET));
+  });
+
+  it("test refuses a bad setting with one line and exit 2, and fails with 1 when the webhook is refused", async () => {
+    const bad = await runCli(["alerts", "test"], env({ ORCHESTRA_ALERT_WEBHOOK: "not a url" }));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split("\n")).toEqual(["orchestra: ORCHESTRA_ALERT_WEBHOOK: Invalid URL; fix or unset it"]);
+    const refused = await runCli(["alerts", "test", "--json"], env({ ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/test-alerts` }));
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).deliveries[1]).toMatchObject({ ok: false, error: expect.stringMatching(/refused: 127\.0\.0\.1 is a private/) });
   });
 });
