@@ -26,11 +26,14 @@ export interface BreakerStore {
 /** The table's name predates model and MCP breakers: it is kept so existing databases need no migration. */
 export const BREAKERS_TABLE = "enterprise_breakers";
 
-const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+/** A schema name quoted into SQL: plain lowercase identifiers only. */
+export function assertPlainSchema(schema: string): void {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
+}
 
 /** Creates the table in `schema` when missing; concurrent callers wait on one advisory lock. */
 export async function migrateBreakers(pool: pg.Pool, schema: string): Promise<void> {
-  if (!PLAIN_IDENTIFIER.test(schema)) throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
+  assertPlainSchema(schema);
   await inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('orchestra_breakers'))");
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { MemoryBreakers, PostgresBreakers, migrateBreakers, type BreakerStore } from "../breakers.js";
+import { MemoryBreakers, PostgresBreakers, assertPlainSchema, migrateBreakers, type BreakerStore } from "../breakers.js";
 import { envValue } from "../env.js";
 import { inTransaction } from "../transaction.js";
 
@@ -37,11 +37,9 @@ export interface EnterpriseControlStore extends BreakerStore {
   setAlertFiring(key: string, firing: boolean): Promise<boolean>;
 }
 
-const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-
 /** Creates the tables in `schema` when missing; concurrent callers wait on one advisory lock. */
 export async function migrateEnterpriseControls(pool: pg.Pool, schema: string): Promise<void> {
-  if (!PLAIN_IDENTIFIER.test(schema)) throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
+  assertPlainSchema(schema);
   await inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('orchestra_enterprise_controls'))");
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
