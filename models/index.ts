@@ -3,6 +3,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { BaseMessage } from "@langchain/core/messages";
 import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import { ChatOpenAI, type ChatOpenAIFields } from "@langchain/openai";
+import { breakerOptions, processBreakers, throughBreaker } from "../checkpoints/breakers.js";
 import { InputError } from "../state/shared/errors.js";
 import { OfflineChatModel } from "./offline/model.js";
 
@@ -51,12 +52,62 @@ export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.e
   return new KeySafeChatOpenAI({
     model: parsed.name,
     apiKey,
+    breakerEndpoint: modelEndpoint(baseURL),
+    env,
     // Transient errors (429, honouring retry-after; 5xx; resets) are retried here and only here:
     // twice, with exponential backoff. What gets past them fails the branch, and the workflow's
     // sync rules decide what to do with it; retrying in more layers would multiply the attempts.
     maxRetries: 2,
     ...(baseURL ? { configuration: { baseURL } } : {}),
   });
+}
+
+/** A model endpoint's breaker name: origin and path of the base URL, never its credentials or query. */
+export function modelEndpoint(baseURL: string | undefined): string {
+  const url = new URL(baseURL ?? "https://api.openai.com/v1");
+  return `model:${url.origin}${url.pathname.replace(/\/$/, "")}`;
+}
+
+/**
+ * Whether a model call's error says the endpoint is unwell: a status other than a client error
+ * (408 and 429 excepted), or no answer at all. A request the endpoint refused as malformed, and a
+ * call the run itself cancelled, count for nothing.
+ */
+export function endpointFailure(error: Error): boolean {
+  if (error.name === "AbortError" || /aborted/i.test(error.message)) return false;
+  const status = "status" in error && typeof error.status === "number" ? error.status : undefined;
+  return status === undefined || status < 400 || status >= 500 || status === 408 || status === 429;
+}
+
+/**
+ * The chunks of `source` as they come, produced inside `guard`: the breaker sees the whole stream
+ * as one call, a failure anywhere in it included, and the caller still gets each chunk at once.
+ */
+async function* guardedStream<T>(guard: (call: () => Promise<void>) => Promise<void>, source: () => AsyncIterable<T>): AsyncGenerator<T> {
+  const queue: T[] = [];
+  let wake: (() => void) | undefined;
+  let outcome: { error?: unknown } | undefined;
+  void guard(async () => {
+    for await (const item of source()) {
+      queue.push(item);
+      wake?.();
+    }
+  }).then(
+    () => (outcome = {}),
+    (error: unknown) => (outcome = { error }),
+  ).finally(() => wake?.());
+  for (;;) {
+    if (queue.length) {
+      yield queue.shift()!;
+      continue;
+    }
+    if (outcome) {
+      if ("error" in outcome) throw outcome.error;
+      return;
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+  }
 }
 
 /**
@@ -66,15 +117,24 @@ export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.e
  */
 class KeySafeChatOpenAI extends ChatOpenAI {
   private readonly key: string;
+  private readonly breakerEndpoint: string;
+  private readonly env: NodeJS.ProcessEnv;
 
-  constructor(fields: ChatOpenAIFields & { apiKey: string }) {
+  constructor(fields: ChatOpenAIFields & { apiKey: string; breakerEndpoint: string; env: NodeJS.ProcessEnv }) {
     super(fields);
     this.key = fields.apiKey;
+    this.breakerEndpoint = fields.breakerEndpoint;
+    this.env = fields.env;
+  }
+
+  /** The call through the endpoint's circuit breaker (checkpoints/breakers.ts), shared with every process on the database. */
+  private async guarded<T>(call: () => Promise<T>): Promise<T> {
+    return throughBreaker(await processBreakers(), this.breakerEndpoint, call, { ...breakerOptions(this.env), counts: endpointFailure });
   }
 
   // ChatOpenAI's withConfig (and so withStructuredOutput and bindTools) builds a plain ChatOpenAI.
   override withConfig(config: Partial<this["ParsedCallOptions"]>): KeySafeChatOpenAI {
-    const model = new KeySafeChatOpenAI({ ...this.fields, apiKey: this.key });
+    const model = new KeySafeChatOpenAI({ ...this.fields, apiKey: this.key, breakerEndpoint: this.breakerEndpoint, env: this.env });
     model.defaultOptions = { ...this.defaultOptions, ...config };
     return model;
   }
@@ -85,7 +145,7 @@ class KeySafeChatOpenAI extends ChatOpenAI {
     runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
     try {
-      return await super._generate(messages, options, runManager);
+      return await this.guarded(() => super._generate(messages, options, runManager));
     } catch (error) {
       throw withoutSecret(error, this.key);
     }
@@ -97,7 +157,7 @@ class KeySafeChatOpenAI extends ChatOpenAI {
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     try {
-      yield* super._streamResponseChunks(messages, options, runManager);
+      yield* guardedStream((call) => this.guarded(call), () => super._streamResponseChunks(messages, options, runManager));
     } catch (error) {
       throw withoutSecret(error, this.key);
     }

@@ -25,6 +25,7 @@ const COMMANDS: readonly { register(program: Command): void }[] = await Promise.
   import("./commands/dev_receiver.js"),
   import("./commands/serve.js"),
   import("./commands/metrics.js"),
+  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.alerts),
   import("./commands/optimize.js"),
 ]);
 

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { MemoryBreakers, PostgresBreakers, assertPlainSchema, migrateBreakers, type BreakerStore } from "../breakers.js";
 import { envValue } from "../env.js";
 import { inTransaction } from "../transaction.js";
 
@@ -8,6 +9,8 @@ import { inTransaction } from "../transaction.js";
  * checkpoint tables, so an operator's command in one process reaches a run in another, and an open
  * breaker stays open across a restart.
  */
+
+export const SLA_ALERTS_TABLE = "enterprise_sla_alerts";
 
 export const CONTROL_KINDS = ["pause", "cancel"] as const;
 export type ControlKind = (typeof CONTROL_KINDS)[number];
@@ -21,28 +24,22 @@ export interface ControlRequest {
   requestedAt: string;
 }
 
-/** A breaker's state as cockatiel serialises it, with `openedAt` on the store's clock. */
-export interface StoredBreaker {
-  state: unknown;
-  /** Bumped on every save: a half-open trial is claimed by a compare-and-set on it. */
-  version: number;
-}
-
-export interface EnterpriseControlStore {
+/** Pause and cancel requests, and the breakers (checkpoints/breakers.ts) the webhooks go through. */
+export interface EnterpriseControlStore extends BreakerStore {
   /** Records a request; the run acts on it at its next step boundary. */
   request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest>;
   /** The oldest request for the thread newer than `afterId`. */
   nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined>;
-  loadBreaker(endpoint: string): Promise<StoredBreaker | undefined>;
-  /** Saves when the stored version is still `expectedVersion` (undefined: no row yet); false when another process saved first. */
-  saveBreaker(endpoint: string, state: unknown, expectedVersion: number | undefined): Promise<boolean>;
+  /**
+   * Marks the alert firing or resolved; true only for the caller that changed it, so of many
+   * processes finding the same breach one alerts, and a resolve follows only a firing alert.
+   */
+  setAlertFiring(key: string, firing: boolean): Promise<boolean>;
 }
-
-const PLAIN_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Creates the tables in `schema` when missing; concurrent callers wait on one advisory lock. */
 export async function migrateEnterpriseControls(pool: pg.Pool, schema: string): Promise<void> {
-  if (!PLAIN_IDENTIFIER.test(schema)) throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
+  assertPlainSchema(schema);
   await inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock(hashtext('orchestra_enterprise_controls'))");
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -55,12 +52,12 @@ export async function migrateEnterpriseControls(pool: pg.Pool, schema: string): 
     await client.query(
       `CREATE INDEX IF NOT EXISTS enterprise_control_requests_thread ON "${schema}".enterprise_control_requests (thread_id, id)`,
     );
-    await client.query(`CREATE TABLE IF NOT EXISTS "${schema}".enterprise_breakers (
-      endpoint text PRIMARY KEY,
-      state jsonb NOT NULL,
-      version integer NOT NULL,
-      updated_at timestamptz NOT NULL DEFAULT now())`);
+    await client.query(`CREATE TABLE IF NOT EXISTS "${schema}".${SLA_ALERTS_TABLE} (
+      key text PRIMARY KEY,
+      firing boolean NOT NULL,
+      changed_at timestamptz NOT NULL DEFAULT now())`);
   });
+  await migrateBreakers(pool, schema);
 }
 
 interface RequestRow {
@@ -79,61 +76,58 @@ const toRequest = (row: RequestRow): ControlRequest => ({
   requestedAt: row.requested_at.toISOString(),
 });
 
-export class PostgresEnterpriseControls implements EnterpriseControlStore {
-  private readonly table: (name: string) => string;
+export class PostgresEnterpriseControls extends PostgresBreakers implements EnterpriseControlStore {
+  private readonly requestsTable: string;
+  private readonly alertsTable: string;
+  private readonly requests: pg.Pool;
 
   /** Call migrateEnterpriseControls first, or use openEnterpriseControls. */
-  constructor(
-    private readonly pool: pg.Pool,
-    schema: string,
-  ) {
-    this.table = (name) => `"${schema}".${name}`;
+  constructor(pool: pg.Pool, schema: string) {
+    super(pool, schema);
+    this.requests = pool;
+    this.requestsTable = `"${schema}".enterprise_control_requests`;
+    this.alertsTable = `"${schema}".${SLA_ALERTS_TABLE}`;
+  }
+
+  async setAlertFiring(key: string, firing: boolean): Promise<boolean> {
+    const { rowCount } = firing
+      ? await this.requests.query(
+          `INSERT INTO ${this.alertsTable} (key, firing) VALUES ($1, true)
+           ON CONFLICT (key) DO UPDATE SET firing = true, changed_at = now() WHERE NOT ${this.alertsTable}.firing`,
+          [key],
+        )
+      : await this.requests.query(`UPDATE ${this.alertsTable} SET firing = false, changed_at = now() WHERE key = $1 AND firing`, [key]);
+    return rowCount === 1;
   }
 
   async request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest> {
-    const { rows } = await this.pool.query<RequestRow>(
-      `INSERT INTO ${this.table("enterprise_control_requests")} (thread_id, kind, actor) VALUES ($1, $2, $3) RETURNING *`,
+    const { rows } = await this.requests.query<RequestRow>(
+      `INSERT INTO ${this.requestsTable} (thread_id, kind, actor) VALUES ($1, $2, $3) RETURNING *`,
       [threadId, kind, actor],
     );
     return toRequest(rows[0]!);
   }
 
   async nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined> {
-    const { rows } = await this.pool.query<RequestRow>(
-      `SELECT * FROM ${this.table("enterprise_control_requests")} WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT 1`,
+    const { rows } = await this.requests.query<RequestRow>(
+      `SELECT * FROM ${this.requestsTable} WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT 1`,
       [threadId, afterId],
     );
     return rows[0] && toRequest(rows[0]);
   }
-
-  async loadBreaker(endpoint: string): Promise<StoredBreaker | undefined> {
-    const { rows } = await this.pool.query<{ state: unknown; version: number }>(
-      `SELECT state, version FROM ${this.table("enterprise_breakers")} WHERE endpoint = $1`,
-      [endpoint],
-    );
-    return rows[0];
-  }
-
-  async saveBreaker(endpoint: string, state: unknown, expectedVersion: number | undefined): Promise<boolean> {
-    const json = JSON.stringify(state);
-    const result =
-      expectedVersion === undefined
-        ? await this.pool.query(
-            `INSERT INTO ${this.table("enterprise_breakers")} (endpoint, state, version) VALUES ($1, $2, 1) ON CONFLICT (endpoint) DO NOTHING`,
-            [endpoint, json],
-          )
-        : await this.pool.query(
-            `UPDATE ${this.table("enterprise_breakers")} SET state = $2, version = version + 1, updated_at = now() WHERE endpoint = $1 AND version = $3`,
-            [endpoint, json, expectedVersion],
-          );
-    return result.rowCount === 1;
-  }
 }
 
 /** For runs without a database (a served graph on an in-memory saver): controls reach only this process. */
-export class MemoryEnterpriseControls implements EnterpriseControlStore {
+export class MemoryEnterpriseControls extends MemoryBreakers implements EnterpriseControlStore {
   private readonly requests: ControlRequest[] = [];
-  private readonly breakers = new Map<string, StoredBreaker>();
+  private readonly firing = new Set<string>();
+
+  async setAlertFiring(key: string, firing: boolean): Promise<boolean> {
+    if (this.firing.has(key) === firing) return false;
+    if (firing) this.firing.add(key);
+    else this.firing.delete(key);
+    return true;
+  }
 
   async request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest> {
     const request = { id: this.requests.length + 1, threadId, kind, actor, requestedAt: new Date().toISOString() };
@@ -144,16 +138,20 @@ export class MemoryEnterpriseControls implements EnterpriseControlStore {
   async nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined> {
     return this.requests.find((request) => request.threadId === threadId && request.id > afterId);
   }
+}
 
-  async loadBreaker(endpoint: string): Promise<StoredBreaker | undefined> {
-    return this.breakers.get(endpoint);
-  }
+export interface SlaAlertState {
+  key: string;
+  firing: boolean;
+  changedAt: string;
+}
 
-  async saveBreaker(endpoint: string, state: unknown, expectedVersion: number | undefined): Promise<boolean> {
-    if (this.breakers.get(endpoint)?.version !== expectedVersion) return false;
-    this.breakers.set(endpoint, { state, version: (expectedVersion ?? 0) + 1 });
-    return true;
-  }
+/** Every SLA alert that has fired, firing ones first. */
+export async function listSlaAlerts(pool: pg.Pool, schema: string): Promise<SlaAlertState[]> {
+  const { rows } = await pool.query<{ key: string; firing: boolean; changed_at: Date }>(
+    `SELECT key, firing, changed_at FROM "${schema}".${SLA_ALERTS_TABLE} ORDER BY firing DESC, changed_at DESC`,
+  );
+  return rows.map((row) => ({ key: row.key, firing: row.firing, changedAt: row.changed_at.toISOString() }));
 }
 
 export interface OpenedControls {

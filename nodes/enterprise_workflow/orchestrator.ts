@@ -16,6 +16,7 @@ import {
   unsettledSteps,
 } from "./decisions.js";
 import type { EngineServices } from "./services.js";
+import { raiseSlaAlerts, slaChecks, type SlaCheck } from "./sla.js";
 import { WORKER_NODES, workerNodeFor, type EngineTask, type WorkerTask } from "./tasks.js";
 
 export const ORCHESTRATOR_ENDS = [...WORKER_NODES, "orchestrator", "pause_gate", END];
@@ -101,6 +102,8 @@ export interface Turn {
   tasks: EngineTask[];
   /** The run is over: `update` holds its final status. */
   finished: boolean;
+  /** When it is over: its SLA targets checked, breaches already in the audit trail. */
+  slaChecks?: SlaCheck[];
 }
 
 /**
@@ -346,9 +349,12 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     for (const key of startedNow) if (records[key]?.status === "RUNNING") set(key, { status: "PENDING" });
     const sinks = workflow.steps.filter((step) => !workflow.steps.some((other) => other.dependencies.includes(step.stepId)));
     const finalResult = Object.fromEntries(sinks.map((step) => [step.stepId, state.intermediateResults[step.stepId] ?? results[step.stepId] ?? null]));
+    const checks = slaChecks(workflow, records, state.startTime, now);
+    const breaches = checks.filter((check) => check.breached).map((check): AuditEntry => ({ at, event: "sla_breached", stepId: check.stepId ?? "(workflow)", detail: check.detail }));
     return {
       finished: true,
       tasks: [],
+      slaChecks: checks,
       update: {
         ...collected(),
         status,
@@ -357,7 +363,7 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
         finalResult,
         // A rollback recorded the failure when it started.
         ...((status === "FAILED" || status === "TIMEOUT") && !state.rollback ? { errors: [...errors, { stepId: "(workflow)", message: detail, at }] } : {}),
-        auditTrail: [...audit, { at, event: `workflow_${status.toLowerCase()}`, detail }],
+        auditTrail: [...audit, ...breaches, { at, event: `workflow_${status.toLowerCase()}`, detail }],
       },
     };
   };
@@ -470,7 +476,10 @@ export function createOrchestrator(services: EngineServices) {
     const ignored: AuditEntry[] = request && !cancel ? [{ at, event: `${request.kind}_ignored`, actor: request.actor, detail: "the run is rolling back" }] : [];
     const turn = planTurn(state, state.workflow!, now, cancel);
     const update = { ...turn.update, ...seen, auditTrail: [...ignored, ...(Array.isArray(turn.update.auditTrail) ? turn.update.auditTrail : [])] };
-    if (turn.finished) return new Command({ update, goto: END });
+    if (turn.finished) {
+      await raiseSlaAlerts(services, state.workflow!, turn.slaChecks ?? [], typeof threadId === "string" ? threadId : undefined, now);
+      return new Command({ update, goto: END });
+    }
     return new Command({ update, goto: turn.tasks.map((task) => new Send(workerNodeFor(task), task)) });
   };
 }

@@ -1,10 +1,8 @@
 import http from "node:http";
 import https from "node:https";
 import { isIP } from "node:net";
-import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleAll } from "cockatiel";
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from "request-filtering-agent";
 import { z } from "zod";
-import type { EnterpriseControlStore } from "../../checkpoints/enterprise_workflow/controls.js";
 import { ENV_REFERENCE } from "../../state/enterprise_workflow/definition.js";
 
 /** Webhook settings, from the environment. */
@@ -27,8 +25,6 @@ export type WebhookSettings = z.infer<typeof WebhookSettingsSchema>;
 export const webhookSettings = (env: NodeJS.ProcessEnv = process.env): WebhookSettings => WebhookSettingsSchema.parse(env);
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
-export const BREAKER_FAILURES = 5;
-export const BREAKER_HALF_OPEN_MS = 30_000;
 
 /** Replaces `${env:NAME}` with the variable's value; throws naming the variable (never a value) when unset. */
 export function resolveEnvReferences(text: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -136,74 +132,4 @@ export function sendWebhook(request: WebhookRequest): Promise<WebhookResponse> {
     });
     outgoing.end(payload);
   });
-}
-
-export class CircuitOpenError extends Error {
-  override name = "CircuitOpenError";
-}
-
-/** The parts of cockatiel's serialised breaker the store's clock touches. */
-const SerializedBreakerSchema = z
-  .object({
-    ownState: z.object({ value: z.enum(CircuitState), openedAt: z.number().optional(), attemptNo: z.number().optional() }).loose(),
-    breakerState: z.unknown(),
-  })
-  .loose();
-type SerializedBreaker = z.infer<typeof SerializedBreakerSchema>;
-
-/**
- * cockatiel measures an open breaker's age with Date.now(); the store keeps `openedAt` on the
- * caller's clock, so a test's clock (or another process's) decides when it goes half-open.
- */
-function shiftOpenedAt(state: SerializedBreaker, shift: (openedAt: number) => number): SerializedBreaker {
-  const { openedAt } = state.ownState;
-  if (state.ownState.value !== CircuitState.Open || openedAt === undefined || openedAt === 0) return state;
-  return { ...state, ownState: { ...state.ownState, openedAt: shift(openedAt) } };
-}
-
-/**
- * Runs `call` through the endpoint's circuit breaker, whose state lives in the store: it opens after
- * BREAKER_FAILURES consecutive failures, refuses calls for BREAKER_HALF_OPEN_MS, then lets one
- * trial call through; the trial is claimed in the store first, so two processes never both try.
- */
-export async function throughBreaker<T>(store: EnterpriseControlStore, endpoint: string, clock: () => number, call: () => Promise<T>): Promise<T> {
-  const stored = await store.loadBreaker(endpoint);
-  const parsed = stored ? SerializedBreakerSchema.safeParse(stored.state) : undefined;
-  const toReal = (openedAt: number) => Date.now() - (clock() - openedAt);
-  const toStore = (openedAt: number) => clock() - (Date.now() - openedAt);
-  const breaker = circuitBreaker(handleAll, {
-    halfOpenAfter: BREAKER_HALF_OPEN_MS,
-    breaker: new ConsecutiveBreaker(BREAKER_FAILURES),
-    ...(parsed?.success ? { initialState: shiftOpenedAt(parsed.data, toReal) } : {}),
-  });
-  const serialized = () => SerializedBreakerSchema.parse(breaker.toJSON());
-  let version = parsed?.success ? stored?.version : undefined;
-  const refused = () =>
-    new CircuitOpenError(
-      `circuit open for ${endpoint}: ${BREAKER_FAILURES} consecutive failures; a trial call is let through ${BREAKER_HALF_OPEN_MS / 1000} s after it opened`,
-    );
-  const loadedOpen = parsed?.success === true && parsed.data.ownState.value === CircuitState.Open;
-  let trialTaken = false;
-  try {
-    const result = await breaker.execute(async () => {
-      // Loaded open and still called: cockatiel is letting this call through as the half-open trial.
-      if (loadedOpen) {
-        // Stored as open from now while the trial runs: other processes keep refusing.
-        const claim = serialized();
-        const claimed = await store.saveBreaker(endpoint, { ...claim, ownState: { ...claim.ownState, value: CircuitState.Open, openedAt: clock() } }, version);
-        if (!claimed) {
-          trialTaken = true;
-          throw refused();
-        }
-        version = (version ?? 0) + 1;
-      }
-      return call();
-    });
-    await store.saveBreaker(endpoint, shiftOpenedAt(serialized(), toStore), version);
-    return result;
-  } catch (error) {
-    if (error instanceof BrokenCircuitError) throw refused();
-    if (!trialTaken) await store.saveBreaker(endpoint, shiftOpenedAt(serialized(), toStore), version);
-    throw error;
-  }
 }

@@ -1,5 +1,5 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, handleAll, retry, timeout, wrap } from "cockatiel";
+import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, fullJitterGenerator, handleWhen, retry, timeout, wrap } from "cockatiel";
 import type { Action } from "../../state/enterprise_workflow/definition.js";
 import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
 import type { AuditEntry, EnterpriseUpdate } from "../../state/enterprise_workflow/state.js";
@@ -7,19 +7,34 @@ import { runLlmAction, runReactAction, runSetAction, runSplit, type ActionCall }
 import { renderTemplate, stepTimeBudget } from "./decisions.js";
 import type { EngineServices } from "./services.js";
 import type { WorkerTask } from "./tasks.js";
-import { IDEMPOTENCY_HEADER, endpointName, resolveEnvReferences, sendWebhook, throughBreaker, webhookSettings } from "./webhook.js";
+import { CircuitOpenError, breakerOptions, throughBreaker } from "../../checkpoints/breakers.js";
+import { IDEMPOTENCY_HEADER, SsrfRefusedError, endpointName, resolveEnvReferences, sendWebhook, webhookSettings } from "./webhook.js";
 
 export interface Execution<T> {
   ok: boolean;
   value?: T;
   error?: string;
   attempts: number;
+  /** The wait before each retry, in ms. */
+  retryDelaysMs: number[];
   durationMs: number;
 }
 
 /**
+ * The longest wait before retry `n` (1-based): initialDelayMs doubled per retry, capped at
+ * maxDelayMs. Full jitter waits a uniformly random time below it, so clients that failed together
+ * do not retry together.
+ */
+export function retryDelayBound(n: number, backoff: WorkerTask["retry"]["backoff"]): number {
+  return Math.min(backoff.maxDelayMs, backoff.initialDelayMs * 2 ** (n - 1));
+}
+
+/** A refused address stays refused and an open breaker stays open past any backoff: retrying them only delays the failure. */
+export const retryable = (error: Error) => !(error instanceof SsrfRefusedError || error instanceof CircuitOpenError);
+
+/**
  * Runs the work under the step's policy: at most retry.maxAttempts attempts, exponential backoff
- * with jitter between them, and all of it within the step's timeout (cut to the workflow's
+ * with full jitter between them (retryDelayBound), and all of it within the step's timeout (cut to the workflow's
  * deadline). The AbortSignal reaches the model call; a call that ignores it is abandoned anyway.
  */
 export async function executeWithPolicy<T>(
@@ -31,21 +46,25 @@ export async function executeWithPolicy<T>(
   const budgetMs = stepTimeBudget(task.timeoutSeconds, task.deadline, started);
   const cutByDeadline = budgetMs < task.timeoutSeconds * 1000;
   let attempts = 0;
+  const retryDelaysMs: number[] = [];
   const elapsed = () => Math.round(now() - started);
-  if (budgetMs <= 0) return { ok: false, error: `the workflow deadline ${task.deadline} passed before the step ran`, attempts, durationMs: 0 };
-  const policy = wrap(
-    timeout(budgetMs, TimeoutStrategy.Aggressive),
-    retry(handleAll, {
-      maxAttempts: task.retry.maxAttempts - 1,
-      backoff: new ExponentialBackoff({ initialDelay: task.retry.backoff.initialDelayMs, maxDelay: task.retry.backoff.maxDelayMs }),
+  if (budgetMs <= 0) return { ok: false, error: `the workflow deadline ${task.deadline} passed before the step ran`, attempts, retryDelaysMs, durationMs: 0 };
+  const retries = retry(handleWhen(retryable), {
+    maxAttempts: task.retry.maxAttempts - 1,
+    backoff: new ExponentialBackoff({
+      generator: fullJitterGenerator,
+      initialDelay: task.retry.backoff.initialDelayMs,
+      maxDelay: task.retry.backoff.maxDelayMs,
     }),
-  );
+  });
+  retries.onRetry(({ delay }) => retryDelaysMs.push(delay));
+  const policy = wrap(timeout(budgetMs, TimeoutStrategy.Aggressive), retries);
   try {
     const value = await policy.execute(({ signal }) => {
       attempts++;
       return work(signal);
     });
-    return { ok: true, value, attempts, durationMs: elapsed() };
+    return { ok: true, value, attempts, retryDelaysMs, durationMs: elapsed() };
   } catch (error) {
     const message =
       error instanceof TaskCancelledError
@@ -55,7 +74,7 @@ export async function executeWithPolicy<T>(
         : error instanceof Error
           ? error.message.split("\n")[0]!
           : String(error);
-    return { ok: false, error: message, attempts, durationMs: elapsed() };
+    return { ok: false, error: message, attempts, retryDelaysMs, durationMs: elapsed() };
   }
 }
 
@@ -63,7 +82,11 @@ export async function executeWithPolicy<T>(
 export function outcomeUpdate(task: WorkerTask, execution: Execution<unknown>, now: number): EnterpriseUpdate {
   const at = new Date(now).toISOString();
   const { key } = task;
-  const common = { attempts: execution.attempts, ...(task.iteration ? { iterations: task.iteration } : {}) };
+  const common = {
+    attempts: execution.attempts,
+    retryDelaysMs: execution.retryDelaysMs,
+    ...(task.iteration ? { iterations: task.iteration } : {}),
+  };
   const retryCount = { [key]: execution.attempts };
   let context: Record<string, unknown> = {};
   let error = execution.error;
@@ -155,8 +178,11 @@ async function runWebhook(services: EngineServices, task: WorkerTask, call: Acti
   const controls = await services.controls();
   const { ORCHESTRA_WEBHOOK_ALLOW_HOSTS: allowHosts } = webhookSettings(services.env);
   try {
-    const response = await throughBreaker(controls, endpoint, services.clock, () =>
-      sendWebhook({ url, method: webhook.method, headers, body, idempotencyKey: key, signal: call.signal, allowHosts }),
+    const response = await throughBreaker(
+      controls,
+      endpoint,
+      () => sendWebhook({ url, method: webhook.method, headers, body, idempotencyKey: key, signal: call.signal, allowHosts }),
+      { ...breakerOptions(services.env), clock: services.clock },
     );
     audit({ event: "webhook_called", stepId: task.key, detail: `${webhook.method} ${endpoint} → ${response.status} (${IDEMPOTENCY_HEADER} ${key})` });
     return response;

@@ -69,7 +69,9 @@ export async function waitingFor(engine: Engine, threadId: string): Promise<Wait
 /** One line per step that moved: its status, and the figures it has. */
 export function stepLine(key: string, record: Partial<StepRecord>): string {
   const figures = [
-    ...(record.attempts && record.attempts > 1 ? [`${record.attempts} attempts`] : []),
+    ...(record.attempts && record.attempts > 1
+      ? [`${record.attempts} attempts${record.retryDelaysMs?.length ? ` (waited ${record.retryDelaysMs.join(", ")} ms)` : ""}`]
+      : []),
     ...(record.iterations ? [`${record.iterations} iterations${record.stoppedByCap ? " (cap)" : ""}`] : []),
     ...(record.durationMs !== undefined ? [`${record.durationMs}ms`] : []),
     ...(record.reason ? [record.reason] : []),

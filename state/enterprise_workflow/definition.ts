@@ -108,8 +108,12 @@ export interface RetryPolicy {
   parallelFailureThreshold: number;
 }
 
+/**
+ * Three attempts: a transient fault (a dropped connection, a 503, a model's rate limit) mostly
+ * clears within two retries, and a step's rollback costs more than two short waits.
+ */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 1,
+  maxAttempts: 3,
   backoff: { initialDelayMs: 100, maxDelayMs: 10_000 },
   continueOnFailure: false,
   parallelFailureThreshold: 0.5,
@@ -173,6 +177,17 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),
 );
 
+/** A service level: the longest a run (or a step) may take. */
+export const SlaTargetSchema = z
+  .object({
+    maxDurationSeconds: z.number().positive().max(30 * 86_400).optional(),
+  })
+  .strict();
+
+/** The workflow's own targets, and each step's by step id. */
+export const SlaTargetsSchema = SlaTargetSchema.extend({ steps: z.record(z.string(), SlaTargetSchema).default({}) }).strict();
+export type SlaTargets = z.infer<typeof SlaTargetsSchema>;
+
 export const AdvancedWorkflowSchema = z
   .object({
     name: z.string().trim().min(1),
@@ -183,7 +198,7 @@ export const AdvancedWorkflowSchema = z
     timeoutSeconds: z.number().positive().max(30 * 86_400).default(3600),
     maxParallelSteps: z.number().int().min(1).max(1000).default(10),
     retryPolicy: RetryPolicySchema.default({}),
-    slaTargets: z.record(z.string(), z.unknown()).default({}),
+    slaTargets: SlaTargetsSchema.default({ steps: {} }),
     tags: z.array(z.string()).default([]),
     /** Who may decide approvals; none means anyone holding the step's role. */
     allowedUsers: z.array(z.string().trim().min(1)).default([]),

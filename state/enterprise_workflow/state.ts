@@ -25,6 +25,8 @@ export interface StepRecord {
   status: StepStatus;
   /** Attempts made by the last run of the step's action (1 + retries). */
   attempts?: number;
+  /** The waits before each retry of that run, in ms: full jitter, so each is below its exponential bound. */
+  retryDelaysMs?: number[];
   /** Loop steps: iterations run. */
   iterations?: number;
   /** Loop steps: true when loopMaxIterations stopped the loop rather than its condition. */

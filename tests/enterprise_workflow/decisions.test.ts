@@ -9,6 +9,9 @@ import {
   stepTimeBudget,
 } from "../../nodes/enterprise_workflow/decisions.js";
 import { planTurn } from "../../nodes/enterprise_workflow/orchestrator.js";
+import { executeWithPolicy, retryDelayBound } from "../../nodes/enterprise_workflow/workers.js";
+import { stepLine } from "../../scripts/enterprise_workflow/engine.js";
+import { DEFAULT_RETRY_POLICY } from "../../state/enterprise_workflow/definition.js";
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import { definitionMermaid, runSummary } from "../../state/enterprise_workflow/report.js";
 import { evaluateCondition, evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
@@ -100,5 +103,33 @@ describe("engine decisions", () => {
   it("summarises a run as {threadId, status, next, steps}", () => {
     const summary = runSummary("t", { status: "COMPLETED", steps: { a: { status: "COMPLETED", attempts: 2, durationMs: 5 } } }, []);
     expect(summary).toEqual({ threadId: "t", status: "COMPLETED", next: [], steps: { a: { status: "COMPLETED", attempts: 2, iterations: 0, durationMs: 5 } } });
+  });
+});
+
+describe("retry backoff", () => {
+  const backoff = { initialDelayMs: 1, maxDelayMs: 4 };
+
+  it("doubles the bound per retry up to the cap", () => {
+    expect([1, 2, 3, 4, 5].map((n) => retryDelayBound(n, backoff))).toEqual([1, 2, 4, 4, 4]);
+    expect(retryDelayBound(20, DEFAULT_RETRY_POLICY.backoff)).toBe(10_000);
+  });
+
+  it("waits a jittered time below each bound, for every retry of a failing step", async () => {
+    const retryPolicy = { ...DEFAULT_RETRY_POLICY, maxAttempts: 12, backoff };
+    const task = { retry: retryPolicy, timeoutSeconds: 60, deadline: new Date(Date.now() + 60_000).toISOString() };
+    const execution = await executeWithPolicy(task, async () => {
+      throw new Error("down");
+    });
+    expect(execution).toMatchObject({ ok: false, attempts: 12, error: "down" });
+    expect(execution.retryDelaysMs).toHaveLength(11);
+    execution.retryDelaysMs.forEach((delay, i) => expect(delay).toBeLessThan(retryDelayBound(i + 1, backoff)));
+  });
+});
+
+describe("the CLI's step line", () => {
+  it("shows the attempts and the waits between them", () => {
+    expect(stepLine("fetch_quote", { status: "COMPLETED", attempts: 3, retryDelaysMs: [17, 169], durationMs: 315 })).toBe(
+      "  fetch_quote                      COMPLETED 3 attempts (waited 17, 169 ms) · 315ms",
+    );
   });
 });

@@ -4,6 +4,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
 import { FAULTS_ENV, LATENCY_ENV, type FaultPlan } from "../../models/offline/runtime.js";
+import { retryDelayBound } from "../../nodes/enterprise_workflow/workers.js";
+import { DEFAULT_RETRY_POLICY } from "../../state/enterprise_workflow/definition.js";
 import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { testEngineServices } from "../support/enterprise.js";
@@ -183,6 +185,19 @@ describe("timeouts and retries", () => {
     expect(state.steps.flaky).toMatchObject({ status: "COMPLETED", attempts: 3 });
     expect(state.retryCount.flaky).toBe(3);
     expect(offlineCallCounts().flaky).toBe(3);
+  });
+
+  it("by default, a step failing twice completes on its third attempt, each wait below its full-jitter bound", async () => {
+    const state = await run({ name: "retry-default", steps: [llm("flaky")] }, { faults: { flaky: { fail: 2 } } });
+    expect(state.steps.flaky).toMatchObject({ status: "COMPLETED", attempts: 3 });
+    expect(offlineCallCounts().flaky).toBe(3);
+    const delays = state.steps.flaky!.retryDelaysMs!;
+    expect(delays).toHaveLength(2);
+    // Defaults: 100 ms doubled per retry, capped at 10 s; full jitter waits in [0, bound).
+    delays.forEach((delay, i) => {
+      expect(delay).toBeGreaterThanOrEqual(0);
+      expect(delay).toBeLessThan(retryDelayBound(i + 1, DEFAULT_RETRY_POLICY.backoff));
+    });
   });
 
   it("and fails with maxAttempts 2", async () => {

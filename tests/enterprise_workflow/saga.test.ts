@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
+import { resetOfflineCallCounts } from "../../models/offline/model.js";
 import { FAULTS_ENV, type FaultPlan } from "../../models/offline/runtime.js";
 import { formatAuditTrail } from "../../state/enterprise_workflow/report.js";
 import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
@@ -24,6 +25,7 @@ afterAll(async () => {
   await db?.cleanup();
 });
 afterEach(() => {
+  resetOfflineCallCounts();
   delete process.env[FAULTS_ENV];
 });
 
@@ -67,7 +69,7 @@ describe("a failure the workflow cannot continue from", () => {
     expect(events.indexOf("error_handler_completed")).toBeLessThan(events.indexOf("rollback_started"));
     expect(statuses.filter((status, i) => status !== statuses[i - 1]).slice(-2)).toEqual(["ROLLBACK", "FAILED"]);
     expect(values.errors.filter((error) => error.stepId === "(workflow)").map((error) => error.message)).toEqual([
-      "step 's4' failed: offline fault: s4 call 1 of 5 planned failures",
+      "step 's4' failed: offline fault: s4 call 3 of 5 planned failures",
     ]);
     expect(formatAuditTrail(values.auditTrail)).toMatch(/engine\s+compensation_completed\s+s1\/rollback#1/);
   });

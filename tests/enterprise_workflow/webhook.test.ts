@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { PostgresEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
-import { CircuitOpenError, sendWebhook, throughBreaker } from "../../nodes/enterprise_workflow/webhook.js";
+import { CircuitOpenError, DEFAULT_BREAKER_OPTIONS, throughBreaker } from "../../checkpoints/breakers.js";
+import { sendWebhook } from "../../nodes/enterprise_workflow/webhook.js";
 import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { testEngineServices } from "../support/enterprise.js";
@@ -38,8 +39,11 @@ describe("the per-endpoint circuit breaker", () => {
     const clock = () => now;
     const endpoint = `${failing.url}/flaky`;
     const call = (store: PostgresEnterpriseControls) =>
-      throughBreaker(store, endpoint, clock, () =>
-        sendWebhook({ url: new URL(endpoint), method: "POST", headers: {}, body: {}, idempotencyKey: `k${now}`, signal: new AbortController().signal, allowHosts: ["127.0.0.1"] }),
+      throughBreaker(
+        store,
+        endpoint,
+        () => sendWebhook({ url: new URL(endpoint), method: "POST", headers: {}, body: {}, idempotencyKey: `k${now}`, signal: new AbortController().signal, allowHosts: ["127.0.0.1"] }),
+        { ...DEFAULT_BREAKER_OPTIONS, clock },
       );
     const arrived = async () => (await failing.received()).filter((received) => received.path === "/flaky").length;
 
@@ -98,7 +102,8 @@ describe("the SSRF guard", () => {
     try {
       const allowed = await run("ssrf-allowed", `${failing.url}/internal`);
       expect(allowed.steps.call!.error).toMatch(/answered 503$/);
-      expect((await failing.received()).filter((received) => received.path === "/internal")).toHaveLength(1);
+      // Three attempts by default; the refusals before were not retried.
+      expect((await failing.received()).filter((received) => received.path === "/internal")).toHaveLength(3);
     } finally {
       delete process.env.ORCHESTRA_WEBHOOK_ALLOW_HOSTS;
     }

@@ -105,7 +105,9 @@ export function killRunningChildren(): void {
 /**
  * Processes this test file left running: members of the groups it started, descendants of this
  * worker, and processes of the test run's own group that lost their parent (an orphan of a
- * killed child) and descend from no test worker.
+ * killed child) and descend from no test worker. Only those started after this worker count as
+ * orphans: what shares the group from before (`npm test | tee log`: the pipeline's other
+ * commands) is not the test's.
  */
 export function leftoverProcesses(): string[] {
   const table = processTable();
@@ -120,7 +122,9 @@ export function leftoverProcesses(): string[] {
   const left = new Set([
     ...groupMembers(table),
     ...[...table.values()].filter(
-      (p) => descends(p, process.pid) || (p.pgid === me.pgid && !ancestors.has(p.pid) && !descends(p, process.ppid)),
+      (p) =>
+        descends(p, process.pid) ||
+        (p.pgid === me.pgid && p.started >= me.started && !ancestors.has(p.pid) && !descends(p, process.ppid)),
     ),
   ]);
   return [...left].map((p) => `${p.pid} ${p.command.slice(0, 160)}`);

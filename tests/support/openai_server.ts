@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ToolChoice } from "@langchain/core/language_models/chat_models";
@@ -212,6 +213,9 @@ function serveFault(fault: Fault, res: ServerResponse) {
 export async function startOpenAIServer(options: OpenAIServerOptions = {}): Promise<OpenAIServer> {
   const requests: RecordedRequest[] = [];
   const faults = [...(options.faults ?? [])];
+  // A path of its own: a model endpoint's circuit breaker is kept in the database by URL, and a
+  // later server on a reused port must not find an earlier test's breaker open.
+  const prefix = `/${randomBytes(6).toString("hex")}`;
 
   const server = createServer(async (req, res) => {
     const raw = await readBody(req);
@@ -221,7 +225,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     } catch {
       // Recorded as text: a test may be checking what a client sent that was not JSON.
     }
-    const path = (req.url ?? "").split("?")[0]!;
+    const path = (req.url ?? "").split("?")[0]!.replace(prefix, "");
     const request: RecordedRequest = { method: req.method ?? "", path, headers: req.headers, body, at: Date.now() };
     requests.push(request);
 
@@ -253,7 +257,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${port}${prefix}/v1`,
     requests,
     faults,
     close: () =>

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { accessSync, constants, readFileSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
@@ -118,6 +119,15 @@ function resolved(value: string, env: NodeJS.ProcessEnv, secrets: string[]): str
 const resolvedRecord = (record: Record<string, string>, env: NodeJS.ProcessEnv, secrets: string[]) =>
   Object.fromEntries(Object.entries(record).map(([k, v]) => [k, resolved(v, env, secrets)]));
 
+/**
+ * An MCP server's breaker name: its name and a digest of its declaration as written (references
+ * unresolved), so two files declaring different servers under one name do not share a breaker, and
+ * no value from the file shows.
+ */
+export function mcpBreaker(name: string, server: McpServers[string]): string {
+  return `mcp:${name}#${createHash("sha256").update(JSON.stringify(server)).digest("hex").slice(0, 12)}`;
+}
+
 /** Connected MCP servers: their tools, the secret values to mask in what they return, and a way to disconnect. */
 export interface McpConnection {
   tools: SourceTool[];
@@ -159,6 +169,7 @@ export async function connectMcpServers(servers: McpServers, env: NodeJS.Process
         const toolName = tool.name.slice(name.length + 2);
         tools.push({
           tool,
+          breaker: mcpBreaker(name, servers[name]!),
           passages: (args, output) => [
             {
               // One source per question asked: two lookups are two answers, cited apart.

@@ -1,5 +1,6 @@
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { ToolMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
+import { breakerOptions, processBreakers, throughBreaker } from "../../../checkpoints/breakers.js";
 import { abortable, Deadline } from "../../../models/deadline.js";
 import { SourceResultSchema, type SourcePassage, type SourceResult } from "../../../state/shared/citations.js";
 
@@ -9,6 +10,8 @@ import { SourceResultSchema, type SourcePassage, type SourceResult } from "../..
  */
 export interface SourceTool {
   tool: StructuredToolInterface;
+  /** The circuit breaker its calls go through (checkpoints/breakers.ts): an MCP server's. */
+  breaker?: string;
   passages(args: Record<string, unknown>, output: unknown): SourcePassage[];
 }
 
@@ -32,6 +35,9 @@ export function masked(text: string, secrets: readonly string[]): string {
   return secrets.filter((s) => s.length >= 4).reduce((out, secret) => out.split(secret).join("***"), text);
 }
 
+/** How @langchain/mcp-adapters reports a tool's own error result (`isError`), which the server sent fine. */
+const TOOL_ERROR = /^MCP tool '.*' on server '.*' returned an error:/;
+
 /**
  * Runs one tool call to completion, failure or its deadline, and returns what the agent is shown.
  * Never throws for the tool's sake: a failing or hanging tool is a result the agent reads and the
@@ -48,7 +54,12 @@ export async function runSourceCall(
   const deadline = new Deadline(Math.max(1, timeoutMs), runSignal);
   const { signal } = deadline;
   try {
-    const output: unknown = await abortable(source.tool.invoke(call.args, { signal }), signal);
+    const invoke = () => abortable(source.tool.invoke(call.args, { signal }), signal);
+    // A tool that answered with an error, and a call the run cancelled, say nothing of the server's health.
+    const counts = (error: Error) => !runSignal?.aborted && !TOOL_ERROR.test(error.message);
+    const output: unknown = source.breaker
+      ? await throughBreaker(await processBreakers(), source.breaker, invoke, { ...breakerOptions(), counts })
+      : await invoke();
     const passages = source.passages(call.args, output).map((p) => ({ ...p, text: masked(p.text, secrets) }));
     return { tool: call.name, status: "ok", passages };
   } catch (error) {
