@@ -10,6 +10,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** `orchestra serve` processes on one schema, as a deployment of N instances would be. */
 export interface ServerFleet {
   clients: Client[];
+  pids: number[];
   stop(): Promise<void>;
 }
 
@@ -20,6 +21,8 @@ export async function startFleet(options: {
   databaseUrl: string;
   schema: string;
   latencyMs: number;
+  /** Extra flags for each server's node, e.g. --cpu-prof. */
+  nodeOptions?: string[];
 }): Promise<ServerFleet> {
   const children: ChildProcess[] = [];
   const stop = async () => {
@@ -36,7 +39,7 @@ export async function startFleet(options: {
     for (let i = 0; i < options.processes; i++) {
       const child = spawn(
         process.execPath,
-        ["--import", "tsx", "--import", path.join(ROOT, "bench/pin_idle_load.ts"), path.join(ROOT, "scripts/orchestra.js"), "serve", "--port", "0", "--json", "--workers", String(options.workers)],
+        [...(options.nodeOptions ?? []), "--import", "tsx", "--import", path.join(ROOT, "bench/pin_idle_load.ts"), path.join(ROOT, "scripts/orchestra.js"), "serve", "--port", "0", "--json", "--workers", String(options.workers)],
         {
           cwd: ROOT,
           env: {
@@ -55,7 +58,7 @@ export async function startFleet(options: {
     // The SDK sends at most 4 requests at once per client unless told otherwise: the bench's
     // threads are as many clients, each waiting on its run.
     const callerOptions = { maxRetries: 0, maxConcurrency: Infinity };
-    return { clients: urls.map((apiUrl) => new Client({ apiUrl, callerOptions })), stop };
+    return { clients: urls.map((apiUrl) => new Client({ apiUrl, callerOptions })), pids: children.map((c) => c.pid!), stop };
   } catch (error) {
     await stop();
     throw error;

@@ -58,7 +58,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
  * The offline planner gives five branches per task; stated complexity 0.9 and no
  * sequencing words make the plan parallel, so the fan-out is 5 × tasks.
  */
-function benchTasks(branches: number): Task[] {
+export function benchTasks(branches: number): Task[] {
   if (branches % 5 !== 0) throw new Error(`branches must be a multiple of 5, got ${branches}`);
   return Array.from({ length: branches / 5 }, (_, i) => ({
     description: `Assess storage option ${i + 1} for a semantic search service: its latency, cost and operational risk`,
@@ -71,7 +71,7 @@ function benchTasks(branches: number): Task[] {
  * fan-out wider than 10 trips Node's leak warning once per run. It is not a leak (the
  * step's signal goes when the step ends), and the warnings would bury the progress lines.
  */
-function allowWideFanOut(branches: number[]): () => void {
+export function allowWideFanOut(branches: number[]): () => void {
   const previous = EventEmitter.defaultMaxListeners;
   setMaxListeners(Math.max(previous, ...branches) + 10);
   return () => setMaxListeners(previous);
@@ -95,7 +95,7 @@ function setLatency(ms: number) {
 type Workflow = CompiledWorkflow<"parallel_workflow">;
 type BareTopology = ReturnType<typeof compileBareTopology>;
 
-async function runWorkflow(workflow: Workflow, branches: number, maxConcurrency = branches) {
+export async function runWorkflow(workflow: Workflow, branches: number, maxConcurrency = branches) {
   const threadId = newThread(`w${branches}`);
   const final = (await workflow.invoke(
     { taskQueue: benchTasks(branches) },
