@@ -103,9 +103,27 @@ function byFrequency(items: string[]): string[] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([item]) => item);
 }
 
+/**
+ * Each recent text's content words, by frequency. The skills ask for the words of the same
+ * texts over and over (the task under every branch's prompt, each claim against each task),
+ * and scanning them again was most of the offline model's CPU. Bounded: emptied when full.
+ */
+const contentWordsOf = new Map<string, string[]>();
+const CONTENT_WORDS_KEPT = 1024;
+
+function contentWords(text: string): string[] {
+  let words = contentWordsOf.get(text);
+  if (words === undefined) {
+    words = byFrequency((text.toLowerCase().match(/[a-z][a-z0-9-]*/g) ?? []).filter(isContent));
+    if (contentWordsOf.size >= CONTENT_WORDS_KEPT) contentWordsOf.clear();
+    contentWordsOf.set(text, words);
+  }
+  return words;
+}
+
 /** Content words, most frequent first, ties in order of appearance. */
 export function keywords(text: string, max = 8): string[] {
-  return byFrequency((text.toLowerCase().match(/[a-z][a-z0-9-]*/g) ?? []).filter(isContent)).slice(0, max);
+  return contentWords(text).slice(0, max);
 }
 
 /**
