@@ -47,8 +47,8 @@ describe("npm run bench, smallest configuration", () => {
 
     const [floor] = results.floor;
     expect(floor!.superSteps).toBe(9);
-    const { bareMemory, barePostgres, workflowMemory, workflowPostgres, workflowStockPostgres, promiseAll } = floor!;
-    for (const row of [bareMemory, barePostgres, workflowMemory, workflowPostgres, workflowStockPostgres, promiseAll]) {
+    const { bareMemory, barePostgres, workflowMemory, workflowPostgres, workflowStockPostgres, promiseAll, model } = floor!;
+    for (const row of [bareMemory, barePostgres, workflowMemory, workflowPostgres, workflowStockPostgres, promiseAll, model]) {
       expect(row.wallMs.median).toBeGreaterThan(0);
       expect(row.cpuMs.median).toBeGreaterThan(0);
     }

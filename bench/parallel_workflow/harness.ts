@@ -13,7 +13,7 @@ import { pinIdleLoad } from "../idle_load.js";
 import { apiRun, startFleet } from "../server.js";
 import { interleaved, ratio, spread, timed, type Spread } from "../stats.js";
 import { storageOf, type StorageBytes } from "../storage.js";
-import { CallTracer, criticalPathCalls, planOf, promiseAllReplay } from "../trace.js";
+import { CallTracer, criticalPathCalls, modelOnlyReplay, planOf, promiseAllReplay } from "../trace.js";
 import { registeredWorkflow, type CompiledWorkflow } from "../workflows.js";
 import { compileBareTopology } from "./topology.js";
 
@@ -178,6 +178,10 @@ export interface FloorResult {
   workflowStockPostgres: FloorRow;
   /** The same model calls as plain Promise.all: the agents' own CPU. */
   promiseAll: FloorRow;
+  /** The offline model's own answers to the same calls, without LangChain around them: the test double's share. */
+  model: FloorRow;
+  /** The workflow's CPU, as shipped, less the offline model's own, over the bare floor: the product's overhead alone. */
+  cpuOverFloorWithoutModel: number;
   /** The workflow's CPU, as shipped, over the bare topology's on the stock PostgresSaver (medians). */
   cpuOverFloor: number;
   /** The same with the workflow on the stock PostgresSaver too: our nodes and state alone. */
@@ -348,6 +352,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         workflowPostgres: () => timed(async () => (postgresThread = await runWorkflow(workflow, branches))),
         workflowStockPostgres: () => timed(() => runWorkflow(workflowStock, branches)),
         promiseAll: () => timed(promiseAllReplay(trace.plan, SCHEMAS)),
+        model: () => timed(modelOnlyReplay(trace.plan)),
       });
       const row = (k: keyof typeof runs): FloorRow => ({ wallMs: spread(runs[k].wall), cpuMs: spread(runs[k].cpu) });
       const rows = {
@@ -357,6 +362,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         workflowPostgres: row("workflowPostgres"),
         workflowStockPostgres: row("workflowStockPostgres"),
         promiseAll: row("promiseAll"),
+        model: row("model"),
       };
       const superSteps = (await storageOf(db.pool, options.schema, postgresThread)).checkpointRows;
       const perStep = (a: FloorRow, b: FloorRow, k: keyof FloorRow) => (a[k].median - b[k].median) / superSteps;
@@ -366,6 +372,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         ...rows,
         cpuOverFloor: ratio(rows.workflowPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
         cpuOverFloorStock: ratio(rows.workflowStockPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
+        cpuOverFloorWithoutModel: ratio(rows.workflowPostgres.cpuMs.median - rows.model.cpuMs.median, rows.barePostgres.cpuMs.median),
         ownCpuMs: rows.workflowStockPostgres.cpuMs.median - rows.barePostgres.cpuMs.median - rows.promiseAll.cpuMs.median,
         checkpointPerStep: {
           bareWallMs: perStep(rows.barePostgres, rows.bareMemory, "wallMs"),

@@ -26,7 +26,7 @@ export function renderMarkdown(results: BenchResults): string {
     ),
     "",
     `**3, 6. Framework floor and checkpoint overhead** (L = 0; ${repeats * 2} runs; CPU is this process's, not the Postgres server's; ` +
-      "own CPU = workflow − bare − Promise.all, all on the stock PostgresSaver; bare runs on the stock PostgresSaver, the workflow on " +
+      "own CPU = workflow − bare − Promise.all, all on the stock PostgresSaver; the offline model's own CPU is its answers to the same calls without LangChain around them (a test double's cost, in Promise.all's); bare runs on the stock PostgresSaver, the workflow on " +
       "openCheckpointer's batched saver and, for comparison, on the stock one)",
     "",
     table(
@@ -39,7 +39,9 @@ export function renderMarkdown(results: BenchResults): string {
         "workflow Postgres wall / CPU",
         "workflow stock PostgresSaver wall / CPU",
         "Promise.all CPU",
+        "offline model's own CPU",
         "workflow CPU / floor",
+        "… less the model's own",
         "own CPU",
         "Postgres − Memory per step, bare / workflow (wall)",
       ],
@@ -52,7 +54,9 @@ export function renderMarkdown(results: BenchResults): string {
         `${range(r.workflowPostgres.wallMs)} / ${ms(r.workflowPostgres.cpuMs.median)}`,
         `${range(r.workflowStockPostgres.wallMs)} / ${ms(r.workflowStockPostgres.cpuMs.median)}`,
         ms(r.promiseAll.cpuMs.median),
+        ms(r.model.cpuMs.median),
         x(r.cpuOverFloor),
+        x(r.cpuOverFloorWithoutModel),
         ms(r.ownCpuMs),
         `${ms(r.checkpointPerStep.bareWallMs)} / ${ms(r.checkpointPerStep.workflowWallMs)}`,
       ]),
