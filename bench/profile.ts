@@ -203,11 +203,13 @@ export function renderProfile(profile: CpuProfile, window: Window | undefined, t
   const sorted = <T>(m: Map<string, T>, us: (t: T) => number) => [...m].sort((a, b) => us(b[1]) - us(a[1]));
   return [
     window
-      ? `${window.runs} runs after a warm-up: ${(total / 1000).toFixed(0)} ms on CPU, ${perRun(total)} ms per run (idle left out)`
-      : `the whole process: ${(total / 1000).toFixed(0)} ms on CPU (${(idle / 1000).toFixed(0)} ms idle left out)`,
+      ? `${window.runs} runs after a warm-up: ${(total / 1000).toFixed(0)} ms sampled busy, ${perRun(total)} ms per run (idle left out)`
+      : `the whole process: ${(total / 1000).toFixed(0)} ms sampled busy (${(idle / 1000).toFixed(0)} ms idle left out)`,
+    // V8 samples on a wall-clock timer: a thread waiting for a core is sampled where it stopped.
+    "Samples are taken on a wall-clock timer: on a loaded machine a busy thread's waits for a core count where it stopped; read the shares.",
     "",
     table(
-      ["area", "self ms per run", "self %"],
+      ["area", "sampled ms per run", "self %"],
       sorted(areas, (us) => us).slice(0, top).map(([area, us]) => [area, perRun(us), pct(us)]),
     ),
     "",
