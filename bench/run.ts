@@ -1,5 +1,5 @@
-// npm run bench [-- --quick | --repeats N | --workflow NAME | --startup-only | --help]
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+// npm run bench [-- --check | --quick | --repeats N | --workflow NAME | --startup-only | --help]
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -7,6 +7,7 @@ import { enterpriseWorkflowBench } from "./enterprise_workflow/engine.js";
 import { parallelWorkflowBench } from "./parallel_workflow/bench.js";
 import { DEFAULT_OPTIONS } from "./parallel_workflow/harness.js";
 import { measureStartup, renderStartup } from "./startup.js";
+import { judge, missed, renderVerdicts, type BenchFigures, type Verdict } from "./targets.js";
 import type { BenchSettings, WorkflowBench } from "./workflows.js";
 
 /** Each workflow's bench, in the order they run and print: bench/<workflow>/ holds what is its own. */
@@ -18,9 +19,13 @@ Benchmarks the CLI's start-up, then each workflow, on Postgres (DATABASE_URL, el
   parallel_workflow    against the ideal critical path, plain Promise.all and a bare LangGraph graph of the same
                        topology; concurrency, storage, the API server
   enterprise_workflow  the engine's overhead per step against a hand-written StateGraph of the same shape
-Prints markdown tables on stdout, progress on stderr, and writes bench/results/latest.json.
+Prints markdown tables on stdout, progress on stderr, and writes bench/results/latest.json. Ends with
+every target of bench/targets.ts against this run's figures.
 
 Options:
+  --check          exit 1 when a budget in bench/targets.ts misses (each named on stderr); figures
+                   this run did not measure (--quick, --workflow) are not judged
+  --judge FILE     run nothing: judge the figures of a latest.json written before (with --check, exit as it would)
   --workflow NAME  only this workflow's bench (repeatable): ${BENCHES.map((b) => b.workflow).join(", ")}
   --startup-only   only the CLI start-up figures (each command as a whole process); writes JSON only with --out
   --startup-against DIR
@@ -41,6 +46,8 @@ const { values } = (() => {
   try {
     return parseArgs({
       options: {
+        check: { type: "boolean", default: false },
+        judge: { type: "string" },
         quick: { type: "boolean", default: false },
         "startup-only": { type: "boolean", default: false },
         "startup-against": { type: "string" },
@@ -59,6 +66,30 @@ const { values } = (() => {
 if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
+}
+
+/** Prints every target against the figures; with --check, names each missed budget and sets the exit code. */
+function report(verdicts: Verdict[]) {
+  process.stdout.write(`\n### Targets (bench/targets.ts)\n\n${renderVerdicts(verdicts)}\n`);
+  if (!values.check) return;
+  const misses = missed(verdicts);
+  for (const v of misses) process.stderr.write(`[bench --check] missed: ${v.target.name}: ${v.target.format(v.value!)}\n`);
+  process.stderr.write(`[bench --check] ${misses.length ? `${misses.length} budget(s) missed` : "every budget measured is met"}\n`);
+  process.exitCode = misses.length ? 1 : 0;
+}
+
+if (values.judge) {
+  const file = values.judge;
+  const figures = (() => {
+    try {
+      return (JSON.parse(readFileSync(file, "utf8")) as { workflows?: BenchFigures }).workflows;
+    } catch (error) {
+      return fail(`--judge ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  })();
+  if (!figures) fail(`--judge ${file}: no workflows' figures in it (written by --startup-only?)`);
+  report(judge(figures));
+  process.exit();
 }
 
 function positiveInt(raw: string | undefined, name: string): number | undefined {
@@ -89,6 +120,7 @@ const startup = await measureStartup({
   ...(values["startup-against"] ? { against: values["startup-against"] } : {}),
   progress,
 });
+let verdicts: Verdict[] = [];
 if (!values["startup-only"]) {
   const workflows: Record<string, object> = {};
   for (const bench of benches) {
@@ -102,7 +134,9 @@ if (!values["startup-only"]) {
   writeFileSync(`${out}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), durationSeconds, startup, workflows }, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
   process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
+  verdicts = judge(workflows as BenchFigures);
 } else if (values.out) {
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), startup }, null, 2)}\n`);
 }
 process.stdout.write(renderStartup(startup));
+if (verdicts.length) report(verdicts);

@@ -30,6 +30,8 @@ export async function startFleet(options: {
   databaseUrl: string;
   schema: string;
   latencyMs: number;
+  /** Extra flags for each server's node, e.g. --cpu-prof. */
+  nodeOptions?: string[];
 }): Promise<ServerFleet> {
   const children: ChildProcess[] = [];
   const stop = async () => {
@@ -46,7 +48,7 @@ export async function startFleet(options: {
     for (let i = 0; i < options.processes; i++) {
       const child = spawn(
         process.execPath,
-        ["--import", "tsx", "--import", path.join(ROOT, "bench/pin_idle_load.ts"), path.join(ROOT, "scripts/orchestra.js"), "serve", "--port", "0", "--json", "--workers", String(options.workers)],
+        [...(options.nodeOptions ?? []), "--import", "tsx", "--import", path.join(ROOT, "bench/pin_idle_load.ts"), path.join(ROOT, "scripts/orchestra.js"), "serve", "--port", "0", "--json", "--workers", String(options.workers)],
         {
           cwd: ROOT,
           env: {

@@ -1,7 +1,7 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { z } from "zod";
-import { OfflineChatModel } from "../models/offline/model.js";
+import { OfflineChatModel, type OfflineChatModelCallOptions } from "../models/offline/model.js";
 
 /**
  * Every model call of one run, with its super-step and task, recorded by a LangChain callback:
@@ -14,6 +14,8 @@ export interface TracedCall {
   node: string;
   tool: string;
   messages: BaseMessage[];
+  /** The call's options as the model got them: its bound tools and tool choice. */
+  options: OfflineChatModelCallOptions;
   start: number;
   end: number;
 }
@@ -31,13 +33,15 @@ export class CallTracer extends BaseCallbackHandler {
     _tags?: string[],
     metadata?: Record<string, unknown>,
   ) {
-    const tools = (extraParams?.options as { tools?: { function: { name: string } }[] } | undefined)?.tools ?? [];
+    const options = (extraParams?.options ?? {}) as OfflineChatModelCallOptions;
+    const tools = options.tools ?? [];
     this.calls.set(runId, {
       step: Number(metadata?.langgraph_step),
       task: String(metadata?.langgraph_checkpoint_ns),
       node: String(metadata?.langgraph_node),
       tool: tools[0]?.function.name ?? "",
       messages: messages[0]!,
+      options: { tools, ...(options.tool_choice !== undefined ? { tool_choice: options.tool_choice } : {}) },
       start: performance.now(),
       end: Number.POSITIVE_INFINITY,
     });
@@ -103,5 +107,18 @@ export function promiseAllReplay(plan: CallPlan, schemas: Record<string, z.ZodTy
         }),
       );
     }
+  };
+}
+
+/**
+ * The offline model's own work for the same calls: each answer generated straight from its
+ * prompt, one after another, without LangChain's invoke around it (callbacks, config, output
+ * parsing). A test double's cost, which no deployment pays: the bench reports it apart.
+ */
+export function modelOnlyReplay(plan: CallPlan) {
+  const model = new OfflineChatModel();
+  const calls = plan.flatMap((step) => step.tasks.flatMap((task) => task.rounds.flat()));
+  return async () => {
+    for (const call of calls) await model._generate(call.messages, call.options);
   };
 }

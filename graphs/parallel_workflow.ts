@@ -66,9 +66,18 @@ builder
 // server no JSON schema, so state and output are described by the state's view (set here, not
 // as the constructor's output, which would retype every invoke's result); the input form
 // leaves out the `settings` key the CLI checkpoints its flags in. See docs/decisions.
-builder._schemaRuntimeDefinition = WorkflowStateViewSchema;
 builder._outputRuntimeDefinition = WorkflowStateViewSchema;
 builder._inputRuntimeDefinition = PublicWorkflowInputSchema;
+
+/**
+ * The builder as the served graph describes itself: the state's view as its state schema too.
+ * Not on the builder its nodes run with: LangGraph checks every node's update against a state
+ * schema, building and compiling a fresh partial zod schema per update (a quarter of a run's
+ * CPU), for a view whose records are loose and so check nothing the node's types do not.
+ */
+function describedBuilder(): typeof builder {
+  return Object.create(builder, { _schemaRuntimeDefinition: { value: WorkflowStateViewSchema } });
+}
 
 /**
  * Every loop in the graph is bounded by the settings (waves by the plan, retries by
@@ -107,8 +116,12 @@ export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
   return checkingRuns(builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
 }
 
-/** For langgraph.json: the server brings its own checkpointer. */
+/**
+ * For langgraph.json: the server brings its own checkpointer. withConfig copies the compiled
+ * graph; its nodes keep the builder they were compiled with, and schema readers read this one's.
+ */
 export const graph = checkingRuns(builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
+graph.builder = describedBuilder();
 
 /**
  * A request the served graph refuses. The API server (Hono) answers an error that has

@@ -26,7 +26,7 @@ interface Group {
   tally: string;
 }
 
-function groupsFor(steps: number): Group[] {
+export function groupsFor(steps: number): Group[] {
   const groups: Group[] = [];
   for (let g = 0, count = 0; count < steps; g++, count += 3 + 1 + FAN + 1) {
     groups.push({
@@ -41,7 +41,7 @@ function groupsFor(steps: number): Group[] {
 
 const stepCount = (groups: Group[]) => groups.length * (3 + 1 + FAN + 1);
 
-function definitionOf(groups: Group[]) {
+export function definitionOf(groups: Group[]) {
   const noop = (id: string) => ({ set: { [id]: "1" } });
   const steps: Record<string, unknown>[] = [];
   let previous: string | undefined;

@@ -13,7 +13,7 @@ import { pinIdleLoad } from "../idle_load.js";
 import { type ApiCreatesResult, apiRun, measureApiCreates, startFleet, watchFleet } from "../server.js";
 import { interleaved, ratio, spread, timed, type Spread } from "../stats.js";
 import { storageOf, type StorageBytes } from "../storage.js";
-import { CallTracer, criticalPathCalls, planOf, promiseAllReplay } from "../trace.js";
+import { CallTracer, criticalPathCalls, modelOnlyReplay, planOf, promiseAllReplay } from "../trace.js";
 import { registeredWorkflow, type CompiledWorkflow } from "../workflows.js";
 import { compileBareTopology } from "./topology.js";
 
@@ -69,7 +69,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
  * The offline planner gives five branches per task; stated complexity 0.9 and no
  * sequencing words make the plan parallel, so the fan-out is 5 × tasks.
  */
-function benchTasks(branches: number): Task[] {
+export function benchTasks(branches: number): Task[] {
   if (branches % 5 !== 0) throw new Error(`branches must be a multiple of 5, got ${branches}`);
   return Array.from({ length: branches / 5 }, (_, i) => ({
     description: `Assess storage option ${i + 1} for a semantic search service: its latency, cost and operational risk`,
@@ -82,7 +82,7 @@ function benchTasks(branches: number): Task[] {
  * fan-out wider than 10 trips Node's leak warning once per run. It is not a leak (the
  * step's signal goes when the step ends), and the warnings would bury the progress lines.
  */
-function allowWideFanOut(branches: number[]): () => void {
+export function allowWideFanOut(branches: number[]): () => void {
   const previous = EventEmitter.defaultMaxListeners;
   setMaxListeners(Math.max(previous, ...branches) + 10);
   return () => setMaxListeners(previous);
@@ -106,7 +106,7 @@ function setLatency(ms: number) {
 type Workflow = CompiledWorkflow<"parallel_workflow">;
 type BareTopology = ReturnType<typeof compileBareTopology>;
 
-async function runWorkflow(workflow: Workflow, branches: number, maxConcurrency = branches) {
+export async function runWorkflow(workflow: Workflow, branches: number, maxConcurrency = branches) {
   const threadId = newThread(`w${branches}`);
   const final = (await workflow.invoke(
     { taskQueue: benchTasks(branches) },
@@ -189,6 +189,10 @@ export interface FloorResult {
   workflowStockPostgres: FloorRow;
   /** The same model calls as plain Promise.all: the agents' own CPU. */
   promiseAll: FloorRow;
+  /** The offline model's own answers to the same calls, without LangChain around them: the test double's share. */
+  model: FloorRow;
+  /** The workflow's CPU, as shipped, less the offline model's own, over the bare floor: the product's overhead alone. */
+  cpuOverFloorWithoutModel: number;
   /** The workflow's CPU, as shipped, over the bare topology's on the stock PostgresSaver (medians). */
   cpuOverFloor: number;
   /** The same with the workflow on the stock PostgresSaver too: our nodes and state alone. */
@@ -381,6 +385,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         workflowPostgres: () => timed(async () => (postgresThread = await runWorkflow(workflow, branches))),
         workflowStockPostgres: () => timed(() => runWorkflow(workflowStock, branches)),
         promiseAll: () => timed(promiseAllReplay(trace.plan, SCHEMAS)),
+        model: () => timed(modelOnlyReplay(trace.plan)),
       });
       const row = (k: keyof typeof runs): FloorRow => ({ wallMs: spread(runs[k].wall), cpuMs: spread(runs[k].cpu) });
       const rows = {
@@ -390,6 +395,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         workflowPostgres: row("workflowPostgres"),
         workflowStockPostgres: row("workflowStockPostgres"),
         promiseAll: row("promiseAll"),
+        model: row("model"),
       };
       const superSteps = (await storageOf(db.pool, options.schema, postgresThread)).checkpointRows;
       const perStep = (a: FloorRow, b: FloorRow, k: keyof FloorRow) => (a[k].median - b[k].median) / superSteps;
@@ -399,6 +405,7 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         ...rows,
         cpuOverFloor: ratio(rows.workflowPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
         cpuOverFloorStock: ratio(rows.workflowStockPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
+        cpuOverFloorWithoutModel: ratio(rows.workflowPostgres.cpuMs.median - rows.model.cpuMs.median, rows.barePostgres.cpuMs.median),
         ownCpuMs: rows.workflowStockPostgres.cpuMs.median - rows.barePostgres.cpuMs.median - rows.promiseAll.cpuMs.median,
         checkpointPerStep: {
           bareWallMs: perStep(rows.barePostgres, rows.bareMemory, "wallMs"),

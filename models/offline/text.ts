@@ -103,9 +103,33 @@ function byFrequency(items: string[]): string[] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([item]) => item);
 }
 
+/** A text's content words by frequency, and each one's stem when it looks like a word. */
+interface TextWords {
+  words: string[];
+  stems?: (string | undefined)[];
+}
+
+/**
+ * Each recent text's words. The skills ask for the words of the same texts over and over
+ * (the task under every branch's prompt, each claim against each task), and scanning them
+ * again was most of the offline model's CPU. Bounded: emptied when full.
+ */
+const wordsOf = new Map<string, TextWords>();
+const TEXTS_KEPT = 1024;
+
+function textWords(text: string): TextWords {
+  let entry = wordsOf.get(text);
+  if (entry === undefined) {
+    entry = { words: byFrequency((text.toLowerCase().match(/[a-z][a-z0-9-]*/g) ?? []).filter(isContent)) };
+    if (wordsOf.size >= TEXTS_KEPT) wordsOf.clear();
+    wordsOf.set(text, entry);
+  }
+  return entry;
+}
+
 /** Content words, most frequent first, ties in order of appearance. */
 export function keywords(text: string, max = 8): string[] {
-  return byFrequency((text.toLowerCase().match(/[a-z][a-z0-9-]*/g) ?? []).filter(isContent)).slice(0, max);
+  return textWords(text).words.slice(0, max);
 }
 
 /**
@@ -128,7 +152,11 @@ export function stem(word: string): string {
 
 /** The stems of the text's content words that look like words: what a text is about, comparably. */
 export function subjectStems(text: string, max = 12): Set<string> {
-  return new Set(keywords(text, max).filter(looksLikeWord).map(stem));
+  const entry = textWords(text);
+  entry.stems ??= entry.words.map((word) => (looksLikeWord(word) ? stem(word) : undefined));
+  const stems = new Set<string>();
+  for (const s of entry.stems.slice(0, max)) if (s !== undefined) stems.add(s);
+  return stems;
 }
 
 /** How many of the subject's stems the text uses. */

@@ -94,7 +94,10 @@ async function synthesise(
   );
   // Keep only attributions to branches that exist: a model can invent a source.
   const known = new Set(weighted.map((w) => w.source));
-  const findingsOf = (ids: readonly string[]) => results.filter((r) => ids.includes(r.branchId)).flatMap((r) => r.results?.findings ?? []);
+  const findingsOf = (ids: readonly string[]) => {
+    const wanted = new Set(ids);
+    return results.filter((r) => wanted.has(r.branchId)).flatMap((r) => r.results?.findings ?? []);
+  };
   return {
     status: "merged",
     summary: synthesis.summary,

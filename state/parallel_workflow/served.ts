@@ -10,9 +10,10 @@ import type { WorkflowStateType } from "./workflow.js";
  * and output (GET /assistants/{id}/schemas). The state's channels stay declared once,
  * in workflow.ts; these schemas describe them for forms and viewers.
  *
- * LangGraph checks each state update against the state schema, so every nested record
- * here is loose: it names and types the fields a client reads, and lets any value the
- * nodes write pass through unchanged (a strict schema would strip what it does not list).
+ * Every nested record here is loose: it names and types the fields a client reads, and lets
+ * any value the nodes write pass through unchanged. The view describes the served graph's
+ * state; the nodes do not run with it as their state schema (LangGraph would check every
+ * update against it, at a quarter of a run's CPU: docs/decisions/0034).
  */
 
 /** Studio's input form: the task. The `settings` key is how the CLI checkpoints its flags, not a field for people. */
