@@ -1,5 +1,6 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, handleAll, retry, timeout, wrap } from "cockatiel";
+import { isGraphBubbleUp } from "@langchain/langgraph";
+import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, handleWhen, retry, timeout, wrap } from "cockatiel";
 import type { Action } from "../../state/enterprise_workflow/definition.js";
 import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
 import type { AuditEntry, EnterpriseUpdate } from "../../state/enterprise_workflow/state.js";
@@ -21,6 +22,7 @@ export interface Execution<T> {
  * Runs the work under the step's policy: at most retry.maxAttempts attempts, exponential backoff
  * with jitter between them, and all of it within the step's timeout (cut to the workflow's
  * deadline). The AbortSignal reaches the model call; a call that ignores it is abandoned anyway.
+ * A child's interrupt is no failure: it leaves the step as LangGraph's own, to be resumed.
  */
 export async function executeWithPolicy<T>(
   task: Pick<WorkerTask, "retry" | "timeoutSeconds" | "deadline">,
@@ -35,7 +37,7 @@ export async function executeWithPolicy<T>(
   if (budgetMs <= 0) return { ok: false, error: `the workflow deadline ${task.deadline} passed before the step ran`, attempts, durationMs: 0 };
   const policy = wrap(
     timeout(budgetMs, TimeoutStrategy.Aggressive),
-    retry(handleAll, {
+    retry(handleWhen((error) => !isGraphBubbleUp(error)), {
       maxAttempts: task.retry.maxAttempts - 1,
       backoff: new ExponentialBackoff({ initialDelay: task.retry.backoff.initialDelayMs, maxDelay: task.retry.backoff.maxDelayMs }),
     }),
@@ -47,6 +49,7 @@ export async function executeWithPolicy<T>(
     });
     return { ok: true, value, attempts, durationMs: elapsed() };
   } catch (error) {
+    if (isGraphBubbleUp(error)) throw error;
     const message =
       error instanceof TaskCancelledError
         ? cutByDeadline
@@ -60,7 +63,11 @@ export async function executeWithPolicy<T>(
 }
 
 /** The step's outcome as a state update: its record, result, mapped context values and audit entry. */
-export function outcomeUpdate(task: WorkerTask, execution: Execution<unknown>, now: number): EnterpriseUpdate {
+export function outcomeUpdate(
+  task: Pick<WorkerTask, "key" | "role" | "scope" | "outputMapping" | "iteration"> & { action?: Action },
+  execution: Execution<unknown>,
+  now: number,
+): EnterpriseUpdate {
   const at = new Date(now).toISOString();
   const { key } = task;
   const common = { attempts: execution.attempts, ...(task.iteration ? { iterations: task.iteration } : {}) };
@@ -72,7 +79,7 @@ export function outcomeUpdate(task: WorkerTask, execution: Execution<unknown>, n
       const output = execution.value;
       const scope = { ...task.scope, output };
       context = {
-        ...("set" in task.action ? (output as Record<string, unknown>) : {}),
+        ...(task.action && "set" in task.action ? (output as Record<string, unknown>) : {}),
         ...Object.fromEntries(Object.entries(task.outputMapping).map(([name, text]) => [name, evaluateExpression(text, scope)])),
       };
     } catch (mappingError) {
