@@ -78,3 +78,62 @@ describe("a subworkflow step", () => {
     }
   });
 });
+
+const delegate = (mode: "inline" | "detached") => ({
+  name: "delegating",
+  steps: [
+    {
+      stepId: "delegate",
+      stepType: "subworkflow",
+      subworkflow: { definition: "child_approval", mode },
+      inputMapping: { vendor: "vendor" },
+      outputMapping: { verdict: "output.result.verdict.verdict" },
+    },
+  ],
+});
+
+describe("a child's question", () => {
+  it.each(["inline", "detached"] as const)("surfaces on the parent naming the step (%s), and the parent's answer resumes the child", async (mode) => {
+    const { threadId, questions, values } = await run(delegate(mode), { vendor: "Acme" });
+    expect(values.status).not.toBe("COMPLETED");
+    expect(questions).toHaveLength(1);
+    expect(questions[0]).toMatchObject({ kind: "child", stepId: "delegate", workflow: "enterprise_workflow", mode, request: { kind: "approval", stepId: "sign_off", approvers: ["manager"] } });
+    if (mode === "detached") expect(questions[0]!.thread).toBe(`${threadId}.child.delegate`);
+
+    await engine.invoke(approvalCommand({ decision: "approve", reviewer: "dana", role: "manager" }), configOf(threadId));
+    const after = await snapshotOf(threadId);
+    expect(after.questions).toEqual([]);
+    expect(after.values.status).toBe("COMPLETED");
+    expect(after.values.context.verdict).toBe("approved Acme");
+  });
+
+  it("is the inline child's own state under getState with subgraphs", async () => {
+    const { threadId } = await run(delegate("inline"), { vendor: "Acme" });
+    const snapshot = await engine.getState(configOf(threadId), { subgraphs: true });
+    const child = snapshot.tasks.find((task) => task.name === "child_enterprise_workflow")?.state as { values: EnterpriseState } | undefined;
+    expect(child?.values.workflowName).toBe("child_approval");
+    expect(child?.values.status).toBe("WAITING_APPROVAL");
+  });
+});
+
+describe("children of other workflows", () => {
+  it("runs the dynamic agents as a child", async () => {
+    const { values } = await run({
+      name: "agents",
+      globalVariables: { agentSettings: { review: "never", qualityThreshold: 0.5 } },
+      steps: [
+        {
+          stepId: "analyse",
+          stepType: "subworkflow",
+          subworkflow: { workflow: "dynamic_agents" },
+          inputMapping: { taskQueue: "[{'description': 'Analyse ' + vendor, 'type': 'analysis'}]", settings: "agentSettings" },
+          outputMapping: { analysis: "output.report" },
+        },
+      ],
+    }, { vendor: "Acme" });
+    expect(values.errors).toEqual([]);
+    expect(values.status).toBe("COMPLETED");
+    expect(typeof values.context.analysis).toBe("string");
+    expect(Object.keys(offlineCallCounts()).length).toBeGreaterThan(0);
+  });
+});
