@@ -34,11 +34,11 @@ export interface EngineChildren {
   checkpointer?: BaseCheckpointSaver;
 }
 
-/** What the load-time checks know of the children: the registered workflows' input schemas, and the named definitions. */
-export function childCatalog(services: EngineServices, children: EngineChildren): ChildCatalog {
+/** What the load-time checks know of the children: the registered workflows' input schemas, and where named definitions load from. */
+export function childCatalog(workflows: readonly WorkflowDefinition[], loadNamed: ChildCatalog["loadNamed"] = loadNamedDefinition): ChildCatalog {
   return {
-    workflows: Object.fromEntries(children.workflows.filter((workflow) => workflow.subgraph).map((workflow) => [workflow.name, workflow.inputSchema])),
-    loadNamed: services.namedDefinition ?? loadNamedDefinition,
+    workflows: Object.fromEntries(workflows.filter((workflow) => workflow.subgraph).map((workflow) => [workflow.name, workflow.inputSchema])),
+    loadNamed,
   };
 }
 
@@ -69,7 +69,7 @@ function registeredRunners(children: EngineChildren): ChildRunner[] {
  */
 export function createEngineBuilder(services: EngineServices, children: EngineChildren = { workflows: [] }, depth = 1, runners = registeredRunners(children)) {
   const workers = createWorkers(services);
-  const catalog = childCatalog(services, children);
+  const catalog = childCatalog(children.workflows, services.namedDefinition);
   const engineRunner = depth < MAX_SUBWORKFLOW_DEPTH ? engineChildRunner(services, children, depth, runners) : undefined;
   const childRunners = engineRunner ? [...runners, engineRunner] : runners;
   const builder = new StateGraph(EnterpriseWorkflowState, { input: EnterpriseInputSchema })

@@ -100,7 +100,7 @@ export async function threadWorkflow(db: { pool: pg.Pool; schema: string }, thre
 }
 
 /** Every registered workflow but one, loaded: the children a workflow may run. */
-async function otherWorkflows(name: string): Promise<WorkflowDefinition[]> {
+export async function otherWorkflows(name: string): Promise<WorkflowDefinition[]> {
   return Promise.all(Object.keys(WORKFLOWS).filter((other) => other !== name).map((other) => loadWorkflow(other)));
 }
 

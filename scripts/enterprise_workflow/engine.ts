@@ -4,7 +4,10 @@ import type { Command } from "@langchain/langgraph";
 import type { Checkpointer } from "../../checkpoints/index.js";
 import { listDefinitionVersions } from "../../checkpoints/enterprise_workflow/definition_versions.js";
 import { migrateEnterpriseControls, PostgresEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
-import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
+import { childCatalog, compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
+import { otherWorkflows } from "../../graphs/registry.js";
+import { ENGINE_WORKFLOW } from "../../state/enterprise_workflow/definition.js";
+import { checkHierarchy, hasChildren } from "../../state/enterprise_workflow/hierarchy.js";
 import { approvalCommand, ApprovalDecisionSchema, type ApprovalDecision, type PausedNotice } from "../../nodes/enterprise_workflow/approval.js";
 import { engineServices } from "../../nodes/enterprise_workflow/services.js";
 import type { ApprovalRequest } from "../../nodes/enterprise_workflow/tasks.js";
@@ -39,11 +42,22 @@ export async function resolveDefinition(db: Pick<Checkpointer, "pool" | "schema"
   return versions[versions.length - 1]?.definition ?? loadNamedDefinition(target);
 }
 
+/**
+ * The checks across definitions, before anything is saved: children that exist, no cycle between
+ * definitions, the depth limit, and mappings of the child's input types. Named children load as
+ * `loadNamed` says: files for validate, stored versions first for run.
+ */
+export async function checkChildren(definition: AdvancedWorkflow, loadNamed?: (name: string) => Promise<AdvancedWorkflow>): Promise<void> {
+  // Loading the other workflows' graphs takes a while: only a definition that runs children pays for it.
+  if (hasChildren(definition)) await checkHierarchy(definition, childCatalog(await otherWorkflows(ENGINE_WORKFLOW), loadNamed));
+}
+
 /** The engine on the command's database: pause and cancel requests reach it from any process on the same database. */
 export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; controls: PostgresEnterpriseControls }> {
   await migrateEnterpriseControls(db.pool, db.schema);
   const controls = new PostgresEnterpriseControls(db.pool, db.schema);
-  const engine = compileEnterpriseWorkflow(db.checkpointer, engineServices(controls, { namedDefinition: (name) => resolveDefinition(db, name) }));
+  const services = engineServices(controls, { namedDefinition: (name) => resolveDefinition(db, name) });
+  const engine = compileEnterpriseWorkflow(db.checkpointer, services, await otherWorkflows(ENGINE_WORKFLOW));
   return { engine, controls };
 }
 

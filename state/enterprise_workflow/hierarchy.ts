@@ -13,6 +13,9 @@ export interface ChildCatalog {
 
 const childSteps = (workflow: AdvancedWorkflow) => allSteps(workflow.steps).filter((step) => step.subworkflow !== undefined);
 
+/** Whether any step runs a child: a definition without one needs no catalog. */
+export const hasChildren = (workflow: AdvancedWorkflow) => childSteps(workflow).length > 0;
+
 /** A mapping's value when it reads nothing from the context (a literal, or arithmetic on literals); undefined when it does. */
 function constantValue(text: string): { value: unknown } | undefined {
   try {
@@ -26,17 +29,17 @@ function constantValue(text: string): { value: unknown } | undefined {
  * A registered child's input mapping against its input schema: every key must be one of its
  * fields, and a value known without the context must have the field's type.
  */
-function checkInputMapping(step: WorkflowStep, workflow: string, schema: z.ZodType): void {
+function checkInputMapping(where: string, step: WorkflowStep, workflow: string, schema: z.ZodType): void {
   if (!(schema instanceof z.ZodObject)) return;
   const fields = schema.shape as Record<string, z.ZodType>;
   for (const [key, text] of Object.entries(step.inputMapping)) {
     const field = fields[key];
-    if (!field) throw new DefinitionError(`step '${step.stepId}': inputMapping.${key} is not an input of ${workflow}; use ${Object.keys(fields).join(", ")}`);
+    if (!field) throw new DefinitionError(`${where}: inputMapping.${key} is not an input of ${workflow}; use ${Object.keys(fields).join(", ")}`);
     const constant = constantValue(text);
     if (!constant) continue;
     const parsed = field.safeParse(constant.value);
     if (!parsed.success) {
-      throw new DefinitionError(`step '${step.stepId}': inputMapping.${key} '${text}' gives ${JSON.stringify(constant.value)}, the wrong type for ${workflow}'s ${key}: ${parsed.error.issues[0]!.message}`);
+      throw new DefinitionError(`${where}: inputMapping.${key} '${text}' gives ${JSON.stringify(constant.value)}, the wrong type for ${workflow}'s ${key}: ${parsed.error.issues[0]!.message}`);
     }
   }
 }
@@ -48,6 +51,7 @@ function checkInputMapping(step: WorkflowStep, workflow: string, schema: z.ZodTy
  * levels, the parent counting as one. Throws DefinitionError, one line.
  */
 export async function checkHierarchy(workflow: AdvancedWorkflow, catalog: ChildCatalog, maxDepth = MAX_SUBWORKFLOW_DEPTH): Promise<void> {
+  if (!hasChildren(workflow)) return;
   const visit = async (definition: AdvancedWorkflow, path: readonly string[]): Promise<void> => {
     for (const step of childSteps(definition)) {
       const child = step.subworkflow!;
@@ -57,7 +61,7 @@ export async function checkHierarchy(workflow: AdvancedWorkflow, catalog: ChildC
         const schema = catalog.workflows[child.workflow];
         if (!schema) throw new DefinitionError(`${where}: unknown workflow '${child.workflow}'; use ${[...Object.keys(catalog.workflows), ENGINE_WORKFLOW].join(", ")}`);
         if (depth > maxDepth) throw new DefinitionError(`${where}: ${child.workflow} would run at depth ${depth}, over the limit of ${maxDepth}`);
-        checkInputMapping(step, child.workflow, schema);
+        checkInputMapping(where, step, child.workflow, schema);
         continue;
       }
       const name = child.definition!;
