@@ -61,3 +61,22 @@ describe("load-time limits on children", () => {
     expect(validated.code, validated.stderr).toBe(0);
   });
 });
+
+describe("a parent thread on the CLI", () => {
+  it("shows the child that asks and the children with their status; resume answers the child", { timeout: 240_000 }, async () => {
+    const threadId = "delegating-cli";
+    const ran = await orchestra(["workflow", "run", "delegating", "--thread", threadId, "--json"]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout + ran.stderr).toMatch(/approval at delegate › sign_off: Approve 'sign_off' of child_approval\?/);
+    expect(JSON.parse(ran.stdout.trim().split("\n").at(-1)!)).toMatchObject({ status: "WAITING_APPROVAL" });
+
+    const shown = await orchestra(["show", threadId]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/WAITING_APPROVAL at delegate › sign_off/);
+    expect(shown.stdout).toMatch(/Children\n {2}delegate +RUNNING +enterprise_workflow child_approval \(inline\)/);
+
+    const resumed = await orchestra(["resume", threadId, "--approve", "--reviewer", "dana", "--role", "manager", "--json"]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout.trim().split("\n").at(-1)!)).toMatchObject({ status: "COMPLETED", steps: { delegate: { status: "COMPLETED" } } });
+  });
+});
