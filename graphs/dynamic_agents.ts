@@ -77,6 +77,7 @@ export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicA
   compile: compileOnEnvironmentStats,
   // Its input and settings checks are checkRequest's; the server adds nothing else to them.
   serve: compileOnEnvironmentStats,
+  subgraph: () => dynamicAgentsBuilder(lazyAgentStats()).compile({ name: "dynamic_agents" }).withConfig(RUN_DEFAULTS),
   inputSchema: DynamicAgentsInputSchema,
   configurationSchema: DynamicAgentsSettingsSchema.partial(),
   reviewPoints: REVIEW_POINTS,

@@ -162,6 +162,7 @@ export const parallelWorkflow: WorkflowDefinition<ReturnType<typeof compileWorkf
   // The served graph carries the API's checks (asNode required, truthful status) that the
   // CLI's compileWorkflow does not; like LangGraph's own server, we give it its checkpointer.
   serve: (checkpointer) => Object.assign(graph, { checkpointer }),
+  subgraph: () => builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS),
   inputSchema: WorkflowInputSchema,
   configurationSchema: ConfigurationSchema,
   reviewPoints: REVIEW_POINTS,

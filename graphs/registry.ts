@@ -40,8 +40,22 @@ export const WORKFLOWS = {
   enterprise_workflow: {
     description: "The enterprise engine: runs a declarative workflow definition, given or named",
     servedGraph: "./graphs/enterprise_workflow.ts:graph",
-    nodes: ["orchestrator", "llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "recovery_worker", "approval_worker", "pause_gate"],
-    load: async () => (await import("./enterprise_workflow.js")).enterpriseWorkflow,
+    nodes: [
+      "orchestrator",
+      "llm_worker",
+      "set_worker",
+      "react_worker",
+      "split_worker",
+      "webhook_worker",
+      "recovery_worker",
+      "approval_worker",
+      "pause_gate",
+      "child_parallel_workflow",
+      "child_dynamic_agents",
+      "child_enterprise_workflow",
+    ],
+    // Its subworkflow steps run the other registered workflows: handed over here, the engine imports none.
+    load: async (): Promise<WorkflowDefinition> => (await import("./enterprise_workflow.js")).enterpriseWorkflowWith(await otherWorkflows("enterprise_workflow")),
     storage: async () => (await import("../checkpoints/enterprise_workflow/storage.js")).enterpriseWorkflowStorage,
     variants: async () => (await import("../metrics/enterprise_workflow/variants.js")).enterpriseVariants,
   },
@@ -84,6 +98,11 @@ export function workflowOfReached(reached: readonly string[]): WorkflowName {
 /** The workflow of a saved thread; the default workflow's for an id with no checkpoint (its commands then say there is no such thread). */
 export async function threadWorkflow(db: { pool: pg.Pool; schema: string }, threadId: string): Promise<WorkflowName> {
   return workflowOfReached((await reachedNodes(db.pool, db.schema, threadId)) ?? []);
+}
+
+/** Every registered workflow but one, loaded: the children a workflow may run. */
+export async function otherWorkflows(name: string): Promise<WorkflowDefinition[]> {
+  return Promise.all(Object.keys(WORKFLOWS).filter((other) => other !== name).map((other) => loadWorkflow(other)));
 }
 
 /** Every workflow's own tables, in the registry's order, loading no graph. */

@@ -2,9 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { Command, END, Send } from "@langchain/langgraph";
 import type { ControlRequest } from "../../checkpoints/enterprise_workflow/controls.js";
-import { allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import { ENGINE_WORKFLOW, MAX_SUBWORKFLOW_DEPTH, allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import { checkHierarchy, type ChildCatalog } from "../../state/enterprise_workflow/hierarchy.js";
 import { evaluateCondition, evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
-import { checkDefinition, loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
+import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import type { AuditEntry, EnterpriseState, EnterpriseUpdate, RollbackPlan, StepRecord, WorkflowStatus } from "../../state/enterprise_workflow/state.js";
 import {
   childrenToStart,
@@ -17,7 +18,7 @@ import {
 } from "./decisions.js";
 import type { EngineServices } from "./services.js";
 import { raiseSlaAlerts, slaChecks, type SlaCheck } from "./sla.js";
-import { WORKER_NODES, workerNodeFor, type EngineTask, type WorkerTask } from "./tasks.js";
+import { WORKER_NODES, workerNodeFor, type EngineTask, type SubworkflowTask, type WorkerTask } from "./tasks.js";
 
 export const ORCHESTRATOR_ENDS = [...WORKER_NODES, "orchestrator", "pause_gate", END];
 
@@ -168,6 +169,27 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     kind: "action",
     attemptGroup: (records[key]?.dispatches ?? 0) + 1,
   });
+  /** The child's input is inputMapping's values alone; an engine child gets them as its context, with the definition to run. */
+  const subworkflowTask = (step: WorkflowStep, key: string, scope: Record<string, unknown>): SubworkflowTask => {
+    const child = step.subworkflow!;
+    const mapped = Object.fromEntries(Object.keys(step.inputMapping).map((name) => [name, scope[name]]));
+    const answer = records[key]?.answer;
+    return {
+      kind: "subworkflow",
+      key,
+      stepId: step.stepId,
+      workflow: child.workflow,
+      mode: child.mode,
+      input: child.workflow === ENGINE_WORKFLOW ? { definition: child.definition, input: mapped } : mapped,
+      scope,
+      outputMapping: step.outputMapping,
+      retry: effectiveRetryPolicy(workflow, step),
+      timeoutSeconds: step.timeoutSeconds,
+      deadline: state.deadline,
+      attemptGroup: (records[key]?.dispatches ?? 0) + 1,
+      ...(answer ? { answer } : {}),
+    };
+  };
   // Recovery runs even after the deadline passed: it is what puts the world back.
   const recoveryTask = (item: RecoveryItem, kind: "error_handler" | "compensation"): WorkerTask => ({
     kind: "action",
@@ -330,6 +352,13 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
         advanceChildren(step);
         return;
       }
+      if (step.stepType === "subworkflow") {
+        if (budget() <= 0) return;
+        set(step.stepId, { status: "RUNNING", startedAt: records[step.stepId]?.startedAt ?? at });
+        startedNow.push(step.stepId);
+        dispatch(subworkflowTask(step, step.stepId, scopeFor(step, step)));
+        return;
+      }
       if (!step.action) {
         settle(step.stepId, "COMPLETED", { reason: "no action" }, null);
         return;
@@ -451,14 +480,30 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
   };
 }
 
-/** The orchestrator node: initialises the run, then each turn acts on pause and cancel requests and Sends the next work to the typed workers. */
-export function createOrchestrator(services: EngineServices) {
+/** The first turn: the definition loaded when named, checked with its children (within what is left of the depth limit), and the run set up. */
+async function firstTurn(state: EnterpriseState, catalog: ChildCatalog, depth: number, now: number): Promise<EnterpriseUpdate> {
+  const at = new Date(now).toISOString();
+  try {
+    const definition = typeof state.definition === "string" ? await catalog.loadNamed(state.definition) : state.definition;
+    const update = initialize(definition, state.input, now);
+    if (update.workflow) await checkHierarchy(update.workflow, catalog, MAX_SUBWORKFLOW_DEPTH - depth + 1);
+    return update;
+  } catch (error) {
+    return failedRun(at, (error as Error).message);
+  }
+}
+
+/**
+ * The orchestrator node: initialises the run, then each turn acts on pause and cancel requests and
+ * Sends the next work to the typed workers. `depth` is the engine's level: 1 for a thread's own
+ * run, one more for each subworkflow step it runs inside.
+ */
+export function createOrchestrator(services: EngineServices, catalog: ChildCatalog, depth = 1) {
   return async (state: EnterpriseState, config: RunnableConfig): Promise<Command> => {
     const now = Date.now();
     const at = new Date(now).toISOString();
     if (state.status === "INITIALIZING") {
-      const definition = typeof state.definition === "string" ? await (services.namedDefinition ?? loadNamedDefinition)(state.definition).catch((error: Error) => error) : state.definition;
-      const update = definition instanceof Error ? failedRun(at, definition.message) : initialize(definition, state.input, now);
+      const update = await firstTurn(state, catalog, depth, now);
       return new Command({ update, goto: update.status === "RUNNING" ? "orchestrator" : END });
     }
     const threadId = config.configurable?.thread_id;

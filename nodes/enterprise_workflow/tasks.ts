@@ -1,4 +1,4 @@
-import type { Action, RetryPolicy } from "../../state/enterprise_workflow/definition.js";
+import type { Action, ChildMode, RetryPolicy } from "../../state/enterprise_workflow/definition.js";
 import type { RecoveryRecord } from "../../state/enterprise_workflow/state.js";
 
 /** The worker nodes, one per kind of work. */
@@ -59,9 +59,51 @@ export interface ApprovalTask {
   refusals: number;
 }
 
-export type EngineTask = WorkerTask | ApprovalTask;
+/** A child's question, answered on the parent: a detached child gets the answer on the next dispatch. */
+export interface ChildAnswer {
+  /** The child's interrupt the answer is for: applied only while the child still waits there. */
+  interruptId: string;
+  value: unknown;
+}
 
-export function workerNodeFor(task: EngineTask): WorkerNode {
+/** A subworkflow step's run of its child, Sent to the child's node (`child_<workflow>`). */
+export interface SubworkflowTask {
+  kind: "subworkflow";
+  key: string;
+  stepId: string;
+  workflow: string;
+  mode: ChildMode;
+  /** The child's input: inputMapping's values; for an engine child, `{definition, input}`. */
+  input: Record<string, unknown>;
+  scope: Record<string, unknown>;
+  outputMapping: Record<string, string>;
+  retry: RetryPolicy;
+  timeoutSeconds: number;
+  deadline: string;
+  attemptGroup: number;
+  /** Detached: an answer given on the parent to the child's question, not yet passed on. */
+  answer?: ChildAnswer;
+}
+
+/** What a child's interrupt shows on the parent: which step's child asks, and the child's own question. */
+export interface ChildQuestion {
+  kind: "child";
+  stepId: string;
+  workflow: string;
+  mode: ChildMode;
+  /** Detached children: the child's thread, where its own state is. */
+  thread?: string;
+  interruptId?: string;
+  request: unknown;
+}
+
+export type EngineTask = WorkerTask | ApprovalTask | SubworkflowTask;
+
+/** The node that runs children of a registered workflow. */
+export const childNode = (workflow: string) => `child_${workflow}`;
+
+export function workerNodeFor(task: EngineTask): string {
+  if (task.kind === "subworkflow") return childNode(task.workflow);
   if (task.kind === "approval") return "approval_worker";
   if (task.role === "recovery") return "recovery_worker";
   if (task.role === "split") return "split_worker";

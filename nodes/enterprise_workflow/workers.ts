@@ -1,4 +1,5 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { isGraphBubbleUp } from "@langchain/langgraph";
 import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, fullJitterGenerator, handleWhen, retry, timeout, wrap } from "cockatiel";
 import type { Action } from "../../state/enterprise_workflow/definition.js";
 import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
@@ -36,6 +37,7 @@ export const retryable = (error: Error) => !(error instanceof SsrfRefusedError |
  * Runs the work under the step's policy: at most retry.maxAttempts attempts, exponential backoff
  * with full jitter between them (retryDelayBound), and all of it within the step's timeout (cut to the workflow's
  * deadline). The AbortSignal reaches the model call; a call that ignores it is abandoned anyway.
+ * A child's interrupt is no failure: it leaves the step as LangGraph's own, to be resumed.
  */
 export async function executeWithPolicy<T>(
   task: Pick<WorkerTask, "retry" | "timeoutSeconds" | "deadline">,
@@ -49,7 +51,7 @@ export async function executeWithPolicy<T>(
   const retryDelaysMs: number[] = [];
   const elapsed = () => Math.round(now() - started);
   if (budgetMs <= 0) return { ok: false, error: `the workflow deadline ${task.deadline} passed before the step ran`, attempts, retryDelaysMs, durationMs: 0 };
-  const retries = retry(handleWhen(retryable), {
+  const retries = retry(handleWhen((error) => retryable(error) && !isGraphBubbleUp(error)), {
     maxAttempts: task.retry.maxAttempts - 1,
     backoff: new ExponentialBackoff({
       generator: fullJitterGenerator,
@@ -66,6 +68,7 @@ export async function executeWithPolicy<T>(
     });
     return { ok: true, value, attempts, retryDelaysMs, durationMs: elapsed() };
   } catch (error) {
+    if (isGraphBubbleUp(error)) throw error;
     const message =
       error instanceof TaskCancelledError
         ? cutByDeadline
@@ -79,7 +82,11 @@ export async function executeWithPolicy<T>(
 }
 
 /** The step's outcome as a state update: its record, result, mapped context values and audit entry. */
-export function outcomeUpdate(task: WorkerTask, execution: Execution<unknown>, now: number): EnterpriseUpdate {
+export function outcomeUpdate(
+  task: Pick<WorkerTask, "key" | "role" | "scope" | "outputMapping" | "iteration"> & { action?: Action },
+  execution: Execution<unknown>,
+  now: number,
+): EnterpriseUpdate {
   const at = new Date(now).toISOString();
   const { key } = task;
   const common = {
@@ -95,7 +102,7 @@ export function outcomeUpdate(task: WorkerTask, execution: Execution<unknown>, n
       const output = execution.value;
       const scope = { ...task.scope, output };
       context = {
-        ...("set" in task.action ? (output as Record<string, unknown>) : {}),
+        ...(task.action && "set" in task.action ? (output as Record<string, unknown>) : {}),
         ...Object.fromEntries(Object.entries(task.outputMapping).map(([name, text]) => [name, evaluateExpression(text, scope)])),
       };
     } catch (mappingError) {

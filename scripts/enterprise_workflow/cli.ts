@@ -17,10 +17,13 @@ const RUN_STATUS: Record<WorkflowStatus, RunStatus> = {
 
 const isWorkflowStatus = (value: unknown): value is WorkflowStatus => typeof value === "string" && Object.hasOwn(RUN_STATUS, value);
 
-/** The approval step an interrupt asks at, if it is an approval. */
+/** The step an interrupt asks at, if it is an approval or a child's question: a child's named through its subworkflow step, `delegate › sign_off`. */
 function approvalStep(interrupt: unknown): string | null {
-  if (interrupt === null || typeof interrupt !== "object" || !("kind" in interrupt) || interrupt.kind !== "approval") return null;
-  return "stepId" in interrupt && typeof interrupt.stepId === "string" ? interrupt.stepId : null;
+  if (interrupt === null || typeof interrupt !== "object" || !("kind" in interrupt) || (interrupt.kind !== "approval" && interrupt.kind !== "child")) return null;
+  const step = "stepId" in interrupt && typeof interrupt.stepId === "string" ? interrupt.stepId : null;
+  if (interrupt.kind === "approval" || step === null) return step;
+  const inner = "request" in interrupt ? approvalStep(interrupt.request) : null;
+  return inner ? `${step} › ${inner}` : step;
 }
 
 /** The engine's CLI: a thread is listed under its definition's name, with the engine's status word and the approval it waits at. */

@@ -36,7 +36,7 @@ async function resume(db: Checkpointer, threadId: string, options: ResumeOptions
     if (waiting?.kind === "approval") {
       let answer = decision;
       if (!answer && decide) {
-        for (const text of approvalLines(waiting.request)) line(text);
+        for (const text of approvalLines(waiting.request, waiting.askedBy)) line(text);
         answer = await decide(waiting.request);
       }
       if (!answer) throw new InputError(`thread ${threadId} waits for approval at ${waiting.request.stepId}: give --approve or --reject with --role ${waiting.request.approvers[0] ?? "ROLE"} (and --reviewer NAME)`);

@@ -4,11 +4,14 @@ import type { Command } from "@langchain/langgraph";
 import type { Checkpointer } from "../../checkpoints/index.js";
 import { listDefinitionVersions } from "../../checkpoints/enterprise_workflow/definition_versions.js";
 import { migrateEnterpriseControls, PostgresEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
-import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
+import { childCatalog, compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
+import { otherWorkflows } from "../../graphs/registry.js";
+import { ENGINE_WORKFLOW } from "../../state/enterprise_workflow/definition.js";
+import { checkHierarchy, hasChildren } from "../../state/enterprise_workflow/hierarchy.js";
 import { approvalCommand, ApprovalDecisionSchema, type ApprovalDecision, type PausedNotice } from "../../nodes/enterprise_workflow/approval.js";
 import { engineServices } from "../../nodes/enterprise_workflow/services.js";
-import type { ApprovalRequest } from "../../nodes/enterprise_workflow/tasks.js";
-import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
+import type { ApprovalRequest, ChildQuestion } from "../../nodes/enterprise_workflow/tasks.js";
+import { allSteps, type AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
 import { loadDefinitionFile, loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
 import { formatAuditTrail, runSummary, type RunSummary } from "../../state/enterprise_workflow/report.js";
 import type { EnterpriseInput, EnterpriseState, StepRecord } from "../../state/enterprise_workflow/state.js";
@@ -41,30 +44,67 @@ export async function resolveDefinition(db: Pick<Checkpointer, "pool" | "schema"
   return versions[versions.length - 1]?.definition ?? loadNamedDefinition(target);
 }
 
+/**
+ * The checks across definitions, before anything is saved: children that exist, no cycle between
+ * definitions, the depth limit, and mappings of the child's input types. Named children load as
+ * `loadNamed` says: files for validate, stored versions first for run.
+ */
+export async function checkChildren(definition: AdvancedWorkflow, loadNamed?: (name: string) => Promise<AdvancedWorkflow>): Promise<void> {
+  // Loading the other workflows' graphs takes a while: only a definition that runs children pays for it.
+  if (hasChildren(definition)) await checkHierarchy(definition, childCatalog(await otherWorkflows(ENGINE_WORKFLOW), loadNamed));
+}
+
 /** The engine on the command's database: pause and cancel requests reach it from any process on the same database. */
 export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; controls: PostgresEnterpriseControls }> {
   await migrateEnterpriseControls(db.pool, db.schema);
   const controls = new PostgresEnterpriseControls(db.pool, db.schema);
-  const engine = compileEnterpriseWorkflow(db.checkpointer, engineServices(controls, { namedDefinition: (name) => resolveDefinition(db, name) }));
+  const services = engineServices(controls, { namedDefinition: (name) => resolveDefinition(db, name) });
+  const engine = compileEnterpriseWorkflow(db.checkpointer, services, await otherWorkflows(ENGINE_WORKFLOW));
   return { engine, controls };
 }
 
 export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: checkThreadId(threadId), ...(model ? { model } : {}) } });
 
-/** What the thread waits for, read from its head: an approval's question, a pause, or nothing. */
-export type Waiting = { kind: "approval"; request: ApprovalRequest } | { kind: "paused"; notice: PausedNotice } | undefined;
+/**
+ * What the thread waits for, read from its head: an approval's question, a pause, a child's other
+ * question (a research review), or nothing. `askedBy` lists the subworkflow steps the question came
+ * up through, outermost first: answering on this thread reaches the child that asks.
+ */
+export type Waiting =
+  | { kind: "approval"; request: ApprovalRequest; askedBy: string[] }
+  | { kind: "paused"; notice: PausedNotice }
+  | { kind: "child"; request: unknown; askedBy: string[] }
+  | undefined;
+
+type Question = ApprovalRequest | PausedNotice | ChildQuestion | undefined;
 
 export async function waitingFor(engine: Engine, threadId: string): Promise<Waiting> {
   const snapshot = await engine.getState(threadConfig(threadId));
   for (const task of snapshot.tasks) {
     for (const pending of task.interrupts) {
-      const value = pending.value as ApprovalRequest | PausedNotice | undefined;
-      if (value?.kind === "approval") return { kind: "approval", request: value };
+      let value = pending.value as Question;
+      const askedBy: string[] = [];
+      while (value?.kind === "child") {
+        askedBy.push(`${value.stepId} (${value.workflow}, ${value.mode}${value.thread ? ` on ${value.thread}` : ""})`);
+        value = value.request as Question;
+      }
+      if (value?.kind === "approval") return { kind: "approval", request: value, askedBy };
       if (value?.kind === "paused") return { kind: "paused", notice: value };
+      if (askedBy.length) return { kind: "child", request: value, askedBy };
     }
   }
   return undefined;
 }
+
+/**
+ * The thread's status as a person reads it: a child's question leaves the parent's own status at
+ * RUNNING (its node is the one waiting), yet the run waits for a person as at its own approvals.
+ */
+export const statusWhile = (status: EnterpriseState["status"], waiting: Waiting): EnterpriseState["status"] =>
+  status === "RUNNING" && (waiting?.kind === "approval" || waiting?.kind === "child") ? "WAITING_APPROVAL" : status;
+
+/** Where a question comes from: the step itself, or the chain of children down to it. */
+const askedAt = (askedBy: readonly string[], stepId: string) => [...askedBy.map((step) => step.split(" ")[0]), stepId].join(" › ");
 
 /** One line per step that moved: its status, and the figures it has. */
 export function stepLine(key: string, record: Partial<StepRecord>): string {
@@ -81,9 +121,10 @@ export function stepLine(key: string, record: Partial<StepRecord>): string {
 }
 
 /** What a reviewer reads before deciding, as plain lines. */
-export function approvalLines(request: ApprovalRequest): string[] {
+export function approvalLines(request: ApprovalRequest, askedBy: readonly string[] = []): string[] {
   return [
-    `approval at ${request.stepId}: ${request.question}`,
+    `approval at ${askedAt(askedBy, request.stepId)}: ${request.question}`,
+    ...askedBy.map((step) => `  asked by the child of ${step}`),
     `  roles: ${request.approvers.join(", ") || "any"}${request.allowedUsers.length ? ` · users: ${request.allowedUsers.join(", ")}` : ""}`,
     ...(request.lastRefusal ? [`  refused: ${request.lastRefusal}`] : []),
   ];
@@ -124,7 +165,7 @@ export async function driveEngine(engine: Engine, threadId: string, start: Enter
     }
     const waiting = await waitingFor(engine, threadId);
     if (waiting?.kind === "approval") {
-      for (const text of approvalLines(waiting.request)) options.line(text);
+      for (const text of approvalLines(waiting.request, waiting.askedBy)) options.line(text);
       const decision = options.decide ? await options.decide(waiting.request) : undefined;
       if (decision) {
         input = approvalCommand(decision);
@@ -132,9 +173,10 @@ export async function driveEngine(engine: Engine, threadId: string, start: Enter
       }
     }
     if (waiting?.kind === "paused") options.line(`paused by ${waiting.notice.actor}: \`${shellCommand("orchestra", "resume", threadId)}\` continues it`);
+    if (waiting?.kind === "child") options.line(`a child asks: ${waiting.askedBy.join(" › ")}: answer it on this thread through the API (Command resume)`);
     const snapshot = await engine.getState(threadConfig(threadId));
     const values = snapshot.values as EnterpriseState;
-    return runSummary(threadId, values, snapshot.next);
+    return runSummary(threadId, { ...values, status: statusWhile(values.status, waiting) }, snapshot.next);
   }
 }
 
@@ -213,6 +255,25 @@ export interface EngineThreadSummary extends RunSummary {
   auditEntries: number;
   /** The people who acted: reviewers, and operators who paused or cancelled. */
   actors: string[];
+  children: ChildLine[];
+}
+
+/** A subworkflow step as `show` lists it: the child it runs, how, where, and how far it got. */
+export interface ChildLine {
+  stepId: string;
+  workflow: string;
+  mode: string;
+  status: string;
+  thread: string | null;
+}
+
+export function childrenOf(values: Partial<EnterpriseState>): ChildLine[] {
+  return allSteps(values.workflow?.steps ?? []).flatMap((step) => {
+    if (!step.subworkflow) return [];
+    const record = values.steps?.[step.stepId];
+    const workflow = step.subworkflow.definition ? `${step.subworkflow.workflow} ${step.subworkflow.definition}` : step.subworkflow.workflow;
+    return [{ stepId: step.stepId, workflow, mode: step.subworkflow.mode, status: record?.status ?? "PENDING", thread: record?.thread ?? null }];
+  });
 }
 
 /** What `show` prints of an engine thread. */
@@ -222,11 +283,12 @@ export async function summarizeEngineThread(engine: Engine, threadId: string): P
   const waiting = await waitingFor(engine, threadId);
   const audit = values.auditTrail ?? [];
   return {
-    ...runSummary(threadId, values, snapshot.next),
+    ...runSummary(threadId, { ...values, status: statusWhile(values.status, waiting) }, snapshot.next),
     workflow: values.workflowName ?? "enterprise_workflow",
     version: values.version ?? "",
     input: values.input ?? {},
-    waitingFor: waiting?.kind === "approval" ? waiting.request.stepId : waiting?.kind === "paused" ? "resume (paused)" : null,
+    waitingFor: waiting?.kind === "approval" ? askedAt(waiting.askedBy, waiting.request.stepId) : waiting?.kind === "child" ? askedAt(waiting.askedBy.slice(0, -1), waiting.askedBy.at(-1)!.split(" ")[0]!) : waiting?.kind === "paused" ? "resume (paused)" : null,
+    children: childrenOf(values),
     startTime: values.startTime ?? null,
     endTime: values.endTime ?? null,
     errors: values.errors ?? [],
@@ -244,6 +306,9 @@ export function renderEngineSummary(summary: EngineThreadSummary): string {
     "Steps",
     ...Object.entries(summary.steps).map(([key, step]) => stepLine(key, { ...step, ...(step.durationMs === null ? { durationMs: undefined } : { durationMs: step.durationMs }) })),
   ];
+  if (summary.children.length) {
+    lines.push("", "Children", ...summary.children.map((child) => `  ${child.stepId.padEnd(32)} ${child.status.padEnd(9)} ${child.workflow} (${child.mode})${child.thread ? ` · thread ${child.thread}` : ""}`));
+  }
   if (summary.errors.length) lines.push("", "Errors", ...summary.errors.map((error) => `  ${error.stepId}: ${error.message}`));
   lines.push("", `Audit: ${summary.auditEntries} entries${summary.actors.length ? `, actors ${summary.actors.join(", ")}` : ""} (\`${shellCommand("orchestra", "audit", summary.threadId)}\` prints them)`);
   if (summary.status === "WAITING_APPROVAL") lines.push(`Waiting for approval: ${shellCommand("orchestra", "resume", summary.threadId)} --approve | --reject --reviewer NAME --role ROLE`);

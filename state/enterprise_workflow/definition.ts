@@ -12,6 +12,7 @@ export const STEP_TYPES = [
   "worker",
   "webhook",
   "rollback",
+  "subworkflow",
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
@@ -119,6 +120,29 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   parallelFailureThreshold: 0.5,
 };
 
+/** How a child workflow runs: in the parent's thread as a subgraph, or on a thread of its own. */
+export const CHILD_MODES = ["inline", "detached"] as const;
+export type ChildMode = (typeof CHILD_MODES)[number];
+
+/** The engine's own name in the registry: a child of this workflow runs a named definition. */
+export const ENGINE_WORKFLOW = "enterprise_workflow";
+
+/** Nesting deeper than this is refused when the definition loads: the parent counts as level 1. */
+export const MAX_SUBWORKFLOW_DEPTH = 5;
+
+/**
+ * The child a subworkflow step runs: a registered workflow by name (`parallel_workflow`,
+ * `dynamic_agents`), or the engine running a named definition (`definition`).
+ */
+export const SubworkflowSchema = z
+  .object({
+    workflow: z.string().trim().min(1).default(ENGINE_WORKFLOW),
+    definition: z.string().trim().min(1).optional(),
+    mode: z.enum(CHILD_MODES, { error: () => `mode must be ${CHILD_MODES.join(" or ")}` }).default("inline"),
+  })
+  .strict();
+export type Subworkflow = z.infer<typeof SubworkflowSchema>;
+
 export interface WorkflowStep {
   stepId: string;
   name: string;
@@ -145,6 +169,8 @@ export interface WorkflowStep {
   approvers: string[];
   /** human_approval: the approval is asked for when any holds; none means always. */
   requiredFor: string[];
+  /** subworkflow: the child it runs; inputMapping builds the child's input, outputMapping reads its `output`. */
+  subworkflow?: Subworkflow;
 }
 
 const stepId = z
@@ -172,6 +198,7 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
       errorHandlers: z.array(RecoveryActionSchema).default([]),
       approvers: z.array(z.string().trim().min(1)).default([]),
       requiredFor: z.array(expression).default([]),
+      subworkflow: SubworkflowSchema.optional(),
     })
     .strict()
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),

@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { InputError, messageOf } from "../shared/errors.js";
 import { readInputFile } from "../shared/input_file.js";
-import { AdvancedWorkflowSchema, allSteps, type Action, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
+import { AdvancedWorkflowSchema, ENGINE_WORKFLOW, allSteps, type Action, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
 import { compileExpression } from "./expressions.js";
 
 /** A definition that cannot run: one line naming the problem and where it is. */
@@ -232,6 +232,10 @@ function checkStep(step: WorkflowStep): void {
     case "webhook":
       if (!step.action || !("webhook" in step.action)) fail("a webhook step needs a {webhook: {endpoint}} action");
       break;
+    case "subworkflow":
+      if (step.action) fail("a subworkflow step runs its child; remove the action");
+      if (!step.subworkflow) fail("a subworkflow step needs subworkflow: {workflow} (a registered workflow) or {definition} (a named definition)");
+      break;
     case "human_approval":
     case "rollback":
       if (step.action) fail(`a ${step.stepType} step has no action; remove it`);
@@ -242,6 +246,12 @@ function checkStep(step: WorkflowStep): void {
   if (step.action && "webhook" in step.action && step.stepType !== "webhook") fail("a webhook action belongs in a webhook step, or in rollbackActions and errorHandlers");
   if ((step.approvers.length || step.requiredFor.length) && step.stepType !== "human_approval") {
     fail("approvers and requiredFor belong to human_approval steps");
+  }
+  if (step.subworkflow && step.stepType !== "subworkflow") fail("subworkflow belongs to subworkflow steps");
+  if (step.subworkflow) {
+    const { workflow, definition } = step.subworkflow;
+    if (workflow === ENGINE_WORKFLOW && !definition) fail("an enterprise_workflow child needs subworkflow.definition: the name of the definition it runs");
+    if (workflow !== ENGINE_WORKFLOW && definition) fail(`subworkflow.definition names an engine definition; ${workflow} takes none`);
   }
   if (hasChildren && step.stepType !== "parallel" && step.stepType !== "orchestrator") {
     fail(`only parallel and orchestrator steps have parallelSteps, not ${step.stepType}`);

@@ -47,6 +47,10 @@ export interface StepRecord {
   dispatches?: number;
   /** human_approval: answers refused because the reviewer lacked the role or was not an allowed user. */
   refusals?: number;
+  /** subworkflow steps run detached: the child's thread. */
+  thread?: string;
+  /** subworkflow steps run detached: the parent's answer to the child's question, passed on at the next dispatch. */
+  answer?: { interruptId: string; value: unknown };
 }
 
 /** An error handler or compensation: keyed `<step key>/on_error#<n>` or `<step key>/rollback#<n>`. */

@@ -1,7 +1,7 @@
 import type { StreamEvent } from "@langchain/core/tracers/log_stream";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { Graph } from "@langchain/core/runnables/graph";
-import type { BaseCheckpointSaver, StateSnapshot } from "@langchain/langgraph";
+import type { BaseChannel, BaseCheckpointSaver, Pregel, PregelNode, StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
 import type { z } from "zod";
 import type { WorkflowVariants } from "../../metrics/variants.js";
@@ -32,6 +32,9 @@ export interface WorkflowSummary {
   report: string | null;
   failureReason?: string;
 }
+
+/** A compiled graph as another graph embeds it: a node declares it so Studio draws it and getState shows its state. */
+export type ChildGraph = Pregel<Record<string, PregelNode>, Record<string, BaseChannel>>;
 
 export type RunRequestConfig = { configurable?: Record<string, unknown>; context?: unknown };
 
@@ -75,6 +78,12 @@ export interface WorkflowDefinition<Compiled extends ServableGraph = ServableGra
    * Absent for a workflow that server does not serve (langgraph.json's dev server still does).
    */
   serve?(checkpointer: BaseCheckpointSaver): ServableGraph;
+  /**
+   * Compiled without a checkpointer, to run as another workflow's child inside that workflow's
+   * thread: it checkpoints there, under the calling node's namespace. Absent: the workflow runs
+   * only as a thread of its own.
+   */
+  subgraph?(): ChildGraph;
   inputSchema: z.ZodType;
   configurationSchema: z.ZodType;
   /** The nodes that pause for a human decision; empty when the workflow never asks. */

@@ -42,7 +42,7 @@ async function definitionOf(target: string) {
 
 async function runWorkflow(target: string, options: WorkflowRunOptions): Promise<number> {
   const input = await parseInput(options.input);
-  const [{ isDefinitionFile, resolveDefinition, openEngine, driveEngine, terminalDecider }, { withThreadLock }, { checkEnterpriseRequest }] = await Promise.all([
+  const [{ isDefinitionFile, resolveDefinition, openEngine, driveEngine, terminalDecider, checkChildren }, { withThreadLock }, { checkEnterpriseRequest }] = await Promise.all([
     import("../engine.js"),
     import("../../../checkpoints/thread_lock.js"),
     import("../../../state/enterprise_workflow/summary.js"),
@@ -54,6 +54,7 @@ async function runWorkflow(target: string, options: WorkflowRunOptions): Promise
   return withCheckpointer(async (db) => {
     const definition = fromFile ?? (await resolveDefinition(db, target));
     checkEnterpriseRequest({ definition, input });
+    await checkChildren(definition, (name) => resolveDefinition(db, name));
     const { engine } = await openEngine(db);
     const interactive = terminal(options) && !!process.stdin.isTTY;
     const summary = await withThreadLock(db, threadId, async () => {
@@ -90,8 +91,9 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra workflow validate graphs/enterprise_workflow_definitions/ecommerce_order.yaml", "orchestra workflow validate flow.json --json"))
     .action(async (file: string, options: JsonOption) => {
-      const { loadDefinitionFile } = await import("../../../state/enterprise_workflow/loader.js");
+      const [{ loadDefinitionFile }, { checkChildren }] = await Promise.all([import("../../../state/enterprise_workflow/loader.js"), import("../engine.js")]);
       const definition = await loadDefinitionFile(file);
+      await checkChildren(definition);
       const steps = definition.steps.length;
       if (options.json) printJson({ valid: true, name: definition.name, version: definition.version, steps });
       else process.stdout.write(`valid: ${definition.name} v${definition.version}, ${steps} steps\n`);
