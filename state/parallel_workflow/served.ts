@@ -13,7 +13,7 @@ import type { WorkflowStateType } from "./workflow.js";
  * Every nested record here is loose: it names and types the fields a client reads, and lets
  * any value the nodes write pass through unchanged. The view describes the served graph's
  * state; the nodes do not run with it as their state schema (LangGraph would check every
- * update against it, at a quarter of a run's CPU: docs/decisions/0034).
+ * update against it, at a quarter of a run's CPU: docs/decisions/0032).
  */
 
 /** Studio's input form: the task. The `settings` key is how the CLI checkpoints its flags, not a field for people. */
