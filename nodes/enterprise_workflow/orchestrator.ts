@@ -6,7 +6,7 @@ import { ENGINE_WORKFLOW, MAX_SUBWORKFLOW_DEPTH, allSteps, effectiveRetryPolicy,
 import { checkHierarchy, type ChildCatalog } from "../../state/enterprise_workflow/hierarchy.js";
 import { evaluateCondition, evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
-import type { AuditEntry, EnterpriseState, EnterpriseUpdate, RollbackPlan, StepRecord, WorkflowStatus } from "../../state/enterprise_workflow/state.js";
+import { WORKFLOW_ERROR, type AuditEntry, type EnterpriseState, type EnterpriseUpdate, type RollbackPlan, type StepRecord, type WorkflowStatus } from "../../state/enterprise_workflow/state.js";
 import {
   childrenToStart,
   deadlineReached,
@@ -93,7 +93,7 @@ function failedRun(at: string, message: string): EnterpriseUpdate {
   return {
     status: "FAILED",
     endTime: at,
-    errors: [{ stepId: "(workflow)", message, at }],
+    errors: [{ stepId: WORKFLOW_ERROR, message, at }],
     auditTrail: [{ at, event: "workflow_failed", detail: message }],
   };
 }
@@ -379,7 +379,7 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     const sinks = workflow.steps.filter((step) => !workflow.steps.some((other) => other.dependencies.includes(step.stepId)));
     const finalResult = Object.fromEntries(sinks.map((step) => [step.stepId, state.intermediateResults[step.stepId] ?? results[step.stepId] ?? null]));
     const checks = slaChecks(workflow, records, state.startTime, now);
-    const breaches = checks.filter((check) => check.breached).map((check): AuditEntry => ({ at, event: "sla_breached", stepId: check.stepId ?? "(workflow)", detail: check.detail }));
+    const breaches = checks.filter((check) => check.breached).map((check): AuditEntry => ({ at, event: "sla_breached", stepId: check.stepId ?? WORKFLOW_ERROR, detail: check.detail }));
     return {
       finished: true,
       tasks: [],
@@ -391,7 +391,7 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
         endTime: at,
         finalResult,
         // A rollback recorded the failure when it started.
-        ...((status === "FAILED" || status === "TIMEOUT") && !state.rollback ? { errors: [...errors, { stepId: "(workflow)", message: detail, at }] } : {}),
+        ...((status === "FAILED" || status === "TIMEOUT") && !state.rollback ? { errors: [...errors, { stepId: WORKFLOW_ERROR, message: detail, at }] } : {}),
         auditTrail: [...audit, ...breaches, { at, event: `workflow_${status.toLowerCase()}`, detail }],
       },
     };
@@ -430,7 +430,7 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
         ...(starting
           ? {
               rollback: plan,
-              ...(plan.target === "FAILED" ? { errors: [...errors, { stepId: "(workflow)", message: plan.reason, at }] } : {}),
+              ...(plan.target === "FAILED" ? { errors: [...errors, { stepId: WORKFLOW_ERROR, message: plan.reason, at }] } : {}),
               auditTrail: [...audit, { at, event: "rollback_started", ...(actor ? { actor } : {}), detail: plan.reason }],
             }
           : {}),

@@ -1,5 +1,5 @@
 import type { AdvancedWorkflow, WorkflowStep } from "./definition.js";
-import type { AuditEntry, EnterpriseState, StepStatus, WorkflowStatus } from "./state.js";
+import { type AuditEntry, type EnterpriseState, type StepStatus, WORKFLOW_ERROR, type WorkflowStatus } from "./state.js";
 
 /** Mermaid ids: letters, digits and _ only; step ids may hold . and -. */
 const nodeId = (stepId: string) => `s_${stepId.replace(/[^A-Za-z0-9_]/g, "_")}`;
@@ -29,6 +29,8 @@ export interface StepSummary {
   attempts: number;
   iterations: number;
   durationMs: number | null;
+  /** Why the step failed, as the text view prints it. */
+  error?: string;
 }
 
 export interface RunSummary {
@@ -37,17 +39,33 @@ export interface RunSummary {
   /** The nodes LangGraph would run next: empty once the run is over. */
   next: string[];
   steps: Record<string, StepSummary>;
+  /** Every error the run recorded: a step's, or the workflow's own (stepId "(workflow)"). */
+  errors: { stepId: string; message: string }[];
+  /** A run that ended FAILED, CANCELLED or TIMEOUT: its last error ("step: message" when a step's). */
+  failureReason?: string;
 }
 
+const UNSUCCESSFUL: ReadonlySet<WorkflowStatus> = new Set(["FAILED", "CANCELLED", "TIMEOUT"]);
+
 /** The `--json` result of a run: every step the run knows, nested children and subtasks included. */
-export function runSummary(threadId: string, values: Pick<EnterpriseState, "status" | "steps">, next: readonly string[]): RunSummary {
+export function runSummary(threadId: string, values: Pick<EnterpriseState, "status" | "steps" | "errors">, next: readonly string[]): RunSummary {
   const steps = Object.fromEntries(
     Object.entries(values.steps ?? {}).map(([key, record]) => [
       key,
-      { status: record.status, attempts: record.attempts ?? 0, iterations: record.iterations ?? 0, durationMs: record.durationMs ?? null },
+      {
+        status: record.status,
+        attempts: record.attempts ?? 0,
+        iterations: record.iterations ?? 0,
+        durationMs: record.durationMs ?? null,
+        ...(record.error ? { error: record.error } : {}),
+      },
     ]),
   );
-  return { threadId, status: values.status, next: [...next], steps };
+  const errors = (values.errors ?? []).map(({ stepId, message }) => ({ stepId, message }));
+  const last = errors[errors.length - 1];
+  const reason = last && (last.stepId === WORKFLOW_ERROR ? last.message : `${last.stepId}: ${last.message}`);
+  const failureReason = UNSUCCESSFUL.has(values.status) ? reason : undefined;
+  return { threadId, status: values.status, next: [...next], steps, errors, ...(failureReason ? { failureReason } : {}) };
 }
 
 /** `orchestra audit THREAD`: one line per entry, oldest first: time, actor (the engine unless a person acted), event, step, detail. */

@@ -15,6 +15,8 @@ export const WORKFLOW_STATUSES = [
   "TIMEOUT",
 ] as const;
 export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+/** The step id the engine records the workflow's own errors under (a deadline, a definition that cannot run). */
+export const WORKFLOW_ERROR = "(workflow)";
 export const FINAL_STATUSES: readonly WorkflowStatus[] = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"];
 
 export const STEP_STATUSES = ["PENDING", "RUNNING", "COMPLETED", "FAILED", "SKIPPED", "WAITING", "RETRYING"] as const;

@@ -109,6 +109,25 @@ describe("workflow validate and refused runs", () => {
 });
 
 describe("workflow run, graph and list", () => {
+  it("run --json and show --json carry a failed step's error and the workflow's failure reason", async () => {
+    const file = path.join(dir, "metadata-webhook.yaml");
+    await writeFile(
+      file,
+      stringify({
+        name: "metadata_webhook",
+        steps: [{ stepId: "notify", stepType: "webhook", action: { webhook: { endpoint: "http://169.254.169.254/latest", payload: {} } } }],
+      }),
+    );
+    const result = await orchestra(["workflow", "run", file, "--thread", "refused-webhook", "--json"]);
+    expect(result.code, result.stderr).toBe(1);
+    const summary = summaryOf(result);
+    expect(summary.status).toBe("FAILED");
+    expect(summary.steps.notify!.error).toMatch(/169\.254\.169\.254.*ORCHESTRA_WEBHOOK_ALLOW_HOSTS/);
+    expect(summary.failureReason).toMatch(/notify.*169\.254\.169\.254.*ORCHESTRA_WEBHOOK_ALLOW_HOSTS/);
+    const shown = await orchestra(["show", "refused-webhook", "--json"]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ status: "FAILED", failureReason: summary.failureReason });
+  });
+
   it("run --json: progress per step on stderr, the summary as the last stdout line", async () => {
     const result = await orchestra(["workflow", "run", "financial_transaction", "--input", '{"amount": 10000}', "--thread", "json-run", "--json"]);
     expect(result.code, result.stderr).toBe(0);

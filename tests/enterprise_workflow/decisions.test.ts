@@ -100,9 +100,25 @@ describe("engine decisions", () => {
     expect(chart).toContain("s_c --> s_d");
   });
 
-  it("summarises a run as {threadId, status, next, steps}", () => {
-    const summary = runSummary("t", { status: "COMPLETED", steps: { a: { status: "COMPLETED", attempts: 2, durationMs: 5 } } }, []);
-    expect(summary).toEqual({ threadId: "t", status: "COMPLETED", next: [], steps: { a: { status: "COMPLETED", attempts: 2, iterations: 0, durationMs: 5 } } });
+  it("summarises a run as {threadId, status, next, steps, errors}", () => {
+    const summary = runSummary("t", { status: "COMPLETED", steps: { a: { status: "COMPLETED", attempts: 2, durationMs: 5 } }, errors: [] }, []);
+    expect(summary).toEqual({ threadId: "t", status: "COMPLETED", next: [], steps: { a: { status: "COMPLETED", attempts: 2, iterations: 0, durationMs: 5 } }, errors: [] });
+  });
+
+  it("gives a failed run's step errors and its reason in the summary", () => {
+    const refused = "webhook to 169.254.169.254 refused: a link-local address; add it to ORCHESTRA_WEBHOOK_ALLOW_HOSTS";
+    const summary = runSummary(
+      "t",
+      {
+        status: "FAILED",
+        steps: { notify: { status: "FAILED", attempts: 1, durationMs: 3, error: refused } },
+        errors: [{ stepId: "notify", message: refused, at: "2026-12-07T00:00:00.000Z" }],
+      },
+      [],
+    );
+    expect(summary.steps.notify?.error).toBe(refused);
+    expect(summary.errors).toEqual([{ stepId: "notify", message: refused }]);
+    expect(summary.failureReason).toBe(`notify: ${refused}`);
   });
 });
 
