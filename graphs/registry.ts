@@ -116,6 +116,8 @@ export interface ServedGraph {
   graphId: WorkflowName;
   description: string;
   compile(checkpointer: BaseCheckpointSaver): ServableGraph;
+  /** The workflow's input mapping (identity when it has none): applied before checkRequest. */
+  mapInput(input: unknown): unknown;
   checkRequest: WorkflowDefinition["checkRequest"];
 }
 
@@ -124,7 +126,9 @@ export async function servedGraphs(): Promise<ServedGraph[]> {
   const served = await Promise.all(
     workflowNames().map(async (name): Promise<ServedGraph[]> => {
       const definition = await loadWorkflow(name);
-      return definition.serve ? [{ graphId: name, description: WORKFLOWS[name].description, compile: definition.serve, checkRequest: definition.checkRequest }] : [];
+      if (!definition.serve) return [];
+      const { serve, checkRequest, mapInput = (input: unknown) => input } = definition;
+      return [{ graphId: name, description: WORKFLOWS[name].description, compile: serve, mapInput, checkRequest }];
     }),
   );
   return served.flat();

@@ -13,10 +13,10 @@ import type { QueueOutcome } from "./storage/runs.js";
 const ASSISTANT_RETRIES = 3;
 
 /** The run's arguments as the worker reads them: the assistant's configuration under the request's. */
-function runKwargs(payload: schemas.RunCreate, configurable: Record<string, unknown>, context: Record<string, unknown>): RunKwargs {
+function runKwargs(payload: schemas.RunCreate, input: unknown, configurable: Record<string, unknown>, context: Record<string, unknown>): RunKwargs {
   const checkpointId = payload.checkpoint_id ?? payload.checkpoint?.checkpoint_id;
   return {
-    input: payload.input ?? null,
+    input,
     ...(payload.command ? { command: payload.command } : {}),
     config: { ...payload.config, configurable },
     ...(Object.keys(context).length ? { context } : {}),
@@ -36,14 +36,16 @@ export function runQueueing(ctx: ApiContext, storage: Repositories, lookups: Loo
     const { served } = lookups.served(chosen.graph_id);
     const configurable = withCallerConfigurable({ ...(chosen.config.configurable as Record<string, unknown> | undefined), ...payload.config?.configurable });
     const context = { ...chosen.context, ...payload.context };
-    served.checkRequest(payload.command ? null : (payload.input ?? null), { configurable, context });
+    // The workflow's input mapping (a bare list of tasks is a task queue), as the CLI applies it.
+    const input = payload.input === undefined || payload.input === null ? null : served.mapInput(payload.input);
+    served.checkRequest(payload.command ? null : input, { configurable, context });
     return {
       threadId,
       access: await runThreadAccess(threadId, chosen.assistant_id, payload.metadata ?? {}),
       request: payload,
       assistant: chosen,
       graphId: chosen.graph_id,
-      kwargs: runKwargs(payload, configurable, context),
+      kwargs: runKwargs(payload, input, configurable, context),
       metadata: payload.metadata ?? {},
       strategy: payload.multitask_strategy ?? "reject",
       ifNotExists: payload.if_not_exists,

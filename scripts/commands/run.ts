@@ -21,7 +21,8 @@ async function runRegisteredWorkflow(name: string, options: RunOptions): Promise
   ]);
   const definition = await loadWorkflow(name);
   if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
-  const input = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
+  const json = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
+  const input = definition.mapInput ? definition.mapInput(json) : json;
   const flags = Object.fromEntries(REGISTERED_SETTING_FLAGS.flatMap((key) => (options[key] === undefined ? [] : [[key, options[key]]])));
   const config = { configurable: { ...flags, ...(await checkedSources(options)) } };
   try {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Task } from "../../state/parallel_workflow/input.js";
 import { InputError } from "../../state/shared/errors.js";
+import { taskQueueInput } from "../../state/shared/tasks.js";
 import { checkedSources, readJsonFile, withCheckpointer } from "../commands/shared.js";
 import type { RunOptions } from "../workflow_cli.js";
 
@@ -14,7 +15,7 @@ async function readTaskQueue(task: string | undefined, taskFile: string | undefi
   if (taskFile === undefined) return parseWorkflowInput({ task: task ?? DEMO_TASK });
   const json = await readJsonFile("--task-file", taskFile, 'give a JSON list of tasks, e.g. [{"description": "Compare message brokers"}]');
   try {
-    return parseWorkflowInput(Array.isArray(json) ? { taskQueue: json } : json);
+    return parseWorkflowInput(taskQueueInput(json));
   } catch (error) {
     if (error instanceof InputError) throw new InputError(`--task-file ${taskFile}: ${error.message}`);
     throw error;

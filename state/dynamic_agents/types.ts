@@ -55,8 +55,9 @@ export type DynamicTask = z.infer<typeof DynamicTaskSchema>;
 const INPUT_SHAPE = '{"taskQueue": [{"description": "...", "type": "research"}, ...]}';
 
 /**
- * A bare list is refused rather than wrapped: the CLI and the server hand this workflow's input
- * to the graph as given (docs/decisions/0024-dynamic-agents-task-file-shape.md).
+ * The CLI and the server map a bare list to `{taskQueue}` first (the workflow's input mapping,
+ * docs/decisions/0037-one-task-file-shape.md); given to the graph directly, a bare list is refused
+ * with the shape to use.
  */
 export const DynamicAgentsInputSchema = z
   .object(

@@ -90,6 +90,12 @@ export interface WorkflowDefinition<Compiled extends ServableGraph = ServableGra
   reviewPoints: readonly string[];
   /** The offline model's answers to this workflow's own structured outputs, by tool name. */
   offlineSkills: OfflineSkills;
+  /**
+   * The input mapping: what a task file or a run request may give, as the graph's input (a bare
+   * list of tasks becomes `{taskQueue}`: state/shared/tasks.ts). Applied by the CLI and the server
+   * alike before checkRequest; absent, the input is the graph's as given.
+   */
+  mapInput?(input: unknown): unknown;
   /** Throws InputError, with the CLI's one-line message, for a run the workflow would refuse. */
   checkRequest(input: unknown, config: RunRequestConfig): void;
   /** A thread's standing read from its latest values. */

@@ -67,6 +67,12 @@ describe("orchestra run --workflow dynamic_agents", () => {
       "  final_integrator ✓",
     ]);
   });
+
+  it("takes a bare list of tasks as its task queue, as the research workflow does", async () => {
+    const result = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", await taskFile("bare.json", TASKS), "--review", "never", "--json"], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(jsonResult(result)).toMatchObject({ status: "completed" });
+  });
 });
 
 describe("a bad task file", () => {
@@ -99,8 +105,6 @@ describe("a bad task file", () => {
     ["unknown capability", { taskQueue: [{ description: "Read minds", type: "research", capabilities: ["telepathy"] }] }, /taskQueue\.0\.capabilities\.0: unknown capability "telepathy"; use one of research, analysis/],
     ["negative deadline", { taskQueue: [{ description: "Survey brokers", type: "research", deadline: -5 }] }, /taskQueue\.0\.deadline: must be a positive number of seconds/],
     ["10 000 tasks", { taskQueue: Array.from({ length: 10_000 }, (_, i) => ({ description: `Topic ${i}` })) }, /taskQueue: must hold at most 50 tasks/],
-    // The research workflow's task file may be a bare list; this workflow's input is given to its graph as it is.
-    ["bare list", [{ description: "Survey brokers", type: "research" }], /input: expected \{"taskQueue": \[\{"description": "\.\.\.", "type": "research"\}, \.\.\.\]\}, not a bare list: put the list under "taskQueue"$/],
   ])("(%s) exits 2 with one line naming the file and the problem, and saves nothing", async (name, content, problem) => {
     const file = await taskFile(`${name.replace(/\W+/g, "_")}.json`, content);
     const result = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", file, "--review", "never", "--json"], { ...env, ORCHESTRA_DB_SCHEMA: bad.schema });

@@ -57,4 +57,18 @@ describe("orchestra serve with a dynamic_agents thread the CLI started", () => {
     const state = await server.client().threads.getState<{ agents: Record<string, unknown> }>(threadId);
     expect(Object.keys(state.values.agents)).toEqual([`${threadId}/agent-0`]);
   });
+
+  it("takes a bare list of tasks as the task queue through the API, as the CLI does", async () => {
+    const client = server!.client();
+    const thread = await client.threads.create();
+    // The SDK types an input as an object; the server takes what a task file may hold.
+    const bareList = [
+      { description: "Survey open-source vector databases for a 10M-document search service", type: "research", complexity: 0.9 },
+      { description: "Survey managed vector search offerings and their pricing", type: "research", complexity: 0.85 },
+      { description: "Analyse total cost of ownership of self-hosting versus managed vector search", type: "analysis" },
+    ] as unknown as Record<string, unknown>;
+    const values = await client.runs.wait(thread.thread_id, "dynamic_agents", { input: bareList, context: { review: "never" } });
+    expect((values as { taskQueue?: unknown[] }).taskQueue).toHaveLength(3);
+    expect((values as { status?: string }).status, JSON.stringify(values).slice(0, 400)).toBe("completed");
+  });
 });
