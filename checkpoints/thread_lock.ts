@@ -86,6 +86,22 @@ export class ThreadFence {
 export const leaseOwner = (role: string) => `${role} ${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 /**
+ * Whether a lease's owner is a CLI process of this machine that is gone (killed, crashed): its lease
+ * need not run out before the thread is resumed. Taking it early is safe whatever this says, since
+ * the new token fences any writer that was still alive; a pid reused since only makes us wait.
+ */
+export function isDeadLocalCli(owner: string): boolean {
+  const match = /^cli (.+):(\d+):[0-9a-f]+$/.exec(owner);
+  if (!match || match[1] !== os.hostname()) return false;
+  try {
+    process.kill(Number(match[2]), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/**
  * The leases one process holds, renewed together by one statement three times a lease. A lease
  * the renewal no longer finds was taken over: `onLost` hears of it once.
  */
@@ -103,10 +119,21 @@ export class LeaseHolder {
     this.sql = leaseSql(store.schema);
   }
 
-  /** Takes the thread's lease; undefined when someone else holds it unexpired. */
+  /** Takes the thread's lease; undefined when someone else holds it unexpired (a dead CLI of this machine does not). */
   async acquire(threadId: string): Promise<string | undefined> {
-    const { rows } = await this.store.pool.query<{ token: string }>(this.sql.acquire("VALUES ($1::text, $2::text)"), [threadId, this.owner]);
-    const token = rows[0]?.token;
+    const take = async () => {
+      const { rows } = await this.store.pool.query<{ token: string }>(this.sql.acquire("VALUES ($1::text, $2::text)"), [threadId, this.owner]);
+      return rows[0]?.token;
+    };
+    let token = await take();
+    if (!token) {
+      const { rows } = await this.store.pool.query<{ owner: string }>(`SELECT owner FROM ${this.sql.leases} WHERE thread_id = $1`, [threadId]);
+      const holder = rows[0]?.owner;
+      if (holder !== undefined && isDeadLocalCli(holder)) {
+        await this.store.pool.query(`UPDATE ${this.sql.leases} SET expires_at = clock_timestamp() WHERE thread_id = $1 AND owner = $2`, [threadId, holder]);
+        token = await take();
+      }
+    }
     if (token) this.adopt(threadId, token);
     return token;
   }

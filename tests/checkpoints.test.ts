@@ -7,7 +7,7 @@ import { maskDatabaseUrl, openCheckpointer } from "../checkpoints/index.js";
 import { DatabaseUnavailableError, InputError } from "../state/shared/errors.js";
 import { createTestSchema, testDatabaseUrl, type TestSchema } from "./support/database.js";
 
-const TABLES = ["checkpoint_blobs", "checkpoint_migrations", "checkpoint_writes", "checkpoints"];
+const TABLES = ["checkpoint_blobs", "checkpoint_migrations", "checkpoint_writes", "checkpoints", "thread_leases"];
 
 async function query<Row extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<Row[]> {
   const client = new pg.Client({ connectionString: testDatabaseUrl() });
