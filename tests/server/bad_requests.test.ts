@@ -61,7 +61,8 @@ const BAD: [string, string, string, unknown, number, RegExp][] = [
   ["unknown run", "GET", `/threads/{t}/runs/${randomUUID()}`, undefined, 404, /not found/],
   ["malformed run id", "POST", `/threads/{t}/runs/not-a-uuid/cancel`, undefined, 404, /not found/],
   ["assistant of an unknown graph", "POST", "/assistants", { graph_id: "nope" }, 404, /graph "nope" not found/],
-  ["thread id with a space", "POST", "/threads", { thread_id: "a b" }, 422, /thread_id/],
+  // One thread-id rule everywhere (state/shared/thread_id.ts): spaces are legal, control characters are not.
+  ["thread id with a tab", "POST", "/threads", { thread_id: "a\tb" }, 422, /thread id/],
   ["negative history limit", "POST", `/threads/{t}/history`, { limit: -1 }, 422, /limit/],
   ["state edit on a thread with no graph", "POST", `/threads/{t}/state`, { values: {}, as_node: "branch_merger" }, 422, /no graph yet/],
   ["unknown route", "GET", "/nowhere", undefined, 404, /not a route/],
