@@ -101,11 +101,15 @@ export function resourceGuard(
   };
 }
 
-/** The caller as LangGraph's server passes it to a run's nodes; what a client sends under these keys is dropped. */
+/**
+ * The caller as LangGraph's server passes it to a run's nodes; what a client sends under these keys
+ * is dropped. The API key is a trusted service, not a user: its runs carry no user, so an approval
+ * it relays is the reviewer's and role's it declares (recorded as declared), as from the CLI.
+ */
 export function withCallerConfigurable(configurable: Record<string, unknown>): Record<string, unknown> {
   const auth = requestAuth.getStore();
   const kept = Object.fromEntries(Object.entries(configurable).filter(([key]) => !key.startsWith("langgraph_auth_")));
-  if (auth === undefined) return kept;
+  if (auth === undefined || auth.caller.source === "api_key") return kept;
   const { user } = auth.caller;
   return { ...kept, langgraph_auth_user: user, langgraph_auth_user_id: user.identity, langgraph_auth_permissions: user.permissions };
 }
