@@ -61,7 +61,7 @@ describe("loading a definition", () => {
   });
 
   it("reports a file it cannot read and text that is not YAML", async () => {
-    expect(await loadError("no-such-file.yaml")).toMatch(/cannot read the definition \(ENOENT\)/);
+    expect(await loadError("no-such-file.yaml")).toMatch(/no-such-file.yaml does not exist: check the path/);
     expect(() => checkDefinition("just text")).toThrow(DefinitionError);
   });
 

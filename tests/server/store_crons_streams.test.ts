@@ -131,8 +131,9 @@ describe("stream modes and subgraphs", () => {
     expect((await client.threads.getState(thread.thread_id)).values).toMatchObject({ status: "completed" });
   });
 
-  it("answers the graphs' subgraphs: none are nested in either workflow", async () => {
+  it("answers the graphs' subgraphs: none in the research workflow, a child per workflow the engine can run", async () => {
     expect(await client.assistants.getSubgraphs("parallel_workflow", { recurse: true })).toEqual({});
-    expect(await client.assistants.getSubgraphs("enterprise_workflow")).toEqual({});
+    const children = await client.assistants.getSubgraphs("enterprise_workflow");
+    expect(Object.keys(children).sort()).toEqual(["child_dynamic_agents", "child_enterprise_workflow", "child_parallel_workflow"]);
   });
 });

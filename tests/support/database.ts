@@ -47,6 +47,8 @@ export async function plantedPasswordUser(password: string, schema: string): Pro
       `DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO ${user}', current_database()); END $$`,
       `GRANT USAGE, CREATE ON SCHEMA "${schema}" TO ${user}`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "${schema}" TO ${user}`,
+      // The lease tokens come from a sequence (checkpoints/thread_lock.ts).
+      `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "${schema}" TO ${user}`,
     );
   } catch (error) {
     await drop();
