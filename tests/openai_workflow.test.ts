@@ -1,30 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestSchema, type TestSchema } from "./support/database.js";
+import { describe, expect, it } from "vitest";
 import { jsonResult, runCli } from "./support/cli.js";
-import { startOpenAIServer, type OpenAIServer } from "./support/openai_server.js";
+import { openAIServerWithSchema } from "./support/openai_server.js";
 
 // The whole workflow through the real ChatOpenAI client, against a local server that
 // speaks the chat-completions protocol: every node's structured output crosses HTTP.
 
-let db: TestSchema;
-let server: OpenAIServer;
-
-beforeAll(async () => {
-  db = await createTestSchema();
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server?.close();
-  await db?.cleanup();
-});
+const fixture = openAIServerWithSchema();
 
 describe("the workflow on ORCHESTRA_MODEL=openai:<name>", () => {
   it("completes with every model call made over the OpenAI protocol", async () => {
     const result = await runCli(["run", "Compare CDN providers for a video platform", "--review", "never", "--json"], {
-      ORCHESTRA_DB_SCHEMA: db.schema,
+      ORCHESTRA_DB_SCHEMA: fixture.db.schema,
       ORCHESTRA_MODEL: "openai:gpt-4o-mini",
       OPENAI_API_KEY: "sk-test-planted-secret",
-      OPENAI_BASE_URL: server.url,
+      OPENAI_BASE_URL: fixture.server.url,
     });
     expect(result.code, result.stderr).toBe(0);
     const out = jsonResult(result);
@@ -32,7 +21,7 @@ describe("the workflow on ORCHESTRA_MODEL=openai:<name>", () => {
     expect(out.report).toContain("CDN providers");
     expect(out.report).not.toContain("Produced by the offline model");
 
-    const chat = server.requests.filter((r) => r.path.endsWith("/chat/completions"));
+    const chat = fixture.server.requests.filter((r) => r.path.endsWith("/chat/completions"));
     expect(chat.every((r) => r.body.model === "gpt-4o-mini")).toBe(true);
     expect(chat.every((r) => r.headers.authorization === "Bearer sk-test-planted-secret")).toBe(true);
     // Structured output names the schema it asks for, as a tool or as a JSON-schema response format.

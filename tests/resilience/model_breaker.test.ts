@@ -1,30 +1,19 @@
 import { spawn } from "node:child_process";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { CircuitOpenError } from "../../checkpoints/breakers.js";
 import { createChatModel, endpointFailure, modelEndpoint } from "../../models/index.js";
 import { track } from "../support/children.js";
-import { createTestSchema, type TestSchema } from "../support/database.js";
-import { startOpenAIServer, type OpenAIServer } from "../support/openai_server.js";
+import { openAIServerWithSchema } from "../support/openai_server.js";
 
 // The real OpenAI client against a local server speaking the protocol, failing on cue; the breakers
 // live in the test's own schema, as a run's would in its checkpoints' database.
 
 const COOLDOWN_MS = 1500;
-let db: TestSchema;
-let server: OpenAIServer;
-
-beforeAll(async () => {
-  db = await createTestSchema();
-  server = await startOpenAIServer();
-});
-afterAll(async () => {
-  await server?.close();
-  await db?.cleanup();
-});
+const fixture = openAIServerWithSchema();
 beforeEach(() => {
   vi.stubEnv("OPENAI_API_KEY", "sk-test-breaker");
-  vi.stubEnv("OPENAI_BASE_URL", server.url);
-  vi.stubEnv("ORCHESTRA_DB_SCHEMA", db.schema);
+  vi.stubEnv("OPENAI_BASE_URL", fixture.server.url);
+  vi.stubEnv("ORCHESTRA_DB_SCHEMA", fixture.db.schema);
   vi.stubEnv("ORCHESTRA_BREAKER_COOLDOWN_MS", String(COOLDOWN_MS));
 });
 afterEach(() => vi.unstubAllEnvs());
@@ -47,23 +36,23 @@ describe("a model endpoint's circuit breaker", () => {
   it("opens after 5 failing calls, refuses the next at once here and in another process, and lets a trial through after the cool-down", async () => {
     const model = createChatModel("openai:gpt-4o-mini");
     // Each call is the client's own three tries (two retries); a short retry-after keeps them quick.
-    for (let i = 0; i < 15; i++) server.faults.push({ kind: "status", status: 503, retryAfterSeconds: 0.01 });
+    for (let i = 0; i < 15; i++) fixture.server.faults.push({ kind: "status", status: 503, retryAfterSeconds: 0.01 });
     for (let call = 1; call <= 5; call++) await expect(model.invoke("Say hello.")).rejects.toThrow(/503/);
-    expect(server.requests).toHaveLength(15);
+    expect(fixture.server.requests).toHaveLength(15);
 
-    const endpoint = modelEndpoint(server.url);
+    const endpoint = modelEndpoint(fixture.server.url);
     await expect(model.invoke("Say hello.")).rejects.toThrow(CircuitOpenError);
     await expect(model.invoke("Say hello.")).rejects.toThrow(`circuit open for ${endpoint}: 5 consecutive failures`);
     const elsewhere = await callFromAnotherProcess();
     expect(elsewhere).toEqual({ ok: false, error: expect.stringContaining(`circuit open for ${endpoint}`) });
-    expect(server.requests).toHaveLength(15);
+    expect(fixture.server.requests).toHaveLength(15);
 
     // After this process's cool-down one trial call reaches the endpoint; it succeeds and closes the breaker.
     await new Promise((resolve) => setTimeout(resolve, COOLDOWN_MS + 200));
     await expect(model.invoke("Say hello.")).resolves.toBeDefined();
-    expect(server.requests).toHaveLength(16);
+    expect(fixture.server.requests).toHaveLength(16);
     expect(await callFromAnotherProcess()).toEqual({ ok: true });
-    expect(server.requests).toHaveLength(17);
+    expect(fixture.server.requests).toHaveLength(17);
   });
 
   it("counts what says the endpoint is unwell, not a request it refused or a cancelled call", () => {

@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from "vitest";
+import { createTestSchema, type TestSchema } from "./database.js";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -266,4 +268,18 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** A test file's own OpenAI-protocol server and schema: started before its tests, gone after them. */
+export function openAIServerWithSchema(): { readonly db: TestSchema; readonly server: OpenAIServer } {
+  const fixture = {} as { db: TestSchema; server: OpenAIServer };
+  beforeAll(async () => {
+    fixture.db = await createTestSchema();
+    fixture.server = await startOpenAIServer();
+  });
+  afterAll(async () => {
+    await fixture.server?.close();
+    await fixture.db?.cleanup();
+  });
+  return fixture;
 }
