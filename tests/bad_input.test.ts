@@ -136,20 +136,30 @@ const API: ApiCase[] = [
 ];
 
 /**
- * A large body sent with its length, as curl sends it. The server answers 413 from the length and
- * closes without reading the rest, so the upload may fail (EPIPE) after the answer has come: the
- * answer is what counts. fetch gives up on such a failed upload, answer or not.
+ * A large body sent with its length, as curl sends one: headers first, then the body only if no
+ * answer has come within a second (curl's Expect wait). The server answers 413 from the length and
+ * closes without reading the rest; writing the body into that closed socket would race the answer
+ * (EPIPE before the response is parsed), so the body goes out only when the server asked for it.
  */
 function sendWithLength(url: string, method: string, body: string, headers: Record<string, string>): Promise<{ status: number; json(): Promise<unknown> }> {
   return new Promise((resolve, reject) => {
+    let answered = false;
     const request = http.request(url, { method, headers: { ...headers, "content-length": Buffer.byteLength(body), connection: "close" } }, (response) => {
+      answered = true;
       let text = "";
       response.on("data", (chunk: Buffer) => (text += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, json: async () => JSON.parse(text) }));
+      response.on("end", () => {
+        request.destroy();
+        resolve({ status: response.statusCode ?? 0, json: async () => JSON.parse(text) });
+      });
     });
-    // The answer, if it comes, settles the promise first; a failed upload without one fails the test.
-    request.on("error", (error) => setTimeout(() => reject(error), 1_000));
-    request.end(body);
+    request.on("error", (error) => {
+      if (!answered) reject(error);
+    });
+    request.flushHeaders();
+    setTimeout(() => {
+      if (!answered) request.end(body);
+    }, 1_000);
   });
 }
 
