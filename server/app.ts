@@ -4,6 +4,7 @@ import { BatchedPostgresSaver } from "../checkpoints/saver.js";
 import { assistantsApi } from "./api/assistants.js";
 import { consoleApi } from "./api/console.js";
 import { cronsApi } from "./api/crons.js";
+import { mcpApi } from "./api/mcp.js";
 import { metaApi } from "./api/meta.js";
 import { metricsApi } from "./api/metrics.js";
 import { optimizerApi } from "./api/optimizer.js";
@@ -15,6 +16,7 @@ import type { ApiContext, RunQueueing } from "./context.js";
 import { adminOnly, resourceGuard } from "./auth/middleware.js";
 import { AuthHandlerError } from "./auth/custom.js";
 import { answerError, answerNotFound, httpErrorName } from "./http.js";
+import { loopbackClient } from "./loopback.js";
 import { lookups } from "./lookups.js";
 import { requestBodies } from "./request_bodies.js";
 import { runQueueing } from "./run_queueing.js";
@@ -62,5 +64,8 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   app.route("/", optimizerApi(metricsDb));
   app.route("/", storeApi(deps));
   app.route("/", cronsApi(deps));
+  // The protocol adapters drive runs through the routes above, as the caller.
+  const loopback = loopbackClient(app);
+  app.route("/", mcpApi(loopback));
   return { app, runs: deps.runs, storage };
 }
