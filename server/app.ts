@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import { BatchedPostgresSaver } from "../checkpoints/saver.js";
+import { a2aApi } from "./api/a2a.js";
 import { assistantsApi } from "./api/assistants.js";
 import { consoleApi } from "./api/console.js";
 import { cronsApi } from "./api/crons.js";
@@ -67,5 +68,6 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   // The protocol adapters drive runs through the routes above, as the caller.
   const loopback = loopbackClient(app);
   app.route("/", mcpApi(loopback));
+  app.route("/", a2aApi(loopback));
   return { app, runs: deps.runs, storage };
 }
