@@ -3,33 +3,47 @@ import type { AgentCard, Message, Task, TaskStatusUpdateEvent } from "@a2a-js/sd
 import { type Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from "@a2a-js/sdk/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "../support/database.js";
+import { startUsualProvider, tokenAuthEnv, type TestIdentityProvider } from "../support/identity_provider.js";
 import { startServer, TASK, type ServerProcess } from "./support.js";
 
-// `orchestra serve`'s A2A endpoint, driven by @a2a-js/sdk's own client, with the API key on.
+// `orchestra serve`'s A2A endpoint, driven by @a2a-js/sdk's own client, with the API key and a
+// real OpenID provider's tokens on.
 
 const API_KEY = "a2a-test-service-key";
 let db: TestSchema;
+let idp: TestIdentityProvider;
+let tokens: Record<string, string>;
 let server: ServerProcess;
 let a2a: Client;
 
-const withKey: typeof fetch = (input, init) => {
-  const headers = new Headers(init?.headers);
-  headers.set("x-api-key", API_KEY);
-  return fetch(input, { ...init, headers });
-};
+/** fetch with one credential header set on every request. */
+const fetchWith =
+  (name: string, value: string): typeof fetch =>
+  (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set(name, value);
+    return fetch(input, { ...init, headers });
+  };
+const withKey = fetchWith("x-api-key", API_KEY);
+
+async function a2aClient(fetchImpl: typeof fetch): Promise<Client> {
+  const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+    transports: [new JsonRpcTransportFactory({ fetchImpl })],
+    cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+  });
+  return new ClientFactory(options).createFromUrl(server.url);
+}
 
 beforeAll(async () => {
+  ({ idp, tokens } = await startUsualProvider());
   db = await createTestSchema();
-  server = await startServer(db.schema, { ORCHESTRA_API_KEY: API_KEY });
-  const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-    transports: [new JsonRpcTransportFactory({ fetchImpl: withKey })],
-    cardResolver: new DefaultAgentCardResolver({ fetchImpl: withKey }),
-  });
-  a2a = await new ClientFactory(options).createFromUrl(server.url);
+  server = await startServer(db.schema, { ORCHESTRA_API_KEY: API_KEY, ...tokenAuthEnv(idp) });
+  a2a = await a2aClient(withKey);
 }, 120_000);
 
 afterAll(async () => {
   await server?.stop();
+  await idp?.stop();
   await db?.cleanup();
 });
 
@@ -83,6 +97,19 @@ describe("messages", () => {
     expect(done).toMatchObject({ id: paused.id, status: { state: "completed" } });
     const decisions = (await server.client(API_KEY).threads.getState(paused.id)).values as { reviewDecisions: { action: string }[] };
     expect(decisions.reviewDecisions.map((d) => d.action)).toEqual(["approve", "approve"]);
+  });
+});
+
+describe("ownership", () => {
+  it("runs as the caller: another user neither reads nor answers a user's task", async () => {
+    const alice = await a2aClient(fetchWith("authorization", `Bearer ${tokens.alice}`));
+    const bob = await a2aClient(fetchWith("authorization", `Bearer ${tokens.bob}`));
+    const paused = (await alice.sendMessage({ message: message(TASK.task) })) as Task;
+    expect(paused.status.state).toBe("input-required");
+    expect((await server.client(API_KEY).threads.get(paused.id)).metadata).toMatchObject({ owner: "alice" });
+    await expect(bob.getTask({ id: paused.id })).rejects.toThrow(/not found/i);
+    await expect(bob.sendMessage({ message: message("approve", { taskId: paused.id }) })).rejects.toThrow(/not found/i);
+    expect((await alice.getTask({ id: paused.id })).status.state).toBe("input-required");
   });
 });
 

@@ -6,15 +6,25 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OfflineChatModel } from "../../models/offline/model.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
+import { startUsualProvider, tokenAuthEnv, type TestIdentityProvider } from "../support/identity_provider.js";
 import { startServer, TASK, type ServerProcess } from "./support.js";
 
 // `orchestra serve`'s /mcp endpoint, driven by the MCP SDK's own client and by
-// @langchain/mcp-adapters inside a LangGraph agent, with the API key on.
+// @langchain/mcp-adapters inside a LangGraph agent, with the API key and a real OpenID provider's
+// tokens on.
 
 const API_KEY = "mcp-test-service-key";
 let db: TestSchema;
+let idp: TestIdentityProvider;
+let tokens: Record<string, string>;
 let server: ServerProcess;
 let mcp: Client;
+
+async function mcpClient(headers: Record<string, string>): Promise<Client> {
+  const client = new Client({ name: "mcp-test", version: "1.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers } }));
+  return client;
+}
 
 interface Outcome {
   thread_id: string;
@@ -24,15 +34,16 @@ interface Outcome {
 }
 
 beforeAll(async () => {
+  ({ idp, tokens } = await startUsualProvider());
   db = await createTestSchema();
-  server = await startServer(db.schema, { ORCHESTRA_API_KEY: API_KEY });
-  mcp = new Client({ name: "mcp-test", version: "1.0.0" });
-  await mcp.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), { requestInit: { headers: { "x-api-key": API_KEY } } }));
+  server = await startServer(db.schema, { ORCHESTRA_API_KEY: API_KEY, ...tokenAuthEnv(idp) });
+  mcp = await mcpClient({ "x-api-key": API_KEY });
 }, 120_000);
 
 afterAll(async () => {
   await mcp?.close();
   await server?.stop();
+  await idp?.stop();
   await db?.cleanup();
 });
 
@@ -77,7 +88,7 @@ describe("refusals", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
     });
     expect(anonymous.status).toBe(401);
-    expect(((await anonymous.json()) as { message: string }).message).toMatch(/API key/);
+    expect(((await anonymous.json()) as { message: string }).message).toMatch(/token/);
 
     const bad = await mcp.callTool({ name: "parallel_workflow", arguments: { task: "" } });
     expect(bad.isError).toBe(true);
@@ -86,6 +97,23 @@ describe("refusals", () => {
     expect(lost.isError).toBe(true);
     expect((lost.content as { text: string }[])[0]!.text).toMatch(/thread_id/);
     await expect(mcp.callTool({ name: "no_such_assistant", arguments: {} })).rejects.toThrow(/no tool "no_such_assistant"/);
+  });
+});
+
+describe("ownership", () => {
+  it("runs as the caller: a user's review is hers, and another user's resume of it finds no thread", async () => {
+    const [alice, bob] = await Promise.all([mcpClient({ authorization: `Bearer ${tokens.alice}` }), mcpClient({ authorization: `Bearer ${tokens.bob}` })]);
+    try {
+      const paused = (await alice.callTool({ name: "parallel_workflow", arguments: TASK })).structuredContent as unknown as Outcome;
+      expect(paused.status).toBe("interrupted");
+      expect((await server.client(API_KEY).threads.get(paused.thread_id)).metadata).toMatchObject({ owner: "alice" });
+      const stolen = await bob.callTool({ name: "parallel_workflow", arguments: { thread_id: paused.thread_id, resume: { action: "approve" } } });
+      expect(stolen.isError).toBe(true);
+      expect((stolen.content as { text: string }[])[0]!.text).toMatch(/not found/);
+      expect((await server.client(API_KEY).threads.get(paused.thread_id)).status).toBe("interrupted");
+    } finally {
+      await Promise.all([alice.close(), bob.close()]);
+    }
   });
 });
 
