@@ -130,7 +130,12 @@ describe("@langchain/mcp-adapters", () => {
       });
       const results = messages.filter((m) => m.getType() === "tool");
       expect(results).toHaveLength(1);
-      expect(String(results[0]!.content)).toContain('"status":"completed"');
+      // The adapters hand the model the tool's text block (with its structured content), as JSON.
+      const block = JSON.parse(String(results[0]!.content)) as { type: string; text: string };
+      const read = JSON.parse(block.text) as Outcome;
+      expect(read).toMatchObject({ status: "completed", output: { status: "completed" } });
+      expect(read.output!.finalReport).toContain("# Workflow report");
+      expect((await server.client(API_KEY).threads.get(read.thread_id)).status).toBe("idle");
     } finally {
       await adapters.close();
       await server.client(API_KEY).assistants.delete(assistant.assistant_id);
