@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { AgentCard, Message, Part, Task, TaskState, TaskStatusUpdateEvent } from "@a2a-js/sdk";
 import {
+  A2AError,
   type AgentExecutor,
   DefaultExecutionEventBusManager,
   DefaultRequestHandler,
@@ -24,6 +25,12 @@ import { type LoopbackClient, refusal } from "../loopback.js";
  */
 
 const A2A_PATH = "/a2a";
+
+/**
+ * A task's state is its thread's, and a cancelled run leaves its thread resumable, not `canceled`:
+ * the SDK's cancel could only report failure, so it is refused up front, naming the API's cancel.
+ */
+const CANCEL_UNSUPPORTED = A2AError.unsupportedOperation("tasks/cancel is not offered: cancel the task's run with POST /threads/{taskId}/runs/{run_id}/cancel");
 
 /** The thread's status as the task's state. */
 export function taskState(threadStatus: Thread["status"], hasRun: boolean): TaskState {
@@ -141,12 +148,7 @@ function runExecutor(client: Client, defaultSkill: string): AgentExecutor {
     }
   }
 
-  async function cancelTask(taskId: string, bus: ExecutionEventBus): Promise<void> {
-    const active = await client.runs.list(taskId, { status: "running" });
-    await Promise.all(active.map((run) => client.runs.cancel(taskId, run.run_id)));
-    bus.finished();
-  }
-  return { execute, cancelTask };
+  return { execute, cancelTask: async () => Promise.reject(CANCEL_UNSUPPORTED) };
 }
 
 /** The agent card: the caller's assistants as skills, at this server's A2A endpoint. */
@@ -185,6 +187,8 @@ export function a2aApi(loopback: LoopbackClient): Hono {
     } catch {
       return c.json({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "the request body is not valid JSON: send a JSON-RPC 2.0 request" } }, 400);
     }
+    const { id = null, method } = request as { id?: unknown; method?: unknown };
+    if (method === "tasks/cancel") return c.json({ jsonrpc: "2.0", id, error: CANCEL_UNSUPPORTED.toJSONRPCError() });
     const card = await agentCard(client, new URL(c.req.url).origin);
     const handler = new DefaultRequestHandler(card, threadTaskStore(client), runExecutor(client, DEFAULT_WORKFLOW), buses);
     const answer = await new JsonRpcTransportHandler(handler).handle(request);

@@ -124,6 +124,15 @@ describe("refusals", () => {
     expect(failed.status.state).toBe("failed");
     expect((failed.status.message?.parts[0] as { text: string }).text).toMatch(/^invalid input/);
 
+    // tasks/cancel is refused, naming the API's cancel (the SDK's client shows only the kind of error).
+    await expect(a2a.cancelTask({ id: failed.id })).rejects.toThrow(/not supported/);
+    const cancel = await withKey(`${server.url}/a2a`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tasks/cancel", params: { id: failed.id } }),
+    });
+    expect(((await cancel.json()) as { error: { message: string } }).error.message).toMatch(/POST \/threads\/\{taskId\}\/runs\/\{run_id\}\/cancel/);
+
     const garbled = await withKey(`${server.url}/a2a`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
     expect(garbled.status).toBe(400);
     expect(((await garbled.json()) as { error: { message: string } }).error.message).toMatch(/not valid JSON/);

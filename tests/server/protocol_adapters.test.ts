@@ -19,11 +19,11 @@ describe("MCP tools", () => {
   });
 
   it("takes the input schema without its required list, adds the run's arguments, and refuses an input that clashes with them", () => {
-    const tool = assistantTool("p", { graph_id: "g", description: null }, { type: "object", properties: { task: { type: "string" } }, required: ["task"] }, null);
+    const tool = assistantTool("p", { graph_id: "g" }, { type: "object", properties: { task: { type: "string" } }, required: ["task"] }, null);
     expect(tool.inputSchema).toMatchObject({ type: "object", properties: { task: { type: "string" }, context: { type: "object" }, thread_id: { type: "string" } } });
     expect(tool.inputSchema.required).toBeUndefined();
     expect(tool.description).toContain("Give task on a first call");
-    expect(() => assistantTool("p", { graph_id: "g", description: null }, { properties: { resume: {} } }, null)).toThrow(/resume/);
+    expect(() => assistantTool("p", { graph_id: "g" }, { properties: { resume: {} } }, null)).toThrow(/resume/);
   });
 
   it("answers the final values, the review with its thread, or the run's error", () => {
