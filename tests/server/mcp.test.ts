@@ -81,7 +81,7 @@ describe("tools", () => {
 });
 
 describe("refusals", () => {
-  it("answers 401 without the API key, an error result for bad input, and an error for an unknown tool", async () => {
+  it("answers 401 without a credential, an error result for bad input, an error for an unknown tool, and 405 to GET", async () => {
     const anonymous = await fetch(`${server.url}/mcp`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
@@ -97,6 +97,10 @@ describe("refusals", () => {
     expect(lost.isError).toBe(true);
     expect((lost.content as { text: string }[])[0]!.text).toMatch(/thread_id/);
     await expect(mcp.callTool({ name: "no_such_assistant", arguments: {} })).rejects.toThrow(/no tool "no_such_assistant"/);
+    // Stateless: no stream to open with GET.
+    const get = await fetch(`${server.url}/mcp`, { headers: { "x-api-key": API_KEY, accept: "text/event-stream" } });
+    expect(get.status).toBe(405);
+    expect(((await get.json()) as { message: string }).message).toMatch(/stateless: send JSON-RPC requests with POST/);
   });
 });
 
