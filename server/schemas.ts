@@ -108,8 +108,9 @@ export const RunCreate = z
     on_completion: z.enum(["delete", "keep"]).optional(),
     checkpoint_id: z.string().optional(),
     checkpoint: CheckpointRef.nullish(),
+    webhook: z.url({ protocol: /^https?$/, error: "webhook must be an http or https URL, e.g. https://example.com/hooks/run-done" }).nullish(),
   })
-  // Fields the SDK sends that change nothing here (webhook, durability, feedback_keys...) pass.
+  // Fields the SDK sends that change nothing here (durability, feedback_keys...) pass.
   .loose();
 export type RunCreate = z.infer<typeof RunCreate>;
 

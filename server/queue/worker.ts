@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "../events.js";
 import type { ServableGraph } from "../../state/shared/workflow_definition.js";
-import { type CancelAction, type RunQueue, type RunRow } from "./runs.js";
+import { type CancelAction, type RunOutcome, type RunQueue, type RunRow } from "./runs.js";
 import { errorBody } from "../serialise.js";
 import { inTransaction } from "../../checkpoints/transaction.js";
 import { LeaseHolder, leaseLost, type ThreadFence } from "../../checkpoints/thread_lock.js";
@@ -161,7 +161,7 @@ export class RunWorkers {
         emit("metadata", { run_id: run.run_id, attempt: run.attempt });
         await this.stream(run, controller.signal, emit);
         await flushed();
-        await queue.finish(run.run_id, token, "success");
+        await queue.finish(run.run_id, token, "success", await this.outcome(run));
       } catch (error) {
         if (error instanceof LeaseLostError) controller.abort("lost" satisfies StopReason);
         await flushed().catch(() => undefined);
@@ -174,11 +174,11 @@ export class RunWorkers {
         } else if (reason === "rollback") {
           await this.rollBack(run, token);
         } else if (reason === "interrupt") {
-          await queue.finish(run.run_id, token, "interrupted");
+          await queue.finish(run.run_id, token, "interrupted", await this.outcome(run));
         } else {
           emit("error", errorBody(error));
           await flushed().catch(() => undefined);
-          await queue.finish(run.run_id, token, "error");
+          await queue.finish(run.run_id, token, "error", await this.outcome(run, error));
         }
       }
       if (run.temporary && !lost) await this.context.deleteThread(run.thread_id);
@@ -238,6 +238,14 @@ export class RunWorkers {
       if (event.event === "on_chain_stream" && event.run_id === run.run_id) emitChunk((event.data as { chunk: unknown }).chunk);
       else emit("events", event);
     }
+  }
+
+  /** What the run's webhook reports: the thread's values as the run left them, and its error. */
+  private async outcome(run: RunRow, error?: unknown): Promise<RunOutcome> {
+    if (!run.kwargs.webhook) return {};
+    const graph = this.context.graphs.get(run.graph_id);
+    const state = await graph?.getState({ configurable: { thread_id: run.thread_id } }).catch(() => undefined);
+    return { values: state?.values ?? null, ...(error === undefined ? {} : { error: errorBody(error).message }) };
   }
 
   /** Runs of a thread are serialised, so every checkpoint newer than the run's starting head is the run's. */
