@@ -39,6 +39,15 @@ export const AssistantSearch = z.object({
 });
 export type AssistantSearch = z.infer<typeof AssistantSearch>;
 
+export const AssistantVersions = z.object({
+  metadata: Json.optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+});
+export type AssistantVersions = z.infer<typeof AssistantVersions>;
+
+export const AssistantLatest = z.object({ version: z.number({ error: "send the version to make current, e.g. {\"version\": 1}" }).int().min(1) });
+
 export const ThreadCreate = z.object({
   thread_id: ThreadId.optional(),
   metadata: Json.optional(),
