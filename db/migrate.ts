@@ -32,6 +32,7 @@ export async function migrateAll(pool: pg.Pool, schema: string): Promise<void> {
     await session.query("SELECT pg_advisory_lock(hashtext($1))", [`langgraph-orchestra:migrate-all:${schema}`]);
     await migrateServerStore(pool, schema);
     await migrateRunWebhooks(session, schema);
+    await migrateTtl(session, schema);
     await migrateServerFunctions(session, schema);
     for (const storage of workflows) await storage.migrate(pool, schema);
   } finally {
@@ -80,6 +81,21 @@ async function migrateRunWebhooks(session: pg.PoolClient, schema: string): Promi
       delivered_at timestamptz)`,
     `CREATE INDEX IF NOT EXISTS run_webhooks_due ON ${t("run_webhooks")} (next_attempt_at) WHERE status = 'pending'`,
     `ALTER TABLE ${t("runs")} ADD COLUMN IF NOT EXISTS webhook_status text`,
+  ];
+  for (const statement of statements) await session.query(statement);
+}
+
+/** Threads' and store items' TTLs (server/ttl.ts sweeps what expired). Idempotent. */
+async function migrateTtl(session: pg.PoolClient, schema: string): Promise<void> {
+  const t = (name: string) => `"${schema}".${name}`;
+  const statements = [
+    `ALTER TABLE ${t("threads")} ADD COLUMN IF NOT EXISTS ttl_strategy text`,
+    `ALTER TABLE ${t("threads")} ADD COLUMN IF NOT EXISTS ttl_minutes double precision`,
+    // A keep_latest thread's TTL runs again from its last prune.
+    `ALTER TABLE ${t("threads")} ADD COLUMN IF NOT EXISTS ttl_swept_at timestamptz`,
+    `ALTER TABLE ${t("store_items")} ADD COLUMN IF NOT EXISTS ttl_minutes double precision`,
+    `ALTER TABLE ${t("store_items")} ADD COLUMN IF NOT EXISTS expires_at timestamptz`,
+    `CREATE INDEX IF NOT EXISTS store_items_expiring ON ${t("store_items")} (expires_at) WHERE expires_at IS NOT NULL`,
   ];
   for (const statement of statements) await session.query(statement);
 }

@@ -48,11 +48,21 @@ export type AssistantVersions = z.infer<typeof AssistantVersions>;
 
 export const AssistantLatest = z.object({ version: z.number({ error: "send the version to make current, e.g. {\"version\": 1}" }).int().min(1) });
 
+export const TTL_STRATEGIES = ["delete", "keep_latest"] as const;
+
+/** The SDK's thread TTL: minutes after the thread's last activity, then deleted or pruned to its latest checkpoint (server/ttl.ts). */
+export const ThreadTtl = z.object({
+  strategy: z.enum(TTL_STRATEGIES, { error: "send delete or keep_latest" }).default("delete"),
+  ttl: z.number({ error: "send the minutes after the thread's last activity" }).positive(),
+});
+export type ThreadTtl = z.infer<typeof ThreadTtl>;
+
 export const ThreadCreate = z.object({
   thread_id: ThreadId.optional(),
   metadata: Json.optional(),
   if_exists: z.enum(["raise", "do_nothing"]).optional(),
   graph_id: z.string().optional(),
+  ttl: ThreadTtl.nullish(),
 });
 
 export const ThreadPatch = z.object({ metadata: Json.optional() });
@@ -130,12 +140,17 @@ export const StorePut = z.object({
   namespace: Namespace.min(1),
   key: z.string().min(1),
   value: Json,
-  // The SDK sends these; this store has no vector index and keeps items until they are deleted.
+  // The SDK sends this; this store has no vector index.
   index: z.union([z.literal(false), z.array(z.string())]).nullish(),
-  ttl: z.null({ error: "items are kept until deleted here: send no ttl" }).optional(),
+  /** Minutes after the last write (or refreshing read); none: kept until deleted. */
+  ttl: z.number({ error: "send the item's TTL in minutes, or null to keep it" }).positive().nullish(),
 });
 
 export const StoreItemKey = z.object({ namespace: Namespace.min(1), key: z.string().min(1) });
+
+export const StoreItemGet = StoreItemKey.extend({
+  refresh_ttl: z.enum(["true", "false"], { error: "refresh_ttl must be true or false" }).transform((text) => text === "true").optional(),
+});
 
 export const StoreSearch = z.object({
   namespace_prefix: Namespace.default([]),

@@ -5,6 +5,7 @@ import type { EventLog } from "../events.js";
 import type { ServableGraph } from "../../state/shared/workflow_definition.js";
 import { type CancelAction, type RunOutcome, type RunQueue, type RunRow } from "./runs.js";
 import { errorBody } from "../serialise.js";
+import { deleteUnreferencedBlobs } from "../storage/threads.js";
 import { inTransaction } from "../../checkpoints/transaction.js";
 import { LeaseHolder, leaseLost, type ThreadFence } from "../../checkpoints/thread_lock.js";
 import { LeaseLostError } from "../../state/shared/errors.js";
@@ -281,12 +282,7 @@ export class RunWorkers {
         );
       }
       await client.query(`DELETE FROM ${t("checkpoints")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
-      await client.query(
-        `DELETE FROM ${t("checkpoint_blobs")} b WHERE thread_id = $1 AND NOT EXISTS (
-           SELECT 1 FROM ${t("checkpoints")} c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
-             AND c.checkpoint->'channel_versions'->>b.channel = b.version)`,
-        [run.thread_id],
-      );
+      await deleteUnreferencedBlobs(client, schema, run.thread_id);
       await client.query(`DELETE FROM ${t("run_events")} WHERE run_id = $1`, [run.run_id]);
       await client.query(`DELETE FROM ${t("runs")} WHERE run_id = $1`, [run.run_id]);
     });
