@@ -15,6 +15,7 @@ export async function productTables(): Promise<Record<string, readonly string[]>
   return {
     checkpoints: ["checkpoint_migrations", "checkpoints", "checkpoint_blobs", "checkpoint_writes"],
     server: SERVER_TABLES,
+    webhooks: ["run_webhooks"],
     ...Object.fromEntries(workflows.flatMap((storage) => Object.entries(storage.tables))),
   };
 }
@@ -30,6 +31,8 @@ export async function migrateAll(pool: pg.Pool, schema: string): Promise<void> {
   try {
     await session.query("SELECT pg_advisory_lock(hashtext($1))", [`langgraph-orchestra:migrate-all:${schema}`]);
     await migrateServerStore(pool, schema);
+    await migrateRunWebhooks(session, schema);
+    await migrateTtl(session, schema);
     await migrateServerFunctions(session, schema);
     for (const storage of workflows) await storage.migrate(pool, schema);
   } finally {
@@ -53,4 +56,46 @@ export async function tablePresence(pool: pg.Pool, schema: string): Promise<Tabl
   );
   const present = new Set(rows.map((row) => row.table_name));
   return wanted.map((w) => ({ ...w, present: present.has(w.table) }));
+}
+
+/**
+ * Run-completion webhooks: the outbox a run's final status inserts into in the same statement
+ * (server/queue/runs.ts, `finish`), one row per run, whose delivery any instance claims under a
+ * lease (server/queue/webhooks.ts); and the one line that delivery leaves on the run. Idempotent.
+ */
+async function migrateRunWebhooks(session: pg.PoolClient, schema: string): Promise<void> {
+  const t = (name: string) => `"${schema}".${name}`;
+  const statements = [
+    `CREATE TABLE IF NOT EXISTS ${t("run_webhooks")} (
+      run_id uuid PRIMARY KEY,
+      url text NOT NULL,
+      payload jsonb NOT NULL,
+      idempotency_key text NOT NULL,
+      status text NOT NULL DEFAULT 'pending',
+      attempts integer NOT NULL DEFAULT 0,
+      next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      lease_owner text,
+      lease_expires_at timestamptz,
+      last_error text,
+      created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      delivered_at timestamptz)`,
+    `CREATE INDEX IF NOT EXISTS run_webhooks_due ON ${t("run_webhooks")} (next_attempt_at) WHERE status = 'pending'`,
+    `ALTER TABLE ${t("runs")} ADD COLUMN IF NOT EXISTS webhook_status text`,
+  ];
+  for (const statement of statements) await session.query(statement);
+}
+
+/** Threads' and store items' TTLs (server/ttl.ts sweeps what expired). Idempotent. */
+async function migrateTtl(session: pg.PoolClient, schema: string): Promise<void> {
+  const t = (name: string) => `"${schema}".${name}`;
+  const statements = [
+    `ALTER TABLE ${t("threads")} ADD COLUMN IF NOT EXISTS ttl_strategy text`,
+    `ALTER TABLE ${t("threads")} ADD COLUMN IF NOT EXISTS ttl_minutes double precision`,
+    // A keep_latest thread's TTL runs again from its last prune.
+    `ALTER TABLE ${t("threads")} ADD COLUMN IF NOT EXISTS ttl_swept_at timestamptz`,
+    `ALTER TABLE ${t("store_items")} ADD COLUMN IF NOT EXISTS ttl_minutes double precision`,
+    `ALTER TABLE ${t("store_items")} ADD COLUMN IF NOT EXISTS expires_at timestamptz`,
+    `CREATE INDEX IF NOT EXISTS store_items_expiring ON ${t("store_items")} (expires_at) WHERE expires_at IS NOT NULL`,
+  ];
+  for (const statement of statements) await session.query(statement);
 }

@@ -29,6 +29,8 @@ export interface ApiContext {
   corsOrigins: string[];
   /** False once the server is shutting down: new runs are refused with 503 so a balancer retries elsewhere. */
   accepting(): boolean;
+  /** Whether a store read that does not say starts the item's TTL again; true unless configured (server/ttl.ts). */
+  storeRefreshOnRead?: boolean;
 }
 
 export interface PreparedRun {

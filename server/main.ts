@@ -15,6 +15,8 @@ import { deleteStatelessThread } from "./storage/threads.js";
 import { servedGraphs } from "../graphs/registry.js";
 import { RunQueue } from "./queue/runs.js";
 import { RunWorkers } from "./queue/worker.js";
+import { WebhookDeliverer, webhookDeliverySettings } from "./queue/webhooks.js";
+import { TtlSweeper, ttlSettings } from "./ttl.js";
 import { authConfigFromEnv } from "./auth/config.js";
 import { authentication } from "./auth/middleware.js";
 
@@ -49,6 +51,8 @@ export const DEFAULT_DB_POOL = 10;
 export async function startOrchestraServer(options: ServerOptions): Promise<OrchestraServer> {
   // Before any connection: a wrong auth setting stops the server having written nothing.
   const authenticate = await authentication(await authConfigFromEnv());
+  const webhookSettings = webhookDeliverySettings();
+  const ttl = ttlSettings();
   // Runs hold no connection (a thread is owned through its lease row), so the API, the runs'
   // statements and the checkpointer share one small pool however many runs are in flight.
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections: options.dbPool });
@@ -85,7 +89,10 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       authenticate,
       corsOrigins: [STUDIO_ORIGIN, ...extraOrigins],
       accepting: () => accepting,
+      storeRefreshOnRead: ttl.ORCHESTRA_STORE_TTL_REFRESH_ON_READ,
     });
+    const deliverer = new WebhookDeliverer({ pool, schema, bus, settings: webhookSettings, owner: queue.workerId, log: (message) => console.error(`orchestra serve: ${message}`) });
+    const sweeper = new TtlSweeper(pool, schema, ttl, (message) => console.error(`orchestra serve: ${message}`));
     const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
@@ -94,6 +101,8 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     // Started once listening: a server that cannot listen has no sessions held to wait for on close.
     workers.start(options.workers);
     crons.start();
+    deliverer.start();
+    sweeper.start();
     const port = (server.address() as AddressInfo).port;
     let closing: Promise<void> | undefined;
     return {
@@ -104,7 +113,10 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
         (closing ??= (async () => {
           accepting = false;
           await crons.stop();
+          await sweeper.stop();
           await workers.stop(graceMs);
+          // After the workers: the webhooks of runs that ended in the grace period stay in the outbox for the next instance.
+          await deliverer.stop();
           // Streams and waits still open end with the connection; the runs they follow go on elsewhere.
           await new Promise<void>((resolve) => {
             server.close(() => resolve());

@@ -25,6 +25,7 @@ function runKwargs(payload: schemas.RunCreate, input: unknown, configurable: Rec
     ...(payload.interrupt_after ? { interrupt_after: payload.interrupt_after } : {}),
     ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
     subgraphs: payload.stream_subgraphs ?? false,
+    ...(payload.webhook ? { webhook: payload.webhook } : {}),
   };
 }
 

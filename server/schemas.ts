@@ -39,11 +39,30 @@ export const AssistantSearch = z.object({
 });
 export type AssistantSearch = z.infer<typeof AssistantSearch>;
 
+export const AssistantVersions = z.object({
+  metadata: Json.optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+});
+export type AssistantVersions = z.infer<typeof AssistantVersions>;
+
+export const AssistantLatest = z.object({ version: z.number({ error: "send the version to make current, e.g. {\"version\": 1}" }).int().min(1) });
+
+export const TTL_STRATEGIES = ["delete", "keep_latest"] as const;
+
+/** The SDK's thread TTL: minutes after the thread's last activity, then deleted or pruned to its latest checkpoint (server/ttl.ts). */
+export const ThreadTtl = z.object({
+  strategy: z.enum(TTL_STRATEGIES, { error: "send delete or keep_latest" }).default("delete"),
+  ttl: z.number({ error: "send the minutes after the thread's last activity" }).positive(),
+});
+export type ThreadTtl = z.infer<typeof ThreadTtl>;
+
 export const ThreadCreate = z.object({
   thread_id: ThreadId.optional(),
   metadata: Json.optional(),
   if_exists: z.enum(["raise", "do_nothing"]).optional(),
   graph_id: z.string().optional(),
+  ttl: ThreadTtl.nullish(),
 });
 
 export const ThreadPatch = z.object({ metadata: Json.optional() });
@@ -108,8 +127,9 @@ export const RunCreate = z
     on_completion: z.enum(["delete", "keep"]).optional(),
     checkpoint_id: z.string().optional(),
     checkpoint: CheckpointRef.nullish(),
+    webhook: z.url({ protocol: /^https?$/, error: "webhook must be an http or https URL, e.g. https://example.com/hooks/run-done" }).nullish(),
   })
-  // Fields the SDK sends that change nothing here (webhook, durability, feedback_keys...) pass.
+  // Fields the SDK sends that change nothing here (durability, feedback_keys...) pass.
   .loose();
 export type RunCreate = z.infer<typeof RunCreate>;
 
@@ -120,12 +140,17 @@ export const StorePut = z.object({
   namespace: Namespace.min(1),
   key: z.string().min(1),
   value: Json,
-  // The SDK sends these; this store has no vector index and keeps items until they are deleted.
+  // The SDK sends this; this store has no vector index.
   index: z.union([z.literal(false), z.array(z.string())]).nullish(),
-  ttl: z.null({ error: "items are kept until deleted here: send no ttl" }).optional(),
+  /** Minutes after the last write (or refreshing read); none: kept until deleted. */
+  ttl: z.number({ error: "send the item's TTL in minutes, or null to keep it" }).positive().nullish(),
 });
 
 export const StoreItemKey = z.object({ namespace: Namespace.min(1), key: z.string().min(1) });
+
+export const StoreItemGet = StoreItemKey.extend({
+  refresh_ttl: z.enum(["true", "false"], { error: "refresh_ttl must be true or false" }).transform((text) => text === "true").optional(),
+});
 
 export const StoreSearch = z.object({
   namespace_prefix: Namespace.default([]),

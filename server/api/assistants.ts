@@ -52,7 +52,16 @@ export function assistantsApi({ storage, lookups }: ApiDeps): Hono {
 
   api.post("/assistants/:assistant_id/versions", async (c) => {
     const current = await assistant(c.req.param("assistant_id"));
-    return json(c, await storage.assistants.versions(current.assistant_id));
+    return json(c, await storage.assistants.versions(current.assistant_id, await body(c, schemas.AssistantVersions)));
+  });
+
+  // Runs use the assistant's current version: going back to one pins the runs to it.
+  api.post("/assistants/:assistant_id/latest", async (c) => {
+    const current = await assistant(c.req.param("assistant_id"));
+    const { version } = await body(c, schemas.AssistantLatest);
+    const latest = await storage.assistants.setLatest(current.assistant_id, version);
+    if (!latest) throw new HttpError(404, `assistant ${current.assistant_id} has no version ${version}; list them with POST /assistants/${current.assistant_id}/versions`);
+    return json(c, latest);
   });
 
   api.get("/assistants/:assistant_id/graph", async (c) => {

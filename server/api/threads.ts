@@ -5,6 +5,7 @@ import type { ApiDeps } from "./deps.js";
 import { authorize, matchesFilters } from "../auth/authorize.js";
 import { HttpError, body, json, parse, threadIdParam } from "../http.js";
 import * as schemas from "../schemas.js";
+import { threadStorage } from "../ttl.js";
 import { threadState } from "../serialise.js";
 import type { ThreadRow } from "../storage/threads.js";
 
@@ -31,7 +32,7 @@ export function threadsApi(deps: ApiDeps): Hono {
     if (payload.graph_id) served(payload.graph_id);
     const creating = { thread_id: threadId, metadata: payload.metadata ?? {}, if_exists: payload.if_exists };
     const filters = await authorize("threads", "create", creating);
-    const created = await storage.threads.create(threadId, payload.graph_id ?? null, creating.metadata);
+    const created = await storage.threads.create(threadId, payload.graph_id ?? null, creating.metadata, payload.ttl ?? undefined);
     if (created) {
       // A new thread has no checkpoint, unless the CLI saved some under that id before: then they are read.
       return json(c, created.hasCheckpoints ? await viewOf(created.row) : lookups.viewWithoutCheckpoints(created.row, created.lastRunStatus));
@@ -63,6 +64,11 @@ export function threadsApi(deps: ApiDeps): Hono {
   });
 
   api.get("/threads/:thread_id", async (c) => json(c, await viewOf(await thread(threadIdParam(c)))));
+
+  api.get("/threads/:thread_id/storage", async (c) => {
+    const current = await thread(threadIdParam(c));
+    return json(c, { thread_id: current.thread_id, ...(await threadStorage(deps.ctx.pool, deps.ctx.schema, current.thread_id)) });
+  });
 
   api.patch("/threads/:thread_id", async (c) => {
     const current = await thread(threadIdParam(c));

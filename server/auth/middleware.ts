@@ -70,7 +70,8 @@ export function threadAction(method: string, rest: string): string | undefined {
 /** Which assistant action a route under /assistants/:assistant_id is; undefined: none of these. */
 export function assistantAction(method: string, rest: string): string | undefined {
   if (method === "DELETE" && rest === "") return "delete";
-  if (method === "PATCH" && rest === "") return "update";
+  // Upstream checks setLatest as an update too.
+  if ((method === "PATCH" && rest === "") || (method === "POST" && rest === "/latest")) return "update";
   if (method === "GET" || (method === "POST" && rest === "/versions")) return "read";
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { leaseSql } from "../../checkpoints/thread_lock.js";
 import type { RunBus } from "./bus.js";
+import { toJson } from "../serialise.js";
 
 export const RUN_STATUSES = ["pending", "running", "success", "error", "timeout", "interrupted"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -18,6 +19,14 @@ export interface RunKwargs {
   interrupt_after?: string[] | "*";
   checkpoint_id?: string;
   subgraphs?: boolean;
+  /** Where the run's outcome is POSTed when it ends (server/queue/webhooks.ts). */
+  webhook?: string;
+}
+
+/** What a run's webhook reports beside the run: the thread's values when it ended, and its error. */
+export interface RunOutcome {
+  values?: unknown;
+  error?: string;
 }
 
 export interface RunRow {
@@ -37,6 +46,8 @@ export interface RunRow {
   start_writes: [string, number][] | null;
   /** The fencing token of the lease its current worker claimed it under. */
   lease_token: string | null;
+  /** One line on how the run's webhook was delivered, refused or given up on. */
+  webhook_status: string | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -81,13 +92,23 @@ export class RunQueue {
     return rows.filter((run) => run.status === "running");
   }
 
-  /** Records how the run ended and lets go of its thread; only while the run's lease is still `token`. */
-  async finish(runId: string, token: string, status: RunStatus): Promise<void> {
+  /**
+   * Records how the run ended and lets go of its thread; only while the run's lease is still
+   * `token`. A run with a webhook puts its delivery in the outbox in the same statement, with
+   * `outcome` (its final values, its error): the delivery exists exactly when the end is recorded.
+   */
+  async finish(runId: string, token: string, status: RunStatus, outcome: RunOutcome = {}): Promise<void> {
     await this.pool.query(
       `WITH ended AS (
-         UPDATE ${this.runs} SET status = $2, worker = NULL, updated_at = clock_timestamp() WHERE run_id = $1 AND lease_token = $3 RETURNING 1)
+         UPDATE ${this.runs} SET status = $2, worker = NULL, updated_at = clock_timestamp() WHERE run_id = $1 AND lease_token = $3 RETURNING *),
+       webhook AS (
+         INSERT INTO "${this.schema}".run_webhooks (run_id, url, payload, idempotency_key)
+         SELECT run_id, kwargs->>'webhook', jsonb_build_object('run_id', run_id, 'thread_id', thread_id, 'assistant_id', assistant_id,
+             'status', status, 'metadata', metadata, 'multitask_strategy', multitask_strategy, 'attempt', attempt,
+             'created_at', created_at, 'run_ended_at', updated_at) || $4::jsonb, run_id::text
+         FROM ended WHERE kwargs->>'webhook' IS NOT NULL ON CONFLICT (run_id) DO NOTHING)
        DELETE FROM "${this.schema}".thread_leases WHERE token = $3 AND EXISTS (SELECT 1 FROM ended)`,
-      [runId, status, token],
+      [runId, status, token, toJson(outcome)],
     );
     await this.bus.notify("done", runId);
   }

@@ -3,8 +3,9 @@ import type pg from "pg";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "../events.js";
 import type { ServableGraph } from "../../state/shared/workflow_definition.js";
-import { type CancelAction, type RunQueue, type RunRow } from "./runs.js";
+import { type CancelAction, type RunOutcome, type RunQueue, type RunRow } from "./runs.js";
 import { errorBody } from "../serialise.js";
+import { deleteUnreferencedBlobs } from "../storage/threads.js";
 import { inTransaction } from "../../checkpoints/transaction.js";
 import { LeaseHolder, leaseLost, type ThreadFence } from "../../checkpoints/thread_lock.js";
 import { LeaseLostError } from "../../state/shared/errors.js";
@@ -161,7 +162,7 @@ export class RunWorkers {
         emit("metadata", { run_id: run.run_id, attempt: run.attempt });
         await this.stream(run, controller.signal, emit);
         await flushed();
-        await queue.finish(run.run_id, token, "success");
+        await queue.finish(run.run_id, token, "success", await this.outcome(run));
       } catch (error) {
         if (error instanceof LeaseLostError) controller.abort("lost" satisfies StopReason);
         await flushed().catch(() => undefined);
@@ -174,11 +175,11 @@ export class RunWorkers {
         } else if (reason === "rollback") {
           await this.rollBack(run, token);
         } else if (reason === "interrupt") {
-          await queue.finish(run.run_id, token, "interrupted");
+          await queue.finish(run.run_id, token, "interrupted", await this.outcome(run));
         } else {
           emit("error", errorBody(error));
           await flushed().catch(() => undefined);
-          await queue.finish(run.run_id, token, "error");
+          await queue.finish(run.run_id, token, "error", await this.outcome(run, error));
         }
       }
       if (run.temporary && !lost) await this.context.deleteThread(run.thread_id);
@@ -240,6 +241,14 @@ export class RunWorkers {
     }
   }
 
+  /** What the run's webhook reports: the thread's values as the run left them, and its error. */
+  private async outcome(run: RunRow, error?: unknown): Promise<RunOutcome> {
+    if (!run.kwargs.webhook) return {};
+    const graph = this.context.graphs.get(run.graph_id);
+    const state = await graph?.getState({ configurable: { thread_id: run.thread_id } }).catch(() => undefined);
+    return { values: state?.values ?? null, ...(error === undefined ? {} : { error: errorBody(error).message }) };
+  }
+
   /** Runs of a thread are serialised, so every checkpoint newer than the run's starting head is the run's. */
   private async hasCheckpoint(run: RunRow): Promise<boolean> {
     const { rowCount } = await this.context.pool.query(
@@ -273,12 +282,7 @@ export class RunWorkers {
         );
       }
       await client.query(`DELETE FROM ${t("checkpoints")} WHERE thread_id = $1 AND checkpoint_id > $2`, since);
-      await client.query(
-        `DELETE FROM ${t("checkpoint_blobs")} b WHERE thread_id = $1 AND NOT EXISTS (
-           SELECT 1 FROM ${t("checkpoints")} c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
-             AND c.checkpoint->'channel_versions'->>b.channel = b.version)`,
-        [run.thread_id],
-      );
+      await deleteUnreferencedBlobs(client, schema, run.thread_id);
       await client.query(`DELETE FROM ${t("run_events")} WHERE run_id = $1`, [run.run_id]);
       await client.query(`DELETE FROM ${t("runs")} WHERE run_id = $1`, [run.run_id]);
     });

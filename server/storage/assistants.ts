@@ -107,7 +107,9 @@ export class AssistantsRepo {
   async update(current: AssistantRow, payload: schemas.AssistantPatch): Promise<AssistantRow> {
     const { rows } = await this.pool.query<AssistantRow>(
       `UPDATE ${this.table("assistants")} SET graph_id = $2, name = $3, description = $4, config = $5, context = $6,
-         metadata = metadata || $7, version = version + 1, updated_at = now()
+         metadata = metadata || $7, updated_at = now(),
+         -- After the next version of all, not of the current one: setLatest may have gone back.
+         version = (SELECT max(version) + 1 FROM ${this.table("assistant_versions")} WHERE assistant_id = $1)
        WHERE assistant_id = $1 RETURNING *`,
       [
         current.assistant_id,
@@ -129,8 +131,24 @@ export class AssistantsRepo {
     await this.pool.query(`DELETE FROM ${this.table("assistants")} WHERE assistant_id = $1`, [assistantId]);
   }
 
-  async versions(assistantId: string): Promise<unknown[]> {
-    const { rows } = await this.pool.query(`SELECT * FROM ${this.table("assistant_versions")} WHERE assistant_id = $1 ORDER BY version DESC`, [assistantId]);
+  /** Makes version `version` the assistant's current one, as it was saved; undefined when there is no such version. */
+  async setLatest(assistantId: string, version: number): Promise<AssistantRow | undefined> {
+    const { rows } = await this.pool.query<AssistantRow>(
+      `UPDATE ${this.table("assistants")} a SET graph_id = v.graph_id, name = v.name, description = v.description, config = v.config,
+         context = v.context, metadata = v.metadata, version = v.version, updated_at = now()
+       FROM ${this.table("assistant_versions")} v WHERE a.assistant_id = $1 AND v.assistant_id = $1 AND v.version = $2 RETURNING a.*`,
+      [assistantId, version],
+    );
+    this.recent.delete(assistantId);
+    return rows[0];
+  }
+
+  /** The assistant's versions, newest first, those whose metadata holds `query.metadata`. */
+  async versions(assistantId: string, query: schemas.AssistantVersions): Promise<unknown[]> {
+    const { rows } = await this.pool.query(
+      `SELECT * FROM ${this.table("assistant_versions")} WHERE assistant_id = $1 AND metadata @> $2 ORDER BY version DESC LIMIT $3 OFFSET $4`,
+      [assistantId, query.metadata ?? {}, query.limit, query.offset],
+    );
     return rows;
   }
 }

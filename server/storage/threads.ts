@@ -51,16 +51,16 @@ export class ThreadsRepo {
   }
 
   /** One statement: the new row, or undefined when a thread of that id has one already. */
-  async create(threadId: string, graphId: string | null, metadata: Record<string, unknown>): Promise<CreatedThread | undefined> {
+  async create(threadId: string, graphId: string | null, metadata: Record<string, unknown>, ttl?: schemas.ThreadTtl): Promise<CreatedThread | undefined> {
     const { rows } = await this.pool.query<ThreadRow & { has_checkpoints: boolean; last_run_status: RunStatus | null }>(
       `WITH created AS (
-         INSERT INTO ${this.table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3)
+         INSERT INTO ${this.table("threads")} (thread_id, graph_id, metadata, ttl_strategy, ttl_minutes) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (thread_id) DO NOTHING RETURNING *)
        SELECT created.*,
          EXISTS (SELECT 1 FROM ${this.table("checkpoints")} c WHERE c.thread_id = created.thread_id AND c.checkpoint_ns = '') AS has_checkpoints,
          (SELECT status FROM ${this.table("runs")} r WHERE r.thread_id = created.thread_id ORDER BY created_at DESC LIMIT 1) AS last_run_status
        FROM created`,
-      [threadId, graphId, metadata],
+      [threadId, graphId, metadata, ttl?.strategy ?? null, ttl?.ttl ?? null],
     );
     if (!rows[0]) return undefined;
     const { has_checkpoints, last_run_status, ...row } = rows[0];
@@ -134,13 +134,24 @@ export class ThreadsRepo {
   }
 }
 
-/** A thread and all it has: runs, their events, checkpoints. */
-export async function deleteThreadRows(pool: pg.Pool, schema: string, threadId: string): Promise<void> {
+/** A thread and all it has: runs, their events, checkpoints; on `pool`, or in a caller's transaction. */
+export async function deleteThreadRows(pool: pg.Pool | pg.PoolClient, schema: string, threadId: string): Promise<void> {
   const table = (name: string) => `"${schema}".${name}`;
   await pool.query(`DELETE FROM ${table("run_events")} WHERE run_id IN (SELECT run_id FROM ${table("runs")} WHERE thread_id = $1)`, [threadId]);
   for (const name of ["runs", ...[...CHECKPOINT_TABLES].reverse(), "threads"]) {
     await pool.query(`DELETE FROM ${table(name)} WHERE thread_id = $1`, [threadId]);
   }
+}
+
+/** The thread's blobs that no checkpoint of it refers to any more (after a rollback or a prune). */
+export async function deleteUnreferencedBlobs(client: pg.PoolClient, schema: string, threadId: string): Promise<void> {
+  const table = (name: string) => `"${schema}".${name}`;
+  await client.query(
+    `DELETE FROM ${table("checkpoint_blobs")} b WHERE thread_id = $1 AND NOT EXISTS (
+       SELECT 1 FROM ${table("checkpoints")} c WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+         AND c.checkpoint->'channel_versions'->>b.channel = b.version)`,
+    [threadId],
+  );
 }
 
 /**

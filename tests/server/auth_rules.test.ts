@@ -43,6 +43,7 @@ describe("route actions", () => {
     expect(threadAction("POST", "")).toBeUndefined();
     expect(assistantAction("PATCH", "")).toBe("update");
     expect(assistantAction("POST", "/versions")).toBe("read");
+    expect(assistantAction("POST", "/latest")).toBe("update");
     expect(assistantAction("POST", "")).toBeUndefined();
   });
 });

@@ -60,6 +60,32 @@ describe("assistants", () => {
     await client.assistants.delete(made.assistant_id);
     await expect(client.assistants.get(made.assistant_id)).rejects.toThrow(/404/);
   });
+
+  it("goes back to a version with setLatest, and runs use the version that is current", async () => {
+    const made = await client.assistants.create({ graphId: "parallel_workflow", name: "unreviewed", context: { review: "never" }, metadata: { team: "a" } });
+    // Version 2 reviews, as the workflow does by default.
+    await client.assistants.update(made.assistant_id, { context: {}, metadata: { team: "b" } });
+    expect((await client.assistants.getVersions(made.assistant_id, { metadata: { team: "a" } })).map((v) => v.version)).toEqual([1]);
+    expect((await client.assistants.getVersions(made.assistant_id, { limit: 1 })).map((v) => v.version)).toEqual([2]);
+    expect((await client.assistants.getVersions(made.assistant_id, { offset: 1 })).map((v) => v.version)).toEqual([1]);
+
+    expect(await client.assistants.setLatest(made.assistant_id, 1)).toMatchObject({ version: 1, context: { review: "never" }, metadata: { team: "a" } });
+    const first = await client.threads.create();
+    const unreviewed = (await client.runs.wait(first.thread_id, made.assistant_id, { input: TASK })) as Record<string, unknown>;
+    expect(unreviewed).toMatchObject({ status: "completed" });
+    expect(unreviewed.__interrupt__).toBeUndefined();
+
+    await client.assistants.setLatest(made.assistant_id, 2);
+    const second = await client.threads.create();
+    const reviewed = (await client.runs.wait(second.thread_id, made.assistant_id, { input: TASK })) as { __interrupt__?: { value: Review }[] };
+    expect(reviewed.__interrupt__?.[0]?.value.point).toBe("sync_point_manager");
+
+    // A change after going back is a version of its own, after all the others.
+    await client.assistants.setLatest(made.assistant_id, 1);
+    expect(await client.assistants.update(made.assistant_id, { name: "third" })).toMatchObject({ version: 3, context: { review: "never" } });
+    expect((await client.assistants.getVersions(made.assistant_id)).map((v) => v.version)).toEqual([3, 2, 1]);
+    await expect(client.assistants.setLatest(made.assistant_id, 9)).rejects.toThrow(/has no version 9/);
+  });
 });
 
 describe("threads and runs", () => {
