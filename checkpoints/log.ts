@@ -13,8 +13,8 @@ import { InputError } from "../state/shared/errors.js";
 const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 export const LogSettingsSchema = z.object({
-  /** The least severe level written; `silent` writes nothing. */
-  ORCHESTRA_LOG_LEVEL: z.enum(LEVELS, { error: `ORCHESTRA_LOG_LEVEL must be one of ${LEVELS.join(", ")}` }).default("info"),
+  /** The least severe level written; `silent` writes nothing. Default: see rootLog. */
+  ORCHESTRA_LOG_LEVEL: z.enum(LEVELS, { error: `ORCHESTRA_LOG_LEVEL must be one of ${LEVELS.join(", ")}` }).optional(),
 });
 
 export function logSettings(env: NodeJS.ProcessEnv = process.env): z.infer<typeof LogSettingsSchema> {
@@ -52,9 +52,13 @@ export function createLogger(options: LogOptions = {}): Logger {
 
 let root: Logger | undefined;
 
-/** The process's logger, at ORCHESTRA_LOG_LEVEL; a bad level is an InputError (`serve` checks it first). */
-export function rootLog(): Logger {
-  return (root ??= createLogger({ level: logSettings().ORCHESTRA_LOG_LEVEL }));
+/**
+ * The process's logger, at ORCHESTRA_LOG_LEVEL, else at the level its first caller gives: `serve`
+ * asks for info first thing; the other commands get warn, their own output saying what happens.
+ * A bad level is an InputError (`serve` meets it before it connects to anything).
+ */
+export function rootLog(defaultLevel: Level = "warn"): Logger {
+  return (root ??= createLogger({ level: logSettings().ORCHESTRA_LOG_LEVEL ?? defaultLevel }));
 }
 
 /** Tests and the bench write the log elsewhere. */

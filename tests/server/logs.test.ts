@@ -104,6 +104,12 @@ describe("the server's log", () => {
     expect(ofRuns.find((line) => line.step === "notify" && line.msg === "step started")).toMatchObject({ action: { webhook: { headers: "[redacted]" } } });
     expect(first("connecting MCP servers").mcp.registry.env).toBe("[redacted]");
     for (const secret of [WEBHOOK_SECRET, MODEL_KEY, MCP_SECRET]) expect(output).not.toContain(secret);
+
+    // Its shutdown is logged as JSON too.
+    expect(await server.stop()).toBe(0);
+    const all = server.output().split("\n").filter((line) => line.trim() && !line.startsWith('{"url"'));
+    expect(all.length).toBeGreaterThan(lines.length);
+    for (const line of all) expect(() => JSON.parse(line), line).not.toThrow();
   }, 240_000);
 });
 
