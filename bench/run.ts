@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { enterpriseWorkflowBench } from "./enterprise_workflow/engine.js";
+import { type LoggingCost, measureLoggingCost, renderLoggingCost } from "./enterprise_workflow/logging.js";
 import { parallelWorkflowBench } from "./parallel_workflow/bench.js";
 import { DEFAULT_OPTIONS } from "./parallel_workflow/harness.js";
 import { measureStartup, renderStartup } from "./startup.js";
@@ -28,6 +29,7 @@ Options:
   --judge FILE     run nothing: judge the figures of a latest.json written before (with --check, exit as it would)
   --workflow NAME  only this workflow's bench (repeatable): ${BENCHES.map((b) => b.workflow).join(", ")}
   --startup-only   only the CLI start-up figures (each command as a whole process); writes JSON only with --out
+  --logging-only   only the log's cost per run (info against silent); writes JSON only with --out
   --startup-against DIR
                    also time the CLI of another checkout of the project (e.g. before a change) in the same rounds
   --quick          2 repeats and fewer sizes: seconds, not figures to quote
@@ -50,6 +52,7 @@ const { values } = (() => {
         judge: { type: "string" },
         quick: { type: "boolean", default: false },
         "startup-only": { type: "boolean", default: false },
+        "logging-only": { type: "boolean", default: false },
         "startup-against": { type: "string" },
         workflow: { type: "string", multiple: true },
         repeats: { type: "string" },
@@ -82,7 +85,8 @@ if (values.judge) {
   const file = values.judge;
   const figures = (() => {
     try {
-      return (JSON.parse(readFileSync(file, "utf8")) as { workflows?: BenchFigures }).workflows;
+      const written = JSON.parse(readFileSync(file, "utf8")) as { workflows?: BenchFigures; logging?: LoggingCost };
+      return written.workflows && { ...written.workflows, ...(written.logging ? { logging: written.logging } : {}) };
     } catch (error) {
       return fail(`--judge ${file}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -114,6 +118,18 @@ const settings: BenchSettings = {
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const out = path.resolve(values.out ?? path.join(root, "bench/results/latest.json"));
 const began = performance.now();
+/** The log's cost per run: quick enough to come with every run, and alone with --logging-only. */
+async function loggingCost(): Promise<LoggingCost> {
+  const logging = await measureLoggingCost({ steps: 50, runs: settings.quick ? 5 : 20, rounds: settings.repeats ?? (settings.quick ? 3 : 9), progress });
+  process.stdout.write(`### The log's cost per run\n\n${renderLoggingCost(logging)}\n`);
+  return logging;
+}
+if (values["logging-only"]) {
+  const logging = await loggingCost();
+  if (values.out) writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), logging }, null, 2)}\n`);
+  report(judge({ logging }));
+  process.exit();
+}
 const startup = await measureStartup({
   repeats: settings.repeats ?? (settings.quick ? 2 : DEFAULT_OPTIONS.repeats),
   schema: DEFAULT_OPTIONS.schema,
@@ -128,13 +144,14 @@ if (!values["startup-only"]) {
     workflows[bench.workflow] = section.figures;
     process.stdout.write(`### ${bench.title} (${bench.workflow})\n\n${section.markdown}\n`);
   }
+  const logging = await loggingCost();
   mkdirSync(path.dirname(out), { recursive: true });
   // Written whole or not at all: an interrupted bench leaves the last good figures.
   const durationSeconds = (performance.now() - began) / 1000;
-  writeFileSync(`${out}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), durationSeconds, startup, workflows }, null, 2)}\n`);
+  writeFileSync(`${out}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), durationSeconds, startup, workflows, logging }, null, 2)}\n`);
   renameSync(`${out}.tmp`, out);
   process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
-  verdicts = judge(workflows as BenchFigures);
+  verdicts = judge({ ...(workflows as BenchFigures), logging });
 } else if (values.out) {
   writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), startup }, null, 2)}\n`);
 }

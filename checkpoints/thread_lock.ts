@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type pg from "pg";
 import { envValue } from "./env.js";
+import { rootLog } from "./log.js";
 import { InputError, LeaseLostError } from "../state/shared/errors.js";
 
 /**
@@ -187,7 +188,7 @@ export class LeaseHolder {
  */
 export async function withThreadLock<T>(store: ThreadStore, threadId: string, fn: () => Promise<T>): Promise<T> {
   const holder = new LeaseHolder(store, leaseOwner("cli"), (lost) => {
-    process.stderr.write(`orchestra: lost the lease on thread ${lost} (paused past ${leaseMs()} ms?): another process runs it now; this one writes nothing more\n`);
+    rootLog().warn({ thread_id: lost }, `lost the lease on thread ${lost} (paused past ${leaseMs()} ms?): another process runs it now; this one writes nothing more`);
   });
   const token = await holder.acquire(threadId);
   if (!token) throw new InputError(`thread ${threadId} is being run by another process right now: wait for it to pause or finish`);

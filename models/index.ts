@@ -4,6 +4,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
 import { ChatOpenAI, type ChatOpenAIFields } from "@langchain/openai";
 import { breakerOptions, processBreakers, throughBreaker } from "../checkpoints/breakers.js";
+import { logAt } from "../checkpoints/log.js";
 import { InputError } from "../state/shared/errors.js";
 import { OfflineChatModel } from "./offline/model.js";
 
@@ -49,7 +50,7 @@ export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.e
   const apiKey = env.OPENAI_API_KEY;
   if (!apiKey) throw new InputError(`model '${spec}' needs OPENAI_API_KEY; or use 'offline'`);
   const baseURL = env.OPENAI_BASE_URL || undefined;
-  return new KeySafeChatOpenAI({
+  const fields = {
     model: parsed.name,
     apiKey,
     breakerEndpoint: modelEndpoint(baseURL),
@@ -59,7 +60,10 @@ export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.e
     // sync rules decide what to do with it; retrying in more layers would multiply the attempts.
     maxRetries: 2,
     ...(baseURL ? { configuration: { baseURL } } : {}),
-  });
+  };
+  // Logged whole: its key and environment are redacted by path (checkpoints/log.ts).
+  logAt("debug")?.debug({ model: fields }, "chat model");
+  return new KeySafeChatOpenAI(fields);
 }
 
 /** A model endpoint's breaker name: origin and path of the base URL, never its credentials or query. */

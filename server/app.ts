@@ -16,7 +16,7 @@ import type { ApiDeps } from "./api/deps.js";
 import type { ApiContext, RunQueueing } from "./context.js";
 import { adminOnly, resourceGuard } from "./auth/middleware.js";
 import { AuthHandlerError } from "./auth/custom.js";
-import { answerError, answerNotFound, httpErrorName } from "./http.js";
+import { answerError, answerNotFound, httpErrorName, requestLines } from "./http.js";
 import { loopbackClient } from "./loopback.js";
 import { lookups } from "./lookups.js";
 import { requestBodies } from "./request_bodies.js";
@@ -36,6 +36,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   const metricsDb = { pool: ctx.pool, schema: ctx.schema, checkpointer: new BatchedPostgresSaver(ctx.pool, ctx.schema) };
 
   const app = new Hono();
+  app.use(requestLines);
   app.use(
     cors({
       origin: ctx.corsOrigins,

@@ -1,7 +1,8 @@
-import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from "hono";
 import pg from "pg";
 import type { z } from "zod";
 import { InputError } from "../state/shared/errors.js";
+import { logAt, rootLog } from "../checkpoints/log.js";
 import * as schemas from "./schemas.js";
 import { errorBody, firstLine, toJson } from "./serialise.js";
 
@@ -40,6 +41,14 @@ export function json(c: Context, value: unknown, status: 200 | 201 = 200): Respo
   return c.body(toJson(value), status, { "content-type": "application/json" });
 }
 
+/** A debug line per request, once answered; nothing is measured when debug is off. */
+export const requestLines: MiddlewareHandler = async (c, next) => {
+  if (!rootLog().isLevelEnabled("debug")) return next();
+  const started = performance.now();
+  await next();
+  logAt("debug")?.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, "request");
+};
+
 /** Studio's origin: its browser calls this server directly. */
 export const STUDIO_ORIGIN = "https://smith.langchain.com";
 
@@ -49,7 +58,7 @@ export const answerError: ErrorHandler = (error, c) => {
   if (error instanceof InputError) return c.json({ error: "InvalidInput", message: firstLine(error.message) }, 422);
   // A statement given a value Postgres cannot take (a malformed id, a too-large number) is bad input too.
   if (isPostgresDataError(error)) return c.json({ error: "InvalidInput", message: firstLine(error.message) }, 422);
-  console.error(`orchestra serve: ${c.req.method} ${c.req.path}: ${errorBody(error).message}`);
+  rootLog().error({ method: c.req.method, path: c.req.path, err: errorBody(error).message }, "request failed");
   return c.json({ error: "InternalError", message: errorBody(error).message }, 500);
 };
 

@@ -4,6 +4,7 @@ import os from "node:os";
 import { serve } from "@hono/node-server";
 import { openCheckpointer } from "../checkpoints/index.js";
 import { envValue } from "../checkpoints/env.js";
+import { rootLog } from "../checkpoints/log.js";
 import { migrateAll } from "../db/migrate.js";
 import { createApp } from "./app.js";
 import { RunBus } from "./queue/bus.js";
@@ -76,7 +77,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       events,
       graphs: new Map([...graphs].map(([id, entry]) => [id, entry.graph])),
       deleteThread: (threadId) => deleteStatelessThread(pool, schema, threadId),
-      log: (message) => console.error(`orchestra serve: ${message}`),
+      log: rootLog(),
     });
     let accepting = true;
     const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
@@ -91,9 +92,9 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       accepting: () => accepting,
       storeRefreshOnRead: ttl.ORCHESTRA_STORE_TTL_REFRESH_ON_READ,
     });
-    const deliverer = new WebhookDeliverer({ pool, schema, bus, settings: webhookSettings, owner: queue.workerId, log: (message) => console.error(`orchestra serve: ${message}`) });
-    const sweeper = new TtlSweeper(pool, schema, ttl, (message) => console.error(`orchestra serve: ${message}`));
-    const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
+    const deliverer = new WebhookDeliverer({ pool, schema, bus, settings: webhookSettings, owner: queue.workerId, log: (message) => rootLog().warn(message) });
+    const sweeper = new TtlSweeper(pool, schema, ttl, (message) => rootLog().warn(message));
+    const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => rootLog().warn(message) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
       listening.once("error", reject);

@@ -39,7 +39,7 @@ export function groupsFor(steps: number): Group[] {
   return groups;
 }
 
-const stepCount = (groups: Group[]) => groups.length * (3 + 1 + FAN + 1);
+export const stepCount = (groups: Group[]) => groups.length * (3 + 1 + FAN + 1);
 
 export function definitionOf(groups: Group[]) {
   const noop = (id: string) => ({ set: { [id]: "1" } });

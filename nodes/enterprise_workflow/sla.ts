@@ -5,6 +5,7 @@ import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definitio
 import type { StepRecord } from "../../state/enterprise_workflow/state.js";
 import type { EngineServices } from "./services.js";
 import { InputError } from "../../state/shared/errors.js";
+import { logAt } from "../../checkpoints/log.js";
 import { endpointName, sendWebhook, webhookSettings } from "./webhook.js";
 
 /** Alert channels, from the environment: the log always, and a signed webhook when an endpoint is set. */
@@ -78,13 +79,13 @@ export interface Alert {
 
 /** To the log (stderr) and, when configured, to the signed webhook; a delivery failure is logged, never the run's. */
 export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promise<AlertDelivery[]> {
-  process.stderr.write(`alert ${alert.status}: ${alert.key}: ${alert.detail}${alert.threadId ? ` (thread ${alert.threadId})` : ""}\n`);
+  logAt("warn")?.warn({ alert }, `alert ${alert.status}: ${alert.key}: ${alert.detail}${alert.threadId ? ` (thread ${alert.threadId})` : ""}`);
   const deliveries: AlertDelivery[] = [{ channel: "log", ok: true }];
   let settings: AlertSettings;
   try {
     settings = alertSettings(env);
   } catch (error) {
-    process.stderr.write(`alert ${alert.status} for ${alert.key} not sent to the webhook: ${(error as Error).message}\n`);
+    logAt("error")?.error({ alert: alert.key, err: (error as Error).message }, `alert ${alert.status} for ${alert.key} not sent to the webhook`);
     return [...deliveries, { channel: "webhook", ok: false, error: (error as Error).message }];
   }
   const { ORCHESTRA_ALERT_WEBHOOK: endpoint, ORCHESTRA_ALERT_SECRET: secret } = settings;
@@ -104,7 +105,7 @@ export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promis
     });
     return [...deliveries, { channel, ok: true }];
   } catch (error) {
-    process.stderr.write(`alert ${alert.status} for ${alert.key} not delivered: ${(error as Error).message}\n`);
+    logAt("error")?.error({ alert: alert.key, err: (error as Error).message }, `alert ${alert.status} for ${alert.key} not delivered: ${(error as Error).message}`);
     return [...deliveries, { channel, ok: false, error: (error as Error).message }];
   } finally {
     deadline.clear();

@@ -9,6 +9,7 @@ import { renderTemplate, stepTimeBudget } from "./decisions.js";
 import type { EngineServices } from "./services.js";
 import type { WorkerTask } from "./tasks.js";
 import { CircuitOpenError, breakerOptions, throughBreaker } from "../../checkpoints/breakers.js";
+import { logAt } from "../../checkpoints/log.js";
 import { IDEMPOTENCY_HEADER, SsrfRefusedError, endpointName, resolveEnvReferences, sendWebhook, webhookSettings } from "./webhook.js";
 
 export interface Execution<T> {
@@ -148,10 +149,20 @@ function workerNode(perform: Perform, record: (task: WorkerTask, execution: Exec
   return async (task: WorkerTask, config: RunnableConfig): Promise<EnterpriseUpdate> => {
     const calls: AuditEntry[] = [];
     const audit: AuditSink = (entry) => calls.push({ at: new Date().toISOString(), ...entry });
+    // The action is logged whole: its headers are redacted by path (checkpoints/log.ts), never chosen here.
+    logAt("debug")?.debug({ step: task.key, action: task.action }, "step started");
     const execution = await executeWithPolicy(task, (signal) => perform(task, { stepId: task.stepId, scope: task.scope, signal, config }, audit));
+    logStepOutcome(task, execution);
     const update = record(task, execution, Date.now());
     return calls.length ? { ...update, auditTrail: [...calls, ...(Array.isArray(update.auditTrail) ? update.auditTrail : [])] } : update;
   };
+}
+
+/** A failure or a retried success is worth a line at the default level; a plain success only at debug. */
+function logStepOutcome(task: WorkerTask, execution: Execution<unknown>): void {
+  const level = !execution.ok ? "warn" : execution.attempts > 1 ? "info" : "debug";
+  const { attempts, retryDelaysMs, durationMs, error } = execution;
+  logAt(level)?.[level]({ step: task.key, attempts, retryDelaysMs, ms: durationMs, ...(error ? { err: error } : {}) }, execution.ok ? "step completed" : "step failed");
 }
 
 function actionOf<K extends "llm" | "set" | "react" | "webhook">(task: WorkerTask, kind: K): Extract<Action, Record<K, unknown>> {

@@ -26,6 +26,8 @@ const positiveNumber = (flag: string, max: number) => (value: string) => {
 /** Serves until SIGTERM or Ctrl-C; then stops taking runs, gives those in flight the grace period, and exits 0. */
 async function serve(options: ServeOptions): Promise<void> {
   const { envValue } = await import("../../checkpoints/env.js");
+  // A bad ORCHESTRA_LOG_LEVEL stops the server before it connects to anything.
+  const log = (await import("../../checkpoints/log.js")).rootLog("info");
   // Names this server's connections in pg_stat_activity, per deployment (schema).
   process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
   const { startOrchestraServer } = await import("../../server/main.js");
@@ -34,7 +36,7 @@ async function serve(options: ServeOptions): Promise<void> {
     host: options.host,
     workers: options.workers,
     dbPool: options.dbPool,
-    onProgress: (message) => process.stderr.write(message + "\n"),
+    onProgress: (message) => log.info(message),
   });
   const ready = { url: server.url, port: server.port, workers: options.workers, dbPool: options.dbPool, checkpoints: server.location };
   if (options.json) printJson(ready);
@@ -47,7 +49,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const now = (again: NodeJS.Signals) => process.exit(again === "SIGINT" ? EXIT.interrupted : 128 + 15);
   process.once("SIGTERM", now);
   process.once("SIGINT", now);
-  process.stderr.write(`orchestra serve: ${signal}: no new runs; runs in flight get their grace period, then go back to the queue\n`);
+  log.info({ signal }, "no new runs; runs in flight get their grace period, then go back to the queue");
   await server.close(options.grace);
   // Streams that clients keep open and timers of the libraries would keep the process up.
   process.exit(EXIT.ok);

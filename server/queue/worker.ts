@@ -9,6 +9,8 @@ import { deleteUnreferencedBlobs } from "../storage/threads.js";
 import { inTransaction } from "../../checkpoints/transaction.js";
 import { LeaseHolder, leaseLost, type ThreadFence } from "../../checkpoints/thread_lock.js";
 import { LeaseLostError } from "../../state/shared/errors.js";
+import type { Logger } from "pino";
+import { RunLog, runInFlight } from "../../checkpoints/log.js";
 
 /** How often an idle process looks for runs no notification told it about (a dead worker's, once its lease expired). */
 const IDLE_POLL_MS = 1_000;
@@ -28,7 +30,7 @@ export interface WorkerContext {
   graphs: ReadonlyMap<string, ServableGraph>;
   /** Deletes a stateless run's thread when the run ends. */
   deleteThread(threadId: string): Promise<void>;
-  log(message: string): void;
+  log: Logger;
 }
 
 /**
@@ -130,7 +132,7 @@ export class RunWorkers {
           }
         } catch (error) {
           // The database went away or refused the claim: nothing was taken; try again shortly.
-          log(`worker: ${errorBody(error).message}`);
+          log.error({ err: errorBody(error).message }, "worker: cannot claim runs; trying again shortly");
         }
       }
       // A full batch may have left more behind: claim again at once.
@@ -139,8 +141,13 @@ export class RunWorkers {
   }
 
   private async execute(run: RunRow): Promise<void> {
-    const { queue, events, log } = this.context;
+    const { queue, events } = this.context;
     const token = run.lease_token!;
+    const started = performance.now();
+    const runLog = new RunLog(this.context.log, { thread_id: run.thread_id, run_id: run.run_id, graph_id: run.graph_id });
+    const log = () => runLog.log;
+    const forgetRunLog = runInFlight(run.run_id, runLog);
+    let status: string | undefined;
     const controller = new AbortController();
     this.controllers.set(run.run_id, controller);
     this.runOfThread.set(run.thread_id, run.run_id);
@@ -163,30 +170,39 @@ export class RunWorkers {
         await this.stream(run, controller.signal, emit);
         await flushed();
         await queue.finish(run.run_id, token, "success", await this.outcome(run));
+        status = "success";
       } catch (error) {
         if (error instanceof LeaseLostError) controller.abort("lost" satisfies StopReason);
         await flushed().catch(() => undefined);
         const reason = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
         lost = reason === "lost";
         if (lost) {
-          log(`lost the lease on run ${run.run_id} (thread ${run.thread_id}): another worker took it over; stopped it here, writing nothing more for it`);
+          status = "lost";
+          log().warn(`lost the lease on run ${run.run_id} (thread ${run.thread_id}): another worker took it over; stopped it here, writing nothing more for it`);
         } else if (reason === "shutdown") {
           await queue.release(run.run_id, token);
+          status = "released";
         } else if (reason === "rollback") {
           await this.rollBack(run, token);
+          status = "rolled back";
         } else if (reason === "interrupt") {
           await queue.finish(run.run_id, token, "interrupted", await this.outcome(run));
+          status = "interrupted";
         } else {
           emit("error", errorBody(error));
           await flushed().catch(() => undefined);
           await queue.finish(run.run_id, token, "error", await this.outcome(run, error));
+          status = "error";
+          log().warn({ err: errorBody(error).message }, "run failed");
         }
       }
       if (run.temporary && !lost) await this.context.deleteThread(run.thread_id);
     } catch (error) {
       // The database failed while recording the end: the lease expires and another worker resumes the run.
-      log(`worker: run ${run.run_id}: ${errorBody(error).message}`);
+      log().error({ err: errorBody(error).message }, "worker: the database failed while recording the run's end; its lease expires and another worker resumes it");
     } finally {
+      forgetRunLog();
+      if (status && this.context.log.isLevelEnabled("info")) log().info({ status, attempt: run.attempt, ms: Math.round(performance.now() - started) }, "run finished");
       this.controllers.delete(run.run_id);
       this.runOfThread.delete(run.thread_id);
       this.leases.forget(run.thread_id, token);

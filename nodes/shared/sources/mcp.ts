@@ -4,6 +4,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { MultiServerMCPClient } from "@langchain/mcp-adapters";
 import { z } from "zod";
 import { InputError } from "../../../state/shared/errors.js";
+import { logAt } from "../../../checkpoints/log.js";
 import type { SourceTool } from "./source_tool.js";
 import { outputText } from "./source_tool.js";
 
@@ -161,6 +162,8 @@ export async function connectMcpServers(servers: McpServers, env: NodeJS.Process
           },
     ]),
   );
+  // Logged as connected: their env and headers are redacted by path (checkpoints/log.ts).
+  logAt("debug")?.debug({ mcp: connections }, "connecting MCP servers");
   const client = new MultiServerMCPClient({ mcpServers: connections, throwOnLoadError: true, prefixToolNameWithServerName: true });
   try {
     const tools: SourceTool[] = [];
