@@ -176,7 +176,7 @@ async function agentCard(client: Client, origin: string): Promise<AgentCard> {
 /** The agent card at /.well-known/agent-card.json and JSON-RPC at /a2a, behind the server's authentication. */
 export function a2aApi(loopback: LoopbackClient): Hono {
   const api = new Hono();
-  // One bus per task across requests, so tasks/cancel reaches the request that runs it.
+  // The SDK keeps an event bus per running task: one manager for this instance's requests, not one each.
   const buses = new DefaultExecutionEventBusManager();
   api.get("/.well-known/agent-card.json", async (c) => c.json(await agentCard(loopback(c.req.raw.headers), new URL(c.req.url).origin)));
   api.post(A2A_PATH, async (c) => {
@@ -187,7 +187,7 @@ export function a2aApi(loopback: LoopbackClient): Hono {
     } catch {
       return c.json({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "the request body is not valid JSON: send a JSON-RPC 2.0 request" } }, 400);
     }
-    const { id = null, method } = request as { id?: unknown; method?: unknown };
+    const { id = null, method } = (request ?? {}) as { id?: unknown; method?: unknown };
     if (method === "tasks/cancel") return c.json({ jsonrpc: "2.0", id, error: CANCEL_UNSUPPORTED.toJSONRPCError() });
     const card = await agentCard(client, new URL(c.req.url).origin);
     const handler = new DefaultRequestHandler(card, threadTaskStore(client), runExecutor(client, DEFAULT_WORKFLOW), buses);
