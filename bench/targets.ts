@@ -1,4 +1,5 @@
 import type { EngineResult } from "./enterprise_workflow/engine.js";
+import type { SubworkflowOverhead } from "./enterprise_workflow/subworkflow.js";
 import type { BenchResults } from "./parallel_workflow/harness.js";
 import { ms, table, x } from "./report.js";
 
@@ -16,7 +17,7 @@ import { ms, table, x } from "./report.js";
 /** Each workflow's figures as `npm run bench` writes them to latest.json under `workflows`. */
 export interface BenchFigures {
   parallel_workflow?: BenchResults;
-  enterprise_workflow?: EngineResult;
+  enterprise_workflow?: EngineResult & { subworkflow?: SubworkflowOverhead };
 }
 
 export interface Target {
