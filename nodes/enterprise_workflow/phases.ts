@@ -1,6 +1,7 @@
 import { effectiveRetryPolicy, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
 import { evaluateCondition } from "../../state/enterprise_workflow/expressions.js";
 import { childrenToStart, isSettled, loopDecision, parallelOutcome, readySteps } from "./decisions.js";
+import { advanceMap, startMap } from "./fanout.js";
 import { pendingCompensations, recoveryTask } from "./recovery.js";
 import {
   actionTask,
@@ -114,6 +115,7 @@ export function advanceRunning(draft: TurnDraft): void {
       else if (step.stepType === "orchestrator") advanceOrchestrator(draft, step);
       else if (step.stepType === "loop") advanceLoop(draft, step);
       else if (step.stepType === "rollback") advanceRollbackStep(draft, step);
+      else if (step.stepType === "map") advanceMap(draft, step);
     });
   }
 }
@@ -147,6 +149,8 @@ function startByType(draft: TurnDraft, step: WorkflowStep): void {
       setRecord(draft, step.stepId, { children: step.parallelSteps.map((child) => child.stepId) });
       for (const child of step.parallelSteps) setRecord(draft, child.stepId, { status: "PENDING" });
       return advanceChildren(draft, step);
+    case "map":
+      return startMap(draft, step);
     case "subworkflow":
       if (budget(draft) <= 0) return;
       markStarted(draft, step, draft.records[step.stepId]?.startedAt ?? draft.at);

@@ -19,6 +19,8 @@ export interface TurnDraft {
   /** This turn's changes alone: what the update writes. */
   changes: Record<string, Partial<StepRecord>>;
   results: Record<string, unknown>;
+  /** Context values this turn sets (a map step's outputMapping). */
+  context: Record<string, unknown>;
   audit: AuditEntry[];
   completed: string[];
   failed: string[];
@@ -38,6 +40,7 @@ export function newDraft(state: EnterpriseState, workflow: AdvancedWorkflow, now
     records: { ...state.steps },
     changes: {},
     results: {},
+    context: {},
     audit: [],
     completed: [],
     failed: [],
@@ -104,9 +107,16 @@ export const completedInOrder = (draft: TurnDraft) => [...draft.state.completedS
 const resultsOf = (draft: TurnDraft, step: WorkflowStep) =>
   Object.fromEntries(step.dependencies.map((id) => [id, draft.state.intermediateResults[id] ?? draft.results[id] ?? null]));
 
-/** What a step's expressions see: the context, its owner's dependencies' results, extras, then its inputMapping values. */
+/** The context, the owner's dependencies' results, and extras (a loop's iteration, a map's item). */
+export const baseScope = (draft: TurnDraft, owner: WorkflowStep, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+  ...draft.state.context,
+  results: resultsOf(draft, owner),
+  ...extra,
+});
+
+/** What a step's expressions see: its base scope, then its inputMapping values. */
 export function scopeFor(draft: TurnDraft, step: WorkflowStep, owner: WorkflowStep, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const base = { ...draft.state.context, results: resultsOf(draft, owner), ...extra };
+  const base = baseScope(draft, owner, extra);
   const mapped = Object.fromEntries(Object.entries(step.inputMapping).map(([name, text]) => [name, evaluateExpression(text, base)]));
   return { ...base, ...mapped };
 }
@@ -178,6 +188,7 @@ export function askApproval(draft: TurnDraft, step: WorkflowStep): void {
 export const collected = (draft: TurnDraft): EnterpriseUpdate => ({
   steps: draft.changes,
   intermediateResults: draft.results,
+  ...(Object.keys(draft.context).length ? { context: draft.context } : {}),
   completedSteps: draft.completed,
   failedSteps: draft.failed,
   errors: draft.errors,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MapSpecSchema, type MapSpec } from "./fanout.js";
 
 /** The step types a definition may name, spelled in lower or upper case. */
 export const STEP_TYPES = [
@@ -13,6 +14,7 @@ export const STEP_TYPES = [
   "webhook",
   "rollback",
   "subworkflow",
+  "map",
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
@@ -171,6 +173,8 @@ export interface WorkflowStep {
   requiredFor: string[];
   /** subworkflow: the child it runs; inputMapping builds the child's input, outputMapping reads its `output`. */
   subworkflow?: Subworkflow;
+  /** map: the list to fan out over; each item runs `subworkflow` as a child. */
+  map?: MapSpec;
 }
 
 const stepId = z
@@ -199,6 +203,7 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
       approvers: z.array(z.string().trim().min(1)).default([]),
       requiredFor: z.array(expression).default([]),
       subworkflow: SubworkflowSchema.optional(),
+      map: MapSpecSchema.optional(),
     })
     .strict()
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),

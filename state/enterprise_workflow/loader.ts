@@ -236,6 +236,11 @@ function checkStep(step: WorkflowStep): void {
       if (step.action) fail("a subworkflow step runs its child; remove the action");
       if (!step.subworkflow) fail("a subworkflow step needs subworkflow: {workflow} (a registered workflow) or {definition} (a named definition)");
       break;
+    case "map":
+      if (step.action) fail("a map step runs a child per item; remove the action");
+      if (!step.map) fail("a map step needs map: {items: <CEL list>}, the list with one child per item");
+      if (!step.subworkflow) fail("a map step needs subworkflow: {workflow} or {definition}, the child each item runs");
+      break;
     case "human_approval":
     case "rollback":
       if (step.action) fail(`a ${step.stepType} step has no action; remove it`);
@@ -247,7 +252,9 @@ function checkStep(step: WorkflowStep): void {
   if ((step.approvers.length || step.requiredFor.length) && step.stepType !== "human_approval") {
     fail("approvers and requiredFor belong to human_approval steps");
   }
-  if (step.subworkflow && step.stepType !== "subworkflow") fail("subworkflow belongs to subworkflow steps");
+  if (step.subworkflow && step.stepType !== "subworkflow" && step.stepType !== "map") fail("subworkflow belongs to subworkflow and map steps");
+  if (step.map && step.stepType !== "map") fail("map belongs to map steps");
+  if (step.map) checkExpression(step, "map.items", step.map.items);
   if (step.subworkflow) {
     const { workflow, definition } = step.subworkflow;
     if (workflow === ENGINE_WORKFLOW && !definition) fail("an enterprise_workflow child needs subworkflow.definition: the name of the definition it runs");

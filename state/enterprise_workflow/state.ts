@@ -37,6 +37,9 @@ export interface StepRecord {
   children?: string[];
   /** Orchestrator steps: the subtasks the model split the input into. */
   subtasks?: string[];
+  /** Map steps: the list its items expression gave when it started; a child's record: its item. */
+  items?: unknown[];
+  item?: unknown;
   /** Orchestrated subtasks: what the worker was asked to do. */
   subtask?: string;
   durationMs?: number;
