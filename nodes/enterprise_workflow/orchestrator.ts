@@ -7,6 +7,7 @@ import { checkHierarchy, type ChildCatalog } from "../../state/enterprise_workfl
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import { WORKFLOW_ERROR, type AuditEntry, type EnterpriseState, type EnterpriseUpdate, type RollbackPlan, type WorkflowStatus } from "../../state/enterprise_workflow/state.js";
 import { deadlineReached, isSettled, unsettledSteps } from "./decisions.js";
+import { applyOnFailure } from "./escalation.js";
 import { advanceRunning, blockingFailure, startReadySteps } from "./phases.js";
 import { pendingCompensations, pendingErrorHandlers, recoveryTask } from "./recovery.js";
 import type { EngineServices } from "./services.js";
@@ -165,7 +166,9 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     return finishRun(draft, "TIMEOUT", `deadline ${state.deadline} passed${running.length ? ` with ${running.join(", ")} unfinished` : ""}`);
   }
   advanceRunning(draft);
-  startReadySteps(draft);
+  // A failure's retry or hand-over may make steps ready, and steps that start may fail at once.
+  do startReadySteps(draft);
+  while (applyOnFailure(draft));
   return closeTurn(draft);
 }
 

@@ -171,9 +171,12 @@ export function startStep(draft: TurnDraft, step: WorkflowStep): boolean {
   return isSettled(draft.records[step.stepId]);
 }
 
-/** The first failed step that stops the run: it failed without continueOnFailure. */
+/** The first failed step that stops the run: it failed without continueOnFailure, and handed over to no other step. */
 export const blockingFailure = (draft: TurnDraft) =>
-  draft.workflow.steps.find((step) => draft.records[step.stepId]?.status === "FAILED" && !effectiveRetryPolicy(draft.workflow, step).continueOnFailure);
+  draft.workflow.steps.find((step) => {
+    const record = draft.records[step.stepId];
+    return record?.status === "FAILED" && !record.fallback && !effectiveRetryPolicy(draft.workflow, step).continueOnFailure;
+  });
 
 /** Phase 2: start every ready step, again while starting some settled others at once, until a failure blocks the run. */
 export function startReadySteps(draft: TurnDraft): void {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { OnFailureSchema, type OnFailure } from "./escalation.js";
 import { MapSpecSchema, type MapSpec } from "./fanout.js";
 
 /** The step types a definition may name, spelled in lower or upper case. */
@@ -175,6 +176,8 @@ export interface WorkflowStep {
   subworkflow?: Subworkflow;
   /** map: the list to fan out over; each item runs `subworkflow` as a child. */
   map?: MapSpec;
+  /** After the retry policy gave up: run the step again, fail the run, or hand over to another step. */
+  onFailure?: OnFailure;
 }
 
 const stepId = z
@@ -204,6 +207,7 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
       requiredFor: z.array(expression).default([]),
       subworkflow: SubworkflowSchema.optional(),
       map: MapSpecSchema.optional(),
+      onFailure: OnFailureSchema.optional(),
     })
     .strict()
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),
