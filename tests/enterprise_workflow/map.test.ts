@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { failureTolerated, mapDecision } from "../../nodes/enterprise_workflow/fanout.js";
+import { childrenOf } from "../../scripts/enterprise_workflow/engine.js";
 import { MapSpecSchema } from "../../state/enterprise_workflow/fanout.js";
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import type { EnterpriseState } from "../../state/enterprise_workflow/state.js";
@@ -110,10 +111,15 @@ describe("a map step", () => {
     expect(values.steps.checks!.error).toBe("2 of 3 children succeeded, 1 failed: over the tolerance (no failure tolerated)");
   });
 
-  it("runs detached children on threads of their own", async () => {
+  it("runs detached children on threads of their own, each listed by show", async () => {
     const { values, threadId } = await run({ subworkflow: { definition: "vendor_check", mode: "detached" } }, ["A", "B"]);
     expect(values.status).toBe("COMPLETED");
     expect(values.steps["checks#1"]!.thread).toBe(`${threadId}.child.checks-1`);
+    expect(childrenOf(values).map((line) => [line.stepId, line.status, line.thread])).toEqual([
+      ["checks", "COMPLETED", null],
+      ["checks#1", "COMPLETED", `${threadId}.child.checks-1`],
+      ["checks#2", "COMPLETED", `${threadId}.child.checks-2`],
+    ]);
   });
 
   it("fails the step when its items are not a list", async () => {
