@@ -19,7 +19,8 @@ const USAGE = `Usage: npm run bench [-- options]
 Benchmarks the CLI's start-up, then each workflow, on Postgres (DATABASE_URL, else the embedded one):
   parallel_workflow    against the ideal critical path, plain Promise.all and a bare LangGraph graph of the same
                        topology; concurrency, storage, the API server
-  enterprise_workflow  the engine's overhead per step against a hand-written StateGraph of the same shape
+  enterprise_workflow  the engine's overhead per step against a hand-written StateGraph of the same shape, and a
+                       subworkflow step's against running its child directly (a ratio per mode)
 Prints markdown tables on stdout, progress on stderr, and writes bench/results/latest.json. Ends with
 every target of bench/targets.ts against this run's figures.
 

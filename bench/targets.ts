@@ -1,5 +1,6 @@
 import type { EngineResult } from "./enterprise_workflow/engine.js";
 import type { LoggingCost } from "./enterprise_workflow/logging.js";
+import type { SubworkflowOverhead } from "./enterprise_workflow/subworkflow.js";
 import type { BenchResults } from "./parallel_workflow/harness.js";
 import { ms, table, x } from "./report.js";
 
@@ -17,7 +18,7 @@ import { ms, table, x } from "./report.js";
 /** Each workflow's figures as `npm run bench` writes them to latest.json under `workflows`. */
 export interface BenchFigures {
   parallel_workflow?: BenchResults;
-  enterprise_workflow?: EngineResult;
+  enterprise_workflow?: EngineResult & { subworkflow?: SubworkflowOverhead };
   /** Not a workflow's: latest.json keeps it beside `workflows`, under `logging`. */
   logging?: LoggingCost;
 }

@@ -8,6 +8,7 @@ import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import { ms, range, table, x } from "../report.js";
 import { ratio, spread, type Spread } from "../stats.js";
 import type { BenchSettings, WorkflowBench } from "../workflows.js";
+import { measureSubworkflowOverhead, renderSubworkflowOverhead } from "./subworkflow.js";
 
 /**
  * The engine's overhead per step: a generated definition of chains and fans (each group a chain of
@@ -186,16 +187,20 @@ export function renderEngine(result: EngineResult): string {
   ].join("\n");
 }
 
-/** The enterprise engine's figures in `npm run bench`. */
+/** The enterprise engine's figures in `npm run bench`: its overhead per step, then a subworkflow step's over running its child directly. */
 export const enterpriseWorkflowBench: WorkflowBench = {
   workflow: "enterprise_workflow",
   title: "Engine overhead per step",
   async run(settings: BenchSettings) {
-    const figures = await measureEngine({
-      ...(settings.quick ? { repeats: 2, steps: 50 } : {}),
+    const common = {
       ...(settings.repeats ? { repeats: settings.repeats } : {}),
       ...(settings.progress ? { progress: settings.progress } : {}),
-    });
-    return { figures, markdown: renderEngine(figures) };
+    };
+    const engine = await measureEngine({ ...(settings.quick ? { repeats: 2, steps: 50 } : {}), ...common });
+    const subworkflow = await measureSubworkflowOverhead({ ...(settings.quick ? { repeats: 2 } : {}), ...common });
+    return {
+      figures: { ...engine, subworkflow },
+      markdown: `${renderEngine(engine)}\n#### Sub-workflow step overhead\n\n${renderSubworkflowOverhead(subworkflow)}`,
+    };
   },
 };

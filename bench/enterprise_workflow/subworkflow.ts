@@ -5,6 +5,7 @@ import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { engineServices } from "../../nodes/enterprise_workflow/services.js";
 import { CHILD_MODES, type ChildMode } from "../../state/enterprise_workflow/definition.js";
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
+import { range, table, x } from "../report.js";
 import { ratio, spread, type Spread } from "../stats.js";
 
 export interface SubworkflowOverheadOptions {
@@ -12,11 +13,12 @@ export interface SubworkflowOverheadOptions {
   childSteps: number;
   repeats: number;
   databaseUrl?: string;
-  schema?: string;
+  /** Schema the bench owns: dropped afterwards. */
+  schema: string;
   progress?: (line: string) => void;
 }
 
-export const DEFAULT_SUBWORKFLOW_OPTIONS: SubworkflowOverheadOptions = { childSteps: 10, repeats: 5 };
+export const DEFAULT_SUBWORKFLOW_OPTIONS: SubworkflowOverheadOptions = { childSteps: 10, repeats: 5, schema: "orchestra_bench_subworkflow" };
 
 export interface SubworkflowOverhead {
   childSteps: number;
@@ -76,6 +78,22 @@ export async function measureSubworkflowOverhead(given: Partial<SubworkflowOverh
       overhead: { inline: ratio(viaStepMs.inline.median, direct.median), detached: ratio(viaStepMs.detached.median, direct.median) },
     };
   } finally {
+    await db.pool.query(`DROP SCHEMA IF EXISTS "${options.schema}" CASCADE`).catch(() => undefined);
     await db.close();
   }
+}
+
+export function renderSubworkflowOverhead(result: SubworkflowOverhead): string {
+  return [
+    `a ${result.childSteps}-step child of no-op \`set\` steps, run directly and as the one subworkflow step of a parent; medians of ${result.directMs.n} runs each (min–max), ms`,
+    "",
+    table(
+      ["run", "wall ms", "over direct"],
+      [
+        ["child directly", range(result.directMs), x(1)],
+        ...CHILD_MODES.map((mode) => [`subworkflow step, ${mode}`, range(result.viaStepMs[mode]), x(result.overhead[mode])]),
+      ],
+    ),
+    "",
+  ].join("\n");
 }

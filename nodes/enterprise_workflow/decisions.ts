@@ -3,19 +3,29 @@ import type { StepRecord, StepStatus } from "../../state/enterprise_workflow/sta
 
 /** The small pure decisions the orchestrator is made of. */
 
-/** A dependency lets its dependents run once it completed, was skipped, or failed under continueOnFailure. */
-export function dependencySettled(workflow: AdvancedWorkflow, dependency: WorkflowStep, record: StepRecord | undefined): boolean {
+/**
+ * A dependency lets its dependents run once it completed, was skipped, or failed under
+ * continueOnFailure; a failed one that handed over (onFailure goto) once the step standing in completed.
+ */
+export function dependencySettled(workflow: AdvancedWorkflow, dependency: WorkflowStep, record: StepRecord | undefined, records: Record<string, StepRecord> = {}): boolean {
   if (record?.status === "COMPLETED" || record?.status === "SKIPPED") return true;
+  if (record?.status === "FAILED" && record.fallback) return records[record.fallback]?.status === "COMPLETED";
   return record?.status === "FAILED" && effectiveRetryPolicy(workflow, dependency).continueOnFailure;
 }
 
-/** Top-level steps that have not started and whose dependencies are all settled, in definition order. */
+/** Steps that run only when a failed step hands over to them (onFailure goto). */
+export const standInSteps = (workflow: AdvancedWorkflow) =>
+  new Set(workflow.steps.flatMap((step) => (step.onFailure?.then === "goto" && step.onFailure.step ? [step.onFailure.step] : [])));
+
+/** Top-level steps that have not started and whose dependencies are all settled, in definition order; a stand-in once handed over to. */
 export function readySteps(workflow: AdvancedWorkflow, records: Record<string, StepRecord>): WorkflowStep[] {
   const byId = new Map(workflow.steps.map((step) => [step.stepId, step]));
+  const standIns = standInSteps(workflow);
   return workflow.steps.filter(
     (step) =>
       (records[step.stepId]?.status ?? "PENDING") === "PENDING" &&
-      step.dependencies.every((id) => dependencySettled(workflow, byId.get(id)!, records[id])),
+      (!standIns.has(step.stepId) || records[step.stepId]?.standsInFor !== undefined) &&
+      step.dependencies.every((id) => dependencySettled(workflow, byId.get(id)!, records[id], records)),
   );
 }
 

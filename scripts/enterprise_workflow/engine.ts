@@ -258,7 +258,7 @@ export interface EngineThreadSummary extends RunSummary {
   children: ChildLine[];
 }
 
-/** A subworkflow step as `show` lists it: the child it runs, how, where, and how far it got. */
+/** A subworkflow step, or a map step and each of its children, as `show` lists it: the child it runs, how, where, and how far it got. */
 export interface ChildLine {
   stepId: string;
   workflow: string;
@@ -270,9 +270,13 @@ export interface ChildLine {
 export function childrenOf(values: Partial<EnterpriseState>): ChildLine[] {
   return allSteps(values.workflow?.steps ?? []).flatMap((step) => {
     if (!step.subworkflow) return [];
-    const record = values.steps?.[step.stepId];
     const workflow = step.subworkflow.definition ? `${step.subworkflow.workflow} ${step.subworkflow.definition}` : step.subworkflow.workflow;
-    return [{ stepId: step.stepId, workflow, mode: step.subworkflow.mode, status: record?.status ?? "PENDING", thread: record?.thread ?? null }];
+    const line = (stepId: string) => {
+      const record = values.steps?.[stepId];
+      return { stepId, workflow, mode: step.subworkflow!.mode, status: record?.status ?? "PENDING", thread: record?.thread ?? null };
+    };
+    // A map step's line, then one per item's child.
+    return [step.stepId, ...(step.stepType === "map" ? (values.steps?.[step.stepId]?.children ?? []) : [])].map(line);
   });
 }
 

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { OnFailureSchema, type OnFailure } from "./escalation.js";
+import { MapSpecSchema, type MapSpec } from "./fanout.js";
 
 /** The step types a definition may name, spelled in lower or upper case. */
 export const STEP_TYPES = [
@@ -13,6 +15,7 @@ export const STEP_TYPES = [
   "webhook",
   "rollback",
   "subworkflow",
+  "map",
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
@@ -171,6 +174,10 @@ export interface WorkflowStep {
   requiredFor: string[];
   /** subworkflow: the child it runs; inputMapping builds the child's input, outputMapping reads its `output`. */
   subworkflow?: Subworkflow;
+  /** map: the list to fan out over; each item runs `subworkflow` as a child. */
+  map?: MapSpec;
+  /** After the retry policy gave up: run the step again, fail the run, or hand over to another step. */
+  onFailure?: OnFailure;
 }
 
 const stepId = z
@@ -199,6 +206,8 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
       approvers: z.array(z.string().trim().min(1)).default([]),
       requiredFor: z.array(expression).default([]),
       subworkflow: SubworkflowSchema.optional(),
+      map: MapSpecSchema.optional(),
+      onFailure: OnFailureSchema.optional(),
     })
     .strict()
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),

@@ -97,7 +97,31 @@ export function checkDefinition(raw: unknown): AdvancedWorkflow {
   checkDependencies(workflow.steps);
   checkCycles(workflow.steps);
   for (const step of steps) checkStep(step);
+  checkOnFailure(workflow.steps);
   return workflow;
+}
+
+/** onFailure goto names another top-level step that does not wait on the one it stands in for, and only one step hands over to it. */
+function checkOnFailure(topLevel: WorkflowStep[]): void {
+  const byId = new Map(topLevel.map((step) => [step.stepId, step]));
+  const targets = new Map<string, string>();
+  for (const step of allSteps(topLevel)) {
+    const onFailure = step.onFailure;
+    if (!onFailure) continue;
+    const fail = (problem: string) => {
+      throw new DefinitionError(`step '${step.stepId}': onFailure: ${problem}`);
+    };
+    if (!byId.has(step.stepId)) fail("only top-level steps hand over on failure");
+    if (onFailure.then !== "goto") {
+      if (onFailure.step) fail("step belongs to then: goto");
+      continue;
+    }
+    const target = onFailure.step === undefined ? undefined : byId.get(onFailure.step);
+    if (!target || target === step) fail(`then: goto needs step: another top-level step; use one of ${[...byId.keys()].filter((id) => id !== step.stepId).join(", ")}`);
+    if (target!.dependencies.includes(step.stepId)) fail(`'${target!.stepId}' stands in for '${step.stepId}', so it cannot depend on it; remove that dependency`);
+    if (targets.has(target!.stepId)) fail(`'${target!.stepId}' already stands in for '${targets.get(target!.stepId)}'; give each its own step`);
+    targets.set(target!.stepId, step.stepId);
+  }
 }
 
 /** The zod issue as "step 'x': field: message", the step found from the issue's path in the raw data. */
@@ -236,6 +260,11 @@ function checkStep(step: WorkflowStep): void {
       if (step.action) fail("a subworkflow step runs its child; remove the action");
       if (!step.subworkflow) fail("a subworkflow step needs subworkflow: {workflow} (a registered workflow) or {definition} (a named definition)");
       break;
+    case "map":
+      if (step.action) fail("a map step runs a child per item; remove the action");
+      if (!step.map) fail("a map step needs map: {items: <CEL list>}, the list with one child per item");
+      if (!step.subworkflow) fail("a map step needs subworkflow: {workflow} or {definition}, the child each item runs");
+      break;
     case "human_approval":
     case "rollback":
       if (step.action) fail(`a ${step.stepType} step has no action; remove it`);
@@ -247,7 +276,9 @@ function checkStep(step: WorkflowStep): void {
   if ((step.approvers.length || step.requiredFor.length) && step.stepType !== "human_approval") {
     fail("approvers and requiredFor belong to human_approval steps");
   }
-  if (step.subworkflow && step.stepType !== "subworkflow") fail("subworkflow belongs to subworkflow steps");
+  if (step.subworkflow && step.stepType !== "subworkflow" && step.stepType !== "map") fail("subworkflow belongs to subworkflow and map steps");
+  if (step.map && step.stepType !== "map") fail("map belongs to map steps");
+  if (step.map) checkExpression(step, "map.items", step.map.items);
   if (step.subworkflow) {
     const { workflow, definition } = step.subworkflow;
     if (workflow === ENGINE_WORKFLOW && !definition) fail("an enterprise_workflow child needs subworkflow.definition: the name of the definition it runs");

@@ -37,6 +37,14 @@ export interface StepRecord {
   children?: string[];
   /** Orchestrator steps: the subtasks the model split the input into. */
   subtasks?: string[];
+  /** onFailure: the times the failed step was run again. */
+  failureRetries?: number;
+  /** onFailure goto: on the failed step, the step standing in for it; on that step, the step it stands in for. */
+  fallback?: string;
+  standsInFor?: string;
+  /** Map steps: the list its items expression gave when it started; a child's record: its item. */
+  items?: unknown[];
+  item?: unknown;
   /** Orchestrated subtasks: what the worker was asked to do. */
   subtask?: string;
   durationMs?: number;

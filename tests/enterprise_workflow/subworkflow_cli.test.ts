@@ -39,6 +39,7 @@ describe("load-time limits on children", () => {
     ["an unknown workflow", "unknown_child.yaml", /^orchestra: unknown_child: step 'call': unknown workflow 'market_research'; use parallel_workflow, dynamic_agents, enterprise_workflow$/],
     ["depth 6", "depth_1.yaml", /^orchestra: depth_1 → depth_2 → depth_3 → depth_4 → depth_5: step 'deeper': depth_6 would run at depth 6, over the limit of 5/],
     ["a mapping of the wrong type", "wrong_mapping.yaml", /^orchestra: wrong_mapping: step 'study': inputMapping\.task '42' gives 42, the wrong type for parallel_workflow's task/],
+    ["a map step's mapping of the wrong type", "wrong_map_mapping.yaml", /^orchestra: wrong_map_mapping: step 'studies': inputMapping\.task '42' gives 42, the wrong type for parallel_workflow's task/],
   ])("%s: validate exits 2 with one line", async (_, file, problem) => {
     const validated = await orchestra(["workflow", "validate", path.join(CHILDREN_DIR, file)]);
     expect(validated.code, validated.stderr).toBe(2);

@@ -1,0 +1,66 @@
+import { allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import type { EnterpriseState, StepRecord } from "../../state/enterprise_workflow/state.js";
+import type { WorkerTask } from "./tasks.js";
+import type { TurnDraft } from "./turn.js";
+
+/** A pending error handler or compensation: the action, the step key it belongs to, and its recovery key. */
+export interface RecoveryItem {
+  key: string;
+  owner: string;
+  step: WorkflowStep;
+  action: WorkflowStep["rollbackActions"][number];
+}
+
+/** The definition step a record key runs: `research#2` is an orchestrated subtask of `research`. */
+const definitionStepOf = (byId: Map<string, WorkflowStep>, key: string) => byId.get(key.split("#")[0]!);
+
+/**
+ * Compensations not yet run, in the order they run: steps in reverse completion order, each
+ * step's rollbackActions as listed. Each runs at most once, whichever rollback reaches it first.
+ */
+export function pendingCompensations(
+  workflow: AdvancedWorkflow,
+  completedInOrder: readonly string[],
+  recovery: EnterpriseState["recovery"],
+  exclude: readonly string[] = [],
+): RecoveryItem[] {
+  const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
+  return [...completedInOrder]
+    .reverse()
+    .filter((owner) => !exclude.includes(owner))
+    .flatMap((owner) => {
+      const step = definitionStepOf(byId, owner);
+      return (step?.rollbackActions ?? []).map((action, i) => ({ key: `${owner}/rollback#${i + 1}`, owner, step: step!, action }));
+    })
+    .filter((item) => recovery[item.key] === undefined);
+}
+
+/** Error handlers of failed steps that have not run yet. */
+export function pendingErrorHandlers(workflow: AdvancedWorkflow, records: Record<string, StepRecord>, recovery: EnterpriseState["recovery"]): RecoveryItem[] {
+  const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
+  return Object.entries(records)
+    .filter(([, record]) => record.status === "FAILED")
+    .flatMap(([owner]) => {
+      const step = definitionStepOf(byId, owner);
+      return (step?.errorHandlers ?? []).map((action, i) => ({ key: `${owner}/on_error#${i + 1}`, owner, step: step!, action }));
+    })
+    .filter((item) => recovery[item.key] === undefined);
+}
+
+/** Recovery runs even after the deadline passed: it is what puts the world back. */
+export function recoveryTask(draft: TurnDraft, item: RecoveryItem, kind: "error_handler" | "compensation"): WorkerTask {
+  return {
+    kind: "action",
+    key: item.key,
+    stepId: item.key,
+    role: "recovery",
+    action: item.action,
+    scope: { ...draft.state.context, results: { ...draft.state.intermediateResults, ...draft.results }, failed_step: item.owner },
+    outputMapping: {},
+    retry: effectiveRetryPolicy(draft.workflow, item.step),
+    timeoutSeconds: item.step.timeoutSeconds,
+    deadline: new Date(draft.now + item.step.timeoutSeconds * 1000).toISOString(),
+    attemptGroup: 1,
+    recovery: { kind, owner: item.owner },
+  };
+}
