@@ -103,11 +103,16 @@ export function logAt(level: Level): Logger | undefined {
   return typeof threadId === "string" ? logger.child({ thread_id: threadId }) : logger;
 }
 
-/** `12:00:01.234 WARN  message  key=value …` for a person at a terminal. */
+/**
+ * `12:00:01.234 WARN  message  key=value …` for a person at a terminal: nested objects (an alert,
+ * a step's action) are left to the JSON lines, where a program reads them.
+ */
 export function readableLine(json: string): string {
   const { time, level, msg, pid: _pid, ...fields } = JSON.parse(json) as Record<string, unknown>;
   const clock = typeof time === "string" ? time.slice(11, 23) : "";
-  const rest = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
+  const rest = Object.entries(fields)
+    .filter(([, value]) => typeof value !== "object" || value === null || Array.isArray(value))
+    .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
   return `${clock} ${String(level).toUpperCase().padEnd(5)} ${msg ?? ""}${rest.length ? `  ${rest.join(" ")}` : ""}\n`;
 }
 

@@ -53,7 +53,7 @@ describe("orchestra serve", () => {
     const schema = await createTestSchema();
     const own = await startServer(schema.schema);
     try {
-      const ready = JSON.parse(own.output().split("\n").find((line) => line.startsWith("{"))!) as { url: string; workers: number; checkpoints: string };
+      const ready = JSON.parse(own.output().split("\n").find((line) => line.startsWith('{"url"'))!) as { url: string; workers: number; checkpoints: string };
       expect(ready).toMatchObject({ url: own.url, workers: 100, dbPool: 10 });
       expect(ready.checkpoints).toBe(maskDatabaseUrl(db.databaseUrl));
       expect((await fetch(`${own.url}/ok`)).status).toBe(200);

@@ -114,8 +114,8 @@ describe("the server's log", () => {
 });
 
 describe("a terminal's line", () => {
-  it("reads as time, level, message and the fields", () => {
-    const json = JSON.stringify({ level: "warn", time: "2026-12-08T01:02:03.456Z", pid: 1, thread_id: "t1", msg: "step failed", step: "quote", attempts: 3 });
-    expect(readableLine(json)).toBe("01:02:03.456 WARN  step failed  thread_id=t1 step=quote attempts=3\n");
+  it("reads as time, level, message and the flat fields; nested objects are left to the JSON lines", () => {
+    const json = JSON.stringify({ level: "warn", time: "2026-12-08T01:02:03.456Z", pid: 1, thread_id: "t1", msg: "step failed", step: "quote", attempts: 3, retryDelaysMs: [4, 9], action: { llm: "Quote." } });
+    expect(readableLine(json)).toBe("01:02:03.456 WARN  step failed  thread_id=t1 step=quote attempts=3 retryDelaysMs=[4,9]\n");
   });
 });

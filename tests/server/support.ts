@@ -29,7 +29,8 @@ export async function startServer(schema: string, env: NodeJS.ProcessEnv = {}, a
     const timer = setTimeout(() => reject(new Error(`the server did not start in 60 s:\n${output}`)), 60_000);
     child.stdout.on("data", (chunk) => {
       output += chunk;
-      const line = output.split("\n").find((l) => l.startsWith("{"));
+      // stdout's address line, not one of the JSON log lines stderr interleaves.
+      const line = output.split("\n").find((l) => l.startsWith('{"url"'));
       if (line) {
         clearTimeout(timer);
         resolve((JSON.parse(line) as { url: string }).url);
