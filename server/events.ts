@@ -20,6 +20,8 @@ interface Pending {
 }
 
 const TERMINAL_POLL_MS = 1_000;
+/** Events in one statement at most, each its own parameter. */
+const MAX_EVENTS = 60_000;
 
 /**
  * Every stream event of every run, in Postgres: a reader on any instance, or one that lost its
@@ -28,7 +30,7 @@ const TERMINAL_POLL_MS = 1_000;
  */
 export class EventLog {
   private queued: Pending[] = [];
-  private readonly insert: string;
+  private readonly insert: (events: number) => string;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -36,10 +38,14 @@ export class EventLog {
     private readonly bus: RunBus,
   ) {
     // The notification is part of the statement, so readers are woken only once the rows are visible.
-    // A worker that lost the run's lease (another claimed it since) writes nothing.
-    this.insert = `WITH rows AS (
+    // A worker that lost the run's lease (another claimed it since) writes nothing. Each event's JSON
+    // is a parameter of its own: inside a jsonb[] literal every quote in it would be escaped, and
+    // parsed back, which for a values event is the whole state.
+    this.insert = (count) => `WITH rows AS (
         INSERT INTO "${schema}".run_events (run_id, seq, event, data)
-        SELECT e.run_id, e.seq, e.event, e.data FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::bigint[]) AS e(run_id, seq, event, data, token)
+        SELECT e.run_id, e.seq, e.event, d.data
+        FROM unnest($1::uuid[], $2::int[], $3::text[], $4::bigint[]) WITH ORDINALITY AS e(run_id, seq, event, token, n)
+        JOIN (VALUES ${Array.from({ length: count }, (_, i) => `(${i + 1}, $${i + 5}::jsonb)`).join(", ")}) AS d(n, data) ON d.n = e.n
         WHERE EXISTS (SELECT 1 FROM "${schema}".runs r WHERE r.run_id = e.run_id AND r.lease_token = e.token)
         ON CONFLICT DO NOTHING
         RETURNING run_id)
@@ -64,15 +70,17 @@ export class EventLog {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.queued;
-    this.queued = [];
+    // Postgres takes 65535 parameters: the rest waits for the next statement.
+    const batch = this.queued.splice(0, MAX_EVENTS);
+    if (batch.length === 0) return;
+    if (this.queued.length) setImmediate(() => void this.flush());
     try {
-      await this.pool.query(this.insert, [
+      await this.pool.query(this.insert(batch.length), [
         batch.map((e) => e.runId),
         batch.map((e) => e.seq),
         batch.map((e) => e.event),
-        batch.map((e) => e.data),
         batch.map((e) => e.token),
+        ...batch.map((e) => e.data),
       ]);
       for (const e of batch) e.resolve();
     } catch (error) {

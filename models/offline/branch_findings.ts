@@ -151,7 +151,7 @@ const LABELS: Record<string, string> = {
  * how much of the claim is about the subject rather than boilerplate, and whether its evidence
  * is about the subject too. A claim that shares nothing with the subject gets the floor, 0.3.
  */
-export function findingConfidence(finding: Pick<Finding, "claim" | "evidence">, subject: Set<string>): number {
+export function findingConfidence(finding: Pick<Finding, "claim" | "evidence">, subject: ReadonlySet<string>): number {
   const relevance = subject.size ? Math.min(1, sharedStems(finding.claim, subject) / Math.min(3, subject.size)) : 0;
   const claimStems = [...subjectStems(finding.claim, 60)];
   const specificity = claimStems.length ? claimStems.filter((s) => subject.has(s)).length / claimStems.length : 0;

@@ -84,6 +84,7 @@ function chooseTool(
   // With the choice left to the model, an agent that just got its tool results is
   // answered in words: calling tools forever would never let its loop end.
   if ((choice === undefined || choice === "auto") && messages.at(-1)?.getType() === "tool") return undefined;
+  if (tools.length === 1) return tools[0];
   // Several tools: the one whose name and description share most words with the request.
   const asked = new Set(keywords(prompt.last, 20));
   const relevance = ({ function: f }: OfflineTool) =>

@@ -68,15 +68,21 @@ const NEGATION = /\b(not|never|no|cannot|can't|isn't|aren't|won't|doesn't|don't)
 
 /** Pairs of statements about the same thing in their own words, one of them negated. */
 function contradictions(statements: string[]): number {
-  const own = statements.map((s) => ({ stems: subjectStems(unquoted(s), 30), negated: NEGATION.test(unquoted(s)) }));
+  // Only pairs of one negated and one plain statement, each with three stems or more, can count.
+  const own = statements
+    .map((s) => ({ stems: subjectStems(unquoted(s), 30), negated: NEGATION.test(unquoted(s)) }))
+    .filter((s) => s.stems.size >= 3);
+  const negated = own.filter((s) => s.negated);
+  const plain = own.filter((s) => !s.negated);
   let found = 0;
-  own.forEach((a, i) =>
-    own.slice(i + 1).forEach((b) => {
-      const smaller = Math.min(a.stems.size, b.stems.size);
-      const shared = [...a.stems].filter((x) => b.stems.has(x)).length;
-      if (smaller >= 3 && shared / smaller >= 0.6 && a.negated !== b.negated) found++;
-    }),
-  );
+  for (const a of negated) {
+    for (const b of plain) {
+      const [small, large] = a.stems.size <= b.stems.size ? [a.stems, b.stems] : [b.stems, a.stems];
+      let shared = 0;
+      for (const x of small) if (large.has(x)) shared++;
+      if (shared / small.size >= 0.6) found++;
+    }
+  }
   return found;
 }
 

@@ -103,10 +103,11 @@ function byFrequency(items: string[]): string[] {
   return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([item]) => item);
 }
 
-/** A text's content words by frequency, and each one's stem when it looks like a word. */
+/** A text's content words by frequency, each one's stem when it looks like a word, and its stem sets by size asked. */
 interface TextWords {
   words: string[];
   stems?: (string | undefined)[];
+  stemSets?: Map<number, ReadonlySet<string>>;
 }
 
 /**
@@ -151,16 +152,21 @@ export function stem(word: string): string {
 }
 
 /** The stems of the text's content words that look like words: what a text is about, comparably. */
-export function subjectStems(text: string, max = 12): Set<string> {
+export function subjectStems(text: string, max = 12): ReadonlySet<string> {
   const entry = textWords(text);
   entry.stems ??= entry.words.map((word) => (looksLikeWord(word) ? stem(word) : undefined));
-  const stems = new Set<string>();
-  for (const s of entry.stems.slice(0, max)) if (s !== undefined) stems.add(s);
+  entry.stemSets ??= new Map();
+  let stems = entry.stemSets.get(max);
+  if (stems === undefined) {
+    const found = new Set<string>();
+    for (const s of entry.stems.slice(0, max)) if (s !== undefined) found.add(s);
+    entry.stemSets.set(max, (stems = found));
+  }
   return stems;
 }
 
 /** How many of the subject's stems the text uses. */
-export function sharedStems(text: string, subject: Set<string>): number {
+export function sharedStems(text: string, subject: ReadonlySet<string>): number {
   const used = subjectStems(text, 60);
   let shared = 0;
   for (const s of subject) if (used.has(s)) shared++;
@@ -171,7 +177,7 @@ export function sharedStems(text: string, subject: Set<string>): number {
  * Whether a text is about the subject: it shares two of its stems (one, for a one-word
  * subject). A single shared word is often a generic one ("systems"), not the subject.
  */
-export function isOnTopic(text: string, subject: Set<string>): boolean {
+export function isOnTopic(text: string, subject: ReadonlySet<string>): boolean {
   return subject.size > 0 && sharedStems(text, subject) >= Math.min(2, subject.size);
 }
 
@@ -281,8 +287,25 @@ function closingBracket(text: string, start: number): number {
   return -1;
 }
 
+/**
+ * The JSON found in recent texts: a branch's prompt is read for its allocation's fields and its
+ * task list one after another, and each read scanned the whole prompt again. Bounded like wordsOf;
+ * callers only read what it holds.
+ */
+const jsonOf = new Map<string, readonly unknown[]>();
+
 /** Every JSON object or array embedded in the text that parses, outermost first. */
-export function embeddedJson(text: string): unknown[] {
+export function embeddedJson(text: string): readonly unknown[] {
+  let found = jsonOf.get(text);
+  if (found === undefined) {
+    found = scanJson(text);
+    if (jsonOf.size >= TEXTS_KEPT) jsonOf.clear();
+    jsonOf.set(text, found);
+  }
+  return found;
+}
+
+function scanJson(text: string): unknown[] {
   const found: unknown[] = [];
   // Prose can hold stray brackets; a bound on failed attempts keeps huge prompts linear.
   let failures = 0;

@@ -97,7 +97,7 @@ function passagesIn(prompt: Prompt): SourcePassage[] {
 }
 
 /** The share of the subject a text covers. */
-const coverage = (text: string, subject: Set<string>) => (subject.size ? sharedStems(text, subject) / subject.size : 0);
+const coverage = (text: string, subject: ReadonlySet<string>) => (subject.size ? sharedStems(text, subject) / subject.size : 0);
 
 /**
  * A passage answers the brief when it covers at least half of the subject and is not far behind
