@@ -2,6 +2,7 @@ import type pg from "pg";
 import { workflowStorages } from "../graphs/registry.js";
 import { migrateServerStore, SERVER_TABLES } from "../checkpoints/server_store.js";
 import { migrateServerFunctions } from "./queue_run.js";
+import { EVENT_TABLES, migrateEventTables } from "../server/storage/trigger_events.js";
 
 /**
  * Every table the product keeps in the checkpoints' schema, by what it serves: the checkpoints',
@@ -15,6 +16,7 @@ export async function productTables(): Promise<Record<string, readonly string[]>
   return {
     checkpoints: ["checkpoint_migrations", "checkpoints", "checkpoint_blobs", "checkpoint_writes"],
     server: SERVER_TABLES,
+    events: EVENT_TABLES,
     ...Object.fromEntries(workflows.flatMap((storage) => Object.entries(storage.tables))),
   };
 }
@@ -31,6 +33,7 @@ export async function migrateAll(pool: pg.Pool, schema: string): Promise<void> {
     await session.query("SELECT pg_advisory_lock(hashtext($1))", [`langgraph-orchestra:migrate-all:${schema}`]);
     await migrateServerStore(pool, schema);
     await migrateServerFunctions(session, schema);
+    await migrateEventTables(session, schema);
     for (const storage of workflows) await storage.migrate(pool, schema);
   } finally {
     // Dropping the session releases the lock with it.

@@ -13,6 +13,7 @@ import { STUDIO_ORIGIN } from "./http.js";
 import { AssistantsRepo } from "./storage/assistants.js";
 import { deleteStatelessThread } from "./storage/threads.js";
 import { servedGraphs } from "../graphs/registry.js";
+import { workflowTriggers } from "../graphs/triggers.js";
 import { RunQueue } from "./queue/runs.js";
 import { RunWorkers } from "./queue/worker.js";
 import { authConfigFromEnv } from "./auth/config.js";
@@ -49,6 +50,7 @@ export const DEFAULT_DB_POOL = 10;
 export async function startOrchestraServer(options: ServerOptions): Promise<OrchestraServer> {
   // Before any connection: a wrong auth setting stops the server having written nothing.
   const authenticate = await authentication(await authConfigFromEnv());
+  const triggers = await workflowTriggers();
   // Runs hold no connection (a thread is owned through its lease row), so the API, the runs'
   // statements and the checkpointer share one small pool however many runs are in flight.
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections: options.dbPool });
@@ -76,7 +78,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     });
     let accepting = true;
     const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
-    const { app, runs, storage } = createApp({
+    const { app, runs, storage, triggers: triggerService } = createApp({
       pool,
       schema,
       graphs,
@@ -84,8 +86,10 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       events,
       authenticate,
       corsOrigins: [STUDIO_ORIGIN, ...extraOrigins],
+      triggers,
       accepting: () => accepting,
     });
+    for (const line of triggerService.missingSecrets()) console.error(`orchestra serve: ${line}`);
     const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));

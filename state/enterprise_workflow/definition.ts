@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TriggerSchema } from "../shared/triggers.js";
 
 /** The step types a definition may name, spelled in lower or upper case. */
 export const STEP_TYPES = [
@@ -229,6 +230,8 @@ export const AdvancedWorkflowSchema = z
     tags: z.array(z.string()).default([]),
     /** Who may decide approvals; none means anyone holding the step's role. */
     allowedUsers: z.array(z.string().trim().min(1)).default([]),
+    /** Events that start this workflow or signal its waiting threads (docs/events.md). */
+    triggers: z.array(TriggerSchema).default([]),
   })
   .strict();
 export type AdvancedWorkflow = z.infer<typeof AdvancedWorkflowSchema>;
