@@ -49,6 +49,7 @@ export const WORKFLOWS = {
       "webhook_worker",
       "recovery_worker",
       "approval_worker",
+      "event_worker",
       "pause_gate",
       "child_parallel_workflow",
       "child_dynamic_agents",

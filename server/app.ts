@@ -20,7 +20,7 @@ import { lookups } from "./lookups.js";
 import { requestBodies } from "./request_bodies.js";
 import { runQueueing } from "./run_queueing.js";
 import { type Repositories, openRepositories } from "./storage/repositories.js";
-import { TriggerEventsRepo } from "./storage/trigger_events.js";
+import { EventWaitsRepo, TriggerEventsRepo } from "./storage/trigger_events.js";
 import { TriggerService } from "./triggers.js";
 
 /**
@@ -33,7 +33,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   const storage = openRepositories(ctx.pool, ctx.schema, ctx.bus);
   const shared = lookups(ctx, storage);
   const deps: ApiDeps = { ctx, storage, lookups: shared, runs: runQueueing(ctx, storage, shared) };
-  const triggers = new TriggerService({ pool: ctx.pool, triggers: ctx.triggers ?? [], runs: deps.runs, repo: new TriggerEventsRepo(ctx.pool, ctx.schema) });
+  const triggers = new TriggerService({ pool: ctx.pool, triggers: ctx.triggers ?? [], runs: deps.runs, repo: new TriggerEventsRepo(ctx.pool, ctx.schema), waits: new EventWaitsRepo(ctx.pool, ctx.schema) });
   const metricsDb = { pool: ctx.pool, schema: ctx.schema, checkpointer: new BatchedPostgresSaver(ctx.pool, ctx.schema) };
 
   const app = new Hono();

@@ -9,6 +9,8 @@ import { createApp } from "./app.js";
 import { RunBus } from "./queue/bus.js";
 import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
+import { EventWaits } from "./event_waits.js";
+import { EventWaitsRepo } from "./storage/trigger_events.js";
 import { STUDIO_ORIGIN } from "./http.js";
 import { AssistantsRepo } from "./storage/assistants.js";
 import { deleteStatelessThread } from "./storage/threads.js";
@@ -90,6 +92,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       accepting: () => accepting,
     });
     for (const line of triggerService.missingSecrets()) console.error(`orchestra serve: ${line}`);
+    const waits = new EventWaits({ pool, bus, repo: new EventWaitsRepo(pool, schema), graphs, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
     const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => console.error(`orchestra serve: ${message}`) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
@@ -98,6 +101,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     // Started once listening: a server that cannot listen has no sessions held to wait for on close.
     workers.start(options.workers);
     crons.start();
+    waits.start();
     const port = (server.address() as AddressInfo).port;
     let closing: Promise<void> | undefined;
     return {
@@ -108,6 +112,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
         (closing ??= (async () => {
           accepting = false;
           await crons.stop();
+          await waits.stop();
           await workers.stop(graceMs);
           // Streams and waits still open end with the connection; the runs they follow go on elsewhere.
           await new Promise<void>((resolve) => {

@@ -6,7 +6,9 @@ import { InputError } from "../state/shared/errors.js";
 import { evaluateEvent, secretEnvName, type WorkflowTrigger } from "../state/shared/triggers.js";
 import type { RunQueueing } from "./context.js";
 import { HttpError } from "./http.js";
-import type { TriggerEventsRepo } from "./storage/trigger_events.js";
+import { evaluateCondition } from "../state/shared/expressions.js";
+import { queueResume } from "./event_waits.js";
+import type { EventWaitsRepo, TriggerEventsRepo } from "./storage/trigger_events.js";
 
 export const TRIGGER_OUTCOMES = ["accepted", "rejected", "deduplicated"] as const;
 export type TriggerOutcome = (typeof TRIGGER_OUTCOMES)[number];
@@ -34,7 +36,7 @@ export class TriggerService {
   private readonly events: Counter<"trigger" | "outcome">;
 
   constructor(
-    private readonly options: { pool: pg.Pool; triggers: readonly WorkflowTrigger[]; runs: RunQueueing; repo: TriggerEventsRepo },
+    private readonly options: { pool: pg.Pool; triggers: readonly WorkflowTrigger[]; runs: RunQueueing; repo: TriggerEventsRepo; waits: EventWaitsRepo },
   ) {
     this.byName = new Map(options.triggers.map((trigger) => [trigger.name, trigger]));
     this.events = new Counter({
@@ -71,7 +73,7 @@ export class TriggerService {
    */
   async handle(trigger: WorkflowTrigger, eventKey: string, event: unknown, subject?: string): Promise<TriggeredRun> {
     try {
-      const run = await this.startOnce(trigger, eventKey, event, subject);
+      const run = trigger.action === "signal" ? await this.signalOnce(trigger, eventKey, event, subject) : await this.startOnce(trigger, eventKey, event, subject);
       this.count(trigger.name, run.deduplicated ? "deduplicated" : "accepted");
       return run;
     } catch (error) {
@@ -109,8 +111,46 @@ export class TriggerService {
     return first;
   }
 
+  /**
+   * Resumes the oldest thread waiting for the event's correlation key whose wait's filter holds.
+   * The key is claimed first, so a second delivery waits for the first and answers with its run.
+   * No such thread: 409, nothing written, the sender may send it again later.
+   */
+  private async signalOnce(trigger: WorkflowTrigger, eventKey: string, event: unknown, subject: string | undefined): Promise<TriggeredRun> {
+    const { pool, runs, repo, waits } = this.options;
+    const seen = await this.firstRun(trigger, eventKey, pool);
+    if (seen) return seen;
+    const outcome = evaluateEvent(trigger, event, subject);
+    if (!outcome.accepted) throw new HttpError(422, outcome.reason);
+    const correlationKey = outcome.correlationKey!;
+    const audit = { trigger: trigger.name, event_id: eventKey };
+    const queued = await inTransaction(pool, async (client) => {
+      if (!(await repo.claim(client, trigger.name, eventKey, ""))) return "claimed" as const;
+      const matching = (await waits.lockWaiting(client, trigger.definition ?? null, correlationKey)).find((wait) => passes(wait.filter, outcome.input));
+      if (!matching) throw new HttpError(409, `no thread${trigger.definition ? ` of ${trigger.definition}` : ""} waits for correlation key ${JSON.stringify(correlationKey)} with a filter this event passes: nothing resumed; send it again once one does`);
+      const answer = { kind: "event", trigger: trigger.name, eventId: eventKey, payload: outcome.input };
+      const run = await queueResume(client, runs, waits, matching, answer, audit);
+      await repo.setRun(client, trigger.name, eventKey, matching.thread_id, run.run_id);
+      return { thread_id: matching.thread_id, run_id: run.run_id };
+    });
+    if (queued !== "claimed") return { trigger: trigger.name, event_id: eventKey, ...queued, deduplicated: false };
+    const first = await this.firstRun(trigger, eventKey, pool);
+    if (!first) throw new Error(`trigger ${trigger.name}: event ${eventKey} was claimed but has no run`);
+    return first;
+  }
+
   private async firstRun(trigger: WorkflowTrigger, eventKey: string, client: pg.Pool): Promise<TriggeredRun | undefined> {
     const row = await this.options.repo.find(trigger.name, eventKey, client);
     return row?.run_id ? { trigger: trigger.name, event_id: eventKey, thread_id: row.thread_id, run_id: row.run_id, deduplicated: true } : undefined;
+  }
+}
+
+/** A wait's filter over the event's payload; one that cannot be evaluated does not hold. */
+function passes(filter: string | null, payload: unknown): boolean {
+  if (!filter) return true;
+  try {
+    return evaluateCondition(filter, { event: payload });
+  } catch {
+    return false;
   }
 }

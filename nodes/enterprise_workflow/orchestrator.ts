@@ -16,6 +16,7 @@ import {
   readySteps,
   unsettledSteps,
 } from "./decisions.js";
+import { eventWaitTask } from "./event_wait.js";
 import type { EngineServices } from "./services.js";
 import { raiseSlaAlerts, slaChecks, type SlaCheck } from "./sla.js";
 import { WORKER_NODES, workerNodeFor, type EngineTask, type SubworkflowTask, type WorkerTask } from "./tasks.js";
@@ -147,7 +148,7 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
     tasks.push(task);
     if (task.kind === "action" && task.role === "recovery") return;
     set(task.key, { dispatches: (records[task.key]?.dispatches ?? 0) + 1 });
-    const detail = task.kind === "action" && task.iteration ? `iteration ${task.iteration}` : task.kind === "approval" ? "approval asked" : undefined;
+    const detail = task.kind === "action" && task.iteration ? `iteration ${task.iteration}` : task.kind === "approval" ? "approval asked" : task.kind === "wait_event" ? `waiting for key ${task.request.correlationKey}` : undefined;
     audit.push({ at, event: "step_dispatched", stepId: task.key, ...(detail ? { detail } : {}) });
   };
   const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
@@ -340,6 +341,11 @@ export function planTurn(state: EnterpriseState, workflow: AdvancedWorkflow, now
         }
         set(step.stepId, { status: "WAITING", startedAt: records[step.stepId]?.startedAt ?? at });
         askApproval(step);
+        return;
+      }
+      if (step.stepType === "wait_event") {
+        set(step.stepId, { status: "WAITING", startedAt: at });
+        dispatch(eventWaitTask(step, workflow.name, scopeFor(step, step), now, state.deadline));
         return;
       }
       if (step.stepType === "rollback") {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { TriggerSchema } from "../shared/triggers.js";
+import { WaitEventSchema, type WaitEvent } from "./wait_event.js";
 
 /** The step types a definition may name, spelled in lower or upper case. */
 export const STEP_TYPES = [
@@ -14,6 +15,7 @@ export const STEP_TYPES = [
   "webhook",
   "rollback",
   "subworkflow",
+  "wait_event",
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
@@ -172,6 +174,8 @@ export interface WorkflowStep {
   requiredFor: string[];
   /** subworkflow: the child it runs; inputMapping builds the child's input, outputMapping reads its `output`. */
   subworkflow?: Subworkflow;
+  /** wait_event: the event it waits for (state/enterprise_workflow/wait_event.ts). */
+  waitEvent?: WaitEvent;
 }
 
 const stepId = z
@@ -200,6 +204,7 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
       approvers: z.array(z.string().trim().min(1)).default([]),
       requiredFor: z.array(expression).default([]),
       subworkflow: SubworkflowSchema.optional(),
+      waitEvent: WaitEventSchema.optional(),
     })
     .strict()
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),

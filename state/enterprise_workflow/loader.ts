@@ -248,6 +248,12 @@ function checkStep(step: WorkflowStep): void {
     fail("approvers and requiredFor belong to human_approval steps");
   }
   if (step.subworkflow && step.stepType !== "subworkflow") fail("subworkflow belongs to subworkflow steps");
+  if (step.stepType === "wait_event" && (!step.waitEvent || step.action)) fail("a wait_event step needs waitEvent: {correlationKey} and no action");
+  if (step.waitEvent && step.stepType !== "wait_event") fail("waitEvent belongs to wait_event steps");
+  if (step.waitEvent) {
+    checkExpression(step, "waitEvent.correlationKey", step.waitEvent.correlationKey);
+    if (step.waitEvent.filter !== undefined) checkExpression(step, "waitEvent.filter", step.waitEvent.filter);
+  }
   if (step.subworkflow) {
     const { workflow, definition } = step.subworkflow;
     if (workflow === ENGINE_WORKFLOW && !definition) fail("an enterprise_workflow child needs subworkflow.definition: the name of the definition it runs");
