@@ -2,6 +2,7 @@ import type pg from "pg";
 import { workflowStorages } from "../graphs/registry.js";
 import { migrateServerStore, SERVER_TABLES } from "../checkpoints/server_store.js";
 import { migrateServerFunctions } from "./queue_run.js";
+import { EVENT_TABLES, migrateEventTables } from "../server/storage/trigger_events.js";
 
 /**
  * Every table the product keeps in the checkpoints' schema, by what it serves: the checkpoints',
@@ -16,6 +17,7 @@ export async function productTables(): Promise<Record<string, readonly string[]>
     checkpoints: ["checkpoint_migrations", "checkpoints", "checkpoint_blobs", "checkpoint_writes"],
     server: SERVER_TABLES,
     webhooks: ["run_webhooks"],
+    events: EVENT_TABLES,
     ...Object.fromEntries(workflows.flatMap((storage) => Object.entries(storage.tables))),
   };
 }
@@ -34,6 +36,7 @@ export async function migrateAll(pool: pg.Pool, schema: string): Promise<void> {
     await migrateRunWebhooks(session, schema);
     await migrateTtl(session, schema);
     await migrateServerFunctions(session, schema);
+    await migrateEventTables(session, schema);
     for (const storage of workflows) await storage.migrate(pool, schema);
   } finally {
     // Dropping the session releases the lock with it.

@@ -1,5 +1,6 @@
 import { START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { approvalWorker, pauseGate } from "../nodes/enterprise_workflow/approval.js";
+import { eventWorker } from "../nodes/enterprise_workflow/event_wait.js";
 import { ORCHESTRATOR_ENDS, createOrchestrator } from "../nodes/enterprise_workflow/orchestrator.js";
 import { defaultEngineServices, type EngineServices } from "../nodes/enterprise_workflow/services.js";
 import { WORKER_NODES, childNode } from "../nodes/enterprise_workflow/tasks.js";
@@ -81,6 +82,7 @@ export function createEngineBuilder(services: EngineServices, children: EngineCh
     .addNode("webhook_worker", workers.webhook_worker)
     .addNode("recovery_worker", workers.recovery_worker)
     .addNode("approval_worker", approvalWorker)
+    .addNode("event_worker", eventWorker)
     .addNode("pause_gate", pauseGate)
     .addEdge(START, "orchestrator")
     .addEdge("pause_gate", "orchestrator");

@@ -49,6 +49,7 @@ export const WORKFLOWS = {
       "webhook_worker",
       "recovery_worker",
       "approval_worker",
+      "event_worker",
       "pause_gate",
       "child_parallel_workflow",
       "child_dynamic_agents",
@@ -58,6 +59,7 @@ export const WORKFLOWS = {
     load: async (): Promise<WorkflowDefinition> => (await import("./enterprise_workflow.js")).enterpriseWorkflowWith(await otherWorkflows("enterprise_workflow")),
     storage: async () => (await import("../checkpoints/enterprise_workflow/storage.js")).enterpriseWorkflowStorage,
     variants: async () => (await import("../metrics/enterprise_workflow/variants.js")).enterpriseVariants,
+    triggers: async () => (await import("../state/enterprise_workflow/triggers.js")).engineTriggers(),
   },
 } as const satisfies Record<string, WorkflowEntry>;
 

@@ -24,6 +24,8 @@ const COMMANDS: readonly { register(program: Command): void }[] = await Promise.
   import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.audit),
   import("./commands/dev_receiver.js"),
   import("./commands/serve.js"),
+  import("./commands/triggers.js"),
+  import("./commands/events.js"),
   import("./commands/metrics.js"),
   import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.alerts),
   import("./commands/optimize.js"),

@@ -12,6 +12,7 @@ import { optimizerApi } from "./api/optimizer.js";
 import { runsApi } from "./api/runs.js";
 import { storeApi } from "./api/store.js";
 import { threadsApi } from "./api/threads.js";
+import { triggersApi } from "./api/triggers.js";
 import type { ApiDeps } from "./api/deps.js";
 import type { ApiContext, RunQueueing } from "./context.js";
 import { adminOnly, resourceGuard } from "./auth/middleware.js";
@@ -22,6 +23,8 @@ import { lookups } from "./lookups.js";
 import { requestBodies } from "./request_bodies.js";
 import { runQueueing } from "./run_queueing.js";
 import { type Repositories, openRepositories } from "./storage/repositories.js";
+import { EventWaitsRepo, TriggerEventsRepo } from "./storage/trigger_events.js";
+import { TriggerService } from "./triggers.js";
 
 /**
  * The server's HTTP app: one sub-app per resource (api/), over repositories that hold the SQL
@@ -29,10 +32,11 @@ import { type Repositories, openRepositories } from "./storage/repositories.js";
  * mounted before authentication; everything after it needs a caller, when auth is on, and a
  * thread's or an assistant's routes pass its guard (another user's is not found).
  */
-export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; storage: Repositories } {
+export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; storage: Repositories; triggers: TriggerService } {
   const storage = openRepositories(ctx.pool, ctx.schema, ctx.bus);
   const shared = lookups(ctx, storage);
   const deps: ApiDeps = { ctx, storage, lookups: shared, runs: runQueueing(ctx, storage, shared) };
+  const triggers = new TriggerService({ pool: ctx.pool, triggers: ctx.triggers ?? [], runs: deps.runs, repo: new TriggerEventsRepo(ctx.pool, ctx.schema), waits: new EventWaitsRepo(ctx.pool, ctx.schema) });
   const metricsDb = { pool: ctx.pool, schema: ctx.schema, checkpointer: new BatchedPostgresSaver(ctx.pool, ctx.schema) };
 
   const app = new Hono();
@@ -46,6 +50,9 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
     }),
   );
   app.route("/", consoleApi());
+  // A trigger's caller signs its request with the trigger's secret instead of authenticating.
+  app.use("/triggers/*", requestBodies());
+  app.route("/", triggersApi(triggers));
   app.use(ctx.authenticate);
   app.use(requestBodies());
   app.onError((error, c) =>
@@ -62,7 +69,7 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   app.route("/", assistantsApi(deps));
   app.route("/", threadsApi(deps));
   app.route("/", runsApi(deps));
-  app.route("/", metricsApi(metricsDb));
+  app.route("/", metricsApi(metricsDb, [triggers.registry]));
   app.route("/", optimizerApi(metricsDb));
   app.route("/", storeApi(deps));
   app.route("/", cronsApi(deps));
@@ -70,5 +77,5 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   const loopback = loopbackClient(app);
   app.route("/", mcpApi(loopback));
   app.route("/", a2aApi(loopback));
-  return { app, runs: deps.runs, storage };
+  return { app, runs: deps.runs, storage, triggers };
 }

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type pg from "pg";
 import type { ServedGraph } from "../graphs/registry.js";
 import type { ServableGraph } from "../state/shared/workflow_definition.js";
+import type { WorkflowTrigger } from "../state/shared/triggers.js";
 import type { RunBus } from "./queue/bus.js";
 import type { EventLog } from "./events.js";
 import type { MultitaskStrategy, RunKwargs, RunRow } from "./queue/runs.js";
@@ -27,6 +28,8 @@ export interface ApiContext {
   /** Tells who calls (API key, token or the langgraph.json Auth module) before every route: server/auth/middleware.ts. */
   authenticate: MiddlewareHandler;
   corsOrigins: string[];
+  /** The events that start or signal workflows (graphs/triggers.ts): POST /triggers/{name} and the NATS consumers. */
+  triggers?: readonly WorkflowTrigger[];
   /** False once the server is shutting down: new runs are refused with 503 so a balancer retries elsewhere. */
   accepting(): boolean;
   /** Whether a store read that does not say starts the item's TTL again; true unless configured (server/ttl.ts). */

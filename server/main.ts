@@ -10,10 +10,13 @@ import { createApp } from "./app.js";
 import { RunBus } from "./queue/bus.js";
 import { CronScheduler } from "./crons.js";
 import { EventLog } from "./events.js";
+import { EventWaits } from "./event_waits.js";
+import { EventWaitsRepo } from "./storage/trigger_events.js";
 import { STUDIO_ORIGIN } from "./http.js";
 import { AssistantsRepo } from "./storage/assistants.js";
 import { deleteStatelessThread } from "./storage/threads.js";
 import { servedGraphs } from "../graphs/registry.js";
+import { workflowTriggers } from "../graphs/triggers.js";
 import { RunQueue } from "./queue/runs.js";
 import { RunWorkers } from "./queue/worker.js";
 import { WebhookDeliverer, webhookDeliverySettings } from "./queue/webhooks.js";
@@ -54,6 +57,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
   const authenticate = await authentication(await authConfigFromEnv());
   const webhookSettings = webhookDeliverySettings();
   const ttl = ttlSettings();
+  const triggers = await workflowTriggers();
   // Runs hold no connection (a thread is owned through its lease row), so the API, the runs'
   // statements and the checkpointer share one small pool however many runs are in flight.
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections: options.dbPool });
@@ -81,7 +85,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     });
     let accepting = true;
     const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
-    const { app, runs, storage } = createApp({
+    const { app, runs, storage, triggers: triggerService } = createApp({
       pool,
       schema,
       graphs,
@@ -89,11 +93,14 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       events,
       authenticate,
       corsOrigins: [STUDIO_ORIGIN, ...extraOrigins],
+      triggers,
       accepting: () => accepting,
       storeRefreshOnRead: ttl.ORCHESTRA_STORE_TTL_REFRESH_ON_READ,
     });
     const deliverer = new WebhookDeliverer({ pool, schema, bus, settings: webhookSettings, owner: queue.workerId, log: (message) => rootLog().warn(message) });
     const sweeper = new TtlSweeper(pool, schema, ttl, (message) => rootLog().warn(message));
+    for (const line of triggerService.missingSecrets()) rootLog().warn(line);
+    const waits = new EventWaits({ pool, bus, repo: new EventWaitsRepo(pool, schema), graphs, runs, log: (message) => rootLog().warn(message) });
     const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => rootLog().warn(message) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
       const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
@@ -104,6 +111,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
     crons.start();
     deliverer.start();
     sweeper.start();
+    waits.start();
     const port = (server.address() as AddressInfo).port;
     let closing: Promise<void> | undefined;
     return {
@@ -115,6 +123,7 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
           accepting = false;
           await crons.stop();
           await sweeper.stop();
+          await waits.stop();
           await workers.stop(graceMs);
           // After the workers: the webhooks of runs that ended in the grace period stay in the outbox for the next instance.
           await deliverer.stop();

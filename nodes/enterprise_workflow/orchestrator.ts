@@ -20,7 +20,7 @@ export const ORCHESTRATOR_ENDS = [...WORKER_NODES, "orchestrator", "pause_gate",
 export { pendingCompensations, pendingErrorHandlers, type RecoveryItem } from "./recovery.js";
 
 /** The first turn: the definition checked, the context and the absolute deadline set. */
-export function initialize(rawDefinition: unknown, input: Record<string, unknown>, now: number): EnterpriseUpdate {
+export function initialize(rawDefinition: unknown, input: Record<string, unknown>, now: number, trigger?: EnterpriseState["trigger"]): EnterpriseUpdate {
   const at = new Date(now).toISOString();
   let workflow: AdvancedWorkflow;
   try {
@@ -38,7 +38,10 @@ export function initialize(rawDefinition: unknown, input: Record<string, unknown
     deadline: new Date(now + workflow.timeoutSeconds * 1000).toISOString(),
     context: { ...workflow.globalVariables, ...input },
     steps: Object.fromEntries(workflow.steps.map((step) => [step.stepId, { status: "PENDING" as const }])),
-    auditTrail: [{ at, event: "workflow_started", detail: `${workflow.name} ${workflow.version}` }],
+    auditTrail: [
+      ...(trigger ? [{ at, event: "event_received", detail: `trigger ${trigger.name}, event ${trigger.eventId}` }] : []),
+      { at, event: "workflow_started", detail: `${workflow.name} ${workflow.version}` },
+    ],
   };
 }
 
@@ -177,7 +180,7 @@ async function firstTurn(state: EnterpriseState, catalog: ChildCatalog, depth: n
   const at = new Date(now).toISOString();
   try {
     const definition = typeof state.definition === "string" ? await catalog.loadNamed(state.definition) : state.definition;
-    const update = initialize(definition, state.input, now);
+    const update = initialize(definition, state.input, now, state.trigger);
     if (update.workflow) await checkHierarchy(update.workflow, catalog, MAX_SUBWORKFLOW_DEPTH - depth + 1);
     return update;
   } catch (error) {

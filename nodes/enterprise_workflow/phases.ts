@@ -1,4 +1,5 @@
 import { effectiveRetryPolicy, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import { eventWaitTask } from "./event_wait.js";
 import { evaluateCondition } from "../../state/enterprise_workflow/expressions.js";
 import { childrenToStart, isSettled, loopDecision, parallelOutcome, readySteps } from "./decisions.js";
 import { advanceMap, startMap } from "./fanout.js";
@@ -151,6 +152,9 @@ function startByType(draft: TurnDraft, step: WorkflowStep): void {
       return advanceChildren(draft, step);
     case "map":
       return startMap(draft, step);
+    case "wait_event":
+      setRecord(draft, step.stepId, { status: "WAITING", startedAt: draft.at });
+      return dispatch(draft, eventWaitTask(step, draft.workflow.name, scopeFor(draft, step, step), draft.now, draft.state.deadline));
     case "subworkflow":
       if (budget(draft) <= 0) return;
       markStarted(draft, step, draft.records[step.stepId]?.startedAt ?? draft.at);

@@ -1,8 +1,9 @@
 import type { Action, ChildMode, RetryPolicy } from "../../state/enterprise_workflow/definition.js";
 import type { RecoveryRecord } from "../../state/enterprise_workflow/state.js";
+import type { EventWaitRequest } from "../../state/enterprise_workflow/wait_event.js";
 
 /** The worker nodes, one per kind of work. */
-export const WORKER_NODES = ["llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "approval_worker", "recovery_worker"] as const;
+export const WORKER_NODES = ["llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "approval_worker", "recovery_worker", "event_worker"] as const;
 export type WorkerNode = (typeof WORKER_NODES)[number];
 
 /**
@@ -97,7 +98,20 @@ export interface ChildQuestion {
   request: unknown;
 }
 
-export type EngineTask = WorkerTask | ApprovalTask | SubworkflowTask;
+/** A wait_event step's wait, Sent to `event_worker`. */
+export interface EventWaitTask {
+  kind: "wait_event";
+  key: string;
+  stepId: string;
+  request: EventWaitRequest;
+  scope: Record<string, unknown>;
+  outputMapping: Record<string, string>;
+  /** When the wait began: the time it takes is added to the workflow's deadline, as an approval's is. */
+  waitingSince: string;
+  deadline: string;
+}
+
+export type EngineTask = WorkerTask | ApprovalTask | SubworkflowTask | EventWaitTask;
 
 /** The node that runs children of a registered workflow. */
 export const childNode = (workflow: string) => `child_${workflow}`;
@@ -105,6 +119,7 @@ export const childNode = (workflow: string) => `child_${workflow}`;
 export function workerNodeFor(task: EngineTask): string {
   if (task.kind === "subworkflow") return childNode(task.workflow);
   if (task.kind === "approval") return "approval_worker";
+  if (task.kind === "wait_event") return "event_worker";
   if (task.role === "recovery") return "recovery_worker";
   if (task.role === "split") return "split_worker";
   if ("llm" in task.action) return "llm_worker";

@@ -83,7 +83,7 @@ export function dispatch(draft: TurnDraft, task: EngineTask): void {
   draft.tasks.push(task);
   if (task.kind === "action" && task.role === "recovery") return;
   setRecord(draft, task.key, { dispatches: (draft.records[task.key]?.dispatches ?? 0) + 1 });
-  const detail = task.kind === "action" && task.iteration ? `iteration ${task.iteration}` : task.kind === "approval" ? "approval asked" : undefined;
+  const detail = task.kind === "action" && task.iteration ? `iteration ${task.iteration}` : task.kind === "approval" ? "approval asked" : task.kind === "wait_event" ? `waiting for key ${task.request.correlationKey}` : undefined;
   draft.audit.push({ at: draft.at, event: "step_dispatched", stepId: task.key, ...(detail ? { detail } : {}) });
 }
 

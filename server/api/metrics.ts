@@ -8,9 +8,10 @@ import { metrics } from "../../metrics/optimize.js";
  * (Prometheus sends it as `authorization: Bearer`). Figures are computed from Postgres at each
  * scrape, so every instance reports the same history.
  */
-export function metricsApi(db: MetricsDatabase): Hono {
+export function metricsApi(db: MetricsDatabase, processRegistries: Registry[] = []): Hono {
   const api = new Hono();
-  const registry = prometheusRegistry(db);
+  // Counters kept in this process (the triggers') beside the figures read from Postgres.
+  const registry = Registry.merge([prometheusRegistry(db), ...processRegistries]);
 
   api.get("/metrics", async (c) => c.body(await registry.metrics(), 200, { "content-type": registry.contentType }));
 

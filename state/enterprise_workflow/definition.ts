@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { OnFailureSchema, type OnFailure } from "./escalation.js";
 import { MapSpecSchema, type MapSpec } from "./fanout.js";
+import { TriggerSchema } from "../shared/triggers.js";
+import { WaitEventSchema, type WaitEvent } from "./wait_event.js";
 
 /** The step types a definition may name, spelled in lower or upper case. */
 export const STEP_TYPES = [
@@ -16,6 +18,7 @@ export const STEP_TYPES = [
   "rollback",
   "subworkflow",
   "map",
+  "wait_event",
 ] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
@@ -178,6 +181,8 @@ export interface WorkflowStep {
   map?: MapSpec;
   /** After the retry policy gave up: run the step again, fail the run, or hand over to another step. */
   onFailure?: OnFailure;
+  /** wait_event: the event it waits for (state/enterprise_workflow/wait_event.ts). */
+  waitEvent?: WaitEvent;
 }
 
 const stepId = z
@@ -208,6 +213,7 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
       subworkflow: SubworkflowSchema.optional(),
       map: MapSpecSchema.optional(),
       onFailure: OnFailureSchema.optional(),
+      waitEvent: WaitEventSchema.optional(),
     })
     .strict()
     .transform((step) => ({ ...step, name: step.name ?? step.stepId })),
@@ -238,6 +244,8 @@ export const AdvancedWorkflowSchema = z
     tags: z.array(z.string()).default([]),
     /** Who may decide approvals; none means anyone holding the step's role. */
     allowedUsers: z.array(z.string().trim().min(1)).default([]),
+    /** Events that start this workflow or signal its waiting threads (docs/events.md). */
+    triggers: z.array(TriggerSchema).default([]),
   })
   .strict();
 export type AdvancedWorkflow = z.infer<typeof AdvancedWorkflowSchema>;

@@ -279,6 +279,12 @@ function checkStep(step: WorkflowStep): void {
   if (step.subworkflow && step.stepType !== "subworkflow" && step.stepType !== "map") fail("subworkflow belongs to subworkflow and map steps");
   if (step.map && step.stepType !== "map") fail("map belongs to map steps");
   if (step.map) checkExpression(step, "map.items", step.map.items);
+  if (step.stepType === "wait_event" && (!step.waitEvent || step.action)) fail("a wait_event step needs waitEvent: {correlationKey} and no action");
+  if (step.waitEvent && step.stepType !== "wait_event") fail("waitEvent belongs to wait_event steps");
+  if (step.waitEvent) {
+    checkExpression(step, "waitEvent.correlationKey", step.waitEvent.correlationKey);
+    if (step.waitEvent.filter !== undefined) checkExpression(step, "waitEvent.filter", step.waitEvent.filter);
+  }
   if (step.subworkflow) {
     const { workflow, definition } = step.subworkflow;
     if (workflow === ENGINE_WORKFLOW && !definition) fail("an enterprise_workflow child needs subworkflow.definition: the name of the definition it runs");

@@ -125,6 +125,7 @@ const laterDeadline = (current: string | undefined, update: string) =>
 export const EnterpriseInputSchema = z.object({
   definition: z.unknown().describe("An AdvancedWorkflow definition, or the name of a stored one"),
   input: z.record(z.string(), z.unknown()).default({}).describe("Values added to the workflow context"),
+  trigger: z.object({ name: z.string(), eventId: z.string() }).optional().describe("The event that started the run, when a trigger did"),
 });
 export type EnterpriseInput = z.input<typeof EnterpriseInputSchema>;
 
@@ -132,6 +133,8 @@ export const EnterpriseWorkflowState = Annotation.Root({
   /** The input as given; the orchestrator turns it into `workflow` on its first turn. */
   definition: Annotation<unknown>(),
   input: Annotation<Record<string, unknown>>({ reducer: (_, update) => update, default: () => ({}) }),
+  /** The trigger and event id that started the run: its first audit entry names them. */
+  trigger: Annotation<{ name: string; eventId: string } | undefined>(),
   workflow: Annotation<AdvancedWorkflow | undefined>(),
   workflowId: Annotation<string>(),
   workflowName: Annotation<string>(),

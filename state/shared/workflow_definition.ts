@@ -5,6 +5,7 @@ import type { BaseChannel, BaseCheckpointSaver, Pregel, PregelNode, StateSnapsho
 import type pg from "pg";
 import type { z } from "zod";
 import type { WorkflowVariants } from "../../metrics/variants.js";
+import type { WorkflowTrigger } from "./triggers.js";
 import type { OfflineSkills } from "../../models/offline/skills.js";
 
 /** What the CLI and the server call on a compiled workflow; every workflow's compiled graph has it. */
@@ -54,6 +55,8 @@ export interface WorkflowEntry {
   storage?(): Promise<WorkflowStorage>;
   /** For a workflow that runs named variants (the engine's definitions): metrics and the optimizer measure each as a workflow of its own. */
   variants?(): Promise<WorkflowVariants>;
+  /** Triggers the workflow declares in its own files (the engine's definitions); graphs/triggers.yaml holds the others'. */
+  triggers?(): Promise<WorkflowTrigger[]>;
 }
 
 /** A workflow's own tables in the checkpoints' schema, from checkpoints/<workflow>/. */

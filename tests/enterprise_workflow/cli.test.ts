@@ -160,13 +160,13 @@ describe("workflow run, graph and list", () => {
     expect(result.stdout).not.toContain("orchestrator");
   });
 
-  it("list shows the five examples, and definitions in ORCHESTRA_WORKFLOWS_DIR", async () => {
+  it("list shows the shipped examples, and definitions in ORCHESTRA_WORKFLOWS_DIR", async () => {
     const own = await mkdtemp(path.join(dir, "flows-"));
     await writeFile(path.join(own, "nightly_report.yaml"), stringify({ name: "nightly_report", steps: [{ stepId: "a", stepType: "sequential", action: { llm: "Report." } }] }));
     const result = await orchestra(["workflow", "list", "--json"], { ORCHESTRA_WORKFLOWS_DIR: own });
     expect(result.code, result.stderr).toBe(0);
     const names = (JSON.parse(result.stdout) as { name: string; valid: boolean }[]).map((row) => row.name);
-    expect(names).toEqual(["content_moderation", "customer_service", "ecommerce_order", "financial_transaction", "vendor_selection", "nightly_report"]);
+    expect(names).toEqual(["content_moderation", "customer_service", "ecommerce_order", "financial_transaction", "order_payment", "vendor_selection", "nightly_report"]);
   });
 });
 
