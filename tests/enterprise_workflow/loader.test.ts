@@ -50,7 +50,7 @@ describe("loading a definition", () => {
 
   it("rejects unknown step types and actions", async () => {
     expect(await loadError("unknown-type.yaml")).toBe(
-      "unknown-type.yaml: step 'a': stepType: unknown stepType 'teleport'; use one of sequential, parallel, conditional, loop, react, human_approval, orchestrator, worker, webhook, rollback, subworkflow, map",
+      "unknown-type.yaml: step 'a': stepType: unknown stepType 'teleport'; use one of sequential, parallel, conditional, loop, react, human_approval, orchestrator, worker, webhook, rollback, subworkflow, map, wait_event",
     );
     expect(await loadError("unknown-action.yaml")).toMatch(/^unknown-action\.yaml: step 'a': action: unknown action; use \{llm/);
   });
