@@ -21,6 +21,15 @@ export interface Proc {
   exited: Promise<unknown>;
 }
 
+/** Every process the soak started: a soak cut short (Ctrl-C, a failed test) takes them with it. */
+const started = new Set<Proc>();
+process.on("exit", () => {
+  for (const proc of started) {
+    killGroup(proc, "SIGCONT");
+    killGroup(proc, "SIGKILL");
+  }
+});
+
 function start(app: string, args: string[], env: NodeJS.ProcessEnv): Proc {
   // A group of its own: a fault's signal reaches the process, and the soak's end reaches all it started.
   const child = spawn(process.execPath, [ORCHESTRA, ...args], { cwd: ROOT, env: { ...process.env, ...env, PGAPPNAME: app }, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -29,7 +38,10 @@ function start(app: string, args: string[], env: NodeJS.ProcessEnv): Proc {
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const exited = new Promise((resolve) => child.once("exit", resolve).once("error", resolve));
-  return { app, child, faulted: false, output: () => output, exited };
+  const proc: Proc = { app, child, faulted: false, output: () => output, exited };
+  started.add(proc);
+  void exited.then(() => started.delete(proc));
+  return proc;
 }
 
 /** The lines of a crash worth reading: the error and where it was thrown, not the objects Node prints with it. */
@@ -124,7 +136,8 @@ export class Fleet {
 
   /**
    * Starts the slot again after `afterMs`, in the background, as a supervisor does: a start that
-   * fails (the database is down at that moment) is tried again, up to five times. stop() waits for it.
+   * fails (the database is down or cut off at that moment) is tried again each second, for a minute
+   * at most. stop() waits for it.
    */
   restart(slot: number, afterMs: number): void {
     const attempt = async (left: number): Promise<unknown> => {
@@ -136,7 +149,7 @@ export class Fleet {
         return attempt(left - 1);
       }
     };
-    const restart = sleep(afterMs).then(() => attempt(4));
+    const restart = sleep(afterMs).then(() => attempt(60));
     this.restarts.add(restart);
     void restart.finally(() => this.restarts.delete(restart));
   }

@@ -12,6 +12,8 @@ const wholeNumber = (min: number) => (value: string) => {
 };
 
 const program = new Command("npm run chaos --")
+  // Bad input exits 2, as the CLI's does; 1 is kept for a soak that found violations.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .description("A randomized chaos soak: server instances, CLI processes and Postgres faulted at random moments under a mixed workload, then system-wide invariants checked.")
   .option("--seed <n>", "the plan's seed, to repeat a soak (default: a random one, printed)", wholeNumber(0))
   .option("--faults <n>", "faults to inject", wholeNumber(1), 200)
