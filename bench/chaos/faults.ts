@@ -28,8 +28,9 @@ export interface Fault {
 }
 
 /**
- * A supervisor restarts a killed instance, while the next faults go on: the new process is
- * another incarnation in the same slot. One instance is always left up.
+ * A supervisor restarts a killed instance: the new process is another incarnation in the same slot.
+ * The fault is over once it is up, so the next one does not cut its start short (a server that
+ * cannot reach its database at start exits) and the fleet keeps its size. One instance is always left up.
  */
 const killServer: Fault = {
   kind: "SIGKILL server",
@@ -39,7 +40,8 @@ const killServer: Fault = {
     const victim = rng.pick(fleet.live());
     await fleet.kill(victim.slot);
     fleet.restart(victim.slot, rng.between(0, 1500));
-    return victim.app;
+    await fleet.restarted();
+    return `${victim.app}, restarted as ${fleet.slots[victim.slot]!.app}`;
   },
 };
 
