@@ -1,5 +1,6 @@
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
 import pg from "pg";
+import { newPool } from "./pool.js";
 import { z } from "zod";
 import { envValue } from "./env.js";
 import { inTransaction } from "./transaction.js";
@@ -104,7 +105,7 @@ export function processBreakers(): Promise<BreakerStore> {
   let store = opened.get(key);
   if (!store) {
     // allowExitOnIdle: a process that has finished its run exits without closing this pool first.
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, allowExitOnIdle: true });
+    const pool = newPool({ connectionString: databaseUrl, max: 2, allowExitOnIdle: true });
     store = migrateBreakers(pool, schema).then(
       () => new PostgresBreakers(pool, schema),
       async (error: unknown) => {

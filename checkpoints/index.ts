@@ -3,6 +3,7 @@ import pg from "pg";
 import { checkDatabaseUrl, maskDatabaseUrl } from "./database_url.js";
 import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
 import { envValue } from "./env.js";
+import { newPool } from "./pool.js";
 import { leaseTablesSql, ThreadFence } from "./thread_lock.js";
 import { DatabaseUnavailableError, InputError, messageOf } from "../state/shared/errors.js";
 
@@ -146,15 +147,10 @@ function checkSchema(schema: string): string {
 }
 
 function createPool(url: string, max: number, waitMs = CONNECT_TIMEOUT_MS): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, connectionTimeoutMillis: waitMs, max });
+  const pool = newPool({ connectionString: url, connectionTimeoutMillis: waitMs, max });
   // pg hides the password from inspection but not the connection string that carries it; clients
   // still read the property, hidden or not.
   Object.defineProperty(pool.options, "connectionString", { enumerable: false });
-  // A client whose server goes away emits 'error', which with no listener crashes the process:
-  // the pool listens for idle clients, we for checked-out ones (a thread lock holds one for a
-  // whole run). The query in flight, or the next, reports the problem instead.
-  pool.on("error", () => {});
-  pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
 

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { newPool } from "../pool.js";
 import { MemoryBreakers, PostgresBreakers, assertPlainSchema, migrateBreakers, type BreakerStore } from "../breakers.js";
 import { envValue } from "../env.js";
 import { inTransaction } from "../transaction.js";
@@ -164,7 +165,7 @@ export async function openEnterpriseControls(options: { databaseUrl?: string; sc
   const databaseUrl = options.databaseUrl ?? envValue("DATABASE_URL");
   if (databaseUrl === undefined) return { controls: new MemoryEnterpriseControls(), close: async () => undefined };
   // allowExitOnIdle: a process that has finished its run exits without closing this pool first.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, allowExitOnIdle: true });
+  const pool = newPool({ connectionString: databaseUrl, max: 4, allowExitOnIdle: true });
   const schema = options.schema ?? envValue("ORCHESTRA_DB_SCHEMA") ?? "public";
   try {
     await migrateEnterpriseControls(pool, schema);

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { newPool } from "../pool.js";
 import { envValue } from "../env.js";
 import { inTransaction } from "../transaction.js";
 import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
@@ -92,7 +93,7 @@ let versionsPool: { url: string; pool: pg.Pool } | undefined;
 export async function newestStoredDefinition(name: string): Promise<AdvancedWorkflow | undefined> {
   const url = envValue("DATABASE_URL");
   if (url === undefined) return undefined;
-  if (versionsPool?.url !== url) versionsPool = { url, pool: new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true }) };
+  if (versionsPool?.url !== url) versionsPool = { url, pool: newPool({ connectionString: url, max: 2, allowExitOnIdle: true }) };
   const schema = envValue("ORCHESTRA_DB_SCHEMA") ?? "public";
   const { rows: exists } = await versionsPool.pool.query<{ found: string | null }>(`SELECT to_regclass($1) AS found`, [`"${schema}".workflow_definition_versions`]);
   if (!exists[0]?.found) return undefined;
