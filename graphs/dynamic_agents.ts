@@ -21,7 +21,6 @@ import {
   parseDynamicAgentsInput,
 } from "../state/dynamic_agents/types.js";
 import { REVIEW_POINTS } from "../state/shared/review.js";
-import { taskQueueInput } from "../state/shared/tasks.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 
 /**
@@ -84,7 +83,6 @@ export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicA
   reviewPoints: REVIEW_POINTS,
   // Its agents answer the shared branch_findings output: nothing of its own to register.
   offlineSkills: {},
-  mapInput: taskQueueInput,
   checkRequest: (input, config) => {
     if (input !== null && input !== undefined) parseDynamicAgentsInput(input);
     dynamicAgentsSettings(config);

@@ -3,7 +3,6 @@ import { registerOfflineSkills } from "../models/offline/skills.js";
 import { PARALLEL_WORKFLOW_SKILLS } from "../models/parallel_workflow/skills.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 import { REVIEW_POINTS } from "../state/shared/review.js";
-import { taskQueueInput } from "../state/shared/tasks.js";
 import { summariseResearch } from "../state/parallel_workflow/summary.js";
 import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
 import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow/configuration.js";
@@ -168,7 +167,6 @@ export const parallelWorkflow: WorkflowDefinition<ReturnType<typeof compileWorkf
   configurationSchema: ConfigurationSchema,
   reviewPoints: REVIEW_POINTS,
   offlineSkills: PARALLEL_WORKFLOW_SKILLS,
-  mapInput: taskQueueInput,
   checkRequest: checkRunRequest,
   summarise: summariseResearch,
 };

@@ -1,5 +1,4 @@
-import { WORKFLOWS, workflowNames, type WorkflowName } from "../graphs/registry.js";
-import type { WorkflowEntry } from "../state/shared/workflow_definition.js";
+import { manifestOf, WORKFLOWS, workflowNames, type WorkflowName } from "../graphs/registry.js";
 import { isApplicable, optimize, type DefinitionChange, type WorkflowShape } from "../nodes/shared/optimizer.js";
 import { InputError } from "../state/shared/errors.js";
 import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./collector.js";
@@ -21,8 +20,8 @@ export function knownGraphs(): Record<string, readonly string[]> {
 async function workflowVariants(): Promise<{ graphId: WorkflowName; variants: WorkflowVariants }[]> {
   const all = await Promise.all(
     workflowNames().map(async (graphId) => {
-      const entry: WorkflowEntry = WORKFLOWS[graphId];
-      return entry.variants ? [{ graphId, variants: await entry.variants() }] : [];
+      const { variants } = manifestOf(graphId);
+      return variants ? [{ graphId, variants: await variants() }] : [];
     }),
   );
   return all.flat();

@@ -14,7 +14,7 @@ const REGISTERED_SETTING_FLAGS = ["model", "review", "qualityThreshold", "maxCon
  * step as it is saved; at a review point it pauses and says how to resume.
  */
 async function runRegisteredWorkflow(name: string, options: RunOptions): Promise<number> {
-  const [{ loadWorkflow }, { withThreadLock }, { closeRegisteredRun, pendingReviewPoint, streamRegisteredSteps }] = await Promise.all([
+  const [{ loadWorkflow, mapWorkflowInput, workflowName }, { withThreadLock }, { closeRegisteredRun, pendingReviewPoint, streamRegisteredSteps }] = await Promise.all([
     import("../../graphs/registry.js"),
     import("../../checkpoints/thread_lock.js"),
     import("../registered_run.js"),
@@ -22,7 +22,7 @@ async function runRegisteredWorkflow(name: string, options: RunOptions): Promise
   const definition = await loadWorkflow(name);
   if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
   const json = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
-  const input = definition.mapInput ? definition.mapInput(json) : json;
+  const input = mapWorkflowInput(workflowName(name), json);
   const flags = Object.fromEntries(REGISTERED_SETTING_FLAGS.flatMap((key) => (options[key] === undefined ? [] : [[key, options[key]]])));
   const config = { configurable: { ...flags, ...(await checkedSources(options)) } };
   try {
@@ -49,9 +49,9 @@ async function runRegisteredWorkflow(name: string, options: RunOptions): Promise
 
 async function run(task: string | undefined, options: RunOptions): Promise<number> {
   const name = options.workflow ?? DEFAULT_WORKFLOW;
-  const { WORKFLOW_CLIS } = await import("../workflow_clis.js");
+  const { workflowCli } = await import("../workflow_clis.js");
   const { workflowName } = await import("../../graphs/registry.js");
-  const commands = await WORKFLOW_CLIS[workflowName(name)].commands();
+  const commands = await (await workflowCli(workflowName(name))).commands();
   if (commands.run) return commands.run(task, options);
   return runRegisteredWorkflow(name, options);
 }
