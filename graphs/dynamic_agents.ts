@@ -1,3 +1,4 @@
+import { recordingWorkflow } from "../checkpoints/recorded_workflow.js";
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { lazyAgentStats, type AgentStatsStore } from "../checkpoints/dynamic_agents/agent_stats.js";
 import { agentGeneratorNode, routeToAgents } from "../nodes/dynamic_agents/agent_generator.js";
@@ -59,7 +60,7 @@ export function dynamicAgentsBuilder(stats: AgentStatsStore, registry: TemplateR
 const RUN_DEFAULTS = { durability: "sync" } as const;
 
 export function compileDynamicAgents(checkpointer: BaseCheckpointSaver, stats: AgentStatsStore) {
-  return dynamicAgentsBuilder(stats).compile({ checkpointer, name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
+  return dynamicAgentsBuilder(stats).compile({ checkpointer: recordingWorkflow(checkpointer, "dynamic_agents"), name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
 }
 
 /** For langgraph.json: the server brings its own checkpointer; the statistics open on first use from the environment. */

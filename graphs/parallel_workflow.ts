@@ -1,3 +1,4 @@
+import { recordingWorkflow } from "../checkpoints/recorded_workflow.js";
 import { END, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { registerOfflineSkills } from "../models/offline/skills.js";
 import { PARALLEL_WORKFLOW_SKILLS } from "../models/parallel_workflow/skills.js";
@@ -113,7 +114,7 @@ function checkingRuns(workflow: Workflow): Workflow {
 
 /** For persistent runs: the CLI and the tests compile with Postgres. */
 export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
-  return checkingRuns(builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
+  return checkingRuns(builder.compile({ checkpointer: recordingWorkflow(checkpointer, "parallel_workflow"), name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
 }
 
 /**
@@ -161,7 +162,7 @@ export const parallelWorkflow: WorkflowDefinition<ReturnType<typeof compileWorkf
   compile: compileWorkflow,
   // The served graph carries the API's checks (asNode required, truthful status) that the
   // CLI's compileWorkflow does not; like LangGraph's own server, we give it its checkpointer.
-  serve: (checkpointer) => Object.assign(graph, { checkpointer }),
+  serve: (checkpointer) => Object.assign(graph, { checkpointer: recordingWorkflow(checkpointer, "parallel_workflow") }),
   subgraph: () => builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS),
   inputSchema: WorkflowInputSchema,
   configurationSchema: ConfigurationSchema,

@@ -1,6 +1,6 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type pg from "pg";
-import { reachedNodes } from "../checkpoints/threads.js";
+import { type ThreadMarks, threadMarks } from "../checkpoints/threads.js";
 import { InputError } from "../state/shared/errors.js";
 import type { ServableGraph, WorkflowDefinition, WorkflowStorage } from "../state/shared/workflow_definition.js";
 import { DEFAULT_WORKFLOW as DEFAULT_WORKFLOW_NAME } from "./default_workflow.js";
@@ -66,9 +66,10 @@ export async function workflowCommandModules(): Promise<WorkflowCommandModule[]>
 }
 
 /**
- * A thread's workflow, told by the nodes its head checkpoint reached: workflows share node names
- * (the shared steps), so it is the first, in the registry's order, having every one of them. A
- * thread that reached none yet counts as the default workflow's.
+ * A thread's workflow, as threads saved before it was recorded are told: by the nodes its head
+ * checkpoint reached. Workflows share node names (the shared steps), so it is the first, in the
+ * registry's order, having every one of them. A thread that reached none yet counts as the
+ * default workflow's.
  */
 export function workflowOfReached(reached: readonly string[]): WorkflowName {
   const nodes = new Set(reached);
@@ -76,9 +77,18 @@ export function workflowOfReached(reached: readonly string[]): WorkflowName {
   return found ?? DEFAULT_WORKFLOW;
 }
 
+/**
+ * A thread's workflow: the one its checkpoints record (checkpoints/recorded_workflow.ts), else,
+ * for a thread saved before they did, the one its reached nodes tell. The CLI, the server and
+ * metrics all ask this, and the fallback lives nowhere else.
+ */
+export function workflowOfThread({ recorded, reached }: ThreadMarks): WorkflowName {
+  return recorded !== null && isWorkflowName(recorded) ? recorded : workflowOfReached(reached);
+}
+
 /** The workflow of a saved thread; the default workflow's for an id with no checkpoint (its commands then say there is no such thread). */
 export async function threadWorkflow(db: { pool: pg.Pool; schema: string }, threadId: string): Promise<WorkflowName> {
-  return workflowOfReached((await reachedNodes(db.pool, db.schema, threadId)) ?? []);
+  return workflowOfThread((await threadMarks(db.pool, db.schema, threadId)) ?? { recorded: null, reached: [] });
 }
 
 /** Every registered workflow but one, loaded: the children a workflow may run. */

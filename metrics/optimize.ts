@@ -1,4 +1,4 @@
-import { manifestOf, WORKFLOWS, workflowNames, type WorkflowName } from "../graphs/registry.js";
+import { manifestOf, WORKFLOWS, workflowNames, workflowOfThread, type WorkflowName } from "../graphs/registry.js";
 import { isApplicable, optimize, type DefinitionChange, type WorkflowShape } from "../nodes/shared/optimizer.js";
 import { InputError } from "../state/shared/errors.js";
 import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./collector.js";
@@ -72,7 +72,7 @@ export async function metrics(db: MetricsDatabase, options: MetricsOptions = {})
   const variantSamplers = Object.fromEntries((await workflowVariants()).map(({ graphId, variants }) => [graphId, variants.sample]));
   return collectMetrics({
     ...db,
-    graphs: knownGraphs(),
+    workflowOf: workflowOfThread,
     variantSamplers,
     ...(options.workflow ? { workflow: options.workflow } : {}),
     ...(since === undefined ? {} : { since }),

@@ -23,7 +23,7 @@ const positiveInteger = (flag: string) => (value: string) => {
  * --status filter reads only as far as it must.
  */
 export async function listThreads(db: { pool: pg.Pool; schema: string }, options: { status?: RunStatus; limit: number }): Promise<ThreadRow[]> {
-  const [{ threadsNewestFirst, threadHeads }, { workflowOfReached }, { workflowClis }] = await Promise.all([
+  const [{ threadsNewestFirst, threadHeads }, { workflowOfThread }, { workflowClis }] = await Promise.all([
     import("../../checkpoints/threads.js"),
     import("../../graphs/registry.js"),
     import("../workflow_clis.js"),
@@ -39,7 +39,7 @@ export async function listThreads(db: { pool: pg.Pool; schema: string }, options
     for (const { threadId, createdAt, updatedAt } of times) {
       const head = heads.get(threadId);
       if (!head || rows.length >= options.limit) continue;
-      const { workflow, status, runStatus, task, reviewPoint } = clis.get(workflowOfReached(head.reached))!.listThread(head);
+      const { workflow, status, runStatus, task, reviewPoint } = clis.get(workflowOfThread(head))!.listThread(head);
       if (!options.status || runStatus === options.status) rows.push({ threadId, workflow, status, task, createdAt, updatedAt, reviewPoint });
     }
   }
