@@ -82,8 +82,6 @@ export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicA
   inputSchema: DynamicAgentsInputSchema,
   configurationSchema: DynamicAgentsSettingsSchema.partial(),
   reviewPoints: REVIEW_POINTS,
-  // Its agents answer the shared branch_findings output: nothing of its own to register.
-  offlineSkills: {},
   checkRequest: (input, config) => {
     if (input !== null && input !== undefined) parseDynamicAgentsInput(input);
     dynamicAgentsSettings(config);

@@ -128,7 +128,6 @@ export const enterpriseWorkflowWith = (workflows: readonly WorkflowDefinition[])
   inputSchema: EnterpriseInputSchema,
   configurationSchema: z.object({}),
   reviewPoints: ["approval_worker"],
-  offlineSkills: {},
   checkRequest: checkEnterpriseRequest,
   summarise: summariseEnterprise,
 });

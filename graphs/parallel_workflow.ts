@@ -1,7 +1,5 @@
 import { recordingWorkflow } from "../checkpoints/recorded_workflow.js";
 import { END, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { registerOfflineSkills } from "../models/offline/skills.js";
-import { PARALLEL_WORKFLOW_SKILLS } from "../models/parallel_workflow/skills.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 import { REVIEW_POINTS } from "../state/shared/review.js";
 import { summariseResearch } from "../state/parallel_workflow/summary.js";
@@ -167,8 +165,6 @@ export const parallelWorkflow: WorkflowDefinition<ReturnType<typeof compileWorkf
   inputSchema: WorkflowInputSchema,
   configurationSchema: ConfigurationSchema,
   reviewPoints: REVIEW_POINTS,
-  offlineSkills: PARALLEL_WORKFLOW_SKILLS,
   checkRequest: checkRunRequest,
   summarise: summariseResearch,
 };
-registerOfflineSkills(parallelWorkflow.offlineSkills);

@@ -1,6 +1,7 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type pg from "pg";
 import { type ThreadMarks, threadMarks } from "../checkpoints/threads.js";
+import type { OfflineSkills } from "../models/offline/skills.js";
 import { InputError } from "../state/shared/errors.js";
 import type { ServableGraph, WorkflowDefinition, WorkflowStorage } from "../state/shared/workflow_definition.js";
 import { DEFAULT_WORKFLOW as DEFAULT_WORKFLOW_NAME } from "./default_workflow.js";
@@ -58,6 +59,11 @@ export async function loadWorkflow(name: string): Promise<WorkflowDefinition> {
 export function mapWorkflowInput(name: WorkflowName, input: unknown): unknown {
   const { mapInput } = manifestOf(name);
   return mapInput ? mapInput(input) : input;
+}
+
+/** Every workflow's own offline skills, for the offline model's set-up (models/index.ts). */
+export async function workflowOfflineSkills(): Promise<OfflineSkills[]> {
+  return Promise.all(workflowNames().flatMap((name) => manifestOf(name).offlineSkills?.() ?? []));
 }
 
 /** The commands only one workflow has, every workflow's, in the registry's order. */

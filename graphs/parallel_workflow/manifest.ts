@@ -19,5 +19,6 @@ export const parallelWorkflowManifest = {
   ],
   load: async () => (await import("../parallel_workflow.js")).parallelWorkflow,
   mapInput: taskQueueInput,
+  offlineSkills: async () => (await import("../../models/parallel_workflow/skills.js")).PARALLEL_WORKFLOW_SKILLS,
   cli: async () => (await import("../../scripts/parallel_workflow/cli.js")).parallelWorkflowCli,
 } as const satisfies WorkflowManifest;

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { WorkflowCli } from "../../scripts/workflow_cli.js";
 import type { WorkflowDefinition, WorkflowStorage } from "../../state/shared/workflow_definition.js";
 import type { WorkflowVariants } from "../../metrics/variants.js";
+import type { OfflineSkills } from "../../models/offline/skills.js";
 
 /** What a workflow's loader is handed by the registry: the other registered workflows, for one that runs them as children. */
 export interface WorkflowLoading {
@@ -39,6 +40,8 @@ export interface WorkflowManifest<Name extends string = string> {
   storage?(): Promise<WorkflowStorage>;
   /** For a workflow that runs named variants (the engine's definitions): metrics and the optimizer measure each as a workflow of its own. */
   variants?(): Promise<WorkflowVariants>;
+  /** The offline model's answers to its own structured outputs, by tool name (models/<name>/skills.ts): the model factory loads them. */
+  offlineSkills?(): Promise<OfflineSkills>;
   /** Its CLI: the options it adds to run/resume, its thread listing and views (scripts/<name>/cli.ts). */
   cli(): Promise<WorkflowCli>;
   /** The commands only this workflow has, in the order `orchestra --help` lists them. */

@@ -4,7 +4,6 @@ import type { Graph } from "@langchain/core/runnables/graph";
 import type { BaseChannel, BaseCheckpointSaver, Pregel, PregelNode, StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
 import type { z } from "zod";
-import type { OfflineSkills } from "../../models/offline/skills.js";
 
 /** What the CLI and the server call on a compiled workflow; every workflow's compiled graph has it. */
 export interface ServableGraph {
@@ -69,8 +68,6 @@ export interface WorkflowDefinition<Compiled extends ServableGraph = ServableGra
   configurationSchema: z.ZodType;
   /** The nodes that pause for a human decision; empty when the workflow never asks. */
   reviewPoints: readonly string[];
-  /** The offline model's answers to this workflow's own structured outputs, by tool name. */
-  offlineSkills: OfflineSkills;
   /** Throws InputError, with the CLI's one-line message, for a run the workflow would refuse. */
   checkRequest(input: unknown, config: RunRequestConfig): void;
   /** A thread's standing read from its latest values. */
