@@ -12,8 +12,9 @@ import type { ReviewDecisionInput } from "../state/shared/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { SETTINGS } from "./support/fixtures.js";
+import { BRANCH_NODES } from "../state/parallel_workflow/branches.js";
 
-const threadHistory = (workflow: StateReader, threadId: string) => historyOf(workflow, threadId, { branchNodes: parallelWorkflowCli.branchNodes, reviewPoints: REVIEW_POINTS });
+const threadHistory = (workflow: StateReader, threadId: string) => historyOf(workflow, threadId, { branchNodes: BRANCH_NODES, reviewPoints: REVIEW_POINTS });
 
 // Time travel on Postgres: forks of one checkpoint must not see each other's writes, and a
 // replay must leave the checkpoints it started from exactly as they were.
@@ -136,7 +137,7 @@ describe("replay", () => {
     expect(chain).toContain(lastFork.checkpointId);
     expect(history.filter((e) => !e.onHeadBranch).length).toBeGreaterThan(10);
 
-    const text = renderHistory(history, parallelWorkflowCli.branchNodes);
+    const text = renderHistory(history, parallelWorkflowCli.historyNodes);
     for (const line of text.split("\n")) expect(line.length, line).toBeLessThanOrEqual(120);
     const row = (e: HistoryEntry) => text.split("\n").find((line) => line.includes(e.checkpointId))!;
     expect(row(analysisWave(history))).toMatch(/ parallel_coordinator +2 analysis branches +wave$/);

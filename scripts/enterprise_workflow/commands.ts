@@ -19,11 +19,18 @@ import {
 import type { Checkpointer } from "../../checkpoints/index.js";
 import { shellCommand } from "../shell_command.js";
 
+/** `orchestra resume`'s options, with those the engine's CLI adds (cli.ts). */
+interface EngineResumeOptions extends ResumeOptions {
+  role?: string;
+  changes?: string;
+  model?: string;
+}
+
 /**
  * An engine thread resumed: an approval answered (flags, or the terminal prompt), a pause lifted,
  * or a crashed run continued.
  */
-async function resume(db: Checkpointer, threadId: string, options: ResumeOptions): Promise<number> {
+async function resume(db: Checkpointer, threadId: string, options: EngineResumeOptions): Promise<number> {
   if (options.feedback !== undefined || options.edit !== undefined) throw new InputError("--feedback and --edit are for research threads: answer an engine approval with --approve or --reject (--changes JSON) and --role");
   const { engine } = await openEngine(db);
   const reviewer = reviewerName(options);
