@@ -1,15 +1,15 @@
 /**
  * The import rules `npm test` enforces (tests/import_rules.test.ts runs this):
- * a workflow is its own folders (graphs/<name>.ts, graphs/<name>/ with its manifest, graphs/<name>_definitions/, nodes/<name>/,
+ * a workflow is its own folders (graphs/<name>.ts, graphs/<name>/ with its manifest, definitions/<name>/ (data), nodes/<name>/,
  * state/<name>/, models/<name>/, checkpoints/<name>/, metrics/<name>/, scripts/<name>/, bench/<name>/);
  * shared code lives in the other folders and imports no workflow. The services the server and the
- * CLI share (db/: migrations; metrics/: the metrics and the optimizer's analysis) and the server
+ * CLI share (db/: the database layer and migrations; metrics/: the metrics and the optimizer's analysis) and the server
  * (server/) reach a workflow only through graphs/registry.ts; the generic CLI (the rest of
  * scripts/) also through scripts/workflow_clis.ts, which reads the manifests' CLIs.
  * WORKFLOWS must list the registry's names: tests/registry.test.ts checks.
  */
 const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise_workflow"];
-const workflowPath = (name) => `^(graphs/${name}(\\.ts|/)|graphs/${name}_definitions/|(nodes|state|models|checkpoints|metrics|scripts|bench)/${name}/)`;
+const workflowPath = (name) => `^(graphs/${name}(\\.ts|/)|definitions/${name}/|(nodes|state|models|checkpoints|metrics|scripts|bench)/${name}/)`;
 const anyWorkflow = `(${WORKFLOWS.map(workflowPath).join("|")})`;
 /** The CLI's way to the workflows' CLIs, through their manifests: the generic scripts' one way in. */
 const CLI_REGISTRIES = "^scripts/workflow_clis\\.ts$";

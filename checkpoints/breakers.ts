@@ -1,7 +1,7 @@
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
 import pg from "pg";
 import { z } from "zod";
-import { envValue } from "./env.js";
+import { envValue } from "../db/env.js";
 import { inTransaction } from "./transaction.js";
 
 /**

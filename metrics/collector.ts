@@ -2,7 +2,7 @@ import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
 import { WORKFLOW_METADATA_KEY } from "../checkpoints/recorded_workflow.js";
 import { nodesOf, type ThreadMarks } from "../checkpoints/threads.js";
-import { standardDeviation, type RunObservation, type StepFigures } from "../nodes/shared/optimizer.js";
+import { standardDeviation, type RunObservation, type StepFigures } from "./optimizer_analysis.js";
 
 /**
  * Metrics read from what the product already keeps: the checkpoints (their timestamps, and which

@@ -1,5 +1,5 @@
 import { manifestOf, WORKFLOWS, workflowNames, workflowOfThread, type WorkflowName } from "../graphs/registry.js";
-import { isApplicable, optimize, type WorkflowShape } from "../nodes/shared/optimizer.js";
+import { isApplicable, optimize, type WorkflowShape } from "./optimizer_analysis.js";
 import { InputError } from "../state/shared/errors.js";
 import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./collector.js";
 import { formatDiff, type OptimizeResult, type WorkflowVariants } from "./variants.js";

@@ -2,7 +2,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
-import { summarizeThread } from "../scripts/parallel_workflow/inspect.js";
+import { summariseThread } from "../scripts/parallel_workflow/inspect.js";
 import { parallelWorkflowCli } from "../scripts/parallel_workflow/cli.js";
 import { renderHistory } from "../scripts/render.js";
 import { replayRun, resumeRun, startRun, type Workflow } from "../scripts/parallel_workflow/runner.js";
@@ -147,7 +147,7 @@ describe("replay", () => {
   });
 
   it("show follows the head branch, not the fork written last before it", async () => {
-    const summary = await summarizeThread(workflow, "twice");
+    const summary = await summariseThread(workflow, "twice");
     expect(summary).toMatchObject({ status: "interrupted", reviewPoint: "sync_point_manager", report: null });
     expect(summary.settings?.review).toBe("always");
     expect(summary.reviews).toEqual([]);
@@ -175,7 +175,7 @@ describe("replay", () => {
     const outside = await replayRun(workflow, opened, { threadId: "loop", checkpointId: firstValidation.checkpointId });
     expect(outside).toMatchObject({ status: "interrupted", review: { point: "quality_validator" } });
     expect((await resumeRun(workflow, opened, { threadId: "loop", decision: APPROVE })).status).toBe("completed");
-    const approved = await summarizeThread(workflow, "loop");
+    const approved = await summariseThread(workflow, "loop");
     expect(approved.revision).toBe(0);
     expect(approved.reviews.map((d) => [d.point, d.action])).toEqual([
       ["sync_point_manager", "approve"],
@@ -204,7 +204,7 @@ describe("threads saved with integer channel versions", () => {
     expect(legacy.every((v) => /^\d+$/.test(v))).toBe(true);
 
     for (const decision of [APPROVE, APPROVE]) await resumeRun(workflow, opened, { threadId: "legacy", decision });
-    const done = await summarizeThread(workflow, "legacy");
+    const done = await summariseThread(workflow, "legacy");
     expect(done).toMatchObject({ status: "completed", revision: 0 });
     expect(done.branches.map((b) => b.status)).toEqual(["success", "success", "success", "success", "success"]);
     expect(done.report).toContain("Choose a message broker");

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { MemoryBreakers, PostgresBreakers, assertPlainSchema, migrateBreakers, type BreakerStore } from "../breakers.js";
-import { envValue } from "../env.js";
+import { envValue } from "../../db/env.js";
 import { inTransaction } from "../transaction.js";
 
 /**

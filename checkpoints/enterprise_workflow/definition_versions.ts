@@ -1,5 +1,5 @@
 import pg from "pg";
-import { envValue } from "../env.js";
+import { envValue } from "../../db/env.js";
 import { inTransaction } from "../transaction.js";
 import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
 

@@ -25,7 +25,7 @@ const positiveNumber = (flag: string, max: number) => (value: string) => {
 
 /** Serves until SIGTERM or Ctrl-C; then stops taking runs, gives those in flight the grace period, and exits 0. */
 async function serve(options: ServeOptions): Promise<void> {
-  const { envValue } = await import("../../checkpoints/env.js");
+  const { envValue } = await import("../../db/env.js");
   // Names this server's connections in pg_stat_activity, per deployment (schema).
   process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
   const { startOrchestraServer } = await import("../../server/main.js");

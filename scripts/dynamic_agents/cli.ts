@@ -10,5 +10,5 @@ export const dynamicAgentsCli: WorkflowCli = {
     return { workflow: "dynamic_agents", status: runStatus, runStatus, task: taskOf(values.taskQueue), reviewPoint: reviewPointOf(interrupts) };
   },
   runOptions: () => [...sharedStepOptions(), ...sourceOptions()],
-  commands: async () => (await import("./commands.js")).dynamicAgentsCommands,
+  commands: async () => (await import("./thread_commands.js")).dynamicAgentsCommands,
 };

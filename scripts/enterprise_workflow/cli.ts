@@ -45,7 +45,7 @@ export const enterpriseWorkflowCli: WorkflowCli = {
     new Option("--changes <json>", "engine approvals: approve with these context values changed (a JSON object)"),
     new Option("--model <spec>", "engine threads: the model for the rest of the run (default as for 'workflow run')"),
   ],
-  commands: async () => (await import("./commands.js")).enterpriseWorkflowCommands,
+  commands: async () => (await import("./thread_commands.js")).enterpriseWorkflowCommands,
 };
 
 /** For the engine's own commands (audit, pause, cancel): is this thread the engine's? */

@@ -27,7 +27,7 @@ export const parallelWorkflowCli: WorkflowCli = {
     numberOption("--max-revisions <n>", "revision rounds (2)"),
     ...sourceOptions(),
   ],
-  commands: async () => (await import("./commands.js")).parallelWorkflowCommands,
+  commands: async () => (await import("./thread_commands.js")).parallelWorkflowCommands,
 };
 
 /** The task as the research state holds it: its text, else its queue's descriptions. */

@@ -12,7 +12,7 @@ import {
   driveEngine,
   openEngine,
   renderEngineSummary,
-  summarizeEngineThread,
+  summariseEngineThread,
   terminalDecider,
   waitingFor,
 } from "./engine.js";
@@ -77,7 +77,7 @@ async function replay(db: Checkpointer, threadId: string, options: ReplayOptions
 
 export const enterpriseWorkflowCommands: WorkflowCommands = {
   show: async (db, threadId, options) => {
-    const summary = await summarizeEngineThread((await openEngine(db)).engine, threadId);
+    const summary = await summariseEngineThread((await openEngine(db)).engine, threadId);
     return options.json ? JSON.stringify(summary) : renderEngineSummary(summary);
   },
   history: async (db, threadId) => threadHistory((await openEngine(db)).engine, threadId, { branchNodes: [], reviewPoints: [] }),
