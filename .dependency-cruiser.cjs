@@ -6,9 +6,16 @@
  * CLI share (db/: the database layer and migrations; metrics/: the metrics and the optimizer's analysis) and the server
  * (server/) reach a workflow only through graphs/registry.ts; the generic CLI (the rest of
  * scripts/) also through scripts/workflow_clis.ts, which reads the manifests' CLIs.
- * WORKFLOWS must list the registry's names: tests/registry.test.ts checks.
+ * WORKFLOWS is read from the manifests' folders; tests/registry.test.ts checks it against the registry.
  */
-const WORKFLOWS = ["parallel_workflow", "dynamic_agents", "enterprise_workflow"];
+const fs = require("node:fs");
+const path = require("node:path");
+
+/** The workflows: every graphs/<name>/ with a manifest, shared/ (the manifest type) aside (the registry lists the same names: a test checks). */
+const WORKFLOWS = fs
+  .readdirSync(path.join(__dirname, "graphs"), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && entry.name !== "shared" && fs.existsSync(path.join(__dirname, "graphs", entry.name, "manifest.ts")))
+  .map((entry) => entry.name);
 const workflowPath = (name) => `^(graphs/${name}(\\.ts|/)|definitions/${name}/|(nodes|state|models|checkpoints|metrics|scripts|bench)/${name}/)`;
 const anyWorkflow = `(${WORKFLOWS.map(workflowPath).join("|")})`;
 /** The CLI's way to the workflows' CLIs, through their manifests: the generic scripts' one way in. */
