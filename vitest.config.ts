@@ -9,6 +9,6 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     globalSetup: ["tests/support/global_setup.ts", "tests/reliability/summary.ts"],
-    setupFiles: ["tests/support/cleanup.ts", "tests/support/offline_skills.ts"],
+    setupFiles: ["tests/support/cleanup.ts"],
   },
 });

@@ -1,7 +1,8 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { z } from "zod";
-import { OfflineChatModel, type OfflineChatModelCallOptions } from "../models/offline/model.js";
+import { createChatModel } from "../models/index.js";
+import type { OfflineChatModel, OfflineChatModelCallOptions } from "../models/offline/model.js";
 
 /**
  * Every model call of one run, with its super-step and task, recorded by a LangChain callback:
@@ -87,13 +88,16 @@ export function planOf(calls: TracedCall[]): CallPlan {
 export const criticalPathCalls = (plan: CallPlan) =>
   plan.reduce((sum, step) => sum + Math.max(...step.tasks.map((t) => t.rounds.length)), 0);
 
+/** The offline model as the workflows get it: the model factory's, with every workflow's skills. */
+const offlineModel = () => createChatModel("offline") as OfflineChatModel;
+
 /**
  * The zero-orchestration baseline: the traced run's model calls with the same prompts and
  * structured outputs (the workflow's schemas by tool name), in the same order and with the
  * same parallelism, as plain async code on the offline model.
  */
 export function promiseAllReplay(plan: CallPlan, schemas: Record<string, z.ZodType<Record<string, unknown>>>) {
-  const model = new OfflineChatModel();
+  const model = offlineModel();
   const structured = Object.fromEntries(
     Object.entries(schemas).map(([name, schema]) => [name, model.withStructuredOutput(schema, { name })]),
   );
@@ -116,7 +120,7 @@ export function promiseAllReplay(plan: CallPlan, schemas: Record<string, z.ZodTy
  * parsing). A test double's cost, which no deployment pays: the bench reports it apart.
  */
 export function modelOnlyReplay(plan: CallPlan) {
-  const model = new OfflineChatModel();
+  const model = offlineModel();
   const calls = plan.flatMap((step) => step.tasks.flatMap((task) => task.rounds.flat()));
   return async () => {
     for (const call of calls) await model._generate(call.messages, call.options);

@@ -1,18 +1,13 @@
-import { WORKFLOWS, type WorkflowName } from "../graphs/registry.js";
+import { type LoadedDefinition, loadWorkflow, type WorkflowName } from "../graphs/registry.js";
 
 export type { WorkflowName };
-
-/** A registered workflow's full definition, as its registry entry loads it. */
-type LoadedDefinition<N extends WorkflowName> = Awaited<ReturnType<(typeof WORKFLOWS)[N]["load"]>>;
 
 /**
  * The one place bench/ reaches graphs/registry.ts: a workflow's bench compiles the workflow
  * through its registered definition, as the CLI and the server do.
  */
 export function registeredWorkflow<N extends WorkflowName>(name: N): Promise<LoadedDefinition<N>> {
-  // Indexed through a mapped type, a generic name keeps its own definition's type rather than the union's.
-  const entries: { [K in WorkflowName]: { load(): Promise<LoadedDefinition<K>> } } = WORKFLOWS;
-  return entries[name].load();
+  return loadWorkflow(name);
 }
 
 /** What every workflow's bench is given by `npm run bench`. */

@@ -2,7 +2,7 @@ import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, h
 import pg from "pg";
 import { newPool } from "./pool.js";
 import { z } from "zod";
-import { envValue } from "./env.js";
+import { envValue } from "../db/env.js";
 import { inTransaction } from "./transaction.js";
 
 /**

@@ -1,18 +1,18 @@
 import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
-import { checkDatabaseUrl, maskDatabaseUrl } from "./database_url.js";
-import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "./embedded.js";
-import { envValue } from "./env.js";
+import { checkDatabaseUrl, maskDatabaseUrl } from "../db/database_url.js";
+import { displayPath, startEmbeddedPostgres, type EmbeddedPostgresOptions } from "../db/embedded.js";
+import { envValue } from "../db/env.js";
 import { newPool } from "./pool.js";
 import { leaseTablesSql, ThreadFence } from "./thread_lock.js";
 import { DatabaseUnavailableError, InputError, messageOf } from "../state/shared/errors.js";
 
-export { maskDatabaseUrl } from "./database_url.js";
+export { maskDatabaseUrl } from "../db/database_url.js";
 export {
   startEmbeddedPostgres,
   type EmbeddedPostgres,
   type EmbeddedPostgresOptions,
-} from "./embedded.js";
+} from "../db/embedded.js";
 
 export interface CheckpointerOptions {
   /** Default: env DATABASE_URL. Without either, the embedded Postgres is started and used. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type pg from "pg";
-import { envValue } from "./env.js";
+import { envValue } from "../db/env.js";
 import { rootLog } from "./log.js";
 import { InputError, LeaseLostError } from "../state/shared/errors.js";
 

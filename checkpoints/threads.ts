@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { WORKFLOW_METADATA_KEY } from "./recorded_workflow.js";
 
 /** A thread as the checkpoint table records it: its id and the times of its first and last checkpoints. */
 export interface ThreadTimes {
@@ -25,11 +26,17 @@ export async function threadsNewestFirst(pool: pg.Pool, schema: string): Promise
 
 const UNDEFINED_TABLE = "42P01";
 
-/** A thread's head checkpoint as read straight from the tables, without LangGraph: what listing a thread needs. */
-export interface ThreadHead {
-  threadId: string;
+/** What tells a thread's workflow: the one recorded in its head's metadata, else (a thread saved before it was) the nodes it reached. */
+export interface ThreadMarks {
+  /** The workflow the head checkpoint's metadata records (recorded_workflow.ts), if it does. */
+  recorded: string | null;
   /** The nodes the thread reached: those whose trigger channel (`branch:to:NODE`) the head has a version of. */
   reached: string[];
+}
+
+/** A thread's head checkpoint as read straight from the tables, without LangGraph: what listing a thread needs. */
+export interface ThreadHead extends ThreadMarks {
+  threadId: string;
   /** The asked-for state channels that hold a JSON value, by name. */
   values: Record<string, unknown>;
   /** The values of the interrupts the head's tasks are waiting on. */
@@ -42,17 +49,18 @@ const TRIGGER = "branch:to:";
 /** The channels whose holding a value means a task runs next: LangGraph clears each once it is taken. */
 const isTaskChannel = (channel: string) => channel.startsWith(TRIGGER) || channel === "__pregel_tasks" || channel === "__start__";
 
-/** The nodes a thread reached, from its head checkpoint's channels; undefined when there is no such thread. */
-export async function reachedNodes(pool: pg.Pool | pg.PoolClient, schema: string, threadId: string): Promise<string[] | undefined> {
-  const { rows } = await pool.query<{ channels: Record<string, unknown> | null }>(
-    `SELECT checkpoint->'channel_versions' AS channels FROM "${schema}".checkpoints
+/** What tells a thread's workflow, from its head checkpoint; undefined when there is no such thread. */
+export async function threadMarks(pool: pg.Pool | pg.PoolClient, schema: string, threadId: string): Promise<ThreadMarks | undefined> {
+  const { rows } = await pool.query<{ channels: Record<string, unknown> | null; recorded: string | null }>(
+    `SELECT checkpoint->'channel_versions' AS channels, metadata->>'${WORKFLOW_METADATA_KEY}' AS recorded FROM "${schema}".checkpoints
       WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`,
     [threadId],
   );
-  return rows[0] ? nodesOf(Object.keys(rows[0].channels ?? {})) : undefined;
+  return rows[0] ? { recorded: rows[0].recorded, reached: nodesOf(Object.keys(rows[0].channels ?? {})) } : undefined;
 }
 
-const nodesOf = (channels: readonly string[]) => channels.flatMap((channel) => (channel.startsWith(TRIGGER) ? [channel.slice(TRIGGER.length)] : []));
+/** The nodes whose trigger channels are among `channels`: those a checkpoint with these channel versions reached. */
+export const nodesOf = (channels: readonly string[]) => channels.flatMap((channel) => (channel.startsWith(TRIGGER) ? [channel.slice(TRIGGER.length)] : []));
 
 /**
  * The head checkpoints of `threadIds`, in two queries: the channel blobs at the head's versions
@@ -61,12 +69,12 @@ const nodesOf = (channels: readonly string[]) => channels.flatMap((channel) => (
  */
 export async function threadHeads(pool: pg.Pool, schema: string, threadIds: readonly string[], channels: readonly string[]): Promise<ThreadHead[]> {
   if (!threadIds.length) return [];
-  const { rows } = await pool.query<{ thread_id: string; checkpoint_id: string; channel: string | null; type: string | null; blob: Buffer | null }>(
+  const { rows } = await pool.query<{ thread_id: string; checkpoint_id: string; recorded: string | null; channel: string | null; type: string | null; blob: Buffer | null }>(
     `WITH head AS (
-       SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint FROM "${schema}".checkpoints
+       SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint, metadata FROM "${schema}".checkpoints
         WHERE thread_id = ANY($1) AND checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC
      )
-     SELECT head.thread_id, head.checkpoint_id, v.key AS channel, b.type, b.blob
+     SELECT head.thread_id, head.checkpoint_id, head.metadata->>'${WORKFLOW_METADATA_KEY}' AS recorded, v.key AS channel, b.type, b.blob
        FROM head
        LEFT JOIN LATERAL jsonb_each_text(head.checkpoint->'channel_versions') v ON true
        LEFT JOIN "${schema}".checkpoint_blobs b
@@ -76,7 +84,15 @@ export async function threadHeads(pool: pg.Pool, schema: string, threadIds: read
   );
   const heads = new Map<string, ThreadHead & { checkpointId: string }>();
   for (const row of rows) {
-    const head = heads.get(row.thread_id) ?? { threadId: row.thread_id, checkpointId: row.checkpoint_id, reached: [], values: {}, interrupts: [], pending: false };
+    const head = heads.get(row.thread_id) ?? {
+      threadId: row.thread_id,
+      checkpointId: row.checkpoint_id,
+      recorded: row.recorded,
+      reached: [],
+      values: {},
+      interrupts: [],
+      pending: false,
+    };
     heads.set(row.thread_id, head);
     if (row.channel === null) continue;
     head.reached.push(...nodesOf([row.channel]));

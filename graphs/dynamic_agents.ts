@@ -1,3 +1,4 @@
+import { recordingWorkflow } from "../checkpoints/recorded_workflow.js";
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { lazyAgentStats, type AgentStatsStore } from "../checkpoints/dynamic_agents/agent_stats.js";
 import { agentGeneratorNode, routeToAgents } from "../nodes/dynamic_agents/agent_generator.js";
@@ -21,7 +22,6 @@ import {
   parseDynamicAgentsInput,
 } from "../state/dynamic_agents/types.js";
 import { REVIEW_POINTS } from "../state/shared/review.js";
-import { taskQueueInput } from "../state/shared/tasks.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 
 /**
@@ -60,7 +60,7 @@ export function dynamicAgentsBuilder(stats: AgentStatsStore, registry: TemplateR
 const RUN_DEFAULTS = { durability: "sync" } as const;
 
 export function compileDynamicAgents(checkpointer: BaseCheckpointSaver, stats: AgentStatsStore) {
-  return dynamicAgentsBuilder(stats).compile({ checkpointer, name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
+  return dynamicAgentsBuilder(stats).compile({ checkpointer: recordingWorkflow(checkpointer, "dynamic_agents"), name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
 }
 
 /** For langgraph.json: the server brings its own checkpointer; the statistics open on first use from the environment. */
@@ -82,9 +82,6 @@ export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicA
   inputSchema: DynamicAgentsInputSchema,
   configurationSchema: DynamicAgentsSettingsSchema.partial(),
   reviewPoints: REVIEW_POINTS,
-  // Its agents answer the shared branch_findings output: nothing of its own to register.
-  offlineSkills: {},
-  mapInput: taskQueueInput,
   checkRequest: (input, config) => {
     if (input !== null && input !== undefined) parseDynamicAgentsInput(input);
     dynamicAgentsSettings(config);

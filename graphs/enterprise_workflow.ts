@@ -1,3 +1,4 @@
+import { recordingWorkflow } from "../checkpoints/recorded_workflow.js";
 import { START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { approvalWorker, pauseGate } from "../nodes/enterprise_workflow/approval.js";
 import { eventWorker } from "../nodes/enterprise_workflow/event_wait.js";
@@ -110,7 +111,9 @@ export const builder = createEngineBuilder(defaultEngineServices());
 
 /** Services default to the controls in DATABASE_URL's database; pass them to share a store the caller opened. */
 export function compileEnterpriseWorkflow(checkpointer: BaseCheckpointSaver, services: EngineServices = defaultEngineServices(), workflows: readonly WorkflowDefinition[] = []) {
-  return createEngineBuilder(services, { workflows, checkpointer }).compile({ checkpointer, name: "enterprise_workflow" }).withConfig(RUN_DEFAULTS);
+  return createEngineBuilder(services, { workflows, checkpointer })
+    .compile({ checkpointer: recordingWorkflow(checkpointer, ENGINE_WORKFLOW), name: "enterprise_workflow" })
+    .withConfig(RUN_DEFAULTS);
 }
 
 /** For langgraph.json: the server brings its own checkpointer. Input: {definition, input}, the definition given or named. */
@@ -127,7 +130,6 @@ export const enterpriseWorkflowWith = (workflows: readonly WorkflowDefinition[])
   inputSchema: EnterpriseInputSchema,
   configurationSchema: z.object({}),
   reviewPoints: ["approval_worker"],
-  offlineSkills: {},
   checkRequest: checkEnterpriseRequest,
   summarise: summariseEnterprise,
 });

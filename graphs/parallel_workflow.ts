@@ -1,9 +1,7 @@
+import { recordingWorkflow } from "../checkpoints/recorded_workflow.js";
 import { END, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { registerOfflineSkills } from "../models/offline/skills.js";
-import { PARALLEL_WORKFLOW_SKILLS } from "../models/parallel_workflow/skills.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 import { REVIEW_POINTS } from "../state/shared/review.js";
-import { taskQueueInput } from "../state/shared/tasks.js";
 import { summariseResearch } from "../state/parallel_workflow/summary.js";
 import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
 import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow/configuration.js";
@@ -114,7 +112,7 @@ function checkingRuns(workflow: Workflow): Workflow {
 
 /** For persistent runs: the CLI and the tests compile with Postgres. */
 export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
-  return checkingRuns(builder.compile({ checkpointer, name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
+  return checkingRuns(builder.compile({ checkpointer: recordingWorkflow(checkpointer, "parallel_workflow"), name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
 }
 
 /**
@@ -162,14 +160,11 @@ export const parallelWorkflow: WorkflowDefinition<ReturnType<typeof compileWorkf
   compile: compileWorkflow,
   // The served graph carries the API's checks (asNode required, truthful status) that the
   // CLI's compileWorkflow does not; like LangGraph's own server, we give it its checkpointer.
-  serve: (checkpointer) => Object.assign(graph, { checkpointer }),
+  serve: (checkpointer) => Object.assign(graph, { checkpointer: recordingWorkflow(checkpointer, "parallel_workflow") }),
   subgraph: () => builder.compile({ name: "parallel_workflow" }).withConfig(RUN_DEFAULTS),
   inputSchema: WorkflowInputSchema,
   configurationSchema: ConfigurationSchema,
   reviewPoints: REVIEW_POINTS,
-  offlineSkills: PARALLEL_WORKFLOW_SKILLS,
-  mapInput: taskQueueInput,
   checkRequest: checkRunRequest,
   summarise: summariseResearch,
 };
-registerOfflineSkills(parallelWorkflow.offlineSkills);

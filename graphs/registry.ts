@@ -1,67 +1,27 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type pg from "pg";
-import { reachedNodes } from "../checkpoints/threads.js";
+import { type ThreadMarks, threadMarks } from "../checkpoints/threads.js";
+import type { OfflineSkills } from "../models/offline/skills.js";
 import { InputError } from "../state/shared/errors.js";
-import type { ServableGraph, WorkflowDefinition, WorkflowEntry, WorkflowStorage } from "../state/shared/workflow_definition.js";
+import type { ServableGraph, WorkflowDefinition, WorkflowStorage } from "../state/shared/workflow_definition.js";
 import { DEFAULT_WORKFLOW as DEFAULT_WORKFLOW_NAME } from "./default_workflow.js";
-import { BRANCH_NODES } from "../state/parallel_workflow/branches.js";
+import { dynamicAgentsManifest } from "./dynamic_agents/manifest.js";
+import { enterpriseWorkflowManifest } from "./enterprise_workflow/manifest.js";
+import { parallelWorkflowManifest } from "./parallel_workflow/manifest.js";
+import type { WorkflowCommandModule, WorkflowManifest } from "./shared/manifest.js";
 
 /**
- * Every workflow the product serves, by name: the only list of them. A new workflow is its
- * folders plus one entry here; langgraph.json must list the same names (a test checks). An entry
- * holds what listing and telling threads apart need, and loads the workflow's graph modules only
- * when asked: `orchestra threads` and `--help` import none of them. `storage` loads the
- * workflow's own tables from checkpoints/<workflow>/ alone.
+ * Every workflow the product serves, by name: the list of their manifests, and the only list of
+ * them. A new workflow is its folders (graphs/<name>/manifest.ts among them) plus one line here;
+ * langgraph.json, the import rules' workflow list (.dependency-cruiser.cjs) and the CLI are
+ * checked against it by tests/registry.test.ts. Reading it loads no graph: `orchestra threads`
+ * and `--help` import none of them.
  */
 export const WORKFLOWS = {
-  parallel_workflow: {
-    description: "Parallel multi-agent research: branches fan out, synchronise, merge and pass a quality gate",
-    servedGraph: "./graphs/parallel_workflow.ts:graph",
-    nodes: [
-      "task_analyzer",
-      "parallel_coordinator",
-      // From the branch table, a module of plain data: a new branch type is one row there.
-      ...BRANCH_NODES,
-      "sync_point_manager",
-      "load_balancer",
-      "branch_merger",
-      "quality_validator",
-      "final_integrator",
-    ],
-    load: async () => (await import("./parallel_workflow.js")).parallelWorkflow,
-  },
-  dynamic_agents: {
-    description: "Agents specified, selected and run at run time for each task, then coordinated",
-    servedGraph: "./graphs/dynamic_agents.ts:graph",
-    nodes: ["agent_generator", "dynamic_agent", "coordination", "sync_point_manager", "branch_merger", "quality_validator", "final_integrator"],
-    load: async () => (await import("./dynamic_agents.js")).dynamicAgents,
-    storage: async () => (await import("../checkpoints/dynamic_agents/storage.js")).dynamicAgentsStorage,
-  },
-  enterprise_workflow: {
-    description: "The enterprise engine: runs a declarative workflow definition, given or named",
-    servedGraph: "./graphs/enterprise_workflow.ts:graph",
-    nodes: [
-      "orchestrator",
-      "llm_worker",
-      "set_worker",
-      "react_worker",
-      "split_worker",
-      "webhook_worker",
-      "recovery_worker",
-      "approval_worker",
-      "event_worker",
-      "pause_gate",
-      "child_parallel_workflow",
-      "child_dynamic_agents",
-      "child_enterprise_workflow",
-    ],
-    // Its subworkflow steps run the other registered workflows: handed over here, the engine imports none.
-    load: async (): Promise<WorkflowDefinition> => (await import("./enterprise_workflow.js")).enterpriseWorkflowWith(await otherWorkflows("enterprise_workflow")),
-    storage: async () => (await import("../checkpoints/enterprise_workflow/storage.js")).enterpriseWorkflowStorage,
-    variants: async () => (await import("../metrics/enterprise_workflow/variants.js")).enterpriseVariants,
-    triggers: async () => (await import("../state/enterprise_workflow/triggers.js")).engineTriggers(),
-  },
-} as const satisfies Record<string, WorkflowEntry>;
+  parallel_workflow: parallelWorkflowManifest,
+  dynamic_agents: dynamicAgentsManifest,
+  enterprise_workflow: enterpriseWorkflowManifest,
+} as const satisfies { [Name in string]: WorkflowManifest<Name> };
 
 export type WorkflowName = keyof typeof WORKFLOWS;
 
@@ -79,17 +39,43 @@ export function workflowName(name: string): WorkflowName {
   return name;
 }
 
+/** A registered workflow's full definition, as its manifest loads it. */
+export type LoadedDefinition<N extends WorkflowName> = Awaited<ReturnType<(typeof WORKFLOWS)[N]["load"]>>;
+
+/** The manifest of a registered name, as the common contract: every optional part visible. */
+export const manifestOf = (name: WorkflowName): WorkflowManifest => WORKFLOWS[name];
+
 /** The full definition of a workflow by name: its graph modules load here. */
+export async function loadWorkflow<N extends WorkflowName>(name: N): Promise<LoadedDefinition<N>>;
+export async function loadWorkflow(name: string): Promise<WorkflowDefinition>;
 export async function loadWorkflow(name: string): Promise<WorkflowDefinition> {
-  const definition = await WORKFLOWS[workflowName(name)].load();
+  const registered = workflowName(name);
+  const definition = await manifestOf(registered).load({ otherWorkflows: () => otherWorkflows(registered) });
   if (definition.name !== name) throw new Error(`the registry's ${name} loads the definition of ${definition.name}`);
   return definition;
 }
 
+/** The input mapping of a workflow's manifest: identity when it has none. */
+export function mapWorkflowInput(name: WorkflowName, input: unknown): unknown {
+  const { mapInput } = manifestOf(name);
+  return mapInput ? mapInput(input) : input;
+}
+
+/** Every workflow's own offline skills, for the offline model's set-up (models/index.ts). */
+export async function workflowOfflineSkills(): Promise<OfflineSkills[]> {
+  return Promise.all(workflowNames().flatMap((name) => manifestOf(name).offlineSkills?.() ?? []));
+}
+
+/** The commands only one workflow has, every workflow's, in the registry's order. */
+export async function workflowCommandModules(): Promise<WorkflowCommandModule[]> {
+  return (await Promise.all(workflowNames().map((name) => manifestOf(name).commands?.() ?? []))).flat();
+}
+
 /**
- * A thread's workflow, told by the nodes its head checkpoint reached: workflows share node names
- * (the shared steps), so it is the first, in the registry's order, having every one of them. A
- * thread that reached none yet counts as the default workflow's.
+ * A thread's workflow, as threads saved before it was recorded are told: by the nodes its head
+ * checkpoint reached. Workflows share node names (the shared steps), so it is the first, in the
+ * registry's order, having every one of them. A thread that reached none yet counts as the
+ * default workflow's.
  */
 export function workflowOfReached(reached: readonly string[]): WorkflowName {
   const nodes = new Set(reached);
@@ -97,20 +83,28 @@ export function workflowOfReached(reached: readonly string[]): WorkflowName {
   return found ?? DEFAULT_WORKFLOW;
 }
 
+/**
+ * A thread's workflow: the one its checkpoints record (checkpoints/recorded_workflow.ts), else,
+ * for a thread saved before they did, the one its reached nodes tell. The CLI, the server and
+ * metrics all ask this, and the fallback lives nowhere else.
+ */
+export function workflowOfThread({ recorded, reached }: ThreadMarks): WorkflowName {
+  return recorded !== null && isWorkflowName(recorded) ? recorded : workflowOfReached(reached);
+}
+
 /** The workflow of a saved thread; the default workflow's for an id with no checkpoint (its commands then say there is no such thread). */
 export async function threadWorkflow(db: { pool: pg.Pool; schema: string }, threadId: string): Promise<WorkflowName> {
-  return workflowOfReached((await reachedNodes(db.pool, db.schema, threadId)) ?? []);
+  return workflowOfThread((await threadMarks(db.pool, db.schema, threadId)) ?? { recorded: null, reached: [] });
 }
 
 /** Every registered workflow but one, loaded: the children a workflow may run. */
 export async function otherWorkflows(name: string): Promise<WorkflowDefinition[]> {
-  return Promise.all(Object.keys(WORKFLOWS).filter((other) => other !== name).map((other) => loadWorkflow(other)));
+  return Promise.all(workflowNames().filter((other) => other !== name).map((other) => loadWorkflow(other)));
 }
 
 /** Every workflow's own tables, in the registry's order, loading no graph. */
 export async function workflowStorages(): Promise<WorkflowStorage[]> {
-  const entries: readonly WorkflowEntry[] = Object.values(WORKFLOWS);
-  return Promise.all(entries.flatMap((entry) => (entry.storage ? [entry.storage()] : [])));
+  return Promise.all(workflowNames().flatMap((name) => manifestOf(name).storage?.() ?? []));
 }
 
 /** A workflow as `orchestra serve` serves it. */
@@ -129,8 +123,8 @@ export async function servedGraphs(): Promise<ServedGraph[]> {
     workflowNames().map(async (name): Promise<ServedGraph[]> => {
       const definition = await loadWorkflow(name);
       if (!definition.serve) return [];
-      const { serve, checkRequest, mapInput = (input: unknown) => input } = definition;
-      return [{ graphId: name, description: WORKFLOWS[name].description, compile: serve, mapInput, checkRequest }];
+      const { serve, checkRequest } = definition;
+      return [{ graphId: name, description: WORKFLOWS[name].description, compile: serve, mapInput: (input: unknown) => mapWorkflowInput(name, input), checkRequest }];
     }),
   );
   return served.flat();

@@ -1,6 +1,8 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import type pg from "pg";
-import { standardDeviation, type RunObservation, type StepFigures } from "../nodes/shared/optimizer.js";
+import { WORKFLOW_METADATA_KEY } from "../checkpoints/recorded_workflow.js";
+import { nodesOf, type ThreadMarks } from "../checkpoints/threads.js";
+import { standardDeviation, type RunObservation, type StepFigures } from "./optimizer_analysis.js";
 
 /**
  * Metrics read from what the product already keeps: the checkpoints (their timestamps, and which
@@ -72,8 +74,8 @@ export interface WorkflowMetrics {
 }
 
 export interface CollectOptions extends MetricsDatabase {
-  /** graphId → its node names: a thread's graph is told by the nodes its checkpoints name. */
-  graphs: Record<string, readonly string[]>;
+  /** A thread's graph, as its head checkpoint tells: the registry's workflowOfThread. */
+  workflowOf(marks: ThreadMarks): string;
   /** graphId → how its threads that ran a named variant are read from their saved values. */
   variantSamplers?: Record<string, (values: Record<string, unknown>) => RunSample | undefined>;
   /** Only this workflow (a graph id or an engine definition's name). */
@@ -108,6 +110,7 @@ interface CheckpointRow {
   seen: Record<string, Record<string, unknown>> | null;
   channels: Record<string, unknown> | null;
   source: string | null;
+  recorded: string | null;
   bytes: number;
 }
 
@@ -165,6 +168,7 @@ async function sampleThread(options: CollectOptions, threadId: string): Promise<
   const { rows } = await options.pool.query<CheckpointRow>(
     `SELECT checkpoint_id, parent_checkpoint_id, checkpoint->>'ts' AS ts, checkpoint->'versions_seen' AS seen,
             checkpoint->'channel_versions' AS channels, metadata->>'source' AS source,
+            metadata->>'${WORKFLOW_METADATA_KEY}' AS recorded,
             pg_column_size(checkpoint) + pg_column_size(metadata) AS bytes
      FROM ${table("checkpoints")} WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id`,
     [threadId],
@@ -179,9 +183,10 @@ async function sampleThread(options: CollectOptions, threadId: string): Promise<
   );
   const head = rows[rows.length - 1];
   if (!head) return undefined;
-  const channels = Object.keys(head.channels ?? {});
-  const graphId = Object.entries(options.graphs).find(([, nodes]) => nodes.some((node) => channels.includes(`branch:to:${node}`)))?.[0];
-  if (graphId === undefined) return undefined;
+  const reached = nodesOf(Object.keys(head.channels ?? {}));
+  // A thread that ran no step has nothing to measure.
+  if (head.recorded === null && !reached.length) return undefined;
+  const graphId = options.workflowOf({ recorded: head.recorded, reached });
 
   const byId = new Map(rows.map((row) => [row.checkpoint_id, row]));
   const paused = new Set(interrupted.map((row) => row.checkpoint_id));

@@ -1,6 +1,5 @@
-import { WORKFLOWS, workflowNames, type WorkflowName } from "../graphs/registry.js";
-import type { WorkflowEntry } from "../state/shared/workflow_definition.js";
-import { isApplicable, optimize, type DefinitionChange, type WorkflowShape } from "../nodes/shared/optimizer.js";
+import { manifestOf, WORKFLOWS, workflowNames, workflowOfThread, type WorkflowName } from "../graphs/registry.js";
+import { isApplicable, optimize, type WorkflowShape } from "./optimizer_analysis.js";
 import { InputError } from "../state/shared/errors.js";
 import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./collector.js";
 import { formatDiff, type OptimizeResult, type WorkflowVariants } from "./variants.js";
@@ -21,8 +20,8 @@ export function knownGraphs(): Record<string, readonly string[]> {
 async function workflowVariants(): Promise<{ graphId: WorkflowName; variants: WorkflowVariants }[]> {
   const all = await Promise.all(
     workflowNames().map(async (graphId) => {
-      const entry: WorkflowEntry = WORKFLOWS[graphId];
-      return entry.variants ? [{ graphId, variants: await entry.variants() }] : [];
+      const { variants } = manifestOf(graphId);
+      return variants ? [{ graphId, variants: await variants() }] : [];
     }),
   );
   return all.flat();
@@ -73,7 +72,7 @@ export async function metrics(db: MetricsDatabase, options: MetricsOptions = {})
   const variantSamplers = Object.fromEntries((await workflowVariants()).map(({ graphId, variants }) => [graphId, variants.sample]));
   return collectMetrics({
     ...db,
-    graphs: knownGraphs(),
+    workflowOf: workflowOfThread,
     variantSamplers,
     ...(options.workflow ? { workflow: options.workflow } : {}),
     ...(since === undefined ? {} : { since }),

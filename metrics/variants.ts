@@ -1,4 +1,4 @@
-import type { DefinitionChange, OptimizationReport, RunObservation, StepFigures } from "../nodes/shared/optimizer.js";
+import type { DefinitionChange, OptimizationReport, RunObservation, StepFigures } from "./optimizer_analysis.js";
 import type { MetricsDatabase, RunSample } from "./collector.js";
 
 /**

@@ -7,6 +7,7 @@ import { breakerOptions, processBreakers, throughBreaker } from "../checkpoints/
 import { logAt } from "../checkpoints/log.js";
 import { InputError } from "../state/shared/errors.js";
 import { OfflineChatModel } from "./offline/model.js";
+import { type OfflineSkills, offlineSkillTable } from "./offline/skills.js";
 
 export type ModelSpec = { provider: "offline" } | { provider: "openai"; name: string };
 
@@ -40,13 +41,24 @@ export function defaultModelSpec(env: NodeJS.ProcessEnv = process.env): string {
   return env.OPENAI_API_KEY ? DEFAULT_OPENAI_MODEL : "offline";
 }
 
+let skillTable: Promise<OfflineSkills> | undefined;
+
+/**
+ * The offline model's set-up: the shared skills and those of every registered workflow, loaded
+ * from their manifests on the first offline call (importing a graph registers nothing).
+ */
+function offlineSkills(): Promise<OfflineSkills> {
+  skillTable ??= import("../graphs/registry.js").then(async ({ workflowOfflineSkills }) => offlineSkillTable(await workflowOfflineSkills()));
+  return skillTable;
+}
+
 /**
  * The chat model for a spec. OpenAI models honour OPENAI_BASE_URL, so any server that
  * speaks the protocol (Ollama, vLLM, LM Studio) works too.
  */
 export function createChatModel(spec: string, env: NodeJS.ProcessEnv = process.env): BaseChatModel {
   const parsed = parseModelSpec(spec);
-  if (parsed.provider === "offline") return new OfflineChatModel();
+  if (parsed.provider === "offline") return new OfflineChatModel({ skills: offlineSkills });
   const apiKey = env.OPENAI_API_KEY;
   if (!apiKey) throw new InputError(`model '${spec}' needs OPENAI_API_KEY; or use 'offline'`);
   const baseURL = env.OPENAI_BASE_URL || undefined;

@@ -3,33 +3,27 @@ import { examples } from "./commands/shared.js";
 
 /**
  * The `orchestra` program: each command lives in scripts/commands/<name>.ts, or, when only one
- * workflow has it, in scripts/<workflow>/commands/ (reached through scripts/workflow_commands.ts),
- * and exports `register(program)`. The list's order is the order `--help` shows. A command imports what
- * it runs on inside its action, so loading every command here stays cheap.
+ * workflow has it, in scripts/<workflow>/commands/, contributed by the workflow's manifest
+ * (graphs/<workflow>/manifest.ts), and exports `register(program)`. The list's order is the
+ * order `--help` shows. A command imports what it runs on inside its action, so loading every
+ * command here stays cheap.
  */
-const COMMANDS: readonly { register(program: Command): void }[] = await Promise.all([
-  import("./commands/run.js"),
-  import("./commands/workflows.js"),
-  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.agents),
-  import("./commands/resume.js"),
-  import("./commands/replay.js"),
-  import("./commands/threads.js"),
-  import("./commands/show.js"),
-  import("./commands/history.js"),
-  import("./commands/report.js"),
-  import("./commands/graph.js"),
-  import("./commands/db.js"),
-  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.workflow),
-  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.controls),
-  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.audit),
-  import("./commands/dev_receiver.js"),
-  import("./commands/serve.js"),
-  import("./commands/triggers.js"),
-  import("./commands/events.js"),
-  import("./commands/metrics.js"),
-  import("./workflow_commands.js").then(({ WORKFLOW_COMMANDS }) => WORKFLOW_COMMANDS.alerts),
-  import("./commands/optimize.js"),
-]);
+const COMMANDS: readonly { register(program: Command): void }[] = [
+  ...(await Promise.all([
+    import("./commands/run.js"),
+    import("./commands/workflows.js"),
+    import("./commands/resume.js"),
+    import("./commands/replay.js"),
+    import("./commands/threads.js"),
+    import("./commands/show.js"),
+    import("./commands/history.js"),
+    import("./commands/report.js"),
+    import("./commands/graph.js"),
+    import("./commands/db.js"),
+  ])),
+  ...(await (await import("../graphs/registry.js")).workflowCommandModules()),
+  ...(await Promise.all([import("./commands/dev_receiver.js"), import("./commands/serve.js"), import("./commands/triggers.js"), import("./commands/events.js"), import("./commands/metrics.js"), import("./commands/optimize.js")])),
+];
 
 export function buildProgram() {
   const program = new Command("orchestra")

@@ -32,10 +32,10 @@ export function renderThreads(rows: ThreadRow[]): string {
 
 /**
  * One row per checkpoint, in 120 columns: the full id (what `replay --checkpoint` takes), the
- * nodes that wrote it and what runs next, with parallel branches counted (`--json` names them).
+ * nodes that wrote it and what runs next, as the workflow's CLI names them (`--json` names each).
  */
-export function renderHistory(entries: HistoryEntry[], branchNodes: readonly string[]): string {
-  const nodeList = (names: string[]) => nodeListOf(names, (name) => branchNodes.includes(name));
+export function renderHistory(entries: HistoryEntry[], historyNodes: (names: readonly string[]) => string[] = (names) => [...new Set(names)]): string {
+  const nodeList = (names: string[]) => historyNodes(names).join(", ");
   const forked = entries.some((e) => !e.onHeadBranch);
   const lines = table(
     ["STEP", "CHECKPOINT", "TIME", "WROTE", "NEXT", "REPLAY FROM"],
@@ -67,19 +67,6 @@ const WROTE_BY_SOURCE: Record<string, (step: number) => string> = {
   update: () => "(state edit)",
   fork: () => "(fork)",
 };
-
-/** "sync_point_manager", "3 research branches": a wave's branch tasks counted, so a row fits. */
-function nodeListOf(names: string[], isBranchNode: (name: string) => boolean): string {
-  const branches = names.filter(isBranchNode);
-  const others = [...new Set(names.filter((n) => !isBranchNode(n)))];
-  if (branches.length > 1) {
-    const kinds = new Set(branches.map((n) => n.split("_")[0]));
-    others.push(`${branches.length} ${kinds.size === 1 ? `${[...kinds][0]} ` : ""}branches`);
-  } else {
-    others.push(...branches);
-  }
-  return others.join(", ");
-}
 
 /** Markdown for a terminal: headings and bold styled, the rest as written. */
 export function renderMarkdown(markdown: string, color: boolean): string {

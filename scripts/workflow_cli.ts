@@ -1,3 +1,4 @@
+import type { Option } from "commander";
 import type { Checkpointer } from "../checkpoints/index.js";
 import type { ThreadHead } from "../checkpoints/threads.js";
 import type { HistoryEntry } from "./thread_state.js";
@@ -42,14 +43,14 @@ export interface ReviewerOption {
 
 export type LiveRunOptions = JsonOption & ReviewerOption;
 
-export interface ResumeOptions extends LiveRunOptions {
+/** The options a workflow's CLI adds to a command, camel-cased by commander: each workflow reads its own. */
+export type WorkflowFlags = { [flag: string]: unknown };
+
+export interface ResumeOptions extends LiveRunOptions, WorkflowFlags {
   approve?: boolean;
   reject?: boolean;
   feedback?: string;
   edit?: string;
-  role?: string;
-  changes?: string;
-  model?: string;
 }
 
 export interface ReplayOptions extends LiveRunOptions {
@@ -79,8 +80,12 @@ export interface WorkflowCli {
   /** The state channels `listThread` reads from the head checkpoint. */
   listedChannels: readonly string[];
   listThread(head: ThreadHead): ThreadListing;
-  /** Nodes that run as parallel branches: `history` counts them on one line. */
-  branchNodes: readonly string[];
+  /** How `history` names the nodes a step ran or runs next, when it has more to say than each name once (a wave's branches counted). */
+  historyNodes?(names: readonly string[]): string[];
+  /** The options it adds to `orchestra run`, given to its own run (or, without one, to its graph as settings). */
+  runOptions?(): Option[];
+  /** The options it adds to `orchestra resume`, read by its resume. */
+  resumeOptions?(): Option[];
   commands(): Promise<WorkflowCommands>;
 }
 
@@ -102,22 +107,10 @@ export function reviewedRunStatus(status: unknown, waiting: boolean, pending: bo
   return pending ? "running" : "failed";
 }
 
-/** `orchestra run`'s options: commander camel-cases each --flag into the setting's own key. */
-export interface RunOptions extends LiveRunOptions {
+/** `orchestra run`'s options: the generic ones, and the workflows' own (WorkflowCli.runOptions). */
+export interface RunOptions extends LiveRunOptions, WorkflowFlags {
   taskFile?: string;
   thread?: string;
   workflow?: string;
   model?: string;
-  review?: "always" | "never";
-  qualityThreshold?: number;
-  maxRetries?: number;
-  maxRevisions?: number;
-  maxConcurrency?: number;
-  branchTimeoutMs?: number;
-  corpus?: string;
-  mcp?: string;
-  webSearch?: boolean;
-  toolBudget?: number;
-  toolTimeoutMs?: number;
-  toolLoopTimeoutMs?: number;
 }

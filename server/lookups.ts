@@ -1,8 +1,8 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
-import { workflowOfReached } from "../graphs/registry.js";
-import { reachedNodes } from "../checkpoints/threads.js";
+import { workflowOfThread } from "../graphs/registry.js";
+import { threadMarks } from "../checkpoints/threads.js";
 import type { ApiContext, Repositories, ServedEntry } from "./context.js";
 import { HttpError } from "./http.js";
 import type { RunRow, RunStatus } from "./queue/runs.js";
@@ -65,14 +65,14 @@ export function lookups(ctx: ApiContext, storage: Repositories) {
   }
 
   /**
-   * The served graph a CLI thread ran, told by the nodes its head checkpoint reached; undefined
+   * The served graph a CLI thread ran, as its head checkpoint tells (workflowOfThread); undefined
    * without one. In a transaction, on its connection: one more from the capped pool, while holding
    * that one, could wait forever.
    */
   async function graphOfCheckpoints(threadId: string, client: pg.Pool | pg.PoolClient = ctx.pool): Promise<string | undefined> {
-    const reached = await reachedNodes(client, ctx.schema, threadId);
-    if (reached === undefined) return undefined;
-    const graphId = workflowOfReached(reached);
+    const marks = await threadMarks(client, ctx.schema, threadId);
+    if (marks === undefined) return undefined;
+    const graphId = workflowOfThread(marks);
     return ctx.graphs.has(graphId) ? graphId : [...ctx.graphs.keys()][0];
   }
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import { serve } from "@hono/node-server";
 import { openCheckpointer } from "../checkpoints/index.js";
-import { envValue } from "../checkpoints/env.js";
+import { envValue } from "../db/env.js";
 import { rootLog } from "../checkpoints/log.js";
 import { migrateAll } from "../db/migrate.js";
 import { createApp } from "./app.js";

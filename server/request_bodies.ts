@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { every } from "hono/combine";
 import { z } from "zod";
-import { envValue } from "../checkpoints/env.js";
+import { envValue } from "../db/env.js";
 import { InputError } from "../state/shared/errors.js";
 
 /** The largest request body by default: the size task and definition files are held to. */

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { z } from "zod";
-import { envValue } from "../checkpoints/env.js";
+import { envValue } from "../db/env.js";
 import { inTransaction } from "../checkpoints/transaction.js";
 import { InputError } from "../state/shared/errors.js";
 import { TTL_STRATEGIES } from "./schemas.js";

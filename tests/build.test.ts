@@ -48,7 +48,7 @@ describe("npm run build", () => {
     expect(compiled.distIsFresh()).toBe(true);
     expect((await readdir(copy)).filter((entry) => entry.startsWith(".dist-"))).toEqual([]);
 
-    await unlink(path.join(compiled.DIST, "nodes/shared/optimizer.js"));
+    await unlink(path.join(compiled.DIST, "metrics/optimizer_analysis.js"));
     expect(compiled.distIsFresh()).toBe(false);
     await build();
     expect(compiled.distIsFresh()).toBe(true);

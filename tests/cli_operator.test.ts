@@ -31,6 +31,7 @@ beforeAll(async () => {
   ]);
   expect(jsonResult(paused).status).toBe("interrupted");
   expect(jsonResult(completed).status).toBe("completed");
+  expect(jsonResult(rejected).status).toBe("interrupted");
   expect((await runCli(["resume", "op-rejected", "--reject"], env)).code).toBe(1);
 });
 afterAll(async () => {

@@ -13,7 +13,7 @@ const GUIDES = ["README.md", "bench/README.md", ...readdirSync(path.join(PROJECT
  * and `\` continuations allowed) and inline code spans. Output lines such as `orchestra: …` or
  * `orchestra serve: listening …` are not commands.
  */
-export function documentedCommands(markdown: string): string[] {
+function documentedCommands(markdown: string): string[] {
   const commands: string[] = [];
   const blocks = [...markdown.matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)].map((match) => match[1] ?? "");
   for (const block of blocks) {
@@ -37,12 +37,12 @@ const optionNames = (command: Command | null): string[] =>
   command ? [...command.options.flatMap((option) => [option.long, option.short]), ...optionNames(command.parent)].filter((name): name is string => !!name) : ["--help", "-h"];
 
 /** What is wrong with one documented invocation, or undefined when every command and flag exists. */
-export function problemWith(program: Command, invocation: string): string | undefined {
+function problemWith(program: Command, invocation: string): string | undefined {
   // "orchestra pause | cancel | audit THREAD" and "db status | db migrate" name several commands;
   // "show THREAD --json | jq …" pipes into another program, which is not ours to check.
   const segments = invocation.replace(/\\\|/g, "|").replace(/^orchestra\s+/, "").split(/\s+\|\s+(?=[a-z])/);
   const isCommand = (segment: string) => program.commands.some((sub) => sub.name() === segment.split(/\s/)[0]);
-  const alternatives = segments.filter((segment, index) => index === 0 || segments.slice(1, index + 1).every(isCommand));
+  const alternatives = segments.filter((_segment, index) => index === 0 || segments.slice(1, index + 1).every(isCommand));
   for (const alternative of alternatives) {
     let command = program;
     const tokens = words(alternative.replace(/\s+\|\s+/g, "|"));

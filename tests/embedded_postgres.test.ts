@@ -7,8 +7,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from "../checkpoints/embedded.js";
-import { pidOwner, readPostmasterPid } from "../checkpoints/pidfile.js";
+import { startEmbeddedPostgres, type EmbeddedPostgresOptions } from "../db/embedded.js";
+import { pidOwner, readPostmasterPid } from "../db/pidfile.js";
 import { spawnTracked } from "./support/cli.js";
 import { embeddedRoot, startEmbeddedOnOsPort } from "./support/embedded.js";
 

@@ -68,7 +68,7 @@ function judgePrompt(synthesis: MergeSynthesis, sources: number, task = TASK) {
 }
 
 const structured = <T extends Record<string, unknown>>(schema: z.ZodType<T>, name: string) =>
-  new OfflineChatModel().withStructuredOutput<T>(schema, { name });
+  createChatModel("offline").withStructuredOutput<T>(schema, { name });
 
 async function findingsFor(id: string, task = TASK): Promise<BranchFindings> {
   const prompt = branchPrompt({ task });

@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pidOwner, readPostmasterPid } from "../checkpoints/pidfile.js";
+import { pidOwner, readPostmasterPid } from "../db/pidfile.js";
 import { until } from "./support/calls.js";
 import { finished, PROJECT_ROOT, spawnTracked } from "./support/cli.js";
 import { embeddedRoot } from "./support/embedded.js";

@@ -8,7 +8,7 @@ import {
   type RunObservation,
   type StepFigures,
   type WorkflowShape,
-} from "../nodes/shared/optimizer.js";
+} from "../metrics/optimizer_analysis.js";
 import { checkDefinition } from "../state/enterprise_workflow/loader.js";
 
 const s = 1000;

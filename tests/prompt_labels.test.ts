@@ -1,7 +1,7 @@
 import { HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { OfflineChatModel } from "../models/offline/model.js";
+import { createChatModel } from "../models/index.js";
 import { nextToolCall, type OfferedTool } from "../models/offline/tool_use.js";
 import { agentPrompt } from "../nodes/dynamic_agents/prompts.js";
 import { deriveRequirements } from "../nodes/dynamic_agents/requirements.js";
@@ -25,7 +25,7 @@ const TASK = "Plan a rollout of hydroponic towers on city rooftops for a grocery
 const SUBJECT = "rooftop hydroponics";
 
 const ask = <T extends Record<string, unknown>>(schema: z.ZodType<T>, name: string, messages: BaseMessage[]) =>
-  new OfflineChatModel().withStructuredOutput<T>(schema, { name }).invoke(messages);
+  createChatModel("offline").withStructuredOutput<T>(schema, { name }).invoke(messages);
 
 function branchInput(overrides: Partial<BranchAllocation> = {}, priorResults: BranchInput["priorResults"] = []): BranchInput {
   return {

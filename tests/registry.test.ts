@@ -1,9 +1,11 @@
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_WORKFLOW, WORKFLOWS, loadWorkflow, servedGraphs, workflowName, workflowNames, workflowOfReached } from "../graphs/registry.js";
-import { WORKFLOW_CLIS } from "../scripts/workflow_clis.js";
+import { workflowClis } from "../scripts/workflow_clis.js";
 import { InputError } from "../state/shared/errors.js";
 import { PROJECT_ROOT, runCli } from "./support/cli.js";
 
@@ -39,8 +41,22 @@ describe("the workflow registry", () => {
     expect((await servedGraphs()).map((g) => g.graphId).sort()).toEqual(["dynamic_agents", "enterprise_workflow", "parallel_workflow"]);
   });
 
-  it("has a CLI for every registered workflow", () => {
-    expect(Object.keys(WORKFLOW_CLIS).sort()).toEqual([...workflowNames()].sort());
+  it("has a CLI for every registered workflow", async () => {
+    expect([...(await workflowClis()).keys()]).toEqual(workflowNames());
+  });
+
+  it("is what the import rules call the workflows: each has its no-cross-workflow rule", () => {
+    const rules = createRequire(import.meta.url)(path.join(PROJECT_ROOT, ".dependency-cruiser.cjs")) as { forbidden: { name: string }[] };
+    const guarded = rules.forbidden.flatMap(({ name }) => (name.startsWith("no-cross-workflow-") ? [name.slice("no-cross-workflow-".length)] : []));
+    expect(guarded.sort()).toEqual([...workflowNames()].sort());
+  });
+
+  it("keeps each manifest under its own name, in graphs/<name>/manifest.ts", async () => {
+    for (const name of workflowNames()) {
+      expect(WORKFLOWS[name].name).toBe(name);
+      const module: Record<string, unknown> = await import(/* @vite-ignore */ pathToFileURL(path.join(PROJECT_ROOT, "graphs", name, "manifest.ts")).href);
+      expect(Object.values(module)).toContain(WORKFLOWS[name]);
+    }
   });
 });
 

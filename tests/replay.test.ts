@@ -2,7 +2,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCheckpointer, type Checkpointer } from "../checkpoints/index.js";
 import { compileWorkflow } from "../graphs/parallel_workflow.js";
-import { summarizeThread } from "../scripts/parallel_workflow/inspect.js";
+import { summariseThread } from "../scripts/parallel_workflow/inspect.js";
 import { parallelWorkflowCli } from "../scripts/parallel_workflow/cli.js";
 import { renderHistory } from "../scripts/render.js";
 import { replayRun, resumeRun, startRun, type Workflow } from "../scripts/parallel_workflow/runner.js";
@@ -12,8 +12,9 @@ import type { ReviewDecisionInput } from "../state/shared/review.js";
 import type { WorkflowStateType } from "../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "./support/database.js";
 import { SETTINGS } from "./support/fixtures.js";
+import { BRANCH_NODES } from "../state/parallel_workflow/branches.js";
 
-const threadHistory = (workflow: StateReader, threadId: string) => historyOf(workflow, threadId, { branchNodes: parallelWorkflowCli.branchNodes, reviewPoints: REVIEW_POINTS });
+const threadHistory = (workflow: StateReader, threadId: string) => historyOf(workflow, threadId, { branchNodes: BRANCH_NODES, reviewPoints: REVIEW_POINTS });
 
 // Time travel on Postgres: forks of one checkpoint must not see each other's writes, and a
 // replay must leave the checkpoints it started from exactly as they were.
@@ -136,7 +137,7 @@ describe("replay", () => {
     expect(chain).toContain(lastFork.checkpointId);
     expect(history.filter((e) => !e.onHeadBranch).length).toBeGreaterThan(10);
 
-    const text = renderHistory(history, parallelWorkflowCli.branchNodes);
+    const text = renderHistory(history, parallelWorkflowCli.historyNodes);
     for (const line of text.split("\n")) expect(line.length, line).toBeLessThanOrEqual(120);
     const row = (e: HistoryEntry) => text.split("\n").find((line) => line.includes(e.checkpointId))!;
     expect(row(analysisWave(history))).toMatch(/ parallel_coordinator +2 analysis branches +wave$/);
@@ -146,7 +147,7 @@ describe("replay", () => {
   });
 
   it("show follows the head branch, not the fork written last before it", async () => {
-    const summary = await summarizeThread(workflow, "twice");
+    const summary = await summariseThread(workflow, "twice");
     expect(summary).toMatchObject({ status: "interrupted", reviewPoint: "sync_point_manager", report: null });
     expect(summary.settings?.review).toBe("always");
     expect(summary.reviews).toEqual([]);
@@ -174,7 +175,7 @@ describe("replay", () => {
     const outside = await replayRun(workflow, opened, { threadId: "loop", checkpointId: firstValidation.checkpointId });
     expect(outside).toMatchObject({ status: "interrupted", review: { point: "quality_validator" } });
     expect((await resumeRun(workflow, opened, { threadId: "loop", decision: APPROVE })).status).toBe("completed");
-    const approved = await summarizeThread(workflow, "loop");
+    const approved = await summariseThread(workflow, "loop");
     expect(approved.revision).toBe(0);
     expect(approved.reviews.map((d) => [d.point, d.action])).toEqual([
       ["sync_point_manager", "approve"],
@@ -203,7 +204,7 @@ describe("threads saved with integer channel versions", () => {
     expect(legacy.every((v) => /^\d+$/.test(v))).toBe(true);
 
     for (const decision of [APPROVE, APPROVE]) await resumeRun(workflow, opened, { threadId: "legacy", decision });
-    const done = await summarizeThread(workflow, "legacy");
+    const done = await summariseThread(workflow, "legacy");
     expect(done).toMatchObject({ status: "completed", revision: 0 });
     expect(done.branches.map((b) => b.status)).toEqual(["success", "success", "success", "success", "success"]);
     expect(done.report).toContain("Choose a message broker");

@@ -3,7 +3,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { openCheckpointer } from "../../checkpoints/index.js";
-import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../checkpoints/embedded.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../db/embedded.js";
 import { embeddedRoot, startEmbeddedOnOsPort } from "../../tests/support/embedded.js";
 import { startTcpProxy } from "../../tests/support/tcp_proxy.js";
 import { auditSql, coverage, leasesHeld } from "./audit.js";

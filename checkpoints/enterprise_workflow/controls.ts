@@ -1,7 +1,7 @@
 import pg from "pg";
 import { newPool } from "../pool.js";
 import { MemoryBreakers, PostgresBreakers, assertPlainSchema, migrateBreakers, type BreakerStore } from "../breakers.js";
-import { envValue } from "../env.js";
+import { envValue } from "../../db/env.js";
 import { inTransaction } from "../transaction.js";
 
 /**

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { newPool } from "../pool.js";
-import { envValue } from "../env.js";
+import { envValue } from "../../db/env.js";
 import { inTransaction } from "../transaction.js";
 import type { AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
 

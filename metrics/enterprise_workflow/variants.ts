@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../../checkpoints/enterprise_workflow/definition_versions.js";
 import { applyRecommendations, diffDefinitions, shapeOfDefinition } from "../../nodes/enterprise_workflow/optimizer/apply.js";
-import { isApplicable, optimize, type DefinitionChange, type RunObservation } from "../../nodes/shared/optimizer.js";
+import { isApplicable, optimize, type DefinitionChange, type RunObservation } from "../optimizer_analysis.js";
 import { allSteps, type AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
 import { listNamedDefinitions, loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
 import type { StepRecord } from "../../state/enterprise_workflow/state.js";

@@ -11,7 +11,7 @@ import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import { convertToOpenAITool, isLangChainTool } from "@langchain/core/utils/function_calling";
 import { getConfig } from "@langchain/langgraph";
-import { extractiveSummary, hasSkill, runSkill, type JsonSchema, type Prompt } from "./skills.js";
+import { extractiveSummary, type OfflineSkills, runSkill, SHARED_SKILLS, type JsonSchema, type Prompt } from "./skills.js";
 import { answersWeakly, answersWithMisquotes, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./runtime.js";
 import { hash, keywords } from "./text.js";
 import { misquoted, nextToolCall, type PlannedCall } from "./tool_use.js";
@@ -96,11 +96,11 @@ function chooseTool(
  * A tool-using agent's turn, when the prompt is a tool loop's and the choice is left to the model:
  * the next source to read, or none to answer. Undefined for any other conversation.
  */
-function agentTurn(options: OfflineChatModelCallOptions, messages: BaseMessage[]): { call?: PlannedCall } | undefined {
+function agentTurn(options: OfflineChatModelCallOptions, messages: BaseMessage[], skills: OfflineSkills): { call?: PlannedCall } | undefined {
   const choice = options.tool_choice;
   if (!options.tools?.length || (choice !== undefined && choice !== "auto")) return undefined;
   // Asked for one of the app's own structured outputs: that is an answer, not a turn of the loop.
-  if (options.tools.some((t) => hasSkill(t.function.name))) return undefined;
+  if (options.tools.some((t) => Object.hasOwn(skills, t.function.name))) return undefined;
   const turns = messages.map((m) => ({
     type: m.getType(),
     text: textOf(m),
@@ -122,8 +122,12 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
     return "OfflineChatModel";
   }
 
-  constructor(fields: BaseChatModelParams = {}) {
+  /** The answers to structured outputs, by tool name: the shared ones unless the model factory's set-up passes every workflow's. */
+  private readonly skills: () => Promise<OfflineSkills>;
+
+  constructor({ skills = async () => SHARED_SKILLS, ...fields }: BaseChatModelParams & { skills?: () => Promise<OfflineSkills> } = {}) {
     super(fields);
+    this.skills = skills;
     // Malformed knobs are the user's mistake: report them now, not mid-run.
     readFaultPlan(process.env);
     readLatency(process.env);
@@ -154,7 +158,8 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
     const namespace = metadata?.langgraph_checkpoint_ns;
     const task = typeof namespace === "string" ? (namespace.split("|").at(-1)!.split(":")[1] ?? null) : null;
     const prompt = toPrompt(messages);
-    const loopTurn = agentTurn(options, messages);
+    const skills = await this.skills();
+    const loopTurn = agentTurn(options, messages, skills);
     const tool = loopTurn ? undefined : chooseTool(options, messages, prompt);
     const toolName = loopTurn?.call?.name ?? tool?.function.name;
     const call = recordCall(nodeName, task, toolName ?? null, process.env);
@@ -163,7 +168,7 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
     const seed = hash(`${toolName ?? ""}\n${prompt.text}`);
     const weak = answersWeakly(nodeName, call, process.env);
     const answer =
-      loopTurn?.call?.args ?? (tool ? runSkill(tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined);
+      loopTurn?.call?.args ?? (tool ? runSkill(skills, tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined);
     const args = answer && answersWithMisquotes(nodeName, call, process.env) ? misquoted(answer) : answer;
     const content = args ? "" : `[offline] ${extractiveSummary(prompt, seed, weak)}`;
     const inputTokens = Math.ceil(prompt.text.length / 4);

@@ -44,36 +44,32 @@ export type OfflineSkills = Readonly<Record<string, Skill>>;
  *   evidence once under the supporting-evidence heading.
  * - cited_findings: the objective or question, and the tool results (JSON) in the conversation.
  */
-const SHARED_SKILLS: OfflineSkills = {
+export const SHARED_SKILLS: OfflineSkills = {
   [BRANCH_FINDINGS]: (prompt, seed, _schema, weak) => branchFindings(prompt, seed, weak),
   [CITED_FINDINGS]: offTopicWhenWeak((prompt) => citedFindings(prompt)),
   [MERGE_SYNTHESIS]: offTopicWhenWeak((prompt) => mergeSynthesis(prompt)),
   [QUALITY_JUDGEMENT]: offTopicWhenWeak((prompt) => qualityJudgement(prompt)),
 };
 
-const registered = new Map<string, Skill>(Object.entries(SHARED_SKILLS));
-
 /**
- * A workflow's skills for its own structured outputs: its definition registers them when it
- * loads, so the offline model answers them wherever the workflow runs. A tool name taken by
- * another workflow's skill is refused: one name, one answer.
+ * The shared skills and every workflow's own, as one table: the model factory's set-up passes it
+ * to the offline model (models/index.ts). A tool name two workflows answer is refused: one name,
+ * one answer.
  */
-export function registerOfflineSkills(skills: OfflineSkills): void {
-  for (const [name, skill] of Object.entries(skills)) {
-    const existing = registered.get(name);
-    if (existing && existing !== skill) throw new Error(`offline skill '${name}' is already registered by another workflow`);
-    registered.set(name, skill);
+export function offlineSkillTable(workflowSkills: readonly OfflineSkills[]): OfflineSkills {
+  const table: Record<string, Skill> = { ...SHARED_SKILLS };
+  for (const skills of workflowSkills) {
+    for (const [name, skill] of Object.entries(skills)) {
+      if (table[name] && table[name] !== skill) throw new Error(`offline skill '${name}' is answered by two workflows`);
+      table[name] = skill;
+    }
   }
-}
-
-/** Whether a tool name is one of the structured outputs a skill answers. */
-export function hasSkill(name: string): boolean {
-  return registered.has(name);
+  return table;
 }
 
 /** The tool's arguments: its skill's answer, or the schema filled from the prompt. */
-export function runSkill(name: string, prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean): object {
-  const skill = registered.get(name) ?? offTopicWhenWeak(fillSchema);
+export function runSkill(skills: OfflineSkills, name: string, prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean): object {
+  const skill = skills[name] ?? offTopicWhenWeak(fillSchema);
   return skill(prompt, seed, schema, weak);
 }
 

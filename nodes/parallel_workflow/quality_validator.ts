@@ -1,5 +1,5 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { settingsOf, type QualityRoute, type ValidationRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import { settingsOf, type ValidationRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 import { validateQuality } from "../shared/validation.js";
 

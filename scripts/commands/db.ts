@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra db status", "DATABASE_URL=postgres://... orchestra db status --json"))
     .action(async (options: DbOptions) => {
-      const [{ databaseStatus }, { tablePresence }] = await Promise.all([import("../../checkpoints/status.js"), import("../../db/migrate.js")]);
+      const [{ databaseStatus }, { tablePresence }] = await Promise.all([import("../../db/status.js"), import("../../db/migrate.js")]);
       const status = await withCheckpointer(async (db) => ({ ...(await databaseStatus(db)), tables: await tablePresence(db.pool, db.schema) }), { migrate: false });
       if (options.json) printJson(status);
       else {
@@ -33,7 +33,7 @@ export function register(program: Command): void {
     .option(...JSON_OPTION)
     .addHelpText("after", examples("orchestra db migrate", "DATABASE_URL=postgres://... ORCHESTRA_DB_SCHEMA=team_a orchestra db migrate --json"))
     .action(async (options: DbOptions) => {
-      const [{ databaseStatus }, { migrateAll, tablePresence }] = await Promise.all([import("../../checkpoints/status.js"), import("../../db/migrate.js")]);
+      const [{ databaseStatus }, { migrateAll, tablePresence }] = await Promise.all([import("../../db/status.js"), import("../../db/migrate.js")]);
       const status = await withCheckpointer(async (db) => {
         await migrateAll(db.pool, db.schema);
         return { ...(await databaseStatus(db)), tables: await tablePresence(db.pool, db.schema) };

@@ -12,11 +12,11 @@ export function register(program: Command): void {
     .addHelpText("after", examples("orchestra history 3f2c...", "orchestra replay 3f2c... --checkpoint <id from the list>"))
     .action(async (threadId: string, options: HistoryOptions) => {
       const { renderHistory } = await import("../render.js");
-      const { entries, branchNodes } = await withThreadCommands(threadId, async ({ db, commands, cli }) => ({
+      const { entries, historyNodes } = await withThreadCommands(threadId, async ({ db, commands, cli }) => ({
         entries: await commands.history(db, threadId),
-        branchNodes: cli.branchNodes,
+        historyNodes: cli.historyNodes,
       }));
       if (options.json) printJson(entries);
-      else process.stdout.write(renderHistory(entries, branchNodes) + "\n");
+      else process.stdout.write(renderHistory(entries, historyNodes) + "\n");
     });
 }

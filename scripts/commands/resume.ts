@@ -1,10 +1,13 @@
 import type { Command } from "commander";
+import { workflowClis } from "../workflow_clis.js";
 import type { ResumeOptions } from "../workflow_cli.js";
-import { examples, JSON_OPTION, subcommand, THREAD_ARGUMENT } from "./shared.js";
+import { addWorkflowOptions, examples, JSON_OPTION, subcommand, THREAD_ARGUMENT } from "./shared.js";
 import { withThreadCommands } from "./thread_commands.js";
 
+const CLIS = await workflowClis();
+
 export function register(program: Command): void {
-  subcommand(program, "resume")
+  const resume = subcommand(program, "resume")
     .description("Continue a thread from any process: answer its review, or pick up after a crash.")
     .argument(...THREAD_ARGUMENT)
     .option("--approve", "approve at the review point")
@@ -12,10 +15,10 @@ export function register(program: Command): void {
     .option("--feedback <text>", "send feedback: a revision round addresses it")
     .option("--edit <file>", "replace the reviewable part of the state with this JSON file, then review again")
     .option("--reviewer <name>", "the name recorded with the decision (default: your OS user)")
-    .option("--role <role>", "engine approvals: the role you decide as (the step lists the roles that may)")
-    .option("--changes <json>", "engine approvals: approve with these context values changed (a JSON object)")
-    .option("--model <spec>", "engine threads: the model for the rest of the run (default as for 'workflow run')")
-    .option(...JSON_OPTION)
+    .option(...JSON_OPTION);
+  // Each workflow's own answers (an engine approval's role and changes), as its CLI declares them.
+  addWorkflowOptions(resume, [...CLIS.values()].flatMap((cli) => cli.resumeOptions?.() ?? []));
+  resume
     .addHelpText(
       "after",
       examples(

@@ -2,19 +2,25 @@ import { randomUUID } from "node:crypto";
 import type { Command } from "commander";
 import { DEFAULT_WORKFLOW } from "../../graphs/default_workflow.js";
 import { InputError } from "../../state/shared/errors.js";
-import type { RunOptions } from "../workflow_cli.js";
-import { checkedSources, examples, JSON_OPTION, makeOutput, number, readJsonFile, reviewOption, subcommand, THREAD_OPTION, withCheckpointer } from "./shared.js";
+import { workflowClis } from "../workflow_clis.js";
+import type { RunOptions, WorkflowCli } from "../workflow_cli.js";
+import { addWorkflowOptions, checkedSources, examples, JSON_OPTION, makeOutput, readJsonFile, subcommand, THREAD_OPTION, withCheckpointer } from "./shared.js";
 
-/** The run flags a registered workflow's definition may read as settings; it ignores those it has none of. */
-const REGISTERED_SETTING_FLAGS = ["model", "review", "qualityThreshold", "maxConcurrency", "branchTimeoutMs"] as const;
+const CLIS = await workflowClis();
+
+/** The run flags a workflow's graph reads as settings: --model, and the options its CLI declares; a flag it does not declare is not its setting. */
+function settingFlags(cli: WorkflowCli, options: RunOptions): Record<string, unknown> {
+  const keys = ["model", ...(cli.runOptions?.() ?? []).map((option) => option.attributeName())];
+  return Object.fromEntries(keys.flatMap((key) => (options[key] === undefined ? [] : [[key, options[key]]])));
+}
 
 /**
  * Runs a workflow other than the research one on a new thread under the thread lock: its input
  * is the --task-file's JSON, checked by its definition before anything is written. A line per
  * step as it is saved; at a review point it pauses and says how to resume.
  */
-async function runRegisteredWorkflow(name: string, options: RunOptions): Promise<number> {
-  const [{ loadWorkflow }, { withThreadLock }, { closeRegisteredRun, pendingReviewPoint, streamRegisteredSteps }] = await Promise.all([
+async function runRegisteredWorkflow(name: string, cli: WorkflowCli, options: RunOptions): Promise<number> {
+  const [{ loadWorkflow, mapWorkflowInput, workflowName }, { withThreadLock }, { closeRegisteredRun, pendingReviewPoint, streamRegisteredSteps }] = await Promise.all([
     import("../../graphs/registry.js"),
     import("../../checkpoints/thread_lock.js"),
     import("../registered_run.js"),
@@ -22,9 +28,9 @@ async function runRegisteredWorkflow(name: string, options: RunOptions): Promise
   const definition = await loadWorkflow(name);
   if (!options.taskFile) throw new InputError(`--workflow ${name} reads its input from --task-file: give a JSON file`);
   const json = await readJsonFile("--task-file", options.taskFile, `give the ${name} workflow's input as JSON`);
-  const input = definition.mapInput ? definition.mapInput(json) : json;
-  const flags = Object.fromEntries(REGISTERED_SETTING_FLAGS.flatMap((key) => (options[key] === undefined ? [] : [[key, options[key]]])));
-  const config = { configurable: { ...flags, ...(await checkedSources(options)) } };
+  const input = mapWorkflowInput(workflowName(name), json);
+  const flags = settingFlags(cli, options);
+  const config = { configurable: { ...flags, ...(await checkedSources(flags)) } };
   try {
     definition.checkRequest(input, config);
   } catch (error) {
@@ -49,34 +55,25 @@ async function runRegisteredWorkflow(name: string, options: RunOptions): Promise
 
 async function run(task: string | undefined, options: RunOptions): Promise<number> {
   const name = options.workflow ?? DEFAULT_WORKFLOW;
-  const { WORKFLOW_CLIS } = await import("../workflow_clis.js");
   const { workflowName } = await import("../../graphs/registry.js");
-  const commands = await WORKFLOW_CLIS[workflowName(name)].commands();
+  const cli = CLIS.get(workflowName(name))!;
+  const commands = await cli.commands();
   if (commands.run) return commands.run(task, options);
-  return runRegisteredWorkflow(name, options);
+  return runRegisteredWorkflow(name, cli, options);
 }
 
 export function register(program: Command): void {
-  subcommand(program, "run")
+  const command = subcommand(program, "run")
     .description("Run the workflow on a new thread (the built-in demo task when none is given).")
     .argument("[task]", "the task, as text")
     .option("--task-file <file>", "a JSON task queue: [{description, type?, domain?, complexity?, deadline?}, ...]")
     .option(...THREAD_OPTION)
     .option("--workflow <name>", `the workflow to run ('orchestra workflows' lists them; default ${DEFAULT_WORKFLOW}); another workflow reads its input from --task-file`)
-    .addOption(reviewOption("pause for human review (default: always)"))
     .option("--model <spec>", "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)")
-    .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)")
-    .option("--quality-threshold <x>", "lowest quality score the validator approves (0.8)", number("--quality-threshold"))
-    .option("--max-retries <n>", "retries per failed branch (2)", number("--max-retries"))
-    .option("--max-revisions <n>", "revision rounds (2)", number("--max-revisions"))
-    .option("--max-concurrency <n>", "most branches at once (5)", number("--max-concurrency"))
-    .option("--branch-timeout-ms <ms>", "per-branch timeout (120000)", number("--branch-timeout-ms"))
-    .option("--corpus <dir>", "a folder of .md, .txt and .html files the branches search and cite")
-    .option("--mcp <file>", "a JSON file of MCP servers ({\"mcpServers\": {...}}) whose tools the branches may call")
-    .option("--web-search", "offer Tavily web search to the branches (needs TAVILY_API_KEY; off by default)")
-    .option("--tool-budget <n>", "most tool calls per branch (6)", number("--tool-budget"))
-    .option("--tool-timeout-ms <ms>", "time one tool call may take (20000)", number("--tool-timeout-ms"))
-    .option("--tool-loop-timeout-ms <ms>", "time a branch may spend calling tools (60000)", number("--tool-loop-timeout-ms"))
+    .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)");
+  // Each workflow's own settings, as its CLI declares them (WorkflowCli.runOptions).
+  addWorkflowOptions(command, [...CLIS.values()].flatMap((cli) => cli.runOptions?.() ?? []));
+  command
     .option(...JSON_OPTION)
     .addHelpText(
       "after",

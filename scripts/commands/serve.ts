@@ -25,7 +25,7 @@ const positiveNumber = (flag: string, max: number) => (value: string) => {
 
 /** Serves until SIGTERM or Ctrl-C; then stops taking runs, gives those in flight the grace period, and exits 0. */
 async function serve(options: ServeOptions): Promise<void> {
-  const { envValue } = await import("../../checkpoints/env.js");
+  const { envValue } = await import("../../db/env.js");
   // A bad ORCHESTRA_LOG_LEVEL stops the server before it connects to anything.
   const log = (await import("../../checkpoints/log.js")).rootLog("info");
   // Names this server's connections in pg_stat_activity, per deployment (schema).

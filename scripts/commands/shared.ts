@@ -5,7 +5,7 @@ import type { Checkpointer, Database } from "../../checkpoints/index.js";
 import { InputError } from "../../state/shared/errors.js";
 import { readInputFile } from "../../state/shared/input_file.js";
 import { checkThreadId } from "../../state/shared/thread_id.js";
-import type { JsonOption, ReviewerOption, RunOptions } from "../workflow_cli.js";
+import type { JsonOption, ReviewerOption, WorkflowFlags } from "../workflow_cli.js";
 
 export type { JsonOption, ReviewerOption } from "../workflow_cli.js";
 
@@ -83,19 +83,53 @@ export const JSON_OPTION = ["--json", "print the result as JSON on stdout (progr
 export const reviewOption = (description: string) => new Option("--review <mode>", description).choices(["always", "never"]);
 export const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 
+/** The options workflows add to a command, each flag once: workflows that share a step declare its flags alike. */
+export function addWorkflowOptions(command: Command, options: readonly Option[]): void {
+  const added = new Set(command.options.map((option) => option.long));
+  for (const option of options) {
+    if (added.has(option.long)) continue;
+    added.add(option.long);
+    command.addOption(option);
+  }
+}
+
 /** A subcommand of `parent`; it inherits the program's exit handling. */
 export const subcommand = (parent: Command, name: string) => parent.command(name).exitOverride();
 
 const SOURCE_FLAGS = ["corpus", "mcp", "webSearch", "toolBudget", "toolTimeoutMs", "toolLoopTimeoutMs"] as const;
+
+/** A run option with a number value: `--flag <n>`. */
+export const numberOption = (flags: string, description: string) => {
+  const option = new Option(flags, description);
+  return option.argParser(number(option.long ?? flags));
+};
+
+/** The run options of the shared sources (state/shared/sources.ts), for a workflow whose steps search and call tools. */
+export const sourceOptions = (): Option[] => [
+  new Option("--corpus <dir>", "a folder of .md, .txt and .html files the branches search and cite"),
+  new Option("--mcp <file>", "a JSON file of MCP servers ({\"mcpServers\": {...}}) whose tools the branches may call"),
+  new Option("--web-search", "offer Tavily web search to the branches (needs TAVILY_API_KEY; off by default)"),
+  numberOption("--tool-budget <n>", "most tool calls per branch (6)"),
+  numberOption("--tool-timeout-ms <ms>", "time one tool call may take (20000)"),
+  numberOption("--tool-loop-timeout-ms <ms>", "time a branch may spend calling tools (60000)"),
+];
+
+/** The run options of the shared review, merge and quality steps (state/shared/), for a workflow that ends with them. */
+export const sharedStepOptions = (): Option[] => [
+  reviewOption("pause for human review (default: always)"),
+  numberOption("--quality-threshold <x>", "lowest quality score the validator approves (0.8)"),
+  numberOption("--max-concurrency <n>", "most branches at once (5)"),
+  numberOption("--branch-timeout-ms <ms>", "per-branch timeout (120000)"),
+];
 
 /**
  * The source flags given, as settings: paths made absolute, since they are saved with the thread
  * and a resume may run from another folder; checked before anything is written, so a missing
  * corpus or a broken MCP file is one line and exit 2 rather than a branch that fails.
  */
-export async function checkedSources(options: RunOptions): Promise<Record<string, unknown>> {
+export async function checkedSources(options: WorkflowFlags): Promise<Record<string, unknown>> {
   const given = Object.fromEntries(SOURCE_FLAGS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
-  for (const key of ["corpus", "mcp"] as const) if (options[key] !== undefined) given[key] = resolve(options[key]);
+  for (const key of ["corpus", "mcp"] as const) if (typeof options[key] === "string") given[key] = resolve(options[key]);
   const { SourcesSettingsSchema, hasSources } = await import("../../state/shared/sources.js");
   const parsed = SourcesSettingsSchema.safeParse(given);
   if (!parsed.success) {

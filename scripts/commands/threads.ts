@@ -23,12 +23,13 @@ const positiveInteger = (flag: string) => (value: string) => {
  * --status filter reads only as far as it must.
  */
 export async function listThreads(db: { pool: pg.Pool; schema: string }, options: { status?: RunStatus; limit: number }): Promise<ThreadRow[]> {
-  const [{ threadsNewestFirst, threadHeads }, { workflowOfReached }, { WORKFLOW_CLIS }] = await Promise.all([
+  const [{ threadsNewestFirst, threadHeads }, { workflowOfThread }, { workflowClis }] = await Promise.all([
     import("../../checkpoints/threads.js"),
     import("../../graphs/registry.js"),
     import("../workflow_clis.js"),
   ]);
-  const channels = [...new Set(Object.values(WORKFLOW_CLIS).flatMap((cli) => cli.listedChannels))];
+  const clis = await workflowClis();
+  const channels = [...new Set([...clis.values()].flatMap((cli) => cli.listedChannels))];
   const threads = await threadsNewestFirst(db.pool, db.schema);
   const rows: ThreadRow[] = [];
   const page = Math.max(options.limit, 20);
@@ -38,7 +39,7 @@ export async function listThreads(db: { pool: pg.Pool; schema: string }, options
     for (const { threadId, createdAt, updatedAt } of times) {
       const head = heads.get(threadId);
       if (!head || rows.length >= options.limit) continue;
-      const { workflow, status, runStatus, task, reviewPoint } = WORKFLOW_CLIS[workflowOfReached(head.reached)].listThread(head);
+      const { workflow, status, runStatus, task, reviewPoint } = clis.get(workflowOfThread(head))!.listThread(head);
       if (!options.status || runStatus === options.status) rows.push({ threadId, workflow, status, task, createdAt, updatedAt, reviewPoint });
     }
   }

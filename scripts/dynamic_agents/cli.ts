@@ -1,4 +1,5 @@
 import { taskOf } from "./task.js";
+import { sharedStepOptions, sourceOptions } from "../commands/shared.js";
 import { reviewedRunStatus, reviewPointOf, type WorkflowCli } from "../workflow_cli.js";
 
 /** The dynamic agents workflow's CLI: its threads pass the same shared review steps as research threads. */
@@ -8,6 +9,6 @@ export const dynamicAgentsCli: WorkflowCli = {
     const runStatus = reviewedRunStatus(values.status, interrupts.length > 0, pending);
     return { workflow: "dynamic_agents", status: runStatus, runStatus, task: taskOf(values.taskQueue), reviewPoint: reviewPointOf(interrupts) };
   },
-  branchNodes: [],
-  commands: async () => (await import("./commands.js")).dynamicAgentsCommands,
+  runOptions: () => [...sharedStepOptions(), ...sourceOptions()],
+  commands: async () => (await import("./thread_commands.js")).dynamicAgentsCommands,
 };

@@ -1,3 +1,4 @@
+import { Option } from "commander";
 import type pg from "pg";
 import { threadWorkflow } from "../../graphs/registry.js";
 import type { WorkflowStatus } from "../../state/enterprise_workflow/state.js";
@@ -39,8 +40,12 @@ export const enterpriseWorkflowCli: WorkflowCli = {
       reviewPoint: interrupts.map(approvalStep).find((step) => step !== null) ?? null,
     };
   },
-  branchNodes: [],
-  commands: async () => (await import("./commands.js")).enterpriseWorkflowCommands,
+  resumeOptions: () => [
+    new Option("--role <role>", "engine approvals: the role you decide as (the step lists the roles that may)"),
+    new Option("--changes <json>", "engine approvals: approve with these context values changed (a JSON object)"),
+    new Option("--model <spec>", "engine threads: the model for the rest of the run (default as for 'workflow run')"),
+  ],
+  commands: async () => (await import("./thread_commands.js")).enterpriseWorkflowCommands,
 };
 
 /** For the engine's own commands (audit, pause, cancel): is this thread the engine's? */

@@ -281,7 +281,7 @@ export function childrenOf(values: Partial<EnterpriseState>): ChildLine[] {
 }
 
 /** What `show` prints of an engine thread. */
-export async function summarizeEngineThread(engine: Engine, threadId: string): Promise<EngineThreadSummary> {
+export async function summariseEngineThread(engine: Engine, threadId: string): Promise<EngineThreadSummary> {
   const snapshot = await existingSnapshot(engine, threadId);
   const values = snapshot.values as EnterpriseState;
   const waiting = await waitingFor(engine, threadId);

@@ -60,7 +60,7 @@ function reviewsOf(v: Partial<WorkflowStateType>): ReviewEntry[] {
 }
 
 /** What `show` prints: the thread's latest state, summarised. */
-export async function summarizeThread(workflow: Workflow, threadId: string): Promise<ThreadSummary> {
+export async function summariseThread(workflow: Workflow, threadId: string): Promise<ThreadSummary> {
   const snapshot = await existingSnapshot(workflow, threadId);
   const outcome = outcomeIn(threadId, snapshot);
   const v = snapshot.values as Partial<WorkflowStateType>;

@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { MAX_CONCURRENCY } from "../../state/shared/settings.js";
 import { DatabaseUnavailableError } from "../../state/shared/errors.js";
 import type { Checkpointer } from "../../checkpoints/index.js";
-import { summarizeThread, type ThreadSummary } from "./inspect.js";
+import { summariseThread, type ThreadSummary } from "./inspect.js";
 import { ListrProgress, PlainProgress, type ProgressView } from "./live_progress.js";
 import { count } from "./progress.js";
 import { promptReview } from "./review_prompt.js";
@@ -45,7 +45,7 @@ async function report(outcome: Outcome, options: JsonOption, workflow: Workflow,
   if (outcome.status === "interrupted") {
     line(`paused for review at ${outcome.review!.point}. Resume with:\n  ${resumeHint(outcome.threadId)}`);
   } else {
-    const summary = await summarizeThread(workflow, outcome.threadId);
+    const summary = await summariseThread(workflow, outcome.threadId);
     for (const text of finishedLines(outcome, summary, (Date.now() - startedAt) / 1000)) line(text);
   }
   if (options.json) {

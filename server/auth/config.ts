@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { envValue } from "../../checkpoints/env.js";
+import { envValue } from "../../db/env.js";
 import { InputError } from "../../state/shared/errors.js";
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type pg from "pg";
 import { z } from "zod";
-import { envValue } from "../../checkpoints/env.js";
+import { envValue } from "../../db/env.js";
 import { InputError } from "../../state/shared/errors.js";
 import { SsrfRefusedError, WebhookSettingsSchema, endpointName, sendWebhook } from "../../nodes/shared/webhook_transport.js";
 import type { RunBus } from "./bus.js";

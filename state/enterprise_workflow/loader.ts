@@ -30,7 +30,7 @@ export async function loadDefinitionFile(file: string): Promise<AdvancedWorkflow
 }
 
 /** The example definitions shipped with the engine, found next to this source file whatever the working directory. */
-export const SHIPPED_DEFINITIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../graphs/enterprise_workflow_definitions");
+export const SHIPPED_DEFINITIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../definitions/enterprise_workflow");
 
 /** Where definitions named rather than given are found, in order: ORCHESTRA_WORKFLOWS_DIR when set, then the shipped examples. */
 export function workflowsDirs(env: NodeJS.ProcessEnv = process.env): string[] {

@@ -4,9 +4,6 @@ import type { Graph } from "@langchain/core/runnables/graph";
 import type { BaseChannel, BaseCheckpointSaver, Pregel, PregelNode, StateSnapshot } from "@langchain/langgraph";
 import type pg from "pg";
 import type { z } from "zod";
-import type { WorkflowVariants } from "../../metrics/variants.js";
-import type { WorkflowTrigger } from "./triggers.js";
-import type { OfflineSkills } from "../../models/offline/skills.js";
 
 /** What the CLI and the server call on a compiled workflow; every workflow's compiled graph has it. */
 export interface ServableGraph {
@@ -38,26 +35,6 @@ export interface WorkflowSummary {
 export type ChildGraph = Pregel<Record<string, PregelNode>, Record<string, BaseChannel>>;
 
 export type RunRequestConfig = { configurable?: Record<string, unknown>; context?: unknown };
-
-/**
- * A workflow as graphs/registry.ts lists it under its name (the graph id: the thread's assistant
- * on the server and the key in langgraph.json): the facts listing and telling threads apart need,
- * and the loader of the rest, so reading the registry loads no graph.
- */
-export interface WorkflowEntry {
-  description: string;
-  /** The module and export langgraph.json serves, relative to the project root. */
-  servedGraph: `./graphs/${string}.ts:graph`;
-  /** Its graph's node names (START aside): a thread's workflow is told by the nodes it reached. A test checks them against the graph. */
-  nodes: readonly string[];
-  load(): Promise<WorkflowDefinition>;
-  /** The tables the workflow keeps beside the checkpoints, for `orchestra db` and the server's start: loads no graph. */
-  storage?(): Promise<WorkflowStorage>;
-  /** For a workflow that runs named variants (the engine's definitions): metrics and the optimizer measure each as a workflow of its own. */
-  variants?(): Promise<WorkflowVariants>;
-  /** Triggers the workflow declares in its own files (the engine's definitions); graphs/triggers.yaml holds the others'. */
-  triggers?(): Promise<WorkflowTrigger[]>;
-}
 
 /** A workflow's own tables in the checkpoints' schema, from checkpoints/<workflow>/. */
 export interface WorkflowStorage {
@@ -91,14 +68,6 @@ export interface WorkflowDefinition<Compiled extends ServableGraph = ServableGra
   configurationSchema: z.ZodType;
   /** The nodes that pause for a human decision; empty when the workflow never asks. */
   reviewPoints: readonly string[];
-  /** The offline model's answers to this workflow's own structured outputs, by tool name. */
-  offlineSkills: OfflineSkills;
-  /**
-   * The input mapping: what a task file or a run request may give, as the graph's input (a bare
-   * list of tasks becomes `{taskQueue}`: state/shared/tasks.ts). Applied by the CLI and the server
-   * alike before checkRequest; absent, the input is the graph's as given.
-   */
-  mapInput?(input: unknown): unknown;
   /** Throws InputError, with the CLI's one-line message, for a run the workflow would refuse. */
   checkRequest(input: unknown, config: RunRequestConfig): void;
   /** A thread's standing read from its latest values. */

@@ -68,7 +68,7 @@ async function checkpointRows(threadId: string): Promise<number> {
 
 describe("workflow validate and refused runs", () => {
   it("a shipped example is valid: exit 0", async () => {
-    const result = await orchestra(["workflow", "validate", path.join(PROJECT_ROOT, "graphs/enterprise_workflow_definitions/ecommerce_order.yaml"), "--json"]);
+    const result = await orchestra(["workflow", "validate", path.join(PROJECT_ROOT, "definitions/enterprise_workflow/ecommerce_order.yaml"), "--json"]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ valid: true, name: "ecommerce_order", version: "1.0", steps: 6 });
   });

@@ -261,7 +261,7 @@ describe("definitions by name", () => {
   it("a name with no stored definition fails the run, saying where it looked", async () => {
     const state = await run("no-such-workflow");
     expect(state.status).toBe("FAILED");
-    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*enterprise_workflow_definitions; give a definition/);
+    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*definitions\/enterprise_workflow; give a definition/);
   });
 });
 

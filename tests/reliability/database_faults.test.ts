@@ -77,7 +77,7 @@ describe("Postgres unreachable mid-run", () => {
       const exited = finished(child);
       await until(async () => when(await readCallLog(log)), name);
       proxy.cut();
-      let failed;
+      let failed: Awaited<typeof exited>;
       try {
         failed = await exited;
       } finally {

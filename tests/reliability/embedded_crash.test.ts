@@ -3,7 +3,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCheckpointer, startEmbeddedPostgres } from "../../checkpoints/index.js";
-import { pidOwner, readPostmasterPid } from "../../checkpoints/pidfile.js";
+import { pidOwner, readPostmasterPid } from "../../db/pidfile.js";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { readCallLog, until } from "../support/calls.js";
 import { finished, jsonResult, runCli, spawnCli } from "../support/cli.js";

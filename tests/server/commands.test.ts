@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { maskDatabaseUrl } from "../../checkpoints/database_url.js";
+import { maskDatabaseUrl } from "../../db/database_url.js";
 import { until } from "../support/calls.js";
 import { finished, runCli, spawnCli } from "../support/cli.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";

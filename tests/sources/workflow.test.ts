@@ -157,6 +157,7 @@ describe("orchestra run over sources", () => {
 
     const dirty = await completedRun(["--corpus", memo(planted), "--thread", "planted", KESTREL]);
     const clean = await completedRun(["--corpus", memo(inert), "--thread", "inert", KESTREL]);
+    expect(clean.report).not.toContain(planted);
     expect(dirty.report).toContain(`"Kestrel field sensor battery in freezing temperatures: ${planted}"`);
     expect(references(dirty.report!).map((r) => r.sourceId)).toContain("corpus:reference/kestrel-memo.md");
     expect(await routes("planted")).toEqual(await routes("inert"));

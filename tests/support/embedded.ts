@@ -2,7 +2,7 @@ import { chmod, mkdtemp } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from "../../checkpoints/embedded.js";
+import { startEmbeddedPostgres, type EmbeddedPostgres, type EmbeddedPostgresOptions } from "../../db/embedded.js";
 
 /** A port the OS has just handed out on the loopback interface, and released. */
 export function osPort(): Promise<number> {

@@ -4,7 +4,7 @@
 //   stay:       idles until signalled;
 //   leave:      ends at once, with exit code 3;
 //   own-sigint: idles, and on SIGINT its own handler lets the process end with exit code 4.
-import { startEmbeddedPostgres } from "../../checkpoints/embedded.js";
+import { startEmbeddedPostgres } from "../../db/embedded.js";
 
 const [dataDir, port, mode] = process.argv.slice(2);
 await startEmbeddedPostgres({ dataDir, port: Number(port) });

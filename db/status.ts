@@ -1,4 +1,4 @@
-import type { Checkpointer } from "./index.js";
+import type { Checkpointer } from "../checkpoints/index.js";
 
 /** Where the checkpoints live and what their tables hold; `migrations` is null before the tables are set up. */
 export interface DatabaseStatus {

@@ -12,18 +12,25 @@ import {
   driveEngine,
   openEngine,
   renderEngineSummary,
-  summarizeEngineThread,
+  summariseEngineThread,
   terminalDecider,
   waitingFor,
 } from "./engine.js";
 import type { Checkpointer } from "../../checkpoints/index.js";
 import { shellCommand } from "../shell_command.js";
 
+/** `orchestra resume`'s options, with those the engine's CLI adds (cli.ts). */
+interface EngineResumeOptions extends ResumeOptions {
+  role?: string;
+  changes?: string;
+  model?: string;
+}
+
 /**
  * An engine thread resumed: an approval answered (flags, or the terminal prompt), a pause lifted,
  * or a crashed run continued.
  */
-async function resume(db: Checkpointer, threadId: string, options: ResumeOptions): Promise<number> {
+async function resume(db: Checkpointer, threadId: string, options: EngineResumeOptions): Promise<number> {
   if (options.feedback !== undefined || options.edit !== undefined) throw new InputError("--feedback and --edit are for research threads: answer an engine approval with --approve or --reject (--changes JSON) and --role");
   const { engine } = await openEngine(db);
   const reviewer = reviewerName(options);
@@ -70,7 +77,7 @@ async function replay(db: Checkpointer, threadId: string, options: ReplayOptions
 
 export const enterpriseWorkflowCommands: WorkflowCommands = {
   show: async (db, threadId, options) => {
-    const summary = await summarizeEngineThread((await openEngine(db)).engine, threadId);
+    const summary = await summariseEngineThread((await openEngine(db)).engine, threadId);
     return options.json ? JSON.stringify(summary) : renderEngineSummary(summary);
   },
   history: async (db, threadId) => threadHistory((await openEngine(db)).engine, threadId, { branchNodes: [], reviewPoints: [] }),
