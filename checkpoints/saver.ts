@@ -8,7 +8,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type pg from "pg";
-import { leaseLost, ThreadFence } from "./thread_lock.js";
+import { LEASE_TOKEN_KEY, leaseLost, ThreadFence } from "./thread_lock.js";
 import { nextChannelVersion, storedVersion, withLoadedVersions, withStoredVersions } from "./versions.js";
 
 /**
@@ -107,7 +107,7 @@ export class BatchedPostgresSaver extends PostgresSaver {
       checkpoint_id,
       this._dumpCheckpoint(withStoredVersions(checkpoint)),
       serializedMetadata,
-      this.fence.tokenOf(thread_id),
+      this.tokenFor(config),
       ...blobs.map((b) => b[5] ?? null),
     ]);
     if (!rows[0]?.open) throw leaseLost(thread_id);
@@ -121,10 +121,16 @@ export class BatchedPostgresSaver extends PostgresSaver {
     return withLoadedVersions(await super._loadCheckpoint(checkpoint, channelValues));
   }
 
+  /** The lease a write is made under: the run's own (its config), else the one this process holds on the thread. */
+  private tokenFor(config: RunnableConfig): string | null {
+    const carried = config.configurable?.[LEASE_TOKEN_KEY];
+    return typeof carried === "string" ? carried : this.fence.tokenOf(config.configurable?.thread_id);
+  }
+
   override async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string): Promise<void> {
     if (writes.length === 0) return;
     const { thread_id, checkpoint_ns, checkpoint_id } = config.configurable ?? {};
-    const token = this.fence.tokenOf(thread_id);
+    const token = this.tokenFor(config);
     const rows = (await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes)).map((row): FencedRow => [...row, token]);
     // Special channels (errors, interrupts, resumes) overwrite their slot, at once. One
     // statement cannot update a row twice: of writes to the same slot, the last is what

@@ -67,6 +67,15 @@ export function leaseSql(schema: string, lease = leaseMs()) {
  * listed here against its token in the same statement. A lost lease stays listed, so its writes
  * keep being refused, until the holder lets go of it.
  */
+/**
+ * The configurable key a server run carries its lease token under, from the run's start to its
+ * last write. The saver fences by it before the process-wide ThreadFence: a write LangGraph still
+ * flushes after the run stopped (its lease lost, its token forgotten) then carries the lost token
+ * and is refused, rather than carrying none and passing as a write of a thread not leased here.
+ * "__" keeps it out of checkpoint metadata.
+ */
+export const LEASE_TOKEN_KEY = "__orchestra_lease_token";
+
 export class ThreadFence {
   private readonly tokens = new Map<string, string>();
 

@@ -30,6 +30,10 @@ async function serve(options: ServeOptions): Promise<void> {
   const log = (await import("../../checkpoints/log.js")).rootLog("info");
   // Names this server's connections in pg_stat_activity, per deployment (schema).
   process.env.PGAPPNAME ??= `orchestra serve ${envValue("ORCHESTRA_DB_SCHEMA") ?? "public"}`;
+  // A stopped run's save that LangGraph still flushes can fail once nothing awaits it (a lease
+  // lost, the database restarting): its run is owned by its lease and taken over, so one such
+  // failure is logged, not a reason to end every other run this server holds.
+  process.on("unhandledRejection", (reason) => log.error({ err: reason instanceof Error ? reason.message : String(reason) }, "a background promise failed"));
   const { startOrchestraServer } = await import("../../server/main.js");
   const server = await startOrchestraServer({
     port: options.port,

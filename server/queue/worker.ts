@@ -7,7 +7,7 @@ import { type CancelAction, type RunOutcome, type RunQueue, type RunRow } from "
 import { errorBody } from "../serialise.js";
 import { deleteUnreferencedBlobs } from "../storage/threads.js";
 import { inTransaction } from "../../checkpoints/transaction.js";
-import { LeaseHolder, leaseLost, type ThreadFence } from "../../checkpoints/thread_lock.js";
+import { LEASE_TOKEN_KEY, LeaseHolder, leaseLost, type ThreadFence } from "../../checkpoints/thread_lock.js";
 import { LeaseLostError } from "../../state/shared/errors.js";
 import type { Logger } from "pino";
 import { RunLog, runInFlight } from "../../checkpoints/log.js";
@@ -227,6 +227,7 @@ export class RunWorkers {
         ...kwargs.config.configurable,
         thread_id: run.thread_id,
         run_id: run.run_id,
+        [LEASE_TOKEN_KEY]: run.lease_token,
         ...(!resumed && kwargs.checkpoint_id ? { checkpoint_id: kwargs.checkpoint_id } : {}),
       },
       ...(kwargs.context !== undefined ? { context: kwargs.context } : {}),
