@@ -9,6 +9,11 @@ export interface TemplateStats {
   failures: number;
   /** Mean quality of its successful runs; null before the first. */
   averageQuality: number | null;
+  /** Mean seconds of its monitored agents' runs (monitoringEnabled); null before the first. */
+  meanSeconds: number | null;
+  /** Its monitored agents' runs that ended in an error, and the latest error. */
+  errors: number;
+  lastError: string | null;
 }
 
 /**
@@ -23,6 +28,8 @@ export interface AgentOutcome {
   status: "success" | "failed";
   /** The run's quality, for a success. */
   quality: number | null;
+  /** Recorded only for an agent whose specification has monitoringEnabled. */
+  monitoring?: { startedAt: string; seconds: number; error: string | null };
 }
 
 export interface AgentStatsStore {
@@ -49,6 +56,12 @@ export async function setUpAgentStats(pool: pg.Pool, schema: string): Promise<vo
         created_at  timestamptz NOT NULL DEFAULT now(),
         finished_at timestamptz
       )`);
+    // Monitoring (monitoringEnabled) came later: tables made before it gain its columns here.
+    await client.query(`
+      ALTER TABLE "${schema}".${AGENT_RUNS_TABLE}
+        ADD COLUMN IF NOT EXISTS started_at timestamptz,
+        ADD COLUMN IF NOT EXISTS seconds double precision,
+        ADD COLUMN IF NOT EXISTS error text`);
     await client.query(`CREATE INDEX IF NOT EXISTS ${AGENT_RUNS_TABLE}_type ON "${schema}".${AGENT_RUNS_TABLE} (agent_type)`);
   });
 }
@@ -80,22 +93,36 @@ export class PostgresAgentStats implements AgentStatsStore {
 
   async recordOutcome(outcome: AgentOutcome): Promise<void> {
     const { pool, name } = await this.table();
+    const { monitoring } = outcome;
     await pool.query(
-      `INSERT INTO ${name} (agent_id, thread_id, agent_type, status, quality, finished_at)
-       VALUES ($1, $2, $3, $4, $5, now())
-       ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, quality = excluded.quality, finished_at = now()`,
-      [outcome.agentId, outcome.threadId, outcome.agentType, outcome.status, outcome.quality],
+      `INSERT INTO ${name} (agent_id, thread_id, agent_type, status, quality, finished_at, started_at, seconds, error)
+       VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8)
+       ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, quality = excluded.quality, finished_at = now(),
+         started_at = excluded.started_at, seconds = excluded.seconds, error = excluded.error`,
+      [outcome.agentId, outcome.threadId, outcome.agentType, outcome.status, outcome.quality, monitoring?.startedAt ?? null, monitoring?.seconds ?? null, monitoring?.error ?? null],
     );
   }
 
   async readStats(): Promise<Record<string, TemplateStats>> {
     const { pool, name } = await this.table();
-    const { rows } = await pool.query<{ agent_type: string; creations: string; successes: string; failures: string; average_quality: number | null }>(
+    const { rows } = await pool.query<{
+      agent_type: string;
+      creations: string;
+      successes: string;
+      failures: string;
+      average_quality: number | null;
+      mean_seconds: number | null;
+      errors: string;
+      last_error: string | null;
+    }>(
       `SELECT agent_type,
               count(*) AS creations,
               count(*) FILTER (WHERE status = 'success') AS successes,
               count(*) FILTER (WHERE status = 'failed') AS failures,
-              avg(quality) FILTER (WHERE status = 'success') AS average_quality
+              avg(quality) FILTER (WHERE status = 'success') AS average_quality,
+              avg(seconds) AS mean_seconds,
+              count(error) AS errors,
+              (array_agg(error ORDER BY finished_at DESC) FILTER (WHERE error IS NOT NULL))[1] AS last_error
        FROM ${name} GROUP BY agent_type`,
     );
     return Object.fromEntries(
@@ -106,6 +133,9 @@ export class PostgresAgentStats implements AgentStatsStore {
           successes: Number(row.successes),
           failures: Number(row.failures),
           averageQuality: row.average_quality,
+          meanSeconds: row.mean_seconds,
+          errors: Number(row.errors),
+          lastError: row.last_error,
         },
       ]),
     );

@@ -11,6 +11,10 @@ export interface AgentTemplate {
   /** Reserved per agent; an agent needing fewer tokens than this wastes the rest. */
   memoryMb: number;
   tokens: number;
+  /** How many of its agents one run may have working at once; the specification's default (3) when absent. */
+  maxConcurrentTasks?: number;
+  /** Whether its agents' timings and errors are recorded for `orchestra agents`; on when absent. */
+  monitoringEnabled?: boolean;
   specialise(requirement: AgentRequirement): Record<string, unknown>;
 }
 

@@ -153,9 +153,9 @@ describe("orchestra agents", () => {
 
     const table = await runCli(["agents"], ownEnv);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout.split("\n")[0]).toMatch(/^template +created +success +quality +capabilities$/);
-    expect(table.stdout).toMatch(/^research_specialist +2 +100% +\d\.\d{3} +research$/m);
-    expect(table.stdout).toMatch(/^synthesis_specialist +0 +100% +- +synthesis$/m);
+    expect(table.stdout.split("\n")[0]).toMatch(/^template +created +success +quality +mean s +errors +capabilities$/);
+    expect(table.stdout).toMatch(/^research_specialist +2 +100% +\d\.\d{3} +\d+\.\d{3} +0 +research$/m);
+    expect(table.stdout).toMatch(/^synthesis_specialist +0 +100% +- +- +0 +synthesis$/m);
   });
 });
 

@@ -10,7 +10,8 @@ export function register(program: Command): void {
     .addHelpText(
       "after",
       examples("orchestra agents", "orchestra agents --json") +
-        "\n\nThe --json result: [{agentType, capabilities, creations, successRate, averageQuality}]." +
+        "\n\nThe --json result: [{agentType, capabilities, creations, successRate, averageQuality, meanSeconds, errors, lastError}]." +
+        "\nmeanSeconds, errors and lastError come from agents whose template has monitoring on (monitoringEnabled, the default)." +
         "\nA template with no finished agent has success rate 1: selection trusts it until history says otherwise.",
     )
     .action(async (options: JsonOption) => {
@@ -27,12 +28,14 @@ export function register(program: Command): void {
         return;
       }
       const width = Math.max(...rows.map((row) => row.agentType.length));
-      process.stdout.write(`${"template".padEnd(width)}  created  success  quality  capabilities\n`);
+      process.stdout.write(`${"template".padEnd(width)}  created  success  quality  mean s  errors  capabilities\n`);
       for (const row of rows) {
         const quality = row.averageQuality === null ? "-" : row.averageQuality.toFixed(3);
+        const seconds = row.meanSeconds === null ? "-" : row.meanSeconds.toFixed(3);
         process.stdout.write(
-          `${row.agentType.padEnd(width)}  ${String(row.creations).padStart(7)}  ${percent(row.successRate).padStart(7)}  ${quality.padStart(7)}  ${row.capabilities.join(", ")}\n`,
+          `${row.agentType.padEnd(width)}  ${String(row.creations).padStart(7)}  ${percent(row.successRate).padStart(7)}  ${quality.padStart(7)}  ${seconds.padStart(6)}  ${String(row.errors).padStart(6)}  ${row.capabilities.join(", ")}\n`,
         );
+        if (row.lastError) process.stdout.write(`${"".padEnd(width)}  last error: ${row.lastError}\n`);
       }
     });
 }
