@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { openCheckpointer, type CheckpointerOptions } from "../index.js";
 import { inTransaction } from "../transaction.js";
+import { TemplateFileSchema, type TemplateFile } from "../../state/dynamic_agents/templates.js";
 
 /** A template's recorded history, as this store keeps it. */
 export interface TemplateStats {
@@ -36,9 +37,13 @@ export interface AgentStatsStore {
   recordCreated(agents: readonly { agentId: string; threadId: string; agentType: string }[]): Promise<void>;
   recordOutcome(outcome: AgentOutcome): Promise<void>;
   readStats(): Promise<Record<string, TemplateStats>>;
+  /** Templates registered from files, in the workflow's own schema beside the statistics. */
+  registerTemplate(template: TemplateFile): Promise<void>;
+  readTemplates(): Promise<TemplateFile[]>;
 }
 
 export const AGENT_RUNS_TABLE = "agent_runs";
+export const AGENT_TEMPLATES_TABLE = "agent_templates";
 
 /** Creates the table if missing; safe to repeat and to run from several processes at once. */
 export async function setUpAgentStats(pool: pg.Pool, schema: string): Promise<void> {
@@ -62,6 +67,12 @@ export async function setUpAgentStats(pool: pg.Pool, schema: string): Promise<vo
         ADD COLUMN IF NOT EXISTS started_at timestamptz,
         ADD COLUMN IF NOT EXISTS seconds double precision,
         ADD COLUMN IF NOT EXISTS error text`);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS "${schema}".${AGENT_TEMPLATES_TABLE} (
+        agent_type    text PRIMARY KEY,
+        definition    jsonb NOT NULL,
+        registered_at timestamptz NOT NULL DEFAULT now()
+      )`);
     await client.query(`CREATE INDEX IF NOT EXISTS ${AGENT_RUNS_TABLE}_type ON "${schema}".${AGENT_RUNS_TABLE} (agent_type)`);
   });
 }
@@ -73,11 +84,27 @@ export class PostgresAgentStats implements AgentStatsStore {
     private readonly connection: () => Promise<{ pool: pg.Pool; schema: string }>,
   ) {}
 
-  private async table(): Promise<{ pool: pg.Pool; name: string }> {
+  private async table(table: string = AGENT_RUNS_TABLE): Promise<{ pool: pg.Pool; name: string }> {
     const { pool, schema } = await this.connection();
     this.ready ??= setUpAgentStats(pool, schema);
     await this.ready;
-    return { pool, name: `"${schema}".${AGENT_RUNS_TABLE}` };
+    return { pool, name: `"${schema}".${table}` };
+  }
+
+  /** Registering a name again replaces its definition: the file is the template's source. */
+  async registerTemplate(template: TemplateFile): Promise<void> {
+    const { pool, name } = await this.table(AGENT_TEMPLATES_TABLE);
+    await pool.query(
+      `INSERT INTO ${name} (agent_type, definition) VALUES ($1, $2)
+       ON CONFLICT (agent_type) DO UPDATE SET definition = excluded.definition, registered_at = now()`,
+      [template.agentType, JSON.stringify(template)],
+    );
+  }
+
+  async readTemplates(): Promise<TemplateFile[]> {
+    const { pool, name } = await this.table(AGENT_TEMPLATES_TABLE);
+    const { rows } = await pool.query<{ definition: unknown }>(`SELECT definition FROM ${name} ORDER BY agent_type`);
+    return rows.map((row) => TemplateFileSchema.parse(row.definition));
   }
 
   async recordCreated(agents: readonly { agentId: string; threadId: string; agentType: string }[]): Promise<void> {

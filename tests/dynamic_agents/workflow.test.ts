@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { agentStatsOn } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { compileDynamicAgents, dynamicAgentsBuilder } from "../../graphs/dynamic_agents.js";
-import { AGENT_TEMPLATES, type TemplateRegistry } from "../../state/dynamic_agents/templates.js";
+import { AGENT_TEMPLATES, parseTemplateFile, type TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import { FAULTS_ENV, LATENCY_ENV, offlineCallCounts, resetOfflineCallCounts, type FaultPlan } from "../../models/offline/runtime.js";
 import { ledgerProblems } from "../../nodes/dynamic_agents/resources.js";
 import { summariseAgents } from "../../nodes/dynamic_agents/summary.js";
@@ -225,5 +225,15 @@ describe("the dynamic agents workflow", () => {
         { status: "success", started_at: null, seconds: null },
       ]);
     });
+  });
+
+  it("runs an agent of a registered template for a task no built-in template covers", async () => {
+    const stats = agentStatsOn(pool, db.schema);
+    await stats.registerTemplate(
+      parseTemplateFile({ agentType: "fact_checker", capabilities: ["validation"], role: "You check facts.", memoryMb: 512, tokens: 4000, parameters: { strictness: "high" } }),
+    );
+    const { state, agents } = await run("registered", [{ description: "Check the claims of the vendor's datasheet", capabilities: ["validation"] }]);
+    expect(statuses(agents)).toEqual([["registered/agent-0", "fact_checker", "completed"]]);
+    expect(state.agents["registered/agent-0"]!.specification!.specializationParameters).toMatchObject({ strictness: "high", iteration_limit: 3 });
   });
 });
