@@ -36,7 +36,7 @@ export function dynamicAgentsBuilder(stats: AgentStatsStore, registry: TemplateR
     .addNode("dynamic_agent", dynamicAgentNode(stats))
     .addNode("coordination", coordinationNode(stats, registry))
     .addEdge(START, "agent_generator")
-    .addConditionalEdges("agent_generator", routeToAgents(registry), ["dynamic_agent", "coordination"])
+    .addConditionalEdges("agent_generator", routeToAgents(stats, registry), ["dynamic_agent", "coordination"])
     .addNode("sync_point_manager", agentsSyncPoint)
     .addNode("branch_merger", agentsMerger)
     .addNode("quality_validator", agentsQualityValidator)

@@ -1,7 +1,7 @@
 import { Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { AgentStatsStore, TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsTimelineEvent, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
-import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
+import { withRegistered, type TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import {
   dynamicAgentsSettings,
   type AgentRecord,
@@ -58,8 +58,14 @@ export function agentCreationEvent(node: string, records: readonly AgentRecord[]
   };
 }
 
-export function agentGeneratorNode(stats: AgentStatsStore, registry: TemplateRegistry) {
+/** The built-in templates and those registered with `orchestra agents add`, read at each step that needs them. */
+export async function runRegistry(stats: AgentStatsStore, builtIn: TemplateRegistry): Promise<TemplateRegistry> {
+  return withRegistered(builtIn, await stats.readTemplates());
+}
+
+export function agentGeneratorNode(stats: AgentStatsStore, builtIn: TemplateRegistry) {
   return async function agentGenerator(state: DynamicAgentsStateType, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+    const registry = await runRegistry(stats, builtIn);
     const threadId = String(config.configurable?.thread_id ?? "");
     // The settings the input carried win: the CLI checkpoints its flags there, so a resume keeps them.
     const settings = dynamicAgentsSettings(state.settings ? { configurable: state.settings } : config);
@@ -99,8 +105,9 @@ export function agentTaskInput(
 }
 
 /** A Send per instantiated agent; with none, straight on to coordination. */
-export function routeToAgents(registry: TemplateRegistry) {
-  return function route(state: DynamicAgentsStateType): Send[] | "coordination" {
+export function routeToAgents(stats: AgentStatsStore, builtIn: TemplateRegistry) {
+  return async function route(state: DynamicAgentsStateType): Promise<Send[] | "coordination"> {
+    const registry = await runRegistry(stats, builtIn);
     // Only the source keys travel: each Send is saved with the step's writes.
     const sources = hasSources(state.settings!) ? { sources: SourcesSettingsSchema.parse(state.settings) } : {};
     const allocations = new Map(state.resourceLedger.filter((e) => e.kind === "allocate").map((e) => [e.agentId, e]));

@@ -4,7 +4,7 @@ import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsUpdate } from
 import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
 import { now } from "../../state/shared/time.js";
-import { agentTaskInput, isCoordinator } from "./agent_generator.js";
+import { agentTaskInput, isCoordinator, runRegistry } from "./agent_generator.js";
 import { runAndRecord } from "./dynamic_agent.js";
 import { poolCapacity } from "./resources.js";
 import { instantiate } from "./specification.js";
@@ -37,8 +37,9 @@ export function coordinationInputs(
  * the pool the others have given back, runs it on their outputs, and records how every agent ended.
  * Their results then go to the shared steps (nodes/dynamic_agents/integration.ts).
  */
-export function coordinationNode(stats: AgentStatsStore, registry: TemplateRegistry) {
+export function coordinationNode(stats: AgentStatsStore, builtIn: TemplateRegistry) {
   return async function coordination(state: DynamicAgentsStateType, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+    const registry = await runRegistry(stats, builtIn);
     const settings = state.settings!;
     const record = Object.values(state.agents).find((r) => isCoordinator(r.requirement) && r.status === "deferred");
     let agents = state.agents;

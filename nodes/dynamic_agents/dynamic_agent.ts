@@ -3,7 +3,7 @@ import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { AgentStatsStore } from "../../checkpoints/dynamic_agents/agent_stats.js";
+import type { AgentOutcome, AgentStatsStore } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { abortable, Deadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
 import type { AgentTaskInput, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
@@ -12,6 +12,7 @@ import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../.
 import { now } from "../../state/shared/time.js";
 import { dataQualityScore } from "../shared/findings.js";
 import { researchSources } from "../shared/sources/sourced_research.js";
+import { concurrencyKey, withinConcurrencyLimit } from "./concurrency.js";
 import { agentPrompt, agentSourcesBrief } from "./prompts.js";
 import { releaseOf } from "./resources.js";
 
@@ -107,8 +108,17 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
   };
 }
 
+/** What monitoring records of an agent's run: when it started, how long it took, how it failed. */
+export function agentMonitoring(result: AgentResult): NonNullable<AgentOutcome["monitoring"]> {
+  return {
+    startedAt: result.startedAt,
+    seconds: result.performance.executionTime,
+    error: result.error ? `${result.error.kind}: ${result.error.message}` : null,
+  };
+}
+
 /**
- * Runs the agent, records its outcome in the statistics, and gives back its allocation. The
+ * Runs the agent once its template has a free slot (maxConcurrentTasks), records its outcome in the statistics, and gives back its allocation. The
  * caller writes the result and the release in one update: LangGraph saves a task's writes
  * together, so an agent that finished has released exactly once, and one cut off by a crash has
  * done neither and runs again on resume.
@@ -118,13 +128,18 @@ export async function runAndRecord(
   config: LangGraphRunnableConfig,
   stats: AgentStatsStore,
 ): Promise<{ result: AgentResult; release: LedgerEntry }> {
-  const result = await runAgent(input, config);
+  const threadId = String(config.configurable?.thread_id ?? "");
+  const { specification } = input;
+  const result = await withinConcurrencyLimit(concurrencyKey(threadId, specification.agentType), specification.maxConcurrentTasks, config.signal, () =>
+    runAgent(input, config),
+  );
   await stats.recordOutcome({
     agentId: input.agentId,
-    threadId: String(config.configurable?.thread_id ?? ""),
+    threadId,
     agentType: result.agentType,
     status: result.status,
     quality: result.status === "success" ? result.performance.dataQualityScore : null,
+    ...(specification.monitoringEnabled ? { monitoring: agentMonitoring(result) } : {}),
   });
   return { result, release: releaseOf(input.allocation) };
 }

@@ -38,6 +38,8 @@ export function specify(
     specializationParameters: specializationParameters(template, requirement),
     ...(requirement.timeLimitSeconds === undefined ? {} : { timeoutSeconds: requirement.timeLimitSeconds }),
     qualityThresholds: { dataQuality: DEFAULT_QUALITY_THRESHOLD },
+    ...(template.maxConcurrentTasks === undefined ? {} : { maxConcurrentTasks: template.maxConcurrentTasks }),
+    ...(template.monitoringEnabled === undefined ? {} : { monitoringEnabled: template.monitoringEnabled }),
   } satisfies Partial<AgentSpecification>);
   return { agentId, requirement, candidates, specification, status: "deferred" };
 }

@@ -53,6 +53,10 @@ export interface TemplateSummary {
   creations: number;
   successRate: number;
   averageQuality: number | null;
+  /** From the monitored agents (monitoringEnabled): mean seconds per run, runs that ended in an error, the latest error. */
+  meanSeconds: number | null;
+  errors: number;
+  lastError: string | null;
 }
 
 const nullableRound = (x: number | null | undefined) => (x === null || x === undefined ? null : round(x));
@@ -67,6 +71,9 @@ export function summariseTemplates(registry: TemplateRegistry, stats: Readonly<R
       successRate: successRate(stats[template.agentType]),
       // Postgres's avg of the agents' 3-decimal scores carries float noise (0.8765000000000001) into --json.
       averageQuality: nullableRound(stats[template.agentType]?.averageQuality),
+      meanSeconds: nullableRound(stats[template.agentType]?.meanSeconds),
+      errors: stats[template.agentType]?.errors ?? 0,
+      lastError: stats[template.agentType]?.lastError ?? null,
     }))
     .sort((a, b) => (a.agentType < b.agentType ? -1 : 1));
 }

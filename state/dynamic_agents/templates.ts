@@ -1,4 +1,6 @@
-import { DEFAULT_QUALITY_THRESHOLD, DEFAULT_TIMEOUT_SECONDS, type AgentCapability, type AgentRequirement } from "./types.js";
+import { z } from "zod";
+import { InputError } from "../shared/errors.js";
+import { AgentCapabilitySchema, DEFAULT_QUALITY_THRESHOLD, DEFAULT_TIMEOUT_SECONDS, type AgentCapability, type AgentRequirement } from "./types.js";
 
 /**
  * An agent template: the capabilities it covers, the role it plays in its prompt, what one of
@@ -11,6 +13,10 @@ export interface AgentTemplate {
   /** Reserved per agent; an agent needing fewer tokens than this wastes the rest. */
   memoryMb: number;
   tokens: number;
+  /** How many of its agents one run may have working at once; the specification's default (3) when absent. */
+  maxConcurrentTasks?: number;
+  /** Whether its agents' timings and errors are recorded for `orchestra agents`; on when absent. */
+  monitoringEnabled?: boolean;
   specialise(requirement: AgentRequirement): Record<string, unknown>;
 }
 
@@ -87,4 +93,45 @@ export const AGENT_TEMPLATES: TemplateRegistry = Object.fromEntries(
 /** A template's parameters for a requirement: its own, then the performance parameters every agent gets. */
 export function specializationParameters(template: AgentTemplate, requirement: AgentRequirement): Record<string, unknown> {
   return { ...template.specialise(requirement), ...performanceParameters(requirement) };
+}
+
+/**
+ * A template registered from a file (`orchestra agents add FILE`). A file carries no code, so its
+ * specialisation parameters are fixed; the performance parameters are added as for every template.
+ */
+export const TemplateFileSchema = z
+  .object({
+    agentType: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be lower-case letters, digits and _, starting with a letter"),
+    capabilities: z.array(AgentCapabilitySchema).min(1, "must name at least one capability"),
+    role: z.string().trim().min(1, "must not be empty").max(4000),
+    memoryMb: z.number().int().min(1).max(1_048_576),
+    tokens: z.number().int().min(1).max(100_000_000),
+    maxConcurrentTasks: z.number().int().min(1).max(100).optional(),
+    monitoringEnabled: z.boolean().optional(),
+    parameters: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type TemplateFile = z.infer<typeof TemplateFileSchema>;
+
+/** Checks a template file's content; throws InputError with one line naming the field and the fix. */
+export function parseTemplateFile(raw: unknown): TemplateFile {
+  const parsed = TemplateFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InputError(`invalid agent template: ${issue.path.length ? issue.path.join(".") : "file"}: ${issue.message}`);
+  }
+  if (AGENT_TEMPLATES[parsed.data.agentType]) {
+    throw new InputError(`invalid agent template: agentType: ${parsed.data.agentType} is a built-in template; choose another name`);
+  }
+  return parsed.data;
+}
+
+export function templateFromFile(file: TemplateFile): AgentTemplate {
+  const { parameters, ...template } = file;
+  return { ...template, specialise: () => ({ ...parameters }) };
+}
+
+/** The built-in templates, then the registered ones; a registered one never replaces a built-in. */
+export function withRegistered(builtIn: TemplateRegistry, registered: readonly TemplateFile[]): TemplateRegistry {
+  return { ...Object.fromEntries(registered.map((file) => [file.agentType, templateFromFile(file)])), ...builtIn };
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AGENT_RUNS_TABLE } from "../../checkpoints/dynamic_agents/agent_stats.js";
+import { AGENT_RUNS_TABLE, AGENT_TEMPLATES_TABLE } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import type { TemplateSummary } from "../../nodes/dynamic_agents/summary.js";
 import pg from "pg";
 import { jsonResult, runCli } from "../support/cli.js";
@@ -153,9 +153,9 @@ describe("orchestra agents", () => {
 
     const table = await runCli(["agents"], ownEnv);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout.split("\n")[0]).toMatch(/^template +created +success +quality +capabilities$/);
-    expect(table.stdout).toMatch(/^research_specialist +2 +100% +\d\.\d{3} +research$/m);
-    expect(table.stdout).toMatch(/^synthesis_specialist +0 +100% +- +synthesis$/m);
+    expect(table.stdout.split("\n")[0]).toMatch(/^template +created +success +quality +mean s +errors +capabilities$/);
+    expect(table.stdout).toMatch(/^research_specialist +2 +100% +\d\.\d{3} +\d+\.\d{3} +0 +research$/m);
+    expect(table.stdout).toMatch(/^synthesis_specialist +0 +100% +- +- +0 +synthesis$/m);
   });
 });
 
@@ -213,4 +213,41 @@ describe("a dynamic_agents thread paused at its review", () => {
     expect(again.stderr.trim()).toBe(`orchestra: thread ${threadId} has already finished (completed): nothing to resume`);
     // Eleven processes, each opening the database and loading the workflow.
   }, 300_000);
+});
+
+describe("orchestra agents add", () => {
+  const FACT_CHECKER = { agentType: "fact_checker", capabilities: ["validation"], role: "You check facts against their sources.", memoryMb: 512, tokens: 4000, maxConcurrentTasks: 1 };
+
+  it("refuses a bad template file with exit 2 and one line naming the field, and writes nothing", async () => {
+    const bad = [
+      [{ ...FACT_CHECKER, capabilities: ["juggling"] }, /^orchestra: invalid agent template: capabilities\.0: unknown capability "juggling"; use one of /],
+      [{ ...FACT_CHECKER, agentType: "research_specialist" }, /^orchestra: invalid agent template: agentType: research_specialist is a built-in template; choose another name$/],
+      [{ ...FACT_CHECKER, colour: "blue" }, /^orchestra: invalid agent template: file: /],
+    ] as const;
+    for (const [content, message] of bad) {
+      const result = await runCli(["agents", "add", await taskFile("bad-template.json", content)], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stderr.trim()).toMatch(message);
+    }
+    const pool = new pg.Pool({ connectionString: db.databaseUrl, max: 1 });
+    try {
+      const { rows } = await pool.query(`SELECT to_regclass($1) IS NULL AS missing`, [`"${db.schema}".${AGENT_TEMPLATES_TABLE}`]);
+      if (!rows[0].missing) expect((await pool.query(`SELECT * FROM "${db.schema}".${AGENT_TEMPLATES_TABLE}`)).rows).toEqual([]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("registers a template from a file, lists it with the built-in ones, and replaces it when added again", async () => {
+    const added = await runCli(["agents", "add", await taskFile("fact_checker.json", FACT_CHECKER), "--json"], env);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({ agentType: "fact_checker", capabilities: ["validation"], registered: true });
+    const again = await runCli(["agents", "add", await taskFile("fact_checker.json", { ...FACT_CHECKER, capabilities: ["validation", "research"] })], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe("registered template fact_checker (validation, research)\n");
+    const listed = await agents(env);
+    expect(listed.map((t) => t.agentType)).toEqual(["analysis_specialist", "coordination_specialist", "fact_checker", "research_specialist", "synthesis_specialist"]);
+    expect(listed.find((t) => t.agentType === "fact_checker")!.capabilities).toEqual(["validation", "research"]);
+  });
 });

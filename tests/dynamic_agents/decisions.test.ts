@@ -54,6 +54,9 @@ const history = (successes: number, failures: number): TemplateStats => ({
   successes,
   failures,
   averageQuality: null,
+  meanSeconds: null,
+  errors: 0,
+  lastError: null,
 });
 
 describe("selection", () => {
@@ -239,8 +242,8 @@ describe("summaries", () => {
   it("lists every template with its capabilities, creations, success rate and average quality", () => {
     const rows = summariseTemplates(AGENT_TEMPLATES, { research_specialist: { ...history(3, 1), creations: 5, averageQuality: 0.87 } });
     expect(rows.map((r) => r.agentType)).toEqual(["analysis_specialist", "coordination_specialist", "research_specialist", "synthesis_specialist"]);
-    expect(rows[2]).toEqual({ agentType: "research_specialist", capabilities: ["research"], creations: 5, successRate: 0.75, averageQuality: 0.87 });
-    expect(rows[0]).toEqual({ agentType: "analysis_specialist", capabilities: ["analysis"], creations: 0, successRate: 1, averageQuality: null });
+    expect(rows[2]).toEqual({ agentType: "research_specialist", capabilities: ["research"], creations: 5, successRate: 0.75, averageQuality: 0.87, meanSeconds: null, errors: 0, lastError: null });
+    expect(rows[0]).toEqual({ agentType: "analysis_specialist", capabilities: ["analysis"], creations: 0, successRate: 1, averageQuality: null, meanSeconds: null, errors: 0, lastError: null });
     // Averages come from Postgres's avg, with its float noise: shown to the scores' 3 decimals.
     expect(summariseTemplates(AGENT_TEMPLATES, { analysis_specialist: { ...history(2, 0), averageQuality: 0.8765000000000001 } })[0]!.averageQuality).toBe(0.877);
   });

@@ -1,8 +1,9 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { agentStatsOn } from "../../checkpoints/dynamic_agents/agent_stats.js";
-import { compileDynamicAgents } from "../../graphs/dynamic_agents.js";
-import { FAULTS_ENV, offlineCallCounts, resetOfflineCallCounts, type FaultPlan } from "../../models/offline/runtime.js";
+import { compileDynamicAgents, dynamicAgentsBuilder } from "../../graphs/dynamic_agents.js";
+import { AGENT_TEMPLATES, parseTemplateFile, type TemplateRegistry } from "../../state/dynamic_agents/templates.js";
+import { FAULTS_ENV, LATENCY_ENV, offlineCallCounts, resetOfflineCallCounts, type FaultPlan } from "../../models/offline/runtime.js";
 import { ledgerProblems } from "../../nodes/dynamic_agents/resources.js";
 import { summariseAgents } from "../../nodes/dynamic_agents/summary.js";
 import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js";
@@ -22,6 +23,7 @@ beforeAll(async () => {
 });
 afterEach(() => {
   delete process.env[FAULTS_ENV];
+  delete process.env[LATENCY_ENV];
   resetOfflineCallCounts();
 });
 afterAll(async () => {
@@ -170,5 +172,68 @@ describe("the dynamic agents workflow", () => {
     expect((await workflow.getState(config)).values).toEqual({});
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = 'bad'`);
     expect(rows[0].n).toBe(0);
+  });
+
+  describe("maxConcurrentTasks and monitoringEnabled", () => {
+    const research = AGENT_TEMPLATES.research_specialist!;
+    const compileWith = (registry: TemplateRegistry) =>
+      dynamicAgentsBuilder(agentStatsOn(pool, db.schema), registry).compile({ checkpointer: db.checkpointer });
+    const TWO_RESEARCH = THREE.slice(0, 2);
+    // Each model call waits this long, so agents running side by side overlap in their recorded times.
+    const MODEL_LATENCY_MS = "100";
+
+    /** The research agents' recorded runs, earliest start first. */
+    async function researchRuns(threadId: string, registry: TemplateRegistry) {
+      process.env[LATENCY_ENV] = MODEL_LATENCY_MS;
+      const state = (await compileWith(registry).invoke(
+        { taskQueue: TWO_RESEARCH },
+        { configurable: { thread_id: threadId, model: "offline", review: "never", qualityThreshold: 0 } },
+      )) as DynamicAgentsStateType;
+      return Object.values(state.agentResults)
+        .filter((r) => r.agentType === "research_specialist")
+        .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+    }
+
+    it("with maxConcurrentTasks: 1 a template's second agent starts only after its first has finished", async () => {
+      const [first, second] = await researchRuns("serial", { ...AGENT_TEMPLATES, research_specialist: { ...research, maxConcurrentTasks: 1 } });
+      expect(second!.startedAt >= first!.completedAt).toBe(true);
+    });
+
+    it("with the default limit (3) the same two agents run side by side", async () => {
+      const [first, second] = await researchRuns("parallel", AGENT_TEMPLATES);
+      expect(second!.startedAt < first!.completedAt).toBe(true);
+    });
+
+    it("records each monitored agent's start, seconds and error, and nothing of an unmonitored template's", async () => {
+      await run("monitored", THREE, { faults: { "monitored/agent-2": { fail: 100 } } });
+      const { rows } = await pool.query(
+        `SELECT agent_id, started_at IS NOT NULL AS started, seconds >= 0 AS timed, error FROM "${db.schema}".agent_runs WHERE thread_id = 'monitored' ORDER BY agent_id`,
+      );
+      expect(rows.map((r) => [r.agent_id, r.started, r.timed])).toEqual(["0", "1", "2", "3"].map((n) => [`monitored/agent-${n}`, true, true]));
+      expect(rows.map((r) => r.error)).toEqual([null, null, expect.stringMatching(/^AgentRunError: attempt 4 of 4: offline fault/), null]);
+      const stats = await agentStatsOn(pool, db.schema).readStats();
+      expect(stats.analysis_specialist).toMatchObject({ errors: 1, lastError: expect.stringMatching(/^AgentRunError/) });
+
+      const quiet = dynamicAgentsBuilder(agentStatsOn(pool, db.schema), { ...AGENT_TEMPLATES, research_specialist: { ...research, monitoringEnabled: false } });
+      await quiet.compile({ checkpointer: db.checkpointer }).invoke(
+        { taskQueue: TWO_RESEARCH },
+        { configurable: { thread_id: "unmonitored", model: "offline", review: "never", qualityThreshold: 0 } },
+      );
+      const unmonitored = await pool.query(`SELECT status, started_at, seconds FROM "${db.schema}".agent_runs WHERE thread_id = 'unmonitored'`);
+      expect(unmonitored.rows).toEqual([
+        { status: "success", started_at: null, seconds: null },
+        { status: "success", started_at: null, seconds: null },
+      ]);
+    });
+  });
+
+  it("runs an agent of a registered template for a task no built-in template covers", async () => {
+    const stats = agentStatsOn(pool, db.schema);
+    await stats.registerTemplate(
+      parseTemplateFile({ agentType: "fact_checker", capabilities: ["validation"], role: "You check facts.", memoryMb: 512, tokens: 4000, parameters: { strictness: "high" } }),
+    );
+    const { state, agents } = await run("registered", [{ description: "Check the claims of the vendor's datasheet", capabilities: ["validation"] }]);
+    expect(statuses(agents)).toEqual([["registered/agent-0", "fact_checker", "completed"]]);
+    expect(state.agents["registered/agent-0"]!.specification!.specializationParameters).toMatchObject({ strictness: "high", iteration_limit: 3 });
   });
 });
