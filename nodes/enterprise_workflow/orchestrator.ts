@@ -10,6 +10,7 @@ import { deadlineReached, isSettled, unsettledSteps } from "./decisions.js";
 import { applyOnFailure } from "./escalation.js";
 import { advanceRunning, blockingFailure, startReadySteps } from "./phases.js";
 import { pendingCompensations, pendingErrorHandlers, recoveryTask } from "./recovery.js";
+import { ancestorThreads } from "./children.js";
 import type { EngineServices } from "./services.js";
 import { raiseSlaAlerts, slaChecks, type SlaCheck } from "./sla.js";
 import { collected, completedInOrder, dispatch, newDraft, unstartThisTurn, type TurnDraft } from "./turn.js";
@@ -186,6 +187,17 @@ async function firstTurn(state: EnterpriseState, catalog: ChildCatalog, depth: n
 }
 
 /**
+ * A child (inline: a deeper engine on its parent's thread; detached: a thread named after its
+ * parent's) starts past the requests its ancestors already acted on, so a pause its parent was
+ * resumed from does not stop it; a cancel filed later reaches it.
+ */
+async function requestsBeforeChild(services: EngineServices, threadId: string, depth: number): Promise<Pick<EnterpriseUpdate, "lastControlRequest">> {
+  const ancestors = ancestorThreads(threadId);
+  if (depth === 1 && !ancestors.length) return {};
+  return { lastControlRequest: await (await services.controls()).latestRequestId([threadId, ...ancestors]) };
+}
+
+/**
  * The orchestrator node: initialises the run, then each turn acts on pause and cancel requests and
  * Sends the next work to the typed workers. `depth` is the engine's level: 1 for a thread's own
  * run, one more for each subworkflow step it runs inside.
@@ -194,12 +206,13 @@ export function createOrchestrator(services: EngineServices, catalog: ChildCatal
   return async (state: EnterpriseState, config: RunnableConfig): Promise<Command> => {
     const now = Date.now();
     const at = new Date(now).toISOString();
+    const threadId = config.configurable?.thread_id;
     if (state.status === "INITIALIZING") {
       const update = await firstTurn(state, catalog, depth, now);
-      return new Command({ update, goto: update.status === "RUNNING" ? "orchestrator" : END });
+      const seenBefore = typeof threadId === "string" ? await requestsBeforeChild(services, threadId, depth) : {};
+      return new Command({ update: { ...update, ...seenBefore }, goto: update.status === "RUNNING" ? "orchestrator" : END });
     }
-    const threadId = config.configurable?.thread_id;
-    const request = typeof threadId === "string" ? await (await services.controls()).nextRequest(threadId, state.lastControlRequest) : undefined;
+    const request = typeof threadId === "string" ? await (await services.controls()).nextRequest(threadId, state.lastControlRequest, ancestorThreads(threadId)) : undefined;
     const seen = request ? { lastControlRequest: request.id } : {};
     if (request?.kind === "pause") {
       if (!state.rollback) {
