@@ -89,7 +89,7 @@ export function finishRun(draft: TurnDraft, status: WorkflowStatus, detail: stri
 /** The run cannot go on: compensate what completed, newest first, one per turn, then end with the plan's status. */
 export function rollBack(draft: TurnDraft, plan: RollbackPlan, actor?: string): Turn {
   const { state, at } = draft;
-  const next = pendingCompensations(draft.workflow, completedInOrder(draft), state.recovery)[0];
+  const next = pendingCompensations(draft.workflow, completedInOrder(draft), state.recovery, [], { ...state.intermediateResults, ...draft.results })[0];
   if (!next) {
     const ran = Object.values(state.recovery).filter((record) => record.kind === "compensation");
     const failedCompensations = ran.filter((record) => record.status === "FAILED").length;
