@@ -2,7 +2,7 @@ import { recordingWorkflow } from "../checkpoints/recorded_workflow.js";
 import { START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { approvalWorker, pauseGate } from "../nodes/enterprise_workflow/approval.js";
 import { eventWorker } from "../nodes/enterprise_workflow/event_wait.js";
-import { ORCHESTRATOR_ENDS, createOrchestrator } from "../nodes/enterprise_workflow/orchestrator.js";
+import { ORCHESTRATOR_ENDS, createOrchestrator, pendingCompensations, type RecoveryItem } from "../nodes/enterprise_workflow/orchestrator.js";
 import { defaultEngineServices, type EngineServices } from "../nodes/enterprise_workflow/services.js";
 import { WORKER_NODES, childNode } from "../nodes/enterprise_workflow/tasks.js";
 import { createChildNode, type ChildRunner, type ThreadGraph } from "../nodes/enterprise_workflow/children.js";
@@ -11,7 +11,7 @@ import type { ChildCatalog } from "../state/enterprise_workflow/hierarchy.js";
 import { loadNamedDefinition } from "../state/enterprise_workflow/loader.js";
 import { createWorkers } from "../nodes/enterprise_workflow/workers.js";
 import { z } from "zod";
-import { EnterpriseInputSchema, EnterpriseWorkflowState } from "../state/enterprise_workflow/state.js";
+import { EnterpriseInputSchema, EnterpriseWorkflowState, type EnterpriseState } from "../state/enterprise_workflow/state.js";
 import { checkEnterpriseRequest, summariseEnterprise } from "../state/enterprise_workflow/summary.js";
 import type { WorkflowDefinition } from "../state/shared/workflow_definition.js";
 import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
@@ -95,6 +95,12 @@ export function createEngineBuilder(services: EngineServices, children: EngineCh
   return builder;
 }
 
+/** What a completed engine child would undo, its own children's first: every compensation its rollback would run. */
+function engineChildCompensations(values: Record<string, unknown>): RecoveryItem[] {
+  const state = values as EnterpriseState;
+  return state.workflow ? pendingCompensations(state.workflow, state.completedSteps, state.recovery, [], state.intermediateResults) : [];
+}
+
 /** The engine as its own child, one level deeper: a named definition's run. */
 function engineChildRunner(services: EngineServices, children: EngineChildren, depth: number, runners: ChildRunner[]): ChildRunner {
   let threadGraph: ThreadGraph | undefined;
@@ -104,6 +110,7 @@ function engineChildRunner(services: EngineServices, children: EngineChildren, d
     threadGraph: () => (threadGraph ??= children.checkpointer ? compileEnterpriseWorkflow(children.checkpointer, services, children.workflows) : undefined),
     checkRequest: checkEnterpriseRequest,
     summarise: summariseEnterprise,
+    compensations: engineChildCompensations,
   };
 }
 

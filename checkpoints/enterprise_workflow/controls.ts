@@ -29,8 +29,13 @@ export interface ControlRequest {
 export interface EnterpriseControlStore extends BreakerStore {
   /** Records a request; the run acts on it at its next step boundary. */
   request(threadId: string, kind: ControlKind, actor: string): Promise<ControlRequest>;
-  /** The oldest request for the thread newer than `afterId`. */
-  nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined>;
+  /**
+   * The oldest request newer than `afterId` for the thread, or a cancel for one of its `ancestors`
+   * (the threads of the runs it is a detached child of): cancelling a parent cancels its children.
+   */
+  nextRequest(threadId: string, afterId: number, ancestors?: readonly string[]): Promise<ControlRequest | undefined>;
+  /** The newest request id among these threads, 0 when none: a child starts after them, so it does not act on its parent's past requests. */
+  latestRequestId(threadIds: readonly string[]): Promise<number>;
   /**
    * Marks the alert firing or resolved; true only for the caller that changed it, so of many
    * processes finding the same breach one alerts, and a resolve follows only a firing alert.
@@ -109,12 +114,21 @@ export class PostgresEnterpriseControls extends PostgresBreakers implements Ente
     return toRequest(rows[0]!);
   }
 
-  async nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined> {
+  async nextRequest(threadId: string, afterId: number, ancestors: readonly string[] = []): Promise<ControlRequest | undefined> {
     const { rows } = await this.requests.query<RequestRow>(
-      `SELECT * FROM ${this.requestsTable} WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT 1`,
-      [threadId, afterId],
+      `SELECT * FROM ${this.requestsTable}
+       WHERE id > $2 AND (thread_id = $1 OR (thread_id = ANY($3::text[]) AND kind = 'cancel')) ORDER BY id LIMIT 1`,
+      [threadId, afterId, ancestors],
     );
     return rows[0] && toRequest(rows[0]);
+  }
+
+  async latestRequestId(threadIds: readonly string[]): Promise<number> {
+    const { rows } = await this.requests.query<{ id: string | null }>(
+      `SELECT max(id) AS id FROM ${this.requestsTable} WHERE thread_id = ANY($1::text[])`,
+      [threadIds],
+    );
+    return Number(rows[0]?.id ?? 0);
   }
 }
 
@@ -136,8 +150,14 @@ export class MemoryEnterpriseControls extends MemoryBreakers implements Enterpri
     return request;
   }
 
-  async nextRequest(threadId: string, afterId: number): Promise<ControlRequest | undefined> {
-    return this.requests.find((request) => request.threadId === threadId && request.id > afterId);
+  async nextRequest(threadId: string, afterId: number, ancestors: readonly string[] = []): Promise<ControlRequest | undefined> {
+    return this.requests.find(
+      (request) => request.id > afterId && (request.threadId === threadId || (request.kind === "cancel" && ancestors.includes(request.threadId))),
+    );
+  }
+
+  async latestRequestId(threadIds: readonly string[]): Promise<number> {
+    return Math.max(0, ...this.requests.filter((request) => threadIds.includes(request.threadId)).map((request) => request.id));
   }
 }
 

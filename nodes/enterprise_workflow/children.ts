@@ -3,8 +3,9 @@ import type { LangGraphRunnableConfig, StateSnapshot } from "@langchain/langgrap
 import { Command, GraphInterrupt, interrupt, isGraphInterrupt } from "@langchain/langgraph";
 import type { EnterpriseUpdate, StepRecord } from "../../state/enterprise_workflow/state.js";
 import type { ChildGraph, RunRequestConfig, ServableGraph, WorkflowSummary } from "../../state/shared/workflow_definition.js";
+import type { RecoveryItem } from "./recovery.js";
 import type { ChildQuestion, SubworkflowTask } from "./tasks.js";
-import { executeWithPolicy, outcomeUpdate } from "./workers.js";
+import { ChildCancelledError, executeWithPolicy, outcomeUpdate } from "./workers.js";
 
 /** A graph a detached child runs on: compiled on the parent's checkpointer, a thread of its own. */
 export type ThreadGraph = ServableGraph & { invoke(input: unknown, config: Record<string, unknown>): Promise<unknown> };
@@ -18,6 +19,8 @@ export interface ChildRunner {
   threadGraph(): ThreadGraph | undefined;
   checkRequest(input: unknown, config: RunRequestConfig): void;
   summarise(values: Record<string, unknown>): WorkflowSummary;
+  /** A finished engine child's compensations, for its parent's rollback to run; other workflows have none. */
+  compensations?(values: Record<string, unknown>): RecoveryItem[];
 }
 
 /** What the parent keeps of a finished child: its standing, and an engine child's final result. */
@@ -29,6 +32,8 @@ export interface ChildResult {
   qualityScore: number | null;
   report: string | null;
   result: unknown;
+  /** Run by the parent's rollback, before its own steps' (recovery.ts). */
+  compensations?: RecoveryItem[];
 }
 
 /**
@@ -37,13 +42,21 @@ export interface ChildResult {
  */
 export const childThreadId = (parentThread: string, key: string) => `${parentThread}.child.${key.replace(/[^A-Za-z0-9_.-]/g, "-")}`;
 
+/** The threads a detached child's thread descends from, its parent's first: read back from childThreadId's names. */
+export function ancestorThreads(threadId: string): string[] {
+  const ancestors: string[] = [];
+  for (let at = threadId.lastIndexOf(".child."); at > 0; at = threadId.lastIndexOf(".child.", at - 1)) ancestors.push(threadId.slice(0, at));
+  return ancestors;
+}
+
 /** A child's values as the parent keeps them; throws when the child did not complete, so the step's retry policy applies. */
-export function childResult(runner: Pick<ChildRunner, "workflow" | "summarise">, task: Pick<SubworkflowTask, "mode">, values: Record<string, unknown>, thread?: string): ChildResult {
+export function childResult(runner: Pick<ChildRunner, "workflow" | "summarise" | "compensations">, task: Pick<SubworkflowTask, "mode">, values: Record<string, unknown>, thread?: string): ChildResult {
   const summary = runner.summarise(values);
   if (summary.status.toLowerCase() !== "completed") {
     const errors = Array.isArray(values.errors) ? (values.errors as { message?: unknown }[]) : [];
     const reason = summary.failureReason ?? errors.map((error) => String(error.message ?? "")).at(-1) ?? "no reason given";
-    throw new Error(`${runner.workflow} child ended ${summary.status}: ${reason}`);
+    const message = `${runner.workflow} child ended ${summary.status}: ${reason}`;
+    throw summary.status.toUpperCase() === "CANCELLED" ? new ChildCancelledError(message) : new Error(message);
   }
   return {
     workflow: runner.workflow,
@@ -53,6 +66,7 @@ export function childResult(runner: Pick<ChildRunner, "workflow" | "summarise">,
     qualityScore: summary.qualityScore,
     report: summary.report,
     result: values.finalResult ?? null,
+    ...(runner.compensations ? { compensations: runner.compensations(values) } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { deadlineReached, isSettled, unsettledSteps } from "./decisions.js";
 import { applyOnFailure } from "./escalation.js";
 import { advanceRunning, blockingFailure, startReadySteps } from "./phases.js";
 import { pendingCompensations, pendingErrorHandlers, recoveryTask } from "./recovery.js";
+import { ancestorThreads } from "./children.js";
 import type { EngineServices } from "./services.js";
 import { raiseSlaAlerts, slaChecks, type SlaCheck } from "./sla.js";
 import { collected, completedInOrder, dispatch, newDraft, unstartThisTurn, type TurnDraft } from "./turn.js";
@@ -91,7 +92,7 @@ export function finishRun(draft: TurnDraft, status: WorkflowStatus, detail: stri
 /** The run cannot go on: compensate what completed, newest first, one per turn, then end with the plan's status. */
 export function rollBack(draft: TurnDraft, plan: RollbackPlan, actor?: string): Turn {
   const { state, at } = draft;
-  const next = pendingCompensations(draft.workflow, completedInOrder(draft), state.recovery)[0];
+  const next = pendingCompensations(draft.workflow, completedInOrder(draft), state.recovery, [], { ...state.intermediateResults, ...draft.results })[0];
   if (!next) {
     const ran = Object.values(state.recovery).filter((record) => record.kind === "compensation");
     const failedCompensations = ran.filter((record) => record.status === "FAILED").length;
@@ -189,6 +190,17 @@ async function firstTurn(state: EnterpriseState, catalog: ChildCatalog, depth: n
 }
 
 /**
+ * A child (inline: a deeper engine on its parent's thread; detached: a thread named after its
+ * parent's) starts past the requests its ancestors already acted on, so a pause its parent was
+ * resumed from does not stop it; a cancel filed later reaches it.
+ */
+async function requestsBeforeChild(services: EngineServices, threadId: string, depth: number): Promise<Pick<EnterpriseUpdate, "lastControlRequest">> {
+  const ancestors = ancestorThreads(threadId);
+  if (depth === 1 && !ancestors.length) return {};
+  return { lastControlRequest: await (await services.controls()).latestRequestId([threadId, ...ancestors]) };
+}
+
+/**
  * The orchestrator node: initialises the run, then each turn acts on pause and cancel requests and
  * Sends the next work to the typed workers. `depth` is the engine's level: 1 for a thread's own
  * run, one more for each subworkflow step it runs inside.
@@ -197,12 +209,13 @@ export function createOrchestrator(services: EngineServices, catalog: ChildCatal
   return async (state: EnterpriseState, config: RunnableConfig): Promise<Command> => {
     const now = Date.now();
     const at = new Date(now).toISOString();
+    const threadId = config.configurable?.thread_id;
     if (state.status === "INITIALIZING") {
       const update = await firstTurn(state, catalog, depth, now);
-      return new Command({ update, goto: update.status === "RUNNING" ? "orchestrator" : END });
+      const seenBefore = typeof threadId === "string" ? await requestsBeforeChild(services, threadId, depth) : {};
+      return new Command({ update: { ...update, ...seenBefore }, goto: update.status === "RUNNING" ? "orchestrator" : END });
     }
-    const threadId = config.configurable?.thread_id;
-    const request = typeof threadId === "string" ? await (await services.controls()).nextRequest(threadId, state.lastControlRequest) : undefined;
+    const request = typeof threadId === "string" ? await (await services.controls()).nextRequest(threadId, state.lastControlRequest, ancestorThreads(threadId)) : undefined;
     const seen = request ? { lastControlRequest: request.id } : {};
     if (request?.kind === "pause") {
       if (!state.rollback) {

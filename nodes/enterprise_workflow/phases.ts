@@ -22,7 +22,7 @@ import {
 
 /** A rollback step: the compensations of every step completed so far, one at a time, then it completes. */
 export function advanceRollbackStep(draft: TurnDraft, step: WorkflowStep): void {
-  const next = pendingCompensations(draft.workflow, completedInOrder(draft), draft.state.recovery, [step.stepId])[0];
+  const next = pendingCompensations(draft.workflow, completedInOrder(draft), draft.state.recovery, [step.stepId], { ...draft.state.intermediateResults, ...draft.results })[0];
   if (next) {
     if (budget(draft) > 0) dispatch(draft, recoveryTask(draft, next, "compensation"));
     return;

@@ -9,30 +9,43 @@ export interface RecoveryItem {
   owner: string;
   step: WorkflowStep;
   action: WorkflowStep["rollbackActions"][number];
+  /** How many subworkflow levels below the run rolling back: 0 for its own steps. */
+  depth?: number;
 }
+
+/** A finished child's compensations, as its parent keeps them in the subworkflow step's result. */
+const childCompensations = (result: unknown): RecoveryItem[] =>
+  result && typeof result === "object" && Array.isArray((result as { compensations?: unknown }).compensations)
+    ? (result as { compensations: RecoveryItem[] }).compensations
+    : [];
 
 /** The definition step a record key runs: `research#2` is an orchestrated subtask of `research`. */
 const definitionStepOf = (byId: Map<string, WorkflowStep>, key: string) => byId.get(key.split("#")[0]!);
 
 /**
- * Compensations not yet run, in the order they run: steps in reverse completion order, each
- * step's rollbackActions as listed. Each runs at most once, whichever rollback reaches it first.
+ * Compensations not yet run, in the order they run: the deepest children's first (a completed
+ * subworkflow step's result carries its child's, named under the step), then each level's steps
+ * in reverse completion order, each step's rollbackActions as listed. Each runs at most once,
+ * whichever rollback reaches it first.
  */
 export function pendingCompensations(
   workflow: AdvancedWorkflow,
   completedInOrder: readonly string[],
   recovery: EnterpriseState["recovery"],
   exclude: readonly string[] = [],
+  results: Record<string, unknown> = {},
 ): RecoveryItem[] {
   const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
   return [...completedInOrder]
     .reverse()
     .filter((owner) => !exclude.includes(owner))
-    .flatMap((owner) => {
+    .flatMap((owner): RecoveryItem[] => {
       const step = definitionStepOf(byId, owner);
-      return (step?.rollbackActions ?? []).map((action, i) => ({ key: `${owner}/rollback#${i + 1}`, owner, step: step!, action }));
+      const inChild = childCompensations(results[owner]).map((item) => ({ ...item, key: `${owner}/${item.key}`, owner, depth: (item.depth ?? 0) + 1 }));
+      return [...inChild, ...(step?.rollbackActions ?? []).map((action, i) => ({ key: `${owner}/rollback#${i + 1}`, owner, step: step!, action, depth: 0 }))];
     })
-    .filter((item) => recovery[item.key] === undefined);
+    .filter((item) => recovery[item.key] === undefined)
+    .sort((a, b) => (b.depth ?? 0) - (a.depth ?? 0));
 }
 
 /** Error handlers of failed steps that have not run yet. */

@@ -31,8 +31,11 @@ export function retryDelayBound(n: number, backoff: WorkerTask["retry"]["backoff
   return Math.min(backoff.maxDelayMs, backoff.initialDelayMs * 2 ** (n - 1));
 }
 
-/** A refused address stays refused and an open breaker stays open past any backoff: retrying them only delays the failure. */
-export const retryable = (error: Error) => !(error instanceof SsrfRefusedError || error instanceof CircuitOpenError);
+/** A child run that ended CANCELLED: running it again would undo the cancel its parent passed on. */
+export class ChildCancelledError extends Error {}
+
+/** A refused address stays refused, an open breaker stays open past any backoff, a cancel stands: retrying them only delays the failure. */
+export const retryable = (error: Error) => !(error instanceof SsrfRefusedError || error instanceof CircuitOpenError || error instanceof ChildCancelledError);
 
 /**
  * Runs the work under the step's policy: at most retry.maxAttempts attempts, exponential backoff

@@ -115,6 +115,58 @@ describe("from another process while a workflow runs", () => {
   });
 });
 
+describe("cancel from another process reaches a parent's running children", () => {
+  const slowChild = (name: string, prefix: string) => ({ ...chain(name), steps: chain(name).steps.map((step) => renamed(step, prefix)) });
+  const renamed = (step: ReturnType<typeof chain>["steps"][number], prefix: string) => ({
+    ...step,
+    stepId: step.stepId.replace("s", prefix),
+    dependencies: step.dependencies.map((id) => id.replace("s", prefix)),
+    action: { llm: `Do ${step.stepId.replace("s", prefix)}.` },
+    rollbackActions: [`Undo ${step.stepId.replace("s", prefix)}.`],
+  });
+
+  it("stops the parent, its inline child and its detached child's thread, and each child compensates what it completed", async () => {
+    await definitionFile("inline_child", slowChild("inline_child", "i"));
+    await definitionFile("detached_child", slowChild("detached_child", "d"));
+    const file = await definitionFile("cascade", {
+      name: "cascade",
+      steps: [
+        { stepId: "inner", stepType: "subworkflow", subworkflow: { definition: "inline_child", mode: "inline" } },
+        { stepId: "outer", stepType: "subworkflow", subworkflow: { definition: "detached_child", mode: "detached" } },
+        { stepId: "after", stepType: "sequential", dependencies: ["inner", "outer"], action: { llm: "Sum up." } },
+      ],
+    });
+    const log = path.join(dir, "cascade.jsonl");
+    const env = { ORCHESTRA_OFFLINE_LATENCY_MS: "300", ORCHESTRA_OFFLINE_CALL_LOG: log, ORCHESTRA_WORKFLOWS_DIR: dir };
+    const running = completes(child(["run", "cascade", file], env));
+    await until(async () => {
+      const calls = callsPerNode(await readCallLog(log));
+      return Boolean(calls.i2 && calls.d2);
+    }, "both children past their second step");
+    await controls.request("cascade", "cancel", "ops-oncall");
+    const { summary } = await running;
+
+    expect(summary.status).toBe("CANCELLED");
+    const parent = await values("cascade");
+    expect(parent.steps.inner).toMatchObject({ status: "FAILED", error: expect.stringContaining("child ended CANCELLED") });
+    expect(parent.steps.outer).toMatchObject({ status: "FAILED", error: expect.stringContaining("child ended CANCELLED") });
+    expect(parent.steps.after!.status).not.toBe("COMPLETED");
+
+    const detached = await values("cascade.child.outer");
+    expect(detached.status).toBe("CANCELLED");
+    const compensated = detached.auditTrail.filter((entry) => entry.event === "compensation_completed").map((entry) => entry.stepId);
+    expect(compensated).toEqual([...detached.completedSteps].reverse().map((id) => `${id}/rollback#1`));
+
+    const calls = callsPerNode(await readCallLog(log));
+    // Neither child ran to its end, nor was run again after the cancel, and both undid what they did.
+    expect(calls.i6 ?? 0).toBe(0);
+    expect(calls.d6 ?? 0).toBe(0);
+    expect(Object.keys(calls).filter((node) => /^[id]1$/.test(node)).map((node) => calls[node])).toEqual([1, 1]);
+    expect(Object.keys(calls).some((node) => node.startsWith("i1/rollback"))).toBe(true);
+    expect(Object.keys(calls).some((node) => node.startsWith("d1/rollback"))).toBe(true);
+  });
+});
+
 describe("webhooks across a crash", () => {
   it("the warehouse acts once when the run is killed between the send and the checkpoint, then resumed", async () => {
     const threadId = "order-crash";

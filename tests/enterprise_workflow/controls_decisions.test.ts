@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { approverRefusal } from "../../nodes/enterprise_workflow/approval.js";
+import { ancestorThreads, childThreadId } from "../../nodes/enterprise_workflow/children.js";
+import { MemoryEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
 import { pendingCompensations } from "../../nodes/enterprise_workflow/orchestrator.js";
 import { resolveEnvReferences } from "../../nodes/enterprise_workflow/webhook.js";
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
@@ -66,5 +68,25 @@ describe("loading the new step types", () => {
     expect(() => checkDefinition({ name: "w", steps: [{ stepId: "a", stepType: "human_approval", requiredFor: ["amount >"] }] })).toThrow(
       /^step 'a': bad requiredFor 'amount >'/,
     );
+  });
+});
+
+describe("a cancel passed on to detached children", () => {
+  it("names a child thread's ancestors, its parent first; a thread of its own has none", () => {
+    const grandchild = childThreadId(childThreadId("order-7", "vendors#2"), "check");
+    expect(ancestorThreads(grandchild)).toEqual(["order-7.child.vendors-2", "order-7"]);
+    expect(ancestorThreads("order-7")).toEqual([]);
+  });
+
+  it("reaches a child from an ancestor's cancel, not from its pause nor from requests it started after", async () => {
+    const controls = new MemoryEnterpriseControls();
+    const child = childThreadId("p", "s");
+    const before = await controls.request("p", "cancel", "old");
+    const floor = await controls.latestRequestId([child, "p"]);
+    expect(floor).toBe(before.id);
+    await controls.request("p", "pause", "ops");
+    expect(await controls.nextRequest(child, floor, ["p"])).toBeUndefined();
+    const cancel = await controls.request("p", "cancel", "ops");
+    expect(await controls.nextRequest(child, floor, ["p"])).toEqual(cancel);
   });
 });

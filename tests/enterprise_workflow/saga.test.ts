@@ -1,3 +1,7 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { stringify } from "yaml";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { resetOfflineCallCounts } from "../../models/offline/model.js";
@@ -107,5 +111,42 @@ describe("a rollback step", () => {
     expect(compensations(values)).toEqual(["charge/rollback#1 compensation_completed", "reserve/rollback#1 compensation_completed"]);
     expect(values.context).toMatchObject({ reserved: false, reported: true });
     expect(values.intermediateResults.undo).toMatchObject({ compensations: [{ key: "charge/rollback#1" }, { key: "reserve/rollback#1" }] });
+  });
+});
+
+describe("a rollback of a parent whose children completed", () => {
+  const step = (stepId: string, dependencies: string[], extra: Record<string, unknown> = {}) => ({
+    stepId,
+    stepType: "sequential",
+    dependencies,
+    action: { llm: `Do ${stepId}.` },
+    rollbackActions: [`Undo ${stepId}.`],
+    ...extra,
+  });
+  const child = (stepId: string, definition: string, dependencies: string[] = []) => {
+    const { action: _action, ...rest } = step(stepId, dependencies, { stepType: "subworkflow", subworkflow: { definition, mode: "inline" } });
+    return rest;
+  };
+
+  it("runs the children's compensations before its own steps', deepest first", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-saga-"));
+    process.env.ORCHESTRA_WORKFLOWS_DIR = dir;
+    try {
+      await writeFile(path.join(dir, "leaf.yaml"), stringify({ name: "leaf", steps: [step("l1", [])] }));
+      await writeFile(path.join(dir, "middle.yaml"), stringify({ name: "middle", steps: [step("m1", []), child("m2", "leaf", ["m1"])] }));
+      const parent = { name: "parent", steps: [child("mid", "middle"), step("p2", ["mid"]), step("boom", ["p2"])] };
+      const { values } = await run(parent, { boom: { fail: 5 } });
+      expect(values.status).toBe("FAILED");
+      expect(compensations(values)).toEqual([
+        "mid/m2/l1/rollback#1 compensation_completed",
+        "mid/m2/rollback#1 compensation_completed",
+        "mid/m1/rollback#1 compensation_completed",
+        "p2/rollback#1 compensation_completed",
+        "mid/rollback#1 compensation_completed",
+      ]);
+    } finally {
+      delete process.env.ORCHESTRA_WORKFLOWS_DIR;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
