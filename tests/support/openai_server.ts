@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import type { ToolChoice } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
-import { OfflineChatModel, type OfflineTool } from "../../models/offline/model.js";
+import { createChatModel } from "../../models/index.js";
+import type { OfflineChatModel, OfflineTool } from "../../models/offline/model.js";
 
 /**
  * A local server speaking enough of OpenAI's chat completions protocol for ChatOpenAI,
@@ -104,7 +105,8 @@ interface Answer {
 /** Runs the request through the offline model; a json_schema response format becomes a forced tool call. */
 async function answer(request: ChatRequest): Promise<Answer> {
   const messages = request.messages.map(toLangChain);
-  const model = new OfflineChatModel();
+  // The factory's offline model: it carries every registered workflow's skills.
+  const model = createChatModel("offline") as OfflineChatModel;
   const format = request.response_format?.type === "json_schema" ? request.response_format.json_schema : undefined;
   const reply = format
     ? await model
