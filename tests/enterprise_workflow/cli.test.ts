@@ -166,7 +166,7 @@ describe("workflow run, graph and list", () => {
     const result = await orchestra(["workflow", "list", "--json"], { ORCHESTRA_WORKFLOWS_DIR: own });
     expect(result.code, result.stderr).toBe(0);
     const names = (JSON.parse(result.stdout) as { name: string; valid: boolean }[]).map((row) => row.name);
-    expect(names).toEqual(["content_moderation", "customer_service", "ecommerce_order", "financial_transaction", "order_payment", "vendor_selection", "nightly_report"]);
+    expect(names).toEqual(["content_moderation", "customer_service", "ecommerce_order", "financial_transaction", "nightly_report", "order_payment", "vendor_selection"]);
   });
 });
 
