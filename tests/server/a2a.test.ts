@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { AgentCard, Message, Task, TaskStatusUpdateEvent } from "@a2a-js/sdk";
-import { type Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from "@a2a-js/sdk/client";
+import {
+  type Client,
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory,
+} from "@a2a-js/sdk/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { startUsualProvider, tokenAuthEnv, type TestIdentityProvider } from "../support/identity_provider.js";
@@ -47,7 +53,13 @@ afterAll(async () => {
   await db?.cleanup();
 });
 
-const message = (text: string, extra: Partial<Message> = {}): Message => ({ kind: "message", role: "user", messageId: randomUUID(), parts: [{ kind: "text", text }], ...extra });
+const message = (text: string, extra: Partial<Message> = {}): Message => ({
+  kind: "message",
+  role: "user",
+  messageId: randomUUID(),
+  parts: [{ kind: "text", text }],
+  ...extra,
+});
 const never = { context: { review: "never" } };
 
 describe("agent card", () => {
@@ -61,7 +73,9 @@ describe("agent card", () => {
 
 describe("messages", () => {
   it("message/send runs the task to completed, with the output as an artifact; tasks/get reads the same", async () => {
-    const task = (await a2a.sendMessage({ message: message(TASK.task, { metadata: { skill: "parallel_workflow", ...never } }) })) as Task;
+    const task = (await a2a.sendMessage({
+      message: message(TASK.task, { metadata: { skill: "parallel_workflow", ...never } }),
+    })) as Task;
     expect(task.kind).toBe("task");
     expect(task.status.state).toBe("completed");
     const output = task.artifacts?.[0]?.parts[0];
@@ -87,7 +101,10 @@ describe("messages", () => {
     const paused = (await a2a.sendMessage({ message: message(TASK.task) })) as Task;
     expect(paused.status.state).toBe("input-required");
     const review = paused.status.message?.parts.find((p) => p.kind === "data");
-    expect(review?.kind === "data" && review.data).toMatchObject({ point: "sync_point_manager", options: ["approve", "reject", "feedback"] });
+    expect(review?.kind === "data" && review.data).toMatchObject({
+      point: "sync_point_manager",
+      options: ["approve", "reject", "feedback"],
+    });
     expect((await a2a.getTask({ id: paused.id })).status.state).toBe("input-required");
 
     const approve = () => message("approve", { taskId: paused.id, contextId: paused.contextId });
@@ -95,7 +112,9 @@ describe("messages", () => {
     expect(next).toMatchObject({ id: paused.id, status: { state: "input-required" } });
     const done = (await a2a.sendMessage({ message: approve() })) as Task;
     expect(done).toMatchObject({ id: paused.id, status: { state: "completed" } });
-    const decisions = (await server.client(API_KEY).threads.getState(paused.id)).values as { reviewDecisions: { action: string }[] };
+    const decisions = (await server.client(API_KEY).threads.getState(paused.id)).values as {
+      reviewDecisions: { action: string }[];
+    };
     expect(decisions.reviewDecisions.map((d) => d.action)).toEqual(["approve", "approve"]);
   });
 });
@@ -116,13 +135,17 @@ describe("ownership", () => {
 describe("refusals", () => {
   it("answers 401 without the API key, an unknown task as not found, bad input as a failed task saying why, and a body that is not JSON with 400", async () => {
     expect((await fetch(`${server.url}/.well-known/agent-card.json`)).status).toBe(401);
-    const anonymous = await fetch(`${server.url}/a2a`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const anonymous = await fetch(`${server.url}/a2a`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(anonymous.status).toBe(401);
 
     await expect(a2a.getTask({ id: randomUUID() })).rejects.toThrow(/not found/i);
     const failed = (await a2a.sendMessage({ message: message("", { metadata: never }) })) as Task;
     expect(failed.status.state).toBe("failed");
-    expect((failed.status.message?.parts[0] as { text: string }).text).toMatch(/^invalid input/);
+    expect((failed.status.message!.parts[0] as { text: string }).text).toMatch(/^invalid input/);
 
     // tasks/cancel is refused, naming the API's cancel (the SDK's client shows only the kind of error).
     await expect(a2a.cancelTask({ id: failed.id })).rejects.toThrow(/not supported/);
@@ -131,9 +154,15 @@ describe("refusals", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tasks/cancel", params: { id: failed.id } }),
     });
-    expect(((await cancel.json()) as { error: { message: string } }).error.message).toMatch(/POST \/threads\/\{taskId\}\/runs\/\{run_id\}\/cancel/);
+    expect(((await cancel.json()) as { error: { message: string } }).error.message).toMatch(
+      /POST \/threads\/\{taskId\}\/runs\/\{run_id\}\/cancel/,
+    );
 
-    const garbled = await withKey(`${server.url}/a2a`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+    const garbled = await withKey(`${server.url}/a2a`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
     expect(garbled.status).toBe(400);
     expect(((await garbled.json()) as { error: { message: string } }).error.message).toMatch(/not valid JSON/);
   });
