@@ -14,9 +14,15 @@ const path = require("node:path");
 /** The workflows: every graphs/<name>/ with a manifest, shared/ (the manifest type) aside (the registry lists the same names: a test checks). */
 const WORKFLOWS = fs
   .readdirSync(path.join(__dirname, "graphs"), { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && entry.name !== "shared" && fs.existsSync(path.join(__dirname, "graphs", entry.name, "manifest.ts")))
+  .filter(
+    (entry) =>
+      entry.isDirectory() &&
+      entry.name !== "shared" &&
+      fs.existsSync(path.join(__dirname, "graphs", entry.name, "manifest.ts")),
+  )
   .map((entry) => entry.name);
-const workflowPath = (name) => `^(graphs/${name}(\\.ts|/)|definitions/${name}/|(nodes|state|models|checkpoints|metrics|scripts|bench)/${name}/)`;
+const workflowPath = (name) =>
+  `^(graphs/${name}(\\.ts|/)|definitions/${name}/|(nodes|state|models|checkpoints|metrics|scripts|bench)/${name}/)`;
 const anyWorkflow = `(${WORKFLOWS.map(workflowPath).join("|")})`;
 /** The CLI's way to the workflows' CLIs, through their manifests: the generic scripts' one way in. */
 const CLI_REGISTRIES = "^scripts/workflow_clis\\.ts$";
@@ -32,21 +38,26 @@ module.exports = {
     })),
     {
       name: "shared-imports-no-workflow",
-      comment: "shared code (nodes/shared, state/shared, models/offline, the files at checkpoints/ top level, graphs/shared) imports no workflow",
+      comment:
+        "shared code (nodes/shared, state/shared, models/offline, the files at checkpoints/ top level, graphs/shared) imports no workflow",
       severity: "error",
-      from: { path: "^(nodes/shared/|state/shared/|models/(offline/|[^/]+\\.ts$)|checkpoints/[^/]+\\.ts$|graphs/shared/)" },
+      from: {
+        path: "^(nodes/shared/|state/shared/|models/(offline/|[^/]+\\.ts$)|checkpoints/[^/]+\\.ts$|graphs/shared/)",
+      },
       to: { path: anyWorkflow },
     },
     {
       name: "generic-scripts-through-the-registry",
-      comment: "the generic CLI (scripts/ outside the workflows' folders) reaches a workflow only through graphs/registry.ts and scripts/workflow_clis.ts",
+      comment:
+        "the generic CLI (scripts/ outside the workflows' folders) reaches a workflow only through graphs/registry.ts and scripts/workflow_clis.ts",
       severity: "error",
       from: { path: "^scripts/", pathNot: `(${anyWorkflow}|${CLI_REGISTRIES})` },
       to: { path: anyWorkflow },
     },
     {
       name: "server-and-services-through-the-registry",
-      comment: "the server (server/) and the services it shares with the CLI (db/, metrics/ outside the workflows' folders) reach a workflow only through graphs/registry.ts: not the CLI's way in either",
+      comment:
+        "the server (server/) and the services it shares with the CLI (db/, metrics/ outside the workflows' folders) reach a workflow only through graphs/registry.ts: not the CLI's way in either",
       severity: "error",
       from: { path: "^(server|db|metrics)/", pathNot: anyWorkflow },
       to: { path: `(${anyWorkflow}|^scripts/)` },

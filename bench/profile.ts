@@ -56,7 +56,9 @@ function writeWindow(dir: string | undefined, pid: number, fromUs: number, runs:
 }
 const ownProfileDir = () => {
   const at = process.execArgv.indexOf("--cpu-prof-dir");
-  return at >= 0 ? process.execArgv[at + 1] : process.execArgv.find((a) => a.startsWith("--cpu-prof-dir="))?.split("=")[1];
+  return at >= 0
+    ? process.execArgv[at + 1]
+    : process.execArgv.find((a) => a.startsWith("--cpu-prof-dir="))?.split("=")[1];
 };
 
 async function research(branches: number, saver: string, runs: number) {
@@ -160,7 +162,9 @@ export function areaOf(url: string, functionName: string): string {
   }
   if (url.includes("/models/offline/")) return "offline model (test double)";
   const root = url.replace(/^file:\/\//, "").split("/");
-  const top = root.findIndex((part) => ["nodes", "state", "graphs", "checkpoints", "models", "server", "scripts", "bench"].includes(part));
+  const top = root.findIndex((part) =>
+    ["nodes", "state", "graphs", "checkpoints", "models", "server", "scripts", "bench"].includes(part),
+  );
   return top >= 0 ? `ours: ${root[top]}/` : url;
 }
 
@@ -187,7 +191,9 @@ function selfTimes(profile: CpuProfile, window: Window | undefined) {
     total += us;
     const area = areaOf(callFrame.url, callFrame.functionName);
     areas.set(area, (areas.get(area) ?? 0) + us);
-    const file = callFrame.url.replace(/^.*\/node_modules\//, "").replace(/^file:\/\/.*?\/(?=(nodes|state|graphs|checkpoints|models|server|scripts|bench)\/)/, "");
+    const file = callFrame.url
+      .replace(/^.*\/node_modules\//, "")
+      .replace(/^file:\/\/.*?\/(?=(nodes|state|graphs|checkpoints|models|server|scripts|bench)\/)/, "");
     const key = `${callFrame.functionName || "(anonymous)"} ${file}:${callFrame.lineNumber + 1}`;
     const entry = functions.get(key) ?? { area, us: 0 };
     entry.us += us;
@@ -210,12 +216,16 @@ export function renderProfile(profile: CpuProfile, window: Window | undefined, t
     "",
     table(
       ["area", "sampled ms per run", "self %"],
-      sorted(areas, (us) => us).slice(0, top).map(([area, us]) => [area, perRun(us), pct(us)]),
+      sorted(areas, (us) => us)
+        .slice(0, top)
+        .map(([area, us]) => [area, perRun(us), pct(us)]),
     ),
     "",
     table(
       ["function", "area", "self %"],
-      sorted(functions, (f) => f.us).slice(0, top).map(([fn, f]) => [`\`${fn}\``, f.area, pct(f.us)]),
+      sorted(functions, (f) => f.us)
+        .slice(0, top)
+        .map(([fn, f]) => [`\`${fn}\``, f.area, pct(f.us)]),
     ),
     "",
   ].join("\n");
@@ -227,14 +237,17 @@ if (values.help) {
   const pid = path.basename(values.table).split(".")[3];
   const windowFile = path.join(path.dirname(values.table), `window.${pid}.json`);
   const window = existsSync(windowFile) ? (JSON.parse(readFileSync(windowFile, "utf8")) as Window) : undefined;
-  process.stdout.write(renderProfile(JSON.parse(readFileSync(values.table, "utf8")) as CpuProfile, window, Number(values.top)));
+  process.stdout.write(
+    renderProfile(JSON.parse(readFileSync(values.table, "utf8")) as CpuProfile, window, Number(values.top)),
+  );
 } else {
   process.env[LATENCY_ENV] = "0";
   const [workload] = positionals;
   const runs = values.runs === undefined ? undefined : Number(values.runs);
   if (workload === "research") await research(Number(values.branches), values.saver, runs ?? 50);
   else if (workload === "engine") await engine(Number(values.steps), runs ?? 5);
-  else if (workload === "server") await server(runs ?? 50, path.resolve(values["cpu-prof-dir"] ?? "bench/results/profiles"));
+  else if (workload === "server")
+    await server(runs ?? 50, path.resolve(values["cpu-prof-dir"] ?? "bench/results/profiles"));
   else {
     process.stderr.write(`name a workload: research, engine or server\n\n${USAGE}`);
     process.exit(2);

@@ -77,8 +77,11 @@ function report(verdicts: Verdict[]) {
   process.stdout.write(`\n### Targets (bench/targets.ts)\n\n${renderVerdicts(verdicts)}\n`);
   if (!values.check) return;
   const misses = missed(verdicts);
-  for (const v of misses) process.stderr.write(`[bench --check] missed: ${v.target.name}: ${v.target.format(v.value!)}\n`);
-  process.stderr.write(`[bench --check] ${misses.length ? `${misses.length} budget(s) missed` : "every budget measured is met"}\n`);
+  for (const v of misses)
+    process.stderr.write(`[bench --check] missed: ${v.target.name}: ${v.target.format(v.value!)}\n`);
+  process.stderr.write(
+    `[bench --check] ${misses.length ? `${misses.length} budget(s) missed` : "every budget measured is met"}\n`,
+  );
   process.exitCode = misses.length ? 1 : 0;
 }
 
@@ -105,10 +108,12 @@ function positiveInt(raw: string | undefined, name: string): number | undefined 
 }
 
 const unknown = (values.workflow ?? []).filter((name) => !BENCHES.some((b) => b.workflow === name));
-if (unknown.length) fail(`--workflow ${unknown[0]} has no bench: use one of ${BENCHES.map((b) => b.workflow).join(", ")}`);
+if (unknown.length)
+  fail(`--workflow ${unknown[0]} has no bench: use one of ${BENCHES.map((b) => b.workflow).join(", ")}`);
 const benches = values.workflow ? BENCHES.filter((b) => values.workflow!.includes(b.workflow)) : BENCHES;
 
-const progress = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const progress = (message: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const settings: BenchSettings = {
   quick: values.quick,
   ...(values.repeats ? { repeats: positiveInt(values.repeats, "repeats") } : {}),
@@ -121,7 +126,12 @@ const out = path.resolve(values.out ?? path.join(root, "bench/results/latest.jso
 const began = performance.now();
 /** The log's cost per run: quick enough to come with every run, and alone with --logging-only. */
 async function loggingCost(): Promise<LoggingCost> {
-  const logging = await measureLoggingCost({ steps: 50, runs: settings.quick ? 5 : 20, rounds: settings.repeats ?? (settings.quick ? 3 : 9), progress });
+  const logging = await measureLoggingCost({
+    steps: 50,
+    runs: settings.quick ? 5 : 20,
+    rounds: settings.repeats ?? (settings.quick ? 3 : 9),
+    progress,
+  });
   process.stdout.write(`### The log's cost per run\n\n${renderLoggingCost(logging)}\n`);
   return logging;
 }
@@ -149,7 +159,10 @@ if (!values["startup-only"]) {
   mkdirSync(path.dirname(out), { recursive: true });
   // Written whole or not at all: an interrupted bench leaves the last good figures.
   const durationSeconds = (performance.now() - began) / 1000;
-  writeFileSync(`${out}.tmp`, `${JSON.stringify({ date: new Date().toISOString(), durationSeconds, startup, workflows, logging }, null, 2)}\n`);
+  writeFileSync(
+    `${out}.tmp`,
+    `${JSON.stringify({ date: new Date().toISOString(), durationSeconds, startup, workflows, logging }, null, 2)}\n`,
+  );
   renameSync(`${out}.tmp`, out);
   process.stderr.write(`[bench] wrote ${path.relative(process.cwd(), out)}\n`);
   verdicts = judge({ ...(workflows as BenchFigures), logging });

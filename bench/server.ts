@@ -48,7 +48,20 @@ export async function startFleet(options: {
     for (let i = 0; i < options.processes; i++) {
       const child = spawn(
         process.execPath,
-        [...(options.nodeOptions ?? []), "--import", "tsx", "--import", path.join(ROOT, "bench/pin_idle_load.ts"), path.join(ROOT, "scripts/orchestra.js"), "serve", "--port", "0", "--json", "--workers", String(options.workers)],
+        [
+          ...(options.nodeOptions ?? []),
+          "--import",
+          "tsx",
+          "--import",
+          path.join(ROOT, "bench/pin_idle_load.ts"),
+          path.join(ROOT, "scripts/orchestra.js"),
+          "serve",
+          "--port",
+          "0",
+          "--json",
+          "--workers",
+          String(options.workers),
+        ],
         {
           cwd: ROOT,
           env: {
@@ -102,7 +115,8 @@ export async function apiRun(
   configurable: Record<string, unknown>,
 ): Promise<void> {
   const final = (await client.runs.wait(threadId, graphId, { input, config: { configurable } })) as { status?: string };
-  if (final.status !== "completed") throw new Error(`API run on ${threadId} ended ${JSON.stringify(final).slice(0, 300)}`);
+  if (final.status !== "completed")
+    throw new Error(`API run on ${threadId} ended ${JSON.stringify(final).slice(0, 300)}`);
 }
 
 const DRAIN_POLL_MS = 200;
@@ -140,17 +154,23 @@ export async function measureApiCreates(options: {
     const listening = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(listening));
   });
   const url = `http://127.0.0.1:${(baseline.address() as AddressInfo).port}/select-one`;
-  const selectOne = async () => (await fetch(url, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).json();
+  const selectOne = async () =>
+    (await fetch(url, { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).json();
   try {
     await Promise.all(Array.from({ length: 10 }, selectOne));
     const createPair = async () => {
       const thread = await client.threads.create();
-      await client.runs.create(thread.thread_id, options.graphId, { input: options.input, config: { configurable: options.configurable } });
+      await client.runs.create(thread.thread_id, options.graphId, {
+        input: options.input,
+        config: { configurable: options.configurable },
+      });
     };
     // Read from the runs table, not by joining each run: 200 joins at once would be a load of their own.
     const drain = async () => {
       for (;;) {
-        const { rows } = await pool.query<{ active: number }>(`SELECT count(*)::int AS active FROM "${options.schema}".runs WHERE status IN ('pending', 'running')`);
+        const { rows } = await pool.query<{ active: number }>(
+          `SELECT count(*)::int AS active FROM "${options.schema}".runs WHERE status IN ('pending', 'running')`,
+        );
         if (rows[0]!.active === 0) return;
         await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
       }
@@ -163,7 +183,8 @@ export async function measureApiCreates(options: {
         await drain();
         return time;
       },
-      selectOne: () => timed(() => Promise.all(Array.from({ length: pairs }, async () => (await selectOne(), await selectOne())))),
+      selectOne: () =>
+        timed(() => Promise.all(Array.from({ length: pairs }, async () => (await selectOne(), await selectOne())))),
     });
     const createsMs = spread(runs.creates.wall);
     const selectOneMs = spread(runs.selectOne.wall);
@@ -198,7 +219,9 @@ export async function watchFleet(fleet: ServerFleet, sql: pg.Pool): Promise<{ st
   let peakSessions = 0;
   let watching = true;
   const sample = async () => {
-    const { rows } = await sql.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [fleet.appName]);
+    const { rows } = await sql.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [
+      fleet.appName,
+    ]);
     peakSessions = Math.max(peakSessions, rows.length);
     for (const { pid } of rows) {
       const cpu = await cpuMsOf(pid);

@@ -35,7 +35,11 @@ function casesOf(root: string, suffix: string): Case[] {
     { name: `orchestra --help${suffix}`, root, args: [bin, "--help"], targetSeconds: 0.15 },
     { name: `orchestra threads${suffix}`, root, args: [bin, "threads", "--limit", "5"], targetSeconds: 0.45 },
     { name: `orchestra graph --json${suffix}`, root, args: [bin, "graph", "--json"] },
-    { name: `orchestra run (offline, L = 0, review never)${suffix}`, root, args: [bin, "run", "--model", "offline", "--review", "never", "--json"] },
+    {
+      name: `orchestra run (offline, L = 0, review never)${suffix}`,
+      root,
+      args: [bin, "run", "--model", "offline", "--review", "never", "--json"],
+    },
   ];
 }
 
@@ -86,9 +90,17 @@ export async function measureStartup(options: {
       await timed([path.join(root, "scripts/build.js")], root, process.env);
     }
     // Tables set up and a thread in them, untimed: `threads` then reads, as it does day to day.
-    await timed([path.join(root, "scripts/orchestra.js"), "run", "--model", "offline", "--review", "never"], root, envOf(root));
+    await timed(
+      [path.join(root, "scripts/orchestra.js"), "run", "--model", "offline", "--review", "never"],
+      root,
+      envOf(root),
+    );
   }
-  const cases = [BASELINE, ...casesOf(ROOT, ""), ...(options.against ? casesOf(roots[1]!, ` (${options.against})`) : [])];
+  const cases = [
+    BASELINE,
+    ...casesOf(ROOT, ""),
+    ...(options.against ? casesOf(roots[1]!, ` (${options.against})`) : []),
+  ];
   const walls = new Map<Case, number[]>(cases.map((c) => [c, []]));
   try {
     for (let i = 0; i < options.repeats; i++) {
@@ -108,7 +120,12 @@ export async function measureStartup(options: {
     baselineMs,
     rows: cases.slice(1).map((c) => {
       const wallMs = spread(walls.get(c)!);
-      return { name: c.name, wallMs, overBaseline: wallMs.median / baselineMs.median, ...(c.targetSeconds ? { targetSeconds: c.targetSeconds } : {}) };
+      return {
+        name: c.name,
+        wallMs,
+        overBaseline: wallMs.median / baselineMs.median,
+        ...(c.targetSeconds ? { targetSeconds: c.targetSeconds } : {}),
+      };
     }),
     ...(options.against ? { against: options.against } : {}),
   };

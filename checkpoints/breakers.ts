@@ -1,5 +1,5 @@
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
-import pg from "pg";
+import type pg from "pg";
 import { newPool } from "./pool.js";
 import { z } from "zod";
 import { envValue } from "../db/env.js";
@@ -29,7 +29,8 @@ export const BREAKERS_TABLE = "enterprise_breakers";
 
 /** A schema name quoted into SQL: plain lowercase identifiers only. */
 export function assertPlainSchema(schema: string): void {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`schema '${schema}' must be a plain lowercase identifier`);
 }
 
 /** Creates the table in `schema` when missing; concurrent callers wait on one advisory lock. */
@@ -58,7 +59,10 @@ export class PostgresBreakers implements BreakerStore {
   }
 
   async loadBreaker(endpoint: string): Promise<StoredBreaker | undefined> {
-    const { rows } = await this.pool.query<StoredBreaker>(`SELECT state, version FROM ${this.table} WHERE endpoint = $1`, [endpoint]);
+    const { rows } = await this.pool.query<StoredBreaker>(
+      `SELECT state, version FROM ${this.table} WHERE endpoint = $1`,
+      [endpoint],
+    );
     return rows[0];
   }
 
@@ -66,12 +70,14 @@ export class PostgresBreakers implements BreakerStore {
     const json = JSON.stringify(state);
     const result =
       expectedVersion === undefined
-        ? await this.pool.query(`INSERT INTO ${this.table} (endpoint, state, version) VALUES ($1, $2, 1) ON CONFLICT (endpoint) DO NOTHING`, [endpoint, json])
-        : await this.pool.query(`UPDATE ${this.table} SET state = $2, version = version + 1, updated_at = now() WHERE endpoint = $1 AND version = $3`, [
-            endpoint,
-            json,
-            expectedVersion,
-          ]);
+        ? await this.pool.query(
+            `INSERT INTO ${this.table} (endpoint, state, version) VALUES ($1, $2, 1) ON CONFLICT (endpoint) DO NOTHING`,
+            [endpoint, json],
+          )
+        : await this.pool.query(
+            `UPDATE ${this.table} SET state = $2, version = version + 1, updated_at = now() WHERE endpoint = $1 AND version = $3`,
+            [endpoint, json, expectedVersion],
+          );
     return result.rowCount === 1;
   }
 }
@@ -138,12 +144,21 @@ export interface BreakerOptions {
   counts: (error: Error) => boolean;
 }
 
-export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = { failures: 5, halfOpenAfterMs: 30_000, clock: Date.now, counts: () => true };
+export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
+  failures: 5,
+  halfOpenAfterMs: 30_000,
+  clock: Date.now,
+  counts: () => true,
+};
 
 /** The defaults with the environment's overrides. */
 export function breakerOptions(env: NodeJS.ProcessEnv = process.env): BreakerOptions {
   const settings = breakerSettings(env);
-  return { ...DEFAULT_BREAKER_OPTIONS, failures: settings.ORCHESTRA_BREAKER_FAILURES, halfOpenAfterMs: settings.ORCHESTRA_BREAKER_COOLDOWN_MS };
+  return {
+    ...DEFAULT_BREAKER_OPTIONS,
+    failures: settings.ORCHESTRA_BREAKER_FAILURES,
+    halfOpenAfterMs: settings.ORCHESTRA_BREAKER_COOLDOWN_MS,
+  };
 }
 
 export class CircuitOpenError extends Error {
@@ -153,7 +168,9 @@ export class CircuitOpenError extends Error {
 /** The parts of cockatiel's serialised breaker the store's clock touches. */
 const SerializedBreakerSchema = z
   .object({
-    ownState: z.object({ value: z.enum(CircuitState), openedAt: z.number().optional(), attemptNo: z.number().optional() }).loose(),
+    ownState: z
+      .object({ value: z.enum(CircuitState), openedAt: z.number().optional(), attemptNo: z.number().optional() })
+      .loose(),
     breakerState: z.unknown(),
   })
   .loose();
@@ -204,7 +221,11 @@ export async function throughBreaker<T>(
       if (loadedOpen) {
         // Stored as open from now while the trial runs: other processes keep refusing.
         const claim = serialized();
-        const claimed = await store.saveBreaker(endpoint, { ...claim, ownState: { ...claim.ownState, value: CircuitState.Open, openedAt: clock() } }, version);
+        const claimed = await store.saveBreaker(
+          endpoint,
+          { ...claim, ownState: { ...claim.ownState, value: CircuitState.Open, openedAt: clock() } },
+          version,
+        );
         if (!claimed) {
           trialTaken = true;
           throw refused();

@@ -189,9 +189,7 @@ async function setUp(
     await checkpointer.setup();
     for (const statement of leaseTablesSql(schema)) await client.query(statement);
   } catch (error) {
-    throw new Error(
-      `Could not set up the checkpoint tables in schema "${schema}" at ${location}: ${messageOf(error)}`,
-    );
+    throw new Error(`Could not set up the checkpoint tables in schema "${schema}" at ${location}: ${messageOf(error)}`);
   } finally {
     // Dropping the connection releases the advisory lock with it.
     client.release(true);

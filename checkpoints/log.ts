@@ -18,7 +18,9 @@ export const LogSettingsSchema = z.object({
 });
 
 export function logSettings(env: NodeJS.ProcessEnv = process.env): z.infer<typeof LogSettingsSchema> {
-  const parsed = LogSettingsSchema.safeParse({ ORCHESTRA_LOG_LEVEL: env.ORCHESTRA_LOG_LEVEL?.trim().toLowerCase() || undefined });
+  const parsed = LogSettingsSchema.safeParse({
+    ORCHESTRA_LOG_LEVEL: env.ORCHESTRA_LOG_LEVEL?.trim().toLowerCase() || undefined,
+  });
   if (!parsed.success) throw new InputError(`${parsed.error.issues[0]!.message}, got '${env.ORCHESTRA_LOG_LEVEL}'`);
   return parsed.data;
 }
@@ -28,7 +30,12 @@ export function logSettings(env: NodeJS.ProcessEnv = process.env): z.infer<typeo
  * HTTP headers, an MCP stdio server's environment, model keys. Code logs no secret on purpose;
  * this is the net for the objects it logs whole (a step's action, a server declaration).
  */
-export const REDACTED_PATHS = ["headers", "env", "apiKey", "authorization", "secret"].flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]);
+export const REDACTED_PATHS = ["headers", "env", "apiKey", "authorization", "secret"].flatMap((key) => [
+  key,
+  `*.${key}`,
+  `*.*.${key}`,
+  `*.*.*.${key}`,
+]);
 
 export interface LogOptions {
   level?: Level | "silent";
@@ -37,7 +44,9 @@ export interface LogOptions {
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
-  const destination = options.destination ?? (process.stderr.isTTY ? readableLines(process.stderr) : pino.destination({ dest: 2, sync: true }));
+  const destination =
+    options.destination ??
+    (process.stderr.isTTY ? readableLines(process.stderr) : pino.destination({ dest: 2, sync: true }));
   return pino(
     {
       level: options.level ?? "info",
@@ -94,7 +103,9 @@ export function runInFlight(runId: string, runLog: RunLog): () => void {
 export function logAt(level: Level): Logger | undefined {
   const logger = rootLog();
   if (!logger.isLevelEnabled(level)) return undefined;
-  const configurable = (AsyncLocalStorageProviderSingleton.getRunnableConfig() as { configurable?: Record<string, unknown> } | undefined)?.configurable;
+  const configurable = (
+    AsyncLocalStorageProviderSingleton.getRunnableConfig() as { configurable?: Record<string, unknown> } | undefined
+  )?.configurable;
   const runId = configurable?.run_id;
   const served = typeof runId === "string" ? runsInFlight.get(runId) : undefined;
   if (served) return served.log;

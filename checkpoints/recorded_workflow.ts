@@ -16,7 +16,9 @@ export const WORKFLOW_METADATA_KEY = "graph_id";
 export function recordingWorkflow<Saver extends BaseCheckpointSaver>(saver: Saver, workflow: string): Saver {
   const put: BaseCheckpointSaver["put"] = (config, checkpoint, metadata, newVersions) => {
     // The saver stores the metadata as given: LangGraph's type lists its own keys only.
-    const recorded: CheckpointMetadata = config.configurable?.checkpoint_ns ? metadata : Object.assign({ [WORKFLOW_METADATA_KEY]: workflow }, metadata);
+    const recorded: CheckpointMetadata = config.configurable?.checkpoint_ns
+      ? metadata
+      : Object.assign({ [WORKFLOW_METADATA_KEY]: workflow }, metadata);
     return saver.put(config, checkpoint, recorded, newVersions);
   };
   return new Proxy(saver, {

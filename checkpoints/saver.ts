@@ -50,9 +50,12 @@ export class BatchedPostgresSaver extends PostgresSaver {
     this.fence = fence;
     const table = (name: string) => `"${schema}".${name}`;
     // The leases among the tokens given that are still held; a null token is a write of a thread not leased here.
-    const held = (tokens: string) => `held AS (SELECT token FROM ${table("thread_leases")} WHERE token = ANY(${tokens}) FOR SHARE)`;
+    const held = (tokens: string) =>
+      `held AS (SELECT token FROM ${table("thread_leases")} WHERE token = ANY(${tokens}) FOR SHARE)`;
     const writes = (conflict: string) =>
-      sqlByBlobCount(9, (blobs) => `WITH ${held("$8::bigint[]")}, saved AS (
+      sqlByBlobCount(
+        9,
+        (blobs) => `WITH ${held("$8::bigint[]")}, saved AS (
       INSERT INTO ${table("checkpoint_writes")} (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob)
       SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.idx, w.channel, w.type, bv.blob
       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::bigint[])
@@ -61,10 +64,15 @@ export class BatchedPostgresSaver extends PostgresSaver {
       WHERE w.token IS NULL OR w.token IN (SELECT token FROM held)
       ORDER BY w.n
       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict})
-      SELECT token::text FROM held`);
+      SELECT token::text FROM held`,
+      );
     this.sql = {
       // The blobs go in a data-modifying CTE: Postgres runs it to completion with the statement.
-      put: sqlByBlobCount(11, (blobs) => `WITH ${held("ARRAY[$10::bigint]")}, fenced AS (SELECT $10::bigint IS NULL OR EXISTS (SELECT 1 FROM held) AS open),
+      put: sqlByBlobCount(
+        11,
+        (
+          blobs,
+        ) => `WITH ${held("ARRAY[$10::bigint]")}, fenced AS (SELECT $10::bigint IS NULL OR EXISTS (SELECT 1 FROM held) AS open),
       blobs AS (
         INSERT INTO ${table("checkpoint_blobs")} (thread_id, checkpoint_ns, channel, version, type, blob)
         SELECT $1::text, $2::text, b.channel, b.version, b.type, bv.blob
@@ -77,7 +85,8 @@ export class BatchedPostgresSaver extends PostgresSaver {
       SELECT $1, $2, $6, $7, $8::jsonb, $9::jsonb WHERE (SELECT open FROM fenced)
       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id)
       DO UPDATE SET checkpoint = EXCLUDED.checkpoint, metadata = EXCLUDED.metadata)
-      SELECT open FROM fenced`),
+      SELECT open FROM fenced`,
+      ),
       upsertWrites: writes("DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob"),
       insertWrites: writes("DO NOTHING"),
     };
@@ -92,9 +101,12 @@ export class BatchedPostgresSaver extends PostgresSaver {
     if (config.configurable === undefined) throw new Error(`Missing "configurable" field in "config" param`);
     const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable;
     const [blobs, serializedMetadata] = await Promise.all([
-      this._dumpBlobs(thread_id, checkpoint_ns, checkpoint.channel_values, Object.fromEntries(
-        Object.entries(newVersions).map(([channel, version]) => [channel, storedVersion(version)]),
-      )),
+      this._dumpBlobs(
+        thread_id,
+        checkpoint_ns,
+        checkpoint.channel_values,
+        Object.fromEntries(Object.entries(newVersions).map(([channel, version]) => [channel, storedVersion(version)])),
+      ),
       this._dumpMetadata(metadata),
     ]);
     const { rows } = await this.db.query<{ open: boolean }>(this.sql.put(blobs.length), [
@@ -131,7 +143,9 @@ export class BatchedPostgresSaver extends PostgresSaver {
     if (writes.length === 0) return;
     const { thread_id, checkpoint_ns, checkpoint_id } = config.configurable ?? {};
     const token = this.tokenFor(config);
-    const rows = (await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes)).map((row): FencedRow => [...row, token]);
+    const rows = (await this._dumpWrites(thread_id, checkpoint_ns, checkpoint_id, taskId, writes)).map(
+      (row): FencedRow => [...row, token],
+    );
     // Special channels (errors, interrupts, resumes) overwrite their slot, at once. One
     // statement cannot update a row twice: of writes to the same slot, the last is what
     // the stock saver's row-by-row upserts would have left.
@@ -167,7 +181,10 @@ export class BatchedPostgresSaver extends PostgresSaver {
   private async flushBatch(batch: QueuedWrites[]): Promise<void> {
     let held: Set<string | null>;
     try {
-      held = await this.writeRows(this.sql.insertWrites, batch.flatMap((b) => b.rows));
+      held = await this.writeRows(
+        this.sql.insertWrites,
+        batch.flatMap((b) => b.rows),
+      );
     } catch (error) {
       for (const b of batch) b.reject(error);
       return;
@@ -182,7 +199,10 @@ export class BatchedPostgresSaver extends PostgresSaver {
   /** Writes the rows whose lease is held (or that have none); returns the tokens found held, and null. */
   private async writeRows(sql: SqlByBlobCount, rows: FencedRow[]): Promise<Set<string | null>> {
     const columns = [0, 1, 2, 3, 4, 5, 6, 8].map((column) => rows.map((row) => row[column]));
-    const { rows: held } = await this.db.query<{ token: string }>(sql(rows.length), [...columns, ...rows.map((row) => row[7])]);
+    const { rows: held } = await this.db.query<{ token: string }>(sql(rows.length), [
+      ...columns,
+      ...rows.map((row) => row[7]),
+    ]);
     return new Set([null, ...held.map((row) => row.token)]);
   }
 }
@@ -205,7 +225,9 @@ function sqlByBlobCount(firstBlob: number, statement: (blobs: string) => string)
     let sql = made.get(count);
     if (sql === undefined) {
       const values = Array.from({ length: count }, (_, i) => `(${i + 1}, $${firstBlob + i}::bytea)`).join(", ");
-      sql = statement(count ? `(VALUES ${values}) AS bv(n, blob)` : "(SELECT 0::bigint, NULL::bytea WHERE false) AS bv(n, blob)");
+      sql = statement(
+        count ? `(VALUES ${values}) AS bv(n, blob)` : "(SELECT 0::bigint, NULL::bytea WHERE false) AS bv(n, blob)",
+      );
       if (count <= COUNTS_KEPT) made.set(count, sql);
     }
     return sql;

@@ -1,7 +1,15 @@
 import type pg from "pg";
 
 /** The tables the API server keeps beside the checkpoints, in the checkpoints' schema. */
-export const SERVER_TABLES = ["assistants", "assistant_versions", "threads", "runs", "run_events", "store_items", "crons"] as const;
+export const SERVER_TABLES = [
+  "assistants",
+  "assistant_versions",
+  "threads",
+  "runs",
+  "run_events",
+  "store_items",
+  "crons",
+] as const;
 
 /**
  * One version of the layout. Each statement is idempotent, so a migration interrupted halfway

@@ -19,7 +19,8 @@ export function leaseMs(): number {
   const raw = envValue(LEASE_ENV);
   if (raw === undefined) return DEFAULT_LEASE_MS;
   const ms = Number(raw);
-  if (!/^\d+$/.test(raw) || ms < 1000) throw new InputError(`invalid ${LEASE_ENV} '${raw.slice(0, 40)}': expected whole milliseconds, at least 1000`);
+  if (!/^\d+$/.test(raw) || ms < 1000)
+    throw new InputError(`invalid ${LEASE_ENV} '${raw.slice(0, 40)}': expected whole milliseconds, at least 1000`);
   return ms;
 }
 
@@ -132,15 +133,24 @@ export class LeaseHolder {
   /** Takes the thread's lease; undefined when someone else holds it unexpired (a dead CLI of this machine does not). */
   async acquire(threadId: string): Promise<string | undefined> {
     const take = async () => {
-      const { rows } = await this.store.pool.query<{ token: string }>(this.sql.acquire("VALUES ($1::text, $2::text)"), [threadId, this.owner]);
+      const { rows } = await this.store.pool.query<{ token: string }>(this.sql.acquire("VALUES ($1::text, $2::text)"), [
+        threadId,
+        this.owner,
+      ]);
       return rows[0]?.token;
     };
     let token = await take();
     if (!token) {
-      const { rows } = await this.store.pool.query<{ owner: string }>(`SELECT owner FROM ${this.sql.leases} WHERE thread_id = $1`, [threadId]);
+      const { rows } = await this.store.pool.query<{ owner: string }>(
+        `SELECT owner FROM ${this.sql.leases} WHERE thread_id = $1`,
+        [threadId],
+      );
       const holder = rows[0]?.owner;
       if (holder !== undefined && isDeadLocalCli(holder)) {
-        await this.store.pool.query(`UPDATE ${this.sql.leases} SET expires_at = clock_timestamp() WHERE thread_id = $1 AND owner = $2`, [threadId, holder]);
+        await this.store.pool.query(
+          `UPDATE ${this.sql.leases} SET expires_at = clock_timestamp() WHERE thread_id = $1 AND owner = $2`,
+          [threadId, holder],
+        );
         token = await take();
       }
     }
@@ -172,7 +182,10 @@ export class LeaseHolder {
     if (this.held.size === 0) return;
     const asked = [...this.held];
     const { rows } = await this.store.pool
-      .query<{ token: string }>(`UPDATE ${this.sql.leases} SET expires_at = ${this.sql.expiry} WHERE owner = $1 RETURNING token::text AS token`, [this.owner])
+      .query<{ token: string }>(
+        `UPDATE ${this.sql.leases} SET expires_at = ${this.sql.expiry} WHERE owner = $1 RETURNING token::text AS token`,
+        [this.owner],
+      )
       .catch(() => ({ rows: undefined }));
     // The database did not answer: the leases run on, and the next renewal tries again.
     if (!rows) return;
@@ -197,10 +210,16 @@ export class LeaseHolder {
  */
 export async function withThreadLock<T>(store: ThreadStore, threadId: string, fn: () => Promise<T>): Promise<T> {
   const holder = new LeaseHolder(store, leaseOwner("cli"), (lost) => {
-    rootLog().warn({ thread_id: lost }, `lost the lease on thread ${lost} (paused past ${leaseMs()} ms?): another process runs it now; this one writes nothing more`);
+    rootLog().warn(
+      { thread_id: lost },
+      `lost the lease on thread ${lost} (paused past ${leaseMs()} ms?): another process runs it now; this one writes nothing more`,
+    );
   });
   const token = await holder.acquire(threadId);
-  if (!token) throw new InputError(`thread ${threadId} is being run by another process right now: wait for it to pause or finish`);
+  if (!token)
+    throw new InputError(
+      `thread ${threadId} is being run by another process right now: wait for it to pause or finish`,
+    );
   try {
     return await fn();
   } finally {
@@ -211,5 +230,7 @@ export async function withThreadLock<T>(store: ThreadStore, threadId: string, fn
 
 /** Refuses a write whose lease is gone: the caller stops at once. */
 export function leaseLost(threadId: string): LeaseLostError {
-  return new LeaseLostError(`lost the lease on thread ${threadId}: another process took the thread over, so this one writes nothing more to it`);
+  return new LeaseLostError(
+    `lost the lease on thread ${threadId}: another process took the thread over, so this one writes nothing more to it`,
+  );
 }

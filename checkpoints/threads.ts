@@ -47,10 +47,15 @@ export interface ThreadHead extends ThreadMarks {
 
 const TRIGGER = "branch:to:";
 /** The channels whose holding a value means a task runs next: LangGraph clears each once it is taken. */
-const isTaskChannel = (channel: string) => channel.startsWith(TRIGGER) || channel === "__pregel_tasks" || channel === "__start__";
+const isTaskChannel = (channel: string) =>
+  channel.startsWith(TRIGGER) || channel === "__pregel_tasks" || channel === "__start__";
 
 /** What tells a thread's workflow, from its head checkpoint; undefined when there is no such thread. */
-export async function threadMarks(pool: pg.Pool | pg.PoolClient, schema: string, threadId: string): Promise<ThreadMarks | undefined> {
+export async function threadMarks(
+  pool: pg.Pool | pg.PoolClient,
+  schema: string,
+  threadId: string,
+): Promise<ThreadMarks | undefined> {
   const { rows } = await pool.query<{ channels: Record<string, unknown> | null; recorded: string | null }>(
     `SELECT checkpoint->'channel_versions' AS channels, metadata->>'${WORKFLOW_METADATA_KEY}' AS recorded FROM "${schema}".checkpoints
       WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1`,
@@ -60,16 +65,29 @@ export async function threadMarks(pool: pg.Pool | pg.PoolClient, schema: string,
 }
 
 /** The nodes whose trigger channels are among `channels`: those a checkpoint with these channel versions reached. */
-export const nodesOf = (channels: readonly string[]) => channels.flatMap((channel) => (channel.startsWith(TRIGGER) ? [channel.slice(TRIGGER.length)] : []));
+export const nodesOf = (channels: readonly string[]) =>
+  channels.flatMap((channel) => (channel.startsWith(TRIGGER) ? [channel.slice(TRIGGER.length)] : []));
 
 /**
  * The head checkpoints of `threadIds`, in two queries: the channel blobs at the head's versions
  * (only the task channels and the `channels` asked for, so a thread's large values stay unread)
  * and the head's pending interrupt writes.
  */
-export async function threadHeads(pool: pg.Pool, schema: string, threadIds: readonly string[], channels: readonly string[]): Promise<ThreadHead[]> {
+export async function threadHeads(
+  pool: pg.Pool,
+  schema: string,
+  threadIds: readonly string[],
+  channels: readonly string[],
+): Promise<ThreadHead[]> {
   if (!threadIds.length) return [];
-  const { rows } = await pool.query<{ thread_id: string; checkpoint_id: string; recorded: string | null; channel: string | null; type: string | null; blob: Buffer | null }>(
+  const { rows } = await pool.query<{
+    thread_id: string;
+    checkpoint_id: string;
+    recorded: string | null;
+    channel: string | null;
+    type: string | null;
+    blob: Buffer | null;
+  }>(
     `WITH head AS (
        SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint, metadata FROM "${schema}".checkpoints
         WHERE thread_id = ANY($1) AND checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC
@@ -111,7 +129,9 @@ export async function threadHeads(pool: pg.Pool, schema: string, threadIds: read
     if (!head || head.checkpointId !== write.checkpoint_id || write.type !== "json") continue;
     const written: unknown = JSON.parse(write.blob.toString("utf8"));
     for (const interrupt of Array.isArray(written) ? written : [written]) {
-      head.interrupts.push(interrupt !== null && typeof interrupt === "object" && "value" in interrupt ? interrupt.value : interrupt);
+      head.interrupts.push(
+        interrupt !== null && typeof interrupt === "object" && "value" in interrupt ? interrupt.value : interrupt,
+      );
     }
   }
   return threadIds.flatMap((id) => {

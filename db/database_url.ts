@@ -31,13 +31,9 @@ export function checkDatabaseUrl(url: string): void {
   try {
     protocol = new URL(url).protocol;
   } catch {
-    throw new InputError(
-      "DATABASE_URL is not a valid URL; expected postgres://user:password@host:5432/database",
-    );
+    throw new InputError("DATABASE_URL is not a valid URL; expected postgres://user:password@host:5432/database");
   }
   if (protocol !== "postgres:" && protocol !== "postgresql:") {
-    throw new InputError(
-      `DATABASE_URL must be a postgres:// or postgresql:// URL, got ${maskDatabaseUrl(url)}`,
-    );
+    throw new InputError(`DATABASE_URL must be a postgres:// or postgresql:// URL, got ${maskDatabaseUrl(url)}`);
   }
 }

@@ -47,12 +47,8 @@ export interface EmbeddedPostgres {
  * Starts (or reuses) a real Postgres on the loopback interface, keeping its data in a folder of the
  * project, and makes sure the `orchestra` database exists.
  */
-export async function startEmbeddedPostgres(
-  options: EmbeddedPostgresOptions = {},
-): Promise<EmbeddedPostgres> {
-  const dataDir = path.resolve(
-    options.dataDir ?? envValue("ORCHESTRA_EMBEDDED_PG_DIR") ?? DEFAULT_DATA_DIR,
-  );
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  const dataDir = path.resolve(options.dataDir ?? envValue("ORCHESTRA_EMBEDDED_PG_DIR") ?? DEFAULT_DATA_DIR);
   const port = checkPort(options.port ?? envValue("ORCHESTRA_EMBEDDED_PG_PORT") ?? DEFAULT_PORT);
   const progress = options.onProgress ?? (() => {});
   const shown = displayPath(dataDir);
@@ -135,12 +131,7 @@ export function displayPath(dataDir: string): string {
   return inside ? relative : dataDir;
 }
 
-function handle(
-  dataDir: string,
-  port: number,
-  owned: boolean,
-  stop: () => Promise<void>,
-): EmbeddedPostgres {
+function handle(dataDir: string, port: number, owned: boolean, stop: () => Promise<void>): EmbeddedPostgres {
   const databaseUrl = `postgres://${USER}:${PASSWORD}@${HOST}:${port}/${DATABASE}`;
   return { databaseUrl, dataDir, port, owned, stop };
 }

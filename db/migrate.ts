@@ -52,7 +52,9 @@ export interface TablePresence {
 
 /** Which of the product's tables exist in `schema`. */
 export async function tablePresence(pool: pg.Pool, schema: string): Promise<TablePresence[]> {
-  const wanted = Object.entries(await productTables()).flatMap(([group, tables]) => tables.map((table) => ({ group, table })));
+  const wanted = Object.entries(await productTables()).flatMap(([group, tables]) =>
+    tables.map((table) => ({ group, table })),
+  );
   const { rows } = await pool.query<{ table_name: string }>(
     "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)",
     [schema, wanted.map((w) => w.table)],

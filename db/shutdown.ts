@@ -50,9 +50,7 @@ function onSignal(signal: HandledSignal): void {
   // A second signal while stopping means the user is done waiting.
   if (signalled) process.exit(EXIT_CODES[signal]);
   signalled = true;
-  void Promise.allSettled([...running.values()].map((stop) => stop())).then(() =>
-    process.exit(EXIT_CODES[signal]),
-  );
+  void Promise.allSettled([...running.values()].map((stop) => stop())).then(() => process.exit(EXIT_CODES[signal]));
 }
 
 const onSigint = () => onSignal("SIGINT");

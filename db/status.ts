@@ -12,9 +12,16 @@ export interface DatabaseStatus {
 
 export async function databaseStatus(db: Pick<Checkpointer, "pool" | "schema" | "location">): Promise<DatabaseStatus> {
   const base = { location: db.location, schema: db.schema };
-  const exists = await db.pool.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [`"${db.schema}".checkpoint_migrations`]);
+  const exists = await db.pool.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [
+    `"${db.schema}".checkpoint_migrations`,
+  ]);
   if (!exists.rows[0]?.t) return { ...base, migrations: null, threads: 0, checkpoints: 0, bytes: 0 };
-  const { rows } = await db.pool.query<{ migrations: number; threads: number; checkpoints: number; bytes: string | null }>(
+  const { rows } = await db.pool.query<{
+    migrations: number;
+    threads: number;
+    checkpoints: number;
+    bytes: string | null;
+  }>(
     `SELECT (SELECT count(*) FROM "${db.schema}".checkpoint_migrations)::int AS migrations,
             (SELECT count(DISTINCT thread_id) FROM "${db.schema}".checkpoints)::int AS threads,
             (SELECT count(*) FROM "${db.schema}".checkpoints)::int AS checkpoints,
@@ -24,5 +31,11 @@ export async function databaseStatus(db: Pick<Checkpointer, "pool" | "schema" | 
   );
   const counts = rows[0];
   if (!counts) throw new Error("the status query returned no row");
-  return { ...base, migrations: counts.migrations, threads: counts.threads, checkpoints: counts.checkpoints, bytes: Number(counts.bytes) };
+  return {
+    ...base,
+    migrations: counts.migrations,
+    threads: counts.threads,
+    checkpoints: counts.checkpoints,
+    bytes: Number(counts.bytes),
+  };
 }

@@ -60,17 +60,22 @@ export function dynamicAgentsBuilder(stats: AgentStatsStore, registry: TemplateR
 const RUN_DEFAULTS = { durability: "sync" } as const;
 
 export function compileDynamicAgents(checkpointer: BaseCheckpointSaver, stats: AgentStatsStore) {
-  return dynamicAgentsBuilder(stats).compile({ checkpointer: recordingWorkflow(checkpointer, "dynamic_agents"), name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
+  return dynamicAgentsBuilder(stats)
+    .compile({ checkpointer: recordingWorkflow(checkpointer, "dynamic_agents"), name: "dynamic_agents" })
+    .withConfig(RUN_DEFAULTS);
 }
 
 /** For langgraph.json: the server brings its own checkpointer; the statistics open on first use from the environment. */
-export const graph = dynamicAgentsBuilder(lazyAgentStats()).compile({ name: "dynamic_agents" }).withConfig(RUN_DEFAULTS);
+export const graph = dynamicAgentsBuilder(lazyAgentStats())
+  .compile({ name: "dynamic_agents" })
+  .withConfig(RUN_DEFAULTS);
 
 /**
  * On a given checkpointer, with the statistics on the database the environment names: the one
  * the CLI and `orchestra serve` open their checkpointer on.
  */
-const compileOnEnvironmentStats = (checkpointer: BaseCheckpointSaver) => compileDynamicAgents(checkpointer, lazyAgentStats());
+const compileOnEnvironmentStats = (checkpointer: BaseCheckpointSaver) =>
+  compileDynamicAgents(checkpointer, lazyAgentStats());
 
 /** The dynamic agents workflow, as the registry, the CLI, the server and the bench see it. */
 export const dynamicAgents: WorkflowDefinition<ReturnType<typeof compileDynamicAgents>> = {

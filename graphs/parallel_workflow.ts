@@ -7,8 +7,18 @@ import { keepRecursionLimitWhenServed } from "./shared/langgraph_api_compat.js";
 import { ConfigurationSchema, checkRunRequest } from "../state/parallel_workflow/configuration.js";
 import { WorkflowInputSchema } from "../state/parallel_workflow/input.js";
 import { InputError } from "../state/shared/errors.js";
-import { PublicWorkflowInputSchema, WorkflowStateViewSchema, withServedStatus } from "../state/parallel_workflow/served.js";
-import { WorkflowState, type BranchInput, type SyncRoute, type ValidationRoute, type WorkflowUpdate } from "../state/parallel_workflow/workflow.js";
+import {
+  PublicWorkflowInputSchema,
+  WorkflowStateViewSchema,
+  withServedStatus,
+} from "../state/parallel_workflow/served.js";
+import {
+  WorkflowState,
+  type BranchInput,
+  type SyncRoute,
+  type ValidationRoute,
+  type WorkflowUpdate,
+} from "../state/parallel_workflow/workflow.js";
 import { BRANCHES, type BranchNodeName, type BranchSpec } from "../state/parallel_workflow/branches.js";
 import { runBranch } from "../nodes/parallel_workflow/branch.js";
 import { taskAnalyzer } from "../nodes/parallel_workflow/task_analyzer.js";
@@ -20,7 +30,10 @@ import { qualityValidator, routeQualityValidation } from "../nodes/parallel_work
 import { finalIntegrator } from "../nodes/parallel_workflow/final_integrator.js";
 
 /** A branch node: the shared branch work, in the row's role. */
-const branchNode = ({ node, role }: BranchSpec): [BranchNodeName, (input: BranchInput, config: LangGraphRunnableConfig) => Promise<WorkflowUpdate>] => [
+const branchNode = ({
+  node,
+  role,
+}: BranchSpec): [BranchNodeName, (input: BranchInput, config: LangGraphRunnableConfig) => Promise<WorkflowUpdate>] => [
   node,
   (input, config) => runBranch({ node, role }, input, config),
 ];
@@ -112,7 +125,11 @@ function checkingRuns(workflow: Workflow): Workflow {
 
 /** For persistent runs: the CLI and the tests compile with Postgres. */
 export function compileWorkflow(checkpointer: BaseCheckpointSaver) {
-  return checkingRuns(builder.compile({ checkpointer: recordingWorkflow(checkpointer, "parallel_workflow"), name: "parallel_workflow" }).withConfig(RUN_DEFAULTS));
+  return checkingRuns(
+    builder
+      .compile({ checkpointer: recordingWorkflow(checkpointer, "parallel_workflow"), name: "parallel_workflow" })
+      .withConfig(RUN_DEFAULTS),
+  );
 }
 
 /**

@@ -35,7 +35,10 @@ const isWorkflowName = (name: string): name is WorkflowName => Object.hasOwn(WOR
 
 /** A registered name; a name not in the registry is the user's mistake. */
 export function workflowName(name: string): WorkflowName {
-  if (!isWorkflowName(name)) throw new InputError(`unknown workflow '${name}': use one of ${workflowNames().join(", ")} ('orchestra workflows' lists them)`);
+  if (!isWorkflowName(name))
+    throw new InputError(
+      `unknown workflow '${name}': use one of ${workflowNames().join(", ")} ('orchestra workflows' lists them)`,
+    );
   return name;
 }
 
@@ -79,7 +82,11 @@ export async function workflowCommandModules(): Promise<WorkflowCommandModule[]>
  */
 export function workflowOfReached(reached: readonly string[]): WorkflowName {
   const nodes = new Set(reached);
-  const found = reached.length ? workflowNames().find((name) => [...nodes].every((node) => (WORKFLOWS[name].nodes as readonly string[]).includes(node))) : undefined;
+  const found = reached.length
+    ? workflowNames().find((name) =>
+        [...nodes].every((node) => (WORKFLOWS[name].nodes as readonly string[]).includes(node)),
+      )
+    : undefined;
   return found ?? DEFAULT_WORKFLOW;
 }
 
@@ -99,7 +106,11 @@ export async function threadWorkflow(db: { pool: pg.Pool; schema: string }, thre
 
 /** Every registered workflow but one, loaded: the children a workflow may run. */
 export async function otherWorkflows(name: string): Promise<WorkflowDefinition[]> {
-  return Promise.all(workflowNames().filter((other) => other !== name).map((other) => loadWorkflow(other)));
+  return Promise.all(
+    workflowNames()
+      .filter((other) => other !== name)
+      .map((other) => loadWorkflow(other)),
+  );
 }
 
 /** Every workflow's own tables, in the registry's order, loading no graph. */
@@ -124,7 +135,15 @@ export async function servedGraphs(): Promise<ServedGraph[]> {
       const definition = await loadWorkflow(name);
       if (!definition.serve) return [];
       const { serve, checkRequest } = definition;
-      return [{ graphId: name, description: WORKFLOWS[name].description, compile: serve, mapInput: (input: unknown) => mapWorkflowInput(name, input), checkRequest }];
+      return [
+        {
+          graphId: name,
+          description: WORKFLOWS[name].description,
+          compile: serve,
+          mapInput: (input: unknown) => mapWorkflowInput(name, input),
+          checkRequest,
+        },
+      ];
     }),
   );
   return served.flat();

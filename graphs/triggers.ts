@@ -39,7 +39,10 @@ export async function workflowTriggers(env: NodeJS.ProcessEnv = process.env): Pr
   const seen = new Map<string, string>();
   for (const trigger of all) {
     const first = seen.get(trigger.name);
-    if (first !== undefined) throw new InputError(`trigger ${trigger.name} is declared twice, in ${first} and ${trigger.declaredIn}: rename one`);
+    if (first !== undefined)
+      throw new InputError(
+        `trigger ${trigger.name} is declared twice, in ${first} and ${trigger.declaredIn}: rename one`,
+      );
     seen.set(trigger.name, trigger.declaredIn);
   }
   return all;

@@ -101,7 +101,14 @@ export function durationStats(values: readonly number[]): DurationStats {
 
 /** The optimizer's figures for a workflow's steps. */
 export const stepFigures = (metrics: WorkflowMetrics): StepFigures[] =>
-  metrics.steps.map((step) => ({ stepId: step.stepId, count: step.count, meanMs: step.meanMs, p95Ms: step.p95Ms, stdDevMs: step.stdDevMs, timeouts: step.timeouts }));
+  metrics.steps.map((step) => ({
+    stepId: step.stepId,
+    count: step.count,
+    meanMs: step.meanMs,
+    p95Ms: step.p95Ms,
+    stdDevMs: step.stdDevMs,
+    timeouts: step.timeouts,
+  }));
 
 interface CheckpointRow {
   checkpoint_id: string;
@@ -155,12 +162,18 @@ export async function collectMetrics(options: CollectOptions): Promise<WorkflowM
   const samples: ThreadSample[] = [];
   for (const { thread_id } of threads) {
     const sample = await sampleThread(options, thread_id);
-    if (sample && (options.workflow === undefined || options.workflow === sample.workflow || options.workflow === sample.graphId)) samples.push(sample);
+    if (
+      sample &&
+      (options.workflow === undefined || options.workflow === sample.workflow || options.workflow === sample.graphId)
+    )
+      samples.push(sample);
   }
   const serverRuns = await serverRunMetrics(pool, schema, options.since);
   const byWorkflow = new Map<string, ThreadSample[]>();
   for (const sample of samples) push(byWorkflow, sample.workflow, sample);
-  return [...byWorkflow].map(([workflow, group]) => summarise(workflow, group, serverRuns.get(group[0]!.graphId))).sort((a, b) => a.workflow.localeCompare(b.workflow));
+  return [...byWorkflow]
+    .map(([workflow, group]) => summarise(workflow, group, serverRuns.get(group[0]!.graphId)))
+    .sort((a, b) => a.workflow.localeCompare(b.workflow));
 }
 
 async function sampleThread(options: CollectOptions, threadId: string): Promise<ThreadSample | undefined> {
@@ -197,14 +210,22 @@ async function sampleThread(options: CollectOptions, threadId: string): Promise<
   for (const row of rows) {
     const parent = row.parent_checkpoint_id ? byId.get(row.parent_checkpoint_id) : undefined;
     if (row.source !== "loop" || !parent) continue;
-    const ran = Object.keys(row.seen ?? {}).filter((node) => !node.startsWith("__") && JSON.stringify(row.seen?.[node]) !== JSON.stringify(parent.seen?.[node]));
+    const ran = Object.keys(row.seen ?? {}).filter(
+      (node) => !node.startsWith("__") && JSON.stringify(row.seen?.[node]) !== JSON.stringify(parent.seen?.[node]),
+    );
     const elapsed = Date.parse(row.ts) - Date.parse(parent.ts);
     // A step resumed after a review started when the person answered, which no checkpoint records.
     const waited = paused.has(parent.checkpoint_id);
     if (waited) reviewMs += elapsed;
     peakParallel = Math.max(peakParallel, ran.length);
     for (const node of ran) {
-      push(nodeSamples, node, { ...(waited ? {} : { durationMs: elapsed }), retries: 0, timedOut: false, modelCalls: 0, reviewWait: waited });
+      push(nodeSamples, node, {
+        ...(waited ? {} : { durationMs: elapsed }),
+        retries: 0,
+        timedOut: false,
+        modelCalls: 0,
+        reviewWait: waited,
+      });
       if (!waited) observation.steps[node] = { startedAt: Date.parse(parent.ts), finishedAt: Date.parse(row.ts) };
     }
   }
@@ -270,12 +291,16 @@ function summarise(workflow: string, group: ThreadSample[], serverRuns: ServerRu
       peakParallelSteps: Math.max(0, ...group.map((s) => s.peakParallel)),
     },
     ...(serverRuns ? { serverRuns } : {}),
-    observations: finished.flatMap((sample) => (sample.observation && Object.keys(sample.observation.steps).length ? [sample.observation] : [])),
+    observations: finished.flatMap((sample) =>
+      sample.observation && Object.keys(sample.observation.steps).length ? [sample.observation] : [],
+    ),
   };
 }
 
 async function serverRunMetrics(pool: pg.Pool, schema: string, since = 0): Promise<Map<string, ServerRunMetrics>> {
-  const { rows: exists } = await pool.query<{ found: string | null }>(`SELECT to_regclass($1) AS found`, [`"${schema}".runs`]);
+  const { rows: exists } = await pool.query<{ found: string | null }>(`SELECT to_regclass($1) AS found`, [
+    `"${schema}".runs`,
+  ]);
   if (!exists[0]?.found) return new Map();
   const { rows } = await pool.query<{ graph_id: string; status: string; attempt: number; ms: number }>(
     `SELECT graph_id, status, attempt, EXTRACT(EPOCH FROM (updated_at - created_at)) * 1000 AS ms

@@ -1,7 +1,13 @@
 import { manifestOf, WORKFLOWS, workflowNames, workflowOfThread, type WorkflowName } from "../graphs/registry.js";
 import { isApplicable, optimize, type WorkflowShape } from "./optimizer_analysis.js";
 import { InputError } from "../state/shared/errors.js";
-import { collectMetrics, stepFigures, type DurationStats, type MetricsDatabase, type WorkflowMetrics } from "./collector.js";
+import {
+  collectMetrics,
+  stepFigures,
+  type DurationStats,
+  type MetricsDatabase,
+  type WorkflowMetrics,
+} from "./collector.js";
 import { formatDiff, type OptimizeResult, type WorkflowVariants } from "./variants.js";
 
 /**
@@ -69,7 +75,9 @@ export interface MetricsOptions {
 /** `orchestra metrics [--workflow NAME] [--since DURATION]`. */
 export async function metrics(db: MetricsDatabase, options: MetricsOptions = {}): Promise<WorkflowMetrics[]> {
   const since = options.since === undefined ? undefined : (options.now ?? Date.now()) - parseSince(options.since);
-  const variantSamplers = Object.fromEntries((await workflowVariants()).map(({ graphId, variants }) => [graphId, variants.sample]));
+  const variantSamplers = Object.fromEntries(
+    (await workflowVariants()).map(({ graphId, variants }) => [graphId, variants.sample]),
+  );
   return collectMetrics({
     ...db,
     workflowOf: workflowOfThread,
@@ -81,11 +89,19 @@ export async function metrics(db: MetricsDatabase, options: MetricsOptions = {})
 
 const ms = (value: number) => (value >= 10_000 ? `${(value / 1000).toFixed(1)}s` : `${Math.round(value)}ms`);
 const pct = (value: number) => `${Math.round(value * 100)}%`;
-const durations = (d: DurationStats) => `mean ${ms(d.meanMs)}, p50 ${ms(d.p50Ms)}, p95 ${ms(d.p95Ms)}, σ ${ms(d.stdDevMs)}`;
+const durations = (d: DurationStats) =>
+  `mean ${ms(d.meanMs)}, p50 ${ms(d.p50Ms)}, p95 ${ms(d.p95Ms)}, σ ${ms(d.stdDevMs)}`;
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return [header, ...rows]
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function formatMetrics(all: readonly WorkflowMetrics[]): string {
@@ -98,8 +114,12 @@ export function formatMetrics(all: readonly WorkflowMetrics[]): string {
         `  resources: ${m.resources.checkpoints} checkpoints, ${(m.resources.storedBytes / 1024).toFixed(0)} KiB stored, up to ${m.resources.peakParallelSteps} steps at once`,
       ];
       if (m.serverRuns) {
-        const statuses = Object.entries(m.serverRuns.byStatus).map(([status, n]) => `${n} ${status}`).join(", ");
-        lines.push(`  server runs: ${m.serverRuns.total} (${statuses}), ${m.serverRuns.reclaimed} reclaimed after a crash`);
+        const statuses = Object.entries(m.serverRuns.byStatus)
+          .map(([status, n]) => `${n} ${status}`)
+          .join(", ");
+        lines.push(
+          `  server runs: ${m.serverRuns.total} (${statuses}), ${m.serverRuns.reclaimed} reclaimed after a crash`,
+        );
       }
       const rows = m.steps.map((s) => [
         s.stepId,
@@ -116,7 +136,10 @@ export function formatMetrics(all: readonly WorkflowMetrics[]): string {
         String(s.reviewWaits),
       ]);
       lines.push(
-        table(["  STEP", "TIMED", "MEAN", "P50", "P95", "SIGMA", "OK", "RETRIES", "TIMEOUTS", "MODEL", "TOKENS", "REVIEWS"], rows.map(([first, ...rest]) => [`  ${first!}`, ...rest])),
+        table(
+          ["  STEP", "TIMED", "MEAN", "P50", "P95", "SIGMA", "OK", "RETRIES", "TIMEOUTS", "MODEL", "TOKENS", "REVIEWS"],
+          rows.map(([first, ...rest]) => [`  ${first!}`, ...rest]),
+        ),
       );
       return lines.join("\n");
     })
@@ -135,12 +158,22 @@ export interface OptimizeOptions {
 export async function optimizeWorkflow(db: MetricsDatabase, options: OptimizeOptions): Promise<OptimizeResult> {
   const graphs = knownGraphs();
   const isGraph = options.workflow in graphs;
-  const [measured] = await metrics(db, { workflow: options.workflow, ...(options.since ? { since: options.since } : {}), ...(options.now ? { now: options.now } : {}) });
+  const [measured] = await metrics(db, {
+    workflow: options.workflow,
+    ...(options.since ? { since: options.since } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
   const figures = measured ? stepFigures(measured) : [];
   const runs = measured?.observations ?? [];
   if (isGraph) {
-    if (options.apply) throw new InputError(`${options.workflow} is a graph built in code, so --apply has nothing to write: optimize an engine definition by name instead`);
-    const shape: WorkflowShape = { name: options.workflow, steps: graphs[options.workflow]!.map((stepId) => ({ stepId, dependencies: [], groupable: false })) };
+    if (options.apply)
+      throw new InputError(
+        `${options.workflow} is a graph built in code, so --apply has nothing to write: optimize an engine definition by name instead`,
+      );
+    const shape: WorkflowShape = {
+      name: options.workflow,
+      steps: graphs[options.workflow]!.map((stepId) => ({ stepId, dependencies: [], groupable: false })),
+    };
     return optimize(shape, figures, runs);
   }
   return (await variantsOf(options.workflow)).optimize(db, options.workflow, { figures, runs }, options.apply ?? false);
@@ -149,12 +182,18 @@ export async function optimizeWorkflow(db: MetricsDatabase, options: OptimizeOpt
 export function formatOptimization(result: OptimizeResult): string {
   const lines = [`${result.workflow}${result.version ? ` v${result.version}` : ""}: ${result.runs} measured runs`];
   if (!result.bottlenecks.length) lines.push("bottlenecks: none");
-  for (const b of result.bottlenecks) lines.push(`bottleneck ${b.stepId}: ${b.reasons.join(" and ")} (mean ${ms(b.meanMs)}, σ ${ms(b.stdDevMs)}, severity ${b.severity.toFixed(2)})`);
+  for (const b of result.bottlenecks)
+    lines.push(
+      `bottleneck ${b.stepId}: ${b.reasons.join(" and ")} (mean ${ms(b.meanMs)}, σ ${ms(b.stdDevMs)}, severity ${b.severity.toFixed(2)})`,
+    );
   if (!result.recommendations.length) lines.push("recommendations: none");
   for (const r of result.recommendations) {
     lines.push(`[${r.priority}] ${r.type}: ${r.description}`);
-    lines.push(`    expected ${r.expectedImprovement}% faster · effort ${r.implementationEffort} · risk ${r.riskLevel}${isApplicable(r) ? "" : " · report only (not written by --apply)"}`);
+    lines.push(
+      `    expected ${r.expectedImprovement}% faster · effort ${r.implementationEffort} · risk ${r.riskLevel}${isApplicable(r) ? "" : " · report only (not written by --apply)"}`,
+    );
   }
-  if (result.applied) lines.push(`applied: wrote ${result.workflow} v${result.applied.version}`, formatDiff(result.applied.changes));
+  if (result.applied)
+    lines.push(`applied: wrote ${result.workflow} v${result.applied.version}`, formatDiff(result.applied.changes));
   return lines.join("\n");
 }

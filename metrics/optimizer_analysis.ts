@@ -20,7 +20,10 @@ export interface StepFigures {
 export interface RunObservation {
   wallMs: number;
   /** startedAt and finishedAt bound the step's turn; durationMs, when known, is its own work alone. */
-  steps: Record<string, { startedAt: number; finishedAt: number; durationMs?: number; inputKey?: string; outputKey?: string }>;
+  steps: Record<
+    string,
+    { startedAt: number; finishedAt: number; durationMs?: number; inputKey?: string; outputKey?: string }
+  >;
 }
 
 /** The structure the recommendations respect: top-level steps and what each waits for. */
@@ -67,7 +70,9 @@ export const NEGLIGIBLE_SHARE = 0.01;
  * step means plus their standard deviation (needs two steps or more), variable when its own σ
  * exceeds half its mean. Steps under 1 % of the steps' total time are left out.
  */
-export function identifyBottlenecks(steps: readonly Pick<StepFigures, "stepId" | "meanMs" | "stdDevMs">[]): Bottleneck[] {
+export function identifyBottlenecks(
+  steps: readonly Pick<StepFigures, "stepId" | "meanMs" | "stdDevMs">[],
+): Bottleneck[] {
   const means = steps.map((step) => step.meanMs);
   const total = means.reduce((a, b) => a + b, 0);
   const line = steps.length >= 2 ? total / means.length + standardDeviation(means) : Number.POSITIVE_INFINITY;
@@ -85,7 +90,14 @@ export function identifyBottlenecks(steps: readonly Pick<StepFigures, "stepId" |
       reasons.push("variable");
       excesses.push((step.stdDevMs - variabilityLine) / variabilityLine);
     }
-    if (reasons.length) flagged.push({ stepId: step.stepId, reasons, severity: Math.max(...excesses), meanMs: step.meanMs, stdDevMs: step.stdDevMs });
+    if (reasons.length)
+      flagged.push({
+        stepId: step.stepId,
+        reasons,
+        severity: Math.max(...excesses),
+        meanMs: step.meanMs,
+        stdDevMs: step.stdDevMs,
+      });
   }
   return flagged.sort((a, b) => b.severity - a.severity || b.meanMs - a.meanMs);
 }
@@ -144,11 +156,16 @@ export function independent(above: Map<string, Set<string>>, a: string, b: strin
  * The longest path through the dependency graph, each step weighing its mean, with `serialized`
  * steps laid end to end (they ran one after another): the wall time the structure allows.
  */
-export function criticalPathMs(shape: WorkflowShape, meanMs: ReadonlyMap<string, number>, serialized: readonly string[][] = []): number {
+export function criticalPathMs(
+  shape: WorkflowShape,
+  meanMs: ReadonlyMap<string, number>,
+  serialized: readonly string[][] = [],
+): number {
   const finish = new Map<string, number>();
   const byId = new Map(shape.steps.map((step) => [step.stepId, step]));
   const before = new Map<string, string[]>();
-  for (const chain of serialized) chain.forEach((id, i) => i > 0 && before.set(id, [...(before.get(id) ?? []), chain[i - 1]!]));
+  for (const chain of serialized)
+    chain.forEach((id, i) => i > 0 && before.set(id, [...(before.get(id) ?? []), chain[i - 1]!]));
   const visit = (id: string, trail: Set<string>): number => {
     const known = finish.get(id);
     if (known !== undefined) return known;
@@ -210,7 +227,10 @@ export function parallelizationRecommendations(
     for (const other of candidates) {
       if (group.length >= PARALLEL_GROUP_SIZE) break;
       if (used.has(other) || group.includes(other)) continue;
-      const fits = group.every((member) => independent(above, member, other) && sameDependencies(member, other) && ranSerially(runs, member, other));
+      const fits = group.every(
+        (member) =>
+          independent(above, member, other) && sameDependencies(member, other) && ranSerially(runs, member, other),
+      );
       if (fits) group.push(other);
     }
     if (group.length < 2) continue;
@@ -227,8 +247,15 @@ export function parallelizationRecommendations(
     const improvement = before > 0 ? round1(((before - after) / before) * 100) : 0;
     const limit = shape.maxParallelSteps ?? PARALLEL_GROUP_SIZE;
     const changes: SpecificChange[] = [
-      { action: "create_parallel_container", containerId: `parallel_${group.join("_")}`.slice(0, 100), steps: group, maxConcurrent: PARALLEL_GROUP_SIZE },
-      ...(limit < PARALLEL_GROUP_SIZE ? [{ action: "set_max_parallel_steps" as const, from: limit, to: PARALLEL_GROUP_SIZE }] : []),
+      {
+        action: "create_parallel_container",
+        containerId: `parallel_${group.join("_")}`.slice(0, 100),
+        steps: group,
+        maxConcurrent: PARALLEL_GROUP_SIZE,
+      },
+      ...(limit < PARALLEL_GROUP_SIZE
+        ? [{ action: "set_max_parallel_steps" as const, from: limit, to: PARALLEL_GROUP_SIZE }]
+        : []),
     ];
     return {
       id: `parallelization:${shape.name}:${group.join("+")}`,
@@ -267,7 +294,11 @@ function serialChains(runs: readonly RunObservation[], shape: WorkflowShape): st
  * was given the same input, gains from LangGraph's node cachePolicy. The saving is its share of
  * the wall time times the share of runs that repeated an earlier input.
  */
-export function cachingRecommendations(shape: WorkflowShape, figures: readonly StepFigures[], runs: readonly RunObservation[]): OptimizationRecommendation[] {
+export function cachingRecommendations(
+  shape: WorkflowShape,
+  figures: readonly StepFigures[],
+  runs: readonly RunObservation[],
+): OptimizationRecommendation[] {
   const wall = runs.length ? runs.reduce((sum, run) => sum + run.wallMs, 0) / runs.length : 0;
   const out: OptimizationRecommendation[] = [];
   for (const step of figures) {
@@ -308,7 +339,10 @@ export const suggestedTimeoutSeconds = (p95Ms: number) => Math.max(1, Math.ceil(
  * p95; a workflow whose concurrency limit held back steps that were ready is covered by the
  * parallelization rule, which raises the limit with the group it forms.
  */
-export function resourceRecommendations(shape: WorkflowShape, figures: readonly StepFigures[]): OptimizationRecommendation[] {
+export function resourceRecommendations(
+  shape: WorkflowShape,
+  figures: readonly StepFigures[],
+): OptimizationRecommendation[] {
   const byId = new Map(shape.steps.map((step) => [step.stepId, step]));
   const out: OptimizationRecommendation[] = [];
   for (const step of figures) {
@@ -325,7 +359,16 @@ export function resourceRecommendations(shape: WorkflowShape, figures: readonly 
       expectedImprovement: 0,
       implementationEffort: "low",
       riskLevel: "low",
-      specificChanges: [{ action: "set_timeout", step: step.stepId, fromSeconds: timeout, toSeconds: to, p95Ms: Math.round(step.p95Ms), timeouts: step.timeouts }],
+      specificChanges: [
+        {
+          action: "set_timeout",
+          step: step.stepId,
+          fromSeconds: timeout,
+          toSeconds: to,
+          p95Ms: Math.round(step.p95Ms),
+          timeouts: step.timeouts,
+        },
+      ],
     });
   }
   return out;
@@ -339,7 +382,11 @@ export interface OptimizationReport {
 }
 
 /** Bottlenecks and every rule's recommendations, by rule priority then expected improvement. */
-export function optimize(shape: WorkflowShape, figures: readonly StepFigures[], runs: readonly RunObservation[]): OptimizationReport {
+export function optimize(
+  shape: WorkflowShape,
+  figures: readonly StepFigures[],
+  runs: readonly RunObservation[],
+): OptimizationReport {
   const bottlenecks = identifyBottlenecks(figures);
   const recommendations = [
     ...parallelizationRecommendations(shape, figures, bottlenecks, runs),

@@ -18,7 +18,13 @@ export function formatDiff(changes: readonly DefinitionChange[]): string {
   if (!changes.length) return "  (no changes)";
   const show = (value: unknown) => JSON.stringify(value);
   return changes
-    .map((c) => (c.from === undefined ? `  + ${c.path}: ${show(c.to)}` : c.to === undefined ? `  - ${c.path}: ${show(c.from)}` : `  ~ ${c.path}: ${show(c.from)} → ${show(c.to)}`))
+    .map((c) =>
+      c.from === undefined
+        ? `  + ${c.path}: ${show(c.to)}`
+        : c.to === undefined
+          ? `  - ${c.path}: ${show(c.from)}`
+          : `  ~ ${c.path}: ${show(c.from)} → ${show(c.to)}`,
+    )
     .join("\n");
 }
 
@@ -31,5 +37,10 @@ export interface WorkflowVariants {
   /** A thread's run of a variant, read from its saved values; undefined for a thread that ran none. */
   sample(values: Record<string, unknown>): RunSample | undefined;
   /** Recommendations for the variant's current version from its measured runs; with `apply`, writes the next version. */
-  optimize(db: MetricsDatabase, name: string, measured: { figures: StepFigures[]; runs: RunObservation[] }, apply: boolean): Promise<OptimizeResult>;
+  optimize(
+    db: MetricsDatabase,
+    name: string,
+    measured: { figures: StepFigures[]; runs: RunObservation[] },
+    apply: boolean,
+  ): Promise<OptimizeResult>;
 }

@@ -48,7 +48,9 @@ let skillTable: Promise<OfflineSkills> | undefined;
  * from their manifests on the first offline call (importing a graph registers nothing).
  */
 function offlineSkills(): Promise<OfflineSkills> {
-  skillTable ??= import("../graphs/registry.js").then(async ({ workflowOfflineSkills }) => offlineSkillTable(await workflowOfflineSkills()));
+  skillTable ??= import("../graphs/registry.js").then(async ({ workflowOfflineSkills }) =>
+    offlineSkillTable(await workflowOfflineSkills()),
+  );
   return skillTable;
 }
 
@@ -99,7 +101,10 @@ export function endpointFailure(error: Error): boolean {
  * The chunks of `source` as they come, produced inside `guard`: the breaker sees the whole stream
  * as one call, a failure anywhere in it included, and the caller still gets each chunk at once.
  */
-async function* guardedStream<T>(guard: (call: () => Promise<void>) => Promise<void>, source: () => AsyncIterable<T>): AsyncGenerator<T> {
+async function* guardedStream<T>(
+  guard: (call: () => Promise<void>) => Promise<void>,
+  source: () => AsyncIterable<T>,
+): AsyncGenerator<T> {
   const queue: T[] = [];
   let wake: (() => void) | undefined;
   let outcome: { error?: unknown } | undefined;
@@ -108,10 +113,12 @@ async function* guardedStream<T>(guard: (call: () => Promise<void>) => Promise<v
       queue.push(item);
       wake?.();
     }
-  }).then(
-    () => (outcome = {}),
-    (error: unknown) => (outcome = { error }),
-  ).finally(() => wake?.());
+  })
+    .then(
+      () => (outcome = {}),
+      (error: unknown) => (outcome = { error }),
+    )
+    .finally(() => wake?.());
   for (;;) {
     if (queue.length) {
       yield queue.shift()!;
@@ -145,12 +152,20 @@ class KeySafeChatOpenAI extends ChatOpenAI {
 
   /** The call through the endpoint's circuit breaker (checkpoints/breakers.ts), shared with every process on the database. */
   private async guarded<T>(call: () => Promise<T>): Promise<T> {
-    return throughBreaker(await processBreakers(), this.breakerEndpoint, call, { ...breakerOptions(this.env), counts: endpointFailure });
+    return throughBreaker(await processBreakers(), this.breakerEndpoint, call, {
+      ...breakerOptions(this.env),
+      counts: endpointFailure,
+    });
   }
 
   // ChatOpenAI's withConfig (and so withStructuredOutput and bindTools) builds a plain ChatOpenAI.
   override withConfig(config: Partial<this["ParsedCallOptions"]>): KeySafeChatOpenAI {
-    const model = new KeySafeChatOpenAI({ ...this.fields, apiKey: this.key, breakerEndpoint: this.breakerEndpoint, env: this.env });
+    const model = new KeySafeChatOpenAI({
+      ...this.fields,
+      apiKey: this.key,
+      breakerEndpoint: this.breakerEndpoint,
+      env: this.env,
+    });
     model.defaultOptions = { ...this.defaultOptions, ...config };
     return model;
   }
@@ -173,7 +188,10 @@ class KeySafeChatOpenAI extends ChatOpenAI {
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     try {
-      yield* guardedStream((call) => this.guarded(call), () => super._streamResponseChunks(messages, options, runManager));
+      yield* guardedStream(
+        (call) => this.guarded(call),
+        () => super._streamResponseChunks(messages, options, runManager),
+      );
     } catch (error) {
       throw withoutSecret(error, this.key);
     }

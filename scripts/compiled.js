@@ -10,7 +10,18 @@ export const DIST = path.join(PROJECT_ROOT, "dist");
 export const BUILD_STAMP_NAME = ".built";
 export const BUILD_STAMP = path.join(DIST, BUILD_STAMP_NAME);
 /** The product's source folders; tests and the bench run on the sources through tsx. */
-export const SOURCE_DIRS = ["checkpoints", "db", "definitions", "graphs", "metrics", "models", "nodes", "scripts", "server", "state"];
+export const SOURCE_DIRS = [
+  "checkpoints",
+  "db",
+  "definitions",
+  "graphs",
+  "metrics",
+  "models",
+  "nodes",
+  "scripts",
+  "server",
+  "state",
+];
 
 /** Every folder and file below the source folders: its path from the project root, mtime, and whether it is a file. */
 function* sourceEntries(folders = SOURCE_DIRS) {

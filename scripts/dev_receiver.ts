@@ -28,7 +28,8 @@ export interface DevReceiverOptions {
 
 const integer = (name: string, min: number, max: number) => (text: string) => {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
   return value;
 };
 
@@ -38,8 +39,17 @@ export function withReceiverOptions(command: Command): Command {
     .description("Receive webhook calls locally: log them, act once per Idempotency-Key, replay the answer to repeats")
     .option("--port <n>", "port to listen on; 0 picks a free one", integer("--port", 0, 65535), 8787)
     .option("--host <address>", "address to listen on", "127.0.0.1")
-    .option("--delay-ms <n>", "wait this long after acting before answering (a slow endpoint)", integer("--delay-ms", 0, 600_000), 0)
-    .option("--fail-status <code>", "answer every call with this status without acting (a failing endpoint)", integer("--fail-status", 400, 599))
+    .option(
+      "--delay-ms <n>",
+      "wait this long after acting before answering (a slow endpoint)",
+      integer("--delay-ms", 0, 600_000),
+      0,
+    )
+    .option(
+      "--fail-status <code>",
+      "answer every call with this status without acting (a failing endpoint)",
+      integer("--fail-status", 400, 599),
+    )
     .option("--json", "log one JSON object per line", false);
 }
 
@@ -84,13 +94,21 @@ export function startDevReceiver(options: DevReceiverOptions): http.Server {
     const at = new Date().toISOString();
     if (options.failStatus !== undefined) {
       received.push({ method, path, idempotencyKey: key, acted: false, headers: request.headers, body, at });
-      log({ at, method, path, idempotencyKey: key, status: options.failStatus }, `${at} ${method} ${path} key=${key ?? "-"} → ${options.failStatus} (failing on purpose)`);
-      response.writeHead(options.failStatus, { "content-type": "application/json" }).end(JSON.stringify({ error: "failing on purpose" }));
+      log(
+        { at, method, path, idempotencyKey: key, status: options.failStatus },
+        `${at} ${method} ${path} key=${key ?? "-"} → ${options.failStatus} (failing on purpose)`,
+      );
+      response
+        .writeHead(options.failStatus, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: "failing on purpose" }));
       return;
     }
     const repeat = key !== null && answers.has(key);
     received.push({ method, path, idempotencyKey: key, acted: !repeat, headers: request.headers, body, at });
-    log({ at, method, path, idempotencyKey: key, repeat, body }, `${at} ${method} ${path} key=${key ?? "-"} ${repeat ? "repeat: answered as before" : "acted"} ${JSON.stringify(body)}`);
+    log(
+      { at, method, path, idempotencyKey: key, repeat, body },
+      `${at} ${method} ${path} key=${key ?? "-"} ${repeat ? "repeat: answered as before" : "acted"} ${JSON.stringify(body)}`,
+    );
     let answer: Promise<{ status: number; body: unknown }>;
     if (repeat) answer = answers.get(key)!;
     else {
@@ -99,11 +117,15 @@ export function startDevReceiver(options: DevReceiverOptions): http.Server {
       if (key !== null) answers.set(key, answer);
     }
     const { status, body: answerBody } = await answer;
-    response.writeHead(status, { "content-type": "application/json", ...(repeat ? { "idempotent-replayed": "true" } : {}) }).end(JSON.stringify(answerBody));
+    response
+      .writeHead(status, { "content-type": "application/json", ...(repeat ? { "idempotent-replayed": "true" } : {}) })
+      .end(JSON.stringify(answerBody));
   });
 
   server.on("error", (error: NodeJS.ErrnoException) => {
-    console.error(`dev-receiver: cannot listen on ${options.host}:${options.port} (${error.code ?? error.message}); choose another --port`);
+    console.error(
+      `dev-receiver: cannot listen on ${options.host}:${options.port} (${error.code ?? error.message}); choose another --port`,
+    );
     process.exit(2);
   });
   server.listen(options.port, options.host, () => {

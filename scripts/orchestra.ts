@@ -17,7 +17,10 @@ function withoutHelpForUnknownCommand(program: Command, argv: string[]): string[
     if (arg.startsWith("-") || (arg === "help" && command === program)) continue;
     if (command.commands.length === 0) return argv;
     const sub = command.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
-    if (!sub) return [...argv.slice(0, 2), ...args.slice(0, i + 1).filter((a) => a !== "help"), ...args.slice(i + 1)].filter((a) => a !== "--help" && a !== "-h");
+    if (!sub)
+      return [...argv.slice(0, 2), ...args.slice(0, i + 1).filter((a) => a !== "help"), ...args.slice(i + 1)].filter(
+        (a) => a !== "--help" && a !== "-h",
+      );
     command = sub;
   }
   return argv;
@@ -55,4 +58,5 @@ export async function main(argv = process.argv) {
 }
 
 // Run as a file (`npx tsx scripts/orchestra.ts --help`); the bin, scripts/orchestra.js, imports this module and calls main itself.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href)
+  await main();

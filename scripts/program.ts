@@ -22,7 +22,14 @@ const COMMANDS: readonly { register(program: Command): void }[] = [
     import("./commands/db.js"),
   ])),
   ...(await (await import("../graphs/registry.js")).workflowCommandModules()),
-  ...(await Promise.all([import("./commands/dev_receiver.js"), import("./commands/serve.js"), import("./commands/triggers.js"), import("./commands/events.js"), import("./commands/metrics.js"), import("./commands/optimize.js")])),
+  ...(await Promise.all([
+    import("./commands/dev_receiver.js"),
+    import("./commands/serve.js"),
+    import("./commands/triggers.js"),
+    import("./commands/events.js"),
+    import("./commands/metrics.js"),
+    import("./commands/optimize.js"),
+  ])),
 ];
 
 export function buildProgram() {
@@ -32,7 +39,7 @@ export function buildProgram() {
     .exitOverride()
     .addHelpText(
       "after",
-      `${examples("orchestra run \"Compare vector databases\"", "orchestra threads --status interrupted", "orchestra resume <thread> --approve", "orchestra show <thread>")}
+      `${examples('orchestra run "Compare vector databases"', "orchestra threads --status interrupted", "orchestra resume <thread> --approve", "orchestra show <thread>")}
 
 Exit codes: 0 completed or paused for review, 1 failed or rejected, 2 usage or input error, 130 Ctrl-C.
 Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres.`,
@@ -43,7 +50,8 @@ Without DATABASE_URL, checkpoints live in an embedded Postgres in .data/postgres
 }
 
 /** "orchestra db status": what a user types to reach this command. */
-const commandPath = (command: Command): string => (command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name());
+const commandPath = (command: Command): string =>
+  command.parent ? `${commandPath(command.parent)} ${command.name()}` : command.name();
 
 /**
  * Commander's own errors (an unknown option, a missing argument) as one line naming the
@@ -52,7 +60,11 @@ const commandPath = (command: Command): string => (command.parent ? `${commandPa
 function oneLineErrors(command: Command) {
   command.configureOutput({
     outputError: (message, write) => {
-      const problem = message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ").trim().replace(/\.$/, "");
+      const problem = message
+        .replace(/^error: /, "")
+        .replace(/\s*\n\s*/g, " ")
+        .trim()
+        .replace(/\.$/, "");
       write(`orchestra: ${problem}: see '${commandPath(command)} --help'\n`);
     },
   });

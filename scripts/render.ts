@@ -26,7 +26,15 @@ export function renderThreads(rows: ThreadRow[]): string {
   if (rows.length === 0) return "No threads. Start one with 'orchestra run'.";
   return table(
     ["THREAD", "WORKFLOW", "STATUS", "REVIEW", "UPDATED", "CREATED", "TASK"],
-    rows.map((r) => [r.threadId, r.workflow, r.status, r.reviewPoint ?? "-", when(r.updatedAt), when(r.createdAt), shorten(r.task, 60)]),
+    rows.map((r) => [
+      r.threadId,
+      r.workflow,
+      r.status,
+      r.reviewPoint ?? "-",
+      when(r.updatedAt),
+      when(r.createdAt),
+      shorten(r.task, 60),
+    ]),
   ).join("\n");
 }
 
@@ -34,7 +42,10 @@ export function renderThreads(rows: ThreadRow[]): string {
  * One row per checkpoint, in 120 columns: the full id (what `replay --checkpoint` takes), the
  * nodes that wrote it and what runs next, as the workflow's CLI names them (`--json` names each).
  */
-export function renderHistory(entries: HistoryEntry[], historyNodes: (names: readonly string[]) => string[] = (names) => [...new Set(names)]): string {
+export function renderHistory(
+  entries: HistoryEntry[],
+  historyNodes: (names: readonly string[]) => string[] = (names) => [...new Set(names)],
+): string {
   const nodeList = (names: string[]) => historyNodes(names).join(", ");
   const forked = entries.some((e) => !e.onHeadBranch);
   const lines = table(
@@ -50,7 +61,9 @@ export function renderHistory(entries: HistoryEntry[], historyNodes: (names: rea
   );
   const notes = [
     ...(entries.some((e) => e.replayPoint)
-      ? ["REPLAY FROM: good checkpoints for 'orchestra replay' (a review point asks again; a wave runs its branches again)"]
+      ? [
+          "REPLAY FROM: good checkpoints for 'orchestra replay' (a review point asks again; a wave runs its branches again)",
+        ]
       : []),
     ...(forked ? ["* left by a replay: kept, but off the head branch (the rows without *, which 'show' follows)"] : []),
   ];
@@ -76,7 +89,8 @@ export function renderMarkdown(markdown: string, color: boolean): string {
     .split("\n")
     .map((line) => {
       const heading = /^(#{1,6})\s+(.*)$/.exec(line);
-      if (heading) return heading[1]!.length === 1 ? style(["bold", "underline"], heading[2]!) : style("bold", heading[2]!);
+      if (heading)
+        return heading[1]!.length === 1 ? style(["bold", "underline"], heading[2]!) : style("bold", heading[2]!);
       return line.replace(/\*\*([^*]+)\*\*/g, (_, text: string) => style("bold", text));
     })
     .join("\n");

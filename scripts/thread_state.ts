@@ -49,14 +49,19 @@ export interface HistoryFacts {
 }
 
 /** Every checkpoint of a thread, oldest first, with what wrote it. */
-export async function threadHistory(workflow: StateReader, threadId: string, facts: HistoryFacts): Promise<HistoryEntry[]> {
+export async function threadHistory(
+  workflow: StateReader,
+  threadId: string,
+  facts: HistoryFacts,
+): Promise<HistoryEntry[]> {
   const isBranchNode = (name: string) => facts.branchNodes.includes(name);
   await existingSnapshot(workflow, threadId);
   const snapshots: StateSnapshot[] = [];
   for await (const snapshot of workflow.getStateHistory(threadConfig(threadId))) snapshots.push(snapshot);
   const byId = new Map(snapshots.map((s) => [idOf(s.config)!, s]));
   const head = new Set<string>();
-  for (let s: StateSnapshot | undefined = snapshots[0]; s; s = byId.get(idOf(s.parentConfig) ?? "")) head.add(idOf(s.config)!);
+  for (let s: StateSnapshot | undefined = snapshots[0]; s; s = byId.get(idOf(s.parentConfig) ?? ""))
+    head.add(idOf(s.config)!);
 
   return snapshots.reverse().map((snapshot) => {
     const id = idOf(snapshot.config)!;
@@ -66,9 +71,7 @@ export async function threadHistory(workflow: StateReader, threadId: string, fac
     // A loop step saves what all its parent's tasks wrote (one that paused for review wrote once
     // resumed); an update, a fork or the input wrote it themselves.
     const ran = source === "loop" && parent ? parent.tasks : [];
-    const branches = ran
-      .filter((t) => isBranchNode(t.name))
-      .flatMap((t) => Object.keys(completedBranchesOf(t.result)));
+    const branches = ran.filter((t) => isBranchNode(t.name)).flatMap((t) => Object.keys(completedBranchesOf(t.result)));
     return {
       checkpointId: id,
       parentId,
@@ -79,14 +82,21 @@ export async function threadHistory(workflow: StateReader, threadId: string, fac
       branches,
       next: [...snapshot.next],
       onHeadBranch: head.has(id),
-      replayPoint: snapshot.next.some((n) => facts.reviewPoints.includes(n)) ? "review" : snapshot.next.some(isBranchNode) ? "wave" : null,
+      replayPoint: snapshot.next.some((n) => facts.reviewPoints.includes(n))
+        ? "review"
+        : snapshot.next.some(isBranchNode)
+          ? "wave"
+          : null,
     };
   });
 }
 
 /** The branch results a branch task wrote, by branch id. */
 function completedBranchesOf(result: unknown): Record<string, unknown> {
-  const written = result !== null && typeof result === "object" && "completedBranches" in result ? result.completedBranches : undefined;
+  const written =
+    result !== null && typeof result === "object" && "completedBranches" in result
+      ? result.completedBranches
+      : undefined;
   return written !== null && typeof written === "object" ? { ...written } : {};
 }
 

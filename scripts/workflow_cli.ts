@@ -92,7 +92,9 @@ export interface WorkflowCli {
 /** The review point a pending interrupt asks at: the shared review steps' requests name it. */
 export function reviewPointOf(interrupts: readonly unknown[]): string | null {
   const request = interrupts[0];
-  return request !== null && typeof request === "object" && "point" in request && typeof request.point === "string" ? request.point : null;
+  return request !== null && typeof request === "object" && "point" in request && typeof request.point === "string"
+    ? request.point
+    : null;
 }
 
 const ENDED: readonly string[] = ["completed", "failed", "rejected"] satisfies RunStatus[];

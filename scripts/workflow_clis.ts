@@ -15,7 +15,10 @@ export async function workflowClis(): Promise<Map<WorkflowName, WorkflowCli>> {
 }
 
 /** The thread commands of the workflow a saved thread belongs to. */
-export async function threadCommands(db: Checkpointer, threadId: string): Promise<{ workflow: WorkflowName; commands: WorkflowCommands; cli: WorkflowCli }> {
+export async function threadCommands(
+  db: Checkpointer,
+  threadId: string,
+): Promise<{ workflow: WorkflowName; commands: WorkflowCommands; cli: WorkflowCli }> {
   const workflow = await threadWorkflow(db, threadId);
   const cli = await workflowCli(workflow);
   return { workflow, cli, commands: await cli.commands() };

@@ -32,12 +32,27 @@ import { TriggerService } from "./triggers.js";
  * mounted before authentication; everything after it needs a caller, when auth is on, and a
  * thread's or an assistant's routes pass its guard (another user's is not found).
  */
-export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; storage: Repositories; triggers: TriggerService } {
+export function createApp(ctx: ApiContext): {
+  app: Hono;
+  runs: RunQueueing;
+  storage: Repositories;
+  triggers: TriggerService;
+} {
   const storage = openRepositories(ctx.pool, ctx.schema, ctx.bus);
   const shared = lookups(ctx, storage);
   const deps: ApiDeps = { ctx, storage, lookups: shared, runs: runQueueing(ctx, storage, shared) };
-  const triggers = new TriggerService({ pool: ctx.pool, triggers: ctx.triggers ?? [], runs: deps.runs, repo: new TriggerEventsRepo(ctx.pool, ctx.schema), waits: new EventWaitsRepo(ctx.pool, ctx.schema) });
-  const metricsDb = { pool: ctx.pool, schema: ctx.schema, checkpointer: new BatchedPostgresSaver(ctx.pool, ctx.schema) };
+  const triggers = new TriggerService({
+    pool: ctx.pool,
+    triggers: ctx.triggers ?? [],
+    runs: deps.runs,
+    repo: new TriggerEventsRepo(ctx.pool, ctx.schema),
+    waits: new EventWaitsRepo(ctx.pool, ctx.schema),
+  });
+  const metricsDb = {
+    pool: ctx.pool,
+    schema: ctx.schema,
+    checkpointer: new BatchedPostgresSaver(ctx.pool, ctx.schema),
+  };
 
   const app = new Hono();
   app.use(requestLines);
@@ -57,12 +72,30 @@ export function createApp(ctx: ApiContext): { app: Hono; runs: RunQueueing; stor
   app.use(requestBodies());
   app.onError((error, c) =>
     // An Auth module's handler answers with its own status (403 when it refuses).
-    error instanceof AuthHandlerError ? c.json({ error: httpErrorName(error.status), message: error.message }, error.status as 403) : answerError(error, c),
+    error instanceof AuthHandlerError
+      ? c.json({ error: httpErrorName(error.status), message: error.message }, error.status as 403)
+      : answerError(error, c),
   );
   app.notFound(answerNotFound);
   // "/*" matches the bare "/threads/:thread_id" as well.
-  app.use("/threads/:thread_id/*", resourceGuard("threads", (id) => shared.thread(id).then((row) => row.metadata, () => undefined)));
-  app.use("/assistants/:assistant_id/*", resourceGuard("assistants", (id) => shared.assistant(id).then((row) => row.metadata, () => undefined)));
+  app.use(
+    "/threads/:thread_id/*",
+    resourceGuard("threads", (id) =>
+      shared.thread(id).then(
+        (row) => row.metadata,
+        () => undefined,
+      ),
+    ),
+  );
+  app.use(
+    "/assistants/:assistant_id/*",
+    resourceGuard("assistants", (id) =>
+      shared.assistant(id).then(
+        (row) => row.metadata,
+        () => undefined,
+      ),
+    ),
+  );
   app.use("/orchestra/optimize/:workflow/apply", adminOnly);
 
   app.route("/", metaApi());

@@ -30,7 +30,9 @@ export class CronScheduler {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly options: { pool: pg.Pool; crons: CronsRepo; runs: RunQueueing; log(message: string): void }) {}
+  constructor(
+    private readonly options: { pool: pg.Pool; crons: CronsRepo; runs: RunQueueing; log(message: string): void },
+  ) {}
 
   start(): void {
     this.loop = this.run();
@@ -88,7 +90,11 @@ export class CronScheduler {
         }
         // Firings missed while no instance ran are not made up: the next is after now.
         const now = new Date();
-        await crons.setNextRun(client, cron.cron_id, nextFire(cron.schedule, cron.timezone, firedAt > now ? firedAt : now, cron.end_time));
+        await crons.setNextRun(
+          client,
+          cron.cron_id,
+          nextFire(cron.schedule, cron.timezone, firedAt > now ? firedAt : now, cron.end_time),
+        );
       }
     });
     return queued.length;

@@ -23,14 +23,29 @@ interface WaitRequest {
 }
 
 const isWaitRequest = (value: unknown): value is WaitRequest =>
-  typeof value === "object" && value !== null && (value as { kind?: unknown }).kind === "wait_event" && typeof (value as { correlationKey?: unknown }).correlationKey === "string";
+  typeof value === "object" &&
+  value !== null &&
+  (value as { kind?: unknown }).kind === "wait_event" &&
+  typeof (value as { correlationKey?: unknown }).correlationKey === "string";
 
 /**
  * Queues the run that resumes a waiting thread with `answer` (LangGraph's `command: {resume}`), in
  * the caller's transaction, and removes the wait with it: the wait is answered once.
  */
-export async function queueResume(client: pg.PoolClient, runs: RunQueueing, repo: EventWaitsRepo, wait: EventWaitRow, answer: object, metadata: Record<string, unknown>): Promise<RunRow> {
-  const prepared = await runs.prepare(wait.thread_id, { assistant_id: wait.graph_id, command: { resume: answer }, metadata, multitask_strategy: "enqueue" });
+export async function queueResume(
+  client: pg.PoolClient,
+  runs: RunQueueing,
+  repo: EventWaitsRepo,
+  wait: EventWaitRow,
+  answer: object,
+  metadata: Record<string, unknown>,
+): Promise<RunRow> {
+  const prepared = await runs.prepare(wait.thread_id, {
+    assistant_id: wait.graph_id,
+    command: { resume: answer },
+    metadata,
+    multitask_strategy: "enqueue",
+  });
   const { run } = await runs.queue(prepared, client);
   await repo.delete(client, wait.thread_id, wait.step_id);
   return run;
@@ -50,12 +65,21 @@ export class EventWaits {
   private readonly recording = new Set<Promise<void>>();
 
   constructor(
-    private readonly options: { pool: pg.Pool; bus: RunBus; repo: EventWaitsRepo; graphs: ReadonlyMap<string, ServedEntry>; runs: RunQueueing; log(message: string): void },
+    private readonly options: {
+      pool: pg.Pool;
+      bus: RunBus;
+      repo: EventWaitsRepo;
+      graphs: ReadonlyMap<string, ServedEntry>;
+      runs: RunQueueing;
+      log(message: string): void;
+    },
   ) {}
 
   start(): void {
     this.unsubscribe = this.options.bus.onAny("done", (runId) => {
-      const recorded = this.recordWaits(runId).catch((error: unknown) => this.options.log(`event waits: run ${runId}: ${errorBody(error).message}`));
+      const recorded = this.recordWaits(runId).catch((error: unknown) =>
+        this.options.log(`event waits: run ${runId}: ${errorBody(error).message}`),
+      );
       this.recording.add(recorded);
       void recorded.then(() => this.recording.delete(recorded));
     });
@@ -76,7 +100,9 @@ export class EventWaits {
     const entry = run && this.options.graphs.get(run.graph_id);
     if (!run || !entry) return;
     const snapshot = await entry.graph.getState({ configurable: { thread_id: run.thread_id } });
-    const requests = snapshot.tasks.flatMap((task) => (task.interrupts ?? []).map((pending) => pending.value)).filter(isWaitRequest);
+    const requests = snapshot.tasks
+      .flatMap((task) => (task.interrupts ?? []).map((pending) => pending.value))
+      .filter(isWaitRequest);
     for (const request of requests) {
       await this.options.repo.record({
         thread_id: run.thread_id,
@@ -99,12 +125,21 @@ export class EventWaits {
       for (const wait of await repo.lockDue(client, SWEEP_BATCH)) {
         await client.query("SAVEPOINT resume");
         try {
-          await queueResume(client, runs, repo, wait, { kind: "timeout" }, { event_wait: wait.step_id, timed_out: true });
+          await queueResume(
+            client,
+            runs,
+            repo,
+            wait,
+            { kind: "timeout" },
+            { event_wait: wait.step_id, timed_out: true },
+          );
           await client.query("RELEASE SAVEPOINT resume");
           resumed++;
         } catch (error) {
           await client.query("ROLLBACK TO SAVEPOINT resume");
-          log(`event waits: the timeout of thread ${wait.thread_id} step ${wait.step_id} is retried: ${errorBody(error).message}`);
+          log(
+            `event waits: the timeout of thread ${wait.thread_id} step ${wait.step_id} is retried: ${errorBody(error).message}`,
+          );
         }
       }
       return resumed;

@@ -101,7 +101,12 @@ export class EventLog {
    * The run's events after `afterSeq`, as they come, until the run has ended and every event
    * is read, or `signal` aborts.
    */
-  async *follow(runId: string, afterSeq: number, hasEnded: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<StoredEvent> {
+  async *follow(
+    runId: string,
+    afterSeq: number,
+    hasEnded: () => Promise<boolean>,
+    signal: AbortSignal,
+  ): AsyncGenerator<StoredEvent> {
     let last = afterSeq;
     while (!signal.aborted) {
       // Checked before reading: a run that has ended has written all its events.

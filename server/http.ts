@@ -46,7 +46,10 @@ export const requestLines: MiddlewareHandler = async (c, next) => {
   if (!rootLog().isLevelEnabled("debug")) return next();
   const started = performance.now();
   await next();
-  logAt("debug")?.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) }, "request");
+  logAt("debug")?.debug(
+    { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+    "request",
+  );
 };
 
 /** Studio's origin: its browser calls this server directly. */
@@ -54,7 +57,8 @@ export const STUDIO_ORIGIN = "https://smith.langchain.com";
 
 /** Errors as the SDK reads them: the client's mistakes with their 4xx and one line, the rest 500 and logged. */
 export const answerError: ErrorHandler = (error, c) => {
-  if (error instanceof HttpError) return c.json({ error: httpErrorName(error.status), message: error.message }, error.status);
+  if (error instanceof HttpError)
+    return c.json({ error: httpErrorName(error.status), message: error.message }, error.status);
   if (error instanceof InputError) return c.json({ error: "InvalidInput", message: firstLine(error.message) }, 422);
   // A statement given a value Postgres cannot take (a malformed id, a too-large number) is bad input too.
   if (isPostgresDataError(error)) return c.json({ error: "InvalidInput", message: firstLine(error.message) }, 422);
@@ -62,10 +66,15 @@ export const answerError: ErrorHandler = (error, c) => {
   return c.json({ error: "InternalError", message: errorBody(error).message }, 500);
 };
 
-export const answerNotFound: NotFoundHandler = (c) => c.json({ error: "NotFound", message: `${c.req.method} ${c.req.path} is not a route of this server` }, 404);
+export const answerNotFound: NotFoundHandler = (c) =>
+  c.json({ error: "NotFound", message: `${c.req.method} ${c.req.path} is not a route of this server` }, 404);
 
 export function httpErrorName(status: number): string {
-  return { 400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "InvalidInput" }[status] ?? "Error";
+  return (
+    { 400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 409: "Conflict", 422: "InvalidInput" }[
+      status
+    ] ?? "Error"
+  );
 }
 
 function isPostgresDataError(error: unknown): error is pg.DatabaseError {

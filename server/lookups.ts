@@ -17,7 +17,10 @@ export const isUuid = (id: string) => UUID.test(id);
 const NO_CHECKPOINT: Pick<StateSnapshot, "values" | "next" | "tasks"> = { values: {}, next: [], tasks: [] };
 
 /** A thread's status as the API reports it: from its last run, and its state's pending tasks. */
-export function threadStatus(lastRun: RunStatus | undefined, state: Pick<StateSnapshot, "next" | "tasks"> | undefined): string {
+export function threadStatus(
+  lastRun: RunStatus | undefined,
+  state: Pick<StateSnapshot, "next" | "tasks"> | undefined,
+): string {
   if (lastRun === "pending" || lastRun === "running") return "busy";
   if (state && (state.next.length > 0 || state.tasks.some((task) => task.interrupts.length > 0))) return "interrupted";
   if (lastRun === "error") return "error";
@@ -25,7 +28,11 @@ export function threadStatus(lastRun: RunStatus | undefined, state: Pick<StateSn
 }
 
 /** A thread in the API's Thread form. */
-export function threadView(row: ThreadRow, state: Pick<StateSnapshot, "values" | "next" | "tasks"> | undefined, lastRun: RunStatus | undefined) {
+export function threadView(
+  row: ThreadRow,
+  state: Pick<StateSnapshot, "values" | "next" | "tasks"> | undefined,
+  lastRun: RunStatus | undefined,
+) {
   return {
     thread_id: row.thread_id,
     created_at: row.created_at,
@@ -33,7 +40,9 @@ export function threadView(row: ThreadRow, state: Pick<StateSnapshot, "values" |
     metadata: row.metadata,
     status: threadStatus(lastRun, state),
     values: state?.values ?? null,
-    interrupts: Object.fromEntries((state?.tasks ?? []).filter((t) => t.interrupts.length).map((t) => [t.id, t.interrupts])),
+    interrupts: Object.fromEntries(
+      (state?.tasks ?? []).filter((t) => t.interrupts.length).map((t) => [t.id, t.interrupts]),
+    ),
   };
 }
 
@@ -41,12 +50,19 @@ export function threadView(row: ThreadRow, state: Pick<StateSnapshot, "values" |
 export function lookups(ctx: ApiContext, storage: Repositories) {
   function served(graphId: string): ServedEntry {
     const entry = ctx.graphs.get(graphId);
-    if (!entry) throw new HttpError(404, `graph ${JSON.stringify(graphId)} not found; served graphs: ${[...ctx.graphs.keys()].join(", ")}`);
+    if (!entry)
+      throw new HttpError(
+        404,
+        `graph ${JSON.stringify(graphId)} not found; served graphs: ${[...ctx.graphs.keys()].join(", ")}`,
+      );
     return entry;
   }
 
   const notFound = (idOrGraph: string) =>
-    new HttpError(404, `assistant ${JSON.stringify(idOrGraph)} not found; use a graph id (${[...ctx.graphs.keys()].join(", ")}) or an assistant id`);
+    new HttpError(
+      404,
+      `assistant ${JSON.stringify(idOrGraph)} not found; use a graph id (${[...ctx.graphs.keys()].join(", ")}) or an assistant id`,
+    );
   const assistantId = (idOrGraph: string) => (ctx.graphs.has(idOrGraph) ? graphAssistantId(idOrGraph) : idOrGraph);
 
   async function assistant(idOrGraph: string): Promise<AssistantRow> {
@@ -69,7 +85,10 @@ export function lookups(ctx: ApiContext, storage: Repositories) {
    * without one. In a transaction, on its connection: one more from the capped pool, while holding
    * that one, could wait forever.
    */
-  async function graphOfCheckpoints(threadId: string, client: pg.Pool | pg.PoolClient = ctx.pool): Promise<string | undefined> {
+  async function graphOfCheckpoints(
+    threadId: string,
+    client: pg.Pool | pg.PoolClient = ctx.pool,
+  ): Promise<string | undefined> {
     const marks = await threadMarks(client, ctx.schema, threadId);
     if (marks === undefined) return undefined;
     const graphId = workflowOfThread(marks);
@@ -91,9 +110,16 @@ export function lookups(ctx: ApiContext, storage: Repositories) {
     return row;
   }
 
-  async function stateOf(row: ThreadRow, config: RunnableConfig = {}, subgraphs = false): Promise<StateSnapshot | undefined> {
+  async function stateOf(
+    row: ThreadRow,
+    config: RunnableConfig = {},
+    subgraphs = false,
+  ): Promise<StateSnapshot | undefined> {
     if (!row.graph_id || !ctx.graphs.has(row.graph_id)) return undefined;
-    return served(row.graph_id).graph.getState({ configurable: { ...config.configurable, thread_id: row.thread_id } }, { subgraphs });
+    return served(row.graph_id).graph.getState(
+      { configurable: { ...config.configurable, thread_id: row.thread_id } },
+      { subgraphs },
+    );
   }
 
   /** The thread as the API shows it, its state read from its checkpoints. */
@@ -106,7 +132,17 @@ export function lookups(ctx: ApiContext, storage: Repositories) {
   const viewWithoutCheckpoints = (row: ThreadRow, lastRun: RunStatus | undefined) =>
     threadView(row, row.graph_id && ctx.graphs.has(row.graph_id) ? NO_CHECKPOINT : undefined, lastRun);
 
-  return { served, assistant, recentAssistant, graphOfCheckpoints, thread, run, stateOf, viewOf, viewWithoutCheckpoints };
+  return {
+    served,
+    assistant,
+    recentAssistant,
+    graphOfCheckpoints,
+    thread,
+    run,
+    stateOf,
+    viewOf,
+    viewWithoutCheckpoints,
+  };
 }
 
 export type Lookups = ReturnType<typeof lookups>;

@@ -25,13 +25,18 @@ export type LoopbackClient = (callerHeaders: Headers) => Client;
  * are copied. The requests never leave the process (Hono's app.request).
  */
 export function loopbackClient(app: Hono): LoopbackClient {
-  const fetchInProcess = (url: string | URL | Request, init?: RequestInit) => app.request(url instanceof URL ? url.href : url, init);
+  const fetchInProcess = (url: string | URL | Request, init?: RequestInit) =>
+    app.request(url instanceof URL ? url.href : url, init);
   return (callerHeaders) => {
     const forwarded: Record<string, string> = {};
     callerHeaders.forEach((value, name) => {
       if (!EXCHANGE_HEADERS.has(name.toLowerCase())) forwarded[name] = value;
     });
-    return new Client({ apiUrl: "http://orchestra.loopback", defaultHeaders: forwarded, callerOptions: { maxRetries: 0, fetch: fetchInProcess } });
+    return new Client({
+      apiUrl: "http://orchestra.loopback",
+      defaultHeaders: forwarded,
+      callerOptions: { maxRetries: 0, fetch: fetchInProcess },
+    });
   };
 }
 

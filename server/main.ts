@@ -60,12 +60,18 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
   const triggers = await workflowTriggers();
   // Runs hold no connection (a thread is owned through its lease row), so the API, the runs'
   // statements and the checkpointer share one small pool however many runs are in flight.
-  const db = await openCheckpointer({ databaseUrl: options.databaseUrl, onProgress: options.onProgress, maxConnections: options.dbPool });
+  const db = await openCheckpointer({
+    databaseUrl: options.databaseUrl,
+    onProgress: options.onProgress,
+    maxConnections: options.dbPool,
+  });
   const { pool, schema, checkpointer, fence } = db;
   let bus: RunBus | undefined;
   try {
     await migrateAll(pool, schema);
-    const graphs = new Map((await servedGraphs()).map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
+    const graphs = new Map(
+      (await servedGraphs()).map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]),
+    );
     const assistants = new AssistantsRepo(pool, schema);
     for (const { served } of graphs.values()) await assistants.ensureForGraph(served.graphId, served.description);
     const runBus = await RunBus.open(pool, schema);
@@ -84,8 +90,16 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       log: rootLog(),
     });
     let accepting = true;
-    const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "").split(",").map((o) => o.trim()).filter(Boolean);
-    const { app, runs, storage, triggers: triggerService } = createApp({
+    const extraOrigins = (envValue("ORCHESTRA_CORS_ORIGINS") ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean);
+    const {
+      app,
+      runs,
+      storage,
+      triggers: triggerService,
+    } = createApp({
       pool,
       schema,
       graphs,
@@ -97,13 +111,29 @@ export async function startOrchestraServer(options: ServerOptions): Promise<Orch
       accepting: () => accepting,
       storeRefreshOnRead: ttl.ORCHESTRA_STORE_TTL_REFRESH_ON_READ,
     });
-    const deliverer = new WebhookDeliverer({ pool, schema, bus, settings: webhookSettings, owner: queue.workerId, log: (message) => rootLog().warn(message) });
+    const deliverer = new WebhookDeliverer({
+      pool,
+      schema,
+      bus,
+      settings: webhookSettings,
+      owner: queue.workerId,
+      log: (message) => rootLog().warn(message),
+    });
     const sweeper = new TtlSweeper(pool, schema, ttl, (message) => rootLog().warn(message));
     for (const line of triggerService.missingSecrets()) rootLog().warn(line);
-    const waits = new EventWaits({ pool, bus, repo: new EventWaitsRepo(pool, schema), graphs, runs, log: (message) => rootLog().warn(message) });
+    const waits = new EventWaits({
+      pool,
+      bus,
+      repo: new EventWaitsRepo(pool, schema),
+      graphs,
+      runs,
+      log: (message) => rootLog().warn(message),
+    });
     const crons = new CronScheduler({ pool, crons: storage.crons, runs, log: (message) => rootLog().warn(message) });
     const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () => resolve(listening));
+      const listening = serve({ fetch: app.fetch, port: options.port, hostname: options.host }, () =>
+        resolve(listening),
+      );
       listening.once("error", reject);
     });
     // Started once listening: a server that cannot listen has no sessions held to wait for on close.

@@ -15,7 +15,10 @@ export function maxBodyBytes(): number {
   const raw = envValue("ORCHESTRA_MAX_BODY_BYTES");
   if (raw === undefined) return DEFAULT_MAX_BODY_BYTES;
   const parsed = MaxBodyBytes.safeParse(raw);
-  if (!parsed.success) throw new InputError(`ORCHESTRA_MAX_BODY_BYTES must be a whole number of bytes above 0, got ${JSON.stringify(raw)}`);
+  if (!parsed.success)
+    throw new InputError(
+      `ORCHESTRA_MAX_BODY_BYTES must be a whole number of bytes above 0, got ${JSON.stringify(raw)}`,
+    );
   return parsed.data;
 }
 
@@ -31,11 +34,24 @@ export function requestBodies(maxBytes = maxBodyBytes()): MiddlewareHandler {
     const type = c.req.header("content-type");
     const empty = c.req.raw.body === null || c.req.header("content-length") === "0";
     if (empty || type === undefined || JSON_TYPE.test(type)) return next();
-    return c.json({ error: "UnsupportedMediaType", message: `request bodies are JSON, not ${type.split(";")[0]}: send content-type: application/json` }, 415);
+    return c.json(
+      {
+        error: "UnsupportedMediaType",
+        message: `request bodies are JSON, not ${type.split(";")[0]}: send content-type: application/json`,
+      },
+      415,
+    );
   };
   const limited = bodyLimit({
     maxSize: maxBytes,
-    onError: (c) => c.json({ error: "PayloadTooLarge", message: `the request body is larger than ${maxBytes} bytes (ORCHESTRA_MAX_BODY_BYTES): send less` }, 413),
+    onError: (c) =>
+      c.json(
+        {
+          error: "PayloadTooLarge",
+          message: `the request body is larger than ${maxBytes} bytes (ORCHESTRA_MAX_BODY_BYTES): send less`,
+        },
+        413,
+      ),
   });
   return every(jsonOnly, limited);
 }

@@ -13,7 +13,12 @@ import type { QueueOutcome } from "./storage/runs.js";
 const ASSISTANT_RETRIES = 3;
 
 /** The run's arguments as the worker reads them: the assistant's configuration under the request's. */
-function runKwargs(payload: schemas.RunCreate, input: unknown, configurable: Record<string, unknown>, context: Record<string, unknown>): RunKwargs {
+function runKwargs(
+  payload: schemas.RunCreate,
+  input: unknown,
+  configurable: Record<string, unknown>,
+  context: Record<string, unknown>,
+): RunKwargs {
   const checkpointId = payload.checkpoint_id ?? payload.checkpoint?.checkpoint_id;
   return {
     input,
@@ -31,11 +36,21 @@ function runKwargs(payload: schemas.RunCreate, input: unknown, configurable: Rec
 
 /** Runs checked against their assistant and graph, then queued in one statement (RunsRepo.queue). */
 export function runQueueing(ctx: ApiContext, storage: Repositories, lookups: Lookups): RunQueueing {
-  async function prepare(threadId: string | undefined, payload: schemas.RunCreate, fresh = false): Promise<PreparedRun> {
-    if (!ctx.accepting()) throw new HttpError(409, "this server is shutting down and takes no new runs; send the run to another instance");
-    const chosen = fresh ? await lookups.assistant(payload.assistant_id) : await lookups.recentAssistant(payload.assistant_id);
+  async function prepare(
+    threadId: string | undefined,
+    payload: schemas.RunCreate,
+    fresh = false,
+  ): Promise<PreparedRun> {
+    if (!ctx.accepting())
+      throw new HttpError(409, "this server is shutting down and takes no new runs; send the run to another instance");
+    const chosen = fresh
+      ? await lookups.assistant(payload.assistant_id)
+      : await lookups.recentAssistant(payload.assistant_id);
     const { served } = lookups.served(chosen.graph_id);
-    const configurable = withCallerConfigurable({ ...(chosen.config.configurable as Record<string, unknown> | undefined), ...payload.config?.configurable });
+    const configurable = withCallerConfigurable({
+      ...(chosen.config.configurable as Record<string, unknown> | undefined),
+      ...payload.config?.configurable,
+    });
     const context = { ...chosen.context, ...payload.context };
     // The workflow's input mapping (a bare list of tasks is a task queue), as the CLI applies it.
     const input = payload.input === undefined || payload.input === null ? null : served.mapInput(payload.input);
@@ -55,7 +70,11 @@ export function runQueueing(ctx: ApiContext, storage: Repositories, lookups: Loo
     };
   }
 
-  async function queue(prepared: PreparedRun, client?: pg.PoolClient, checkpointGraph?: string): Promise<QueuedRun | "assistant_changed"> {
+  async function queue(
+    prepared: PreparedRun,
+    client?: pg.PoolClient,
+    checkpointGraph?: string,
+  ): Promise<QueuedRun | "assistant_changed"> {
     const id = prepared.threadId ?? randomUUID();
     const outcome: QueueOutcome = await storage.runs.queue(
       {
@@ -84,9 +103,15 @@ export function runQueueing(ctx: ApiContext, storage: Repositories, lookups: Loo
       case "thread_not_found":
         throw new HttpError(404, `thread ${id} not found; create it first, or send if_not_exists "create"`);
       case "graph_mismatch":
-        throw new HttpError(422, `thread ${id} runs graph ${outcome.threadGraph}, not ${prepared.graphId}; use an assistant of ${outcome.threadGraph} or a new thread`);
+        throw new HttpError(
+          422,
+          `thread ${id} runs graph ${outcome.threadGraph}, not ${prepared.graphId}; use an assistant of ${outcome.threadGraph} or a new thread`,
+        );
       case "busy":
-        throw new HttpError(409, `thread ${id} is busy: run ${outcome.busyRun} is ${outcome.busyStatus}; wait for it, or send multitask_strategy enqueue, interrupt or rollback`);
+        throw new HttpError(
+          409,
+          `thread ${id} is busy: run ${outcome.busyRun} is ${outcome.busyStatus}; wait for it, or send multitask_strategy enqueue, interrupt or rollback`,
+        );
     }
   }
 
@@ -97,7 +122,11 @@ export function runQueueing(ctx: ApiContext, storage: Repositories, lookups: Loo
       for (let attempt = 1; ; attempt++) {
         const queued = await queue(current, client);
         if (queued !== "assistant_changed") return queued;
-        if (attempt === ASSISTANT_RETRIES) throw new HttpError(409, `assistant ${prepared.assistant.assistant_id} changed while the run was queued; send the run again`);
+        if (attempt === ASSISTANT_RETRIES)
+          throw new HttpError(
+            409,
+            `assistant ${prepared.assistant.assistant_id} changed while the run was queued; send the run again`,
+          );
         // Changed since this process read it: the request is checked again against what it is now.
         current = await prepare(prepared.threadId, prepared.request, true);
       }

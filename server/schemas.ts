@@ -2,7 +2,16 @@ import { z } from "zod";
 import { threadIdProblem } from "../state/shared/thread_id.js";
 
 /** Stream modes this server produces; `messages` (the older values-based form) is not among them. */
-export const STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "debug", "tasks", "checkpoints", "events"] as const;
+export const STREAM_MODES = [
+  "values",
+  "updates",
+  "custom",
+  "messages-tuple",
+  "debug",
+  "tasks",
+  "checkpoints",
+  "events",
+] as const;
 
 const Json = z.record(z.string(), z.unknown());
 // Thread ids are the CLI's and the engine's too: one rule for all of them.
@@ -46,7 +55,9 @@ export const AssistantVersions = z.object({
 });
 export type AssistantVersions = z.infer<typeof AssistantVersions>;
 
-export const AssistantLatest = z.object({ version: z.number({ error: "send the version to make current, e.g. {\"version\": 1}" }).int().min(1) });
+export const AssistantLatest = z.object({
+  version: z.number({ error: 'send the version to make current, e.g. {"version": 1}' }).int().min(1),
+});
 
 export const TTL_STRATEGIES = ["delete", "keep_latest"] as const;
 
@@ -105,7 +116,9 @@ export const RunCreate = z
   .object({
     assistant_id: z.string().min(1),
     input: z.unknown().optional(),
-    command: z.object({ resume: z.unknown().optional(), update: z.unknown().optional(), goto: z.unknown().optional() }).nullish(),
+    command: z
+      .object({ resume: z.unknown().optional(), update: z.unknown().optional(), goto: z.unknown().optional() })
+      .nullish(),
     config: z
       .object({
         configurable: Json.optional(),
@@ -127,13 +140,21 @@ export const RunCreate = z
     on_completion: z.enum(["delete", "keep"]).optional(),
     checkpoint_id: z.string().optional(),
     checkpoint: CheckpointRef.nullish(),
-    webhook: z.url({ protocol: /^https?$/, error: "webhook must be an http or https URL, e.g. https://example.com/hooks/run-done" }).nullish(),
+    webhook: z
+      .url({
+        protocol: /^https?$/,
+        error: "webhook must be an http or https URL, e.g. https://example.com/hooks/run-done",
+      })
+      .nullish(),
   })
   // Fields the SDK sends that change nothing here (durability, feedback_keys...) pass.
   .loose();
 export type RunCreate = z.infer<typeof RunCreate>;
 
-const NamespaceLabel = z.string().min(1, "labels must not be empty").regex(/^[^.]*$/, "labels must not contain dots");
+const NamespaceLabel = z
+  .string()
+  .min(1, "labels must not be empty")
+  .regex(/^[^.]*$/, "labels must not contain dots");
 const Namespace = z.array(NamespaceLabel);
 
 export const StorePut = z.object({
@@ -149,7 +170,10 @@ export const StorePut = z.object({
 export const StoreItemKey = z.object({ namespace: Namespace.min(1), key: z.string().min(1) });
 
 export const StoreItemGet = StoreItemKey.extend({
-  refresh_ttl: z.enum(["true", "false"], { error: "refresh_ttl must be true or false" }).transform((text) => text === "true").optional(),
+  refresh_ttl: z
+    .enum(["true", "false"], { error: "refresh_ttl must be true or false" })
+    .transform((text) => text === "true")
+    .optional(),
 });
 
 export const StoreSearch = z.object({
@@ -157,7 +181,11 @@ export const StoreSearch = z.object({
   filter: Json.nullish(),
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
-  query: z.undefined({ error: "semantic search needs a vector index, which this store has not: search by namespace_prefix and filter" }).optional(),
+  query: z
+    .undefined({
+      error: "semantic search needs a vector index, which this store has not: search by namespace_prefix and filter",
+    })
+    .optional(),
   refresh_ttl: z.boolean().nullish(),
 });
 export type StoreSearch = z.infer<typeof StoreSearch>;
@@ -187,7 +215,9 @@ export const CronSearch = z.object({
   metadata: Json.optional(),
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
-  sort_by: z.enum(["cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at"]).optional(),
+  sort_by: z
+    .enum(["cron_id", "assistant_id", "thread_id", "next_run_date", "end_time", "created_at", "updated_at"])
+    .optional(),
   sort_order: z.enum(["asc", "desc"]).optional(),
 });
 export type CronSearch = z.infer<typeof CronSearch>;

@@ -13,15 +13,17 @@ const hasToDict = (value: unknown): value is HasToDict =>
  * (the form @langchain/langgraph-api's serialiser gives them), not LangChain's constructor form.
  */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, function (this: Record<string, unknown>, key: string, converted: unknown) {
-    const raw = this[key];
-    if (hasToDict(raw)) {
-      const { type, data } = raw.toDict();
-      return { ...data, type };
-    }
-    if (typeof converted === "bigint") return converted.toString();
-    return converted;
-  }) ?? "null";
+  return (
+    JSON.stringify(value, function (this: Record<string, unknown>, key: string, converted: unknown) {
+      const raw = this[key];
+      if (hasToDict(raw)) {
+        const { type, data } = raw.toDict();
+        return { ...data, type };
+      }
+      if (typeof converted === "bigint") return converted.toString();
+      return converted;
+    }) ?? "null"
+  );
 }
 
 /** An error as the SDK reads it in an `error` event or a run's __error__: its kind and one line. */

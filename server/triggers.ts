@@ -36,7 +36,13 @@ export class TriggerService {
   private readonly events: Counter<"trigger" | "outcome">;
 
   constructor(
-    private readonly options: { pool: pg.Pool; triggers: readonly WorkflowTrigger[]; runs: RunQueueing; repo: TriggerEventsRepo; waits: EventWaitsRepo },
+    private readonly options: {
+      pool: pg.Pool;
+      triggers: readonly WorkflowTrigger[];
+      runs: RunQueueing;
+      repo: TriggerEventsRepo;
+      waits: EventWaitsRepo;
+    },
   ) {
     this.byName = new Map(options.triggers.map((trigger) => [trigger.name, trigger]));
     this.events = new Counter({
@@ -56,14 +62,19 @@ export class TriggerService {
   }
 
   count(trigger: string | undefined, outcome: TriggerOutcome): void {
-    this.events.inc({ trigger: trigger !== undefined && this.byName.has(trigger) ? trigger : UNKNOWN_TRIGGER, outcome });
+    this.events.inc({
+      trigger: trigger !== undefined && this.byName.has(trigger) ? trigger : UNKNOWN_TRIGGER,
+      outcome,
+    });
   }
 
   /** One line per HTTP trigger whose secret is not in the environment: its requests are refused until it is set. */
   missingSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
     return this.options.triggers.flatMap((trigger) => {
       const name = secretEnvName(trigger);
-      return trigger.source === "http" && name && !env[name] ? [`trigger ${trigger.name}: ${name} is not set, so its requests are refused (503); set it and restart`] : [];
+      return trigger.source === "http" && name && !env[name]
+        ? [`trigger ${trigger.name}: ${name} is not set, so its requests are refused (503); set it and restart`]
+        : [];
     });
   }
 
@@ -73,7 +84,10 @@ export class TriggerService {
    */
   async handle(trigger: WorkflowTrigger, eventKey: string, event: unknown, subject?: string): Promise<TriggeredRun> {
     try {
-      const run = trigger.action === "signal" ? await this.signalOnce(trigger, eventKey, event, subject) : await this.startOnce(trigger, eventKey, event, subject);
+      const run =
+        trigger.action === "signal"
+          ? await this.signalOnce(trigger, eventKey, event, subject)
+          : await this.startOnce(trigger, eventKey, event, subject);
       this.count(trigger.name, run.deduplicated ? "deduplicated" : "accepted");
       return run;
     } catch (error) {
@@ -82,7 +96,12 @@ export class TriggerService {
     }
   }
 
-  private async startOnce(trigger: WorkflowTrigger, eventKey: string, event: unknown, subject: string | undefined): Promise<TriggeredRun> {
+  private async startOnce(
+    trigger: WorkflowTrigger,
+    eventKey: string,
+    event: unknown,
+    subject: string | undefined,
+  ): Promise<TriggeredRun> {
     const { pool, runs, repo } = this.options;
     const seen = await this.firstRun(trigger, eventKey, pool);
     if (seen) return seen;
@@ -97,14 +116,24 @@ export class TriggerService {
       if_not_exists: "create",
     });
     // The thread's metadata names the event too: it outlives the run's row.
-    const withAudit = { ...prepared, access: { ...prepared.access, threadMetadata: { ...prepared.access?.threadMetadata, ...audit } } };
+    const withAudit = {
+      ...prepared,
+      access: { ...prepared.access, threadMetadata: { ...prepared.access?.threadMetadata, ...audit } },
+    };
     const queued = await inTransaction(pool, async (client) => {
       if (!(await repo.claim(client, trigger.name, eventKey, threadId))) return undefined;
       const { run } = await runs.queue(withAudit, client);
       await repo.setRun(client, trigger.name, eventKey, threadId, run.run_id);
       return run;
     });
-    if (queued) return { trigger: trigger.name, event_id: eventKey, thread_id: threadId, run_id: queued.run_id, deduplicated: false };
+    if (queued)
+      return {
+        trigger: trigger.name,
+        event_id: eventKey,
+        thread_id: threadId,
+        run_id: queued.run_id,
+        deduplicated: false,
+      };
     // Another delivery of the same event claimed the key meanwhile and has committed its run.
     const first = await this.firstRun(trigger, eventKey, pool);
     if (!first) throw new Error(`trigger ${trigger.name}: event ${eventKey} was claimed but has no run`);
@@ -116,7 +145,12 @@ export class TriggerService {
    * The key is claimed first, so a second delivery waits for the first and answers with its run.
    * No such thread: 409, nothing written, the sender may send it again later.
    */
-  private async signalOnce(trigger: WorkflowTrigger, eventKey: string, event: unknown, subject: string | undefined): Promise<TriggeredRun> {
+  private async signalOnce(
+    trigger: WorkflowTrigger,
+    eventKey: string,
+    event: unknown,
+    subject: string | undefined,
+  ): Promise<TriggeredRun> {
     const { pool, runs, repo, waits } = this.options;
     const seen = await this.firstRun(trigger, eventKey, pool);
     if (seen) return seen;
@@ -126,8 +160,14 @@ export class TriggerService {
     const audit = { trigger: trigger.name, event_id: eventKey };
     const queued = await inTransaction(pool, async (client) => {
       if (!(await repo.claim(client, trigger.name, eventKey, ""))) return "claimed" as const;
-      const matching = (await waits.lockWaiting(client, trigger.definition ?? null, correlationKey)).find((wait) => passes(wait.filter, outcome.input));
-      if (!matching) throw new HttpError(409, `no thread${trigger.definition ? ` of ${trigger.definition}` : ""} waits for correlation key ${JSON.stringify(correlationKey)} with a filter this event passes: nothing resumed; send it again once one does`);
+      const matching = (await waits.lockWaiting(client, trigger.definition ?? null, correlationKey)).find((wait) =>
+        passes(wait.filter, outcome.input),
+      );
+      if (!matching)
+        throw new HttpError(
+          409,
+          `no thread${trigger.definition ? ` of ${trigger.definition}` : ""} waits for correlation key ${JSON.stringify(correlationKey)} with a filter this event passes: nothing resumed; send it again once one does`,
+        );
       const answer = { kind: "event", trigger: trigger.name, eventId: eventKey, payload: outcome.input };
       const run = await queueResume(client, runs, waits, matching, answer, audit);
       await repo.setRun(client, trigger.name, eventKey, matching.thread_id, run.run_id);
@@ -139,9 +179,15 @@ export class TriggerService {
     return first;
   }
 
-  private async firstRun(trigger: WorkflowTrigger, eventKey: string, client: pg.Pool): Promise<TriggeredRun | undefined> {
+  private async firstRun(
+    trigger: WorkflowTrigger,
+    eventKey: string,
+    client: pg.Pool,
+  ): Promise<TriggeredRun | undefined> {
     const row = await this.options.repo.find(trigger.name, eventKey, client);
-    return row?.run_id ? { trigger: trigger.name, event_id: eventKey, thread_id: row.thread_id, run_id: row.run_id, deduplicated: true } : undefined;
+    return row?.run_id
+      ? { trigger: trigger.name, event_id: eventKey, thread_id: row.thread_id, run_id: row.run_id, deduplicated: true }
+      : undefined;
   }
 }
 

@@ -13,9 +13,14 @@ type TtlStrategy = (typeof TTL_STRATEGIES)[number];
 export const TtlSettingsSchema = z.object({
   /** A thread's TTL when it was created without one: minutes since its last activity. Unset: kept. */
   ORCHESTRA_THREAD_TTL_MINUTES: z.coerce.number().positive().optional(),
-  ORCHESTRA_THREAD_TTL_STRATEGY: z.enum(TTL_STRATEGIES, { error: "ORCHESTRA_THREAD_TTL_STRATEGY must be delete or keep_latest" }).default("delete"),
+  ORCHESTRA_THREAD_TTL_STRATEGY: z
+    .enum(TTL_STRATEGIES, { error: "ORCHESTRA_THREAD_TTL_STRATEGY must be delete or keep_latest" })
+    .default("delete"),
   /** Whether reading a store item starts its TTL again, when the read does not say. */
-  ORCHESTRA_STORE_TTL_REFRESH_ON_READ: z.enum(["true", "false"], { error: "ORCHESTRA_STORE_TTL_REFRESH_ON_READ must be true or false" }).default("true").transform((text) => text === "true"),
+  ORCHESTRA_STORE_TTL_REFRESH_ON_READ: z
+    .enum(["true", "false"], { error: "ORCHESTRA_STORE_TTL_REFRESH_ON_READ must be true or false" })
+    .default("true")
+    .transform((text) => text === "true"),
   /** How often each instance looks for what expired. */
   ORCHESTRA_TTL_SWEEP_MS: z.coerce.number().int().min(100).default(60_000),
 });
@@ -65,7 +70,10 @@ export class TtlSweeper {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        while (!this.stopping && ((await this.sweepThreads()) === SWEEP_BATCH || (await this.sweepStoreItems()) === SWEEP_BATCH));
+        while (
+          !this.stopping &&
+          ((await this.sweepThreads()) === SWEEP_BATCH || (await this.sweepStoreItems()) === SWEEP_BATCH)
+        );
       } catch (error) {
         this.log(`ttl sweeper: ${errorBody(error).message}`);
       }
@@ -83,7 +91,8 @@ export class TtlSweeper {
   /** One batch of expired threads, in one transaction; how many it took. */
   private sweepThreads(): Promise<number> {
     const t = (name: string) => `"${this.schema}".${name}`;
-    const { ORCHESTRA_THREAD_TTL_MINUTES: defaultMinutes, ORCHESTRA_THREAD_TTL_STRATEGY: defaultStrategy } = this.settings;
+    const { ORCHESTRA_THREAD_TTL_MINUTES: defaultMinutes, ORCHESTRA_THREAD_TTL_STRATEGY: defaultStrategy } =
+      this.settings;
     return inTransaction(this.pool, async (client) => {
       // Its TTL runs from its last activity: its creation or update, its last run's end, its last sweep.
       const { rows } = await client.query<{ thread_id: string; strategy: TtlStrategy }>(
@@ -137,7 +146,8 @@ async function keepLatestCheckpoint(client: pg.PoolClient, schema: string, threa
 /** The bytes a thread takes, by table, as Postgres stores its rows. */
 export async function threadStorage(pool: pg.Pool, schema: string, threadId: string): Promise<Record<string, number>> {
   const t = (name: string) => `"${schema}".${name}`;
-  const size = (table: string, where = "thread_id = $1") => `(SELECT coalesce(sum(pg_column_size(x.*)), 0) FROM ${t(table)} x WHERE ${where})::bigint`;
+  const size = (table: string, where = "thread_id = $1") =>
+    `(SELECT coalesce(sum(pg_column_size(x.*)), 0) FROM ${t(table)} x WHERE ${where})::bigint`;
   const { rows } = await pool.query<Record<string, string>>(
     `SELECT ${size("checkpoints")} AS checkpoints, ${size("checkpoint_blobs")} AS checkpoint_blobs, ${size("checkpoint_writes")} AS checkpoint_writes,
        ${size("runs")} AS runs, ${size("run_events", `run_id IN (SELECT run_id FROM ${t("runs")} WHERE thread_id = $1)`)} AS run_events`,

@@ -47,7 +47,8 @@ async function rowCounts(): Promise<Record<string, number>> {
   );
   const counts: Record<string, number> = {};
   for (const { name } of tables) {
-    counts[name] = (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${db.schema}"."${name}"`)).rows[0]!.n;
+    counts[name] = (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${db.schema}"."${name}"`))
+      .rows[0]!.n;
   }
   return counts;
 }
@@ -63,17 +64,29 @@ const CLI: [string, () => string[], RegExp][] = [
   ["id with an escape", () => ["show", "a\u001b[31mb"], ID_RULE],
   ["id of 201 characters", () => ["run", "x", "--thread", LONG_ID], ID_RULE],
   ["empty id", () => ["resume", "", "--approve"], ID_RULE],
-  ["engine id with a newline", () => ["workflow", "run", "financial_transaction", "--input", '{"amount": 1}', "--thread", "a\nb"], ID_RULE],
+  [
+    "engine id with a newline",
+    () => ["workflow", "run", "financial_transaction", "--input", '{"amount": 1}', "--thread", "a\nb"],
+    ID_RULE,
+  ],
   ["report of a 201-character id", () => ["report", LONG_ID], ID_RULE],
   ["task file /dev/zero", () => ["run", "--task-file", "/dev/zero"], TOO_LARGE],
   ["task file /dev/urandom", () => ["run", "--task-file", "/dev/urandom"], TOO_LARGE],
   ["task file of 6 MB", () => ["run", "--task-file", file("six_mb.json")], TOO_LARGE],
   ["task file a directory", () => ["run", "--task-file", file("folder.json")], /is a directory: give a file$/],
   ["task file missing", () => ["run", "--task-file", file("missing.json")], /does not exist: check the path$/],
-  ["dynamic_agents task file /dev/zero", () => ["run", "--workflow", "dynamic_agents", "--task-file", "/dev/zero"], TOO_LARGE],
+  [
+    "dynamic_agents task file /dev/zero",
+    () => ["run", "--workflow", "dynamic_agents", "--task-file", "/dev/zero"],
+    TOO_LARGE,
+  ],
   ["definition /dev/zero", () => ["workflow", "validate", "/dev/zero"], TOO_LARGE],
   ["definition of 6 MB", () => ["workflow", "run", file("six_mb.json")], TOO_LARGE],
-  ["engine --input @/dev/urandom", () => ["workflow", "run", "financial_transaction", "--input", "@/dev/urandom"], TOO_LARGE],
+  [
+    "engine --input @/dev/urandom",
+    () => ["workflow", "run", "financial_transaction", "--input", "@/dev/urandom"],
+    TOO_LARGE,
+  ],
 ];
 
 describe("the CLI refuses bad input: exit 2, one line, nothing written", () => {
@@ -98,14 +111,28 @@ describe("the CLI refuses bad input: exit 2, one line, nothing written", () => {
 
   it("accepts a legal unicode id and prints it whole", async () => {
     const id = "分析 café ☕ q3";
-    const result = await runCli(["run", "Choose a message broker for an event-sourced billing system", "--review", "never", "--thread", id, "--json"], env);
+    const result = await runCli(
+      [
+        "run",
+        "Choose a message broker for an event-sourced billing system",
+        "--review",
+        "never",
+        "--thread",
+        id,
+        "--json",
+      ],
+      env,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout.trim()).threadId).toBe(id);
   });
 });
 
 type ApiCase = [string, string, string, () => { body?: BodyInit; headers?: Record<string, string> }, number, RegExp];
-const json = (value: unknown) => () => ({ body: JSON.stringify(value), headers: { "content-type": "application/json" } });
+const json = (value: unknown) => () => ({
+  body: JSON.stringify(value),
+  headers: { "content-type": "application/json" },
+});
 
 const API: ApiCase[] = [
   ["thread_id with a newline", "POST", "/threads", json({ thread_id: "a\nb" }), 422, ID_RULE],
@@ -113,7 +140,14 @@ const API: ApiCase[] = [
   ["thread_id of 201 characters", "POST", "/threads", json({ thread_id: LONG_ID }), 422, ID_RULE],
   ["empty thread_id", "POST", "/threads", json({ thread_id: "" }), 422, ID_RULE],
   ["thread id with a newline in the path", "GET", "/threads/a%0Ab", () => ({}), 422, ID_RULE],
-  ["body over 5 MB", "POST", "/threads/search", () => ({ body: `{"limit": 1${" ".repeat(SIX_MB)}}`, headers: { "content-type": "application/json" } }), 413, /larger than 5242880 bytes/],
+  [
+    "body over 5 MB",
+    "POST",
+    "/threads/search",
+    () => ({ body: `{"limit": 1${" ".repeat(SIX_MB)}}`, headers: { "content-type": "application/json" } }),
+    413,
+    /larger than 5242880 bytes/,
+  ],
   [
     "body over 5 MB without a length",
     "POST",
@@ -130,8 +164,22 @@ const API: ApiCase[] = [
     413,
     /larger than 5242880 bytes/,
   ],
-  ["text/plain body", "POST", "/threads", () => ({ body: "{}", headers: { "content-type": "text/plain" } }), 415, /request bodies are JSON, not text\/plain/],
-  ["form body", "POST", "/threads", () => ({ body: "a=1", headers: { "content-type": "application/x-www-form-urlencoded" } }), 415, /not application\/x-www-form-urlencoded/],
+  [
+    "text/plain body",
+    "POST",
+    "/threads",
+    () => ({ body: "{}", headers: { "content-type": "text/plain" } }),
+    415,
+    /request bodies are JSON, not text\/plain/,
+  ],
+  [
+    "form body",
+    "POST",
+    "/threads",
+    () => ({ body: "a=1", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+    415,
+    /not application\/x-www-form-urlencoded/,
+  ],
   ["multipart body", "POST", "/runs", () => ({ body: new FormData() }), 415, /not multipart\/form-data/],
 ];
 
@@ -141,18 +189,27 @@ const API: ApiCase[] = [
  * closes without reading the rest; writing the body into that closed socket would race the answer
  * (EPIPE before the response is parsed), so the body goes out only when the server asked for it.
  */
-function sendWithLength(url: string, method: string, body: string, headers: Record<string, string>): Promise<{ status: number; json(): Promise<unknown> }> {
+function sendWithLength(
+  url: string,
+  method: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; json(): Promise<unknown> }> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const request = http.request(url, { method, headers: { ...headers, "content-length": Buffer.byteLength(body), connection: "close" } }, (response) => {
-      answered = true;
-      let text = "";
-      response.on("data", (chunk: Buffer) => (text += chunk));
-      response.on("end", () => {
-        request.destroy();
-        resolve({ status: response.statusCode ?? 0, json: async () => JSON.parse(text) });
-      });
-    });
+    const request = http.request(
+      url,
+      { method, headers: { ...headers, "content-length": Buffer.byteLength(body), connection: "close" } },
+      (response) => {
+        answered = true;
+        let text = "";
+        response.on("data", (chunk: Buffer) => (text += chunk));
+        response.on("end", () => {
+          request.destroy();
+          resolve({ status: response.statusCode ?? 0, json: async () => JSON.parse(text) });
+        });
+      },
+    );
     request.on("error", (error) => {
       if (!answered) reject(error);
     });
@@ -171,7 +228,12 @@ describe("the API refuses bad input: 4xx, one line, nothing written", () => {
     const response =
       typeof body === "string" && body.length > 1024 * 1024
         ? await sendWithLength(`${server.url}${route}`, method, body, headers as Record<string, string>)
-        : await fetch(`${server.url}${route}`, { method, headers: { ...headers, connection: "close" }, body, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit);
+        : await fetch(`${server.url}${route}`, {
+            method,
+            headers: { ...headers, connection: "close" },
+            body,
+            ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+          } as RequestInit);
     const answer = (await response.json()) as { message: string };
     expect(response.status, answer.message).toBe(status);
     expect(answer.message.split("\n")).toHaveLength(1);
@@ -180,7 +242,11 @@ describe("the API refuses bad input: 4xx, one line, nothing written", () => {
   });
 
   it("accepts a legal unicode thread id", async () => {
-    const response = await fetch(`${server.url}/threads`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ thread_id: "分析 café ☕ q3" }) });
+    const response = await fetch(`${server.url}/threads`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ thread_id: "分析 café ☕ q3" }),
+    });
     expect(response.status).toBe(200);
     const read = await fetch(`${server.url}/threads/${encodeURIComponent("分析 café ☕ q3")}`);
     expect(((await read.json()) as { thread_id: string }).thread_id).toBe("分析 café ☕ q3");

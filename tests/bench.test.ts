@@ -14,7 +14,9 @@ async function schemaExists(databaseUrl: string, schema: string): Promise<boolea
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const { rowCount } = await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema]);
+    const { rowCount } = await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [
+      schema,
+    ]);
     return rowCount !== 0;
   } finally {
     await client.end();
@@ -39,7 +41,14 @@ describe("npm run bench, smallest configuration", () => {
     // One task plans five branches in one wave: task_analyzer, the wave, the two merge
     // calls side by side, the judge.
     const [cp] = results.criticalPath;
-    expect(cp).toMatchObject({ branches: 5, waves: 1, waveWidth: 5, modelCalls: 9, criticalCalls: 4, idealMs: 4 * latencyMs });
+    expect(cp).toMatchObject({
+      branches: 5,
+      waves: 1,
+      waveWidth: 5,
+      modelCalls: 9,
+      criticalCalls: 4,
+      idealMs: 4 * latencyMs,
+    });
     // Nothing finishes faster than its model calls allow.
     expect(cp!.workflowMs.min).toBeGreaterThanOrEqual(cp!.idealMs);
     expect(cp!.promiseAllMs.min).toBeGreaterThanOrEqual(cp!.idealMs);
@@ -47,8 +56,17 @@ describe("npm run bench, smallest configuration", () => {
 
     const [floor] = results.floor;
     expect(floor!.superSteps).toBe(9);
-    const { bareMemory, barePostgres, workflowMemory, workflowPostgres, workflowStockPostgres, promiseAll, model } = floor!;
-    for (const row of [bareMemory, barePostgres, workflowMemory, workflowPostgres, workflowStockPostgres, promiseAll, model]) {
+    const { bareMemory, barePostgres, workflowMemory, workflowPostgres, workflowStockPostgres, promiseAll, model } =
+      floor!;
+    for (const row of [
+      bareMemory,
+      barePostgres,
+      workflowMemory,
+      workflowPostgres,
+      workflowStockPostgres,
+      promiseAll,
+      model,
+    ]) {
       expect(row.wallMs.median).toBeGreaterThan(0);
       expect(row.cpuMs.median).toBeGreaterThan(0);
     }
@@ -71,7 +89,9 @@ describe("npm run bench, smallest configuration", () => {
     expect(markdown).toContain("| 5 | 1 × 5 | 9 | 4 | 80.0 |");
     // Every target reading this configuration's figures finds them (100 branches and 50 threads are not measured here).
     const judged = judge({ parallel_workflow: results }).filter((v) => v.value !== undefined);
-    expect(judged.map((v) => v.target.name)).toContain("own CPU per run ≤ 10 ms at 5 branches (L = 0; workflow − bare floor − Promise.all, stock PostgresSaver)");
+    expect(judged.map((v) => v.target.name)).toContain(
+      "own CPU per run ≤ 10 ms at 5 branches (L = 0; workflow − bare floor − Promise.all, stock PostgresSaver)",
+    );
     expect(JSON.parse(JSON.stringify(results))).toEqual(results);
 
     expect(await schemaExists(databaseUrl, schema)).toBe(false);

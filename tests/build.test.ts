@@ -23,8 +23,10 @@ let compiled: Compiled;
 beforeAll(async () => {
   copy = await mkdtemp(path.join(os.tmpdir(), "orchestra-build-"));
   const own = (await import(pathToFileURL(path.join(PROJECT_ROOT, "scripts/compiled.js")).href)) as Compiled;
-  for (const folder of own.SOURCE_DIRS) cpSync(path.join(PROJECT_ROOT, folder), path.join(copy, folder), { recursive: true });
-  for (const file of ["package.json", "tsconfig.json"]) await copyFile(path.join(PROJECT_ROOT, file), path.join(copy, file));
+  for (const folder of own.SOURCE_DIRS)
+    cpSync(path.join(PROJECT_ROOT, folder), path.join(copy, folder), { recursive: true });
+  for (const file of ["package.json", "tsconfig.json"])
+    await copyFile(path.join(PROJECT_ROOT, file), path.join(copy, file));
   await symlink(path.join(PROJECT_ROOT, "node_modules"), path.join(copy, "node_modules"));
   compiled = (await import(pathToFileURL(path.join(copy, "scripts/compiled.js")).href)) as Compiled;
   await build();
@@ -66,7 +68,8 @@ describe("npm run build", () => {
       const before = inode();
       const missing = expected.filter((file) => !existsSync(path.join(compiled.DIST, file)));
       if (before !== undefined && before === inode()) {
-        if (missing.length) seen.incomplete.push(`${missing.length} of ${expected.length} missing, ${missing[0]} first`);
+        if (missing.length)
+          seen.incomplete.push(`${missing.length} of ${expected.length} missing, ${missing[0]} first`);
         else seen.complete++;
       }
       await new Promise((resolve) => setImmediate(resolve));

@@ -13,7 +13,16 @@ const SEED = 18;
 
 describe("chaos soak", () => {
   it(`20 random faults of seed ${SEED} break no invariant`, async () => {
-    const report = await runSoak({ seed: SEED, faults: 20, instances: 3, inFlight: 3, leaseMs: 3000, graceMs: 30_000, latencyMs: 150, log: () => {} });
+    const report = await runSoak({
+      seed: SEED,
+      faults: 20,
+      instances: 3,
+      inFlight: 3,
+      leaseMs: 3000,
+      graceMs: 30_000,
+      latencyMs: 150,
+      log: () => {},
+    });
     console.log(formatReport(report));
     expect(report.violations).toEqual([]);
     // The faults reached the work: leases moved between processes and runs were taken over.

@@ -20,7 +20,9 @@ validate<PostgresSaver>({
   // One saver on one schema, emptied before each test: the suite asks that no test sees another's rows.
   async createCheckpointer() {
     const schema = `"${db.schema}"`;
-    await db.pool.query(`DELETE FROM ${schema}.checkpoint_writes; DELETE FROM ${schema}.checkpoint_blobs; DELETE FROM ${schema}.checkpoints`);
+    await db.pool.query(
+      `DELETE FROM ${schema}.checkpoint_writes; DELETE FROM ${schema}.checkpoint_blobs; DELETE FROM ${schema}.checkpoints`,
+    );
     return db.checkpointer;
   },
 });

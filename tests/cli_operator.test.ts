@@ -70,18 +70,28 @@ describe("inspecting threads", () => {
     expect(all[0].threadId).toBe("op-rejected");
     for (const t of all) expect(t.updatedAt >= t.createdAt).toBe(true);
 
-    expect((await json(["threads", "--status", "interrupted"])).map((t: { threadId: string }) => t.threadId)).toEqual(["op-paused"]);
+    expect((await json(["threads", "--status", "interrupted"])).map((t: { threadId: string }) => t.threadId)).toEqual([
+      "op-paused",
+    ]);
     expect(await json(["threads", "--limit", "1"])).toHaveLength(1);
 
     const text = (await run(["threads"])).stdout;
     expect(text).toMatch(/^THREAD +WORKFLOW +STATUS +REVIEW +UPDATED +CREATED +TASK$/m);
-    expect(text).toMatch(/^op-paused +parallel_workflow +interrupted +sync_point_manager +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-.* Choose a message broker/m);
+    expect(text).toMatch(
+      /^op-paused +parallel_workflow +interrupted +sync_point_manager +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-.* Choose a message broker/m,
+    );
     expect(text).not.toMatch(ESCAPE);
   });
 
   it("show summarises mode, branches, sync, quality, timeline and report", async () => {
     const done = await json(["show", "op-done"]);
-    expect(done).toMatchObject({ threadId: "op-done", status: "completed", mode: "adaptive", revision: 0, reviewable: null });
+    expect(done).toMatchObject({
+      threadId: "op-done",
+      status: "completed",
+      mode: "adaptive",
+      revision: 0,
+      reviewable: null,
+    });
     expect(done.branches).toHaveLength(5);
     for (const b of done.branches) expect(b).toMatchObject({ status: "success", attempt: 1, error: null });
     expect(done.sync).toMatchObject({ syncPoint: "pre_merge", progress: 1, status: "completed" });
@@ -91,7 +101,8 @@ describe("inspecting threads", () => {
     expect(done.report).toContain("# Workflow report");
 
     const text = (await run(["show", "op-done"])).stdout;
-    for (const heading of ["Branches", "Sync", "Quality", "Timeline", "Report"]) expect(text).toMatch(new RegExp(`^${heading}$`, "m"));
+    for (const heading of ["Branches", "Sync", "Quality", "Timeline", "Report"])
+      expect(text).toMatch(new RegExp(`^${heading}$`, "m"));
     expect(text).toMatch(/^Thread op-done — completed, quality 0\.\d{3}$/m);
     expect(text).toMatch(/^  b1-research-technical +research_branch_alpha +success +0\.\d{3}/m);
     expect(text).toMatch(/^  pre_merge: 100% succeeded \(completed\)/m);
@@ -157,12 +168,23 @@ describe("acting on threads", () => {
     const edited = jsonResult(await run(["resume", "op-paused", "--edit", file, "--reviewer", "bob", "--json"]));
     expect(edited).toMatchObject({ status: "interrupted", reviewPoint: "sync_point_manager" });
     const after = await json(["show", "op-paused"]);
-    expect(after.reviewable.branches["b2-research-market"].summary).toBe("Demand is concentrated in mid-market fintechs");
-    expect(after.timeline).toContainEqual(expect.objectContaining({ event: "state_edited", reviewer: "bob", fields: ["b2-research-market"] }));
+    expect(after.reviewable.branches["b2-research-market"].summary).toBe(
+      "Demand is concentrated in mid-market fintechs",
+    );
+    expect(after.timeline).toContainEqual(
+      expect.objectContaining({ event: "state_edited", reviewer: "bob", fields: ["b2-research-market"] }),
+    );
     const history = await json(["history", "op-paused"]);
     expect(history.at(-1)).toMatchObject({ source: "update", next: ["sync_point_manager"] });
     // The edit is part of the review: show lists it under Reviews.
-    expect(after.reviews).toEqual([expect.objectContaining({ point: "sync_point_manager", action: "edit", reviewer: "bob", fields: ["b2-research-market"] })]);
+    expect(after.reviews).toEqual([
+      expect.objectContaining({
+        point: "sync_point_manager",
+        action: "edit",
+        reviewer: "bob",
+        fields: ["b2-research-market"],
+      }),
+    ]);
     expect((await run(["show", "op-paused"])).stdout).toMatch(
       /^Reviews\n  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  sync_point_manager: edit by bob \(b2-research-market\)$/m,
     );
@@ -174,7 +196,9 @@ describe("acting on threads", () => {
     expect(Object.keys(merged)).toEqual(["point", "research", "analysis"]);
     merged.research.summary = "Kafka fits the billing system's replay needs best";
     await writeFile(file, JSON.stringify(merged));
-    expect(jsonResult(await run(["resume", "op-paused", "--edit", file, "--json"])).reviewPoint).toBe("quality_validator");
+    expect(jsonResult(await run(["resume", "op-paused", "--edit", file, "--json"])).reviewPoint).toBe(
+      "quality_validator",
+    );
     const done = jsonResult(await run(["resume", "op-paused", "--approve", "--json"]));
     expect(done.status).toBe("completed");
     expect(done.report).toContain("Kafka fits the billing system's replay needs best");
@@ -183,7 +207,9 @@ describe("acting on threads", () => {
   it("replay forks at an earlier checkpoint and runs on, leaving the original history intact", async () => {
     const original = await json(["history", "op-done"]);
     const merged = original.find((e: { nodes: string[] }) => e.nodes.includes("branch_merger"));
-    const result = jsonResult(await run(["replay", "op-done", "--checkpoint", merged.checkpointId, "--review", "always", "--json"]));
+    const result = jsonResult(
+      await run(["replay", "op-done", "--checkpoint", merged.checkpointId, "--review", "always", "--json"]),
+    );
     // The fork's settings ask for review, so the replay pauses at the validator.
     expect(result).toMatchObject({ status: "interrupted", reviewPoint: "quality_validator" });
 
@@ -192,9 +218,13 @@ describe("acting on threads", () => {
     for (const e of original) expect(ids.has(e.checkpointId)).toBe(true);
     const abandoned = history.filter((e: { onHeadBranch: boolean }) => !e.onHeadBranch);
     expect(abandoned.map((e: { checkpointId: string }) => e.checkpointId)).toEqual(
-      original.filter((e: { step: number }) => e.step > merged.step).map((e: { checkpointId: string }) => e.checkpointId),
+      original
+        .filter((e: { step: number }) => e.step > merged.step)
+        .map((e: { checkpointId: string }) => e.checkpointId),
     );
-    expect(history.find((e: { source: string }) => e.source === "fork")).toMatchObject({ parentId: merged.checkpointId });
+    expect(history.find((e: { source: string }) => e.source === "fork")).toMatchObject({
+      parentId: merged.checkpointId,
+    });
 
     expect(jsonResult(await run(["resume", "op-done", "--approve", "--json"])).status).toBe("completed");
   });
@@ -205,14 +235,28 @@ describe("db", () => {
     const fresh = { ...env, ORCHESTRA_DB_SCHEMA: `t_fresh_${process.pid}` };
     const status = await runCli(["db", "status", "--json"], fresh);
     expect(status.code, status.stderr).toBe(0);
-    expect(JSON.parse(status.stdout)).toMatchObject({ location: maskDatabaseUrl(db.databaseUrl), schema: fresh.ORCHESTRA_DB_SCHEMA, migrations: null });
-    const { rows } = await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [fresh.ORCHESTRA_DB_SCHEMA]);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      location: maskDatabaseUrl(db.databaseUrl),
+      schema: fresh.ORCHESTRA_DB_SCHEMA,
+      migrations: null,
+    });
+    const { rows } = await client.query("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [
+      fresh.ORCHESTRA_DB_SCHEMA,
+    ]);
     expect(rows).toHaveLength(0);
     try {
       const migrate = await runCli(["db", "migrate"], fresh);
       expect(migrate.code, migrate.stderr).toBe(0);
-      expect(migrate.stdout).toMatch(new RegExp(`^tables ready in schema ${fresh.ORCHESTRA_DB_SCHEMA} at postgres://.* \\(\\d+ checkpoint migrations applied\\)$`, "m"));
-      expect(JSON.parse((await runCli(["db", "status", "--json"], fresh)).stdout)).toMatchObject({ threads: 0, checkpoints: 0 });
+      expect(migrate.stdout).toMatch(
+        new RegExp(
+          `^tables ready in schema ${fresh.ORCHESTRA_DB_SCHEMA} at postgres://.* \\(\\d+ checkpoint migrations applied\\)$`,
+          "m",
+        ),
+      );
+      expect(JSON.parse((await runCli(["db", "status", "--json"], fresh)).stdout)).toMatchObject({
+        threads: 0,
+        checkpoints: 0,
+      });
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${fresh.ORCHESTRA_DB_SCHEMA}" CASCADE`);
     }
@@ -225,7 +269,9 @@ describe("db", () => {
     const result = await runCli(["threads"], { DATABASE_URL: "postgres://orchestra:s3cret-pw@127.0.0.1:1/orchestra" });
     expect(result.code).toBe(1);
     expect(result.stderr.trim().split("\n")).toEqual([
-      expect.stringMatching(/^orchestra: Cannot reach the database at postgres:\/\/orchestra:\*\*\*@127\.0\.0\.1:1\/orchestra \(.*\); start it with `docker compose up -d postgres`, or unset DATABASE_URL to use the embedded Postgres$/),
+      expect.stringMatching(
+        /^orchestra: Cannot reach the database at postgres:\/\/orchestra:\*\*\*@127\.0\.0\.1:1\/orchestra \(.*\); start it with `docker compose up -d postgres`, or unset DATABASE_URL to use the embedded Postgres$/,
+      ),
     ]);
     expect(result.stderr).not.toContain("s3cret-pw");
   });
@@ -233,10 +279,18 @@ describe("db", () => {
 
 describe("operator errors exit 2 with one line naming the problem and the fix, and write nothing", () => {
   it.each([
-    ["show of an unknown thread", ["show", "no-such-thread"], /no thread no-such-thread in the checkpointer: check the id \('orchestra threads' lists them\)/],
+    [
+      "show of an unknown thread",
+      ["show", "no-such-thread"],
+      /no thread no-such-thread in the checkpointer: check the id \('orchestra threads' lists them\)/,
+    ],
     ["history of an unknown thread", ["history", "no-such-thread"], /no thread no-such-thread/],
     ["report of an unknown thread", ["report", "no-such-thread"], /no thread no-such-thread/],
-    ["replay of an unknown thread", ["replay", "no-such-thread", "--checkpoint", "1f0c6a7e-0000-6000-8000-000000000000"], /no thread no-such-thread/],
+    [
+      "replay of an unknown thread",
+      ["replay", "no-such-thread", "--checkpoint", "1f0c6a7e-0000-6000-8000-000000000000"],
+      /no thread no-such-thread/,
+    ],
     ["replay without --checkpoint", ["replay", "op-rejected"], /required option '--checkpoint <id>' not specified/],
     ["an unknown --status", ["threads", "--status", "paused"], /--status.*paused.*interrupted, completed/s],
     ["a bad --limit", ["threads", "--limit", "0"], /--limit must be a positive integer, got '0'/],
@@ -251,9 +305,15 @@ describe("operator errors exit 2 with one line naming the problem and the fix, a
   it("a resume of a thread that is not paused, a report of an unfinished one, a checkpoint that does not exist", async () => {
     const rows = await rowsOf("op-rejected");
     const cases: [string[], RegExp][] = [
-      [["resume", "op-rejected", "--approve"], /thread op-rejected has already finished \(rejected\): nothing to resume/],
+      [
+        ["resume", "op-rejected", "--approve"],
+        /thread op-rejected has already finished \(rejected\): nothing to resume/,
+      ],
       [["report", "op-rejected"], /thread op-rejected has no final report: it is rejected/],
-      [["replay", "op-rejected", "--checkpoint", "1f0c6a7e-0000-6000-8000-000000000000"], /thread op-rejected has no checkpoint 1f0c6a7e-0000-6000-8000-000000000000: `orchestra history op-rejected` lists them/],
+      [
+        ["replay", "op-rejected", "--checkpoint", "1f0c6a7e-0000-6000-8000-000000000000"],
+        /thread op-rejected has no checkpoint 1f0c6a7e-0000-6000-8000-000000000000: `orchestra history op-rejected` lists them/,
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args, env);

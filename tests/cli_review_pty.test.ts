@@ -28,7 +28,10 @@ async function summary(threadId: string) {
 
 describe("interactive review in a terminal", () => {
   it("shows live branch progress, then each review point; edit, approve and feedback all take effect", async () => {
-    const session = spawnInPty(["run", "Choose a message broker for billing", "--thread", "pty-review", "--reviewer", "alice"], env);
+    const session = spawnInPty(
+      ["run", "Choose a message broker for billing", "--thread", "pty-review", "--reviewer", "alice"],
+      env,
+    );
 
     let at = await session.waitFor(/── Review at sync_point_manager ──/);
     const live = session.text().slice(0, at);
@@ -68,7 +71,10 @@ describe("interactive review in a terminal", () => {
     session.write("a\r");
     at = await session.waitFor(/── Review at quality_validator ──[\s\S]*Decision: .*\? /, at);
     session.write("a\r");
-    await session.waitFor(/completed: thread pty-review, quality 0\.\d{3} \(threshold 0\.8\) · 5 of 5 branches succeeded · 1 revision · \d+\.\ds\r?\n/, at);
+    await session.waitFor(
+      /completed: thread pty-review, quality 0\.\d{3} \(threshold 0\.8\) · 5 of 5 branches succeeded · 1 revision · \d+\.\ds\r?\n/,
+      at,
+    );
     expect(await session.exited).toBe(0);
 
     const screen = session.text();
@@ -93,7 +99,11 @@ describe("interactive review in a terminal", () => {
 
     const thread = await summary("pty-review");
     expect(thread.status).toBe("completed");
-    expect(thread.reviews.map((r: { point: string; action: string; reviewer: string }) => `${r.point}:${r.action}:${r.reviewer}`)).toEqual([
+    expect(
+      thread.reviews.map(
+        (r: { point: string; action: string; reviewer: string }) => `${r.point}:${r.action}:${r.reviewer}`,
+      ),
+    ).toEqual([
       "sync_point_manager:edit:alice",
       "sync_point_manager:approve:alice",
       "quality_validator:feedback:alice",
@@ -101,7 +111,12 @@ describe("interactive review in a terminal", () => {
       "quality_validator:approve:alice",
     ]);
     expect(thread.timeline).toContainEqual(
-      expect.objectContaining({ event: "state_edited", node: "sync_point_manager", reviewer: "alice", fields: ["b1-research-technical"] }),
+      expect.objectContaining({
+        event: "state_edited",
+        node: "sync_point_manager",
+        reviewer: "alice",
+        fields: ["b1-research-technical"],
+      }),
     );
     expect(thread.report).toContain("Reviewer's corrected claim");
     expect(thread.revision).toBe(1);
@@ -112,7 +127,9 @@ describe("interactive review in a terminal", () => {
     await session.waitFor(/Decision: .*\? /);
     session.write("\u0003");
     expect(await session.exited).toBe(130);
-    expect(session.text()).toMatch(/paused for review at sync_point_manager\. Resume with:\s+orchestra resume pty-ctrl-c --approve/);
+    expect(session.text()).toMatch(
+      /paused for review at sync_point_manager\. Resume with:\s+orchestra resume pty-ctrl-c --approve/,
+    );
 
     const paused = await summary("pty-ctrl-c");
     expect(paused).toMatchObject({ status: "interrupted", reviewPoint: "sync_point_manager" });
@@ -135,7 +152,9 @@ describe("interactive review in a terminal", () => {
     expect(after).toMatch(/✖ Fan-out: wave 1, 3 branches; stopped by Ctrl-C/);
     expect(after).toMatch(/b1-research-technical +research_branch_alpha +stopped/);
     expect(after).not.toMatch(/✔ Fan-out/);
-    expect(session.text()).toMatch(/stopped\. The thread keeps every finished step: resume it with `orchestra resume pty-mid-run`/);
+    expect(session.text()).toMatch(
+      /stopped\. The thread keeps every finished step: resume it with `orchestra resume pty-mid-run`/,
+    );
     expect((await summary("pty-mid-run")).status).toBe("running");
 
     const resumed = await runCli(["resume", "pty-mid-run", "--json"], env);

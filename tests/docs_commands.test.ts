@@ -6,7 +6,13 @@ import { buildProgram } from "../scripts/program.js";
 import { PROJECT_ROOT } from "./support/cli.js";
 
 /** The README and every guide in docs/ (not the decision records, which describe the past). */
-const GUIDES = ["README.md", "bench/README.md", ...readdirSync(path.join(PROJECT_ROOT, "docs")).filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)];
+const GUIDES = [
+  "README.md",
+  "bench/README.md",
+  ...readdirSync(path.join(PROJECT_ROOT, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => `docs/${name}`),
+];
 
 /**
  * The `orchestra …` command lines a guide shows: lines of its code blocks (a `$ ` prompt, `npx`
@@ -18,7 +24,10 @@ function documentedCommands(markdown: string): string[] {
   const blocks = [...markdown.matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)].map((match) => match[1] ?? "");
   for (const block of blocks) {
     for (const line of block.replace(/\s*\\\n\s*/g, " ").split("\n")) {
-      const command = line.trim().replace(/^\$\s+/, "").replace(/^npx\s+/, "");
+      const command = line
+        .trim()
+        .replace(/^\$\s+/, "")
+        .replace(/^npx\s+/, "");
       if (/^orchestra\s/.test(command)) commands.push(command.replace(/\s+#\s.*$/, ""));
     }
   }
@@ -30,32 +39,46 @@ function documentedCommands(markdown: string): string[] {
 /** Shell-like words: quotes group, brackets and ellipses of usage lines are dropped. */
 function words(line: string): string[] {
   const tokens = [...line.matchAll(/'[^']*'|"(?:[^"\\]|\\.)*"|\S+/g)].map((match) => match[0]);
-  return tokens.map((token) => token.replace(/^\[+|\]+$/g, "")).filter((token) => token !== "" && token !== "…" && token !== "...");
+  return tokens
+    .map((token) => token.replace(/^\[+|\]+$/g, ""))
+    .filter((token) => token !== "" && token !== "…" && token !== "...");
 }
 
 const optionNames = (command: Command | null): string[] =>
-  command ? [...command.options.flatMap((option) => [option.long, option.short]), ...optionNames(command.parent)].filter((name): name is string => !!name) : ["--help", "-h"];
+  command
+    ? [...command.options.flatMap((option) => [option.long, option.short]), ...optionNames(command.parent)].filter(
+        (name): name is string => !!name,
+      )
+    : ["--help", "-h"];
 
 /** What is wrong with one documented invocation, or undefined when every command and flag exists. */
 function problemWith(program: Command, invocation: string): string | undefined {
   // "orchestra pause | cancel | audit THREAD" and "db status | db migrate" name several commands;
   // "show THREAD --json | jq …" pipes into another program, which is not ours to check.
-  const segments = invocation.replace(/\\\|/g, "|").replace(/^orchestra\s+/, "").split(/\s+\|\s+(?=[a-z])/);
+  const segments = invocation
+    .replace(/\\\|/g, "|")
+    .replace(/^orchestra\s+/, "")
+    .split(/\s+\|\s+(?=[a-z])/);
   const isCommand = (segment: string) => program.commands.some((sub) => sub.name() === segment.split(/\s/)[0]);
-  const alternatives = segments.filter((_segment, index) => index === 0 || segments.slice(1, index + 1).every(isCommand));
+  const alternatives = segments.filter(
+    (_segment, index) => index === 0 || segments.slice(1, index + 1).every(isCommand),
+  );
   for (const alternative of alternatives) {
     let command = program;
     const tokens = words(alternative.replace(/\s+\|\s+/g, "|"));
     for (const token of tokens) {
       if (token.startsWith("-")) {
         for (const flag of token.split("|").map((part) => part.split("=")[0] ?? "")) {
-          if (flag.startsWith("-") && !optionNames(command).includes(flag)) return `'${invocation}': '${command.name()}' has no option ${flag}`;
+          if (flag.startsWith("-") && !optionNames(command).includes(flag))
+            return `'${invocation}': '${command.name()}' has no option ${flag}`;
         }
         continue;
       }
       if (command.commands.length === 0) continue;
       const names = token.split("|");
-      const subs = names.map((name) => command.commands.find((sub) => sub.name() === name || sub.aliases().includes(name)));
+      const subs = names.map((name) =>
+        command.commands.find((sub) => sub.name() === name || sub.aliases().includes(name)),
+      );
       const missing = names.find((_, index) => !subs[index]);
       if (missing !== undefined) return `'${invocation}': '${command.name()}' has no command '${missing}'`;
       if (subs.length > 1) break;
@@ -69,8 +92,12 @@ describe("the commands the README and the guides show", () => {
   const program = buildProgram();
 
   it("finds command lines in code blocks and in inline code, and not the CLI's own output", () => {
-    const markdown = "```sh\n$ orchestra run --review never \\\n  --corpus docs   # a comment\norchestra: thread x is busy\n```\nUse `orchestra show THREAD`.";
-    expect(documentedCommands(markdown)).toEqual(["orchestra run --review never --corpus docs", "orchestra show THREAD"]);
+    const markdown =
+      "```sh\n$ orchestra run --review never \\\n  --corpus docs   # a comment\norchestra: thread x is busy\n```\nUse `orchestra show THREAD`.";
+    expect(documentedCommands(markdown)).toEqual([
+      "orchestra run --review never --corpus docs",
+      "orchestra show THREAD",
+    ]);
   });
 
   it("catches an unknown command and an unknown flag", () => {
@@ -83,12 +110,17 @@ describe("the commands the README and the guides show", () => {
 
   it.each(GUIDES)("%s names only commands and flags that exist", (guide) => {
     const commands = documentedCommands(readFileSync(path.join(PROJECT_ROOT, guide), "utf8"));
-    const problems = commands.map((command) => problemWith(program, command)).filter((problem) => problem !== undefined);
+    const problems = commands
+      .map((command) => problemWith(program, command))
+      .filter((problem) => problem !== undefined);
     expect(problems).toEqual([]);
   });
 
   it("finds commands to check in the README and the guides", () => {
-    const total = GUIDES.reduce((sum, guide) => sum + documentedCommands(readFileSync(path.join(PROJECT_ROOT, guide), "utf8")).length, 0);
+    const total = GUIDES.reduce(
+      (sum, guide) => sum + documentedCommands(readFileSync(path.join(PROJECT_ROOT, guide), "utf8")).length,
+      0,
+    );
     expect(total).toBeGreaterThan(50);
   });
 });

@@ -165,7 +165,9 @@ describe("startEmbeddedPostgres", () => {
     const progress: string[] = [];
     const server = await start({ onProgress: (message) => progress.push(message) });
     expect(server.owned).toBe(false);
-    expect(progress).toEqual([`Using the embedded Postgres already running in ${dataDir} (pid ${orphan}, port ${PORT})`]);
+    expect(progress).toEqual([
+      `Using the embedded Postgres already running in ${dataDir} (pid ${orphan}, port ${PORT})`,
+    ]);
     expect(await query(server.databaseUrl, "SELECT * FROM marker")).toEqual([]);
 
     await server.stop();
@@ -181,7 +183,9 @@ describe("startEmbeddedPostgres", () => {
         (reason: Error) => reason,
       );
       expect(error?.message).toMatch(
-        new RegExp(`^Postgres \\(pid ${orphan}\\) is running in .+ but does not accept connections on port ${PORT} \\(.+\\); stop it with \`kill ${orphan}\``),
+        new RegExp(
+          `^Postgres \\(pid ${orphan}\\) is running in .+ but does not accept connections on port ${PORT} \\(.+\\); stop it with \`kill ${orphan}\``,
+        ),
       );
     } finally {
       process.kill(orphan, "SIGCONT");
@@ -222,7 +226,9 @@ describe("startEmbeddedPostgres", () => {
         () => undefined,
         (reason: Error) => reason,
       );
-      expect(error?.message).toContain(`Embedded Postgres could not start in ${dataDir} on port ${PORT}: port ${PORT} is taken`);
+      expect(error?.message).toContain(
+        `Embedded Postgres could not start in ${dataDir} on port ${PORT}: port ${PORT} is taken`,
+      );
       expect(error?.message).toContain("ORCHESTRA_EMBEDDED_PG_PORT");
       expect(error?.message).toContain("Last Postgres log lines:");
       expect(error?.message).toContain("Address already in use");

@@ -9,9 +9,14 @@ const run = promisify(execFile);
 describe("formatter and linter (biome.json)", () => {
   it("finds the tree formatted and no lint error: npm run lint (npm run format fixes the layout)", async () => {
     const biome = path.join(PROJECT_ROOT, "node_modules/@biomejs/biome/bin/biome");
-    const result = await run(process.execPath, [biome, "check", ".", "--colors=off", "--max-diagnostics=20"], { cwd: PROJECT_ROOT }).then(
+    const result = await run(process.execPath, [biome, "check", ".", "--colors=off", "--max-diagnostics=20"], {
+      cwd: PROJECT_ROOT,
+    }).then(
       () => ({ failed: false, output: "" }),
-      (error: { stdout?: string; stderr?: string }) => ({ failed: true, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
+      (error: { stdout?: string; stderr?: string }) => ({
+        failed: true,
+        output: `${error.stdout ?? ""}${error.stderr ?? ""}`,
+      }),
     );
     expect(result.output).toBe("");
     expect(result.failed).toBe(false);

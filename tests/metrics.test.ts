@@ -42,17 +42,28 @@ afterEach(() => {
 /** Runs the definition once; returns the wall time the test measured. */
 async function run(definition: unknown): Promise<number> {
   const started = performance.now();
-  await workflow.invoke({ definition, input: {} }, { configurable: { thread_id: `metrics-${++threads}`, model: "offline" } });
+  await workflow.invoke(
+    { definition, input: {} },
+    { configurable: { thread_id: `metrics-${++threads}`, model: "offline" } },
+  );
   return performance.now() - started;
 }
 
-const llmStep = (stepId: string, dependencies: string[] = []) => ({ stepId, stepType: "sequential", action: { llm: `Summarise ${stepId}.` }, dependencies });
+const llmStep = (stepId: string, dependencies: string[] = []) => ({
+  stepId,
+  stepType: "sequential",
+  action: { llm: `Summarise ${stepId}.` },
+  dependencies,
+});
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 describe("metrics from the checkpoints", () => {
   it("give each step's known duration and the runs' wall time within 10 %", async () => {
     process.env[LATENCY_ENV] = "400";
-    const definition = checkDefinition({ name: "known_durations", steps: [llmStep("first"), llmStep("second", ["first"]), llmStep("third", ["second"])] });
+    const definition = checkDefinition({
+      name: "known_durations",
+      steps: [llmStep("first"), llmStep("second", ["first"]), llmStep("third", ["second"])],
+    });
     for (let i = 0; i < 3; i++) await run(definition);
 
     const [measured] = await metrics(database, { workflow: "known_durations" });
@@ -77,7 +88,9 @@ describe("metrics from the checkpoints", () => {
   });
 
   it("refuses a --since that is not a duration, with the format to use", () => {
-    expect(() => parseSince("yesterday")).toThrow("--since 'yesterday' is not a duration: use a number and a unit, e.g. 30m, 24h or 7d");
+    expect(() => parseSince("yesterday")).toThrow(
+      "--since 'yesterday' is not a duration: use a number and a unit, e.g. 30m, 24h or 7d",
+    );
     expect(parseSince("90m")).toBe(5_400_000);
   });
 });
@@ -86,7 +99,11 @@ describe("optimize --apply", () => {
   it("grouping 3 independent sequential 200 ms steps cuts the median wall time of 10 real runs by ≥ 30 %", async () => {
     process.env[LATENCY_ENV] = "200";
     const name = "three_fetches";
-    const before = checkDefinition({ name, maxParallelSteps: 1, steps: [llmStep("fetch_a"), llmStep("fetch_b"), llmStep("fetch_c")] });
+    const before = checkDefinition({
+      name,
+      maxParallelSteps: 1,
+      steps: [llmStep("fetch_a"), llmStep("fetch_b"), llmStep("fetch_c")],
+    });
     const slow: number[] = [];
     for (let i = 0; i < 10; i++) slow.push(await run(before));
 
@@ -99,11 +116,15 @@ describe("optimize --apply", () => {
     expect(formatOptimization(result)).toContain("applied: wrote three_fetches v2");
 
     const { changes } = await diffWorkflowVersions(database, { workflow: name });
-    expect(changes.map((c) => c.path)).toEqual(expect.arrayContaining(["maxParallelSteps", "steps.parallel_fetch_a_fetch_b_fetch_c"]));
+    expect(changes.map((c) => c.path)).toEqual(
+      expect.arrayContaining(["maxParallelSteps", "steps.parallel_fetch_a_fetch_b_fetch_c"]),
+    );
     // Runs that name the workflow get the applied version: the newest stored one.
     process.env.ORCHESTRA_DB_SCHEMA = db.schema;
     try {
-      const { services, close } = await testEngineServices(db, { namedDefinition: defaultEngineServices().namedDefinition! });
+      const { services, close } = await testEngineServices(db, {
+        namedDefinition: defaultEngineServices().namedDefinition!,
+      });
       const byName = compileEnterpriseWorkflow(db.checkpointer, services);
       const fast: number[] = [];
       for (let i = 0; i < 10; i++) {
@@ -126,6 +147,8 @@ describe("optimize --apply", () => {
     await expect(optimizeWorkflow(database, { workflow: "customer_service", apply: true })).rejects.toThrow(
       "nothing to apply to customer_service: no applicable recommendation from 0 measured runs; run it more, then optimize again",
     );
-    await expect(optimizeWorkflow(database, { workflow: "parallel_workflow", apply: true })).rejects.toThrow(/built in code/);
+    await expect(optimizeWorkflow(database, { workflow: "parallel_workflow", apply: true })).rejects.toThrow(
+      /built in code/,
+    );
   });
 });

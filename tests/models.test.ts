@@ -8,10 +8,24 @@ import { ChatOpenAI } from "@langchain/openai";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { createChatModel, defaultModelSpec, parseModelSpec } from "../models/index.js";
-import { OfflineChatModel, offlineCallCounts, resetOfflineCallCounts, type CallLogEntry } from "../models/offline/model.js";
+import {
+  OfflineChatModel,
+  offlineCallCounts,
+  resetOfflineCallCounts,
+  type CallLogEntry,
+} from "../models/offline/model.js";
 import { judgeScore } from "../nodes/parallel_workflow/quality_validator.js";
 import { InputError } from "../state/shared/errors.js";
-import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema, type MergeSynthesis, type QualityJudgement } from "../state/parallel_workflow/outputs.js";
+import {
+  MERGE_SYNTHESIS,
+  MergeSynthesisSchema,
+  QUALITY_JUDGEMENT,
+  QualityJudgementSchema,
+  TASK_ANALYSIS,
+  TaskAnalysisSchema,
+  type MergeSynthesis,
+  type QualityJudgement,
+} from "../state/parallel_workflow/outputs.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../state/shared/findings.js";
 
 // Prompts in the shape the app's nodes write them, around a word no template contains.
@@ -35,7 +49,10 @@ function branchPrompt(extra: { feedback?: string; maxFindings?: number; reduced?
   ];
   if (extra.feedback) lines.push("", `Feedback to address: ${extra.feedback}`);
   const reduced = extra.reduced ? " Keep to the core question: this is a reduced-scope retry." : "";
-  lines.push("", `Return at most ${extra.maxFindings ?? 4} findings, each with concrete evidence and a confidence.${reduced}`);
+  lines.push(
+    "",
+    `Return at most ${extra.maxFindings ?? 4} findings, each with concrete evidence and a confidence.${reduced}`,
+  );
   return [new SystemMessage("You are a market research agent."), new HumanMessage(lines.join("\n"))];
 }
 
@@ -79,9 +96,13 @@ async function findingsFor(id: string, task = TASK): Promise<BranchFindings> {
 /** The offline pipeline from branches to verdict: four branches' findings, merged, then judged. */
 async function judgedPipeline(task: string): Promise<{ findings: BranchFindings[]; judgement: QualityJudgement }> {
   const ids = ["b1-research-technical", "b2-research-market", "b3-research-competitive", "b4-analysis-high"];
-  const results = await Promise.all(ids.map(async (id) => [id, await findingsFor(id, task)] as [string, BranchFindings]));
+  const results = await Promise.all(
+    ids.map(async (id) => [id, await findingsFor(id, task)] as [string, BranchFindings]),
+  );
   const synthesis = await structured(MergeSynthesisSchema, MERGE_SYNTHESIS).invoke(mergePrompt(results));
-  const judgement = await structured(QualityJudgementSchema, QUALITY_JUDGEMENT).invoke(judgePrompt(synthesis, ids.length, task));
+  const judgement = await structured(QualityJudgementSchema, QUALITY_JUDGEMENT).invoke(
+    judgePrompt(synthesis, ids.length, task),
+  );
   return { findings: results.map(([, r]) => r), judgement };
 }
 
@@ -224,7 +245,9 @@ describe("OfflineChatModel", () => {
 
   describe("task_analysis", () => {
     it("plans five branches for the task, built from its text", async () => {
-      const analysis = await structured(TaskAnalysisSchema, TASK_ANALYSIS).invoke(analysisPrompt([{ description: TASK }]));
+      const analysis = await structured(TaskAnalysisSchema, TASK_ANALYSIS).invoke(
+        analysisPrompt([{ description: TASK }]),
+      );
       expect(TaskAnalysisSchema.parse(analysis)).toEqual(analysis);
       expect(analysis.branchPlan.map((b) => [b.type, b.focus ?? b.priority])).toEqual([
         ["research", "technical"],
@@ -244,12 +267,16 @@ describe("OfflineChatModel", () => {
     });
 
     it("plans five branches per task for a long queue", async () => {
-      const tasks = Array.from({ length: 20 }, (_, i) => ({ description: `Survey hydroponic supplier number ${i + 1}` }));
+      const tasks = Array.from({ length: 20 }, (_, i) => ({
+        description: `Survey hydroponic supplier number ${i + 1}`,
+      }));
       const analysis = await structured(TaskAnalysisSchema, TASK_ANALYSIS).invoke(analysisPrompt(tasks));
       expect(analysis.branchPlan).toHaveLength(100);
       expect(analysis.branchPlan[97]!.objective).toContain("supplier number 20");
       // Each branch names its task, so it is sent that task alone.
-      expect(analysis.branchPlan.map((b) => b.task)).toEqual(Array.from({ length: 100 }, (_, i) => Math.floor(i / 5) + 1));
+      expect(analysis.branchPlan.map((b) => b.task)).toEqual(
+        Array.from({ length: 100 }, (_, i) => Math.floor(i / 5) + 1),
+      );
     });
 
     it("respects a stated complexity and reads sequencing as interdependency", async () => {
@@ -307,7 +334,9 @@ describe("OfflineChatModel", () => {
       vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ lazy_branch: { weak: true } }));
       const prompt = branchPrompt({ feedback: "Cover licensing costs for self-hosting" });
       const addressed = await structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(prompt);
-      const ignored = await inNode("lazy_branch", () => structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(prompt));
+      const ignored = await inNode("lazy_branch", () =>
+        structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(prompt),
+      );
       expect(JSON.stringify(ignored)).not.toMatch(/licensing/i);
       expect(ignored.confidence).toBeLessThan(0.5);
       expect(addressed.confidence).toBeGreaterThan(ignored.confidence + 0.3);
@@ -347,21 +376,33 @@ describe("OfflineChatModel", () => {
       expect(judgeScore(judgement)).toBeGreaterThanOrEqual(0.85);
     });
 
-    it.each(["x", "asdf qwer zxcv", "🙂🙂🙂 ??? !!!"])("judges the findings for the nonsense task %j below 0.8", async (task) => {
-      const { judgement } = await judgedPipeline(task);
-      expect(judgeScore(judgement)).toBeLessThan(0.8);
-      expect(judgement.coverage).toBeLessThan(0.5);
-      expect(judgement.issues.join(" ")).toMatch(/names no subject a finding could address/);
-    });
+    it.each(["x", "asdf qwer zxcv", "🙂🙂🙂 ??? !!!"])(
+      "judges the findings for the nonsense task %j below 0.8",
+      async (task) => {
+        const { judgement } = await judgedPipeline(task);
+        expect(judgeScore(judgement)).toBeLessThan(0.8);
+        expect(judgement.coverage).toBeLessThan(0.5);
+        expect(judgement.issues.join(" ")).toMatch(/names no subject a finding could address/);
+      },
+    );
 
     describe("judge score ranges", () => {
       it("a strong result: on the task, evidenced, consistent, saying what to do", async () => {
         const judgement = await judge(
           written(
             [
-              ["Hydroponic rooftop farming should start with leafy crops, whose yields repay the water costs fastest", "b1-research-technical"],
-              ["Regulatory risks for urban rooftop farms are permits and roof load limits; schedule the structural survey early", "b2-research-market"],
-              ["Crop yields per square metre on hydroponic rooftops beat soil beds, so invest in vertical racks", "b3-research-competitive"],
+              [
+                "Hydroponic rooftop farming should start with leafy crops, whose yields repay the water costs fastest",
+                "b1-research-technical",
+              ],
+              [
+                "Regulatory risks for urban rooftop farms are permits and roof load limits; schedule the structural survey early",
+                "b2-research-market",
+              ],
+              [
+                "Crop yields per square metre on hydroponic rooftops beat soil beds, so invest in vertical racks",
+                "b3-research-competitive",
+              ],
             ],
             [
               ["Rooftop hydroponic pilots report water costs 70% below soil farming", "b1-research-technical"],
@@ -392,7 +433,10 @@ describe("OfflineChatModel", () => {
 
       it("an off-topic result: 'Bananas are yellow'", async () => {
         const judgement = await judge(
-          written([["Bananas are yellow", "b1-research-technical"]], [["Bananas contain potassium", "b1-research-technical"]]),
+          written(
+            [["Bananas are yellow", "b1-research-technical"]],
+            [["Bananas contain potassium", "b1-research-technical"]],
+          ),
           1,
         );
         expect(judgeScore(judgement)).toBeLessThan(0.5);
@@ -404,8 +448,14 @@ describe("OfflineChatModel", () => {
         const judgement = await judge(
           written(
             [
-              ["Hydroponic rooftop farming is profitable for urban growers once water costs are controlled", "b1-research-technical"],
-              ["Hydroponic rooftop farming is not profitable for urban growers once water costs are controlled", "b2-research-market"],
+              [
+                "Hydroponic rooftop farming is profitable for urban growers once water costs are controlled",
+                "b1-research-technical",
+              ],
+              [
+                "Hydroponic rooftop farming is not profitable for urban growers once water costs are controlled",
+                "b2-research-market",
+              ],
               ["Crop yields on rooftops contradict the regulatory risk estimates", "b3-research-competitive"],
             ],
             [
@@ -427,7 +477,9 @@ describe("OfflineChatModel", () => {
     });
 
     it("merges nothing when no branch is in the prompt, and judges an empty result low", async () => {
-      const synthesis = await structured(MergeSynthesisSchema, MERGE_SYNTHESIS).invoke("Synthesise these results:\n\n(none)");
+      const synthesis = await structured(MergeSynthesisSchema, MERGE_SYNTHESIS).invoke(
+        "Synthesise these results:\n\n(none)",
+      );
       expect(synthesis).toMatchObject({ primaryFindings: [], supportingEvidence: [] });
 
       const judgement = await structured(QualityJudgementSchema, QUALITY_JUDGEMENT).invoke(
@@ -481,7 +533,10 @@ describe("OfflineChatModel", () => {
       const answer = await model.invoke([
         question,
         new AIMessage({ content: "", tool_calls: call.tool_calls }),
-        new ToolMessage({ content: "Basil needs 14 hours of light and warm water.", tool_call_id: call.tool_calls![0]!.id! }),
+        new ToolMessage({
+          content: "Basil needs 14 hours of light and warm water.",
+          tool_call_id: call.tool_calls![0]!.id!,
+        }),
       ]);
       expect(answer.tool_calls ?? []).toEqual([]);
       expect(answer.content).toContain("Basil needs 14 hours of light");
@@ -514,7 +569,9 @@ describe("OfflineChatModel", () => {
 describe("offline knobs", () => {
   /** A tiny graph: `planner` fans out to two `worker` runs; only the planner passes its config on. */
   function tinyGraph(model = new OfflineChatModel()) {
-    const State = Annotation.Root({ replies: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }) });
+    const State = Annotation.Root({
+      replies: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+    });
     return new StateGraph(State)
       .addNode("planner", async (_state, config) => {
         const reply = await model.invoke("Plan the hydroponic rooftop work.", config);
@@ -592,7 +649,8 @@ describe("offline knobs", () => {
 
   it("answers a node's first N calls weakly: shallow and off the task, then on it", async () => {
     vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ lazy_branch: { weak: 1 } }));
-    const ask = () => inNode("lazy_branch", () => structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(branchPrompt()));
+    const ask = () =>
+      inNode("lazy_branch", () => structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(branchPrompt()));
     const weak = await ask();
     expect(weak.findings).toHaveLength(1);
     expect(JSON.stringify(weak)).not.toMatch(/hydroponic/i);
@@ -607,13 +665,17 @@ describe("offline knobs", () => {
   it("keeps every answer of a node weak with weak: true, whatever the tool", async () => {
     vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ lazy: { weak: true } }));
     for (let i = 0; i < 3; i++) {
-      const findings = await inNode("lazy", () => structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(branchPrompt()));
+      const findings = await inNode("lazy", () =>
+        structured(BranchFindingsSchema, BRANCH_FINDINGS).invoke(branchPrompt()),
+      );
       expect(findings.confidence).toBeLessThan(0.5);
     }
     const text = await inNode("lazy", () => new OfflineChatModel().invoke("Summarise the hydroponic rooftop costs."));
     expect(text.content).not.toMatch(/hydroponic/i);
     const synthesis = await inNode("lazy", async () =>
-      structured(MergeSynthesisSchema, MERGE_SYNTHESIS).invoke(mergePrompt([["b1-research-technical", await findingsFor("b1")]])),
+      structured(MergeSynthesisSchema, MERGE_SYNTHESIS).invoke(
+        mergePrompt([["b1-research-technical", await findingsFor("b1")]]),
+      ),
     );
     expect(synthesis.primaryFindings).toEqual([]);
   });

@@ -50,17 +50,21 @@ afterAll(async () => {
 
 /** Holds a lock file naming this process; a lock whose holder is gone is taken over. */
 async function lockDefaultPort(): Promise<() => Promise<void>> {
-  await until(async () => {
-    try {
-      await mkdir(PORT_LOCK);
-      await writeFile(path.join(PORT_LOCK, "pid"), String(process.pid));
-      return true;
-    } catch {
-      const holder = Number(await readFile(path.join(PORT_LOCK, "pid"), "utf8").catch(() => "0"));
-      if (holder && pidOwner(holder) === "none") await rm(PORT_LOCK, { recursive: true, force: true });
-      return false;
-    }
-  }, `the lock on port ${DEFAULT_PORT} (${PORT_LOCK})`, 300_000);
+  await until(
+    async () => {
+      try {
+        await mkdir(PORT_LOCK);
+        await writeFile(path.join(PORT_LOCK, "pid"), String(process.pid));
+        return true;
+      } catch {
+        const holder = Number(await readFile(path.join(PORT_LOCK, "pid"), "utf8").catch(() => "0"));
+        if (holder && pidOwner(holder) === "none") await rm(PORT_LOCK, { recursive: true, force: true });
+        return false;
+      }
+    },
+    `the lock on port ${DEFAULT_PORT} (${PORT_LOCK})`,
+    300_000,
+  );
   return () => rm(PORT_LOCK, { recursive: true, force: true });
 }
 
@@ -73,11 +77,20 @@ function portFree(port: number): Promise<boolean> {
 }
 
 const npm = (args: string[]) =>
-  finished(spawnTracked("npm", args, { cwd: copy, env: { ...process.env, ...DEFAULTS_ENV, npm_config_update_notifier: "false" } }));
+  finished(
+    spawnTracked("npm", args, {
+      cwd: copy,
+      env: { ...process.env, ...DEFAULTS_ENV, npm_config_update_notifier: "false" },
+    }),
+  );
 
 describe("npm start with nothing configured", () => {
   it("runs the demo on an embedded Postgres in .data/postgres on port 54329, and stops it on exit", async () => {
-    await until(() => portFree(DEFAULT_PORT), `port ${DEFAULT_PORT} to be free (stop the \`npm start\` using it)`, 60_000);
+    await until(
+      () => portFree(DEFAULT_PORT),
+      `port ${DEFAULT_PORT} to be free (stop the \`npm start\` using it)`,
+      60_000,
+    );
     expect(existsSync(path.join(copy, ".data"))).toBe(false);
 
     const started = await npm(["start", "--silent"]);

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentStatsOn } from "../checkpoints/dynamic_agents/agent_stats.js";
 import { WORKFLOW_METADATA_KEY } from "../checkpoints/recorded_workflow.js";
 import { compileDynamicAgents } from "../graphs/dynamic_agents.js";
-import { loadWorkflow, threadWorkflow, workflowNames, workflowOfReached, workflowOfThread } from "../graphs/registry.js";
+import {
+  loadWorkflow,
+  threadWorkflow,
+  workflowNames,
+  workflowOfReached,
+  workflowOfThread,
+} from "../graphs/registry.js";
 import type { MetricsDatabase } from "../metrics/collector.js";
 import { metrics } from "../metrics/optimize.js";
 import { listThreads } from "../scripts/commands/threads.js";
@@ -15,7 +21,9 @@ describe("a thread's recorded workflow", () => {
     expect(workflowOfReached(["sync_point_manager"])).toBe("parallel_workflow");
     expect(workflowOfThread({ recorded: "dynamic_agents", reached: ["sync_point_manager"] })).toBe("dynamic_agents");
     // Threads saved before the workflow was recorded, or naming one no longer registered, fall back to the nodes.
-    expect(workflowOfThread({ recorded: null, reached: ["agent_generator", "sync_point_manager"] })).toBe("dynamic_agents");
+    expect(workflowOfThread({ recorded: null, reached: ["agent_generator", "sync_point_manager"] })).toBe(
+      "dynamic_agents",
+    );
     expect(workflowOfThread({ recorded: "retired_workflow", reached: ["orchestrator"] })).toBe("enterprise_workflow");
   });
 
@@ -61,17 +69,23 @@ describe("a dynamic_agents thread paused at the shared sync_point_manager review
       )
     ).rows.map((row) => row.recorded);
 
-  const measuredWorkflows = async () => (await metrics(database)).map((measured) => [measured.workflow, measured.threads]);
+  const measuredWorkflows = async () =>
+    (await metrics(database)).map((measured) => [measured.workflow, measured.threads]);
 
   it("records dynamic_agents in every checkpoint, and the CLI, the listing and metrics read it", async () => {
     expect(new Set(await recorded())).toEqual(new Set(["dynamic_agents"]));
     expect(await threadWorkflow(db, threadId)).toBe("dynamic_agents");
-    expect((await listThreads(db, { limit: 5 })).map((row) => [row.threadId, row.workflow])).toEqual([[threadId, "dynamic_agents"]]);
+    expect((await listThreads(db, { limit: 5 })).map((row) => [row.threadId, row.workflow])).toEqual([
+      [threadId, "dynamic_agents"],
+    ]);
     expect(await measuredWorkflows()).toEqual([["dynamic_agents", 1]]);
   });
 
   it("falls back to every node reached for a thread saved before the workflow was recorded", async () => {
-    await pool.query(`UPDATE "${db.schema}".checkpoints SET metadata = metadata - '${WORKFLOW_METADATA_KEY}' WHERE thread_id = $1`, [threadId]);
+    await pool.query(
+      `UPDATE "${db.schema}".checkpoints SET metadata = metadata - '${WORKFLOW_METADATA_KEY}' WHERE thread_id = $1`,
+      [threadId],
+    );
     expect(new Set(await recorded())).toEqual(new Set([null]));
     expect(await threadWorkflow(db, threadId)).toBe("dynamic_agents");
     expect((await listThreads(db, { limit: 5 }))[0]?.workflow).toBe("dynamic_agents");

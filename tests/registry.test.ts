@@ -4,14 +4,24 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { MemorySaver } from "@langchain/langgraph";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_WORKFLOW, WORKFLOWS, loadWorkflow, servedGraphs, workflowName, workflowNames, workflowOfReached } from "../graphs/registry.js";
+import {
+  DEFAULT_WORKFLOW,
+  WORKFLOWS,
+  loadWorkflow,
+  servedGraphs,
+  workflowName,
+  workflowNames,
+  workflowOfReached,
+} from "../graphs/registry.js";
 import { workflowClis } from "../scripts/workflow_clis.js";
 import { InputError } from "../state/shared/errors.js";
 import { PROJECT_ROOT, runCli } from "./support/cli.js";
 
 describe("the workflow registry", () => {
   it("lists exactly the graphs langgraph.json serves, each from the module its entry names", async () => {
-    const config = JSON.parse(await readFile(path.join(PROJECT_ROOT, "langgraph.json"), "utf8")) as { graphs: Record<string, string> };
+    const config = JSON.parse(await readFile(path.join(PROJECT_ROOT, "langgraph.json"), "utf8")) as {
+      graphs: Record<string, string>;
+    };
     const fromRegistry = Object.fromEntries(workflowNames().map((name) => [name, WORKFLOWS[name].servedGraph]));
     expect(config.graphs).toEqual(fromRegistry);
     for (const name of workflowNames()) expect((await loadWorkflow(name)).name).toBe(name);
@@ -20,7 +30,11 @@ describe("the workflow registry", () => {
   it("names each workflow's nodes as its compiled graph has them: threads are told apart by them", async () => {
     for (const name of workflowNames()) {
       const graph = (await loadWorkflow(name)).compile(new MemorySaver());
-      expect([...WORKFLOWS[name].nodes].sort(), name).toEqual(Object.keys(graph.nodes).filter((node) => node !== "__start__").sort());
+      expect([...WORKFLOWS[name].nodes].sort(), name).toEqual(
+        Object.keys(graph.nodes)
+          .filter((node) => node !== "__start__")
+          .sort(),
+      );
     }
   });
 
@@ -38,7 +52,11 @@ describe("the workflow registry", () => {
   });
 
   it("gives orchestra serve the workflows whose definitions say how to serve them", async () => {
-    expect((await servedGraphs()).map((g) => g.graphId).sort()).toEqual(["dynamic_agents", "enterprise_workflow", "parallel_workflow"]);
+    expect((await servedGraphs()).map((g) => g.graphId).sort()).toEqual([
+      "dynamic_agents",
+      "enterprise_workflow",
+      "parallel_workflow",
+    ]);
   });
 
   it("has a CLI for every registered workflow", async () => {
@@ -46,15 +64,21 @@ describe("the workflow registry", () => {
   });
 
   it("is what the import rules call the workflows: each has its no-cross-workflow rule", () => {
-    const rules = createRequire(import.meta.url)(path.join(PROJECT_ROOT, ".dependency-cruiser.cjs")) as { forbidden: { name: string }[] };
-    const guarded = rules.forbidden.flatMap(({ name }) => (name.startsWith("no-cross-workflow-") ? [name.slice("no-cross-workflow-".length)] : []));
+    const rules = createRequire(import.meta.url)(path.join(PROJECT_ROOT, ".dependency-cruiser.cjs")) as {
+      forbidden: { name: string }[];
+    };
+    const guarded = rules.forbidden.flatMap(({ name }) =>
+      name.startsWith("no-cross-workflow-") ? [name.slice("no-cross-workflow-".length)] : [],
+    );
     expect(guarded.sort()).toEqual([...workflowNames()].sort());
   });
 
   it("keeps each manifest under its own name, in graphs/<name>/manifest.ts", async () => {
     for (const name of workflowNames()) {
       expect(WORKFLOWS[name].name).toBe(name);
-      const module: Record<string, unknown> = await import(/* @vite-ignore */ pathToFileURL(path.join(PROJECT_ROOT, "graphs", name, "manifest.ts")).href);
+      const module: Record<string, unknown> = await import(
+        /* @vite-ignore */ pathToFileURL(path.join(PROJECT_ROOT, "graphs", name, "manifest.ts")).href
+      );
       expect(Object.values(module)).toContain(WORKFLOWS[name]);
     }
   });

@@ -14,7 +14,8 @@ import { createTestSchema, type TestSchema } from "./support/database.js";
 import { SETTINGS } from "./support/fixtures.js";
 import { BRANCH_NODES } from "../state/parallel_workflow/branches.js";
 
-const threadHistory = (workflow: StateReader, threadId: string) => historyOf(workflow, threadId, { branchNodes: BRANCH_NODES, reviewPoints: REVIEW_POINTS });
+const threadHistory = (workflow: StateReader, threadId: string) =>
+  historyOf(workflow, threadId, { branchNodes: BRANCH_NODES, reviewPoints: REVIEW_POINTS });
 
 // Time travel on Postgres: forks of one checkpoint must not see each other's writes, and a
 // replay must leave the checkpoints it started from exactly as they were.
@@ -37,7 +38,11 @@ const APPROVE: ReviewDecisionInput = { action: "approve", reviewer: "ada" };
 const task = (description: string) => [{ description }];
 
 async function completedThread(threadId: string, decisions: ReviewDecisionInput[], on: Workflow = workflow) {
-  let outcome = await startRun(on, opened, { threadId, taskQueue: task("Choose a message broker"), settings: { ...SETTINGS, review: "always" } });
+  let outcome = await startRun(on, opened, {
+    threadId,
+    taskQueue: task("Choose a message broker"),
+    settings: { ...SETTINGS, review: "always" },
+  });
   for (const decision of decisions) {
     expect(outcome.status).toBe("interrupted");
     outcome = await resumeRun(workflow, opened, { threadId, decision });
@@ -46,8 +51,11 @@ async function completedThread(threadId: string, decisions: ReviewDecisionInput[
 }
 
 const valuesAt = async (threadId: string, checkpointId?: string) =>
-  (await workflow.getState({ configurable: { thread_id: threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } }))
-    .values as WorkflowStateType;
+  (
+    await workflow.getState({
+      configurable: { thread_id: threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) },
+    })
+  ).values as WorkflowStateType;
 
 /** The checkpoint before the analysis wave: next, the analysis branches. */
 const analysisWave = (entries: HistoryEntry[]) => entries.find((e) => e.next.includes("analysis_branch_primary"))!;
@@ -92,7 +100,11 @@ describe("replay", () => {
     const wave = analysisWave(original);
     const before = await rowsOf("twice");
 
-    const never = await replayRun(workflow, opened, { threadId: "twice", checkpointId: wave.checkpointId, review: "never" });
+    const never = await replayRun(workflow, opened, {
+      threadId: "twice",
+      checkpointId: wave.checkpointId,
+      review: "never",
+    });
     expect(never.status).toBe("completed");
     const neverHead = (await threadHistory(workflow, "twice")).at(-1)!;
     const neverValues = await valuesAt("twice", neverHead.checkpointId);
@@ -100,7 +112,11 @@ describe("replay", () => {
 
     // Same checkpoint, same number of steps to the first review: under integer versions this
     // fork's settings went under the key the first fork had used, and were dropped.
-    const always = await replayRun(workflow, opened, { threadId: "twice", checkpointId: wave.checkpointId, review: "always" });
+    const always = await replayRun(workflow, opened, {
+      threadId: "twice",
+      checkpointId: wave.checkpointId,
+      review: "always",
+    });
     expect(always).toMatchObject({ status: "interrupted", review: { point: "sync_point_manager" } });
     expect((await valuesAt("twice")).settings?.review).toBe("always");
 
@@ -154,7 +170,12 @@ describe("replay", () => {
   });
 
   it("replays through a revision loop, from inside it and from before it", async () => {
-    await completedThread("loop", [APPROVE, { action: "feedback", feedback: "Compare operating costs", reviewer: "ada" }, APPROVE, APPROVE]);
+    await completedThread("loop", [
+      APPROVE,
+      { action: "feedback", feedback: "Compare operating costs", reviewer: "ada" },
+      APPROVE,
+      APPROVE,
+    ]);
     const original = await threadHistory(workflow, "loop");
     const done = await valuesAt("loop");
     expect(done.revisionCount).toBe(1);
@@ -164,7 +185,11 @@ describe("replay", () => {
     const revisionWave = original.filter((e) => e.replayPoint === "wave").at(-1)!;
     expect(revisionWave.nodes).toEqual(["parallel_coordinator"]);
     expect(original.find((e) => e.checkpointId === revisionWave.parentId)?.nodes).toEqual(["load_balancer"]);
-    const inside = await replayRun(workflow, opened, { threadId: "loop", checkpointId: revisionWave.checkpointId, review: "never" });
+    const inside = await replayRun(workflow, opened, {
+      threadId: "loop",
+      checkpointId: revisionWave.checkpointId,
+      review: "never",
+    });
     expect(inside.status).toBe("completed");
     const insideValues = await valuesAt("loop");
     expect(insideValues.revisionCount).toBe(1);
@@ -197,9 +222,11 @@ describe("threads saved with integer channel versions", () => {
     });
     expect(paused).toMatchObject({ status: "interrupted", review: { point: "sync_point_manager" } });
     const versions = async () =>
-      (await opened.pool.query<{ version: string }>(`SELECT version FROM "${db.schema}".checkpoint_blobs WHERE thread_id = 'legacy'`)).rows.map(
-        (r) => r.version,
-      );
+      (
+        await opened.pool.query<{ version: string }>(
+          `SELECT version FROM "${db.schema}".checkpoint_blobs WHERE thread_id = 'legacy'`,
+        )
+      ).rows.map((r) => r.version);
     const legacy = await versions();
     expect(legacy.every((v) => /^\d+$/.test(v))).toBe(true);
 
@@ -217,15 +244,17 @@ describe("threads saved with integer channel versions", () => {
     const head = await stock.getTuple({ configurable: { thread_id: "legacy" } });
     const stored = Object.values(head!.checkpoint.channel_versions);
     expect(stored.every((v) => typeof v === "number") && stored.some((v) => Number.isInteger(v))).toBe(true);
-    expect((await opened.checkpointer.getTuple({ configurable: { thread_id: "legacy" } }))!.checkpoint.channel_values).toEqual(
-      head!.checkpoint.channel_values,
-    );
+    expect(
+      (await opened.checkpointer.getTuple({ configurable: { thread_id: "legacy" } }))!.checkpoint.channel_values,
+    ).toEqual(head!.checkpoint.channel_values);
 
     // Forks of a checkpoint saved with integers are kept apart too.
     const wave = analysisWave(await threadHistory(workflow, "legacy"));
     const forks = [];
     for (const review of ["never", "always"] as const) {
-      forks.push((await replayRun(workflow, opened, { threadId: "legacy", checkpointId: wave.checkpointId, review })).status);
+      forks.push(
+        (await replayRun(workflow, opened, { threadId: "legacy", checkpointId: wave.checkpointId, review })).status,
+      );
     }
     expect(forks).toEqual(["completed", "interrupted"]);
   });

@@ -49,7 +49,9 @@ async function history(threadId: string): Promise<ThreadState<WorkflowStateType>
 describe("forking through the API", () => {
   it("runs on from a checkpoint_id twice; each fork starts from the checkpoint as it was, and the thread follows the last", async () => {
     const { thread_id: threadId } = await client.threads.create();
-    expect((await run(threadId, { input: { task: "Choose a message broker" }, context: { review: "always" } }))?.point).toBe("sync_point_manager");
+    expect(
+      (await run(threadId, { input: { task: "Choose a message broker" }, context: { review: "always" } }))?.point,
+    ).toBe("sync_point_manager");
     expect((await run(threadId, approve))?.point).toBe("quality_validator");
     expect(await run(threadId, approve)).toBeUndefined();
     expect((await client.threads.getState<WorkflowStateType>(threadId)).values.status).toBe("completed");
@@ -80,7 +82,8 @@ describe("forking through the API", () => {
     expect({ values: source.values, next: source.next }).toEqual({ values: wave.values, next: wave.next });
     const children = after.filter((state) => state.parent_checkpoint?.checkpoint_id === waveId);
     expect(children.length).toBe(3);
-    for (const state of original) expect(after.map((s) => s.checkpoint.checkpoint_id)).toContain(state.checkpoint.checkpoint_id);
+    for (const state of original)
+      expect(after.map((s) => s.checkpoint.checkpoint_id)).toContain(state.checkpoint.checkpoint_id);
     // Every fork's first steps ran the analysis wave from the checkpoint, as the original did.
     const completions = after.filter((state) => state.values.status === "completed" && state.next.length === 0);
     expect(completions).toHaveLength(2);

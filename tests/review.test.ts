@@ -27,7 +27,9 @@ describe("parseReviewDecision", () => {
   });
 
   it("rejects feedback without text, naming the feedback field", () => {
-    expect(rejection({ action: "feedback" }).message).toMatch(/^invalid review decision: feedback: a feedback decision needs the feedback text/);
+    expect(rejection({ action: "feedback" }).message).toMatch(
+      /^invalid review decision: feedback: a feedback decision needs the feedback text/,
+    );
   });
 
   it("rejects feedback whose text is only whitespace", () => {

@@ -26,7 +26,9 @@ describe("memory held by finished runs", () => {
   it("abortable takes its abort listener off the signal when the call settles", async () => {
     const controller = new AbortController();
     await abortable(Promise.resolve("answer"), controller.signal);
-    await expect(abortable(Promise.reject(new Error("model failed")), controller.signal)).rejects.toThrow("model failed");
+    await expect(abortable(Promise.reject(new Error("model failed")), controller.signal)).rejects.toThrow(
+      "model failed",
+    );
     expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 

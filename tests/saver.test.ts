@@ -1,5 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { compareChannelVersions, emptyCheckpoint, INTERRUPT, maxChannelVersion, uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
+import {
+  compareChannelVersions,
+  emptyCheckpoint,
+  INTERRUPT,
+  maxChannelVersion,
+  uuid6,
+  type Checkpoint,
+} from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -40,10 +47,24 @@ async function save(saver: PostgresSaver, threadId: string) {
     { source: "loop", step: 1, parents: {} },
     { results: 2, status: 1, cleared: 3 },
   );
-  await saver.putWrites(config, [["results", { b2: "first" }], ["status", "done"]], "task-a");
+  await saver.putWrites(
+    config,
+    [
+      ["results", { b2: "first" }],
+      ["status", "done"],
+    ],
+    "task-a",
+  );
   // A regular write saved twice keeps the first; an interrupt saved twice keeps the last.
   await saver.putWrites(config, [["results", { b2: "again" }]], "task-a");
-  await saver.putWrites(config, [[INTERRUPT, "pause 1"], [INTERRUPT, "pause 2"]], "task-b");
+  await saver.putWrites(
+    config,
+    [
+      [INTERRUPT, "pause 1"],
+      [INTERRUPT, "pause 2"],
+    ],
+    "task-b",
+  );
   await saver.putWrites(config, [], "task-c");
   return config;
 }
@@ -102,8 +123,15 @@ describe("BatchedPostgresSaver", () => {
       { source: "input", step: -1, parents: {} },
       {},
     );
-    const second = await db.checkpointer.put(first, { ...emptyCheckpoint(), id: uuid6(-1) }, { source: "loop", step: 0, parents: {} }, {});
-    expect((await stock.getTuple(second))!.parentConfig?.configurable?.checkpoint_id).toBe(first.configurable!.checkpoint_id);
+    const second = await db.checkpointer.put(
+      first,
+      { ...emptyCheckpoint(), id: uuid6(-1) },
+      { source: "loop", step: 0, parents: {} },
+      {},
+    );
+    expect((await stock.getTuple(second))!.parentConfig?.configurable?.checkpoint_id).toBe(
+      first.configurable!.checkpoint_id,
+    );
   });
 });
 
@@ -134,7 +162,9 @@ describe("channel versions", () => {
   });
 
   it("order the same under LangGraph's two comparisons, `>` and maxChannelVersion", () => {
-    const strings = [undefined, padded(1, "5"), padded(9, "5"), padded(10, "5"), padded(99, "5")].map((v) => nextChannelVersion(v));
+    const strings = [undefined, padded(1, "5"), padded(9, "5"), padded(10, "5"), padded(99, "5")].map((v) =>
+      nextChannelVersion(v),
+    );
     const numbers = [1, 9, 10, 99.5, 100].map((n) => nextChannelVersion(n));
     for (const versions of [strings, numbers]) {
       versions.forEach((v, i) => {

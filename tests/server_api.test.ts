@@ -72,7 +72,10 @@ async function streamRun(threadId: string, assistantId: string, payload: Record<
 
 /** Starts a run and returns the first `error` event it streams, if any. */
 async function runError(threadId: string, payload: Record<string, unknown>) {
-  for await (const chunk of client.runs.stream(threadId, assistant.assistant_id, { ...payload, streamMode: "updates" })) {
+  for await (const chunk of client.runs.stream(threadId, assistant.assistant_id, {
+    ...payload,
+    streamMode: "updates",
+  })) {
     if (chunk.event === "error") return chunk.data as { error: string; message: string };
   }
   return undefined;
@@ -127,8 +130,13 @@ describe("the LangGraph server API", () => {
 
   it("serves the settings as the configuration schema, with descriptions and defaults", async () => {
     const schemas = await client.assistants.getSchemas(assistant.assistant_id);
-    const properties = schemas.config_schema?.properties as Record<string, { default?: unknown; description?: string; type?: string }>;
-    expect(Object.fromEntries(Object.entries(properties).map(([key, field]) => [key, [field.type, field.default]]))).toEqual({
+    const properties = schemas.config_schema?.properties as Record<
+      string,
+      { default?: unknown; description?: string; type?: string }
+    >;
+    expect(
+      Object.fromEntries(Object.entries(properties).map(([key, field]) => [key, [field.type, field.default]])),
+    ).toEqual({
       model: ["string", "offline"],
       review: ["string", "always"],
       qualityThreshold: ["number", 0.8],
@@ -156,10 +164,18 @@ describe("the LangGraph server API", () => {
     const schemas = await client.assistants.getSchemas(assistant.assistant_id);
     for (const schema of [schemas.state_schema, schemas.output_schema]) {
       const properties = (schema?.properties ?? {}) as Record<string, { description?: string }>;
-      expect(Object.keys(properties)).toEqual(expect.arrayContaining(["completedBranches", "qualityReport", "finalReport", "status", "settings"]));
+      expect(Object.keys(properties)).toEqual(
+        expect.arrayContaining(["completedBranches", "qualityReport", "finalReport", "status", "settings"]),
+      );
       for (const field of Object.values(properties)) expect(field.description).toMatch(/\w{3,}/);
     }
-    expect(schemas.output_schema?.properties).toHaveProperty("status.enum", ["running", "completed", "failed", "rejected", "interrupted"]);
+    expect(schemas.output_schema?.properties).toHaveProperty("status.enum", [
+      "running",
+      "completed",
+      "failed",
+      "rejected",
+      "interrupted",
+    ]);
   });
 
   it("runs a thread through both review points: feedback, then approvals, to a report", async () => {
@@ -178,7 +194,11 @@ describe("the LangGraph server API", () => {
     expect(first.review).toMatchObject({ point: "sync_point_manager", options: ["approve", "reject", "feedback"] });
     expect(await pendingReview(threadId)).toEqual(first.review);
     expect((await client.threads.get(threadId)).status).toBe("interrupted");
-    expect((await valuesOf(threadId)).settings).toMatchObject({ review: "always", qualityThreshold: 0.85, maxRevisions: 2 });
+    expect((await valuesOf(threadId)).settings).toMatchObject({
+      review: "always",
+      qualityThreshold: 0.85,
+      maxRevisions: 2,
+    });
 
     const feedback = "Cover licensing costs for self-hosting";
     const second = await streamRun(threadId, strict.assistant_id, {
@@ -245,7 +265,10 @@ describe("the LangGraph server API", () => {
     const context = { review: "always" };
     await streamRun(threadId, assistant.assistant_id, { input: { task: TASK }, context });
 
-    const invalid = await streamRun(threadId, assistant.assistant_id, { command: { resume: { action: "maybe" } }, context });
+    const invalid = await streamRun(threadId, assistant.assistant_id, {
+      command: { resume: { action: "maybe" } },
+      context,
+    });
     expect(invalid.review).toMatchObject({
       point: "sync_point_manager",
       error: expect.stringMatching(/^invalid review decision: action:/),
@@ -285,16 +308,25 @@ describe("the API surface's rough edges", () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ input: { task: "   " } }, /^invalid input: task: must not be empty$/],
       [{ input: {} }, /^invalid input: give exactly one of 'task' or 'taskQueue'$/],
-      [{ input: { task: TASK, taskQueue: [{ description: TASK }] } }, /^invalid input: give exactly one of 'task' or 'taskQueue'$/],
+      [
+        { input: { task: TASK, taskQueue: [{ description: TASK }] } },
+        /^invalid input: give exactly one of 'task' or 'taskQueue'$/,
+      ],
       [{ input: { task: TASK, colour: "blue" } }, /^invalid input: input: Unrecognized key: "colour"$/],
       [{ input: { task: TASK }, context: { qualityThreshold: 5 } }, /^invalid configuration: qualityThreshold: .*<=1/],
-      [{ input: { task: TASK }, config: { configurable: { review: "sometimes" } } }, /^invalid configuration: review: /],
+      [
+        { input: { task: TASK }, config: { configurable: { review: "sometimes" } } },
+        /^invalid configuration: review: /,
+      ],
       [{ input: { task: TASK, settings: { maxRetries: -1 } } }, /^invalid configuration: maxRetries: /],
     ];
     for (const [payload, message] of cases) {
       const thread = await client.threads.create();
       const error = await runError(thread.thread_id, payload);
-      expect(error, JSON.stringify(payload)).toMatchObject({ error: "InputError", message: expect.stringMatching(message) });
+      expect(error, JSON.stringify(payload)).toMatchObject({
+        error: "InputError",
+        message: expect.stringMatching(message),
+      });
       expect(error!.message).not.toContain("\n");
       expect(await client.threads.getHistory(thread.thread_id), JSON.stringify(payload)).toEqual([]);
     }
@@ -318,7 +350,10 @@ describe("the API surface's rough edges", () => {
   it("refuses updateState without asNode, and an edit with asNode is asked about again", async () => {
     const thread = await client.threads.create();
     const threadId = thread.thread_id;
-    const first = await streamRun(threadId, assistant.assistant_id, { input: { task: TASK }, context: { review: "always" } });
+    const first = await streamRun(threadId, assistant.assistant_id, {
+      input: { task: TASK },
+      context: { review: "always" },
+    });
     expect(first.review?.point).toBe("sync_point_manager");
     const before = await client.threads.getHistory(threadId);
 
@@ -376,7 +411,9 @@ describe("the API surface's rough edges", () => {
     }
     // A branch ends after it starts.
     for (const event of finished) {
-      expect(events.indexOf(event)).toBeGreaterThan(events.findIndex((e) => e.type === "branch_started" && e.branchId === event.branchId));
+      expect(events.indexOf(event)).toBeGreaterThan(
+        events.findIndex((e) => e.type === "branch_started" && e.branchId === event.branchId),
+      );
     }
   });
 
@@ -388,7 +425,9 @@ describe("the API surface's rough edges", () => {
     expect((latest!.values as WorkflowStateType).status).toBe("interrupted");
 
     // A model that fails in task_analyzer: the run errors with the thread left at that step.
-    const failing = await startLangGraphServer({ ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ task_analyzer: { fail: 100 } }) });
+    const failing = await startLangGraphServer({
+      ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ task_analyzer: { fail: 100 } }),
+    });
     try {
       const other = new Client({ apiUrl: failing.url });
       const failed = await other.threads.create();

@@ -28,11 +28,18 @@ function shellWords(line: string): string[] {
 
 describe("shellCommand", () => {
   it.each(HOSTILE)("quotes %s so the shell reads it back as one word", (id) => {
-    expect(shellWords(shellCommand("orchestra", "resume", id, "--approve"))).toEqual(["orchestra", "resume", id, "--approve"]);
+    expect(shellWords(shellCommand("orchestra", "resume", id, "--approve"))).toEqual([
+      "orchestra",
+      "resume",
+      id,
+      "--approve",
+    ]);
   });
 
   it("leaves plain words as they are", () => {
-    expect(shellCommand("orchestra", "report", "q3-pricing_2.v1", "--out", "report.md")).toBe("orchestra report q3-pricing_2.v1 --out report.md");
+    expect(shellCommand("orchestra", "report", "q3-pricing_2.v1", "--out", "report.md")).toBe(
+      "orchestra report q3-pricing_2.v1 --out report.md",
+    );
   });
 });
 
@@ -43,11 +50,16 @@ describe("the commands the CLI suggests", () => {
   });
   afterAll(() => db?.cleanup());
 
-  it.each(["'; drop table checkpoints; --", "`id` $(id) it's"])("name the thread %s as one word once pasted", async (id) => {
-    const result = await runCli(["run", "Choose a message broker", "--review", "never", "--thread", id], { ORCHESTRA_DB_SCHEMA: db.schema });
-    expect(result.code, result.stderr).toBe(0);
-    const suggested = /^  report: `(.*)` prints it, `(.*)` saves it$/m.exec(result.stdout)!.slice(1);
-    expect(shellWords(suggested[0]!)).toEqual(["orchestra", "report", id]);
-    expect(shellWords(suggested[1]!)).toEqual(["orchestra", "report", id, "--out", "report.md"]);
-  });
+  it.each(["'; drop table checkpoints; --", "`id` $(id) it's"])(
+    "name the thread %s as one word once pasted",
+    async (id) => {
+      const result = await runCli(["run", "Choose a message broker", "--review", "never", "--thread", id], {
+        ORCHESTRA_DB_SCHEMA: db.schema,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      const suggested = /^  report: `(.*)` prints it, `(.*)` saves it$/m.exec(result.stdout)!.slice(1);
+      expect(shellWords(suggested[0]!)).toEqual(["orchestra", "report", id]);
+      expect(shellWords(suggested[1]!)).toEqual(["orchestra", "report", id, "--out", "report.md"]);
+    },
+  );
 });

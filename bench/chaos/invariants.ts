@@ -36,12 +36,17 @@ export interface Invariant {
 const runsSettle: Invariant = {
   name: "every accepted run reaches a terminal or waiting state within lease + grace",
   check: async ({ unsettledRuns, settleLimitMs }) =>
-    unsettledRuns.map((run) => ({ message: `run ${run.run_id} (thread ${run.thread_id}) still ${run.status} ${settleLimitMs} ms after the last fault` })),
+    unsettledRuns.map((run) => ({
+      message: `run ${run.run_id} (thread ${run.thread_id}) still ${run.status} ${settleLimitMs} ms after the last fault`,
+    })),
 };
 
 const threadsEnd: Invariant = {
   name: "every thread's head resumes to its end",
-  check: async ({ jobs }) => jobs.filter((job) => !job.done).map((job) => ({ message: `${job.workload} thread ${job.threadId}: ${job.stuck ?? "not driven to its end"}` })),
+  check: async ({ jobs }) =>
+    jobs
+      .filter((job) => !job.done)
+      .map((job) => ({ message: `${job.workload} thread ${job.threadId}: ${job.stuck ?? "not driven to its end"}` })),
 };
 
 const fencing: Invariant = {
@@ -61,7 +66,11 @@ const fencing: Invariant = {
 const noRerun: Invariant = {
   name: "no completed branch, step or agent ran twice",
   async check({ db, schema, fleet, clis, callLog }) {
-    const [tasks, leases, text] = await Promise.all([completedTasks(db, schema), leaseHistory(db, schema), readFile(callLog, "utf8").catch(() => "")]);
+    const [tasks, leases, text] = await Promise.all([
+      completedTasks(db, schema),
+      leaseHistory(db, schema),
+      readFile(callLog, "utf8").catch(() => ""),
+    ]);
     const findings: Finding[] = [];
     for (const line of text.split("\n").filter(Boolean)) {
       const call = JSON.parse(line) as CallLogEntry;
@@ -100,12 +109,16 @@ const historyReads: Invariant = {
         if (history.length === 0) findings.push({ message: `${job.workload} thread ${job.threadId} has no history` });
         for (let i = 0; i < history.length - 1; i++) {
           if (history[i]!.parent_checkpoint?.checkpoint_id !== history[i + 1]!.checkpoint.checkpoint_id) {
-            findings.push({ message: `${job.workload} thread ${job.threadId}: checkpoint ${history[i]!.checkpoint.checkpoint_id} does not follow the one before it (a fork)` });
+            findings.push({
+              message: `${job.workload} thread ${job.threadId}: checkpoint ${history[i]!.checkpoint.checkpoint_id} does not follow the one before it (a fork)`,
+            });
             break;
           }
         }
       } catch (error) {
-        findings.push({ message: `${job.workload} thread ${job.threadId}: its history does not read: ${(error as Error).message}` });
+        findings.push({
+          message: `${job.workload} thread ${job.threadId}: its history does not read: ${(error as Error).message}`,
+        });
       }
     }
     return findings;
@@ -142,7 +155,10 @@ const serversUp: Invariant = {
       }
       const rss = rssMb(slot.child.pid);
       const limit = baselineRssMb[slot.slot]! * 1.5 + 64;
-      if (rss !== undefined && rss > limit) findings.push({ message: `${slot.app} holds ${rss.toFixed(0)} MB, over ${limit.toFixed(0)} MB (baseline ${baselineRssMb[slot.slot]!.toFixed(0)} MB)` });
+      if (rss !== undefined && rss > limit)
+        findings.push({
+          message: `${slot.app} holds ${rss.toFixed(0)} MB, over ${limit.toFixed(0)} MB (baseline ${baselineRssMb[slot.slot]!.toFixed(0)} MB)`,
+        });
     }
     return findings;
   },

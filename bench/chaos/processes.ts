@@ -32,7 +32,12 @@ process.on("exit", () => {
 
 function start(app: string, args: string[], env: NodeJS.ProcessEnv): Proc {
   // A group of its own: a fault's signal reaches the process, and the soak's end reaches all it started.
-  const child = spawn(process.execPath, [ORCHESTRA, ...args], { cwd: ROOT, env: { ...process.env, ...env, PGAPPNAME: app }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(process.execPath, [ORCHESTRA, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PGAPPNAME: app },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-OUTPUT_TAIL));
   child.stdout!.on("data", keep);
@@ -92,14 +97,21 @@ export class Fleet {
 
   async start(slot: number): Promise<Instance> {
     const incarnation = (this.incarnations[slot] = (this.incarnations[slot] ?? 0) + 1);
-    const proc = start(`chaos server-${slot}#${incarnation}`, ["serve", "--port", "0", "--json", "--workers", "8", "--db-pool", "4", "--grace", "1000"], this.env);
+    const proc = start(
+      `chaos server-${slot}#${incarnation}`,
+      ["serve", "--port", "0", "--json", "--workers", "8", "--db-pool", "4", "--grace", "1000"],
+      this.env,
+    );
     this.byPid.set(proc.child.pid!, proc);
     // Until it is ready, its exit is a failed start, which the caller reports.
     proc.faulted = true;
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${proc.app} did not start in 90 s:\n${proc.output()}`)), 90_000);
       const ready = (chunk: Buffer) => {
-        const line = chunk.toString().split("\n").find((l) => l.startsWith("{"));
+        const line = chunk
+          .toString()
+          .split("\n")
+          .find((l) => l.startsWith("{"));
         if (!line) return;
         clearTimeout(timer);
         proc.child.stdout!.off("data", ready);
@@ -114,7 +126,10 @@ export class Fleet {
     proc.faulted = false;
     const instance: Instance = Object.assign(proc, { slot, url, paused: false });
     void proc.exited.then(() => {
-      if (!proc.faulted) this.crashes.push(`${proc.app} exited on its own (${proc.child.exitCode ?? proc.child.signalCode}): ${crashLines(proc.output())}`);
+      if (!proc.faulted)
+        this.crashes.push(
+          `${proc.app} exited on its own (${proc.child.exitCode ?? proc.child.signalCode}): ${crashLines(proc.output())}`,
+        );
     });
     this.slots[slot] = instance;
     return instance;

@@ -104,7 +104,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await close();
     for (const sql of auditSql(SCHEMA)) await db.query(sql);
     await fleet.startAll();
-    options.log(`chaos: seed ${options.seed}, ${options.faults} faults, ${options.instances} instances up; Postgres on port ${postgres.port} behind a proxy on ${proxy.port}`);
+    options.log(
+      `chaos: seed ${options.seed}, ${options.faults} faults, ${options.instances} instances up; Postgres on port ${postgres.port} behind a proxy on ${proxy.port}`,
+    );
 
     const faults: FaultContext = {
       fleet,
@@ -137,7 +139,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const settledMs = await settle(db, lastFault, settleLimitMs);
     await pump;
     await Promise.all(drives);
-    options.log(`chaos: ${jobs.filter((j) => j.done).length} of ${jobs.length} threads at their end; checking ${INVARIANTS.length} invariants`);
+    options.log(
+      `chaos: ${jobs.filter((j) => j.done).length} of ${jobs.length} threads at their end; checking ${INVARIANTS.length} invariants`,
+    );
 
     const checks: InvariantContext = {
       db,
@@ -209,17 +213,31 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   while (!condition() && Date.now() < deadline) await sleep(250);
 }
 
-async function report(options: SoakOptions, checks: InvariantContext, plan: FaultRecord[], settledMs: number | null, started: number): Promise<SoakReport> {
+async function report(
+  options: SoakOptions,
+  checks: InvariantContext,
+  plan: FaultRecord[],
+  settledMs: number | null,
+  started: number,
+): Promise<SoakReport> {
   const replay = `npm run chaos -- --seed ${options.seed} --faults ${options.faults}`;
   const stepAt = (at: Date | undefined) => (at ? (plan.filter((f) => new Date(f.at) <= at).at(-1)?.step ?? 0) : null);
   const violations: Violation[] = [];
   const invariants: SoakReport["invariants"] = [];
   for (const invariant of INVARIANTS) {
-    const findings = await invariant.check(checks).catch((error: Error) => [{ message: `the check itself failed: ${error.message}`, at: undefined }]);
+    const findings = await invariant
+      .check(checks)
+      .catch((error: Error) => [{ message: `the check itself failed: ${error.message}`, at: undefined }]);
     invariants.push({ name: invariant.name, violations: findings.length });
     for (const finding of findings) {
       const step = stepAt(finding.at);
-      violations.push({ invariant: invariant.name, message: finding.message, seed: options.seed, step, replay: step ? `${replay}   # after fault step ${step}` : replay });
+      violations.push({
+        invariant: invariant.name,
+        message: finding.message,
+        seed: options.seed,
+        step,
+        replay: step ? `${replay}   # after fault step ${step}` : replay,
+      });
     }
   }
   const faultsByKind: Record<string, number> = {};
@@ -232,5 +250,16 @@ async function report(options: SoakOptions, checks: InvariantContext, plan: Faul
   }
   const calls = (await readFile(checks.callLog, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
   const covered = { ...(await coverage(checks.db, checks.schema)), "model calls": calls };
-  return { seed: options.seed, faults: plan.length, faultsByKind, workloads, invariants, violations, settledMs, coverage: covered, durationMs: Date.now() - started, plan };
+  return {
+    seed: options.seed,
+    faults: plan.length,
+    faultsByKind,
+    workloads,
+    invariants,
+    violations,
+    settledMs,
+    coverage: covered,
+    durationMs: Date.now() - started,
+    plan,
+  };
 }

@@ -74,7 +74,10 @@ async function driveServed(context: WorkloadContext, job: Job, spec: ServedThrea
       const options = spec.context ? { context: spec.context } : {};
       if (runs.total === 0) {
         await client.threads.create({ threadId: job.threadId, ifExists: "do_nothing" });
-        await client.runs.create(job.threadId, spec.graph, { input: spec.input as Record<string, unknown>, ...options });
+        await client.runs.create(job.threadId, spec.graph, {
+          input: spec.input as Record<string, unknown>,
+          ...options,
+        });
         continue;
       }
       const state = await client.threads.getState(job.threadId);
@@ -122,16 +125,24 @@ async function driveCli(context: WorkloadContext, job: Job): Promise<void> {
   let lastError = "";
   while (Date.now() < context.deadline()) {
     const { rows } = await context.db
-      .query<{ n: number }>(`SELECT count(*)::int AS n FROM "${context.schema}".checkpoints WHERE thread_id = $1`, [job.threadId])
+      .query<{ n: number }>(`SELECT count(*)::int AS n FROM "${context.schema}".checkpoints WHERE thread_id = $1`, [
+        job.threadId,
+      ])
       .catch(() => ({ rows: [{ n: -1 }] }));
     if (rows[0]!.n < 0) {
       await sleep(500);
       continue;
     }
-    const args = rows[0]!.n === 0 ? ["run", TASK, "--thread", job.threadId, "--review", "never", "--json"] : ["resume", job.threadId, "--json"];
+    const args =
+      rows[0]!.n === 0
+        ? ["run", TASK, "--thread", job.threadId, "--review", "never", "--json"]
+        : ["resume", job.threadId, "--json"];
     const result = await context.clis.run(args);
     const last = result.stdout.trim().split("\n").at(-1) ?? "";
-    if ((result.code === 0 && /"status":\s*"completed"/.test(last)) || /has already finished \(completed\)/.test(result.stderr)) {
+    if (
+      (result.code === 0 && /"status":\s*"completed"/.test(last)) ||
+      /has already finished \(completed\)/.test(result.stderr)
+    ) {
       job.done = true;
       return;
     }
@@ -143,11 +154,19 @@ async function driveCli(context: WorkloadContext, job: Job): Promise<void> {
 
 export const WORKLOADS: Workload[] = [
   // Reviewed at each of its review points, through the API as a reviewer would.
-  served("research-review", 3, { graph: "parallel_workflow", input: { task: TASK }, resume: { action: "approve", reviewer: "chaos" } }),
+  served("research-review", 3, {
+    graph: "parallel_workflow",
+    input: { task: TASK },
+    resume: { action: "approve", reviewer: "chaos" },
+  }),
   served("dynamic-agents", 2, {
     graph: "dynamic_agents",
     input: [
-      { description: "Survey open-source vector databases for a 10M-document search service", type: "research", complexity: 0.9 },
+      {
+        description: "Survey open-source vector databases for a 10M-document search service",
+        type: "research",
+        complexity: 0.9,
+      },
       { description: "Analyse total cost of ownership of self-hosting versus managed vector search", type: "analysis" },
     ],
     context: { review: "never" },
@@ -164,7 +183,11 @@ export const WORKLOADS: Workload[] = [
     input: { definition: "delegating", input: {} },
     resume: { decision: "approve", reviewer: "chaos", role: "manager" },
   }),
-  served("engine-saga", 1, { graph: "enterprise_workflow", input: { definition: SAGA_DEFINITION, input: {} }, resume: null }),
+  served("engine-saga", 1, {
+    graph: "enterprise_workflow",
+    input: { definition: SAGA_DEFINITION, input: {} },
+    resume: null,
+  }),
   { name: "cli-research", weight: 2, drive: driveCli },
 ];
 

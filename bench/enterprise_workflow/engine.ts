@@ -83,7 +83,9 @@ function handWritten(groups: Group[], checkpointer: BaseCheckpointSaver) {
     previous = group.tally;
   }
   builder.addEdge(previous as never, END);
-  return builder.compile({ checkpointer, name: "hand_written" }).withConfig({ recursionLimit: 10_000, durability: "sync" });
+  return builder
+    .compile({ checkpointer, name: "hand_written" })
+    .withConfig({ recursionLimit: 10_000, durability: "sync" });
 }
 
 export interface EngineOptions {
@@ -145,7 +147,8 @@ export async function measureEngine(given: Partial<EngineOptions> = {}): Promise
       handMs.push(
         await timed(async () => {
           const result = await hand.invoke({}, { configurable: { thread_id: randomUUID() } });
-          if (result.done.length !== steps) throw new Error(`the hand-written graph ran ${result.done.length} of ${steps} steps`);
+          if (result.done.length !== steps)
+            throw new Error(`the hand-written graph ran ${result.done.length} of ${steps} steps`);
         }),
       );
     }

@@ -24,11 +24,18 @@ export interface LoggingCost {
   infoOverOff: number;
 }
 
-export async function measureLoggingCost(options: { steps: number; runs: number; rounds: number; progress?: (message: string) => void }): Promise<LoggingCost> {
+export async function measureLoggingCost(options: {
+  steps: number;
+  runs: number;
+  rounds: number;
+  progress?: (message: string) => void;
+}): Promise<LoggingCost> {
   const groups = groupsFor(options.steps);
   const definition = definitionOf(groups);
   const steps = stepCount(groups);
-  options.progress?.(`logging cost: ${options.rounds} rounds of ${options.runs} runs of ${steps} steps, info against silent`);
+  options.progress?.(
+    `logging cost: ${options.rounds} rounds of ${options.runs} runs of ${steps} steps, info against silent`,
+  );
   const engine = compileEnterpriseWorkflow(new MemorySaver(), engineServices(new MemoryEnterpriseControls()));
   const loggers = {
     off: createLogger({ level: "silent" }),
@@ -42,12 +49,16 @@ export async function measureLoggingCost(options: { steps: number; runs: number;
     const forget = runInFlight(runId, runLog);
     const started = performance.now();
     try {
-      const result = await engine.invoke({ definition, input: {} }, { configurable: { thread_id: threadId, run_id: runId } });
+      const result = await engine.invoke(
+        { definition, input: {} },
+        { configurable: { thread_id: threadId, run_id: runId } },
+      );
       if (result.status !== "COMPLETED") throw new Error(`the engine ended ${result.status}`);
     } finally {
       forget();
     }
-    if (root.isLevelEnabled("info")) runLog.log.info({ status: "success", attempt: 1, ms: Math.round(performance.now() - started) }, "run finished");
+    if (root.isLevelEnabled("info"))
+      runLog.log.info({ status: "success", attempt: 1, ms: Math.round(performance.now() - started) }, "run finished");
   };
   const round = (level: keyof typeof loggers) => () =>
     timed(async () => {
@@ -61,7 +72,13 @@ export async function measureLoggingCost(options: { steps: number; runs: number;
     const perRun = (cpu: number[]) => spread(cpu.map((ms) => ms / options.runs));
     const off = perRun(measured.off.cpu);
     const info = perRun(measured.info.cpu);
-    return { steps, runs: options.runs, offCpuMsPerRun: off, infoCpuMsPerRun: info, infoOverOff: ratio(info.median, off.median) };
+    return {
+      steps,
+      runs: options.runs,
+      offCpuMsPerRun: off,
+      infoCpuMsPerRun: info,
+      infoOverOff: ratio(info.median, off.median),
+    };
   } finally {
     setRootLog(undefined);
   }

@@ -18,7 +18,11 @@ export interface SubworkflowOverheadOptions {
   progress?: (line: string) => void;
 }
 
-export const DEFAULT_SUBWORKFLOW_OPTIONS: SubworkflowOverheadOptions = { childSteps: 10, repeats: 5, schema: "orchestra_bench_subworkflow" };
+export const DEFAULT_SUBWORKFLOW_OPTIONS: SubworkflowOverheadOptions = {
+  childSteps: 10,
+  repeats: 5,
+  schema: "orchestra_bench_subworkflow",
+};
 
 export interface SubworkflowOverhead {
   childSteps: number;
@@ -44,19 +48,27 @@ const childDefinition = (steps: number) =>
     })),
   });
 
-const parentDefinition = (mode: ChildMode) => ({ name: "bench_parent", steps: [{ stepId: "child", stepType: "subworkflow", subworkflow: { definition: CHILD, mode } }] });
+const parentDefinition = (mode: ChildMode) => ({
+  name: "bench_parent",
+  steps: [{ stepId: "child", stepType: "subworkflow", subworkflow: { definition: CHILD, mode } }],
+});
 
 /**
  * The sub-workflow step's overhead against running the child directly, as a ratio measured in the
  * same run: one warm-up of each, then the three alternated so load on the machine hits them alike.
  */
-export async function measureSubworkflowOverhead(given: Partial<SubworkflowOverheadOptions> = {}): Promise<SubworkflowOverhead> {
+export async function measureSubworkflowOverhead(
+  given: Partial<SubworkflowOverheadOptions> = {},
+): Promise<SubworkflowOverhead> {
   const options = { ...DEFAULT_SUBWORKFLOW_OPTIONS, ...given };
   options.progress?.(`sub-workflow overhead: a ${options.childSteps}-step child, ${options.repeats} repeats`);
   const child = childDefinition(options.childSteps);
   const db = await openCheckpointer({ databaseUrl: options.databaseUrl, schema: options.schema });
   try {
-    const engine = compileEnterpriseWorkflow(db.checkpointer, engineServices(new MemoryEnterpriseControls(), { namedDefinition: async () => child }));
+    const engine = compileEnterpriseWorkflow(
+      db.checkpointer,
+      engineServices(new MemoryEnterpriseControls(), { namedDefinition: async () => child }),
+    );
     const once = async (definition: { name: string }) => {
       const started = performance.now();
       const result = await engine.invoke({ definition, input: {} }, { configurable: { thread_id: randomUUID() } });
@@ -75,7 +87,10 @@ export async function measureSubworkflowOverhead(given: Partial<SubworkflowOverh
       childSteps: options.childSteps,
       directMs: direct,
       viaStepMs,
-      overhead: { inline: ratio(viaStepMs.inline.median, direct.median), detached: ratio(viaStepMs.detached.median, direct.median) },
+      overhead: {
+        inline: ratio(viaStepMs.inline.median, direct.median),
+        detached: ratio(viaStepMs.detached.median, direct.median),
+      },
     };
   } finally {
     await db.pool.query(`DROP SCHEMA IF EXISTS "${options.schema}" CASCADE`).catch(() => undefined);
@@ -91,7 +106,11 @@ export function renderSubworkflowOverhead(result: SubworkflowOverhead): string {
       ["run", "wall ms", "over direct"],
       [
         ["child directly", range(result.directMs), x(1)],
-        ...CHILD_MODES.map((mode) => [`subworkflow step, ${mode}`, range(result.viaStepMs[mode]), x(result.overhead[mode])]),
+        ...CHILD_MODES.map((mode) => [
+          `subworkflow step, ${mode}`,
+          range(result.viaStepMs[mode]),
+          x(result.overhead[mode]),
+        ]),
       ],
     ),
     "",

@@ -10,7 +10,9 @@ export const parallelWorkflowBench: WorkflowBench = {
     const options: Partial<BenchOptions> = {
       serverProcesses: [1, 2],
       wideRuns: settings.quick ? 0 : 300,
-      ...(settings.quick ? { repeats: 2, branches: [5, 20], floorBranches: [5, 20], threads: [1, 10], createPairs: 50 } : {}),
+      ...(settings.quick
+        ? { repeats: 2, branches: [5, 20], floorBranches: [5, 20], threads: [1, 10], createPairs: 50 }
+        : {}),
       ...(settings.repeats ? { repeats: settings.repeats } : {}),
       ...(settings.latencyMs ? { latencyMs: settings.latencyMs } : {}),
       ...(settings.progress ? { progress: settings.progress } : {}),

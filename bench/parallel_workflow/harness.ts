@@ -6,7 +6,14 @@ import pg from "pg";
 import { CHECKPOINTER_CONNECTIONS, openCheckpointer } from "../../checkpoints/index.js";
 import { LATENCY_ENV } from "../../models/offline/runtime.js";
 import type { Task } from "../../state/parallel_workflow/input.js";
-import { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QualityJudgementSchema, TASK_ANALYSIS, TaskAnalysisSchema } from "../../state/parallel_workflow/outputs.js";
+import {
+  MERGE_SYNTHESIS,
+  MergeSynthesisSchema,
+  QUALITY_JUDGEMENT,
+  QualityJudgementSchema,
+  TASK_ANALYSIS,
+  TaskAnalysisSchema,
+} from "../../state/parallel_workflow/outputs.js";
 import { BRANCH_FINDINGS, BranchFindingsSchema } from "../../state/shared/findings.js";
 import { eventsOf, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { pinIdleLoad } from "../idle_load.js";
@@ -300,7 +307,9 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
   const databaseUrl = db.pool.options.connectionString!;
   const stockPool = new pg.Pool({ connectionString: databaseUrl, max: CHECKPOINTER_CONNECTIONS });
   try {
-    await db.pool.query(`TRUNCATE "${options.schema}".checkpoints, "${options.schema}".checkpoint_blobs, "${options.schema}".checkpoint_writes`);
+    await db.pool.query(
+      `TRUNCATE "${options.schema}".checkpoints, "${options.schema}".checkpoint_blobs, "${options.schema}".checkpoint_writes`,
+    );
     const version = (await db.pool.query<{ server_version: string }>("SHOW server_version")).rows[0]!.server_version;
 
     // Warm-up: module loading, JIT and the pool's connections would otherwise land on the first figure.
@@ -405,8 +414,12 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
         ...rows,
         cpuOverFloor: ratio(rows.workflowPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
         cpuOverFloorStock: ratio(rows.workflowStockPostgres.cpuMs.median, rows.barePostgres.cpuMs.median),
-        cpuOverFloorWithoutModel: ratio(rows.workflowPostgres.cpuMs.median - rows.model.cpuMs.median, rows.barePostgres.cpuMs.median),
-        ownCpuMs: rows.workflowStockPostgres.cpuMs.median - rows.barePostgres.cpuMs.median - rows.promiseAll.cpuMs.median,
+        cpuOverFloorWithoutModel: ratio(
+          rows.workflowPostgres.cpuMs.median - rows.model.cpuMs.median,
+          rows.barePostgres.cpuMs.median,
+        ),
+        ownCpuMs:
+          rows.workflowStockPostgres.cpuMs.median - rows.barePostgres.cpuMs.median - rows.promiseAll.cpuMs.median,
         checkpointPerStep: {
           bareWallMs: perStep(rows.barePostgres, rows.bareMemory, "wallMs"),
           bareCpuMs: perStep(rows.barePostgres, rows.bareMemory, "cpuMs"),
@@ -466,17 +479,28 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
       const workers = Math.ceil(threads / processes);
       log(`API server: ${processes} process(es) × ${workers} workers, ${threads} threads, L=${options.latencyMs} ms`);
       await db.pool.query(`DROP SCHEMA IF EXISTS "${apiSchema}" CASCADE`);
-      const fleet = await startFleet({ processes, workers, databaseUrl, schema: apiSchema, latencyMs: options.latencyMs });
+      const fleet = await startFleet({
+        processes,
+        workers,
+        databaseUrl,
+        schema: apiSchema,
+        latencyMs: options.latencyMs,
+      });
       try {
         const newApiThread = async (i: number) => (await fleet.clients[i % processes]!.threads.create()).thread_id;
-        for (let i = 0; i < processes; i++) await apiRun(fleet.clients[i]!, graphId, await newApiThread(i), input, configurable);
+        for (let i = 0; i < processes; i++)
+          await apiRun(fleet.clients[i]!, graphId, await newApiThread(i), input, configurable);
         const rates: number[] = [];
         const batches = Math.max(1, Math.ceil(options.repeats / 2));
         let watched = { processCpuMs: fleet.pids.map(() => 0), postgresCpuMs: 0, peakSessions: 0 };
         for (let r = 0; r < batches; r++) {
           const threadIds = await Promise.all(Array.from({ length: threads }, (_, i) => newApiThread(i)));
           const watch = await watchFleet(fleet, db.pool);
-          const { wallMs } = await timed(() => Promise.all(threadIds.map((id, i) => apiRun(fleet.clients[i % processes]!, graphId, id, input, configurable))));
+          const { wallMs } = await timed(() =>
+            Promise.all(
+              threadIds.map((id, i) => apiRun(fleet.clients[i % processes]!, graphId, id, input, configurable)),
+            ),
+          );
           const load = await watch.stop();
           watched = {
             processCpuMs: watched.processCpuMs.map((ms, i) => ms + load.processCpuMs[i]!),
@@ -511,7 +535,9 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
           const apiMs = spread(runs.api.wall);
           const directMs = spread(runs.direct.wall);
           apiOverhead = { branches, apiMs, directMs, apiOverDirect: ratio(apiMs.median, directMs.median) };
-          log(`API creates: ${options.createPairs} threads.create + runs.create pairs at once, against as many SELECT 1 round trips`);
+          log(
+            `API creates: ${options.createPairs} threads.create + runs.create pairs at once, against as many SELECT 1 round trips`,
+          );
           apiCreates = await measureApiCreates({
             client: fleet.clients[0]!,
             graphId,
@@ -531,9 +557,23 @@ export async function runBench(given: Partial<BenchOptions> = {}): Promise<Bench
 
     const serverWide: WideServerResult[] = [];
     for (const processes of options.wideRuns > 0 ? options.serverProcesses : []) {
-      log(`API server, wide and slow: ${options.wideRuns} runs at once on ${processes} process(es), L=${options.wideLatencyMs} ms`);
+      log(
+        `API server, wide and slow: ${options.wideRuns} runs at once on ${processes} process(es), L=${options.wideLatencyMs} ms`,
+      );
       await db.pool.query(`DROP SCHEMA IF EXISTS "${apiSchema}" CASCADE`);
-      serverWide.push(await wideAndSlow({ ...options, processes, databaseUrl, schema: apiSchema, sql: db.pool, graphId, critical, input, configurable }));
+      serverWide.push(
+        await wideAndSlow({
+          ...options,
+          processes,
+          databaseUrl,
+          schema: apiSchema,
+          sql: db.pool,
+          graphId,
+          critical,
+          input,
+          configurable,
+        }),
+      );
       await db.pool.query(`DROP SCHEMA IF EXISTS "${apiSchema}" CASCADE`).catch(() => {});
     }
 
@@ -604,12 +644,24 @@ async function wideAndSlow(options: {
 }): Promise<WideServerResult> {
   const { processes, wideRuns: runs, wideLatencyMs: latencyMs } = options;
   const workers = Math.ceil(runs / processes);
-  const fleet = await startFleet({ processes, workers, databaseUrl: options.databaseUrl, schema: options.schema, latencyMs });
+  const fleet = await startFleet({
+    processes,
+    workers,
+    databaseUrl: options.databaseUrl,
+    schema: options.schema,
+    latencyMs,
+  });
   try {
     const client = (i: number) => fleet.clients[i % processes]!;
-    const threadIds = await Promise.all(Array.from({ length: runs }, async (_, i) => (await client(i).threads.create()).thread_id));
+    const threadIds = await Promise.all(
+      Array.from({ length: runs }, async (_, i) => (await client(i).threads.create()).thread_id),
+    );
     const watch = await watchFleet(fleet, options.sql);
-    const { wallMs } = await timed(() => Promise.all(threadIds.map((id, i) => apiRun(client(i), options.graphId, id, options.input, options.configurable))));
+    const { wallMs } = await timed(() =>
+      Promise.all(
+        threadIds.map((id, i) => apiRun(client(i), options.graphId, id, options.input, options.configurable)),
+      ),
+    );
     const load = await watch.stop();
     const idealMs = options.critical * latencyMs;
     return {

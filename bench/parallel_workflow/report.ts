@@ -10,7 +10,18 @@ export function renderMarkdown(results: BenchResults): string {
     `**1–2. Critical path and Promise.all** (L = ${L} ms, review never, concurrency limit = branches)`,
     "",
     table(
-      ["branches", "waves × width", "model calls", "on critical path", "ideal", "workflow", "Promise.all", "wall / ideal", "workflow / Promise.all", "bare-topology bound"],
+      [
+        "branches",
+        "waves × width",
+        "model calls",
+        "on critical path",
+        "ideal",
+        "workflow",
+        "Promise.all",
+        "wall / ideal",
+        "workflow / Promise.all",
+        "bare-topology bound",
+      ],
       results.criticalPath.map((r) => [
         r.branches,
         `${r.waves} × ${r.waveWidth}`,
@@ -97,14 +108,27 @@ export function renderMarkdown(results: BenchResults): string {
           "",
           table(
             ["processes × workers", "threads", "workflows/s", "ideal/s", "of ideal"],
-            results.server.map((r) => [`${r.processes} × ${r.workers}`, r.threads, rate(r.perSecond), r.idealPerSecond.toFixed(1), x(r.ofIdeal)]),
+            results.server.map((r) => [
+              `${r.processes} × ${r.workers}`,
+              r.threads,
+              rate(r.perSecond),
+              r.idealPerSecond.toFixed(1),
+              x(r.ofIdeal),
+            ]),
           ),
           "",
           ...(results.apiOverhead
             ? [
                 table(
                   ["one run at a time", "API (runs.wait)", "graph invoked directly", "API / direct"],
-                  [[`${results.apiOverhead.branches} branches`, ms(results.apiOverhead.apiMs.median), ms(results.apiOverhead.directMs.median), x(results.apiOverhead.apiOverDirect)]],
+                  [
+                    [
+                      `${results.apiOverhead.branches} branches`,
+                      ms(results.apiOverhead.apiMs.median),
+                      ms(results.apiOverhead.directMs.median),
+                      x(results.apiOverhead.apiOverDirect),
+                    ],
+                  ],
                 ),
                 "",
               ]
@@ -112,8 +136,20 @@ export function renderMarkdown(results: BenchResults): string {
           ...(results.apiCreates
             ? [
                 table(
-                  ["all at once, one idle process", "threads.create + runs.create", "SELECT 1 round trips (baseline)", "creates / baseline"],
-                  [[`${results.apiCreates.pairs} pairs`, ms(results.apiCreates.createsMs.median), ms(results.apiCreates.selectOneMs.median), x(results.apiCreates.createsOverSelectOne)]],
+                  [
+                    "all at once, one idle process",
+                    "threads.create + runs.create",
+                    "SELECT 1 round trips (baseline)",
+                    "creates / baseline",
+                  ],
+                  [
+                    [
+                      `${results.apiCreates.pairs} pairs`,
+                      ms(results.apiCreates.createsMs.median),
+                      ms(results.apiCreates.selectOneMs.median),
+                      x(results.apiCreates.createsOverSelectOne),
+                    ],
+                  ],
                 ),
                 "",
               ]

@@ -24,7 +24,10 @@ export function compileBareTopology(checkpointer: BaseCheckpointSaver, recursion
     .addNode(
       "parallel_coordinator",
       (state: Bare) => {
-        const wave = Array.from({ length: Math.min(state.width, state.branches - state.dispatched) }, (_, i) => state.dispatched + i);
+        const wave = Array.from(
+          { length: Math.min(state.width, state.branches - state.dispatched) },
+          (_, i) => state.dispatched + i,
+        );
         return new Command({
           goto: wave.map((i) => new Send(BRANCH_NODES[i % BRANCH_NODES.length]!, { branchId: `b${i + 1}` })),
           update: { dispatched: state.dispatched + wave.length },
@@ -39,16 +42,22 @@ export function compileBareTopology(checkpointer: BaseCheckpointSaver, recursion
     .addNode("final_integrator", noop)
     .addEdge(START, "task_analyzer")
     .addEdge("task_analyzer", "parallel_coordinator")
-    .addConditionalEdges("sync_point_manager", (state: Bare) => (state.dispatched < state.branches ? "continue" : "merge"), {
-      continue: "parallel_coordinator",
-      merge: "branch_merger",
-      // Never taken, as in a run without failures: there only to keep load_balancer in the graph.
-      recover: "load_balancer",
-    })
+    .addConditionalEdges(
+      "sync_point_manager",
+      (state: Bare) => (state.dispatched < state.branches ? "continue" : "merge"),
+      {
+        continue: "parallel_coordinator",
+        merge: "branch_merger",
+        // Never taken, as in a run without failures: there only to keep load_balancer in the graph.
+        recover: "load_balancer",
+      },
+    )
     .addEdge("load_balancer", "parallel_coordinator")
     .addEdge("branch_merger", "quality_validator")
     .addEdge("quality_validator", "final_integrator")
     .addEdge("final_integrator", END);
   for (const node of BRANCH_NODES) builder.addNode(node, noop).addEdge(node, "sync_point_manager");
-  return builder.compile({ checkpointer, name: "bare_topology" }).withConfig({ durability: "sync", ...(recursionLimit === undefined ? {} : { recursionLimit }) });
+  return builder
+    .compile({ checkpointer, name: "bare_topology" })
+    .withConfig({ durability: "sync", ...(recursionLimit === undefined ? {} : { recursionLimit }) });
 }

@@ -73,16 +73,16 @@ export async function setUpAgentStats(pool: pg.Pool, schema: string): Promise<vo
         definition    jsonb NOT NULL,
         registered_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await client.query(`CREATE INDEX IF NOT EXISTS ${AGENT_RUNS_TABLE}_type ON "${schema}".${AGENT_RUNS_TABLE} (agent_type)`);
+    await client.query(
+      `CREATE INDEX IF NOT EXISTS ${AGENT_RUNS_TABLE}_type ON "${schema}".${AGENT_RUNS_TABLE} (agent_type)`,
+    );
   });
 }
 
 export class PostgresAgentStats implements AgentStatsStore {
   private ready: Promise<void> | undefined;
 
-  constructor(
-    private readonly connection: () => Promise<{ pool: pg.Pool; schema: string }>,
-  ) {}
+  constructor(private readonly connection: () => Promise<{ pool: pg.Pool; schema: string }>) {}
 
   private async table(table: string = AGENT_RUNS_TABLE): Promise<{ pool: pg.Pool; name: string }> {
     const { pool, schema } = await this.connection();
@@ -126,7 +126,16 @@ export class PostgresAgentStats implements AgentStatsStore {
        VALUES ($1, $2, $3, $4, $5, now(), $6, $7, $8)
        ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, quality = excluded.quality, finished_at = now(),
          started_at = excluded.started_at, seconds = excluded.seconds, error = excluded.error`,
-      [outcome.agentId, outcome.threadId, outcome.agentType, outcome.status, outcome.quality, monitoring?.startedAt ?? null, monitoring?.seconds ?? null, monitoring?.error ?? null],
+      [
+        outcome.agentId,
+        outcome.threadId,
+        outcome.agentType,
+        outcome.status,
+        outcome.quality,
+        monitoring?.startedAt ?? null,
+        monitoring?.seconds ?? null,
+        monitoring?.error ?? null,
+      ],
     );
   }
 

@@ -1,6 +1,12 @@
-import pg from "pg";
+import type pg from "pg";
 import { newPool } from "../pool.js";
-import { MemoryBreakers, PostgresBreakers, assertPlainSchema, migrateBreakers, type BreakerStore } from "../breakers.js";
+import {
+  MemoryBreakers,
+  PostgresBreakers,
+  assertPlainSchema,
+  migrateBreakers,
+  type BreakerStore,
+} from "../breakers.js";
 import { envValue } from "../../db/env.js";
 import { inTransaction } from "../transaction.js";
 
@@ -102,7 +108,10 @@ export class PostgresEnterpriseControls extends PostgresBreakers implements Ente
            ON CONFLICT (key) DO UPDATE SET firing = true, changed_at = now() WHERE NOT ${this.alertsTable}.firing`,
           [key],
         )
-      : await this.requests.query(`UPDATE ${this.alertsTable} SET firing = false, changed_at = now() WHERE key = $1 AND firing`, [key]);
+      : await this.requests.query(
+          `UPDATE ${this.alertsTable} SET firing = false, changed_at = now() WHERE key = $1 AND firing`,
+          [key],
+        );
     return rowCount === 1;
   }
 
@@ -114,7 +123,11 @@ export class PostgresEnterpriseControls extends PostgresBreakers implements Ente
     return toRequest(rows[0]!);
   }
 
-  async nextRequest(threadId: string, afterId: number, ancestors: readonly string[] = []): Promise<ControlRequest | undefined> {
+  async nextRequest(
+    threadId: string,
+    afterId: number,
+    ancestors: readonly string[] = [],
+  ): Promise<ControlRequest | undefined> {
     const { rows } = await this.requests.query<RequestRow>(
       `SELECT * FROM ${this.requestsTable}
        WHERE id > $2 AND (thread_id = $1 OR (thread_id = ANY($3::text[]) AND kind = 'cancel')) ORDER BY id LIMIT 1`,
@@ -150,14 +163,23 @@ export class MemoryEnterpriseControls extends MemoryBreakers implements Enterpri
     return request;
   }
 
-  async nextRequest(threadId: string, afterId: number, ancestors: readonly string[] = []): Promise<ControlRequest | undefined> {
+  async nextRequest(
+    threadId: string,
+    afterId: number,
+    ancestors: readonly string[] = [],
+  ): Promise<ControlRequest | undefined> {
     return this.requests.find(
-      (request) => request.id > afterId && (request.threadId === threadId || (request.kind === "cancel" && ancestors.includes(request.threadId))),
+      (request) =>
+        request.id > afterId &&
+        (request.threadId === threadId || (request.kind === "cancel" && ancestors.includes(request.threadId))),
     );
   }
 
   async latestRequestId(threadIds: readonly string[]): Promise<number> {
-    return Math.max(0, ...this.requests.filter((request) => threadIds.includes(request.threadId)).map((request) => request.id));
+    return Math.max(
+      0,
+      ...this.requests.filter((request) => threadIds.includes(request.threadId)).map((request) => request.id),
+    );
   }
 }
 
@@ -181,7 +203,9 @@ export interface OpenedControls {
 }
 
 /** Controls in `schema` of the database at `databaseUrl` (default: DATABASE_URL and ORCHESTRA_DB_SCHEMA), tables created when missing. */
-export async function openEnterpriseControls(options: { databaseUrl?: string; schema?: string } = {}): Promise<OpenedControls> {
+export async function openEnterpriseControls(
+  options: { databaseUrl?: string; schema?: string } = {},
+): Promise<OpenedControls> {
   const databaseUrl = options.databaseUrl ?? envValue("DATABASE_URL");
   if (databaseUrl === undefined) return { controls: new MemoryEnterpriseControls(), close: async () => undefined };
   // allowExitOnIdle: a process that has finished its run exits without closing this pool first.

@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { newPool } from "../pool.js";
 import { envValue } from "../../db/env.js";
 import { inTransaction } from "../transaction.js";
@@ -46,9 +46,16 @@ const fromRow = (row: VersionRow): DefinitionVersion => ({
 });
 
 /** Oldest first. */
-export async function listDefinitionVersions(pool: pg.Pool, schema: string, name: string): Promise<DefinitionVersion[]> {
+export async function listDefinitionVersions(
+  pool: pg.Pool,
+  schema: string,
+  name: string,
+): Promise<DefinitionVersion[]> {
   await migrateDefinitionVersions(pool, schema);
-  const { rows } = await pool.query<VersionRow>(`SELECT * FROM "${schema}".workflow_definition_versions WHERE name = $1 ORDER BY version`, [name]);
+  const { rows } = await pool.query<VersionRow>(
+    `SELECT * FROM "${schema}".workflow_definition_versions WHERE name = $1 ORDER BY version`,
+    [name],
+  );
   return rows.map(fromRow);
 }
 
@@ -93,9 +100,12 @@ let versionsPool: { url: string; pool: pg.Pool } | undefined;
 export async function newestStoredDefinition(name: string): Promise<AdvancedWorkflow | undefined> {
   const url = envValue("DATABASE_URL");
   if (url === undefined) return undefined;
-  if (versionsPool?.url !== url) versionsPool = { url, pool: newPool({ connectionString: url, max: 2, allowExitOnIdle: true }) };
+  if (versionsPool?.url !== url)
+    versionsPool = { url, pool: newPool({ connectionString: url, max: 2, allowExitOnIdle: true }) };
   const schema = envValue("ORCHESTRA_DB_SCHEMA") ?? "public";
-  const { rows: exists } = await versionsPool.pool.query<{ found: string | null }>(`SELECT to_regclass($1) AS found`, [`"${schema}".workflow_definition_versions`]);
+  const { rows: exists } = await versionsPool.pool.query<{ found: string | null }>(`SELECT to_regclass($1) AS found`, [
+    `"${schema}".workflow_definition_versions`,
+  ]);
   if (!exists[0]?.found) return undefined;
   const { rows } = await versionsPool.pool.query<{ definition: AdvancedWorkflow }>(
     `SELECT definition FROM "${schema}".workflow_definition_versions WHERE name = $1 ORDER BY version DESC LIMIT 1`,

@@ -13,7 +13,10 @@ const LAST_AFFECTED_VERSION = [2, 0, 0] as const;
 /** The installed langgraph-api's version, or undefined where it is not installed (the CLI's production install). */
 function installedApiVersion(): number[] | undefined {
   try {
-    const manifest = readFileSync(new URL("../../node_modules/@langchain/langgraph-api/package.json", import.meta.url), "utf8");
+    const manifest = readFileSync(
+      new URL("../../node_modules/@langchain/langgraph-api/package.json", import.meta.url),
+      "utf8",
+    );
     const version: unknown = JSON.parse(manifest).version;
     return typeof version === "string" ? version.split(/[.-]/).slice(0, 3).map(Number) : undefined;
   } catch {

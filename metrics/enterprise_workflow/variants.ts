@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
-import { appendDefinitionVersions, listDefinitionVersions, type DefinitionVersion } from "../../checkpoints/enterprise_workflow/definition_versions.js";
-import { applyRecommendations, diffDefinitions, shapeOfDefinition } from "../../nodes/enterprise_workflow/optimizer/apply.js";
+import {
+  appendDefinitionVersions,
+  listDefinitionVersions,
+  type DefinitionVersion,
+} from "../../checkpoints/enterprise_workflow/definition_versions.js";
+import {
+  applyRecommendations,
+  diffDefinitions,
+  shapeOfDefinition,
+} from "../../nodes/enterprise_workflow/optimizer/apply.js";
 import { isApplicable, optimize, type DefinitionChange, type RunObservation } from "../optimizer_analysis.js";
 import { allSteps, type AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
 import { listNamedDefinitions, loadNamedDefinition } from "../../state/enterprise_workflow/loader.js";
@@ -16,7 +24,11 @@ import { shellCommand } from "../../scripts/shell_command.js";
  */
 
 const TIMEOUT_ERROR = /timed? ?out|timeout|deadline/i;
-const fingerprint = (value: unknown) => createHash("sha256").update(JSON.stringify(value ?? null)).digest("hex").slice(0, 16);
+const fingerprint = (value: unknown) =>
+  createHash("sha256")
+    .update(JSON.stringify(value ?? null))
+    .digest("hex")
+    .slice(0, 16);
 
 /** An engine thread: its steps' own records, which know attempts, errors and start and end times. */
 function engineSample(values: Record<string, unknown>): RunSample | undefined {
@@ -72,7 +84,10 @@ function engineSample(values: Record<string, unknown>): RunSample | undefined {
 }
 
 /** The newest stored version, else the definition file as version 1 (not stored until a change is applied). */
-export async function currentDefinition(db: MetricsDatabase, name: string): Promise<{ definition: AdvancedWorkflow; version: number; stored: boolean }> {
+export async function currentDefinition(
+  db: MetricsDatabase,
+  name: string,
+): Promise<{ definition: AdvancedWorkflow; version: number; stored: boolean }> {
   const versions = await listDefinitionVersions(db.pool, db.schema, name);
   const latest = versions[versions.length - 1];
   if (latest) return { definition: latest.definition, version: latest.version, stored: true };
@@ -91,15 +106,27 @@ export const enterpriseVariants: WorkflowVariants = {
     const result: OptimizeResult = { ...report, version: current.version };
     if (!apply) return result;
     const applicable = report.recommendations.filter(isApplicable);
-    if (!applicable.length) throw new InputError(`nothing to apply to ${name}: no applicable recommendation from ${report.runs} measured runs; run it more, then optimize again`);
+    if (!applicable.length)
+      throw new InputError(
+        `nothing to apply to ${name}: no applicable recommendation from ${report.runs} measured runs; run it more, then optimize again`,
+      );
     const next = applyRecommendations(current.definition, applicable);
     const appended: { definition: AdvancedWorkflow; note: string }[] = [
-      ...(current.stored ? [] : [{ definition: current.definition, note: "the definition file, before the first change" }]),
+      ...(current.stored
+        ? []
+        : [{ definition: current.definition, note: "the definition file, before the first change" }]),
       { definition: next, note: `applied ${applicable.map((r) => r.id).join(", ")}` },
     ];
     const saved = await appendDefinitionVersions(db.pool, db.schema, name, appended);
     const written = saved[saved.length - 1]!;
-    return { ...result, applied: { version: written.version, changes: diffDefinitions(saved[saved.length - 2]?.definition ?? current.definition, written.definition), recommendations: applicable.map((r) => r.id) } };
+    return {
+      ...result,
+      applied: {
+        version: written.version,
+        changes: diffDefinitions(saved[saved.length - 2]?.definition ?? current.definition, written.definition),
+        recommendations: applicable.map((r) => r.id),
+      },
+    };
   },
 };
 
@@ -122,14 +149,24 @@ export interface DiffResult {
 export async function diffWorkflowVersions(db: MetricsDatabase, options: DiffOptions): Promise<DiffResult> {
   const versions = await listDefinitionVersions(db.pool, db.schema, options.workflow);
   if (versions.length < 2 && options.from === undefined) {
-    throw new InputError(`${options.workflow} has ${versions.length ? "one version" : "no stored versions"}: \`${shellCommand("orchestra", "optimize", options.workflow)} --apply\` writes the next`);
+    throw new InputError(
+      `${options.workflow} has ${versions.length ? "one version" : "no stored versions"}: \`${shellCommand("orchestra", "optimize", options.workflow)} --apply\` writes the next`,
+    );
   }
   const find = (version: number): DefinitionVersion => {
     const found = versions.find((v) => v.version === version);
-    if (!found) throw new InputError(`${options.workflow} has no version ${version}: its versions are ${versions.map((v) => v.version).join(", ") || "none"}`);
+    if (!found)
+      throw new InputError(
+        `${options.workflow} has no version ${version}: its versions are ${versions.map((v) => v.version).join(", ") || "none"}`,
+      );
     return found;
   };
   const to = find(options.to ?? versions[versions.length - 1]!.version);
   const from = find(options.from ?? to.version - 1);
-  return { workflow: options.workflow, from: from.version, to: to.version, changes: diffDefinitions(from.definition, to.definition) };
+  return {
+    workflow: options.workflow,
+    from: from.version,
+    to: to.version,
+    changes: diffDefinitions(from.definition, to.definition),
+  };
 }

@@ -68,7 +68,12 @@ function readBrief(prompt: Prompt, seed: number): Brief {
     /technical|market|competitive/i,
   )?.[0];
   const analysisType = labelled(text, ANALYSIS_TYPE) ?? allocationField(prompt, "analysisType");
-  const lens = (focus ?? analysisType ?? text.match(/\b(technical|market|competitive)\b/i)?.[0] ?? "general").toLowerCase();
+  const lens = (
+    focus ??
+    analysisType ??
+    text.match(/\b(technical|market|competitive)\b/i)?.[0] ??
+    "general"
+  ).toLowerCase();
   const feedback = FEEDBACK.exec(text)?.[1]?.trim();
   const asked = Number(FINDINGS_CAP.exec(text)?.[1] ?? Infinity);
   const reduced = REDUCED.test(text) || allocationField(prompt, "scope") === "reduced";
@@ -193,7 +198,9 @@ export function branchFindings(prompt: Prompt, seed: number, weak = false): Bran
   // A revision is asked about the task and the feedback's own words: findings on either are on
   // the brief. A task with no subject stays without one, whatever the feedback quotes or says.
   const taskSubject = subjectStems(source);
-  const subject = taskSubject.size ? new Set([...taskSubject, ...subjectStems(unquoted(brief.feedback ?? ""), 6)]) : taskSubject;
+  const subject = taskSubject.size
+    ? new Set([...taskSubject, ...subjectStems(unquoted(brief.feedback ?? ""), 6)])
+    : taskSubject;
   const label = LABELS[brief.lens] ?? `${brief.lens[0]!.toUpperCase()}${brief.lens.slice(1)} analysis`;
 
   const drafts: Omit<Finding, "confidence">[] = [];

@@ -35,14 +35,21 @@ function readBlock(id: string, text: string): BranchMaterial {
   const evidence: string[] = [];
   for (const value of embeddedJson(text)) {
     for (const record of objectsIn(value)) {
-      if (Array.isArray(record.evidence)) evidence.push(...record.evidence.filter((e): e is string => typeof e === "string"));
+      if (Array.isArray(record.evidence))
+        evidence.push(...record.evidence.filter((e): e is string => typeof e === "string"));
     }
   }
   for (const [, line] of text.matchAll(BULLET)) {
     const [claim = "", support] = line!.split(EVIDENCE);
     const stripped = claim.replace(/\s*\((?:confidence|conf\.?)[^)]*\)\s*$/i, "").trim();
     if (stripped) claims.push(stripped);
-    if (support) evidence.push(...support.split(/\s+\|\s+/).map((e) => e.trim()).filter(Boolean));
+    if (support)
+      evidence.push(
+        ...support
+          .split(/\s+\|\s+/)
+          .map((e) => e.trim())
+          .filter(Boolean),
+      );
   }
   const summary = labelled(text, SUMMARY);
   if (!claims.length) claims.push(...sentences(summary ?? text).slice(0, 1));
@@ -69,13 +76,16 @@ export function mergeSynthesis(prompt: Prompt): MergeSynthesis {
   const claimsText = branches.flatMap((b) => b.claims).join(". ");
   const topic = nounPhrases(claimsText, 1)[0] ?? keywords(claimsText, 1)[0];
   const backing = topic ? ids.filter((_, i) => branches[i]!.claims.join(" ").toLowerCase().includes(topic)) : [];
-  const commonThread = backing.length > 1 ? `Common thread: ${topic}, raised by ${backing.length} of ${ids.length} branches` : undefined;
+  const commonThread =
+    backing.length > 1 ? `Common thread: ${topic}, raised by ${backing.length} of ${ids.length} branches` : undefined;
 
   const primaryFindings = [
     ...(commonThread ? [{ statement: commonThread, sources: backing }] : []),
     ...branches.map((b) => ({ statement: b.claims[0]!, sources: [b.id] })),
   ];
-  const supportingEvidence = branches.flatMap((b) => b.evidence.slice(0, 2).map((evidence) => ({ evidence, source: b.id })));
+  const supportingEvidence = branches.flatMap((b) =>
+    b.evidence.slice(0, 2).map((evidence) => ({ evidence, source: b.id })),
+  );
   const lead = branches
     .slice(0, 2)
     .map((b) => b.claims[0])

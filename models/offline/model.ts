@@ -11,8 +11,23 @@ import type { ChatResult } from "@langchain/core/outputs";
 import type { Runnable } from "@langchain/core/runnables";
 import { convertToOpenAITool, isLangChainTool } from "@langchain/core/utils/function_calling";
 import { getConfig } from "@langchain/langgraph";
-import { extractiveSummary, type OfflineSkills, runSkill, SHARED_SKILLS, type JsonSchema, type Prompt } from "./skills.js";
-import { answersWeakly, answersWithMisquotes, NO_NODE, readFaultPlan, readLatency, recordCall, simulateCall } from "./runtime.js";
+import {
+  extractiveSummary,
+  type OfflineSkills,
+  runSkill,
+  SHARED_SKILLS,
+  type JsonSchema,
+  type Prompt,
+} from "./skills.js";
+import {
+  answersWeakly,
+  answersWithMisquotes,
+  NO_NODE,
+  readFaultPlan,
+  readLatency,
+  recordCall,
+  simulateCall,
+} from "./runtime.js";
 import { hash, keywords } from "./text.js";
 import { misquoted, nextToolCall, type PlannedCall } from "./tool_use.js";
 
@@ -96,7 +111,11 @@ function chooseTool(
  * A tool-using agent's turn, when the prompt is a tool loop's and the choice is left to the model:
  * the next source to read, or none to answer. Undefined for any other conversation.
  */
-function agentTurn(options: OfflineChatModelCallOptions, messages: BaseMessage[], skills: OfflineSkills): { call?: PlannedCall } | undefined {
+function agentTurn(
+  options: OfflineChatModelCallOptions,
+  messages: BaseMessage[],
+  skills: OfflineSkills,
+): { call?: PlannedCall } | undefined {
   const choice = options.tool_choice;
   if (!options.tools?.length || (choice !== undefined && choice !== "auto")) return undefined;
   // Asked for one of the app's own structured outputs: that is an answer, not a turn of the loop.
@@ -106,7 +125,10 @@ function agentTurn(options: OfflineChatModelCallOptions, messages: BaseMessage[]
     text: textOf(m),
     toolCalls: AIMessage.isInstance(m) ? (m.tool_calls ?? []).map((c) => ({ name: c.name, args: c.args })) : [],
   }));
-  return nextToolCall(turns, options.tools.map((t) => t.function));
+  return nextToolCall(
+    turns,
+    options.tools.map((t) => t.function),
+  );
 }
 
 /**
@@ -125,7 +147,10 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
   /** The answers to structured outputs, by tool name: the shared ones unless the model factory's set-up passes every workflow's. */
   private readonly skills: () => Promise<OfflineSkills>;
 
-  constructor({ skills = async () => SHARED_SKILLS, ...fields }: BaseChatModelParams & { skills?: () => Promise<OfflineSkills> } = {}) {
+  constructor({
+    skills = async () => SHARED_SKILLS,
+    ...fields
+  }: BaseChatModelParams & { skills?: () => Promise<OfflineSkills> } = {}) {
     super(fields);
     this.skills = skills;
     // Malformed knobs are the user's mistake: report them now, not mid-run.
@@ -168,7 +193,8 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
     const seed = hash(`${toolName ?? ""}\n${prompt.text}`);
     const weak = answersWeakly(nodeName, call, process.env);
     const answer =
-      loopTurn?.call?.args ?? (tool ? runSkill(skills, tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined);
+      loopTurn?.call?.args ??
+      (tool ? runSkill(skills, tool.function.name, prompt, seed, tool.function.parameters ?? {}, weak) : undefined);
     const args = answer && answersWithMisquotes(nodeName, call, process.env) ? misquoted(answer) : answer;
     const content = args ? "" : `[offline] ${extractiveSummary(prompt, seed, weak)}`;
     const inputTokens = Math.ceil(prompt.text.length / 4);
@@ -188,7 +214,11 @@ export class OfflineChatModel extends BaseChatModel<OfflineChatModelCallOptions,
           }
         : {}),
       response_metadata: { model_provider: "offline", model_name: OFFLINE_MODEL_NAME, offline: true },
-      usage_metadata: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+      usage_metadata: {
+        input_tokens: inputTokens,
+        output_tokens: outputTokens,
+        total_tokens: inputTokens + outputTokens,
+      },
     });
     return { generations: [{ text: content, message }] };
   }

@@ -63,7 +63,8 @@ function readResult(prompt: Prompt): Reading {
 const count = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length;
 const DISAGREEMENT = /\b(contradict\w*|conflict\w*|inconsisten\w*|disagree\w*|however|on the other hand)\b/gi;
 /** Words that commit to a course of action. Generic sequencing ("start", "first") is no advice. */
-const ACTION = /\b(should|must|recommend\w*|prioriti[sz]\w*|next step|decide|invest|adopt|avoid|pilot|prototyp\w*|mitigat\w*|schedul\w*)\b/i;
+const ACTION =
+  /\b(should|must|recommend\w*|prioriti[sz]\w*|next step|decide|invest|adopt|avoid|pilot|prototyp\w*|mitigat\w*|schedul\w*)\b/i;
 const NEGATION = /\b(not|never|no|cannot|can't|isn't|aren't|won't|doesn't|don't)\b/i;
 
 /** Pairs of statements about the same thing in their own words, one of them negated. */
@@ -114,7 +115,9 @@ export function qualityJudgement(prompt: Prompt): QualityJudgement {
   const offTopic = reading.statements.filter((s) => !onTopic(s));
   const onTopicShare = 1 - offTopic.length / findings;
   if (offTopic.length) {
-    issues.push(`${offTopic.length} of ${findings} primary findings are off the task's subject, e.g. ${quote(offTopic[0]!, 80)}`);
+    issues.push(
+      `${offTopic.length} of ${findings} primary findings are off the task's subject, e.g. ${quote(offTopic[0]!, 80)}`,
+    );
   }
 
   const findingsText = [...reading.statements, ...reading.prose].join(" ");
@@ -129,7 +132,9 @@ export function qualityJudgement(prompt: Prompt): QualityJudgement {
     const vague = tasks.filter((_, i) => !subjects[i]!.size);
     const missed = tasks.filter((_, i) => subjects[i]!.size && !addressed[i]);
     if (vague.length) {
-      issues.push(`The task names no subject a finding could address: ${vague.map((t) => quote(t.description, 60)).join("; ")}`);
+      issues.push(
+        `The task names no subject a finding could address: ${vague.map((t) => quote(t.description, 60)).join("; ")}`,
+      );
     }
     if (missed.length) {
       issues.push(`No primary finding addresses: ${missed.map((t) => quote(t.description, 60)).join("; ")}`);

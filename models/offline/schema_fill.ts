@@ -52,7 +52,10 @@ function typeOf(schema: JsonSchema): string {
 function fillString(schema: JsonSchema, key: string, ctx: Context): string {
   const k = ctx.choice++;
   const day = Date.UTC(2025, 0, 1) + Math.floor(unit(ctx.seed, k) * 365) * 86_400_000;
-  const slug = (ctx.phrases[k % ctx.phrases.length] ?? "item").toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 30);
+  const slug = (ctx.phrases[k % ctx.phrases.length] ?? "item")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .slice(0, 30);
   let text: string;
   if (schema.format === "date-time") text = new Date(day).toISOString();
   else if (schema.format === "date") text = new Date(day).toISOString().slice(0, 10);
@@ -132,5 +135,7 @@ export function fillSchema(prompt: Prompt, seed: number, schema: JsonSchema): Re
     choice: 0,
   };
   const value = fill(schema, "", ctx, 0);
-  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : { value };
 }

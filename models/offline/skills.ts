@@ -68,7 +68,14 @@ export function offlineSkillTable(workflowSkills: readonly OfflineSkills[]): Off
 }
 
 /** The tool's arguments: its skill's answer, or the schema filled from the prompt. */
-export function runSkill(skills: OfflineSkills, name: string, prompt: Prompt, seed: number, schema: JsonSchema, weak: boolean): object {
+export function runSkill(
+  skills: OfflineSkills,
+  name: string,
+  prompt: Prompt,
+  seed: number,
+  schema: JsonSchema,
+  weak: boolean,
+): object {
   const skill = skills[name] ?? offTopicWhenWeak(fillSchema);
   return skill(prompt, seed, schema, weak);
 }

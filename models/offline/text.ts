@@ -138,7 +138,8 @@ export function keywords(text: string, max = 8): string[] {
  * row on a QWERTY keyboard, either way, that no English word contains. The top row's "wer",
  * "ert" and "rty" are left out: "power", "expert" and "party" have them.
  */
-const KEYBOARD_RUN = /asd|sdf|dfg|fgh|ghj|hjk|jkl|dsa|fds|gfd|hgf|jhg|kjh|lkj|zxc|xcv|cvb|vbn|bnm|cxz|vcx|bvc|nbv|mnb|qwe|ewq|tyu|yui|uio|uyt|iuy|oiu/;
+const KEYBOARD_RUN =
+  /asd|sdf|dfg|fgh|ghj|hjk|jkl|dsa|fds|gfd|hgf|jhg|kjh|lkj|zxc|xcv|cvb|vbn|bnm|cxz|vcx|bvc|nbv|mnb|qwe|ewq|tyu|yui|uio|uyt|iuy|oiu/;
 
 /** Whether a token could be a word: it has a vowel, no letter three times running, no keyboard run. */
 export function looksLikeWord(word: string): boolean {
@@ -349,7 +350,10 @@ export interface PromptTask {
 
 const LIST_ITEM = /^[ \t]*(?:\d+[.)]|[-*•])[ \t]+(\S.*)$/;
 
-const TASK_LIST_HEADING = new RegExp(`^[ \\t]*#*[ \\t]*(?:${anyOf(PROMPT_HEADINGS.taskQueue, "tasks")})[ \\t]*:?[ \\t]*$`, "i");
+const TASK_LIST_HEADING = new RegExp(
+  `^[ \\t]*#*[ \\t]*(?:${anyOf(PROMPT_HEADINGS.taskQueue, "tasks")})[ \\t]*:?[ \\t]*$`,
+  "i",
+);
 
 /** The items of the list under a `Task queue:` / `Tasks:` heading, else every numbered line. */
 function listedTasks(material: string): string[] {
@@ -388,7 +392,9 @@ export function statedTasks(prompt: Prompt): PromptTask[] {
   }
   if (tasks.length) return tasks;
 
-  const labelledTasks = [...prompt.material.matchAll(/^[ \t]*(?:[-*•][ \t]*)?task[ \t]*#?\d*[ \t]*[:)][ \t]*(\S.*)$/gim)];
+  const labelledTasks = [
+    ...prompt.material.matchAll(/^[ \t]*(?:[-*•][ \t]*)?task[ \t]*#?\d*[ \t]*[:)][ \t]*(\S.*)$/gim),
+  ];
   const lines = labelledTasks.length ? labelledTasks.map((m) => m[1]!) : listedTasks(prompt.material);
   return lines.map((line) => ({ description: line.trim() }));
 }
@@ -407,7 +413,10 @@ export function tasksOf(prompt: Prompt): PromptTask[] {
 const ID = String.raw`(?:b\d+-[a-z]+(?:-[a-z0-9]+)*|[\w.:-]+\/agent-\d+)`;
 const BRANCH_ID = new RegExp(String.raw`\b${ID}\b`, "gi");
 /** An id that opens a block: a heading, a list item, `Branch <id>` or a `branchId` field. */
-const BRANCH_ANCHOR = new RegExp(String.raw`(?:^[ \t]*(?:#+[ \t]*|[-*•][ \t]*|branch[ \t]+)?|"branchId"\s*:\s*")(${ID})\b`, "gim");
+const BRANCH_ANCHOR = new RegExp(
+  String.raw`(?:^[ \t]*(?:#+[ \t]*|[-*•][ \t]*|branch[ \t]+)?|"branchId"\s*:\s*")(${ID})\b`,
+  "gim",
+);
 
 interface BranchBlock {
   id: string;

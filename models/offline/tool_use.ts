@@ -1,7 +1,24 @@
-import { CitedFindingsSchema, SourceResultSchema, type CitedFinding, type CitedFindings, type SourcePassage } from "../../state/shared/citations.js";
+import {
+  CitedFindingsSchema,
+  SourceResultSchema,
+  type CitedFinding,
+  type CitedFindings,
+  type SourcePassage,
+} from "../../state/shared/citations.js";
 import { PROMPT_LABELS } from "../../state/shared/prompt_labels.js";
 import type { JsonSchema } from "./schema_fill.js";
-import { clip, embeddedJson, keywords, labelled, labelPattern, round2, sentences, sharedStems, subjectStems, type Prompt } from "./text.js";
+import {
+  clip,
+  embeddedJson,
+  keywords,
+  labelled,
+  labelPattern,
+  round2,
+  sentences,
+  sharedStems,
+  subjectStems,
+  type Prompt,
+} from "./text.js";
 
 /**
  * The offline model as a tool-using agent. It reads sources the way a careful researcher would:
@@ -68,8 +85,14 @@ const keyOf = (call: PlannedCall) => `${call.name}\n${JSON.stringify(call.args)}
  * no tool loop (its prompt states no `Tool budget:`). One call a turn, so each result is read
  * before the next is asked for and each is saved on its own.
  */
-export function nextToolCall(messages: readonly TurnMessage[], tools: readonly OfferedTool[]): { call?: PlannedCall } | undefined {
-  const system = messages.filter((m) => m.type === "system").map((m) => m.text).join("\n");
+export function nextToolCall(
+  messages: readonly TurnMessage[],
+  tools: readonly OfferedTool[],
+): { call?: PlannedCall } | undefined {
+  const system = messages
+    .filter((m) => m.type === "system")
+    .map((m) => m.text)
+    .join("\n");
   const budget = labelled(system, BUDGET_LABEL);
   if (budget === undefined) return undefined;
   const made = messages.flatMap((m) => m.toolCalls);
@@ -92,12 +115,15 @@ function passagesIn(prompt: Prompt): SourcePassage[] {
   return embeddedJson(prompt.material).flatMap((value) => {
     const parsed = SourceResultSchema.safeParse(value);
     if (!parsed.success || parsed.data.status !== "ok") return [];
-    return parsed.data.passages.filter((p) => !seen.has(`${p.sourceId}\n${p.location}`) && seen.add(`${p.sourceId}\n${p.location}`));
+    return parsed.data.passages.filter(
+      (p) => !seen.has(`${p.sourceId}\n${p.location}`) && seen.add(`${p.sourceId}\n${p.location}`),
+    );
   });
 }
 
 /** The share of the subject a text covers. */
-const coverage = (text: string, subject: ReadonlySet<string>) => (subject.size ? sharedStems(text, subject) / subject.size : 0);
+const coverage = (text: string, subject: ReadonlySet<string>) =>
+  subject.size ? sharedStems(text, subject) / subject.size : 0;
 
 /**
  * A passage answers the brief when it covers at least half of the subject and is not far behind
@@ -114,7 +140,10 @@ const OF_BEST = 0.75;
 export function citedFindings(prompt: Prompt): CitedFindings {
   const objective = briefObjective(prompt.material);
   const subject = new Set([...subjectStems(objective), ...queriesOf(objective).flatMap((q) => [...subjectStems(q)])]);
-  const scored = passagesIn(prompt).map((passage) => ({ passage, score: coverage(`${passage.title} ${passage.text}`, subject) }));
+  const scored = passagesIn(prompt).map((passage) => ({
+    passage,
+    score: coverage(`${passage.title} ${passage.text}`, subject),
+  }));
   const best = Math.max(0, ...scored.map((s) => s.score));
   const bySource = new Map<string, (typeof scored)[number]>();
   for (const entry of scored) {
@@ -123,7 +152,9 @@ export function citedFindings(prompt: Prompt): CitedFindings {
     if (!held || entry.score > held.score) bySource.set(entry.passage.sourceId, entry);
   }
   const findings: CitedFinding[] = [...bySource.values()].map(({ passage, score }) => {
-    const quote = [...sentences(passage.text), passage.text.trim()].reduce((a, b) => (sharedStems(b, subject) > sharedStems(a, subject) ? b : a));
+    const quote = [...sentences(passage.text), passage.text.trim()].reduce((a, b) =>
+      sharedStems(b, subject) > sharedStems(a, subject) ? b : a,
+    );
     return {
       claim: `${passage.title} states: "${clip(quote, 200)}"`,
       evidence: [quote],
@@ -132,7 +163,12 @@ export function citedFindings(prompt: Prompt): CitedFindings {
     };
   });
   if (!findings.length) {
-    findings.push({ claim: `No source read answers "${clip(objective, 120)}"`, evidence: [], confidence: 0.2, citations: [] });
+    findings.push({
+      claim: `No source read answers "${clip(objective, 120)}"`,
+      evidence: [],
+      confidence: 0.2,
+      citations: [],
+    });
   }
   const confidence = round2(findings.reduce((sum, f) => sum + f.confidence, 0) / findings.length);
   return {
@@ -143,7 +179,11 @@ export function citedFindings(prompt: Prompt): CitedFindings {
 }
 
 /** A source no tool returned, for a misquoting answer to cite. */
-export const UNREAD_SOURCE = { sourceId: "corpus:unread/invented.md", title: "Invented", location: "unread/invented.md:1-1" };
+export const UNREAD_SOURCE = {
+  sourceId: "corpus:unread/invented.md",
+  title: "Invented",
+  location: "unread/invented.md:1-1",
+};
 
 /** The quote with its middle word changed: close enough to pass for it, not the words that were read. */
 function changedWord(quote: string): string {

@@ -12,4 +12,3 @@ import { taskAnalysis } from "./task_analysis.js";
 export const PARALLEL_WORKFLOW_SKILLS: OfflineSkills = {
   [TASK_ANALYSIS]: offTopicWhenWeak((prompt, seed) => taskAnalysis(prompt, seed)),
 };
-

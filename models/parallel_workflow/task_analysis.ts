@@ -1,5 +1,15 @@
 import type { PlannedBranch, TaskAnalysis } from "../../state/parallel_workflow/outputs.js";
-import { clamp, clip, keywords, round2, sentences, tasksOf, unit, type Prompt, type PromptTask } from "../offline/text.js";
+import {
+  clamp,
+  clip,
+  keywords,
+  round2,
+  sentences,
+  tasksOf,
+  unit,
+  type Prompt,
+  type PromptTask,
+} from "../offline/text.js";
 
 const TECHNICAL_TERMS =
   /\b(architecture|distributed|scal\w+|latency|kubernetes|migrat\w+|security|compliance|integrat\w+|machine learning|algorithm\w*|database\w*|infrastructure|concurren\w+|encrypt\w+|protocol\w*|optimi[sz]\w+|pipelines?|real-time|apis?|cloud|microservices?|models?|regulat\w+|privacy|throughput|performance|ai|llms?)\b/gi;
@@ -32,7 +42,9 @@ function complexityOf(tasks: PromptTask[]): { score: number; why: string } {
 
 function interdependencyOf(tasks: PromptTask[]): { score: number; why: string } {
   const cues = tasks.flatMap((t) => matches(t.description, SEQUENCING_CUES).map((m) => m.toLowerCase()));
-  const crossReferences = tasks.filter((t) => /\b(?:task \d+|the (?:previous|above|former) (?:task|step))\b/i.test(t.description));
+  const crossReferences = tasks.filter((t) =>
+    /\b(?:task \d+|the (?:previous|above|former) (?:task|step))\b/i.test(t.description),
+  );
   const score = round2(clamp(0.1 + 0.1 * cues.length + 0.1 * crossReferences.length, 0.05, 0.95));
   const why = cues.length
     ? `sequencing cues: ${[...new Set(cues)].slice(0, 5).join(", ")}`
@@ -83,9 +95,24 @@ function branchesFor(task: PromptTask, number: number, seed: number): PlannedBra
     ],
   });
   return [
-    { type: "research", focus: "technical", task: number, objective: `Establish what it takes technically to deliver "${subject}"` },
-    { type: "research", focus: "market", task: number, objective: `Size the demand and the buyers behind "${subject}"` },
-    { type: "research", focus: "competitive", task: number, objective: `Map the alternatives and competitors relevant to "${subject}"` },
+    {
+      type: "research",
+      focus: "technical",
+      task: number,
+      objective: `Establish what it takes technically to deliver "${subject}"`,
+    },
+    {
+      type: "research",
+      focus: "market",
+      task: number,
+      objective: `Size the demand and the buyers behind "${subject}"`,
+    },
+    {
+      type: "research",
+      focus: "competitive",
+      task: number,
+      objective: `Map the alternatives and competitors relevant to "${subject}"`,
+    },
     analysis(primary!, "high"),
     analysis(secondary!, "normal"),
   ];

@@ -1,6 +1,11 @@
 import { Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { AgentStatsStore, TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
-import type { AgentTaskInput, DynamicAgentsStateType, DynamicAgentsTimelineEvent, DynamicAgentsUpdate } from "../../state/dynamic_agents/state.js";
+import type {
+  AgentTaskInput,
+  DynamicAgentsStateType,
+  DynamicAgentsTimelineEvent,
+  DynamicAgentsUpdate,
+} from "../../state/dynamic_agents/state.js";
 import { withRegistered, type TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import {
   dynamicAgentsSettings,
@@ -64,7 +69,10 @@ export async function runRegistry(stats: AgentStatsStore, builtIn: TemplateRegis
 }
 
 export function agentGeneratorNode(stats: AgentStatsStore, builtIn: TemplateRegistry) {
-  return async function agentGenerator(state: DynamicAgentsStateType, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+  return async function agentGenerator(
+    state: DynamicAgentsStateType,
+    config: LangGraphRunnableConfig,
+  ): Promise<DynamicAgentsUpdate> {
     const registry = await runRegistry(stats, builtIn);
     const threadId = String(config.configurable?.thread_id ?? "");
     // The settings the input carried win: the CLI checkpoints its flags there, so a resume keeps them.
@@ -72,7 +80,9 @@ export function agentGeneratorNode(stats: AgentStatsStore, builtIn: TemplateRegi
     const requirements = deriveRequirements(state.taskQueue);
     const { records, allocations } = planAgents(threadId, requirements, registry, await stats.readStats(), settings);
     const created = records.filter((r) => r.status === "instantiated");
-    await stats.recordCreated(created.map((r) => ({ agentId: r.agentId, threadId, agentType: r.specification!.agentType })));
+    await stats.recordCreated(
+      created.map((r) => ({ agentId: r.agentId, threadId, agentType: r.specification!.agentType })),
+    );
     return {
       settings,
       workflowId: threadId,
@@ -113,7 +123,13 @@ export function routeToAgents(stats: AgentStatsStore, builtIn: TemplateRegistry)
     const allocations = new Map(state.resourceLedger.filter((e) => e.kind === "allocate").map((e) => [e.agentId, e]));
     const sends = Object.values(state.agents)
       .filter((record) => record.status === "instantiated")
-      .map((record) => new Send("dynamic_agent", { ...agentTaskInput(record, allocations.get(record.agentId)!, registry, state.settings!.model), ...sources }));
+      .map(
+        (record) =>
+          new Send("dynamic_agent", {
+            ...agentTaskInput(record, allocations.get(record.agentId)!, registry, state.settings!.model),
+            ...sources,
+          }),
+      );
     return sends.length ? sends : "coordination";
   };
 }

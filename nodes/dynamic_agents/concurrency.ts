@@ -11,7 +11,12 @@ const bulkheads = new Map<string, { policy: BulkheadPolicy; users: number }>();
 /** The key agents share a limit under: one run (thread) and one template. */
 export const concurrencyKey = (threadId: string, agentType: string) => `${threadId}\u0000${agentType}`;
 
-export async function withinConcurrencyLimit<T>(key: string, limit: number, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+export async function withinConcurrencyLimit<T>(
+  key: string,
+  limit: number,
+  signal: AbortSignal | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
   let entry = bulkheads.get(key);
   if (!entry) bulkheads.set(key, (entry = { policy: bulkhead(limit, Number.MAX_SAFE_INTEGER), users: 0 }));
   entry.users += 1;

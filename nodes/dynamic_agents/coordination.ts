@@ -38,7 +38,10 @@ export function coordinationInputs(
  * Their results then go to the shared steps (nodes/dynamic_agents/integration.ts).
  */
 export function coordinationNode(stats: AgentStatsStore, builtIn: TemplateRegistry) {
-  return async function coordination(state: DynamicAgentsStateType, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+  return async function coordination(
+    state: DynamicAgentsStateType,
+    config: LangGraphRunnableConfig,
+  ): Promise<DynamicAgentsUpdate> {
     const registry = await runRegistry(stats, builtIn);
     const settings = state.settings!;
     const record = Object.values(state.agents).find((r) => isCoordinator(r.requirement) && r.status === "deferred");
@@ -48,8 +51,17 @@ export function coordinationNode(stats: AgentStatsStore, builtIn: TemplateRegist
     if (record) {
       const inputs = coordinationInputs(state.agents, state.agentResults);
       const made = inputs.length
-        ? instantiate(record.agentId, record.specification!, registry, settings, poolCapacity(settings), state.resourceLedger)
-        : ({ error: { kind: "AgentCreationError", message: "no agent succeeded, so there is nothing to coordinate" } } as const);
+        ? instantiate(
+            record.agentId,
+            record.specification!,
+            registry,
+            settings,
+            poolCapacity(settings),
+            state.resourceLedger,
+          )
+        : ({
+            error: { kind: "AgentCreationError", message: "no agent succeeded, so there is nothing to coordinate" },
+          } as const);
       if ("error" in made) {
         const refused: AgentRecord = { ...record, status: "refused", error: made.error };
         agents = { ...agents, [record.agentId]: refused };
@@ -57,7 +69,11 @@ export function coordinationNode(stats: AgentStatsStore, builtIn: TemplateRegist
       } else {
         const threadId = String(config.configurable?.thread_id ?? "");
         await stats.recordCreated([{ agentId: record.agentId, threadId, agentType: record.specification!.agentType }]);
-        const { result, release } = await runAndRecord(agentTaskInput(record, made.allocation, registry, settings.model, inputs), config, stats);
+        const { result, release } = await runAndRecord(
+          agentTaskInput(record, made.allocation, registry, settings.model, inputs),
+          config,
+          stats,
+        );
         const instantiated: AgentRecord = { ...record, status: "instantiated" };
         agents = { ...agents, [record.agentId]: instantiated };
         results = { ...results, [record.agentId]: result };
@@ -74,7 +90,12 @@ export function coordinationNode(stats: AgentStatsStore, builtIn: TemplateRegist
         at: now(),
         event: "dynamic_agents_finished",
         node: "coordination",
-        agents: summary.map(({ agentId, agentType, status, error }) => ({ agentId, agentType, status, ...(error ? { error } : {}) })),
+        agents: summary.map(({ agentId, agentType, status, error }) => ({
+          agentId,
+          agentType,
+          status,
+          ...(error ? { error } : {}),
+        })),
         completed: summary.filter((s) => s.status === "completed").length,
         failed: summary.filter((s) => s.status === "failed").length,
         rejectedForResources: summary.filter((s) => s.status === "rejected_for_resources").length,

@@ -22,7 +22,12 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
  * Model calls are made as if from a node named after the agent: the offline model's fault plan
  * and call log, and traces, tell the agents apart although they all run in dynamic_agent.
  */
-function asAgent<T>(agentId: string, config: RunnableConfig, signal: AbortSignal, call: (config: RunnableConfig) => Promise<T>): Promise<T> {
+function asAgent<T>(
+  agentId: string,
+  config: RunnableConfig,
+  signal: AbortSignal,
+  call: (config: RunnableConfig) => Promise<T>,
+): Promise<T> {
   const agentConfig: RunnableConfig = { ...config, signal, metadata: { ...config.metadata, langgraph_node: agentId } };
   return AsyncLocalStorageProviderSingleton.runWithConfig(agentConfig, () => call(agentConfig));
 }
@@ -43,7 +48,10 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
   const { signal } = deadline;
   const startedAt = now();
   const started = performance.now();
-  const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS, includeRaw: true });
+  const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, {
+    name: BRANCH_FINDINGS,
+    includeRaw: true,
+  });
   const messages = [new SystemMessage(input.role), new HumanMessage(agentPrompt(input))];
 
   const { sources } = input;
@@ -62,7 +70,9 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
             abortable(researchSources(createChatModel(input.model), sources, brief, agentConfig), signal),
           ));
         } else {
-          const answer = await asAgent(input.agentId, config, signal, (agentConfig) => abortable(model.invoke(messages, agentConfig), signal));
+          const answer = await asAgent(input.agentId, config, signal, (agentConfig) =>
+            abortable(model.invoke(messages, agentConfig), signal),
+          );
           tokensUsed += (answer.raw as AIMessage).usage_metadata?.total_tokens ?? 0;
           if (!answer.parsed) throw new Error("the model's answer did not match the findings schema");
           findings = answer.parsed;
@@ -71,10 +81,16 @@ export async function runAgent(input: AgentTaskInput, config: RunnableConfig): P
       } catch (caught) {
         if (config.signal?.aborted) throw caught;
         if (deadline.expired) {
-          error = { kind: "AgentTimeoutError", message: `timed out after ${specification.timeoutSeconds} s (attempt ${attempt})` };
+          error = {
+            kind: "AgentTimeoutError",
+            message: `timed out after ${specification.timeoutSeconds} s (attempt ${attempt})`,
+          };
           break;
         }
-        error = { kind: "AgentRunError", message: `attempt ${attempt} of ${(sources ? 0 : specification.retryAttempts) + 1}: ${messageOf(caught)}` };
+        error = {
+          kind: "AgentRunError",
+          message: `attempt ${attempt} of ${(sources ? 0 : specification.retryAttempts) + 1}: ${messageOf(caught)}`,
+        };
       }
     }
   } finally {
@@ -130,8 +146,11 @@ export async function runAndRecord(
 ): Promise<{ result: AgentResult; release: LedgerEntry }> {
   const threadId = String(config.configurable?.thread_id ?? "");
   const { specification } = input;
-  const result = await withinConcurrencyLimit(concurrencyKey(threadId, specification.agentType), specification.maxConcurrentTasks, config.signal, () =>
-    runAgent(input, config),
+  const result = await withinConcurrencyLimit(
+    concurrencyKey(threadId, specification.agentType),
+    specification.maxConcurrentTasks,
+    config.signal,
+    () => runAgent(input, config),
   );
   await stats.recordOutcome({
     agentId: input.agentId,
@@ -145,7 +164,10 @@ export async function runAndRecord(
 }
 
 export function dynamicAgentNode(stats: AgentStatsStore) {
-  return async function dynamicAgent(input: AgentTaskInput, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+  return async function dynamicAgent(
+    input: AgentTaskInput,
+    config: LangGraphRunnableConfig,
+  ): Promise<DynamicAgentsUpdate> {
     const { result, release } = await runAndRecord(input, config, stats);
     return { agentResults: { [input.agentId]: result }, resourceLedger: [release] };
   };

@@ -76,11 +76,17 @@ export function routeAfterAgentsSync(state: DynamicAgentsStateType): "merge" | "
   return state.status === "rejected" ? "rejected" : "merge";
 }
 
-export async function agentsMerger(state: DynamicAgentsStateType, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+export async function agentsMerger(
+  state: DynamicAgentsStateType,
+  config: LangGraphRunnableConfig,
+): Promise<DynamicAgentsUpdate> {
   return mergeBranches(agentIds(state), outcomes(state), state.settings!, config);
 }
 
-export async function agentsQualityValidator(state: DynamicAgentsStateType, config: LangGraphRunnableConfig): Promise<DynamicAgentsUpdate> {
+export async function agentsQualityValidator(
+  state: DynamicAgentsStateType,
+  config: LangGraphRunnableConfig,
+): Promise<DynamicAgentsUpdate> {
   const integrationResult = state.integrationResult;
   if (!integrationResult) throw new Error("quality_validator: branch_merger wrote no integration result");
   const validation = await validateQuality(
@@ -95,7 +101,10 @@ export async function agentsQualityValidator(state: DynamicAgentsStateType, conf
     config,
   );
   if ("rejected" in validation) return { ...validation.rejected, status: "rejected" };
-  return { ...validation, ...(validation.qualityReport.route === "critical_failure" ? { status: "failed" as const } : {}) };
+  return {
+    ...validation,
+    ...(validation.qualityReport.route === "critical_failure" ? { status: "failed" as const } : {}),
+  };
 }
 
 export function routeAgentsQuality(state: DynamicAgentsStateType): QualityRoute | "rejected" {
@@ -117,7 +126,13 @@ export async function agentsFinalReport(state: DynamicAgentsStateType): Promise<
       records.map((record) => {
         const result = state.agentResults[record.agentId];
         const error = result?.error ?? record.error;
-        return [record.agentId, { node: record.specification?.agentType ?? "no template", ...(error ? { error: `${error.kind}: ${error.message}` } : {}) }];
+        return [
+          record.agentId,
+          {
+            node: record.specification?.agentType ?? "no template",
+            ...(error ? { error: `${error.kind}: ${error.message}` } : {}),
+          },
+        ];
       }),
     ),
     branches: records.length,

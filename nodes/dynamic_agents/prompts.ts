@@ -16,12 +16,17 @@ export function agentPrompt(input: AgentTaskInput): string {
     labelLine(PROMPT_LABELS.objective, input.taskDescription),
     `Capabilities: ${specification.capabilities.join(", ")}`,
     "Parameters:",
-    ...Object.entries(specification.specializationParameters).map(([key, value]) => `- ${key}: ${JSON.stringify(value)}`),
+    ...Object.entries(specification.specializationParameters).map(
+      ([key, value]) => `- ${key}: ${JSON.stringify(value)}`,
+    ),
   ];
   if (input.inputs.length) {
     lines.push("", "Outputs of the agents to combine:");
     for (const other of input.inputs) {
-      lines.push(`- ${other.agentId} (${other.agentType}): ${other.summary}`, ...other.claims.map((claim) => `  - ${claim}`));
+      lines.push(
+        `- ${other.agentId} (${other.agentType}): ${other.summary}`,
+        ...other.claims.map((claim) => `  - ${claim}`),
+      );
     }
   }
   const limit = Number(specification.specializationParameters.iteration_limit ?? 3) + 1;

@@ -81,9 +81,14 @@ export function allocate(
   const held = heldInTotal(ledger);
   const short = KEYS.filter((key) => held[key] + needs[key] > capacity[key]);
   if (short.length) {
-    const detail = short.map((key) => `${key} ${capacity[key] - held[key]} free of ${capacity[key]}, needs ${needs[key]}`);
+    const detail = short.map(
+      (key) => `${key} ${capacity[key] - held[key]} free of ${capacity[key]}, needs ${needs[key]}`,
+    );
     return {
-      error: { kind: "ResourceUnavailableError", message: `insufficient resources for agent type ${agentType}: ${detail.join("; ")}` },
+      error: {
+        kind: "ResourceUnavailableError",
+        message: `insufficient resources for agent type ${agentType}: ${detail.join("; ")}`,
+      },
     };
   }
   return { entry: { agentId, kind: "allocate", resources: needs } };

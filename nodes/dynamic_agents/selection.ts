@@ -17,7 +17,9 @@ export function resourceEfficiency(template: AgentTemplate, tokensNeeded: number
 
 /** The templates covering every required capability: the intersection over all of them, empty if any is uncovered. */
 export function candidateTemplates(required: readonly AgentCapability[], registry: TemplateRegistry): AgentTemplate[] {
-  return Object.values(registry).filter((template) => required.every((capability) => template.capabilities.includes(capability)));
+  return Object.values(registry).filter((template) =>
+    required.every((capability) => template.capabilities.includes(capability)),
+  );
 }
 
 /**
@@ -38,7 +40,9 @@ export function scoreCandidates(
       return {
         agentType: template.agentType,
         score:
-          WEIGHTS.capabilityMatch * capabilityMatch + WEIGHTS.successRate * rate + WEIGHTS.resourceEfficiency * efficiency,
+          WEIGHTS.capabilityMatch * capabilityMatch +
+          WEIGHTS.successRate * rate +
+          WEIGHTS.resourceEfficiency * efficiency,
         capabilityMatch,
         successRate: rate,
         resourceEfficiency: efficiency,

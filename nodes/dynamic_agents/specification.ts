@@ -14,7 +14,7 @@ import {
 } from "../../state/dynamic_agents/types.js";
 import { allocate, estimateTokens, reservationFor } from "./resources.js";
 import { noSuitableAgent, scoreCandidates } from "./selection.js";
-import { type TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
+import type { TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 
 /** The specification for a requirement from the best-scoring template, or the record of why there is none. */
 export function specify(
@@ -25,7 +25,14 @@ export function specify(
 ): AgentRecord {
   const candidates = scoreCandidates(requirement.capabilitiesNeeded, registry, stats, estimateTokens(requirement));
   const best = candidates[0];
-  if (!best) return { agentId, requirement, candidates, status: "refused", error: noSuitableAgent(requirement.capabilitiesNeeded) };
+  if (!best)
+    return {
+      agentId,
+      requirement,
+      candidates,
+      status: "refused",
+      error: noSuitableAgent(requirement.capabilitiesNeeded),
+    };
   const template = registry[best.agentType]!;
   const specification = AgentSpecificationSchema.parse({
     agentType: template.agentType,
@@ -60,7 +67,12 @@ export function instantiate(
   ledger: readonly LedgerEntry[],
 ): Instantiation {
   if (!registry[specification.agentType]) {
-    return { error: { kind: "UnknownAgentTypeError", message: `no template registered for agent type: ${specification.agentType}` } };
+    return {
+      error: {
+        kind: "UnknownAgentTypeError",
+        message: `no template registered for agent type: ${specification.agentType}`,
+      },
+    };
   }
   const allocated = allocate(capacity, ledger, agentId, specification.agentType, specification.resourceRequirements);
   if ("error" in allocated) return allocated;

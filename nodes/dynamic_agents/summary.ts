@@ -4,7 +4,7 @@ import type { TemplateRegistry } from "../../state/dynamic_agents/templates.js";
 import type { AgentCapability, AgentRecord, AgentResult } from "../../state/dynamic_agents/types.js";
 import { round } from "../shared/findings.js";
 import { successRate } from "./selection.js";
-import { type TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
+import type { TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
 
 export type AgentStatus = "completed" | "failed" | "rejected_for_resources" | "pending";
 
@@ -62,7 +62,10 @@ export interface TemplateSummary {
 const nullableRound = (x: number | null | undefined) => (x === null || x === undefined ? null : round(x));
 
 /** The templates with what history says of them, for `orchestra agents`. */
-export function summariseTemplates(registry: TemplateRegistry, stats: Readonly<Record<string, TemplateStats>>): TemplateSummary[] {
+export function summariseTemplates(
+  registry: TemplateRegistry,
+  stats: Readonly<Record<string, TemplateStats>>,
+): TemplateSummary[] {
   return Object.values(registry)
     .map((template) => ({
       agentType: template.agentType,

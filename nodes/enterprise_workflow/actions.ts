@@ -20,14 +20,21 @@ export function modelSpecOf(config: RunnableConfig): string {
  * Model calls are made as if from a node named after the step: the offline model's fault plan and
  * call log, and traces, then tell the steps apart although they all run in the same worker nodes.
  */
-function asStep<T>(stepId: string, config: RunnableConfig, signal: AbortSignal, call: (config: RunnableConfig) => Promise<T>): Promise<T> {
+function asStep<T>(
+  stepId: string,
+  config: RunnableConfig,
+  signal: AbortSignal,
+  call: (config: RunnableConfig) => Promise<T>,
+): Promise<T> {
   const stepConfig: RunnableConfig = { ...config, signal, metadata: { ...config.metadata, langgraph_node: stepId } };
   return AsyncLocalStorageProviderSingleton.runWithConfig(stepConfig, () => call(stepConfig));
 }
 
 function textOf(message: BaseMessage): string {
   if (typeof message.content === "string") return message.content;
-  return message.content.map((block) => (typeof block === "object" && block.type === "text" ? String(block.text) : "")).join("");
+  return message.content
+    .map((block) => (typeof block === "object" && block.type === "text" ? String(block.text) : ""))
+    .join("");
 }
 
 export interface ActionCall {
@@ -43,9 +50,13 @@ export async function runLlmAction(action: LlmAction, call: ActionCall): Promise
   const model = createChatModel(modelSpecOf(call.config));
   if (action.outputSchema) {
     const structured = model.withStructuredOutput(action.outputSchema, { name: "step_output" });
-    return asStep(call.stepId, call.config, call.signal, (config) => structured.invoke([new HumanMessage(prompt)], config));
+    return asStep(call.stepId, call.config, call.signal, (config) =>
+      structured.invoke([new HumanMessage(prompt)], config),
+    );
   }
-  const reply = await asStep(call.stepId, call.config, call.signal, (config) => model.invoke([new HumanMessage(prompt)], config));
+  const reply = await asStep(call.stepId, call.config, call.signal, (config) =>
+    model.invoke([new HumanMessage(prompt)], config),
+  );
   return textOf(reply);
 }
 
@@ -57,7 +68,11 @@ export function runSetAction(set: Record<string, string>, scope: Record<string, 
 export const SUBTASKS_TOOL = "split_subtasks";
 export const MAX_SUBTASKS = 20;
 const SubtasksSchema = z.object({
-  subtasks: z.array(z.string().min(1)).min(1).max(MAX_SUBTASKS).describe("One self-contained piece of the work per entry"),
+  subtasks: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(MAX_SUBTASKS)
+    .describe("One self-contained piece of the work per entry"),
 });
 
 /** An orchestrator step's split: the model breaks its input into subtasks, one worker each. */
@@ -90,7 +105,10 @@ function reactTools(names: readonly (typeof REACT_TOOLS)[number][], scope: Recor
 /** `{react: {prompt, tools, maxSteps}}`: LangGraph's prebuilt ReAct agent, its loop bounded by maxSteps model turns. */
 export async function runReactAction(action: ReactAction["react"], call: ActionCall): Promise<unknown> {
   const prompt = renderTemplate(action.prompt, call.scope);
-  const agent = createReactAgent({ llm: createChatModel(modelSpecOf(call.config)), tools: reactTools(action.tools, call.scope) });
+  const agent = createReactAgent({
+    llm: createChatModel(modelSpecOf(call.config)),
+    tools: reactTools(action.tools, call.scope),
+  });
   const result = await asStep(call.stepId, call.config, call.signal, (config) =>
     agent.invoke({ messages: [new HumanMessage(prompt)] }, { ...config, recursionLimit: action.maxSteps * 2 + 1 }),
   );

@@ -18,9 +18,13 @@ export const ApprovalDecisionSchema = z
     comment: z.string().optional(),
   })
   .strict()
-  .refine((answer) => answer.decision !== "approve_with_changes" || (answer.changes && Object.keys(answer.changes).length > 0), {
-    message: "approve_with_changes needs changes",
-  });
+  .refine(
+    (answer) =>
+      answer.decision !== "approve_with_changes" || (answer.changes && Object.keys(answer.changes).length > 0),
+    {
+      message: "approve_with_changes needs changes",
+    },
+  );
 export type ApprovalDecision = z.infer<typeof ApprovalDecisionSchema>;
 
 /** The resume value that answers an approval question (CLI, API and terminal prompt alike). */
@@ -32,7 +36,12 @@ export const approvalCommand = (decision: ApprovalDecision) => new Command({ res
  * module's user its permissions, which then count as its roles.
  */
 const AuthUserSchema = z
-  .object({ identity: z.string().min(1), permissions: z.array(z.string()).default([]), issuer: z.string().optional(), roles: z.array(z.string()).optional() })
+  .object({
+    identity: z.string().min(1),
+    permissions: z.array(z.string()).default([]),
+    issuer: z.string().optional(),
+    roles: z.array(z.string()).optional(),
+  })
   .loose();
 
 /** Who the server verified is answering, or undefined when the answer is declared (the CLI, or a server without auth). */
@@ -48,19 +57,29 @@ export function verifiedApprover(config: LangGraphRunnableConfig | undefined): A
  * token grants (the role named, else the first the step accepts); a role named but not granted is
  * kept, to be refused by name.
  */
-export function answerAsVerified(answer: unknown, approver: AuditIdentity, approvers: readonly string[]): { answer: unknown; refusal?: string } {
+export function answerAsVerified(
+  answer: unknown,
+  approver: AuditIdentity,
+  approvers: readonly string[],
+): { answer: unknown; refusal?: string } {
   if (typeof answer !== "object" || answer === null) return { answer };
   const named = "role" in answer && typeof answer.role === "string" ? answer.role : undefined;
   const role = named ?? approvers.find((wanted) => approver.roles.includes(wanted));
   const asVerified = { ...answer, reviewer: approver.subject, ...(role ? { role } : {}) };
   if (named !== undefined && !approver.roles.includes(named)) {
-    return { answer: asVerified, refusal: `${approver.subject} names role ${named}, which the token does not grant (granted: ${approver.roles.join(", ") || "none"})` };
+    return {
+      answer: asVerified,
+      refusal: `${approver.subject} names role ${named}, which the token does not grant (granted: ${approver.roles.join(", ") || "none"})`,
+    };
   }
   return { answer: asVerified };
 }
 
 /** Why the answer may not decide this step, or undefined when it may: the user must be allowed, and hold one of the step's roles. */
-export function approverRefusal(request: Pick<ApprovalRequest, "approvers" | "allowedUsers">, answer: ApprovalDecision): string | undefined {
+export function approverRefusal(
+  request: Pick<ApprovalRequest, "approvers" | "allowedUsers">,
+  answer: ApprovalDecision,
+): string | undefined {
   if (request.allowedUsers.length && !request.allowedUsers.includes(answer.reviewer)) {
     return `${answer.reviewer} is not an allowed user of this workflow (allowed: ${request.allowedUsers.join(", ")})`;
   }
@@ -75,27 +94,57 @@ export function approverRefusal(request: Pick<ApprovalRequest, "approvers" | "al
  * to PENDING, so the orchestrator asks again; approve completes it (with changes merged into the
  * context); reject fails it. Either way the wait moves the workflow's deadline by as long.
  */
-export function approvalOutcome(task: ApprovalTask, given: unknown, now: number, approver?: AuditIdentity): EnterpriseUpdate {
+export function approvalOutcome(
+  task: ApprovalTask,
+  given: unknown,
+  now: number,
+  approver?: AuditIdentity,
+): EnterpriseUpdate {
   const at = new Date(now).toISOString();
   const waitedMs = Math.max(0, now - Date.parse(task.askedAt));
-  const common: EnterpriseUpdate = { status: "RUNNING", deadline: new Date(Date.parse(task.deadline) + waitedMs).toISOString() };
-  const { answer, refusal: ungranted } = approver ? answerAsVerified(given, approver, task.request.approvers) : { answer: given };
+  const common: EnterpriseUpdate = {
+    status: "RUNNING",
+    deadline: new Date(Date.parse(task.deadline) + waitedMs).toISOString(),
+  };
+  const { answer, refusal: ungranted } = approver
+    ? answerAsVerified(given, approver, task.request.approvers)
+    : { answer: given };
   const parsed = ApprovalDecisionSchema.safeParse(answer);
-  const refusal = parsed.success ? (ungranted ?? approverRefusal(task.request, parsed.data)) : `answer not understood: ${parsed.error.issues[0]!.message}`;
+  const refusal = parsed.success
+    ? (ungranted ?? approverRefusal(task.request, parsed.data))
+    : `answer not understood: ${parsed.error.issues[0]!.message}`;
   const identity: AuditIdentity | undefined =
-    approver ?? (parsed.success ? { source: "declared", subject: parsed.data.reviewer, roles: parsed.data.role ? [parsed.data.role] : [] } : undefined);
+    approver ??
+    (parsed.success
+      ? { source: "declared", subject: parsed.data.reviewer, roles: parsed.data.role ? [parsed.data.role] : [] }
+      : undefined);
   const who = identity ? { identity } : {};
   if (!parsed.success || refusal !== undefined) {
     return {
       ...common,
       steps: { [task.key]: { status: "PENDING", refusals: task.refusals + 1, reason: refusal } },
-      auditTrail: [{ at, event: "approval_refused", stepId: task.key, actor: parsed.success ? parsed.data.reviewer : "unknown", detail: refusal, ...who }],
+      auditTrail: [
+        {
+          at,
+          event: "approval_refused",
+          stepId: task.key,
+          actor: parsed.success ? parsed.data.reviewer : "unknown",
+          detail: refusal,
+          ...who,
+        },
+      ],
     };
   }
   const { decision, reviewer, role, changes, comment } = parsed.data;
   const actor = role ? `${reviewer} (${role})` : reviewer;
   const record = { finishedAt: at, durationMs: now - Date.parse(task.askedAt), refusals: task.refusals };
-  const output = { decision, reviewer, ...(role ? { role } : {}), ...(comment ? { comment } : {}), ...(changes ? { changes } : {}) };
+  const output = {
+    decision,
+    reviewer,
+    ...(role ? { role } : {}),
+    ...(comment ? { comment } : {}),
+    ...(changes ? { changes } : {}),
+  };
   if (decision === "reject") {
     const error = `rejected by ${actor}${comment ? `: ${comment}` : ""}`;
     return {
@@ -104,7 +153,9 @@ export function approvalOutcome(task: ApprovalTask, given: unknown, now: number,
       intermediateResults: { [task.key]: output },
       failedSteps: [task.key],
       errors: [{ stepId: task.key, message: error, at }],
-      auditTrail: [{ at, event: "approval_rejected", stepId: task.key, actor, ...(comment ? { detail: comment } : {}), ...who }],
+      auditTrail: [
+        { at, event: "approval_rejected", stepId: task.key, actor, ...(comment ? { detail: comment } : {}), ...who },
+      ],
     };
   }
   return {
@@ -155,6 +206,12 @@ export function pauseGate(state: EnterpriseState): EnterpriseUpdate {
   const answer = ResumeSchema.safeParse(interrupt(notice));
   return {
     status: state.rollback ? "ROLLBACK" : "RUNNING",
-    auditTrail: [{ at: new Date().toISOString(), event: "workflow_resumed", actor: answer.success ? answer.data.actor : "unknown" }],
+    auditTrail: [
+      {
+        at: new Date().toISOString(),
+        event: "workflow_resumed",
+        actor: answer.success ? answer.data.actor : "unknown",
+      },
+    ],
   };
 }

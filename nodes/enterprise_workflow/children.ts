@@ -2,7 +2,12 @@ import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import type { LangGraphRunnableConfig, StateSnapshot } from "@langchain/langgraph";
 import { Command, GraphInterrupt, interrupt, isGraphInterrupt } from "@langchain/langgraph";
 import type { EnterpriseUpdate, StepRecord } from "../../state/enterprise_workflow/state.js";
-import type { ChildGraph, RunRequestConfig, ServableGraph, WorkflowSummary } from "../../state/shared/workflow_definition.js";
+import type {
+  ChildGraph,
+  RunRequestConfig,
+  ServableGraph,
+  WorkflowSummary,
+} from "../../state/shared/workflow_definition.js";
 import type { RecoveryItem } from "./recovery.js";
 import type { ChildQuestion, SubworkflowTask } from "./tasks.js";
 import { ChildCancelledError, executeWithPolicy, outcomeUpdate } from "./workers.js";
@@ -40,21 +45,29 @@ export interface ChildResult {
  * A detached child's thread: named after its parent's thread and step, so a resumed parent finds
  * the same child and the child's id names its parent (the parent's step record names the child).
  */
-export const childThreadId = (parentThread: string, key: string) => `${parentThread}.child.${key.replace(/[^A-Za-z0-9_.-]/g, "-")}`;
+export const childThreadId = (parentThread: string, key: string) =>
+  `${parentThread}.child.${key.replace(/[^A-Za-z0-9_.-]/g, "-")}`;
 
 /** The threads a detached child's thread descends from, its parent's first: read back from childThreadId's names. */
 export function ancestorThreads(threadId: string): string[] {
   const ancestors: string[] = [];
-  for (let at = threadId.lastIndexOf(".child."); at > 0; at = threadId.lastIndexOf(".child.", at - 1)) ancestors.push(threadId.slice(0, at));
+  for (let at = threadId.lastIndexOf(".child."); at > 0; at = threadId.lastIndexOf(".child.", at - 1))
+    ancestors.push(threadId.slice(0, at));
   return ancestors;
 }
 
 /** A child's values as the parent keeps them; throws when the child did not complete, so the step's retry policy applies. */
-export function childResult(runner: Pick<ChildRunner, "workflow" | "summarise" | "compensations">, task: Pick<SubworkflowTask, "mode">, values: Record<string, unknown>, thread?: string): ChildResult {
+export function childResult(
+  runner: Pick<ChildRunner, "workflow" | "summarise" | "compensations">,
+  task: Pick<SubworkflowTask, "mode">,
+  values: Record<string, unknown>,
+  thread?: string,
+): ChildResult {
   const summary = runner.summarise(values);
   if (summary.status.toLowerCase() !== "completed") {
     const errors = Array.isArray(values.errors) ? (values.errors as { message?: unknown }[]) : [];
-    const reason = summary.failureReason ?? errors.map((error) => String(error.message ?? "")).at(-1) ?? "no reason given";
+    const reason =
+      summary.failureReason ?? errors.map((error) => String(error.message ?? "")).at(-1) ?? "no reason given";
     const message = `${runner.workflow} child ended ${summary.status}: ${reason}`;
     throw summary.status.toUpperCase() === "CANCELLED" ? new ChildCancelledError(message) : new Error(message);
   }
@@ -70,7 +83,11 @@ export function childResult(runner: Pick<ChildRunner, "workflow" | "summarise" |
   };
 }
 
-const askedBy = (task: SubworkflowTask, request: unknown, detail: Pick<ChildQuestion, "thread" | "interruptId"> = {}): ChildQuestion => ({
+const askedBy = (
+  task: SubworkflowTask,
+  request: unknown,
+  detail: Pick<ChildQuestion, "thread" | "interruptId"> = {},
+): ChildQuestion => ({
   kind: "child",
   stepId: task.key,
   workflow: task.workflow,
@@ -84,13 +101,21 @@ const askedBy = (task: SubworkflowTask, request: unknown, detail: Pick<ChildQues
  * travels up as the parent's, named after the step; a resume of the parent reaches the child,
  * which goes on from its own checkpoint.
  */
-async function runInline(runner: ChildRunner, task: SubworkflowTask, config: LangGraphRunnableConfig, signal: AbortSignal): Promise<ChildResult> {
+async function runInline(
+  runner: ChildRunner,
+  task: SubworkflowTask,
+  config: LangGraphRunnableConfig,
+  signal: AbortSignal,
+): Promise<ChildResult> {
   runner.checkRequest(task.input, {});
   try {
     const values = await runner.subgraph.invoke(task.input, { ...config, signal });
     return childResult(runner, task, values as Record<string, unknown>);
   } catch (error) {
-    if (isGraphInterrupt(error)) throw new GraphInterrupt(error.interrupts.map((pending) => ({ ...pending, value: askedBy(task, pending.value) })));
+    if (isGraphInterrupt(error))
+      throw new GraphInterrupt(
+        error.interrupts.map((pending) => ({ ...pending, value: askedBy(task, pending.value) })),
+      );
     throw error;
   }
 }
@@ -104,17 +129,25 @@ type DetachedOutcome = { done: ChildResult } | { asks: ChildQuestion };
  * Outside the calling node's context: LangGraph reads the ambient config of the running node, and
  * a graph invoked within it would run as that node's subgraph rather than on its own thread.
  */
-const outsideParent = <T>(work: () => Promise<T>): Promise<T> => AsyncLocalStorageProviderSingleton.getInstance().run(undefined, work);
+const outsideParent = <T>(work: () => Promise<T>): Promise<T> =>
+  AsyncLocalStorageProviderSingleton.getInstance().run(undefined, work);
 
 /**
  * Detached: the child runs on its own thread. Started once; resumed where it stopped after a
  * crash of the parent; given the parent's answer only while it still waits at the question the
  * answer was for, so a replayed dispatch never answers a later question.
  */
-async function runDetached(runner: ChildRunner, task: SubworkflowTask, config: LangGraphRunnableConfig, signal: AbortSignal, attempt: number): Promise<DetachedOutcome> {
+async function runDetached(
+  runner: ChildRunner,
+  task: SubworkflowTask,
+  config: LangGraphRunnableConfig,
+  signal: AbortSignal,
+  attempt: number,
+): Promise<DetachedOutcome> {
   const graph = runner.threadGraph();
   const parentThread = config.configurable?.thread_id;
-  if (!graph || typeof parentThread !== "string") throw new Error("a detached child needs the parent on a checkpointer; run the step inline");
+  if (!graph || typeof parentThread !== "string")
+    throw new Error("a detached child needs the parent on a checkpointer; run the step inline");
   const thread = childThreadId(parentThread, task.key);
   const model = config.configurable?.model;
   const childConfig = {
@@ -155,13 +188,39 @@ export function createChildNode(runner: ChildRunner) {
       const answer: unknown = interrupt(outcome.asks);
       const at = new Date().toISOString();
       return {
-        steps: { [task.key]: { status: "PENDING", ...(outcome.asks.thread ? { thread: outcome.asks.thread } : {}), answer: { interruptId: outcome.asks.interruptId ?? "", value: answer } } },
-        auditTrail: [{ at, event: "child_answered", stepId: task.key, detail: `${task.workflow} child on ${outcome.asks.thread ?? "its own thread"}` }],
+        steps: {
+          [task.key]: {
+            status: "PENDING",
+            ...(outcome.asks.thread ? { thread: outcome.asks.thread } : {}),
+            answer: { interruptId: outcome.asks.interruptId ?? "", value: answer },
+          },
+        },
+        auditTrail: [
+          {
+            at,
+            event: "child_answered",
+            stepId: task.key,
+            detail: `${task.workflow} child on ${outcome.asks.thread ?? "its own thread"}`,
+          },
+        ],
       };
     }
     const done = outcome && "done" in outcome ? outcome.done : undefined;
-    const update = outcomeUpdate({ ...task, role: "step" }, done ? { ...execution, value: done } : execution, Date.now());
-    const thread = done?.thread ?? (task.mode === "detached" && typeof config.configurable?.thread_id === "string" ? childThreadId(config.configurable.thread_id, task.key) : undefined);
-    return thread ? { ...update, steps: { [task.key]: { ...(update.steps as Record<string, Partial<StepRecord>>)[task.key], thread } } } : update;
+    const update = outcomeUpdate(
+      { ...task, role: "step" },
+      done ? { ...execution, value: done } : execution,
+      Date.now(),
+    );
+    const thread =
+      done?.thread ??
+      (task.mode === "detached" && typeof config.configurable?.thread_id === "string"
+        ? childThreadId(config.configurable.thread_id, task.key)
+        : undefined);
+    return thread
+      ? {
+          ...update,
+          steps: { [task.key]: { ...(update.steps as Record<string, Partial<StepRecord>>)[task.key], thread } },
+        }
+      : update;
   };
 }

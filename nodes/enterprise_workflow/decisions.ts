@@ -1,4 +1,8 @@
-import { effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import {
+  effectiveRetryPolicy,
+  type AdvancedWorkflow,
+  type WorkflowStep,
+} from "../../state/enterprise_workflow/definition.js";
 import type { StepRecord, StepStatus } from "../../state/enterprise_workflow/state.js";
 
 /** The small pure decisions the orchestrator is made of. */
@@ -7,7 +11,12 @@ import type { StepRecord, StepStatus } from "../../state/enterprise_workflow/sta
  * A dependency lets its dependents run once it completed, was skipped, or failed under
  * continueOnFailure; a failed one that handed over (onFailure goto) once the step standing in completed.
  */
-export function dependencySettled(workflow: AdvancedWorkflow, dependency: WorkflowStep, record: StepRecord | undefined, records: Record<string, StepRecord> = {}): boolean {
+export function dependencySettled(
+  workflow: AdvancedWorkflow,
+  dependency: WorkflowStep,
+  record: StepRecord | undefined,
+  records: Record<string, StepRecord> = {},
+): boolean {
   if (record?.status === "COMPLETED" || record?.status === "SKIPPED") return true;
   if (record?.status === "FAILED" && record.fallback) return records[record.fallback]?.status === "COMPLETED";
   return record?.status === "FAILED" && effectiveRetryPolicy(workflow, dependency).continueOnFailure;
@@ -15,7 +24,11 @@ export function dependencySettled(workflow: AdvancedWorkflow, dependency: Workfl
 
 /** Steps that run only when a failed step hands over to them (onFailure goto). */
 export const standInSteps = (workflow: AdvancedWorkflow) =>
-  new Set(workflow.steps.flatMap((step) => (step.onFailure?.then === "goto" && step.onFailure.step ? [step.onFailure.step] : [])));
+  new Set(
+    workflow.steps.flatMap((step) =>
+      step.onFailure?.then === "goto" && step.onFailure.step ? [step.onFailure.step] : [],
+    ),
+  );
 
 /** Top-level steps that have not started and whose dependencies are all settled, in definition order; a stand-in once handed over to. */
 export function readySteps(workflow: AdvancedWorkflow, records: Record<string, StepRecord>): WorkflowStep[] {
@@ -72,17 +85,24 @@ export function stepTimeBudget(timeoutSeconds: number, deadline: string, now: nu
 }
 
 /** How many children of a parallel step may start now: its maxConcurrent (else the workflow's limit), within what is left of the turn's budget. */
-export function childrenToStart(pending: number, maxConcurrent: number | undefined, maxParallelSteps: number, budgetLeft: number): number {
+export function childrenToStart(
+  pending: number,
+  maxConcurrent: number | undefined,
+  maxParallelSteps: number,
+  budgetLeft: number,
+): number {
   return Math.max(0, Math.min(pending, maxConcurrent ?? maxParallelSteps, budgetLeft));
 }
 
 /** `{{path.to.value}}` placeholders replaced from the scope; throws naming the first one missing. */
 export function renderTemplate(template: string, scope: Record<string, unknown>): string {
   return template.replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_, path: string) => {
-    const value = path.split(".").reduce<unknown>(
-      (node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
-      scope,
-    );
+    const value = path
+      .split(".")
+      .reduce<unknown>(
+        (node, key) => (node !== null && typeof node === "object" ? (node as Record<string, unknown>)[key] : undefined),
+        scope,
+      );
     if (value === undefined) throw new Error(`placeholder {{${path}}} has no value in the workflow context`);
     return typeof value === "string" ? value : JSON.stringify(value);
   });

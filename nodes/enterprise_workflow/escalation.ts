@@ -8,7 +8,12 @@ function onStepFailed(draft: TurnDraft, step: WorkflowStep): boolean {
   const record = draft.records[step.stepId]!;
   const retries = record.failureRetries ?? 0;
   if (retries < (onFailure.retry ?? 0)) {
-    draft.audit.push({ at: draft.at, event: "step_retried", stepId: step.stepId, detail: `onFailure retry ${retries + 1} of ${onFailure.retry}` });
+    draft.audit.push({
+      at: draft.at,
+      event: "step_retried",
+      stepId: step.stepId,
+      detail: `onFailure retry ${retries + 1} of ${onFailure.retry}`,
+    });
     if (step.stepType !== "map") {
       setRecord(draft, step.stepId, { status: "PENDING", failureRetries: retries + 1 });
       return true;
@@ -25,7 +30,12 @@ function onStepFailed(draft: TurnDraft, step: WorkflowStep): boolean {
   const target = onFailure.step!;
   setRecord(draft, step.stepId, { fallback: target });
   setRecord(draft, target, { status: "PENDING", standsInFor: step.stepId });
-  draft.audit.push({ at: draft.at, event: "step_handed_over", stepId: step.stepId, detail: `'${target}' stands in for it: ${record.error ?? "failed"}` });
+  draft.audit.push({
+    at: draft.at,
+    event: "step_handed_over",
+    stepId: step.stepId,
+    detail: `'${target}' stands in for it: ${record.error ?? "failed"}`,
+  });
   return true;
 }
 
@@ -44,7 +54,12 @@ export function applyOnFailure(draft: TurnDraft): boolean {
     }
     const target = step.onFailure.step;
     const standIn = target === undefined ? undefined : draft.records[target];
-    if ((record.status === "COMPLETED" || record.status === "SKIPPED") && target && (standIn?.status ?? "PENDING") === "PENDING" && !standIn?.standsInFor) {
+    if (
+      (record.status === "COMPLETED" || record.status === "SKIPPED") &&
+      target &&
+      (standIn?.status ?? "PENDING") === "PENDING" &&
+      !standIn?.standsInFor
+    ) {
       settle(draft, target, "SKIPPED", { reason: `'${step.stepId}' did not fail` });
       changed = true;
     }

@@ -7,10 +7,17 @@ import type { EventWaitTask } from "./tasks.js";
 import { outcomeUpdate } from "./workers.js";
 
 /** The wait a step starts now: its correlation key computed from the workflow's variables (throws one line when it cannot be). */
-export function eventWaitTask(step: WorkflowStep, definition: string, scope: Record<string, unknown>, now: number, workflowDeadline: string): EventWaitTask {
+export function eventWaitTask(
+  step: WorkflowStep,
+  definition: string,
+  scope: Record<string, unknown>,
+  now: number,
+  workflowDeadline: string,
+): EventWaitTask {
   const wait = step.waitEvent!;
   const key = evaluateExpression(wait.correlationKey, scope);
-  if (typeof key !== "string" && typeof key !== "number") throw new Error(`waitEvent.correlationKey gave ${JSON.stringify(key)}, not a string or number`);
+  if (typeof key !== "string" && typeof key !== "number")
+    throw new Error(`waitEvent.correlationKey gave ${JSON.stringify(key)}, not a string or number`);
   return {
     kind: "wait_event",
     key: step.stepId,
@@ -39,23 +46,54 @@ export function eventWaitTask(step: WorkflowStep, definition: string, scope: Rec
 export function eventWaitOutcome(task: EventWaitTask, given: unknown, now: number): EnterpriseUpdate {
   const at = new Date(now).toISOString();
   const waitedMs = Math.max(0, now - Date.parse(task.waitingSince));
-  const common: EnterpriseUpdate = { deadline: new Date(Date.parse(task.deadline) + waitedMs).toISOString(), status: "RUNNING" };
+  const common: EnterpriseUpdate = {
+    deadline: new Date(Date.parse(task.deadline) + waitedMs).toISOString(),
+    status: "RUNNING",
+  };
   const parsed = EventWaitAnswerSchema.safeParse(given);
-  const execution = (value: unknown) => ({ ok: true as const, value, attempts: 1, retryDelaysMs: [], durationMs: waitedMs });
-  const failure = (error: string) => ({ ok: false as const, error, attempts: 1, retryDelaysMs: [], durationMs: waitedMs });
+  const execution = (value: unknown) => ({
+    ok: true as const,
+    value,
+    attempts: 1,
+    retryDelaysMs: [],
+    durationMs: waitedMs,
+  });
+  const failure = (error: string) => ({
+    ok: false as const,
+    error,
+    attempts: 1,
+    retryDelaysMs: [],
+    durationMs: waitedMs,
+  });
   const step = { ...task, role: "step" as const };
-  if (!parsed.success) return { ...common, ...outcomeUpdate(step, failure(`the wait was resumed with ${JSON.stringify(given)}, not an event or a timeout`), now) };
+  if (!parsed.success)
+    return {
+      ...common,
+      ...outcomeUpdate(
+        step,
+        failure(`the wait was resumed with ${JSON.stringify(given)}, not an event or a timeout`),
+        now,
+      ),
+    };
   const answer = parsed.data;
   if (answer.kind === "event") {
     const update = outcomeUpdate(step, execution(answer.payload), now);
-    const received = { at, event: "event_received", stepId: task.key, detail: `trigger ${answer.trigger}, event ${answer.eventId}, key ${task.request.correlationKey}` };
+    const received = {
+      at,
+      event: "event_received",
+      stepId: task.key,
+      detail: `trigger ${answer.trigger}, event ${answer.eventId}, key ${task.request.correlationKey}`,
+    };
     return { ...common, ...update, auditTrail: [received, ...(update.auditTrail as [])] };
   }
   const { onTimeout, correlationKey } = task.request;
-  if (onTimeout === "continue") return { ...common, ...outcomeUpdate(step, execution({ timedOut: true, correlationKey }), now) };
+  if (onTimeout === "continue")
+    return { ...common, ...outcomeUpdate(step, execution({ timedOut: true, correlationKey }), now) };
   const reason = `no event for correlation key ${correlationKey} by ${task.request.deadline}`;
   const failed = { ...common, ...outcomeUpdate(step, failure(reason), now) };
-  return onTimeout === "compensate" ? { ...failed, rollback: { target: "FAILED", reason: `step '${task.key}': ${reason}; compensating` } } : failed;
+  return onTimeout === "compensate"
+    ? { ...failed, rollback: { target: "FAILED", reason: `step '${task.key}': ${reason}; compensating` } }
+    : failed;
 }
 
 /** The event worker: sleeps in interrupt() until the server resumes the thread with the matching event or the timeout. */

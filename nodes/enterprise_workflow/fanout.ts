@@ -8,7 +8,11 @@ import { baseScope, budget, dispatch, scopeFor, setRecord, settle, subworkflowTa
 /** A map step's children: one per item of its list, each a subworkflow run of the step's child. */
 
 /** Whether `failed` of `total` children is within the map's tolerances; with none given, no failure is. */
-export function failureTolerated(failed: number, total: number, spec: Pick<MapSpec, "toleratedFailureCount" | "toleratedFailurePercentage">): boolean {
+export function failureTolerated(
+  failed: number,
+  total: number,
+  spec: Pick<MapSpec, "toleratedFailureCount" | "toleratedFailurePercentage">,
+): boolean {
   const { toleratedFailureCount: count, toleratedFailurePercentage: percentage } = spec;
   if (count === undefined && percentage === undefined) return failed === 0;
   if (count !== undefined && failed > count) return false;
@@ -27,7 +31,9 @@ export function mapDecision(statuses: readonly StepStatus[], spec: MapSpec): Map
 const toleranceText = (spec: MapSpec) =>
   [
     spec.toleratedFailureCount !== undefined ? `toleratedFailureCount ${spec.toleratedFailureCount}` : "",
-    spec.toleratedFailurePercentage !== undefined ? `toleratedFailurePercentage ${spec.toleratedFailurePercentage}` : "",
+    spec.toleratedFailurePercentage !== undefined
+      ? `toleratedFailurePercentage ${spec.toleratedFailurePercentage}`
+      : "",
   ]
     .filter(Boolean)
     .join(", ") || "no failure tolerated";
@@ -36,7 +42,12 @@ const toleranceText = (spec: MapSpec) =>
 function mapOutput(draft: TurnDraft, children: readonly string[]) {
   const results = children.map((key, index) => {
     const record = draft.records[key]!;
-    const outcome = record.status === "COMPLETED" ? { output: draft.state.intermediateResults[key] ?? null } : record.error ? { error: record.error } : {};
+    const outcome =
+      record.status === "COMPLETED"
+        ? { output: draft.state.intermediateResults[key] ?? null }
+        : record.error
+          ? { error: record.error }
+          : {};
     return { index, item: record.item ?? null, status: record.status, ...outcome };
   });
   const succeeded = results.filter((result) => result.status === "COMPLETED").length;
@@ -44,15 +55,30 @@ function mapOutput(draft: TurnDraft, children: readonly string[]) {
   return { total: children.length, succeeded, failed, results };
 }
 
-function settleMap(draft: TurnDraft, step: WorkflowStep, children: readonly string[], decision: Exclude<MapDecision, "continue">): void {
+function settleMap(
+  draft: TurnDraft,
+  step: WorkflowStep,
+  children: readonly string[],
+  decision: Exclude<MapDecision, "continue">,
+): void {
   const output = mapOutput(draft, children);
   const summary = `${output.succeeded} of ${output.total} children succeeded, ${output.failed} failed`;
   if (decision === "failed") {
-    for (const key of children) if (draft.records[key]?.status === "PENDING") settle(draft, key, "SKIPPED", { reason: `map step '${step.stepId}' failed first` });
-    return settle(draft, step.stepId, "FAILED", { error: `${summary}: over the tolerance (${toleranceText(step.map!)})` }, output);
+    for (const key of children)
+      if (draft.records[key]?.status === "PENDING")
+        settle(draft, key, "SKIPPED", { reason: `map step '${step.stepId}' failed first` });
+    return settle(
+      draft,
+      step.stepId,
+      "FAILED",
+      { error: `${summary}: over the tolerance (${toleranceText(step.map!)})` },
+      output,
+    );
   }
   const scope = { ...draft.state.context, ...draft.context, output };
-  const mapped = Object.fromEntries(Object.entries(step.outputMapping).map(([name, text]) => [name, evaluateExpression(text, scope)]));
+  const mapped = Object.fromEntries(
+    Object.entries(step.outputMapping).map(([name, text]) => [name, evaluateExpression(text, scope)]),
+  );
   Object.assign(draft.context, mapped);
   settle(draft, step.stepId, "COMPLETED", { reason: summary }, output);
 }
@@ -61,11 +87,17 @@ function settleMap(draft: TurnDraft, step: WorkflowStep, children: readonly stri
 export function advanceMap(draft: TurnDraft, step: WorkflowStep): void {
   const spec = step.map!;
   const children = draft.records[step.stepId]!.children ?? [];
-  const decision = mapDecision(children.map((key) => draft.records[key]?.status ?? "PENDING"), spec);
+  const decision = mapDecision(
+    children.map((key) => draft.records[key]?.status ?? "PENDING"),
+    spec,
+  );
   if (decision !== "continue") return settleMap(draft, step, children, decision);
   const pending = children.filter((key) => draft.records[key]?.status === "PENDING");
   let settledAtStart = false;
-  for (const key of pending.slice(0, childrenToStart(pending.length, step.maxConcurrent, draft.workflow.maxParallelSteps, budget(draft)))) {
+  for (const key of pending.slice(
+    0,
+    childrenToStart(pending.length, step.maxConcurrent, draft.workflow.maxParallelSteps, budget(draft)),
+  )) {
     const index = children.indexOf(key);
     try {
       const scope = scopeFor(draft, step, step, { [spec.itemName]: draft.records[key]!.item, index });
@@ -84,7 +116,8 @@ export function advanceMap(draft: TurnDraft, step: WorkflowStep): void {
 export function startMap(draft: TurnDraft, step: WorkflowStep): void {
   const spec = step.map!;
   const items: unknown = evaluateExpression(spec.items, baseScope(draft, step));
-  if (!Array.isArray(items)) throw new Error(`map.items '${spec.items}' gave ${items === null ? "null" : typeof items}, not a list`);
+  if (!Array.isArray(items))
+    throw new Error(`map.items '${spec.items}' gave ${items === null ? "null" : typeof items}, not a list`);
   const children = items.map((_, i) => `${step.stepId}#${i + 1}`);
   setRecord(draft, step.stepId, { status: "RUNNING", startedAt: draft.at, items, children });
   draft.startedNow.push(step.stepId);

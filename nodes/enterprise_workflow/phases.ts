@@ -22,15 +22,28 @@ import {
 
 /** A rollback step: the compensations of every step completed so far, one at a time, then it completes. */
 export function advanceRollbackStep(draft: TurnDraft, step: WorkflowStep): void {
-  const next = pendingCompensations(draft.workflow, completedInOrder(draft), draft.state.recovery, [step.stepId], { ...draft.state.intermediateResults, ...draft.results })[0];
+  const next = pendingCompensations(draft.workflow, completedInOrder(draft), draft.state.recovery, [step.stepId], {
+    ...draft.state.intermediateResults,
+    ...draft.results,
+  })[0];
   if (next) {
     if (budget(draft) > 0) dispatch(draft, recoveryTask(draft, next, "compensation"));
     return;
   }
   const ran = Object.entries(draft.state.recovery).filter(([, record]) => record.kind === "compensation");
-  settle(draft, step.stepId, "COMPLETED", { reason: `${ran.length} compensations run` }, {
-    compensations: ran.map(([key, record]) => ({ key, status: record.status, ...(record.error ? { error: record.error } : {}) })),
-  });
+  settle(
+    draft,
+    step.stepId,
+    "COMPLETED",
+    { reason: `${ran.length} compensations run` },
+    {
+      compensations: ran.map(([key, record]) => ({
+        key,
+        status: record.status,
+        ...(record.error ? { error: record.error } : {}),
+      })),
+    },
+  );
 }
 
 /** A parallel or orchestrator step whose children all settled: it completes when enough succeeded. */
@@ -46,7 +59,9 @@ function settleParent(draft: TurnDraft, step: WorkflowStep, children: readonly s
     results: children.map((key) => ({
       stepId: key,
       status: records[key]!.status,
-      ...(records[key]!.status === "COMPLETED" ? { output: draft.state.intermediateResults[key] ?? null } : { error: records[key]!.error }),
+      ...(records[key]!.status === "COMPLETED"
+        ? { output: draft.state.intermediateResults[key] ?? null }
+        : { error: records[key]!.error }),
     })),
   };
   const summary = `${outcome.succeeded} of ${outcome.total} children succeeded`;
@@ -77,11 +92,23 @@ export function advanceChildren(draft: TurnDraft, step: WorkflowStep): void {
 /** A loop: the next iteration while its condition holds and its cap allows, else it completes. */
 export function advanceLoop(draft: TurnDraft, step: WorkflowStep): void {
   const iterations = draft.records[step.stepId]!.iterations ?? 0;
-  const holds = step.loopCondition === undefined || evaluateCondition(step.loopCondition, scopeFor(draft, step, step, { iteration: iterations }));
+  const holds =
+    step.loopCondition === undefined ||
+    evaluateCondition(step.loopCondition, scopeFor(draft, step, step, { iteration: iterations }));
   const decision = loopDecision(iterations, step.loopMaxIterations, holds);
   if (decision === "next_iteration") {
     if (budget(draft) <= 0) return;
-    dispatch(draft, actionTask(draft, step, step.stepId, "iteration", scopeFor(draft, step, step, { iteration: iterations + 1 }), iterations + 1));
+    dispatch(
+      draft,
+      actionTask(
+        draft,
+        step,
+        step.stepId,
+        "iteration",
+        scopeFor(draft, step, step, { iteration: iterations + 1 }),
+        iterations + 1,
+      ),
+    );
     return;
   }
   const stoppedByCap = decision === "iteration_cap";
@@ -89,7 +116,11 @@ export function advanceLoop(draft: TurnDraft, step: WorkflowStep): void {
     draft,
     step.stepId,
     "COMPLETED",
-    { stoppedByCap, iterations, reason: stoppedByCap ? `stopped at loopMaxIterations (${step.loopMaxIterations})` : "loop condition is false" },
+    {
+      stoppedByCap,
+      iterations,
+      reason: stoppedByCap ? `stopped at loopMaxIterations (${step.loopMaxIterations})` : "loop condition is false",
+    },
     { iterations, stoppedByCap, lastOutput: draft.state.intermediateResults[step.stepId] ?? null },
   );
 }
@@ -104,7 +135,8 @@ export function advanceOrchestrator(draft: TurnDraft, step: WorkflowStep): void 
     record.subtasks.forEach((subtask, i) => setRecord(draft, children[i]!, { status: "PENDING", subtask }));
   }
   if (draft.records[step.stepId]!.children !== undefined) advanceChildren(draft, step);
-  else if (budget(draft) > 0) dispatch(draft, actionTask(draft, step, step.stepId, "split", scopeFor(draft, step, step)));
+  else if (budget(draft) > 0)
+    dispatch(draft, actionTask(draft, step, step.stepId, "split", scopeFor(draft, step, step)));
 }
 
 /** Phase 1: the steps already running take their next move from the workers' outcomes. */
@@ -128,9 +160,11 @@ const markStarted = (draft: TurnDraft, step: WorkflowStep, startedAt = draft.at)
 
 /** The step's conditions, or an approval's requiredFor, are false: the reason it is skipped. */
 function skipReason(draft: TurnDraft, step: WorkflowStep): string | undefined {
-  const holds = (conditions: string[]) => !conditions.length || conditions.some((condition) => evaluateCondition(condition, scopeFor(draft, step, step)));
+  const holds = (conditions: string[]) =>
+    !conditions.length || conditions.some((condition) => evaluateCondition(condition, scopeFor(draft, step, step)));
   if (!holds(step.conditions)) return `conditions false: ${step.conditions.join("; ")}`;
-  if (step.stepType === "human_approval" && !holds(step.requiredFor)) return `approval not required: requiredFor false: ${step.requiredFor.join("; ")}`;
+  if (step.stepType === "human_approval" && !holds(step.requiredFor))
+    return `approval not required: requiredFor false: ${step.requiredFor.join("; ")}`;
   return undefined;
 }
 
@@ -140,7 +174,10 @@ function startByType(draft: TurnDraft, step: WorkflowStep): void {
   if (skip) return settle(draft, step.stepId, "SKIPPED", { reason: skip });
   switch (step.stepType) {
     case "human_approval":
-      setRecord(draft, step.stepId, { status: "WAITING", startedAt: draft.records[step.stepId]?.startedAt ?? draft.at });
+      setRecord(draft, step.stepId, {
+        status: "WAITING",
+        startedAt: draft.records[step.stepId]?.startedAt ?? draft.at,
+      });
       return askApproval(draft, step);
     case "rollback":
       markStarted(draft, step);
@@ -154,7 +191,10 @@ function startByType(draft: TurnDraft, step: WorkflowStep): void {
       return startMap(draft, step);
     case "wait_event":
       setRecord(draft, step.stepId, { status: "WAITING", startedAt: draft.at });
-      return dispatch(draft, eventWaitTask(step, draft.workflow.name, scopeFor(draft, step, step), draft.now, draft.state.deadline));
+      return dispatch(
+        draft,
+        eventWaitTask(step, draft.workflow.name, scopeFor(draft, step, step), draft.now, draft.state.deadline),
+      );
     case "subworkflow":
       if (budget(draft) <= 0) return;
       markStarted(draft, step, draft.records[step.stepId]?.startedAt ?? draft.at);
@@ -179,7 +219,9 @@ export function startStep(draft: TurnDraft, step: WorkflowStep): boolean {
 export const blockingFailure = (draft: TurnDraft) =>
   draft.workflow.steps.find((step) => {
     const record = draft.records[step.stepId];
-    return record?.status === "FAILED" && !record.fallback && !effectiveRetryPolicy(draft.workflow, step).continueOnFailure;
+    return (
+      record?.status === "FAILED" && !record.fallback && !effectiveRetryPolicy(draft.workflow, step).continueOnFailure
+    );
   });
 
 /** Phase 2: start every ready step, again while starting some settled others at once, until a failure blocks the run. */

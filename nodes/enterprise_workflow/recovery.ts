@@ -1,4 +1,9 @@
-import { allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import {
+  allSteps,
+  effectiveRetryPolicy,
+  type AdvancedWorkflow,
+  type WorkflowStep,
+} from "../../state/enterprise_workflow/definition.js";
 import type { EnterpriseState, StepRecord } from "../../state/enterprise_workflow/state.js";
 import type { WorkerTask } from "./tasks.js";
 import type { TurnDraft } from "./turn.js";
@@ -41,21 +46,44 @@ export function pendingCompensations(
     .filter((owner) => !exclude.includes(owner))
     .flatMap((owner): RecoveryItem[] => {
       const step = definitionStepOf(byId, owner);
-      const inChild = childCompensations(results[owner]).map((item) => ({ ...item, key: `${owner}/${item.key}`, owner, depth: (item.depth ?? 0) + 1 }));
-      return [...inChild, ...(step?.rollbackActions ?? []).map((action, i) => ({ key: `${owner}/rollback#${i + 1}`, owner, step: step!, action, depth: 0 }))];
+      const inChild = childCompensations(results[owner]).map((item) => ({
+        ...item,
+        key: `${owner}/${item.key}`,
+        owner,
+        depth: (item.depth ?? 0) + 1,
+      }));
+      return [
+        ...inChild,
+        ...(step?.rollbackActions ?? []).map((action, i) => ({
+          key: `${owner}/rollback#${i + 1}`,
+          owner,
+          step: step!,
+          action,
+          depth: 0,
+        })),
+      ];
     })
     .filter((item) => recovery[item.key] === undefined)
     .sort((a, b) => (b.depth ?? 0) - (a.depth ?? 0));
 }
 
 /** Error handlers of failed steps that have not run yet. */
-export function pendingErrorHandlers(workflow: AdvancedWorkflow, records: Record<string, StepRecord>, recovery: EnterpriseState["recovery"]): RecoveryItem[] {
+export function pendingErrorHandlers(
+  workflow: AdvancedWorkflow,
+  records: Record<string, StepRecord>,
+  recovery: EnterpriseState["recovery"],
+): RecoveryItem[] {
   const byId = new Map(allSteps(workflow.steps).map((step) => [step.stepId, step]));
   return Object.entries(records)
     .filter(([, record]) => record.status === "FAILED")
     .flatMap(([owner]) => {
       const step = definitionStepOf(byId, owner);
-      return (step?.errorHandlers ?? []).map((action, i) => ({ key: `${owner}/on_error#${i + 1}`, owner, step: step!, action }));
+      return (step?.errorHandlers ?? []).map((action, i) => ({
+        key: `${owner}/on_error#${i + 1}`,
+        owner,
+        step: step!,
+        action,
+      }));
     })
     .filter((item) => recovery[item.key] === undefined);
 }
@@ -68,7 +96,11 @@ export function recoveryTask(draft: TurnDraft, item: RecoveryItem, kind: "error_
     stepId: item.key,
     role: "recovery",
     action: item.action,
-    scope: { ...draft.state.context, results: { ...draft.state.intermediateResults, ...draft.results }, failed_step: item.owner },
+    scope: {
+      ...draft.state.context,
+      results: { ...draft.state.intermediateResults, ...draft.results },
+      failed_step: item.owner,
+    },
     outputMapping: {},
     retry: effectiveRetryPolicy(draft.workflow, item.step),
     timeoutSeconds: item.step.timeoutSeconds,

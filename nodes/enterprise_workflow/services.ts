@@ -38,6 +38,9 @@ export function defaultEngineServices(): EngineServices {
 }
 
 /** Services around a store the caller opened: tests, and the CLI with the embedded Postgres. */
-export function engineServices(controls: EnterpriseControlStore, overrides: Partial<Omit<EngineServices, "controls">> = {}): EngineServices {
+export function engineServices(
+  controls: EnterpriseControlStore,
+  overrides: Partial<Omit<EngineServices, "controls">> = {},
+): EngineServices {
   return { controls: async () => controls, clock: Date.now, env: process.env, ...overrides };
 }

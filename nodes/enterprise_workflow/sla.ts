@@ -51,7 +51,12 @@ export interface SlaCheck {
 const seconds = (ms: number) => `${(ms / 1000).toFixed(3).replace(/\.?0+$/, "")} s`;
 
 /** The run's and its steps' durations against their maximums; a step that did not finish is not checked. */
-export function slaChecks(workflow: AdvancedWorkflow, records: Record<string, StepRecord>, startTime: string | undefined, now: number): SlaCheck[] {
+export function slaChecks(
+  workflow: AdvancedWorkflow,
+  records: Record<string, StepRecord>,
+  startTime: string | undefined,
+  now: number,
+): SlaCheck[] {
   const check = (stepId: string | undefined, tookMs: number, maxSeconds: number): SlaCheck => ({
     key: `${workflow.name}/${stepId ?? "(workflow)"}/maxDuration`,
     ...(stepId ? { stepId } : {}),
@@ -61,9 +66,12 @@ export function slaChecks(workflow: AdvancedWorkflow, records: Record<string, St
   const { maxDurationSeconds, steps } = workflow.slaTargets;
   const checks = Object.entries(steps).flatMap(([stepId, target]) => {
     const tookMs = records[stepId]?.durationMs;
-    return target.maxDurationSeconds === undefined || tookMs === undefined ? [] : [check(stepId, tookMs, target.maxDurationSeconds)];
+    return target.maxDurationSeconds === undefined || tookMs === undefined
+      ? []
+      : [check(stepId, tookMs, target.maxDurationSeconds)];
   });
-  if (maxDurationSeconds !== undefined && startTime) checks.unshift(check(undefined, now - Date.parse(startTime), maxDurationSeconds));
+  if (maxDurationSeconds !== undefined && startTime)
+    checks.unshift(check(undefined, now - Date.parse(startTime), maxDurationSeconds));
   return checks;
 }
 
@@ -79,13 +87,19 @@ export interface Alert {
 
 /** To the log (stderr) and, when configured, to the signed webhook; a delivery failure is logged, never the run's. */
 export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promise<AlertDelivery[]> {
-  logAt("warn")?.warn({ alert }, `alert ${alert.status}: ${alert.key}: ${alert.detail}${alert.threadId ? ` (thread ${alert.threadId})` : ""}`);
+  logAt("warn")?.warn(
+    { alert },
+    `alert ${alert.status}: ${alert.key}: ${alert.detail}${alert.threadId ? ` (thread ${alert.threadId})` : ""}`,
+  );
   const deliveries: AlertDelivery[] = [{ channel: "log", ok: true }];
   let settings: AlertSettings;
   try {
     settings = alertSettings(env);
   } catch (error) {
-    logAt("error")?.error({ alert: alert.key, err: (error as Error).message }, `alert ${alert.status} for ${alert.key} not sent to the webhook`);
+    logAt("error")?.error(
+      { alert: alert.key, err: (error as Error).message },
+      `alert ${alert.status} for ${alert.key} not sent to the webhook`,
+    );
     return [...deliveries, { channel: "webhook", ok: false, error: (error as Error).message }];
   }
   const { ORCHESTRA_ALERT_WEBHOOK: endpoint, ORCHESTRA_ALERT_SECRET: secret } = settings;
@@ -105,7 +119,10 @@ export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promis
     });
     return [...deliveries, { channel, ok: true }];
   } catch (error) {
-    logAt("error")?.error({ alert: alert.key, err: (error as Error).message }, `alert ${alert.status} for ${alert.key} not delivered: ${(error as Error).message}`);
+    logAt("error")?.error(
+      { alert: alert.key, err: (error as Error).message },
+      `alert ${alert.status} for ${alert.key} not delivered: ${(error as Error).message}`,
+    );
     return [...deliveries, { channel, ok: false, error: (error as Error).message }];
   } finally {
     deadline.clear();
@@ -116,7 +133,13 @@ export async function deliverAlert(alert: Alert, env: NodeJS.ProcessEnv): Promis
  * Each check moves its alert: a breach fires it unless it is firing already (once per breach
  * window), a check back in bounds resolves a firing one. The store decides, so many processes alert once.
  */
-export async function raiseSlaAlerts(services: EngineServices, workflow: AdvancedWorkflow, checks: readonly SlaCheck[], threadId: string | undefined, now: number): Promise<void> {
+export async function raiseSlaAlerts(
+  services: EngineServices,
+  workflow: AdvancedWorkflow,
+  checks: readonly SlaCheck[],
+  threadId: string | undefined,
+  now: number,
+): Promise<void> {
   const controls = await services.controls();
   for (const check of checks) {
     if (!(await controls.setAlertFiring(check.key, check.breached))) continue;

@@ -3,7 +3,16 @@ import type { RecoveryRecord } from "../../state/enterprise_workflow/state.js";
 import type { EventWaitRequest } from "../../state/enterprise_workflow/wait_event.js";
 
 /** The worker nodes, one per kind of work. */
-export const WORKER_NODES = ["llm_worker", "set_worker", "react_worker", "split_worker", "webhook_worker", "approval_worker", "recovery_worker", "event_worker"] as const;
+export const WORKER_NODES = [
+  "llm_worker",
+  "set_worker",
+  "react_worker",
+  "split_worker",
+  "webhook_worker",
+  "approval_worker",
+  "recovery_worker",
+  "event_worker",
+] as const;
 export type WorkerNode = (typeof WORKER_NODES)[number];
 
 /**

@@ -1,6 +1,18 @@
-import { ENGINE_WORKFLOW, allSteps, effectiveRetryPolicy, type AdvancedWorkflow, type WorkflowStep } from "../../state/enterprise_workflow/definition.js";
+import {
+  ENGINE_WORKFLOW,
+  allSteps,
+  effectiveRetryPolicy,
+  type AdvancedWorkflow,
+  type WorkflowStep,
+} from "../../state/enterprise_workflow/definition.js";
 import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
-import type { AuditEntry, EnterpriseState, EnterpriseUpdate, StepError, StepRecord } from "../../state/enterprise_workflow/state.js";
+import type {
+  AuditEntry,
+  EnterpriseState,
+  EnterpriseUpdate,
+  StepError,
+  StepRecord,
+} from "../../state/enterprise_workflow/state.js";
 import type { EngineTask, SubworkflowTask, WorkerTask } from "./tasks.js";
 
 /**
@@ -64,7 +76,12 @@ export function settle(
   output?: unknown,
 ): void {
   const startedAt = draft.records[key]?.startedAt;
-  setRecord(draft, key, { ...detail, status, finishedAt: draft.at, ...(startedAt ? { durationMs: draft.now - Date.parse(startedAt) } : {}) });
+  setRecord(draft, key, {
+    ...detail,
+    status,
+    finishedAt: draft.at,
+    ...(startedAt ? { durationMs: draft.now - Date.parse(startedAt) } : {}),
+  });
   if (output !== undefined) draft.results[key] = output;
   if (status === "COMPLETED") draft.completed.push(key);
   if (status === "FAILED") {
@@ -72,7 +89,12 @@ export function settle(
     draft.errors.push({ stepId: key, message: detail.error ?? "failed", at: draft.at });
   }
   const why = detail.reason ?? detail.error;
-  draft.audit.push({ at: draft.at, event: `step_${status.toLowerCase()}`, stepId: key, ...(why ? { detail: why } : {}) });
+  draft.audit.push({
+    at: draft.at,
+    event: `step_${status.toLowerCase()}`,
+    stepId: key,
+    ...(why ? { detail: why } : {}),
+  });
 }
 
 /** How many more tasks this turn may Send within the workflow's maxParallelSteps. */
@@ -83,7 +105,14 @@ export function dispatch(draft: TurnDraft, task: EngineTask): void {
   draft.tasks.push(task);
   if (task.kind === "action" && task.role === "recovery") return;
   setRecord(draft, task.key, { dispatches: (draft.records[task.key]?.dispatches ?? 0) + 1 });
-  const detail = task.kind === "action" && task.iteration ? `iteration ${task.iteration}` : task.kind === "approval" ? "approval asked" : task.kind === "wait_event" ? `waiting for key ${task.request.correlationKey}` : undefined;
+  const detail =
+    task.kind === "action" && task.iteration
+      ? `iteration ${task.iteration}`
+      : task.kind === "approval"
+        ? "approval asked"
+        : task.kind === "wait_event"
+          ? `waiting for key ${task.request.correlationKey}`
+          : undefined;
   draft.audit.push({ at: draft.at, event: "step_dispatched", stepId: task.key, ...(detail ? { detail } : {}) });
 }
 
@@ -98,30 +127,51 @@ export function guarded(draft: TurnDraft, step: WorkflowStep, work: () => void):
 
 /** Steps started this turn whose work will not be sent after all go back to PENDING. */
 export function unstartThisTurn(draft: TurnDraft): void {
-  for (const key of draft.startedNow) if (draft.records[key]?.status === "RUNNING") setRecord(draft, key, { status: "PENDING" });
+  for (const key of draft.startedNow)
+    if (draft.records[key]?.status === "RUNNING") setRecord(draft, key, { status: "PENDING" });
 }
 
 /** Completed step keys, oldest first: the saved ones, then this turn's. */
 export const completedInOrder = (draft: TurnDraft) => [...draft.state.completedSteps, ...draft.completed];
 
 const resultsOf = (draft: TurnDraft, step: WorkflowStep) =>
-  Object.fromEntries(step.dependencies.map((id) => [id, draft.state.intermediateResults[id] ?? draft.results[id] ?? null]));
+  Object.fromEntries(
+    step.dependencies.map((id) => [id, draft.state.intermediateResults[id] ?? draft.results[id] ?? null]),
+  );
 
 /** The context, the owner's dependencies' results, and extras (a loop's iteration, a map's item). */
-export const baseScope = (draft: TurnDraft, owner: WorkflowStep, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+export const baseScope = (
+  draft: TurnDraft,
+  owner: WorkflowStep,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> => ({
   ...draft.state.context,
   results: resultsOf(draft, owner),
   ...extra,
 });
 
 /** What a step's expressions see: its base scope, then its inputMapping values. */
-export function scopeFor(draft: TurnDraft, step: WorkflowStep, owner: WorkflowStep, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function scopeFor(
+  draft: TurnDraft,
+  step: WorkflowStep,
+  owner: WorkflowStep,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const base = baseScope(draft, owner, extra);
-  const mapped = Object.fromEntries(Object.entries(step.inputMapping).map(([name, text]) => [name, evaluateExpression(text, base)]));
+  const mapped = Object.fromEntries(
+    Object.entries(step.inputMapping).map(([name, text]) => [name, evaluateExpression(text, base)]),
+  );
   return { ...base, ...mapped };
 }
 
-export function actionTask(draft: TurnDraft, step: WorkflowStep, key: string, role: WorkerTask["role"], scope: Record<string, unknown>, iteration?: number): WorkerTask {
+export function actionTask(
+  draft: TurnDraft,
+  step: WorkflowStep,
+  key: string,
+  role: WorkerTask["role"],
+  scope: Record<string, unknown>,
+  iteration?: number,
+): WorkerTask {
   return {
     key,
     stepId: step.stepId,
@@ -139,7 +189,12 @@ export function actionTask(draft: TurnDraft, step: WorkflowStep, key: string, ro
 }
 
 /** The child's input is inputMapping's values alone; an engine child gets them as its context, with the definition to run. */
-export function subworkflowTask(draft: TurnDraft, step: WorkflowStep, key: string, scope: Record<string, unknown>): SubworkflowTask {
+export function subworkflowTask(
+  draft: TurnDraft,
+  step: WorkflowStep,
+  key: string,
+  scope: Record<string, unknown>,
+): SubworkflowTask {
   const child = step.subworkflow!;
   const mapped = Object.fromEntries(Object.keys(step.inputMapping).map((name) => [name, scope[name]]));
   const answer = draft.records[key]?.answer;

@@ -13,7 +13,8 @@ export {
 export function resolveEnvReferences(text: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
   return text.replace(ENV_REFERENCE, (_, name: string) => {
     const value = env[name];
-    if (value === undefined || value === "") throw new Error(`${what} refers to \${env:${name}}, which is unset; export ${name}`);
+    if (value === undefined || value === "")
+      throw new Error(`${what} refers to \${env:${name}}, which is unset; export ${name}`);
     return value;
   });
 }

@@ -1,6 +1,15 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { isGraphBubbleUp } from "@langchain/langgraph";
-import { ExponentialBackoff, TaskCancelledError, TimeoutStrategy, fullJitterGenerator, handleWhen, retry, timeout, wrap } from "cockatiel";
+import {
+  ExponentialBackoff,
+  TaskCancelledError,
+  TimeoutStrategy,
+  fullJitterGenerator,
+  handleWhen,
+  retry,
+  timeout,
+  wrap,
+} from "cockatiel";
 import type { Action } from "../../state/enterprise_workflow/definition.js";
 import { evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
 import type { AuditEntry, EnterpriseUpdate } from "../../state/enterprise_workflow/state.js";
@@ -10,7 +19,14 @@ import type { EngineServices } from "./services.js";
 import type { WorkerTask } from "./tasks.js";
 import { CircuitOpenError, breakerOptions, throughBreaker } from "../../checkpoints/breakers.js";
 import { logAt } from "../../checkpoints/log.js";
-import { IDEMPOTENCY_HEADER, SsrfRefusedError, endpointName, resolveEnvReferences, sendWebhook, webhookSettings } from "./webhook.js";
+import {
+  IDEMPOTENCY_HEADER,
+  SsrfRefusedError,
+  endpointName,
+  resolveEnvReferences,
+  sendWebhook,
+  webhookSettings,
+} from "./webhook.js";
 
 export interface Execution<T> {
   ok: boolean;
@@ -35,7 +51,8 @@ export function retryDelayBound(n: number, backoff: WorkerTask["retry"]["backoff
 export class ChildCancelledError extends Error {}
 
 /** A refused address stays refused, an open breaker stays open past any backoff, a cancel stands: retrying them only delays the failure. */
-export const retryable = (error: Error) => !(error instanceof SsrfRefusedError || error instanceof CircuitOpenError || error instanceof ChildCancelledError);
+export const retryable = (error: Error) =>
+  !(error instanceof SsrfRefusedError || error instanceof CircuitOpenError || error instanceof ChildCancelledError);
 
 /**
  * Runs the work under the step's policy: at most retry.maxAttempts attempts, exponential backoff
@@ -54,15 +71,25 @@ export async function executeWithPolicy<T>(
   let attempts = 0;
   const retryDelaysMs: number[] = [];
   const elapsed = () => Math.round(now() - started);
-  if (budgetMs <= 0) return { ok: false, error: `the workflow deadline ${task.deadline} passed before the step ran`, attempts, retryDelaysMs, durationMs: 0 };
-  const retries = retry(handleWhen((error) => retryable(error) && !isGraphBubbleUp(error)), {
-    maxAttempts: task.retry.maxAttempts - 1,
-    backoff: new ExponentialBackoff({
-      generator: fullJitterGenerator,
-      initialDelay: task.retry.backoff.initialDelayMs,
-      maxDelay: task.retry.backoff.maxDelayMs,
-    }),
-  });
+  if (budgetMs <= 0)
+    return {
+      ok: false,
+      error: `the workflow deadline ${task.deadline} passed before the step ran`,
+      attempts,
+      retryDelaysMs,
+      durationMs: 0,
+    };
+  const retries = retry(
+    handleWhen((error) => retryable(error) && !isGraphBubbleUp(error)),
+    {
+      maxAttempts: task.retry.maxAttempts - 1,
+      backoff: new ExponentialBackoff({
+        generator: fullJitterGenerator,
+        initialDelay: task.retry.backoff.initialDelayMs,
+        maxDelay: task.retry.backoff.maxDelayMs,
+      }),
+    },
+  );
   retries.onRetry(({ delay }) => retryDelaysMs.push(delay));
   const policy = wrap(timeout(budgetMs, TimeoutStrategy.Aggressive), retries);
   try {
@@ -107,7 +134,9 @@ export function outcomeUpdate(
       const scope = { ...task.scope, output };
       context = {
         ...(task.action && "set" in task.action ? (output as Record<string, unknown>) : {}),
-        ...Object.fromEntries(Object.entries(task.outputMapping).map(([name, text]) => [name, evaluateExpression(text, scope)])),
+        ...Object.fromEntries(
+          Object.entries(task.outputMapping).map(([name, text]) => [name, evaluateExpression(text, scope)]),
+        ),
       };
     } catch (mappingError) {
       error = `outputMapping: ${(mappingError as Error).message}`;
@@ -133,12 +162,24 @@ export function outcomeUpdate(
   }
   const settled = task.role === "step";
   return {
-    steps: { [key]: { ...common, ...(settled ? { status: "COMPLETED" as const, finishedAt: at, durationMs: execution.durationMs } : {}) } },
+    steps: {
+      [key]: {
+        ...common,
+        ...(settled ? { status: "COMPLETED" as const, finishedAt: at, durationMs: execution.durationMs } : {}),
+      },
+    },
     intermediateResults: { [key]: execution.value ?? null },
     context,
     ...(settled ? { completedSteps: [key], stepTimings: { [key]: execution.durationMs } } : {}),
     retryCount,
-    auditTrail: [{ at, event: settled ? "step_completed" : "loop_iteration", stepId: key, ...(task.iteration ? { detail: `iteration ${task.iteration}` } : {}) }],
+    auditTrail: [
+      {
+        at,
+        event: settled ? "step_completed" : "loop_iteration",
+        stepId: key,
+        ...(task.iteration ? { detail: `iteration ${task.iteration}` } : {}),
+      },
+    ],
   };
 }
 
@@ -148,16 +189,23 @@ type AuditSink = (entry: Omit<AuditEntry, "at">) => void;
 type Perform = (task: WorkerTask, call: ActionCall, audit: AuditSink) => Promise<unknown>;
 
 /** A worker node: the task's action under its policy, never throwing, the outcome recorded. */
-function workerNode(perform: Perform, record: (task: WorkerTask, execution: Execution<unknown>, now: number) => EnterpriseUpdate = outcomeUpdate) {
+function workerNode(
+  perform: Perform,
+  record: (task: WorkerTask, execution: Execution<unknown>, now: number) => EnterpriseUpdate = outcomeUpdate,
+) {
   return async (task: WorkerTask, config: RunnableConfig): Promise<EnterpriseUpdate> => {
     const calls: AuditEntry[] = [];
     const audit: AuditSink = (entry) => calls.push({ at: new Date().toISOString(), ...entry });
     // The action is logged whole: its headers are redacted by path (checkpoints/log.ts), never chosen here.
     logAt("debug")?.debug({ step: task.key, action: task.action }, "step started");
-    const execution = await executeWithPolicy(task, (signal) => perform(task, { stepId: task.stepId, scope: task.scope, signal, config }, audit));
+    const execution = await executeWithPolicy(task, (signal) =>
+      perform(task, { stepId: task.stepId, scope: task.scope, signal, config }, audit),
+    );
     logStepOutcome(task, execution);
     const update = record(task, execution, Date.now());
-    return calls.length ? { ...update, auditTrail: [...calls, ...(Array.isArray(update.auditTrail) ? update.auditTrail : [])] } : update;
+    return calls.length
+      ? { ...update, auditTrail: [...calls, ...(Array.isArray(update.auditTrail) ? update.auditTrail : [])] }
+      : update;
   };
 }
 
@@ -165,11 +213,18 @@ function workerNode(perform: Perform, record: (task: WorkerTask, execution: Exec
 function logStepOutcome(task: WorkerTask, execution: Execution<unknown>): void {
   const level = !execution.ok ? "warn" : execution.attempts > 1 ? "info" : "debug";
   const { attempts, retryDelaysMs, durationMs, error } = execution;
-  logAt(level)?.[level]({ step: task.key, attempts, retryDelaysMs, ms: durationMs, ...(error ? { err: error } : {}) }, execution.ok ? "step completed" : "step failed");
+  logAt(level)?.[level](
+    { step: task.key, attempts, retryDelaysMs, ms: durationMs, ...(error ? { err: error } : {}) },
+    execution.ok ? "step completed" : "step failed",
+  );
 }
 
-function actionOf<K extends "llm" | "set" | "react" | "webhook">(task: WorkerTask, kind: K): Extract<Action, Record<K, unknown>> {
-  if (!(kind in task.action)) throw new Error(`step '${task.stepId}' was sent to the ${kind} worker with another action`);
+function actionOf<K extends "llm" | "set" | "react" | "webhook">(
+  task: WorkerTask,
+  kind: K,
+): Extract<Action, Record<K, unknown>> {
+  if (!(kind in task.action))
+    throw new Error(`step '${task.stepId}' was sent to the ${kind} worker with another action`);
   return task.action as Extract<Action, Record<K, unknown>>;
 }
 
@@ -180,19 +235,33 @@ export function idempotencyKey(config: RunnableConfig, task: Pick<WorkerTask, "k
 }
 
 /** `{webhook: ...}`: the endpoint and headers resolved now (env references included), sent through the endpoint's breaker. */
-async function runWebhook(services: EngineServices, task: WorkerTask, call: ActionCall, audit: AuditSink): Promise<unknown> {
+async function runWebhook(
+  services: EngineServices,
+  task: WorkerTask,
+  call: ActionCall,
+  audit: AuditSink,
+): Promise<unknown> {
   const { webhook } = actionOf(task, "webhook");
   let url: URL;
   try {
-    url = new URL(resolveEnvReferences(renderTemplate(webhook.endpoint, call.scope), "the webhook endpoint", services.env));
+    url = new URL(
+      resolveEnvReferences(renderTemplate(webhook.endpoint, call.scope), "the webhook endpoint", services.env),
+    );
   } catch (error) {
-    throw new Error(error instanceof TypeError ? `the webhook endpoint '${webhook.endpoint}' is not a URL` : (error as Error).message);
+    throw new Error(
+      error instanceof TypeError ? `the webhook endpoint '${webhook.endpoint}' is not a URL` : (error as Error).message,
+    );
   }
   const headers = Object.fromEntries(
-    Object.entries(webhook.headers).map(([name, value]) => [name, resolveEnvReferences(value, `header ${name}`, services.env)]),
+    Object.entries(webhook.headers).map(([name, value]) => [
+      name,
+      resolveEnvReferences(value, `header ${name}`, services.env),
+    ]),
   );
   const body = webhook.payload
-    ? Object.fromEntries(Object.entries(webhook.payload).map(([name, text]) => [name, evaluateExpression(text, call.scope)]))
+    ? Object.fromEntries(
+        Object.entries(webhook.payload).map(([name, text]) => [name, evaluateExpression(text, call.scope)]),
+      )
     : call.scope;
   const key = idempotencyKey(call.config, task);
   const endpoint = endpointName(url);
@@ -202,13 +271,30 @@ async function runWebhook(services: EngineServices, task: WorkerTask, call: Acti
     const response = await throughBreaker(
       controls,
       endpoint,
-      () => sendWebhook({ url, method: webhook.method, headers, body, idempotencyKey: key, signal: call.signal, allowHosts }),
+      () =>
+        sendWebhook({
+          url,
+          method: webhook.method,
+          headers,
+          body,
+          idempotencyKey: key,
+          signal: call.signal,
+          allowHosts,
+        }),
       { ...breakerOptions(services.env), clock: services.clock },
     );
-    audit({ event: "webhook_called", stepId: task.key, detail: `${webhook.method} ${endpoint} → ${response.status} (${IDEMPOTENCY_HEADER} ${key})` });
+    audit({
+      event: "webhook_called",
+      stepId: task.key,
+      detail: `${webhook.method} ${endpoint} → ${response.status} (${IDEMPOTENCY_HEADER} ${key})`,
+    });
     return response;
   } catch (error) {
-    audit({ event: "webhook_failed", stepId: task.key, detail: `${webhook.method} ${endpoint} (${IDEMPOTENCY_HEADER} ${key}): ${(error as Error).message}` });
+    audit({
+      event: "webhook_failed",
+      stepId: task.key,
+      detail: `${webhook.method} ${endpoint} (${IDEMPOTENCY_HEADER} ${key}): ${(error as Error).message}`,
+    });
     throw error;
   }
 }
@@ -234,7 +320,14 @@ export function recoveryUpdate(task: WorkerTask, execution: Execution<unknown>, 
   return {
     recovery: { [task.key]: { kind, owner, status, at, ...(execution.error ? { error: execution.error } : {}) } },
     context,
-    auditTrail: [{ at, event: `${kind}_${execution.ok ? "completed" : "failed"}`, stepId: task.key, ...(execution.error ? { detail: execution.error } : {}) }],
+    auditTrail: [
+      {
+        at,
+        event: `${kind}_${execution.ok ? "completed" : "failed"}`,
+        stepId: task.key,
+        ...(execution.error ? { detail: execution.error } : {}),
+      },
+    ],
   };
 }
 

@@ -6,7 +6,13 @@ import { BRANCH_FINDINGS, BranchFindingsSchema, type BranchFindings } from "../.
 import { dataQualityScore, round } from "../shared/findings.js";
 import { researchSources } from "../shared/sources/sourced_research.js";
 import { emitProgress } from "../../state/parallel_workflow/progress.js";
-import { type BranchInput, type BranchNodeName, type BranchPerformance, type BranchResult, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import type {
+  BranchInput,
+  BranchNodeName,
+  BranchPerformance,
+  BranchResult,
+  WorkflowUpdate,
+} from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { branchPrompt, branchSourcesBrief } from "./prompts.js";
 
@@ -36,11 +42,17 @@ async function branchFindings(
 ): Promise<{ findings: BranchFindings; toolCalls?: number }> {
   if (input.sources) {
     const brief = branchSourcesBrief(specialisation.role, input);
-    return abortable(researchSources(createChatModel(input.model), input.sources, brief, { ...config, signal }), signal);
+    return abortable(
+      researchSources(createChatModel(input.model), input.sources, brief, { ...config, signal }),
+      signal,
+    );
   }
   const prompt = branchPrompt(input);
   const model = createChatModel(input.model).withStructuredOutput(BranchFindingsSchema, { name: BRANCH_FINDINGS });
-  const findings = await abortable(model.invoke([new SystemMessage(specialisation.role), new HumanMessage(prompt)], { ...config, signal }), signal);
+  const findings = await abortable(
+    model.invoke([new SystemMessage(specialisation.role), new HumanMessage(prompt)], { ...config, signal }),
+    signal,
+  );
   return { findings };
 }
 

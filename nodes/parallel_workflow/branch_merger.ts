@@ -1,5 +1,11 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { currentResult, settingsOf, type BranchResult, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import {
+  currentResult,
+  settingsOf,
+  type BranchResult,
+  type WorkflowStateType,
+  type WorkflowUpdate,
+} from "../../state/parallel_workflow/workflow.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 import { mergeBranches } from "../shared/merge.js";
 

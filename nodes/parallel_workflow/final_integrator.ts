@@ -22,7 +22,10 @@ export function renderReport(state: WorkflowStateType): string {
   return renderFinalReport(reportInput(state));
 }
 
-export async function finalIntegrator(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+export async function finalIntegrator(
+  state: WorkflowStateType,
+  config: LangGraphRunnableConfig,
+): Promise<WorkflowUpdate> {
   emitPhase(config, "final_integrator");
   return integrateFinalReport({
     ...reportInput(state),

@@ -1,6 +1,15 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { feedbackInRound } from "../../state/shared/review.js";
-import { branchNodeFor, currentResult, settingsOf, type BranchAllocation, type RecoveryStrategy, type TimelineEvent, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import {
+  branchNodeFor,
+  currentResult,
+  settingsOf,
+  type BranchAllocation,
+  type RecoveryStrategy,
+  type TimelineEvent,
+  type WorkflowStateType,
+  type WorkflowUpdate,
+} from "../../state/parallel_workflow/workflow.js";
 import type { Settings } from "../../state/parallel_workflow/configuration.js";
 import { alternateOf } from "../../state/parallel_workflow/branches.js";
 import { now } from "../../state/shared/time.js";
@@ -69,7 +78,9 @@ export function weakestBranches(
 }
 
 /** The feedback a revision carries: the reviewer's words this round, else the validator's issues. */
-export function revisionFeedback(state: Pick<WorkflowStateType, "reviewDecisions" | "qualityReport" | "revisionCount">) {
+export function revisionFeedback(
+  state: Pick<WorkflowStateType, "reviewDecisions" | "qualityReport" | "revisionCount">,
+) {
   const reviewer = feedbackInRound(state.reviewDecisions, state.revisionCount);
   if (reviewer.length) return reviewer.join(" ");
   const issues = state.qualityReport?.judge?.issues ?? [];

@@ -1,7 +1,15 @@
 import { Command, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { Task } from "../../state/parallel_workflow/input.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
-import { BRANCH_NODES, branchNodeFor, currentResult, settingsOf, type BranchAllocation, type BranchInput, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import {
+  BRANCH_NODES,
+  branchNodeFor,
+  currentResult,
+  settingsOf,
+  type BranchAllocation,
+  type BranchInput,
+  type WorkflowStateType,
+} from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { hasSources, SourcesSettingsSchema } from "../../state/shared/sources.js";
 
@@ -17,7 +25,10 @@ export function pendingBranches(state: Pick<WorkflowStateType, "activeBranches" 
  * all have a result. Sequential mode is a wave of one.
  */
 export function planWave(
-  state: Pick<WorkflowStateType, "activeBranches" | "completedBranches" | "branchDependencies" | "workflowMode" | "waveWidth">,
+  state: Pick<
+    WorkflowStateType,
+    "activeBranches" | "completedBranches" | "branchDependencies" | "workflowMode" | "waveWidth"
+  >,
 ): BranchAllocation[] {
   const width = state.workflowMode === "sequential" ? 1 : Math.max(1, state.waveWidth);
   const ready = pendingBranches(state).filter((allocation) =>

@@ -1,6 +1,13 @@
 import type { Task } from "../../state/parallel_workflow/input.js";
 import type { BranchInput } from "../../state/parallel_workflow/workflow.js";
-import { PROMPT_LABELS, REDUCED_SCOPE, findingsCap, headingLine, labelLine, PROMPT_HEADINGS } from "../../state/shared/prompt_labels.js";
+import {
+  PROMPT_LABELS,
+  REDUCED_SCOPE,
+  findingsCap,
+  headingLine,
+  labelLine,
+  PROMPT_HEADINGS,
+} from "../../state/shared/prompt_labels.js";
 import { numbered, sourcesBrief, taskQueueSection } from "../shared/prompts.js";
 
 /**
@@ -30,14 +37,22 @@ export function branchPrompt(input: BranchInput): string {
       : labelLine(PROMPT_LABELS.analysisType, `${allocation.analysisType}`),
     `Priority: ${allocation.priority}`,
   ];
-  if (allocation.dataSources.length) lines.push(labelLine(PROMPT_LABELS.dataSources, allocation.dataSources.join(", ")));
+  if (allocation.dataSources.length)
+    lines.push(labelLine(PROMPT_LABELS.dataSources, allocation.dataSources.join(", ")));
   lines.push("", taskQueueSection(input.taskQueue));
   if (input.priorResults.length) {
-    lines.push("", "Results of the branches before this one:", ...input.priorResults.map((r) => `- ${r.branchId}: ${r.summary}`));
+    lines.push(
+      "",
+      "Results of the branches before this one:",
+      ...input.priorResults.map((r) => `- ${r.branchId}: ${r.summary}`),
+    );
   }
   if (allocation.feedback) lines.push("", labelLine(PROMPT_LABELS.feedback, allocation.feedback));
   const reduced = allocation.scope === "reduced" ? ` Keep to the core question: this is a ${REDUCED_SCOPE} retry.` : "";
-  lines.push("", `Return ${findingsCap(allocation.resources.maxFindings)}, each with concrete evidence and a confidence.${reduced}`);
+  lines.push(
+    "",
+    `Return ${findingsCap(allocation.resources.maxFindings)}, each with concrete evidence and a confidence.${reduced}`,
+  );
   return lines.join("\n");
 }
 
@@ -46,4 +61,8 @@ export function branchPrompt(input: BranchInput): string {
  * itself; the branch's objective is its angle on it), then its brief.
  */
 export const branchSourcesBrief = (role: string, input: BranchInput) =>
-  sourcesBrief(role, labelLine(PROMPT_LABELS.question, input.taskQueue.map((t) => t.description).join(" ")), branchPrompt(input));
+  sourcesBrief(
+    role,
+    labelLine(PROMPT_LABELS.question, input.taskQueue.map((t) => t.description).join(" ")),
+    branchPrompt(input),
+  );

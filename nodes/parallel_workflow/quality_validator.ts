@@ -1,12 +1,20 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { settingsOf, type ValidationRoute, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import {
+  settingsOf,
+  type ValidationRoute,
+  type WorkflowStateType,
+  type WorkflowUpdate,
+} from "../../state/parallel_workflow/workflow.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
 import { validateQuality } from "../shared/validation.js";
 
 export { judgeScore, qualityScore, routeQuality } from "../shared/validation.js";
 
 /** The quality gate (nodes/shared/validation.ts) over the merged result; its route picks the next node. */
-export async function qualityValidator(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+export async function qualityValidator(
+  state: WorkflowStateType,
+  config: LangGraphRunnableConfig,
+): Promise<WorkflowUpdate> {
   emitPhase(config, "quality_validator");
   const integrationResult = state.integrationResult;
   if (!integrationResult) throw new Error("quality_validator: branch_merger wrote no integration result");
@@ -21,7 +29,8 @@ export async function qualityValidator(state: WorkflowStateType, config: LangGra
     },
     config,
   );
-  if ("rejected" in validation) return { ...validation.rejected, nextCoordinationAction: "rejected", status: "rejected" };
+  if ("rejected" in validation)
+    return { ...validation.rejected, nextCoordinationAction: "rejected", status: "rejected" };
   return {
     ...validation,
     nextCoordinationAction: validation.qualityReport.route,

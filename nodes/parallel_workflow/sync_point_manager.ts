@@ -1,5 +1,13 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { currentResult, settingsOf, type CoordinationAction, type SyncRoute, type SynchronizationStatus, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import {
+  currentResult,
+  settingsOf,
+  type CoordinationAction,
+  type SyncRoute,
+  type SynchronizationStatus,
+  type WorkflowStateType,
+  type WorkflowUpdate,
+} from "../../state/parallel_workflow/workflow.js";
 import { decideSyncAction, synchronise } from "../shared/synchronisation.js";
 import { pendingBranches } from "./parallel_coordinator.js";
 import { emitPhase } from "../../state/parallel_workflow/progress.js";
@@ -25,16 +33,27 @@ function syncInput(state: SyncState, syncPoint: string, maxRetries: number) {
  * The sync rule (nodes/shared/synchronisation.ts) over this workflow's state: why
  * continue_waiting goes back to parallel_coordinator is in docs/design.md (Sync).
  */
-export function decideSync(state: SyncState, syncPoint: string, maxRetries: number): { action: CoordinationAction; status: SynchronizationStatus } {
+export function decideSync(
+  state: SyncState,
+  syncPoint: string,
+  maxRetries: number,
+): { action: CoordinationAction; status: SynchronizationStatus } {
   return decideSyncAction(syncInput(state, syncPoint, maxRetries));
 }
 
-export async function syncPointManager(state: WorkflowStateType, config: LangGraphRunnableConfig): Promise<WorkflowUpdate> {
+export async function syncPointManager(
+  state: WorkflowStateType,
+  config: LangGraphRunnableConfig,
+): Promise<WorkflowUpdate> {
   emitPhase(config, "sync_point_manager");
   const settings = settingsOf(state);
   const syncPoint = Object.keys(state.syncPoints)[0];
   if (!syncPoint) throw new Error("sync_point_manager: task_analyzer wrote no sync point");
-  const { rejection, reviewDecisions, ...sync } = synchronise({ ...syncInput(state, syncPoint, settings.maxRetries), review: settings.review, revision: state.revisionCount });
+  const { rejection, reviewDecisions, ...sync } = synchronise({
+    ...syncInput(state, syncPoint, settings.maxRetries),
+    review: settings.review,
+    revision: state.revisionCount,
+  });
   return { ...sync, ...(reviewDecisions ? { reviewDecisions } : {}), ...rejection };
 }
 

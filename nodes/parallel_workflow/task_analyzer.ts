@@ -4,8 +4,18 @@ import { AIMessage, HumanMessage, SystemMessage } from "@langchain/core/messages
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { ensureConfiguration, type Settings } from "../../state/parallel_workflow/configuration.js";
 import { parseWorkflowInput, type Task } from "../../state/parallel_workflow/input.js";
-import { TASK_ANALYSIS, TaskAnalysisSchema, type PlannedBranch, type TaskAnalysis } from "../../state/parallel_workflow/outputs.js";
-import { type BranchAllocation, type WorkflowMode, type WorkflowStateType, type WorkflowUpdate } from "../../state/parallel_workflow/workflow.js";
+import {
+  TASK_ANALYSIS,
+  TaskAnalysisSchema,
+  type PlannedBranch,
+  type TaskAnalysis,
+} from "../../state/parallel_workflow/outputs.js";
+import type {
+  BranchAllocation,
+  WorkflowMode,
+  WorkflowStateType,
+  WorkflowUpdate,
+} from "../../state/parallel_workflow/workflow.js";
 import { now } from "../../state/shared/time.js";
 import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
@@ -109,10 +119,7 @@ export async function taskAnalyzer(state: WorkflowStateType, config: LangGraphRu
   const model = createChatModel(settings.model).withStructuredOutput(TaskAnalysisSchema, { name: TASK_ANALYSIS });
   const analysis: TaskAnalysis = await callWithDeadline("task_analyzer", settings.branchTimeoutMs, config, (config) =>
     model.invoke(
-      [
-        new SystemMessage(TASK_ANALYZER_SYSTEM_PROMPT),
-        new HumanMessage(taskAnalysisPrompt(taskQueue)),
-      ],
+      [new SystemMessage(TASK_ANALYZER_SYSTEM_PROMPT), new HumanMessage(taskAnalysisPrompt(taskQueue))],
       config,
     ),
   );

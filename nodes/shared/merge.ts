@@ -2,7 +2,14 @@ import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { callWithDeadline } from "../../models/deadline.js";
 import { createChatModel } from "../../models/index.js";
-import { MERGE_SYNTHESIS, MergeSynthesisSchema, type BranchOutcome, type IntegrationResult, type MergePerformance, type Synthesis } from "../../state/shared/merge.js";
+import {
+  MERGE_SYNTHESIS,
+  MergeSynthesisSchema,
+  type BranchOutcome,
+  type IntegrationResult,
+  type MergePerformance,
+  type Synthesis,
+} from "../../state/shared/merge.js";
 import { citedSources, mentions, type Citation, type CitedFinding } from "../../state/shared/citations.js";
 import type { Finding } from "../../state/shared/findings.js";
 import { integrationQualityMetrics } from "../../state/shared/quality_metrics.js";
@@ -52,7 +59,11 @@ const share = (x: number) => x.toFixed(2);
 /** The merge prompt's blocks: heaviest share first, ties by id. */
 function synthesisBlocks(weighted: WeightedResult[], attribution: Record<string, number>): SynthesisBlock[] {
   return [...weighted]
-    .sort((a, b) => Number(share(attribution[b.source]!)) - Number(share(attribution[a.source]!)) || a.source.localeCompare(b.source))
+    .sort(
+      (a, b) =>
+        Number(share(attribution[b.source]!)) - Number(share(attribution[a.source]!)) ||
+        a.source.localeCompare(b.source),
+    )
     .map((w) => ({
       source: w.source,
       share: share(attribution[w.source]!),
@@ -119,7 +130,9 @@ const citedIn = (findings: readonly Finding[]) => findings.filter((f): f is Cite
 
 /** The sources behind the findings a merged text repeats (their claim or a quote), once each. */
 export function repeatedCitations(text: string, findings: readonly Finding[]): Citation[] {
-  return citedSources(citedIn(findings).filter((f) => mentions(text, f.claim) || f.citations.some((c) => mentions(text, c.quote))));
+  return citedSources(
+    citedIn(findings).filter((f) => mentions(text, f.claim) || f.citations.some((c) => mentions(text, c.quote))),
+  );
 }
 
 /**
@@ -132,7 +145,8 @@ export function statementCitations(statement: string, findings: readonly Finding
 }
 
 /** An item with its citations, or as it was when it has none: a merge that read no source looks as before. */
-const withCitations = <T extends object>(item: T, citations: Citation[]) => (citations.length ? { ...item, citations } : item);
+const withCitations = <T extends object>(item: T, citations: Citation[]) =>
+  citations.length ? { ...item, citations } : item;
 
 /**
  * Of the findings built from sources, how many kept a grounded citation; undefined when no
@@ -140,15 +154,18 @@ const withCitations = <T extends object>(item: T, citations: Citation[]) => (cit
  */
 export function grounding(results: readonly BranchOutcome[]): { grounded: number; findings: number } | undefined {
   const cited = citedIn(results.flatMap((r) => r.results?.findings ?? []));
-  return cited.length ? { grounded: cited.filter((f) => f.citations.length > 0).length, findings: cited.length } : undefined;
+  return cited.length
+    ? { grounded: cited.filter((f) => f.citations.length > 0).length, findings: cited.length }
+    : undefined;
 }
 
 /** Research and analysis count in proportion to the weight behind each. */
 export function overallQuality(research: Synthesis, analysis: Synthesis): number {
   const total = research.totalWeight + analysis.totalWeight;
-  return total === 0 ? 0 : (research.qualityScore * research.totalWeight + analysis.qualityScore * analysis.totalWeight) / total;
+  return total === 0
+    ? 0
+    : (research.qualityScore * research.totalWeight + analysis.qualityScore * analysis.totalWeight) / total;
 }
-
 
 /** The settings the merge's model call runs under. */
 export interface MergeSettings {
@@ -178,8 +195,18 @@ export async function mergeBranches(
   const missing = branchIds.filter((id) => !succeeded.some((r) => r.branchId === id));
 
   const [researchSynthesis, analysisSynthesis] = await Promise.all([
-    synthesise("research", succeeded.filter((r) => r.type === "research"), settings, config),
-    synthesise("analysis", succeeded.filter((r) => r.type === "analysis"), settings, config),
+    synthesise(
+      "research",
+      succeeded.filter((r) => r.type === "research"),
+      settings,
+      config,
+    ),
+    synthesise(
+      "analysis",
+      succeeded.filter((r) => r.type === "analysis"),
+      settings,
+      config,
+    ),
   ]);
   const integratedAt = now();
   const integrationResult: IntegrationResult = {

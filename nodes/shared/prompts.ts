@@ -53,13 +53,16 @@ export function synthesisPrompt(kind: string, blocks: readonly SynthesisBlock[])
 // --- quality judge (quality_validator) -------------------------------------------------------
 
 /** How the judge's evidence criterion reads when branches read sources. */
-export const GROUNDED_EVIDENCE_RUBRIC = "The share of findings built from sources whose citations quote a passage the branch actually read.";
+export const GROUNDED_EVIDENCE_RUBRIC =
+  "The share of findings built from sources whose citations quote a passage the branch actually read.";
 
 /** The judge's instructions: the rubric, its evidence criterion measured from citations when the branches read sources. */
 export function judgeSystemPrompt(grounded: boolean): string {
   return (
     "You are a strict quality judge. Score the integrated result 0..1 on each rubric criterion and list the issues.\n" +
-    RUBRIC_KEYS.map((key) => `- ${key}: ${key === "evidence" && grounded ? GROUNDED_EVIDENCE_RUBRIC : QUALITY_RUBRIC[key]}`).join("\n")
+    RUBRIC_KEYS.map(
+      (key) => `- ${key}: ${key === "evidence" && grounded ? GROUNDED_EVIDENCE_RUBRIC : QUALITY_RUBRIC[key]}`,
+    ).join("\n")
   );
 }
 

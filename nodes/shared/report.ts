@@ -27,7 +27,8 @@ export function referencesOf(result: IntegrationResult): Map<string, Reference> 
   ]);
   for (const { sourceId, title, location, quote } of citations) {
     const reference = references.get(sourceId) ?? { number: references.size + 1, sourceId, title, quotes: [] };
-    if (!reference.quotes.some((q) => q.location === location && q.quote === quote)) reference.quotes.push({ location, quote });
+    if (!reference.quotes.some((q) => q.location === location && q.quote === quote))
+      reference.quotes.push({ location, quote });
     references.set(sourceId, reference);
   }
   return references;
@@ -64,7 +65,8 @@ function synthesisSection(title: string, synthesis: Synthesis, references: Map<s
     "### Findings",
     "",
     ...synthesis.primaryFindings.map(
-      (f) => `- ${f.statement}${f.sources.length ? ` _(${f.sources.join(", ")})_` : ""}${citeOf(f.citations, references)}`,
+      (f) =>
+        `- ${f.statement}${f.sources.length ? ` _(${f.sources.join(", ")})_` : ""}${citeOf(f.citations, references)}`,
     ),
     "",
     "### Supporting evidence",
@@ -83,7 +85,8 @@ function synthesisSection(title: string, synthesis: Synthesis, references: Map<s
 }
 
 function qualityMetricsLines(metrics: IntegrationQualityMetrics): string[] {
-  const interval = (i: QualityInterval | null) => (i ? `${i.low.toFixed(3)}–${i.high.toFixed(3)} (${i.sources} sources)` : "no result");
+  const interval = (i: QualityInterval | null) =>
+    i ? `${i.low.toFixed(3)}–${i.high.toFixed(3)} (${i.sources} sources)` : "no result";
   return [
     `Research quality ${metrics.researchQuality.toFixed(3)}, 95% interval ${interval(metrics.confidenceIntervals.research)}`,
     `Analysis quality ${metrics.analysisQuality.toFixed(3)}, 95% interval ${interval(metrics.confidenceIntervals.analysis)}`,
@@ -116,7 +119,9 @@ export function renderFinalReport(input: ReportInput): string {
     const r = input.results[id];
     return `- ${id} (${r?.node ?? "?"}): ${r?.error ?? "failed"}`;
   });
-  const missing = result.integrationMetadata.missingBranches.filter((id) => !result.integrationMetadata.failedBranches.includes(id));
+  const missing = result.integrationMetadata.missingBranches.filter(
+    (id) => !result.integrationMetadata.failedBranches.includes(id),
+  );
   const references = referencesOf(result);
   const lines = [
     `# Workflow report`,

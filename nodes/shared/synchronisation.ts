@@ -7,7 +7,6 @@ export type { SyncAction } from "../../state/shared/timeline.js";
 
 export const CONDITIONAL_PROCEED_AT = 0.75;
 
-
 /** A sync point's branches as the sync rule reads them. */
 export interface SyncInput {
   syncPoint: string;
@@ -100,7 +99,11 @@ export interface Synchronisation {
  * human on a decided one (never on an intermediate wave). The caller writes the result to its state.
  */
 export function synchronise(
-  input: SyncInput & { results: Readonly<Record<string, BranchOutcome | undefined>>; review: "always" | "never"; revision: number },
+  input: SyncInput & {
+    results: Readonly<Record<string, BranchOutcome | undefined>>;
+    review: "always" | "never";
+    revision: number;
+  },
 ): Synchronisation {
   const { action, status } = decideSyncAction(input);
   const timeline: Synchronisation["executionTimeline"] = [
@@ -121,7 +124,14 @@ export function synchronise(
       synchronizationStatus: status,
       nextCoordinationAction: rejected ? "rejected" : action,
       reviewDecisions: [decision],
-      ...(rejected ? { rejection: { status: "rejected" as const, failureReason: `rejected by ${decision.reviewer} at sync_point_manager` } } : {}),
+      ...(rejected
+        ? {
+            rejection: {
+              status: "rejected" as const,
+              failureReason: `rejected by ${decision.reviewer} at sync_point_manager`,
+            },
+          }
+        : {}),
       executionTimeline: [...timeline, { event: "review_decision", node: "sync_point_manager", ...decision }],
     };
   }

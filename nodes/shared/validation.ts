@@ -29,7 +29,10 @@ export function judgeScore(judgement: QualityJudgement): number {
  * sources: the share of their findings whose citations held up. A model cannot see what the
  * branches read; the grounding check did, quote by quote.
  */
-export function withGroundedEvidence(judge: QualityJudgement, grounding: IntegrationResult["grounding"]): QualityJudgement {
+export function withGroundedEvidence(
+  judge: QualityJudgement,
+  grounding: IntegrationResult["grounding"],
+): QualityJudgement {
   if (!grounding) return judge;
   const ungrounded = grounding.findings - grounding.grounded;
   return {
@@ -37,7 +40,9 @@ export function withGroundedEvidence(judge: QualityJudgement, grounding: Integra
     evidence: Math.round((grounding.grounded / grounding.findings) * 100) / 100,
     issues: [
       ...judge.issues.filter((issue) => !/evidence/i.test(issue)),
-      ...(ungrounded ? [`${ungrounded} of ${grounding.findings} findings cite no passage found in the sources read`] : []),
+      ...(ungrounded
+        ? [`${ungrounded} of ${grounding.findings} findings cite no passage found in the sources read`]
+        : []),
     ],
   };
 }
@@ -61,8 +66,10 @@ export function routeQuality(input: {
   const { score, threshold, revisionsLeft } = input;
   if (input.successfulBranches === 0) return { route: "critical_failure", reason: "no branch succeeded" };
   if (input.feedback && revisionsLeft > 0) return { route: "needs_revision", reason: "the reviewer asked for changes" };
-  if (score >= threshold) return { route: "quality_approved", reason: `score ${score.toFixed(3)} ≥ threshold ${threshold}` };
-  if (revisionsLeft > 0) return { route: "needs_revision", reason: `score ${score.toFixed(3)} < threshold ${threshold}` };
+  if (score >= threshold)
+    return { route: "quality_approved", reason: `score ${score.toFixed(3)} ≥ threshold ${threshold}` };
+  if (revisionsLeft > 0)
+    return { route: "needs_revision", reason: `score ${score.toFixed(3)} < threshold ${threshold}` };
   return {
     route: "critical_failure",
     reason: `score ${score.toFixed(3)} still below threshold ${threshold} after the last revision`,
@@ -109,7 +116,12 @@ type ValidationEvent = SharedStepEventOf<"quality_validated" | "review_decision"
 
 export type Validation =
   | { rejected: { reviewDecisions: ReviewDecision[]; failureReason: string; executionTimeline: ValidationEvent[] } }
-  | { qualityReport: QualityReport; reviewDecisions?: ReviewDecision[]; failureReason?: string; executionTimeline: ValidationEvent[] };
+  | {
+      qualityReport: QualityReport;
+      reviewDecisions?: ReviewDecision[];
+      failureReason?: string;
+      executionTimeline: ValidationEvent[];
+    };
 
 /**
  * The quality_validator step: an optional human review, the judge's model call, and the route.
@@ -124,7 +136,13 @@ export async function validateQuality(input: ValidationInput, config: LangGraphR
     decision = requestReview(validatorReview(input), input.revisionCount);
     timeline.push({ event: "review_decision", node: "quality_validator", ...decision });
     if (decision.action === "reject") {
-      return { rejected: { reviewDecisions: [decision], failureReason: `rejected by ${decision.reviewer} at quality_validator`, executionTimeline: timeline } };
+      return {
+        rejected: {
+          reviewDecisions: [decision],
+          failureReason: `rejected by ${decision.reviewer} at quality_validator`,
+          executionTimeline: timeline,
+        },
+      };
     }
   }
 
@@ -132,7 +150,9 @@ export async function validateQuality(input: ValidationInput, config: LangGraphR
   const mergeQuality = result.integrationMetadata.overallQualityScore;
   let judge: QualityJudgement | undefined;
   if (result.integrationMetadata.successfulBranches > 0) {
-    const model = createChatModel(settings.model).withStructuredOutput(QualityJudgementSchema, { name: QUALITY_JUDGEMENT });
+    const model = createChatModel(settings.model).withStructuredOutput(QualityJudgementSchema, {
+      name: QUALITY_JUDGEMENT,
+    });
     judge = await callWithDeadline("quality_validator", settings.branchTimeoutMs, config, (config) =>
       model.invoke(
         [
@@ -145,7 +165,8 @@ export async function validateQuality(input: ValidationInput, config: LangGraphR
   }
   const judged = judge ? judgeScore(judge) : 0;
   const score = qualityScore(judged, mergeQuality, successRate);
-  const feedback = decision?.action === "feedback" || feedbackInRound([...input.reviewDecisions], input.revisionCount).length > 0;
+  const feedback =
+    decision?.action === "feedback" || feedbackInRound([...input.reviewDecisions], input.revisionCount).length > 0;
   const { route, reason } = routeQuality({
     score,
     threshold: settings.qualityThreshold,

@@ -21,7 +21,8 @@ export const WebhookSettingsSchema = z.object({
     ),
 });
 export type WebhookSettings = z.infer<typeof WebhookSettingsSchema>;
-export const webhookSettings = (env: NodeJS.ProcessEnv = process.env): WebhookSettings => WebhookSettingsSchema.parse(env);
+export const webhookSettings = (env: NodeJS.ProcessEnv = process.env): WebhookSettings =>
+  WebhookSettingsSchema.parse(env);
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 
@@ -118,7 +119,11 @@ export function sendWebhook(request: WebhookRequest): Promise<WebhookResponse> {
         );
         return;
       }
-      reject(request.signal.aborted ? new Error(`${request.method} ${endpointName(url)} was aborted`) : new Error(`${request.method} ${endpointName(url)}: ${error.message}`));
+      reject(
+        request.signal.aborted
+          ? new Error(`${request.method} ${endpointName(url)} was aborted`)
+          : new Error(`${request.method} ${endpointName(url)}: ${error.message}`),
+      );
     });
     outgoing.end(payload);
   });

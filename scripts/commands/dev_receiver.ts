@@ -4,7 +4,13 @@ import { examples, subcommand } from "./shared.js";
 
 export function register(program: Command): void {
   withReceiverOptions(subcommand(program, "dev-receiver"))
-    .addHelpText("after", examples("orchestra dev-receiver --port 8787", "orchestra dev-receiver --port 0 --json   # a free port, JSON lines"))
+    .addHelpText(
+      "after",
+      examples(
+        "orchestra dev-receiver --port 8787",
+        "orchestra dev-receiver --port 0 --json   # a free port, JSON lines",
+      ),
+    )
     .action(async (options: DevReceiverOptions) => {
       const { startDevReceiver } = await import("../dev_receiver.js");
       const server = startDevReceiver(options);

@@ -22,7 +22,11 @@ export function register(program: Command): void {
       if (options.json) {
         printJson({
           nodes: Object.keys(drawing.nodes),
-          edges: drawing.edges.map(({ source, target, conditional }) => ({ source, target, conditional: !!conditional })),
+          edges: drawing.edges.map(({ source, target, conditional }) => ({
+            source,
+            target,
+            conditional: !!conditional,
+          })),
         });
       } else {
         process.stdout.write((options.format === "ascii" ? drawAscii(drawing) : drawing.drawMermaid()) + "\n");

@@ -11,8 +11,13 @@ export function register(program: Command): void {
     .addOption(reviewOption("the review mode from the fork on (default: the thread's own)"))
     .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)")
     .option(...JSON_OPTION)
-    .addHelpText("after", examples("orchestra history 3f2c...", "orchestra replay 3f2c... --checkpoint 1f0c6a7e-... --review never"))
+    .addHelpText(
+      "after",
+      examples("orchestra history 3f2c...", "orchestra replay 3f2c... --checkpoint 1f0c6a7e-... --review never"),
+    )
     .action(async (threadId: string, options: ReplayOptions) => {
-      process.exitCode = await withThreadCommands(threadId, ({ db, commands }) => commands.replay(db, threadId, options));
+      process.exitCode = await withThreadCommands(threadId, ({ db, commands }) =>
+        commands.replay(db, threadId, options),
+      );
     });
 }

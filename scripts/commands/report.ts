@@ -11,7 +11,9 @@ export interface ReportOptions extends JsonOption {
 async function report(threadId: string, options: ReportOptions): Promise<void> {
   const summary = await withThreadCommands(threadId, ({ db, commands }) => commands.report(db, threadId));
   if (!summary.report) {
-    throw new InputError(`thread ${threadId} has no final report: it is ${summary.status}${summary.reviewPoint ? ` at ${summary.reviewPoint}` : ""}`);
+    throw new InputError(
+      `thread ${threadId} has no final report: it is ${summary.status}${summary.reviewPoint ? ` at ${summary.reviewPoint}` : ""}`,
+    );
   }
   if (options.out) {
     try {

@@ -17,7 +17,10 @@ export function register(program: Command): void {
     .option("--reviewer <name>", "the name recorded with the decision (default: your OS user)")
     .option(...JSON_OPTION);
   // Each workflow's own answers (an engine approval's role and changes), as its CLI declares them.
-  addWorkflowOptions(resume, [...CLIS.values()].flatMap((cli) => cli.resumeOptions?.() ?? []));
+  addWorkflowOptions(
+    resume,
+    [...CLIS.values()].flatMap((cli) => cli.resumeOptions?.() ?? []),
+  );
   resume
     .addHelpText(
       "after",
@@ -31,6 +34,8 @@ export function register(program: Command): void {
       ),
     )
     .action(async (threadId: string, options: ResumeOptions) => {
-      process.exitCode = await withThreadCommands(threadId, ({ db, commands }) => commands.resume(db, threadId, options));
+      process.exitCode = await withThreadCommands(threadId, ({ db, commands }) =>
+        commands.resume(db, threadId, options),
+      );
     });
 }

@@ -4,7 +4,17 @@ import { DEFAULT_WORKFLOW } from "../../graphs/default_workflow.js";
 import { InputError } from "../../state/shared/errors.js";
 import { workflowClis } from "../workflow_clis.js";
 import type { RunOptions, WorkflowCli } from "../workflow_cli.js";
-import { addWorkflowOptions, checkedSources, examples, JSON_OPTION, makeOutput, readJsonFile, subcommand, THREAD_OPTION, withCheckpointer } from "./shared.js";
+import {
+  addWorkflowOptions,
+  checkedSources,
+  examples,
+  JSON_OPTION,
+  makeOutput,
+  readJsonFile,
+  subcommand,
+  THREAD_OPTION,
+  withCheckpointer,
+} from "./shared.js";
 
 const CLIS = await workflowClis();
 
@@ -20,7 +30,11 @@ function settingFlags(cli: WorkflowCli, options: RunOptions): Record<string, unk
  * step as it is saved; at a review point it pauses and says how to resume.
  */
 async function runRegisteredWorkflow(name: string, cli: WorkflowCli, options: RunOptions): Promise<number> {
-  const [{ loadWorkflow, mapWorkflowInput, workflowName }, { withThreadLock }, { closeRegisteredRun, pendingReviewPoint, streamRegisteredSteps }] = await Promise.all([
+  const [
+    { loadWorkflow, mapWorkflowInput, workflowName },
+    { withThreadLock },
+    { closeRegisteredRun, pendingReviewPoint, streamRegisteredSteps },
+  ] = await Promise.all([
     import("../../graphs/registry.js"),
     import("../../checkpoints/thread_lock.js"),
     import("../registered_run.js"),
@@ -43,7 +57,8 @@ async function runRegisteredWorkflow(name: string, cli: WorkflowCli, options: Ru
     const workflow = definition.compile(db.checkpointer);
     const thread = { configurable: { ...config.configurable, thread_id: threadId } };
     const { summary, review } = await withThreadLock(db, threadId, async () => {
-      if ((await workflow.getState(thread)).createdAt) throw new InputError(`thread ${threadId} already exists: pick a new --thread`);
+      if ((await workflow.getState(thread)).createdAt)
+        throw new InputError(`thread ${threadId} already exists: pick a new --thread`);
       line(`thread ${threadId} · workflow ${name}`);
       await streamRegisteredSteps(workflow, input, thread, line);
       const snapshot = await workflow.getState(thread);
@@ -68,11 +83,20 @@ export function register(program: Command): void {
     .argument("[task]", "the task, as text")
     .option("--task-file <file>", "a JSON task queue: [{description, type?, domain?, complexity?, deadline?}, ...]")
     .option(...THREAD_OPTION)
-    .option("--workflow <name>", `the workflow to run ('orchestra workflows' lists them; default ${DEFAULT_WORKFLOW}); another workflow reads its input from --task-file`)
-    .option("--model <spec>", "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)")
+    .option(
+      "--workflow <name>",
+      `the workflow to run ('orchestra workflows' lists them; default ${DEFAULT_WORKFLOW}); another workflow reads its input from --task-file`,
+    )
+    .option(
+      "--model <spec>",
+      "'offline' or 'openai:<model>' (default: ORCHESTRA_MODEL, else openai if OPENAI_API_KEY is set, else offline)",
+    )
     .option("--reviewer <name>", "the name recorded with review decisions (default: your OS user)");
   // Each workflow's own settings, as its CLI declares them (WorkflowCli.runOptions).
-  addWorkflowOptions(command, [...CLIS.values()].flatMap((cli) => cli.runOptions?.() ?? []));
+  addWorkflowOptions(
+    command,
+    [...CLIS.values()].flatMap((cli) => cli.runOptions?.() ?? []),
+  );
   command
     .option(...JSON_OPTION)
     .addHelpText(

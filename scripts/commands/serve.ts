@@ -13,7 +13,8 @@ export interface ServeOptions extends JsonOption {
 
 const wholeNumber = (flag: string, max: number) => (value: string) => {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n > max) throw new InputError(`${flag} must be a whole number from 0 to ${max}, got '${value}'`);
+  if (!/^\d+$/.test(value.trim()) || n > max)
+    throw new InputError(`${flag} must be a whole number from 0 to ${max}, got '${value}'`);
   return n;
 };
 
@@ -33,7 +34,9 @@ async function serve(options: ServeOptions): Promise<void> {
   // A stopped run's save that LangGraph still flushes can fail once nothing awaits it (a lease
   // lost, the database restarting): its run is owned by its lease and taken over, so one such
   // failure is logged, not a reason to end every other run this server holds.
-  process.on("unhandledRejection", (reason) => log.error({ err: reason instanceof Error ? reason.message : String(reason) }, "a background promise failed"));
+  process.on("unhandledRejection", (reason) =>
+    log.error({ err: reason instanceof Error ? reason.message : String(reason) }, "a background promise failed"),
+  );
   const { startOrchestraServer } = await import("../../server/main.js");
   const server = await startOrchestraServer({
     port: options.port,
@@ -42,9 +45,18 @@ async function serve(options: ServeOptions): Promise<void> {
     dbPool: options.dbPool,
     onProgress: (message) => log.info(message),
   });
-  const ready = { url: server.url, port: server.port, workers: options.workers, dbPool: options.dbPool, checkpoints: server.location };
+  const ready = {
+    url: server.url,
+    port: server.port,
+    workers: options.workers,
+    dbPool: options.dbPool,
+    checkpoints: server.location,
+  };
   if (options.json) printJson(ready);
-  else process.stdout.write(`orchestra serve: listening on ${server.url} (${options.workers} workers, ${options.dbPool} database connections, checkpoints: ${server.location})\n`);
+  else
+    process.stdout.write(
+      `orchestra serve: listening on ${server.url} (${options.workers} workers, ${options.dbPool} database connections, checkpoints: ${server.location})\n`,
+    );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", resolve);
     process.once("SIGINT", resolve);
@@ -61,12 +73,28 @@ async function serve(options: ServeOptions): Promise<void> {
 
 export function register(program: Command): void {
   subcommand(program, "serve")
-    .description("Serve every workflow through the LangGraph API (SDK, Studio, the web console at /console), on Postgres.")
+    .description(
+      "Serve every workflow through the LangGraph API (SDK, Studio, the web console at /console), on Postgres.",
+    )
     .option("--port <port>", "port to listen on (0: any free port)", wholeNumber("--port", 65_535), 2024)
     .option("--host <host>", "interface to listen on (0.0.0.0: every interface)", "127.0.0.1")
-    .option("--workers <n>", "runs this process executes at once (they hold no database connection while they wait)", wholeNumber("--workers", 1000), 100)
-    .option("--db-pool <n>", "Postgres connections this process uses, whatever --workers is (plus one for notifications)", positiveNumber("--db-pool", 1000), 10)
-    .option("--grace <ms>", "on SIGTERM, how long runs in flight get before they are handed back to the queue (default: 10000)", wholeNumber("--grace", 3_600_000))
+    .option(
+      "--workers <n>",
+      "runs this process executes at once (they hold no database connection while they wait)",
+      wholeNumber("--workers", 1000),
+      100,
+    )
+    .option(
+      "--db-pool <n>",
+      "Postgres connections this process uses, whatever --workers is (plus one for notifications)",
+      positiveNumber("--db-pool", 1000),
+      10,
+    )
+    .option(
+      "--grace <ms>",
+      "on SIGTERM, how long runs in flight get before they are handed back to the queue (default: 10000)",
+      wholeNumber("--grace", 3_600_000),
+    )
     .option(...JSON_OPTION)
     .addHelpText(
       "after",

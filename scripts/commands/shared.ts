@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import os from "node:os";
-import { Command, Option } from "commander";
+import { type Command, Option } from "commander";
 import type { Checkpointer, Database } from "../../checkpoints/index.js";
 import { InputError } from "../../state/shared/errors.js";
 import { readInputFile } from "../../state/shared/input_file.js";
@@ -47,9 +47,15 @@ export async function readJsonFile(flag: string, file: string, example: string):
 }
 
 /** Opens the checkpointer for one command, reporting the embedded Postgres's progress on stderr, and closes it. */
-export async function withCheckpointer<T>(fn: (db: Checkpointer) => Promise<T>, options: { migrate?: boolean } = {}): Promise<T> {
+export async function withCheckpointer<T>(
+  fn: (db: Checkpointer) => Promise<T>,
+  options: { migrate?: boolean } = {},
+): Promise<T> {
   const { openCheckpointer } = await import("../../checkpoints/index.js");
-  const db = await openCheckpointer({ ...options, onProgress: (message: string) => process.stderr.write(message + "\n") });
+  const db = await openCheckpointer({
+    ...options,
+    onProgress: (message: string) => process.stderr.write(message + "\n"),
+  });
   try {
     return await fn(db);
   } finally {
@@ -80,7 +86,8 @@ export const THREAD_ARGUMENT = ["<thread>", "the thread id", checkThreadId] as c
 export const THREAD_OPTION = ["--thread <id>", "the thread id (default: a new UUID)", checkThreadId] as const;
 
 export const JSON_OPTION = ["--json", "print the result as JSON on stdout (progress and notes go to stderr)"] as const;
-export const reviewOption = (description: string) => new Option("--review <mode>", description).choices(["always", "never"]);
+export const reviewOption = (description: string) =>
+  new Option("--review <mode>", description).choices(["always", "never"]);
 export const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}`;
 
 /** The options workflows add to a command, each flag once: workflows that share a step declare its flags alike. */
@@ -107,7 +114,7 @@ export const numberOption = (flags: string, description: string) => {
 /** The run options of the shared sources (state/shared/sources.ts), for a workflow whose steps search and call tools. */
 export const sourceOptions = (): Option[] => [
   new Option("--corpus <dir>", "a folder of .md, .txt and .html files the branches search and cite"),
-  new Option("--mcp <file>", "a JSON file of MCP servers ({\"mcpServers\": {...}}) whose tools the branches may call"),
+  new Option("--mcp <file>", 'a JSON file of MCP servers ({"mcpServers": {...}}) whose tools the branches may call'),
   new Option("--web-search", "offer Tavily web search to the branches (needs TAVILY_API_KEY; off by default)"),
   numberOption("--tool-budget <n>", "most tool calls per branch (6)"),
   numberOption("--tool-timeout-ms <ms>", "time one tool call may take (20000)"),
@@ -128,8 +135,11 @@ export const sharedStepOptions = (): Option[] => [
  * corpus or a broken MCP file is one line and exit 2 rather than a branch that fails.
  */
 export async function checkedSources(options: WorkflowFlags): Promise<Record<string, unknown>> {
-  const given = Object.fromEntries(SOURCE_FLAGS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]));
-  for (const key of ["corpus", "mcp"] as const) if (typeof options[key] === "string") given[key] = resolve(options[key]);
+  const given = Object.fromEntries(
+    SOURCE_FLAGS.filter((key) => options[key] !== undefined).map((key) => [key, options[key]]),
+  );
+  for (const key of ["corpus", "mcp"] as const)
+    if (typeof options[key] === "string") given[key] = resolve(options[key]);
   const { SourcesSettingsSchema, hasSources } = await import("../../state/shared/sources.js");
   const parsed = SourcesSettingsSchema.safeParse(given);
   if (!parsed.success) {
@@ -139,4 +149,3 @@ export async function checkedSources(options: WorkflowFlags): Promise<Record<str
   if (hasSources(parsed.data)) (await import("../../nodes/shared/sources/sources.js")).validateSources(parsed.data);
   return given;
 }
-

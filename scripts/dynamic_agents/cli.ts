@@ -7,7 +7,13 @@ export const dynamicAgentsCli: WorkflowCli = {
   listedChannels: ["status", "taskQueue"],
   listThread: ({ values, interrupts, pending }) => {
     const runStatus = reviewedRunStatus(values.status, interrupts.length > 0, pending);
-    return { workflow: "dynamic_agents", status: runStatus, runStatus, task: taskOf(values.taskQueue), reviewPoint: reviewPointOf(interrupts) };
+    return {
+      workflow: "dynamic_agents",
+      status: runStatus,
+      runStatus,
+      task: taskOf(values.taskQueue),
+      reviewPoint: reviewPointOf(interrupts),
+    };
   },
   runOptions: () => [...sharedStepOptions(), ...sourceOptions()],
   commands: async () => (await import("./thread_commands.js")).dynamicAgentsCommands,

@@ -52,13 +52,26 @@ function renderSummary(s: DynamicAgentsThreadSummary): string {
     `Workflow: dynamic_agents · task: ${s.task}`,
   ];
   if (s.failureReason) lines.push(`Ended: ${s.failureReason}`);
-  if (s.status === "interrupted") lines.push(`Waiting for review: ${shellCommand("orchestra", "resume", s.threadId)} --approve | --reject | --feedback TEXT`);
-  if (s.status === "running") lines.push(`Unfinished and not paused: if no process is running it, \`${shellCommand("orchestra", "resume", s.threadId)}\` continues it`);
+  if (s.status === "interrupted")
+    lines.push(
+      `Waiting for review: ${shellCommand("orchestra", "resume", s.threadId)} --approve | --reject | --feedback TEXT`,
+    );
+  if (s.status === "running")
+    lines.push(
+      `Unfinished and not paused: if no process is running it, \`${shellCommand("orchestra", "resume", s.threadId)}\` continues it`,
+    );
   lines.push("", "Agents");
   lines.push(
     ...table(
       ["AGENT", "TYPE", "CAPABILITIES", "SCORE", "STATUS", "ERROR"],
-      s.agents.map((a) => [a.agentId, a.agentType ?? "-", a.capabilities.join(", "), fixed(a.score), a.status, a.error ?? ""]),
+      s.agents.map((a) => [
+        a.agentId,
+        a.agentType ?? "-",
+        a.capabilities.join(", "),
+        fixed(a.score),
+        a.status,
+        a.error ?? "",
+      ]),
     ).map((line) => `  ${line}`),
   );
   lines.push("", "Report", s.report ?? "  not written yet");
@@ -70,13 +83,25 @@ function renderSummary(s: DynamicAgentsThreadSummary): string {
  * or feedback), or picks it up after a crash. A line per step, as its run prints them.
  */
 async function resume(db: Checkpointer, threadId: string, options: ResumeOptions): Promise<number> {
-  if (options.role !== undefined || options.changes !== undefined) throw new InputError("--role and --changes answer engine approvals: this thread is a dynamic_agents thread");
-  if (options.edit !== undefined) throw new InputError("--edit is for research threads: answer a dynamic_agents review with --approve, --reject or --feedback TEXT");
-  const chosen = [options.approve && "approve", options.reject && "reject", options.feedback !== undefined && "feedback"].filter(Boolean);
+  if (options.role !== undefined || options.changes !== undefined)
+    throw new InputError("--role and --changes answer engine approvals: this thread is a dynamic_agents thread");
+  if (options.edit !== undefined)
+    throw new InputError(
+      "--edit is for research threads: answer a dynamic_agents review with --approve, --reject or --feedback TEXT",
+    );
+  const chosen = [
+    options.approve && "approve",
+    options.reject && "reject",
+    options.feedback !== undefined && "feedback",
+  ].filter(Boolean);
   if (chosen.length > 1) throw new InputError("give at most one of --approve, --reject, --feedback");
   const reviewer = reviewerName(options);
   const decision = chosen.length
-    ? parseReviewDecision({ action: chosen[0], reviewer, ...(options.feedback !== undefined ? { feedback: options.feedback } : {}) })
+    ? parseReviewDecision({
+        action: chosen[0],
+        reviewer,
+        ...(options.feedback !== undefined ? { feedback: options.feedback } : {}),
+      })
     : undefined;
   const workflow = dynamicAgents.compile(db.checkpointer);
   const { line } = makeOutput(options);
@@ -84,10 +109,13 @@ async function resume(db: Checkpointer, threadId: string, options: ResumeOptions
   const { summary, review } = await withThreadLock(db, threadId, async () => {
     const current = summaryOf(threadId, await existingSnapshot(workflow, threadId));
     if (current.status === "interrupted" && !decision) {
-      throw new InputError(`thread ${threadId} is waiting for review at ${current.reviewPoint}: pass --approve, --reject or --feedback TEXT`);
+      throw new InputError(
+        `thread ${threadId} is waiting for review at ${current.reviewPoint}: pass --approve, --reject or --feedback TEXT`,
+      );
     }
     if (current.status !== "interrupted") {
-      if (current.status !== "running") throw new InputError(`thread ${threadId} has already finished (${current.status}): nothing to resume`);
+      if (current.status !== "running")
+        throw new InputError(`thread ${threadId} has already finished (${current.status}): nothing to resume`);
       if (decision) throw new InputError(`thread ${threadId} is not waiting for review: resume it without a decision`);
     }
     line(`thread ${threadId} · resumed by ${reviewer}`);
@@ -103,10 +131,14 @@ export const dynamicAgentsCommands: WorkflowCommands = {
     const summary = summaryOf(threadId, await existingSnapshot(dynamicAgents.compile(db.checkpointer), threadId));
     return options.json ? JSON.stringify(summary) : renderSummary(summary);
   },
-  history: (db, threadId) => threadHistory(dynamicAgents.compile(db.checkpointer), threadId, { branchNodes: [], reviewPoints: REVIEW_POINTS }),
-  report: async (db, threadId) => summaryOf(threadId, await existingSnapshot(dynamicAgents.compile(db.checkpointer), threadId)),
+  history: (db, threadId) =>
+    threadHistory(dynamicAgents.compile(db.checkpointer), threadId, { branchNodes: [], reviewPoints: REVIEW_POINTS }),
+  report: async (db, threadId) =>
+    summaryOf(threadId, await existingSnapshot(dynamicAgents.compile(db.checkpointer), threadId)),
   resume,
   replay: async () => {
-    throw new InputError("replay is for research and engine threads: a dynamic_agents thread resumes with 'orchestra resume THREAD'");
+    throw new InputError(
+      "replay is for research and engine threads: a dynamic_agents thread resumes with 'orchestra resume THREAD'",
+    );
   },
 };

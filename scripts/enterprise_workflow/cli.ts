@@ -16,11 +16,18 @@ const RUN_STATUS: Record<WorkflowStatus, RunStatus> = {
   TIMEOUT: "failed",
 };
 
-const isWorkflowStatus = (value: unknown): value is WorkflowStatus => typeof value === "string" && Object.hasOwn(RUN_STATUS, value);
+const isWorkflowStatus = (value: unknown): value is WorkflowStatus =>
+  typeof value === "string" && Object.hasOwn(RUN_STATUS, value);
 
 /** The step an interrupt asks at, if it is an approval or a child's question: a child's named through its subworkflow step, `delegate › sign_off`. */
 function approvalStep(interrupt: unknown): string | null {
-  if (interrupt === null || typeof interrupt !== "object" || !("kind" in interrupt) || (interrupt.kind !== "approval" && interrupt.kind !== "child")) return null;
+  if (
+    interrupt === null ||
+    typeof interrupt !== "object" ||
+    !("kind" in interrupt) ||
+    (interrupt.kind !== "approval" && interrupt.kind !== "child")
+  )
+    return null;
   const step = "stepId" in interrupt && typeof interrupt.stepId === "string" ? interrupt.stepId : null;
   if (interrupt.kind === "approval" || step === null) return step;
   const inner = "request" in interrupt ? approvalStep(interrupt.request) : null;

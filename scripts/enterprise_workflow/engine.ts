@@ -3,12 +3,20 @@ import readline from "node:readline/promises";
 import type { Command } from "@langchain/langgraph";
 import type { Checkpointer } from "../../checkpoints/index.js";
 import { listDefinitionVersions } from "../../checkpoints/enterprise_workflow/definition_versions.js";
-import { migrateEnterpriseControls, PostgresEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
+import {
+  migrateEnterpriseControls,
+  PostgresEnterpriseControls,
+} from "../../checkpoints/enterprise_workflow/controls.js";
 import { childCatalog, compileEnterpriseWorkflow } from "../../graphs/enterprise_workflow.js";
 import { otherWorkflows } from "../../graphs/registry.js";
 import { ENGINE_WORKFLOW } from "../../state/enterprise_workflow/definition.js";
 import { checkHierarchy, hasChildren } from "../../state/enterprise_workflow/hierarchy.js";
-import { approvalCommand, ApprovalDecisionSchema, type ApprovalDecision, type PausedNotice } from "../../nodes/enterprise_workflow/approval.js";
+import {
+  approvalCommand,
+  ApprovalDecisionSchema,
+  type ApprovalDecision,
+  type PausedNotice,
+} from "../../nodes/enterprise_workflow/approval.js";
 import { engineServices } from "../../nodes/enterprise_workflow/services.js";
 import type { ApprovalRequest, ChildQuestion } from "../../nodes/enterprise_workflow/tasks.js";
 import { allSteps, type AdvancedWorkflow } from "../../state/enterprise_workflow/definition.js";
@@ -38,7 +46,10 @@ export async function isDefinitionFile(target: string): Promise<boolean> {
 }
 
 /** A named definition runs as its newest stored version (what `optimize --apply` wrote), else its file. */
-export async function resolveDefinition(db: Pick<Checkpointer, "pool" | "schema">, target: string): Promise<AdvancedWorkflow> {
+export async function resolveDefinition(
+  db: Pick<Checkpointer, "pool" | "schema">,
+  target: string,
+): Promise<AdvancedWorkflow> {
   if (await isDefinitionFile(target)) return loadDefinitionFile(target);
   const versions = await listDefinitionVersions(db.pool, db.schema, target);
   return versions[versions.length - 1]?.definition ?? loadNamedDefinition(target);
@@ -49,9 +60,13 @@ export async function resolveDefinition(db: Pick<Checkpointer, "pool" | "schema"
  * definitions, the depth limit, and mappings of the child's input types. Named children load as
  * `loadNamed` says: files for validate, stored versions first for run.
  */
-export async function checkChildren(definition: AdvancedWorkflow, loadNamed?: (name: string) => Promise<AdvancedWorkflow>): Promise<void> {
+export async function checkChildren(
+  definition: AdvancedWorkflow,
+  loadNamed?: (name: string) => Promise<AdvancedWorkflow>,
+): Promise<void> {
   // Loading the other workflows' graphs takes a while: only a definition that runs children pays for it.
-  if (hasChildren(definition)) await checkHierarchy(definition, childCatalog(await otherWorkflows(ENGINE_WORKFLOW), loadNamed));
+  if (hasChildren(definition))
+    await checkHierarchy(definition, childCatalog(await otherWorkflows(ENGINE_WORKFLOW), loadNamed));
 }
 
 /** The engine on the command's database: pause and cancel requests reach it from any process on the same database. */
@@ -63,7 +78,9 @@ export async function openEngine(db: Checkpointer): Promise<{ engine: Engine; co
   return { engine, controls };
 }
 
-export const threadConfig = (threadId: string, model?: string) => ({ configurable: { thread_id: checkThreadId(threadId), ...(model ? { model } : {}) } });
+export const threadConfig = (threadId: string, model?: string) => ({
+  configurable: { thread_id: checkThreadId(threadId), ...(model ? { model } : {}) },
+});
 
 /**
  * What the thread waits for, read from its head: an approval's question, a pause, a child's other
@@ -104,13 +121,16 @@ export const statusWhile = (status: EnterpriseState["status"], waiting: Waiting)
   status === "RUNNING" && (waiting?.kind === "approval" || waiting?.kind === "child") ? "WAITING_APPROVAL" : status;
 
 /** Where a question comes from: the step itself, or the chain of children down to it. */
-const askedAt = (askedBy: readonly string[], stepId: string) => [...askedBy.map((step) => step.split(" ")[0]), stepId].join(" › ");
+const askedAt = (askedBy: readonly string[], stepId: string) =>
+  [...askedBy.map((step) => step.split(" ")[0]), stepId].join(" › ");
 
 /** One line per step that moved: its status, and the figures it has. */
 export function stepLine(key: string, record: Partial<StepRecord>): string {
   const figures = [
     ...(record.attempts && record.attempts > 1
-      ? [`${record.attempts} attempts${record.retryDelaysMs?.length ? ` (waited ${record.retryDelaysMs.join(", ")} ms)` : ""}`]
+      ? [
+          `${record.attempts} attempts${record.retryDelaysMs?.length ? ` (waited ${record.retryDelaysMs.join(", ")} ms)` : ""}`,
+        ]
       : []),
     ...(record.iterations ? [`${record.iterations} iterations${record.stoppedByCap ? " (cap)" : ""}`] : []),
     ...(record.durationMs !== undefined ? [`${record.durationMs}ms`] : []),
@@ -144,7 +164,12 @@ export interface DriveOptions {
  * Streams the thread to its next stop, printing each step as it moves; at an approval, asks
  * `decide` (when given) and goes on with the answer. Returns the `--json` summary.
  */
-export async function driveEngine(engine: Engine, threadId: string, start: EnterpriseInput | Command | null, options: DriveOptions): Promise<RunSummary> {
+export async function driveEngine(
+  engine: Engine,
+  threadId: string,
+  start: EnterpriseInput | Command | null,
+  options: DriveOptions,
+): Promise<RunSummary> {
   const config = { ...threadConfig(threadId, options.model), ...(options.signal ? { signal: options.signal } : {}) };
   let input: EnterpriseInput | Command | null = start;
   let lastStatus = "";
@@ -159,7 +184,8 @@ export async function driveEngine(engine: Engine, threadId: string, start: Enter
         for (const [key, record] of Object.entries(update.steps ?? {})) {
           if (record.status && record.status !== "PENDING") options.line(stepLine(key, record));
         }
-        if (update.status && update.status !== lastStatus && update.status !== "RUNNING") options.line(`workflow ${update.status}`);
+        if (update.status && update.status !== lastStatus && update.status !== "RUNNING")
+          options.line(`workflow ${update.status}`);
         if (update.status) lastStatus = update.status;
       }
     }
@@ -172,8 +198,14 @@ export async function driveEngine(engine: Engine, threadId: string, start: Enter
         continue;
       }
     }
-    if (waiting?.kind === "paused") options.line(`paused by ${waiting.notice.actor}: \`${shellCommand("orchestra", "resume", threadId)}\` continues it`);
-    if (waiting?.kind === "child") options.line(`a child asks: ${waiting.askedBy.join(" › ")}: answer it on this thread through the API (Command resume)`);
+    if (waiting?.kind === "paused")
+      options.line(
+        `paused by ${waiting.notice.actor}: \`${shellCommand("orchestra", "resume", threadId)}\` continues it`,
+      );
+    if (waiting?.kind === "child")
+      options.line(
+        `a child asks: ${waiting.askedBy.join(" › ")}: answer it on this thread through the API (Command resume)`,
+      );
     const snapshot = await engine.getState(threadConfig(threadId));
     const values = snapshot.values as EnterpriseState;
     return runSummary(threadId, { ...values, status: statusWhile(values.status, waiting) }, snapshot.next);
@@ -181,23 +213,34 @@ export async function driveEngine(engine: Engine, threadId: string, start: Enter
 }
 
 /** The decision flags of `resume` as the engine's answer: one line naming what is missing otherwise. */
-export function decisionFromFlags(flags: { approve?: boolean; reject?: boolean; changes?: string; reviewer: string; role?: string }): ApprovalDecision | undefined {
+export function decisionFromFlags(flags: {
+  approve?: boolean;
+  reject?: boolean;
+  changes?: string;
+  reviewer: string;
+  role?: string;
+}): ApprovalDecision | undefined {
   if (!flags.approve && !flags.reject) {
-    if (flags.changes !== undefined) throw new InputError("--changes goes with --approve: give --approve --changes JSON");
+    if (flags.changes !== undefined)
+      throw new InputError("--changes goes with --approve: give --approve --changes JSON");
     return undefined;
   }
   if (flags.approve && flags.reject) throw new InputError("give --approve or --reject, not both");
   if (flags.reject && flags.changes !== undefined) throw new InputError("--changes goes with --approve, not --reject");
-  if (!flags.role) throw new InputError("an engine approval needs --role: the role you decide as, e.g. --role compliance_officer");
+  if (!flags.role)
+    throw new InputError("an engine approval needs --role: the role you decide as, e.g. --role compliance_officer");
   let changes: Record<string, unknown> | undefined;
   if (flags.changes !== undefined) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(flags.changes);
     } catch {
-      throw new InputError(`--changes is not JSON: give an object of context values, e.g. --changes '{"amount": 9000}'`);
+      throw new InputError(
+        `--changes is not JSON: give an object of context values, e.g. --changes '{"amount": 9000}'`,
+      );
     }
-    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new InputError(`--changes must be a JSON object of context values, e.g. '{"amount": 9000}'`);
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+      throw new InputError(`--changes must be a JSON object of context values, e.g. '{"amount": 9000}'`);
     changes = parsed as Record<string, unknown>;
   }
   const parsed = ApprovalDecisionSchema.safeParse({
@@ -216,14 +259,22 @@ export function terminalDecider(reviewer: string, role: string | undefined) {
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
     try {
       for (;;) {
-        const answer = (await rl.question("decision [approve / reject / changes JSON / blank to leave it waiting]: ")).trim();
+        const answer = (
+          await rl.question("decision [approve / reject / changes JSON / blank to leave it waiting]: ")
+        ).trim();
         if (!answer) return undefined;
-        const chosen = answer === "approve" || answer === "reject" ? answer : answer.startsWith("{") ? "changes" : undefined;
+        const chosen =
+          answer === "approve" || answer === "reject" ? answer : answer.startsWith("{") ? "changes" : undefined;
         if (!chosen) {
           process.stdout.write("answer approve, reject, or a JSON object of changes\n");
           continue;
         }
-        const asked = role ?? ((await rl.question(`role${request.approvers.length ? ` (${request.approvers.join(" / ")})` : ""}: `)).trim() || undefined);
+        const asked =
+          role ??
+          ((
+            await rl.question(`role${request.approvers.length ? ` (${request.approvers.join(" / ")})` : ""}: `)
+          ).trim() ||
+            undefined);
         try {
           const decision = decisionFromFlags({
             approve: chosen !== "reject",
@@ -270,10 +321,18 @@ export interface ChildLine {
 export function childrenOf(values: Partial<EnterpriseState>): ChildLine[] {
   return allSteps(values.workflow?.steps ?? []).flatMap((step) => {
     if (!step.subworkflow) return [];
-    const workflow = step.subworkflow.definition ? `${step.subworkflow.workflow} ${step.subworkflow.definition}` : step.subworkflow.workflow;
+    const workflow = step.subworkflow.definition
+      ? `${step.subworkflow.workflow} ${step.subworkflow.definition}`
+      : step.subworkflow.workflow;
     const line = (stepId: string) => {
       const record = values.steps?.[stepId];
-      return { stepId, workflow, mode: step.subworkflow!.mode, status: record?.status ?? "PENDING", thread: record?.thread ?? null };
+      return {
+        stepId,
+        workflow,
+        mode: step.subworkflow!.mode,
+        status: record?.status ?? "PENDING",
+        thread: record?.thread ?? null,
+      };
     };
     // A map step's line, then one per item's child.
     return [step.stepId, ...(step.stepType === "map" ? (values.steps?.[step.stepId]?.children ?? []) : [])].map(line);
@@ -291,7 +350,14 @@ export async function summariseEngineThread(engine: Engine, threadId: string): P
     workflow: values.workflowName ?? "enterprise_workflow",
     version: values.version ?? "",
     input: values.input ?? {},
-    waitingFor: waiting?.kind === "approval" ? askedAt(waiting.askedBy, waiting.request.stepId) : waiting?.kind === "child" ? askedAt(waiting.askedBy.slice(0, -1), waiting.askedBy.at(-1)!.split(" ")[0]!) : waiting?.kind === "paused" ? "resume (paused)" : null,
+    waitingFor:
+      waiting?.kind === "approval"
+        ? askedAt(waiting.askedBy, waiting.request.stepId)
+        : waiting?.kind === "child"
+          ? askedAt(waiting.askedBy.slice(0, -1), waiting.askedBy.at(-1)!.split(" ")[0]!)
+          : waiting?.kind === "paused"
+            ? "resume (paused)"
+            : null,
     children: childrenOf(values),
     startTime: values.startTime ?? null,
     endTime: values.endTime ?? null,
@@ -308,15 +374,35 @@ export function renderEngineSummary(summary: EngineThreadSummary): string {
     `Started ${summary.startTime ?? "-"}${summary.endTime ? ` · ended ${summary.endTime}` : ""}`,
     "",
     "Steps",
-    ...Object.entries(summary.steps).map(([key, step]) => stepLine(key, { ...step, ...(step.durationMs === null ? { durationMs: undefined } : { durationMs: step.durationMs }) })),
+    ...Object.entries(summary.steps).map(([key, step]) =>
+      stepLine(key, {
+        ...step,
+        ...(step.durationMs === null ? { durationMs: undefined } : { durationMs: step.durationMs }),
+      }),
+    ),
   ];
   if (summary.children.length) {
-    lines.push("", "Children", ...summary.children.map((child) => `  ${child.stepId.padEnd(32)} ${child.status.padEnd(9)} ${child.workflow} (${child.mode})${child.thread ? ` · thread ${child.thread}` : ""}`));
+    lines.push(
+      "",
+      "Children",
+      ...summary.children.map(
+        (child) =>
+          `  ${child.stepId.padEnd(32)} ${child.status.padEnd(9)} ${child.workflow} (${child.mode})${child.thread ? ` · thread ${child.thread}` : ""}`,
+      ),
+    );
   }
-  if (summary.errors.length) lines.push("", "Errors", ...summary.errors.map((error) => `  ${error.stepId}: ${error.message}`));
-  lines.push("", `Audit: ${summary.auditEntries} entries${summary.actors.length ? `, actors ${summary.actors.join(", ")}` : ""} (\`${shellCommand("orchestra", "audit", summary.threadId)}\` prints them)`);
-  if (summary.status === "WAITING_APPROVAL") lines.push(`Waiting for approval: ${shellCommand("orchestra", "resume", summary.threadId)} --approve | --reject --reviewer NAME --role ROLE`);
-  if (summary.status === "PAUSED") lines.push(`Paused: \`${shellCommand("orchestra", "resume", summary.threadId)}\` continues it`);
+  if (summary.errors.length)
+    lines.push("", "Errors", ...summary.errors.map((error) => `  ${error.stepId}: ${error.message}`));
+  lines.push(
+    "",
+    `Audit: ${summary.auditEntries} entries${summary.actors.length ? `, actors ${summary.actors.join(", ")}` : ""} (\`${shellCommand("orchestra", "audit", summary.threadId)}\` prints them)`,
+  );
+  if (summary.status === "WAITING_APPROVAL")
+    lines.push(
+      `Waiting for approval: ${shellCommand("orchestra", "resume", summary.threadId)} --approve | --reject --reviewer NAME --role ROLE`,
+    );
+  if (summary.status === "PAUSED")
+    lines.push(`Paused: \`${shellCommand("orchestra", "resume", summary.threadId)}\` continues it`);
   return lines.join("\n");
 }
 

@@ -31,7 +31,10 @@ interface EngineResumeOptions extends ResumeOptions {
  * or a crashed run continued.
  */
 async function resume(db: Checkpointer, threadId: string, options: EngineResumeOptions): Promise<number> {
-  if (options.feedback !== undefined || options.edit !== undefined) throw new InputError("--feedback and --edit are for research threads: answer an engine approval with --approve or --reject (--changes JSON) and --role");
+  if (options.feedback !== undefined || options.edit !== undefined)
+    throw new InputError(
+      "--feedback and --edit are for research threads: answer an engine approval with --approve or --reject (--changes JSON) and --role",
+    );
   const { engine } = await openEngine(db);
   const reviewer = reviewerName(options);
   const decision = decisionFromFlags({ ...options, reviewer });
@@ -46,13 +49,22 @@ async function resume(db: Checkpointer, threadId: string, options: EngineResumeO
         for (const text of approvalLines(waiting.request, waiting.askedBy)) line(text);
         answer = await decide(waiting.request);
       }
-      if (!answer) throw new InputError(`thread ${threadId} waits for approval at ${waiting.request.stepId}: give --approve or --reject with --role ${waiting.request.approvers[0] ?? "ROLE"} (and --reviewer NAME)`);
+      if (!answer)
+        throw new InputError(
+          `thread ${threadId} waits for approval at ${waiting.request.stepId}: give --approve or --reject with --role ${waiting.request.approvers[0] ?? "ROLE"} (and --reviewer NAME)`,
+        );
       start = approvalCommand(answer);
     } else if (decision) {
-      throw new InputError(`thread ${threadId} is not waiting for an approval${waiting ? " (it is paused)" : ""}: resume it without --approve or --reject`);
+      throw new InputError(
+        `thread ${threadId} is not waiting for an approval${waiting ? " (it is paused)" : ""}: resume it without --approve or --reject`,
+      );
     } else if (waiting?.kind === "paused") start = resumePausedCommand(reviewer);
     line(`thread ${threadId} · resumed by ${reviewer}`);
-    return driveEngine(engine, threadId, start, { line, ...(options.model ? { model: options.model } : {}), ...(decide ? { decide } : {}) });
+    return driveEngine(engine, threadId, start, {
+      line,
+      ...(options.model ? { model: options.model } : {}),
+      ...(decide ? { decide } : {}),
+    });
   });
   line(closingLine(summary));
   if (options.json) printJson(summary);
@@ -61,10 +73,14 @@ async function resume(db: Checkpointer, threadId: string, options: EngineResumeO
 
 /** An engine thread forks at the checkpoint and runs on, with a line per step, to its next stop. */
 async function replay(db: Checkpointer, threadId: string, options: ReplayOptions): Promise<number> {
-  if (options.review) throw new InputError("--review is for research threads: an engine thread asks at its approval steps");
+  if (options.review)
+    throw new InputError("--review is for research threads: an engine thread asks at its approval steps");
   const { engine } = await openEngine(db);
   const at = await engine.getState({ configurable: { thread_id: threadId, checkpoint_id: options.checkpoint } });
-  if (!at.createdAt) throw new InputError(`thread ${threadId} has no checkpoint ${options.checkpoint}: \`${shellCommand("orchestra", "history", threadId)}\` lists them`);
+  if (!at.createdAt)
+    throw new InputError(
+      `thread ${threadId} has no checkpoint ${options.checkpoint}: \`${shellCommand("orchestra", "history", threadId)}\` lists them`,
+    );
   const { line } = makeOutput(options);
   const summary = await withThreadLock(db, threadId, () => {
     line(`thread ${threadId} · replaying from checkpoint ${options.checkpoint}`);
@@ -80,7 +96,8 @@ export const enterpriseWorkflowCommands: WorkflowCommands = {
     const summary = await summariseEngineThread((await openEngine(db)).engine, threadId);
     return options.json ? JSON.stringify(summary) : renderEngineSummary(summary);
   },
-  history: async (db, threadId) => threadHistory((await openEngine(db)).engine, threadId, { branchNodes: [], reviewPoints: [] }),
+  history: async (db, threadId) =>
+    threadHistory((await openEngine(db)).engine, threadId, { branchNodes: [], reviewPoints: [] }),
   report: async (db, threadId) => {
     const { engine } = await openEngine(db);
     const snapshot = await existingSnapshot(engine, threadId);

@@ -18,7 +18,13 @@ export const parallelWorkflowCli: WorkflowCli = {
   listedChannels: ["status", "task", "taskQueue"],
   listThread: ({ values, interrupts, pending }) => {
     const runStatus = reviewedRunStatus(values.status, interrupts.length > 0, pending);
-    return { workflow: "parallel_workflow", status: runStatus, runStatus, task: taskOf(values), reviewPoint: reviewPointOf(interrupts) };
+    return {
+      workflow: "parallel_workflow",
+      status: runStatus,
+      runStatus,
+      task: taskOf(values),
+      reviewPoint: reviewPointOf(interrupts),
+    };
   },
   historyNodes,
   runOptions: () => [
@@ -34,5 +40,9 @@ export const parallelWorkflowCli: WorkflowCli = {
 function taskOf(values: Record<string, unknown>): string {
   if (typeof values.task === "string") return values.task;
   const queue = Array.isArray(values.taskQueue) ? values.taskQueue : [];
-  return queue.map((task: unknown) => (task !== null && typeof task === "object" && "description" in task ? String(task.description) : "")).join("; ");
+  return queue
+    .map((task: unknown) =>
+      task !== null && typeof task === "object" && "description" in task ? String(task.description) : "",
+    )
+    .join("; ");
 }

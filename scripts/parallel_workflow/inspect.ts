@@ -1,6 +1,10 @@
 import type { ReviewDecision, ReviewPoint } from "../../state/shared/review.js";
 import { reviewableState, type ReviewEdit } from "../../state/parallel_workflow/review_edit.js";
-import { eventsOf, type SynchronizationStatus, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import {
+  eventsOf,
+  type SynchronizationStatus,
+  type WorkflowStateType,
+} from "../../state/parallel_workflow/workflow.js";
 import { existingSnapshot } from "../thread_state.js";
 import type { RunStatus } from "../workflow_cli.js";
 import { outcomeIn, type Workflow } from "./runner.js";
@@ -91,9 +95,10 @@ export async function summariseThread(workflow: Workflow, threadId: string): Pro
     revision: v.revisionCount ?? 0,
     branches,
     // Paused at the sync point, the node has not written its decision yet: the request carries it.
-    sync: (outcome.review?.point === "sync_point_manager"
-      ? (outcome.review.details as { synchronization: SynchronizationStatus }).synchronization
-      : v.synchronizationStatus) ?? null,
+    sync:
+      (outcome.review?.point === "sync_point_manager"
+        ? (outcome.review.details as { synchronization: SynchronizationStatus }).synchronization
+        : v.synchronizationStatus) ?? null,
     quality: v.qualityReport ?? null,
     reviews: reviewsOf(v),
     timeline: v.executionTimeline ?? [],
@@ -102,4 +107,3 @@ export async function summariseThread(workflow: Workflow, threadId: string): Pro
     reviewable: outcome.review ? reviewableState(outcome.review.point, v as WorkflowStateType) : null,
   };
 }
-

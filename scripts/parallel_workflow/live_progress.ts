@@ -1,5 +1,11 @@
 import { Listr, type ListrTaskWrapper } from "listr2";
-import { BRANCH_NODES, type BranchAllocation, type BranchInput, type TimelineEvent, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import {
+  BRANCH_NODES,
+  type BranchAllocation,
+  type BranchInput,
+  type TimelineEvent,
+  type WorkflowStateType,
+} from "../../state/parallel_workflow/workflow.js";
 import { count, formatEvent, revisionReason } from "./progress.js";
 import type { RunObserver } from "./runner.js";
 
@@ -35,8 +41,15 @@ export class BranchBoard {
   plan(allocations: Record<string, BranchAllocation>) {
     for (const a of Object.values(allocations)) {
       const line = this.branches.get(a.branchId);
-      if (!line) this.branches.set(a.branchId, { branchId: a.branchId, node: a.assignedNode ?? "", state: a.attempt > 1 ? "retrying" : "queued", attempt: a.attempt });
-      else if (a.attempt > line.attempt && line.state !== "running") Object.assign(line, { state: "retrying", attempt: a.attempt });
+      if (!line)
+        this.branches.set(a.branchId, {
+          branchId: a.branchId,
+          node: a.assignedNode ?? "",
+          state: a.attempt > 1 ? "retrying" : "queued",
+          attempt: a.attempt,
+        });
+      else if (a.attempt > line.attempt && line.state !== "running")
+        Object.assign(line, { state: "retrying", attempt: a.attempt });
     }
   }
 
@@ -210,7 +223,12 @@ export class ListrProgress implements ProgressView {
   stepSaved(step: number, next: string[]) {
     if (step < 0 || !this.phase) return;
     this.phase.savedAt = Date.now();
-    this.phase.step = stepLine(step, seconds(this.phase.startedAt, this.phase.savedAt), this.board.summary(), next).trim();
+    this.phase.step = stepLine(
+      step,
+      seconds(this.phase.startedAt, this.phase.savedAt),
+      this.board.summary(),
+      next,
+    ).trim();
     this.refresh();
   }
 
@@ -253,8 +271,18 @@ export class ListrProgress implements ProgressView {
     if (this.phase?.name === name) return;
     await this.pause();
     let end!: (failure?: string) => void;
-    const finished = new Promise<void>((resolve, reject) => (end = (failure) => (failure ? reject(new Error(failure)) : resolve())));
-    const phase: ActivePhase = { name, detail: "", branchIds: new Set(), reasons: [], startedAt: Date.now(), end, rendered: Promise.resolve() };
+    const finished = new Promise<void>(
+      (resolve, reject) => (end = (failure) => (failure ? reject(new Error(failure)) : resolve())),
+    );
+    const phase: ActivePhase = {
+      name,
+      detail: "",
+      branchIds: new Set(),
+      reasons: [],
+      startedAt: Date.now(),
+      end,
+      rendered: Promise.resolve(),
+    };
     const listr = new Listr(
       [
         {
@@ -282,14 +310,18 @@ export class ListrProgress implements ProgressView {
   }
 
   private title(phase: ActivePhase) {
-    const end = phase.endedAt === undefined ? Date.now() : phase.stopped ? phase.endedAt : (phase.savedAt ?? phase.endedAt);
+    const end =
+      phase.endedAt === undefined ? Date.now() : phase.stopped ? phase.endedAt : (phase.savedAt ?? phase.endedAt);
     return `${phase.detail ? `${phase.name}: ${phase.detail}` : phase.name} [${seconds(phase.startedAt, end)}]`;
   }
 
   private refresh(phase = this.phase) {
     if (!phase?.task) return;
     phase.task.title = this.title(phase);
-    const lines = [...phase.reasons, ...[...phase.branchIds].map((id) => this.board.line(this.board.branches.get(id)!))];
+    const lines = [
+      ...phase.reasons,
+      ...[...phase.branchIds].map((id) => this.board.line(this.board.branches.get(id)!)),
+    ];
     const waiting = this.board.count("queued") + this.board.count("retrying");
     if (phase.branchIds.size && waiting) lines.push(`${waiting} more waiting for a later wave`);
     if (phase.step) lines.push(phase.step);

@@ -27,15 +27,21 @@ function resumeHint(threadId: string) {
 /** Where a finished run ended, in one line: quality, branches, revisions and time, and where its report is. */
 function finishedLines(outcome: Outcome, summary: ThreadSummary, seconds: number): string[] {
   const succeeded = summary.branches.filter((b) => b.status === "success").length;
-  const quality = summary.quality ? `, quality ${summary.quality.score.toFixed(3)} (threshold ${summary.quality.threshold})` : "";
+  const quality = summary.quality
+    ? `, quality ${summary.quality.score.toFixed(3)} (threshold ${summary.quality.threshold})`
+    : "";
   const figures = [
     `${succeeded} of ${count(summary.branches.length, "branch")} succeeded`,
     ...(summary.revision ? [count(summary.revision, "revision")] : []),
     `${seconds.toFixed(1)}s`,
   ];
-  const lines = [`${outcome.status}: thread ${outcome.threadId}${quality}${outcome.failureReason ? ` (${outcome.failureReason})` : ""} · ${figures.join(" · ")}`];
+  const lines = [
+    `${outcome.status}: thread ${outcome.threadId}${quality}${outcome.failureReason ? ` (${outcome.failureReason})` : ""} · ${figures.join(" · ")}`,
+  ];
   if (outcome.report) {
-    lines.push(`  report: \`${shellCommand("orchestra", "report", outcome.threadId)}\` prints it, \`${shellCommand("orchestra", "report", outcome.threadId)} --out report.md\` saves it`);
+    lines.push(
+      `  report: \`${shellCommand("orchestra", "report", outcome.threadId)}\` prints it, \`${shellCommand("orchestra", "report", outcome.threadId)} --out report.md\` saves it`,
+    );
   }
   return lines;
 }
@@ -57,7 +63,8 @@ async function report(outcome: Outcome, options: JsonOption, workflow: Workflow,
 
 /** The first line of a run: which thread, and which model answers (the offline one is no real model). */
 function announce(options: JsonOption, threadId: string, model: string | undefined) {
-  const described = model === "offline" ? "offline (deterministic answers, no API calls)" : (model ?? "the thread's own");
+  const described =
+    model === "offline" ? "offline (deterministic answers, no API calls)" : (model ?? "the thread's own");
   makeOutput(options).line(`thread ${threadId} · model ${described}`);
 }
 
@@ -141,7 +148,9 @@ export async function liveRun(
   } catch (error) {
     if (cancelled) {
       await view.stop("stopped by Ctrl-C");
-      line(`stopped. The thread keeps every finished step: resume it with \`${shellCommand("orchestra", "resume", threadId)}\``);
+      line(
+        `stopped. The thread keeps every finished step: resume it with \`${shellCommand("orchestra", "resume", threadId)}\``,
+      );
       return EXIT.interrupted;
     }
     await view.pause();

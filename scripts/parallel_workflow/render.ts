@@ -12,18 +12,34 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
       ` — ${s.status}${s.reviewPoint ? ` at ${s.reviewPoint}` : ""}${s.quality ? `, quality ${fixed(s.quality.score)}` : ""}`,
     `Task: ${s.task}`,
     `Mode: ${s.mode ?? "-"} · ${count(s.branches.length, "branch")} · revision ${s.revision}` +
-      (s.settings ? ` · review ${s.settings.review}, threshold ${s.settings.qualityThreshold}, model ${s.settings.model}` : "") +
+      (s.settings
+        ? ` · review ${s.settings.review}, threshold ${s.settings.qualityThreshold}, model ${s.settings.model}`
+        : "") +
       ` · updated ${when(s.updatedAt)}`,
   ];
   if (s.failureReason) out.push(`Ended: ${s.failureReason}`);
-  if (s.status === "interrupted") out.push(`Waiting for review: ${shellCommand("orchestra", "resume", s.threadId)} --approve | --reject | --feedback TEXT | --edit FILE`);
-  if (s.status === "running") out.push(`Unfinished and not paused: if no process is running it, \`${shellCommand("orchestra", "resume", s.threadId)}\` continues it`);
+  if (s.status === "interrupted")
+    out.push(
+      `Waiting for review: ${shellCommand("orchestra", "resume", s.threadId)} --approve | --reject | --feedback TEXT | --edit FILE`,
+    );
+  if (s.status === "running")
+    out.push(
+      `Unfinished and not paused: if no process is running it, \`${shellCommand("orchestra", "resume", s.threadId)}\` continues it`,
+    );
 
   out.push(...heading("Branches"));
   out.push(
     ...table(
       ["BRANCH", "NODE", "STATUS", "QUALITY", "SECONDS", "ATTEMPT", "ERROR"],
-      s.branches.map((b) => [b.branchId, b.node ?? "-", b.status, fixed(b.quality), fixed(b.seconds, 2), String(b.attempt), b.error ?? ""]),
+      s.branches.map((b) => [
+        b.branchId,
+        b.node ?? "-",
+        b.status,
+        fixed(b.quality),
+        fixed(b.seconds, 2),
+        String(b.attempt),
+        b.error ?? "",
+      ]),
     ).map((l) => `  ${l}`),
   );
 
@@ -39,9 +55,13 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
   if (s.quality) {
     const q = s.quality;
     out.push(`  score ${fixed(q.score)} against threshold ${q.threshold} → ${q.route}: ${q.reason}`);
-    out.push(`  judge ${fixed(q.judgeScore)} (weight 0.5), merge quality ${fixed(q.mergeQuality)} (0.3), success rate ${fixed(q.successRate)} (0.2)`);
+    out.push(
+      `  judge ${fixed(q.judgeScore)} (weight 0.5), merge quality ${fixed(q.mergeQuality)} (0.3), success rate ${fixed(q.successRate)} (0.2)`,
+    );
     if (q.judge) {
-      out.push(`  rubric: coverage ${fixed(q.judge.coverage, 2)}, evidence ${fixed(q.judge.evidence, 2)}, consistency ${fixed(q.judge.consistency, 2)}, actionability ${fixed(q.judge.actionability, 2)}`);
+      out.push(
+        `  rubric: coverage ${fixed(q.judge.coverage, 2)}, evidence ${fixed(q.judge.evidence, 2)}, consistency ${fixed(q.judge.consistency, 2)}, actionability ${fixed(q.judge.actionability, 2)}`,
+      );
       for (const issue of q.judge.issues) out.push(`  - ${issue}`);
     }
   } else {
@@ -51,7 +71,8 @@ export function renderSummary(s: ThreadSummary, color: boolean): string {
   if (s.reviews.length) {
     out.push(...heading("Reviews"));
     for (const r of s.reviews) {
-      const detail = r.action === "edit" ? ` (${r.fields.join(", ") || "nothing"})` : r.feedback ? `: "${r.feedback}"` : "";
+      const detail =
+        r.action === "edit" ? ` (${r.fields.join(", ") || "nothing"})` : r.feedback ? `: "${r.feedback}"` : "";
       out.push(`  ${when(r.at)}  ${r.point}: ${r.action} by ${r.reviewer}${detail}`);
     }
   }
@@ -74,4 +95,3 @@ function notYet(s: ThreadSummary, done: string): string {
       : `${s.status}${s.failureReason ? ` (${s.failureReason})` : ""}`;
   return `not ${done}: the thread was ${ended} first`;
 }
-

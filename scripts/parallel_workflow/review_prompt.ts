@@ -25,9 +25,15 @@ export function renderReviewRequest(request: ReviewRequest): string[] {
     }
   } else {
     const d = request.details;
-    lines.push("", `quality score ${fixed(d.qualityScore)} (threshold ${d.threshold}), revision ${d.revision}, ${d.revisionsLeft} left`);
+    lines.push(
+      "",
+      `quality score ${fixed(d.qualityScore)} (threshold ${d.threshold}), revision ${d.revision}, ${d.revisionsLeft} left`,
+    );
     lines.push("rubric:", ...Object.entries(d.rubric).map(([k, v]) => `  ${k}: ${v}`));
-    for (const [title, synthesis] of [["research", d.research], ["analysis", d.analysis]] as const) {
+    for (const [title, synthesis] of [
+      ["research", d.research],
+      ["analysis", d.analysis],
+    ] as const) {
       lines.push("", `${title}: ${synthesis.summary}`);
       for (const f of synthesis.primaryFindings) lines.push(`  - ${f.statement} [${f.sources.join(", ")}]`);
       const attribution = Object.entries(synthesis.sourceAttribution)
@@ -44,7 +50,11 @@ export function renderReviewRequest(request: ReviewRequest): string[] {
  * Opens $VISUAL or $EDITOR (else vi) on the reviewable part of the state and returns the
  * edited document once it parses and fits; undefined when the reviewer changed nothing.
  */
-async function editInEditor(request: ReviewRequest, state: WorkflowStateType, reviewer: string): Promise<ReviewEditRequest | undefined> {
+async function editInEditor(
+  request: ReviewRequest,
+  state: WorkflowStateType,
+  reviewer: string,
+): Promise<ReviewEditRequest | undefined> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-review-"));
   const file = path.join(dir, `${request.point}.json`);
   const original = JSON.stringify(reviewableState(request.point, state), null, 2) + "\n";
@@ -65,7 +75,9 @@ async function editInEditor(request: ReviewRequest, state: WorkflowStateType, re
         reviewEditUpdate(request.point, state, edit);
         return { edit, reviewer };
       } catch (error) {
-        process.stdout.write(`${error instanceof SyntaxError ? `Not valid JSON: ${error.message}` : (error as Error).message}\n`);
+        process.stdout.write(
+          `${error instanceof SyntaxError ? `Not valid JSON: ${error.message}` : (error as Error).message}\n`,
+        );
         const again = await ask("Edit again? [y/n] ");
         if (again?.trim().toLowerCase() !== "y") return undefined;
       }

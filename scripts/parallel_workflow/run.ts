@@ -13,7 +13,11 @@ async function readTaskQueue(task: string | undefined, taskFile: string | undefi
   if (task !== undefined && taskFile !== undefined) throw new InputError("give a TASK or --task-file, not both");
   const { parseWorkflowInput } = await import("../../state/parallel_workflow/input.js");
   if (taskFile === undefined) return parseWorkflowInput({ task: task ?? DEMO_TASK });
-  const json = await readJsonFile("--task-file", taskFile, 'give a JSON list of tasks, e.g. [{"description": "Compare message brokers"}]');
+  const json = await readJsonFile(
+    "--task-file",
+    taskFile,
+    'give a JSON list of tasks, e.g. [{"description": "Compare message brokers"}]',
+  );
   try {
     return parseWorkflowInput(taskQueueInput(json));
   } catch (error) {
@@ -32,13 +36,17 @@ export async function runResearch(task: string | undefined, options: RunOptions)
     import("./runner.js"),
   ]);
   const settings = ensureConfiguration({
-    configurable: { ...Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])), ...(await checkedSources(options)) },
+    configurable: {
+      ...Object.fromEntries(SETTINGS_KEYS.map((key) => [key, options[key]])),
+      ...(await checkedSources(options)),
+    },
   });
   // Building the model now surfaces a missing key or a bad fault plan before anything is written.
   createChatModel(settings.model);
   const threadId = options.thread ?? randomUUID();
   return withCheckpointer((db) =>
-    liveRun(db, options, { id: threadId, model: settings.model }, ({ workflow, drive }) => startRun(workflow, db, { taskQueue, settings, threadId }, drive)),
+    liveRun(db, options, { id: threadId, model: settings.model }, ({ workflow, drive }) =>
+      startRun(workflow, db, { taskQueue, settings, threadId }, drive),
+    ),
   );
 }
-

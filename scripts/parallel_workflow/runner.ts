@@ -5,7 +5,7 @@ import { withThreadLock, type ThreadStore } from "../../checkpoints/thread_lock.
 import type { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import type { RunStatus } from "../workflow_cli.js";
 import { existingSnapshot, threadConfig } from "../thread_state.js";
-import { type Task } from "../../state/parallel_workflow/input.js";
+import type { Task } from "../../state/parallel_workflow/input.js";
 import { InputError } from "../../state/shared/errors.js";
 import type { Settings } from "../../state/parallel_workflow/configuration.js";
 import type { ReviewDecisionInput, ReviewPoint } from "../../state/shared/review.js";
@@ -47,7 +47,10 @@ export interface DriveOptions {
   onEvent?: (event: TimelineEvent) => void;
   observer?: RunObserver;
   /** Asked at each review point; returning undefined leaves the thread paused. */
-  review?: (request: ReviewRequest, state: WorkflowStateType) => Promise<ReviewDecisionInput | ReviewEditRequest | undefined>;
+  review?: (
+    request: ReviewRequest,
+    state: WorkflowStateType,
+  ) => Promise<ReviewDecisionInput | ReviewEditRequest | undefined>;
   signal?: AbortSignal;
 }
 
@@ -59,7 +62,9 @@ export function outcomeIn(threadId: string, snapshot: StateSnapshot): Outcome {
     threadId,
     // A review re-asked within one task (an API client sent an invalid decision) leaves `next`
     // empty while the task still waits: the waiting tasks are what runs next.
-    next: snapshot.next.length ? [...snapshot.next] : snapshot.tasks.filter((t) => t.interrupts?.length).map((t) => t.name),
+    next: snapshot.next.length
+      ? [...snapshot.next]
+      : snapshot.tasks.filter((t) => t.interrupts?.length).map((t) => t.name),
     qualityScore: values.qualityReport?.score ?? null,
     report: values.finalReport ?? null,
     ...(values.failureReason ? { failureReason: values.failureReason } : {}),
@@ -156,7 +161,9 @@ export async function startRun(
   return withThreadLock(store, threadId, async () => {
     // Checked under the lock: two runs naming one --thread cannot both start it.
     if ((await workflow.getState(threadConfig(threadId))).createdAt) {
-      throw new InputError(`thread ${threadId} already exists: resume it with \`${shellCommand("orchestra", "resume", threadId)}\`, or pick a new --thread`);
+      throw new InputError(
+        `thread ${threadId} already exists: resume it with \`${shellCommand("orchestra", "resume", threadId)}\`, or pick a new --thread`,
+      );
     }
     return drive(workflow, { taskQueue: params.taskQueue, settings: params.settings }, threadId, options);
   });
@@ -222,15 +229,21 @@ export async function replayRun(
     const from = { configurable: { thread_id: threadId, checkpoint_id: checkpointId } };
     const target = await workflow.getState(from);
     if (!target.createdAt) {
-      throw new InputError(`thread ${threadId} has no checkpoint ${checkpointId}: \`${shellCommand("orchestra", "history", threadId)}\` lists them`);
+      throw new InputError(
+        `thread ${threadId} has no checkpoint ${checkpointId}: \`${shellCommand("orchestra", "history", threadId)}\` lists them`,
+      );
     }
     options.observer?.restore(target.values);
     if (target.tasks.length === 0) {
-      throw new InputError(`checkpoint ${checkpointId} is where the thread finished: nothing runs after it, pick an earlier one`);
+      throw new InputError(
+        `checkpoint ${checkpointId} is where the thread finished: nothing runs after it, pick an earlier one`,
+      );
     }
     const settings = (target.values as Partial<WorkflowStateType>).settings;
     if (review && !settings) {
-      throw new InputError(`checkpoint ${checkpointId} comes before task_analyzer set the thread's settings: --review needs a later checkpoint`);
+      throw new InputError(
+        `checkpoint ${checkpointId} comes before task_analyzer set the thread's settings: --review needs a later checkpoint`,
+      );
     }
     const input = review ? new Command({ update: { settings: { ...settings!, review } } }) : null;
     return drive(workflow, input, threadId, options, await forkAt(workflow, from));

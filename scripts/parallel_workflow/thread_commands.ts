@@ -16,7 +16,8 @@ import { shellCommand } from "../shell_command.js";
 /** The thread commands on a research thread. */
 
 async function resume(db: Checkpointer, threadId: string, options: ResumeOptions): Promise<number> {
-  if (options.role !== undefined || options.changes !== undefined) throw new InputError("--role and --changes answer engine approvals: this thread is a research thread");
+  if (options.role !== undefined || options.changes !== undefined)
+    throw new InputError("--role and --changes answer engine approvals: this thread is a research thread");
   const chosen = [
     options.approve && "approve",
     options.reject && "reject",
@@ -25,7 +26,16 @@ async function resume(db: Checkpointer, threadId: string, options: ResumeOptions
   ].filter(Boolean);
   if (chosen.length > 1) throw new InputError("give at most one of --approve, --reject, --feedback, --edit");
   const edit =
-    options.edit !== undefined ? { edit: await readJsonFile("--edit", options.edit, `start from \`${shellCommand("orchestra", "show", threadId)} --json | jq .reviewable\``), reviewer: reviewerName(options) } : undefined;
+    options.edit !== undefined
+      ? {
+          edit: await readJsonFile(
+            "--edit",
+            options.edit,
+            `start from \`${shellCommand("orchestra", "show", threadId)} --json | jq .reviewable\``,
+          ),
+          reviewer: reviewerName(options),
+        }
+      : undefined;
   const decision =
     chosen.length && chosen[0] !== "edit"
       ? parseReviewDecision({
@@ -44,12 +54,21 @@ export const parallelWorkflowCommands: WorkflowCommands = {
     const summary = await summariseThread(compileWorkflow(db.checkpointer), threadId);
     return options.json ? JSON.stringify(summary) : renderSummary(summary, options.color);
   },
-  history: (db, threadId) => threadHistory(compileWorkflow(db.checkpointer), threadId, { branchNodes: BRANCH_NODES, reviewPoints: REVIEW_POINTS }),
+  history: (db, threadId) =>
+    threadHistory(compileWorkflow(db.checkpointer), threadId, {
+      branchNodes: BRANCH_NODES,
+      reviewPoints: REVIEW_POINTS,
+    }),
   report: (db, threadId) => summariseThread(compileWorkflow(db.checkpointer), threadId),
   resume,
   run: runResearch,
   replay: (db, threadId, options) =>
     liveRun(db, options, { id: threadId }, ({ workflow, drive }) =>
-      replayRun(workflow, db, { threadId, checkpointId: options.checkpoint, ...(options.review ? { review: options.review } : {}) }, drive),
+      replayRun(
+        workflow,
+        db,
+        { threadId, checkpointId: options.checkpoint, ...(options.review ? { review: options.review } : {}) },
+        drive,
+      ),
     ),
 };

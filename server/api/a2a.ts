@@ -30,7 +30,9 @@ const A2A_PATH = "/a2a";
  * A task's state is its thread's, and a cancelled run leaves its thread resumable, not `canceled`:
  * the SDK's cancel could only report failure, so it is refused up front, naming the API's cancel.
  */
-const CANCEL_UNSUPPORTED = A2AError.unsupportedOperation("tasks/cancel is not offered: cancel the task's run with POST /threads/{taskId}/runs/{run_id}/cancel");
+const CANCEL_UNSUPPORTED = A2AError.unsupportedOperation(
+  "tasks/cancel is not offered: cancel the task's run with POST /threads/{taskId}/runs/{run_id}/cancel",
+);
 
 /** The thread's status as the task's state. */
 export function taskState(threadStatus: Thread["status"], hasRun: boolean): TaskState {
@@ -47,7 +49,14 @@ export function taskState(threadStatus: Thread["status"], hasRun: boolean): Task
   }
 }
 
-const agentMessage = (taskId: string, contextId: string, parts: Part[]): Message => ({ kind: "message", role: "agent", messageId: randomUUID(), taskId, contextId, parts });
+const agentMessage = (taskId: string, contextId: string, parts: Part[]): Message => ({
+  kind: "message",
+  role: "agent",
+  messageId: randomUUID(),
+  taskId,
+  contextId,
+  parts,
+});
 
 const textOf = (message: Message) =>
   message.parts
@@ -74,13 +83,17 @@ export function decisionOf(message: Message): Record<string, unknown> {
 function reviewMessage(taskId: string, contextId: string, review: unknown): Message {
   const question = (review as { question?: unknown } | undefined)?.question;
   const parts: Part[] = [
-    { kind: "text", text: `${typeof question === "string" ? question : "The run waits for a review."} Answer with approve, reject, or feedback text.` },
+    {
+      kind: "text",
+      text: `${typeof question === "string" ? question : "The run waits for a review."} Answer with approve, reject, or feedback text.`,
+    },
     { kind: "data", data: (review ?? {}) as Record<string, unknown> },
   ];
   return agentMessage(taskId, contextId, parts);
 }
 
-const metadataString = (message: Message, key: string) => (typeof message.metadata?.[key] === "string" ? (message.metadata[key] as string) : undefined);
+const metadataString = (message: Message, key: string) =>
+  typeof message.metadata?.[key] === "string" ? (message.metadata[key] as string) : undefined;
 
 /** The task a thread stands for, read through the caller's own API: undefined when the caller cannot see it. */
 async function threadTask(client: Client, taskId: string): Promise<Task | undefined> {
@@ -97,8 +110,22 @@ async function threadTask(client: Client, taskId: string): Promise<Task | undefi
     kind: "task",
     id: taskId,
     contextId,
-    status: { state, timestamp: thread.updated_at, ...(state === "input-required" ? { message: reviewMessage(taskId, contextId, review) } : {}) },
-    ...(state === "completed" ? { artifacts: [{ artifactId: "output", name: "output", parts: [{ kind: "data", data: (thread.values ?? {}) as Record<string, unknown> }] }] } : {}),
+    status: {
+      state,
+      timestamp: thread.updated_at,
+      ...(state === "input-required" ? { message: reviewMessage(taskId, contextId, review) } : {}),
+    },
+    ...(state === "completed"
+      ? {
+          artifacts: [
+            {
+              artifactId: "output",
+              name: "output",
+              parts: [{ kind: "data", data: (thread.values ?? {}) as Record<string, unknown> }],
+            },
+          ],
+        }
+      : {}),
     metadata: { skill: lastRun?.assistant_id },
   };
 }
@@ -110,7 +137,13 @@ function threadTaskStore(client: Client): TaskStore {
 
 /** Runs a message on its thread, publishing the run's progress as status updates and its end as the task's last state. */
 function runExecutor(client: Client, defaultSkill: string): AgentExecutor {
-  const status = (taskId: string, contextId: string, state: TaskState, final: boolean, message?: Message): TaskStatusUpdateEvent => ({
+  const status = (
+    taskId: string,
+    contextId: string,
+    state: TaskState,
+    final: boolean,
+    message?: Message,
+  ): TaskStatusUpdateEvent => ({
     kind: "status-update",
     taskId,
     contextId,
@@ -123,15 +156,38 @@ function runExecutor(client: Client, defaultSkill: string): AgentExecutor {
     const say = (text: string) => agentMessage(taskId, contextId, [{ kind: "text", text }]);
     try {
       if (task && task.status.state !== "input-required") {
-        bus.publish(status(taskId, contextId, task.status.state, true, say(`task ${taskId} is ${task.status.state}: a message continues a task only when it asks for input`)));
+        bus.publish(
+          status(
+            taskId,
+            contextId,
+            task.status.state,
+            true,
+            say(`task ${taskId} is ${task.status.state}: a message continues a task only when it asks for input`),
+          ),
+        );
         return;
       }
-      const skill = (task?.metadata?.skill as string | undefined) ?? metadataString(userMessage, "skill") ?? defaultSkill;
-      if (!task) bus.publish({ kind: "task", id: taskId, contextId, status: { state: "submitted", timestamp: new Date().toISOString() }, history: [userMessage] });
-      const payload = task ? { command: { resume: decisionOf(userMessage) } } : { input: inputOf(userMessage), ifNotExists: "create" as const };
+      const skill =
+        (task?.metadata?.skill as string | undefined) ?? metadataString(userMessage, "skill") ?? defaultSkill;
+      if (!task)
+        bus.publish({
+          kind: "task",
+          id: taskId,
+          contextId,
+          status: { state: "submitted", timestamp: new Date().toISOString() },
+          history: [userMessage],
+        });
+      const payload = task
+        ? { command: { resume: decisionOf(userMessage) } }
+        : { input: inputOf(userMessage), ifNotExists: "create" as const };
       const context = userMessage.metadata?.context as Record<string, unknown> | undefined;
       bus.publish(status(taskId, contextId, "working", false));
-      const stream = client.runs.stream(taskId, skill, { ...payload, ...(context ? { context } : {}), metadata: { a2a_context_id: contextId }, streamMode: ["updates"] });
+      const stream = client.runs.stream(taskId, skill, {
+        ...payload,
+        ...(context ? { context } : {}),
+        metadata: { a2a_context_id: contextId },
+        streamMode: ["updates"],
+      });
       for await (const chunk of stream) {
         if (chunk.event === "error") throw new Error((chunk.data as { message?: string }).message ?? "the run failed");
         if (chunk.event !== "updates") continue;
@@ -139,10 +195,19 @@ function runExecutor(client: Client, defaultSkill: string): AgentExecutor {
         if (nodes.length) bus.publish(status(taskId, contextId, "working", false, say(`${nodes.join(", ")} done`)));
       }
       const ended = await threadTask(client, taskId);
-      for (const artifact of ended?.artifacts ?? []) bus.publish({ kind: "artifact-update", taskId, contextId, artifact, lastChunk: true });
+      for (const artifact of ended?.artifacts ?? [])
+        bus.publish({ kind: "artifact-update", taskId, contextId, artifact, lastChunk: true });
       bus.publish(status(taskId, contextId, ended?.status.state ?? "failed", true, ended?.status.message));
     } catch (error) {
-      bus.publish(status(taskId, contextId, "failed", true, say(refusal(error)?.message ?? (error instanceof Error ? error.message : String(error)))));
+      bus.publish(
+        status(
+          taskId,
+          contextId,
+          "failed",
+          true,
+          say(refusal(error)?.message ?? (error instanceof Error ? error.message : String(error))),
+        ),
+      );
     } finally {
       bus.finished();
     }
@@ -178,19 +243,33 @@ export function a2aApi(loopback: LoopbackClient): Hono {
   const api = new Hono();
   // The SDK keeps an event bus per running task: one manager for this instance's requests, not one each.
   const buses = new DefaultExecutionEventBusManager();
-  api.get("/.well-known/agent-card.json", async (c) => c.json(await agentCard(loopback(c.req.raw.headers), new URL(c.req.url).origin)));
+  api.get("/.well-known/agent-card.json", async (c) =>
+    c.json(await agentCard(loopback(c.req.raw.headers), new URL(c.req.url).origin)),
+  );
   api.post(A2A_PATH, async (c) => {
     const client = loopback(c.req.raw.headers);
     let request: unknown;
     try {
       request = await c.req.json();
     } catch {
-      return c.json({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "the request body is not valid JSON: send a JSON-RPC 2.0 request" } }, 400);
+      return c.json(
+        {
+          jsonrpc: "2.0",
+          id: null,
+          error: { code: -32700, message: "the request body is not valid JSON: send a JSON-RPC 2.0 request" },
+        },
+        400,
+      );
     }
     const { id = null, method } = (request ?? {}) as { id?: unknown; method?: unknown };
     if (method === "tasks/cancel") return c.json({ jsonrpc: "2.0", id, error: CANCEL_UNSUPPORTED.toJSONRPCError() });
     const card = await agentCard(client, new URL(c.req.url).origin);
-    const handler = new DefaultRequestHandler(card, threadTaskStore(client), runExecutor(client, DEFAULT_WORKFLOW), buses);
+    const handler = new DefaultRequestHandler(
+      card,
+      threadTaskStore(client),
+      runExecutor(client, DEFAULT_WORKFLOW),
+      buses,
+    );
     const answer = await new JsonRpcTransportHandler(handler).handle(request);
     if (!(Symbol.asyncIterator in answer)) return c.json(answer);
     return streamSSE(c, async (sse) => {

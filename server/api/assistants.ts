@@ -22,7 +22,8 @@ export function assistantsApi({ storage, lookups }: ApiDeps): Hono {
     const created = await storage.assistants.create(id, creating);
     if (created) return json(c, created);
     const existing = await assistant(id);
-    if (!matchesFilters(existing.metadata, filters)) throw new HttpError(409, `assistant ${id} already exists; create it with another id`);
+    if (!matchesFilters(existing.metadata, filters))
+      throw new HttpError(409, `assistant ${id} already exists; create it with another id`);
     if (payload.if_exists === "do_nothing") return json(c, existing);
     throw new HttpError(409, `assistant ${id} already exists; send if_exists "do_nothing" to keep it`);
   });
@@ -30,7 +31,10 @@ export function assistantsApi({ storage, lookups }: ApiDeps): Hono {
   api.post("/assistants/search", async (c) => {
     const payload = await body(c, schemas.AssistantSearch);
     const filters = await authorize("assistants", "search", payload);
-    const { rows, total } = await storage.assistants.search({ ...payload, metadata: narrowedMetadata(payload.metadata, filters) });
+    const { rows, total } = await storage.assistants.search({
+      ...payload,
+      metadata: narrowedMetadata(payload.metadata, filters),
+    });
     c.header("x-pagination-total", String(total));
     return json(c, rows);
   });
@@ -60,7 +64,11 @@ export function assistantsApi({ storage, lookups }: ApiDeps): Hono {
     const current = await assistant(c.req.param("assistant_id"));
     const { version } = await body(c, schemas.AssistantLatest);
     const latest = await storage.assistants.setLatest(current.assistant_id, version);
-    if (!latest) throw new HttpError(404, `assistant ${current.assistant_id} has no version ${version}; list them with POST /assistants/${current.assistant_id}/versions`);
+    if (!latest)
+      throw new HttpError(
+        404,
+        `assistant ${current.assistant_id} has no version ${version}; list them with POST /assistants/${current.assistant_id}/versions`,
+      );
     return json(c, latest);
   });
 
@@ -68,8 +76,11 @@ export function assistantsApi({ storage, lookups }: ApiDeps): Hono {
     const current = await assistant(c.req.param("assistant_id"));
     const xray = c.req.query("xray");
     const depth = xray === undefined || xray === "false" ? undefined : xray === "true" ? true : Number(xray);
-    if (typeof depth === "number" && !Number.isInteger(depth)) throw new HttpError(422, "invalid xray: must be true, false or a depth");
-    const drawable = await served(current.graph_id).graph.getGraphAsync({ ...(depth !== undefined ? { xray: depth } : {}) });
+    if (typeof depth === "number" && !Number.isInteger(depth))
+      throw new HttpError(422, "invalid xray: must be true, false or a depth");
+    const drawable = await served(current.graph_id).graph.getGraphAsync({
+      ...(depth !== undefined ? { xray: depth } : {}),
+    });
     return json(c, drawable.toJSON());
   });
 
@@ -91,7 +102,10 @@ export function assistantsApi({ storage, lookups }: ApiDeps): Hono {
     const recurse = c.req.query("recurse") === "true" || c.req.query("recurse") === "1";
     const found: [string, unknown][] = [];
     // Compiled graphs nested in nodes, with their schemas; the served workflows have none today.
-    for await (const [namespace, subgraph] of served(current.graph_id).graph.getSubgraphsAsync(c.req.param("namespace"), recurse)) {
+    for await (const [namespace, subgraph] of served(current.graph_id).graph.getSubgraphsAsync(
+      c.req.param("namespace"),
+      recurse,
+    )) {
       found.push([namespace, (await getRuntimeGraphSchema(subgraph as RuntimeGraph)) ?? null]);
     }
     return json(c, Object.fromEntries(found));

@@ -13,7 +13,9 @@ import { Hono } from "hono";
  */
 const WEB = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "console", "web");
 // The sources under tsx; their compiled copy when `orchestra` runs from the build in dist/.
-const ENTRY = ["main.ts", "main.js"].map((file) => path.join(WEB, file)).find((file) => existsSync(file)) ?? path.join(WEB, "main.ts");
+const ENTRY =
+  ["main.ts", "main.js"].map((file) => path.join(WEB, file)).find((file) => existsSync(file)) ??
+  path.join(WEB, "main.ts");
 
 interface Bundle {
   script: string;
@@ -54,7 +56,11 @@ export function consoleApi(): Hono {
   const api = new Hono();
   api.get("/console", (c) => c.html(PAGE));
   api.get("/console/", (c) => c.html(PAGE));
-  api.get("/console/app.js", async (c) => c.body((await consoleBundle()).script, 200, { "content-type": "text/javascript; charset=utf-8" }));
-  api.get("/console/app.css", async (c) => c.body((await consoleBundle()).style, 200, { "content-type": "text/css; charset=utf-8" }));
+  api.get("/console/app.js", async (c) =>
+    c.body((await consoleBundle()).script, 200, { "content-type": "text/javascript; charset=utf-8" }),
+  );
+  api.get("/console/app.css", async (c) =>
+    c.body((await consoleBundle()).style, 200, { "content-type": "text/css; charset=utf-8" }),
+  );
   return api;
 }

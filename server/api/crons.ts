@@ -12,7 +12,10 @@ function checkedSchedule(schedule: string, timezone: string | null): void {
   try {
     nextFire(schedule, timezone, new Date(), null);
   } catch (error) {
-    throw new HttpError(422, `invalid schedule ${JSON.stringify(schedule)}${timezone ? ` in ${timezone}` : ""}: ${firstLine(errorBody(error).message)}; use cron syntax like "*/5 * * * *"`);
+    throw new HttpError(
+      422,
+      `invalid schedule ${JSON.stringify(schedule)}${timezone ? ` in ${timezone}` : ""}: ${firstLine(errorBody(error).message)}; use cron syntax like "*/5 * * * *"`,
+    );
   }
 }
 
@@ -61,9 +64,13 @@ export function cronsApi({ storage, lookups, runs }: ApiDeps): Hono {
     return { ...payload, metadata: narrowedMetadata(payload.metadata, filters) };
   }
 
-  api.post("/runs/crons/search", async (c) => json(c, (await storage.crons.search(await visibleSearch(await body(c, schemas.CronSearch)))).map(cronView)));
+  api.post("/runs/crons/search", async (c) =>
+    json(c, (await storage.crons.search(await visibleSearch(await body(c, schemas.CronSearch)))).map(cronView)),
+  );
 
-  api.post("/runs/crons/count", async (c) => json(c, await storage.crons.count(await visibleSearch(await body(c, schemas.CronSearch)))));
+  api.post("/runs/crons/count", async (c) =>
+    json(c, await storage.crons.count(await visibleSearch(await body(c, schemas.CronSearch)))),
+  );
 
   api.delete("/runs/crons/:cron_id", async (c) => {
     const cronId = c.req.param("cron_id");

@@ -1,7 +1,14 @@
 import type { Assistant, Client } from "@langchain/langgraph-sdk";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { CallToolRequestSchema, type CallToolResult, ErrorCode, ListToolsRequestSchema, McpError, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type Tool,
+} from "@modelcontextprotocol/sdk/types.js";
 import { Hono } from "hono";
 import { InputError } from "../../state/shared/errors.js";
 import { type LoopbackClient, refusal } from "../loopback.js";
@@ -33,16 +40,24 @@ export function toolNames(assistants: Pick<Assistant, "assistant_id" | "name">[]
  * the last call stopped at. The input's required fields are not required here: a resuming call
  * sends none, and the run's own check names a missing one.
  */
-export function assistantTool(name: string, assistant: Pick<Assistant, "description" | "graph_id">, input: JsonSchema | null, context: JsonSchema | null): Tool {
+export function assistantTool(
+  name: string,
+  assistant: Pick<Assistant, "description" | "graph_id">,
+  input: JsonSchema | null,
+  context: JsonSchema | null,
+): Tool {
   const clashing = RUN_ARGUMENTS.filter((key) => input?.properties?.[key] !== undefined);
-  if (clashing.length) throw new Error(`graph ${assistant.graph_id}'s input has ${clashing.join(", ")}, which the MCP tool keeps for the run; rename that input field`);
+  if (clashing.length)
+    throw new Error(
+      `graph ${assistant.graph_id}'s input has ${clashing.join(", ")}, which the MCP tool keeps for the run; rename that input field`,
+    );
   const { required, ...inputSchema } = input ?? {};
   return {
     name,
     description: [
       assistant.description ?? `Runs the ${assistant.graph_id} workflow and returns its final values.`,
       required?.length ? `Give ${required.join(", ")} on a first call.` : "",
-      "When the run stops for a review, the result has its thread_id and the review request: call again with that thread_id and resume (e.g. {\"action\": \"approve\"}).",
+      'When the run stops for a review, the result has its thread_id and the review request: call again with that thread_id and resume (e.g. {"action": "approve"}).',
     ]
       .filter(Boolean)
       .join(" "),
@@ -51,9 +66,20 @@ export function assistantTool(name: string, assistant: Pick<Assistant, "descript
       type: "object",
       properties: {
         ...inputSchema.properties,
-        context: { ...context, type: "object", description: "The run's settings (for instance review: never); the assistant's own apply where left out." },
-        thread_id: { type: "string", description: "The thread a review stopped at, from the last result: continue it with resume." },
-        resume: { type: "object", description: "The answer to the review the thread stopped at, as its options say: {action: approve | reject | feedback, feedback?, reviewer?}." },
+        context: {
+          ...context,
+          type: "object",
+          description: "The run's settings (for instance review: never); the assistant's own apply where left out.",
+        },
+        thread_id: {
+          type: "string",
+          description: "The thread a review stopped at, from the last result: continue it with resume.",
+        },
+        resume: {
+          type: "object",
+          description:
+            "The answer to the review the thread stopped at, as its options say: {action: approve | reject | feedback, feedback?, reviewer?}.",
+        },
       },
     },
   };
@@ -62,7 +88,11 @@ export function assistantTool(name: string, assistant: Pick<Assistant, "descript
 /** What a run's wait answered, as the tool's result: the final values, the review it stopped at, or its error. */
 export function toolResult(threadId: string, values: Record<string, unknown>): CallToolResult {
   const failure = values.__error__ as { error?: string; message?: string } | undefined;
-  if (failure) return { isError: true, content: [{ type: "text", text: `the run failed: ${failure.message ?? failure.error ?? "no message"}` }] };
+  if (failure)
+    return {
+      isError: true,
+      content: [{ type: "text", text: `the run failed: ${failure.message ?? failure.error ?? "no message"}` }],
+    };
   const interrupts = values.__interrupt__ as { value?: unknown }[] | undefined;
   const outcome = interrupts?.length
     ? { thread_id: threadId, status: "interrupted", review: interrupts[0]!.value }
@@ -76,15 +106,23 @@ const asObject = (value: unknown, what: string): Record<string, unknown> => {
   throw new InputError(`${what} must be an object`);
 };
 
-async function runAssistant(client: Client, assistantId: string, args: Record<string, unknown>): Promise<CallToolResult> {
+async function runAssistant(
+  client: Client,
+  assistantId: string,
+  args: Record<string, unknown>,
+): Promise<CallToolResult> {
   const { context, thread_id: given, resume, ...input } = args;
   try {
     const settings = asObject(context, "context");
-    if (resume !== undefined && given === undefined) throw new InputError("resume needs the thread_id of the run that stopped for review, from that call's result");
+    if (resume !== undefined && given === undefined)
+      throw new InputError("resume needs the thread_id of the run that stopped for review, from that call's result");
     if (given !== undefined && typeof given !== "string") throw new InputError("thread_id must be a string");
     const threadId = given ?? (await client.threads.create()).thread_id;
     const payload = resume === undefined ? { input } : { command: { resume: asObject(resume, "resume") } };
-    const values = (await client.runs.wait(threadId, assistantId, { ...payload, context: settings })) as Record<string, unknown>;
+    const values = (await client.runs.wait(threadId, assistantId, { ...payload, context: settings })) as Record<
+      string,
+      unknown
+    >;
     return toolResult(threadId, values);
   } catch (error) {
     // The caller's mistakes are results the model reads and can correct, as MCP asks of tools.
@@ -102,7 +140,12 @@ async function assistantTools(client: Client): Promise<Map<string, { assistantId
     assistants.map(async (assistant) => {
       const schemas = await client.assistants.getSchemas(assistant.assistant_id);
       const name = names.get(assistant.assistant_id)!;
-      const tool = assistantTool(name, assistant, schemas.input_schema as JsonSchema | null, schemas.context_schema as JsonSchema | null);
+      const tool = assistantTool(
+        name,
+        assistant,
+        schemas.input_schema as JsonSchema | null,
+        schemas.context_schema as JsonSchema | null,
+      );
       return [name, { assistantId: assistant.assistant_id, tool }] as const;
     }),
   );
@@ -112,10 +155,16 @@ async function assistantTools(client: Client): Promise<Map<string, { assistantId
 /** The MCP server for one request: stateless, so any instance answers any call. */
 function mcpServer(client: Client): Server {
   const server = new Server({ name: "langgraph-orchestra", version: "0.1.0" }, { capabilities: { tools: {} } });
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [...(await assistantTools(client)).values()].map((entry) => entry.tool) }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [...(await assistantTools(client)).values()].map((entry) => entry.tool),
+  }));
   server.setRequestHandler(CallToolRequestSchema, async (request) => {
     const entry = (await assistantTools(client)).get(request.params.name);
-    if (!entry) throw new McpError(ErrorCode.InvalidParams, `no tool ${JSON.stringify(request.params.name)}: tools/list names the assistants you may run`);
+    if (!entry)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `no tool ${JSON.stringify(request.params.name)}: tools/list names the assistants you may run`,
+      );
     return runAssistant(client, entry.assistantId, request.params.arguments ?? {});
   });
   return server;
@@ -128,11 +177,19 @@ function mcpServer(client: Client): Server {
 export function mcpApi(loopback: LoopbackClient): Hono {
   const api = new Hono();
   api.post("/mcp", async (c) => {
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
     await mcpServer(loopback(c.req.raw.headers)).connect(transport);
     return transport.handleRequest(c.req.raw);
   });
   // No session, so no stream of server-initiated messages to open or session to end.
-  api.on(["GET", "DELETE"], "/mcp", (c) => c.json({ error: "MethodNotAllowed", message: "this MCP endpoint is stateless: send JSON-RPC requests with POST" }, 405));
+  api.on(["GET", "DELETE"], "/mcp", (c) =>
+    c.json(
+      { error: "MethodNotAllowed", message: "this MCP endpoint is stateless: send JSON-RPC requests with POST" },
+      405,
+    ),
+  );
   return api;
 }

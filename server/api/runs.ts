@@ -17,11 +17,15 @@ function runIdParam(c: Context): string {
 
 function cancelAction(raw: string | undefined): CancelAction {
   const action = raw ?? "interrupt";
-  if (action !== "interrupt" && action !== "rollback") throw new HttpError(422, `invalid action ${JSON.stringify(action)}: use interrupt or rollback`);
+  if (action !== "interrupt" && action !== "rollback")
+    throw new HttpError(422, `invalid action ${JSON.stringify(action)}: use interrupt or rollback`);
   return action;
 }
 
-const runView = ({ kwargs, temporary: _t, attempt: _a, cancel: _c, graph_id: _g, ...row }: RunRow) => ({ ...row, kwargs });
+const runView = ({ kwargs, temporary: _t, attempt: _a, cancel: _c, graph_id: _g, ...row }: RunRow) => ({
+  ...row,
+  kwargs,
+});
 
 /** How runs end, are waited for, streamed and cancelled: what the run routes share. */
 function runLifecycle({ ctx, storage, lookups }: ApiDeps) {
@@ -38,7 +42,10 @@ function runLifecycle({ ctx, storage, lookups }: ApiDeps) {
   /** What wait and join answer: the thread's values, or the run's error as the SDK reads it. */
   async function outcome(threadId: string, runId: string): Promise<unknown> {
     const row = await storage.runs.status(runId);
-    if (row?.status === "error") return { __error__: (await storage.runs.lastEvent(runId, "error")) ?? { error: "Error", message: "the run failed" } };
+    if (row?.status === "error")
+      return {
+        __error__: (await storage.runs.lastEvent(runId, "error")) ?? { error: "Error", message: "the run failed" },
+      };
     // A stateless run's thread is gone once it ends; what it streamed last is its outcome.
     if (row?.temporary) return (await storage.runs.lastEvent(runId, "values")) ?? {};
     const thread = await lookups.thread(threadId).catch(() => undefined);
@@ -62,7 +69,12 @@ function runLifecycle({ ctx, storage, lookups }: ApiDeps) {
         disconnected.abort();
         if (cancelOnDisconnect) void requestCancel(created, "interrupt");
       });
-      for await (const event of ctx.events.follow(created.run_id, afterSeq, hasEnded(created.run_id), disconnected.signal)) {
+      for await (const event of ctx.events.follow(
+        created.run_id,
+        afterSeq,
+        hasEnded(created.run_id),
+        disconnected.signal,
+      )) {
         await stream.writeSSE({ id: String(event.seq), event: event.event, data: event.data });
       }
     });
@@ -112,11 +124,14 @@ export function runsApi(deps: ApiDeps): Hono {
     return json(c, (await storage.runs.list(row.thread_id, c.req.query("status"), limit, offset)).map(runView));
   });
 
-  api.get("/threads/:thread_id/runs/:run_id", async (c) => json(c, runView(await lookups.run(threadIdParam(c), runIdParam(c)))));
+  api.get("/threads/:thread_id/runs/:run_id", async (c) =>
+    json(c, runView(await lookups.run(threadIdParam(c), runIdParam(c)))),
+  );
 
   api.delete("/threads/:thread_id/runs/:run_id", async (c) => {
     const target = await lookups.run(threadIdParam(c), runIdParam(c));
-    if (ACTIVE_STATUSES.includes(target.status)) throw new HttpError(409, `run ${target.run_id} is ${target.status}; cancel it before deleting it`);
+    if (ACTIVE_STATUSES.includes(target.status))
+      throw new HttpError(409, `run ${target.run_id} is ${target.status}; cancel it before deleting it`);
     await deps.ctx.events.delete(target.run_id);
     await storage.runs.delete(target.run_id);
     return c.body(null, 204);
@@ -131,7 +146,12 @@ export function runsApi(deps: ApiDeps): Hono {
   api.get("/threads/:thread_id/runs/:run_id/stream", async (c) => {
     const target = await lookups.run(threadIdParam(c), runIdParam(c));
     const lastEventId = Number(c.req.header("last-event-id") ?? 0);
-    return sse(c, target, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, c.req.query("cancel_on_disconnect") === "true");
+    return sse(
+      c,
+      target,
+      Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0,
+      c.req.query("cancel_on_disconnect") === "true",
+    );
   });
 
   api.post("/threads/:thread_id/runs/:run_id/cancel", async (c) => {
@@ -157,7 +177,8 @@ export function runsApi(deps: ApiDeps): Hono {
       throw new HttpError(404, `run ${payload.run_ids.find((id) => !found.has(id))} not found among the active runs`);
     }
     const visible = await authorize("threads", "update", payload);
-    for (const target of rows) assertVisible((await lookups.thread(target.thread_id)).metadata, visible, `run ${target.run_id}`);
+    for (const target of rows)
+      assertVisible((await lookups.thread(target.thread_id)).metadata, visible, `run ${target.run_id}`);
     for (const target of rows) await requestCancel(target, action);
     return c.body(null, 204);
   });

@@ -40,7 +40,12 @@ export function storeApi({ storage, ctx }: ApiDeps): Hono {
     // The payload goes by reference: a handler may narrow the namespace it searches.
     const request = { ...payload, namespace: payload.namespace_prefix };
     await authorize("store", "search", request);
-    return json(c, { items: await storage.store.search({ ...payload, namespace_prefix: request.namespace }, refreshing(payload.refresh_ttl)) });
+    return json(c, {
+      items: await storage.store.search(
+        { ...payload, namespace_prefix: request.namespace },
+        refreshing(payload.refresh_ttl),
+      ),
+    });
   });
 
   api.post("/store/namespaces", async (c) => {

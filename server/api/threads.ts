@@ -32,13 +32,24 @@ export function threadsApi(deps: ApiDeps): Hono {
     if (payload.graph_id) served(payload.graph_id);
     const creating = { thread_id: threadId, metadata: payload.metadata ?? {}, if_exists: payload.if_exists };
     const filters = await authorize("threads", "create", creating);
-    const created = await storage.threads.create(threadId, payload.graph_id ?? null, creating.metadata, payload.ttl ?? undefined);
+    const created = await storage.threads.create(
+      threadId,
+      payload.graph_id ?? null,
+      creating.metadata,
+      payload.ttl ?? undefined,
+    );
     if (created) {
       // A new thread has no checkpoint, unless the CLI saved some under that id before: then they are read.
-      return json(c, created.hasCheckpoints ? await viewOf(created.row) : lookups.viewWithoutCheckpoints(created.row, created.lastRunStatus));
+      return json(
+        c,
+        created.hasCheckpoints
+          ? await viewOf(created.row)
+          : lookups.viewWithoutCheckpoints(created.row, created.lastRunStatus),
+      );
     }
     const existing = await thread(threadId);
-    if (!matchesFilters(existing.metadata, filters)) throw new HttpError(409, `thread ${threadId} already exists; create it with another id`);
+    if (!matchesFilters(existing.metadata, filters))
+      throw new HttpError(409, `thread ${threadId} already exists; create it with another id`);
     if (payload.if_exists === "do_nothing") return json(c, await viewOf(existing));
     throw new HttpError(409, `thread ${threadId} already exists; send if_exists "do_nothing" to keep it`);
   });
@@ -67,7 +78,10 @@ export function threadsApi(deps: ApiDeps): Hono {
 
   api.get("/threads/:thread_id/storage", async (c) => {
     const current = await thread(threadIdParam(c));
-    return json(c, { thread_id: current.thread_id, ...(await threadStorage(deps.ctx.pool, deps.ctx.schema, current.thread_id)) });
+    return json(c, {
+      thread_id: current.thread_id,
+      ...(await threadStorage(deps.ctx.pool, deps.ctx.schema, current.thread_id)),
+    });
   });
 
   api.patch("/threads/:thread_id", async (c) => {
@@ -109,8 +123,13 @@ function stateApi({ storage, lookups }: ApiDeps): Hono {
 
   api.get("/threads/:thread_id/state/:checkpoint_id", async (c) => {
     const row = await thread(threadIdParam(c));
-    const state = await stateOf(row, { configurable: { checkpoint_id: c.req.param("checkpoint_id") } }, c.req.query("subgraphs") === "true");
-    if (!state?.config.configurable?.checkpoint_id) throw new HttpError(404, `checkpoint ${c.req.param("checkpoint_id")} not found on thread ${row.thread_id}`);
+    const state = await stateOf(
+      row,
+      { configurable: { checkpoint_id: c.req.param("checkpoint_id") } },
+      c.req.query("subgraphs") === "true",
+    );
+    if (!state?.config.configurable?.checkpoint_id)
+      throw new HttpError(404, `checkpoint ${c.req.param("checkpoint_id")} not found on thread ${row.thread_id}`);
     return json(c, threadState(state));
   });
 
@@ -124,11 +143,20 @@ function stateApi({ storage, lookups }: ApiDeps): Hono {
   api.post("/threads/:thread_id/state", async (c) => {
     const row = await thread(threadIdParam(c));
     const payload = await body(c, schemas.StateUpdate);
-    if (!row.graph_id) throw new HttpError(422, `thread ${row.thread_id} has no graph yet: start a run on it before updating its state`);
+    if (!row.graph_id)
+      throw new HttpError(422, `thread ${row.thread_id} has no graph yet: start a run on it before updating its state`);
     if ((await storage.runs.active(row.thread_id)).length > 0) {
-      throw new HttpError(409, `thread ${row.thread_id} is busy: a run is pending or running; wait for it, or cancel it`);
+      throw new HttpError(
+        409,
+        `thread ${row.thread_id} is busy: a run is pending or running; wait for it, or cancel it`,
+      );
     }
-    const configurable = { ...payload.checkpoint, thread_id: row.thread_id, checkpoint_ns: "", ...(payload.checkpoint_id ? { checkpoint_id: payload.checkpoint_id } : {}) };
+    const configurable = {
+      ...payload.checkpoint,
+      thread_id: row.thread_id,
+      checkpoint_ns: "",
+      ...(payload.checkpoint_id ? { checkpoint_id: payload.checkpoint_id } : {}),
+    };
     const next = await served(row.graph_id).graph.updateState({ configurable }, payload.values, payload.as_node);
     await storage.threads.touch(row.thread_id);
     return json(c, { checkpoint: next.configurable });
@@ -136,11 +164,16 @@ function stateApi({ storage, lookups }: ApiDeps): Hono {
 
   async function history(c: Context, row: ThreadRow, request: z.infer<typeof schemas.HistoryRequest>) {
     if (!row.graph_id) return json(c, []);
-    const before = typeof request.before === "string" ? { configurable: { checkpoint_id: request.before } } : request.before;
+    const before =
+      typeof request.before === "string" ? { configurable: { checkpoint_id: request.before } } : request.before;
     const states = [];
     for await (const state of served(row.graph_id).graph.getStateHistory(
       { configurable: { ...request.checkpoint, thread_id: row.thread_id } },
-      { limit: request.limit, ...(before ? { before } : {}), ...(request.metadata ? { filter: request.metadata } : {}) },
+      {
+        limit: request.limit,
+        ...(before ? { before } : {}),
+        ...(request.metadata ? { filter: request.metadata } : {}),
+      },
     )) {
       states.push(threadState(state));
     }
@@ -150,8 +183,14 @@ function stateApi({ storage, lookups }: ApiDeps): Hono {
   api.get("/threads/:thread_id/history", async (c) => {
     const row = await thread(threadIdParam(c));
     const limit = c.req.query("limit");
-    return history(c, row, parse(schemas.HistoryRequest, { ...(limit ? { limit: Number(limit) } : {}), before: c.req.query("before") }));
+    return history(
+      c,
+      row,
+      parse(schemas.HistoryRequest, { ...(limit ? { limit: Number(limit) } : {}), before: c.req.query("before") }),
+    );
   });
-  api.post("/threads/:thread_id/history", async (c) => history(c, await thread(threadIdParam(c)), await body(c, schemas.HistoryRequest)));
+  api.post("/threads/:thread_id/history", async (c) =>
+    history(c, await thread(threadIdParam(c)), await body(c, schemas.HistoryRequest)),
+  );
   return api;
 }

@@ -1,6 +1,12 @@
 import { createHash } from "node:crypto";
 import { Hono } from "hono";
-import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, secretEnvName, signatureProblem } from "../../state/shared/triggers.js";
+import {
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  secretEnvName,
+  signatureProblem,
+} from "../../state/shared/triggers.js";
 import { HttpError } from "../http.js";
 import type { TriggerService } from "../triggers.js";
 
@@ -20,20 +26,37 @@ export function triggersApi(triggers: TriggerService): Hono {
     const trigger = triggers.get(name);
     if (!trigger) {
       triggers.count(undefined, "rejected");
-      throw new HttpError(404, `no trigger named ${JSON.stringify(name)}: 'orchestra triggers list' shows those this server has`);
+      throw new HttpError(
+        404,
+        `no trigger named ${JSON.stringify(name)}: 'orchestra triggers list' shows those this server has`,
+      );
     }
     if (trigger.source !== "http") {
       triggers.count(name, "rejected");
-      throw new HttpError(404, `trigger ${name} takes NATS messages on ${trigger.subject}, not HTTP requests: publish there`);
+      throw new HttpError(
+        404,
+        `trigger ${name} takes NATS messages on ${trigger.subject}, not HTTP requests: publish there`,
+      );
     }
     const secret = process.env[secretEnvName(trigger)!];
     if (!secret) {
       triggers.count(name, "rejected");
-      return c.json({ error: "ServiceUnavailable", message: `trigger ${name} has no secret: set ${secretEnvName(trigger)} on the server and restart it` }, 503);
+      return c.json(
+        {
+          error: "ServiceUnavailable",
+          message: `trigger ${name} has no secret: set ${secretEnvName(trigger)} on the server and restart it`,
+        },
+        503,
+      );
     }
     const raw = await c.req.text();
     const idempotencyKey = c.req.header(IDEMPOTENCY_HEADER);
-    const request = { body: raw, signature: c.req.header(SIGNATURE_HEADER), timestamp: c.req.header(TIMESTAMP_HEADER), idempotencyKey };
+    const request = {
+      body: raw,
+      signature: c.req.header(SIGNATURE_HEADER),
+      timestamp: c.req.header(TIMESTAMP_HEADER),
+      idempotencyKey,
+    };
     const problem = signatureProblem(secret, request, Math.floor(Date.now() / 1000));
     if (problem) {
       triggers.count(name, "rejected");

@@ -17,7 +17,10 @@ const CREATING = new Set(["create", "create_run"]);
  * Whether metadata passes the filters, with LangGraph's semantics: a plain value or `$eq` must be
  * equal, `$contains` must be in the (array) value; no filters pass everything.
  */
-export function matchesFilters(metadata: Record<string, unknown> | null | undefined, filters: AuthFilters | undefined): boolean {
+export function matchesFilters(
+  metadata: Record<string, unknown> | null | undefined,
+  filters: AuthFilters | undefined,
+): boolean {
   if (filters === undefined) return true;
   return Object.entries(filters).every(([key, wanted]) => {
     const held = metadata?.[key];
@@ -53,19 +56,36 @@ export const narrowedMetadata = (requested: Record<string, unknown> | undefined,
 });
 
 /** The `Auth` module's handler for an event, most specific first, as LangGraph's server picks it. */
-async function customFilters(policy: Required<Pick<AuthPolicy, "custom">>, caller: Caller, resource: AuthResource, action: string, value: object) {
+async function customFilters(
+  policy: Required<Pick<AuthPolicy, "custom">>,
+  caller: Caller,
+  resource: AuthResource,
+  action: string,
+  value: object,
+) {
   const callbacks = policy.custom["~handlerCache"].callbacks ?? {};
   const key = [`${resource}:${action}`, resource, `*:${action}`, "*"].find((candidate) => callbacks[candidate]);
   if (key === undefined) return undefined;
   let result: unknown;
   try {
-    result = await callbacks[key]!({ event: `${resource}:${action}`, resource, action, value, permissions: caller.user.permissions, user: caller.user } as never);
+    result = await callbacks[key]!({
+      event: `${resource}:${action}`,
+      resource,
+      action,
+      value,
+      permissions: caller.user.permissions,
+      user: caller.user,
+    } as never);
   } catch (error) {
     throw handlerError(error, "Forbidden");
   }
   if (result === undefined || result === null || result === true) return undefined;
   if (result === false) throw new AuthHandlerError(403, `${caller.user.identity} may not ${action} ${resource}`);
-  if (typeof result !== "object") throw new AuthHandlerError(500, `the auth handler for ${resource}:${action} returned a ${typeof result}; return filters, a boolean or nothing`);
+  if (typeof result !== "object")
+    throw new AuthHandlerError(
+      500,
+      `the auth handler for ${resource}:${action} returned a ${typeof result}; return filters, a boolean or nothing`,
+    );
   return result as AuthFilters;
 }
 
@@ -73,7 +93,13 @@ async function customFilters(policy: Required<Pick<AuthPolicy, "custom">>, calle
  * The default rules with token auth and no `Auth` module: a thread or cron belongs to whoever
  * created it (its metadata's owner), and only its owner or the admin role sees it.
  */
-function ownershipFilters(policy: AuthPolicy, caller: Caller, resource: AuthResource, action: string, value: object): AuthFilters | undefined {
+function ownershipFilters(
+  policy: AuthPolicy,
+  caller: Caller,
+  resource: AuthResource,
+  action: string,
+  value: object,
+): AuthFilters | undefined {
   if (!OWNED.has(resource) || isAdmin({ caller, policy })) return undefined;
   if (CREATING.has(action) && "metadata" in value && typeof value.metadata === "object" && value.metadata !== null) {
     (value.metadata as Record<string, unknown>)[OWNER_KEY] = caller.user.identity;
@@ -87,7 +113,11 @@ function ownershipFilters(policy: AuthPolicy, caller: Caller, resource: AuthReso
  * or return filters the resource's metadata must pass. Undefined: no narrowing (auth off, the API
  * key's service identity, an admin, or no handler for the event).
  */
-export async function authorize(resource: AuthResource, action: string, value: object): Promise<AuthFilters | undefined> {
+export async function authorize(
+  resource: AuthResource,
+  action: string,
+  value: object,
+): Promise<AuthFilters | undefined> {
   const auth = requestAuth.getStore();
   if (auth === undefined || auth.caller.source === "api_key") return undefined;
   const { policy, caller } = auth;
@@ -96,6 +126,10 @@ export async function authorize(resource: AuthResource, action: string, value: o
 }
 
 /** Refuses a resource the filters hide as absent, so its id tells nothing: 404, not 403. */
-export function assertVisible(metadata: Record<string, unknown> | null | undefined, filters: AuthFilters | undefined, what: string): void {
+export function assertVisible(
+  metadata: Record<string, unknown> | null | undefined,
+  filters: AuthFilters | undefined,
+  what: string,
+): void {
   if (!matchesFilters(metadata, filters)) throw new HttpError(404, `${what} not found`);
 }

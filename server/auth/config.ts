@@ -11,8 +11,17 @@ import { InputError } from "../../state/shared/errors.js";
  */
 export const AuthConfigSchema = z
   .object({
-    jwksUrl: z.url({ message: "ORCHESTRA_AUTH_JWKS_URL must be an http(s) URL, e.g. https://idp.example.com/.well-known/jwks.json" }).optional(),
-    publicKey: z.string().includes("BEGIN PUBLIC KEY", { message: "ORCHESTRA_AUTH_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)" }).optional(),
+    jwksUrl: z
+      .url({
+        message: "ORCHESTRA_AUTH_JWKS_URL must be an http(s) URL, e.g. https://idp.example.com/.well-known/jwks.json",
+      })
+      .optional(),
+    publicKey: z
+      .string()
+      .includes("BEGIN PUBLIC KEY", {
+        message: "ORCHESTRA_AUTH_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)",
+      })
+      .optional(),
     issuer: z.string().min(1).optional(),
     audience: z.string().min(1).optional(),
     /** The claim naming the user; `sub` by default. */
@@ -29,9 +38,12 @@ export const AuthConfigSchema = z
     /** langgraph.json's `auth.path`, resolved against the file's folder: a module exporting an `Auth`. */
     customAuthPath: z.string().min(1).optional(),
   })
-  .refine((config) => !(config.jwksUrl && config.publicKey), { message: "set ORCHESTRA_AUTH_JWKS_URL or ORCHESTRA_AUTH_PUBLIC_KEY, not both" })
+  .refine((config) => !(config.jwksUrl && config.publicKey), {
+    message: "set ORCHESTRA_AUTH_JWKS_URL or ORCHESTRA_AUTH_PUBLIC_KEY, not both",
+  })
   .refine((config) => !(config.jwksUrl || config.publicKey) || (config.issuer && config.audience), {
-    message: "token auth needs ORCHESTRA_AUTH_ISSUER and ORCHESTRA_AUTH_AUDIENCE: a token is accepted only from its issuer, for this server",
+    message:
+      "token auth needs ORCHESTRA_AUTH_ISSUER and ORCHESTRA_AUTH_AUDIENCE: a token is accepted only from its issuer, for this server",
   });
 export type AuthConfig = z.infer<typeof AuthConfigSchema>;
 
@@ -52,10 +64,15 @@ export async function customAuthPath(configFile: string): Promise<string | undef
   try {
     json = JSON.parse(text);
   } catch {
-    throw new InputError(`${configFile} is not valid JSON; fix it, or point ORCHESTRA_LANGGRAPH_CONFIG at another file`);
+    throw new InputError(
+      `${configFile} is not valid JSON; fix it, or point ORCHESTRA_LANGGRAPH_CONFIG at another file`,
+    );
   }
   const parsed = LangGraphJsonAuth.safeParse(json);
-  if (!parsed.success) throw new InputError(`${configFile}: "auth" must be an object with a "path" string, e.g. {"path": "./auth.ts:auth"}`);
+  if (!parsed.success)
+    throw new InputError(
+      `${configFile}: "auth" must be an object with a "path" string, e.g. {"path": "./auth.ts:auth"}`,
+    );
   const named = parsed.data.auth?.path;
   if (named === undefined) return undefined;
   const [file, exported] = named.split(":", 2);

@@ -40,14 +40,20 @@ export async function loadCustomAuth(authPath: string): Promise<Auth> {
   const url = pathToFileURL(file).href;
   let module: Record<string, unknown>;
   try {
-    module = /\.[cm]?tsx?$/.test(file) ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url) : await import(url);
+    module = /\.[cm]?tsx?$/.test(file)
+      ? await (await import("tsx/esm/api")).tsImport(url, import.meta.url)
+      : await import(url);
   } catch (error) {
-    throw new InputError(`langgraph.json auth.path ${authPath} cannot be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+    throw new InputError(
+      `langgraph.json auth.path ${authPath} cannot be loaded: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`,
+    );
   }
   const found = module[exported];
   // Checked by shape, as LangGraph's server checks it: the module may hold its own copy of the SDK.
   if (typeof found === "object" && found !== null && "~handlerCache" in found) return found as Auth;
-  throw new InputError(`${authPath}: export "${exported}" is not an Auth from @langchain/langgraph-sdk/auth; export one, e.g. export const auth = new Auth()`);
+  throw new InputError(
+    `${authPath}: export "${exported}" is not an Auth from @langchain/langgraph-sdk/auth; export one, e.g. export const auth = new Auth()`,
+  );
 }
 
 /** The user an `authenticate` callback returned, normalised as LangGraph's server does: a string is an identity. */
@@ -55,9 +61,16 @@ export function normalisedUser(returned: unknown): AuthUser {
   if (typeof returned === "string" && returned !== "") {
     return { identity: returned, display_name: returned, permissions: [], is_authenticated: true };
   }
-  if (typeof returned === "object" && returned !== null && "identity" in returned && typeof returned.identity === "string") {
+  if (
+    typeof returned === "object" &&
+    returned !== null &&
+    "identity" in returned &&
+    typeof returned.identity === "string"
+  ) {
     const fields = returned as Record<string, unknown>;
-    const permissions = Array.isArray(fields.permissions) ? fields.permissions.filter((p): p is string => typeof p === "string") : [];
+    const permissions = Array.isArray(fields.permissions)
+      ? fields.permissions.filter((p): p is string => typeof p === "string")
+      : [];
     return {
       ...fields,
       identity: returned.identity,
@@ -66,7 +79,10 @@ export function normalisedUser(returned: unknown): AuthUser {
       display_name: typeof fields.display_name === "string" ? fields.display_name : returned.identity,
     };
   }
-  throw new AuthHandlerError(500, "the auth module's authenticate returned neither a string nor an object with an identity");
+  throw new AuthHandlerError(
+    500,
+    "the auth module's authenticate returned neither a string nor an object with an identity",
+  );
 }
 
 /** Runs the module's `authenticate` on the request; a module without one lets every request through as nobody in particular. */

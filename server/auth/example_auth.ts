@@ -14,7 +14,10 @@ const verify = await tokenVerifier(await authConfigFromEnv());
 export const auth = new Auth()
   .authenticate(async (request: Request) => {
     const token = /^Bearer\s+(.+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-    if (!verify) throw new HTTPException(500, { message: "set ORCHESTRA_AUTH_JWKS_URL (or _PUBLIC_KEY), _ISSUER and _AUDIENCE for this module" });
+    if (!verify)
+      throw new HTTPException(500, {
+        message: "set ORCHESTRA_AUTH_JWKS_URL (or _PUBLIC_KEY), _ISSUER and _AUDIENCE for this module",
+      });
     if (!token) throw new HTTPException(401, { message: "send Authorization: Bearer <token>" });
     return verify(token);
   })
@@ -26,5 +29,6 @@ export const auth = new Auth()
   .on("threads", ({ user }) => (user.permissions.includes(ADMIN) ? undefined : { owner: user.identity }))
   .on(["assistants:create", "assistants:update", "assistants:delete"], ({ user }) => user.permissions.includes(ADMIN))
   .on("store", ({ value, user }) => {
-    if (value.namespace?.[0] !== user.identity) throw new HTTPException(403, { message: `store namespaces of ${user.identity} start with "${user.identity}"` });
+    if (value.namespace?.[0] !== user.identity)
+      throw new HTTPException(403, { message: `store namespaces of ${user.identity} start with "${user.identity}"` });
   });

@@ -47,4 +47,9 @@ export const requestAuth = new AsyncLocalStorage<RequestAuth>();
 export const isAdmin = ({ caller, policy }: RequestAuth) =>
   caller.source === "api_key" || (caller.user.roles ?? caller.user.permissions).includes(policy.adminRole);
 
-export const SERVICE_USER: AuthUser = { identity: "orchestra-api-key", display_name: "API key", permissions: [], is_authenticated: true };
+export const SERVICE_USER: AuthUser = {
+  identity: "orchestra-api-key",
+  display_name: "API key",
+  permissions: [],
+  is_authenticated: true,
+};

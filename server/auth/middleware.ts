@@ -15,19 +15,27 @@ function sameSecret(given: string, expected: string): boolean {
 
 const bearerOf = (c: Context) => /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim();
 
-async function callerOf(c: Context, config: AuthConfig, policy: AuthPolicy, verify: TokenVerifier | undefined): Promise<Caller | undefined> {
+async function callerOf(
+  c: Context,
+  config: AuthConfig,
+  policy: AuthPolicy,
+  verify: TokenVerifier | undefined,
+): Promise<Caller | undefined> {
   const bearer = bearerOf(c);
   const given = c.req.header("x-api-key") ?? bearer;
-  if (config.apiKey !== undefined && given !== undefined && sameSecret(given, config.apiKey)) return { user: SERVICE_USER, source: "api_key" };
+  if (config.apiKey !== undefined && given !== undefined && sameSecret(given, config.apiKey))
+    return { user: SERVICE_USER, source: "api_key" };
   if (policy.custom) {
     const user = await customCaller(policy.custom, c.req.raw);
     return user ? { user, source: "custom" } : undefined;
   }
   if (verify) {
-    if (bearer === undefined) throw new HttpError(401, "missing token: send it as Authorization: Bearer <token> (or the API key as x-api-key)");
+    if (bearer === undefined)
+      throw new HttpError(401, "missing token: send it as Authorization: Bearer <token> (or the API key as x-api-key)");
     return { user: await verify(bearer), source: "token" };
   }
-  if (config.apiKey !== undefined) throw new HttpError(401, "missing or wrong API key: send it as the x-api-key header or a Bearer token");
+  if (config.apiKey !== undefined)
+    throw new HttpError(401, "missing or wrong API key: send it as the x-api-key header or a Bearer token");
   return undefined;
 }
 
@@ -48,7 +56,11 @@ export async function authentication(config: AuthConfig): Promise<MiddlewareHand
       caller = await callerOf(c, config, policy, verify);
     } catch (error) {
       if (error instanceof HttpError) return c.json({ error: "Unauthorized", message: error.message }, 401);
-      if (error instanceof AuthHandlerError) return c.json({ error: error.status === 403 ? "Forbidden" : "Unauthorized", message: error.message }, error.status as 401);
+      if (error instanceof AuthHandlerError)
+        return c.json(
+          { error: error.status === 403 ? "Forbidden" : "Unauthorized", message: error.message },
+          error.status as 401,
+        );
       throw error;
     }
     if (caller === undefined) return next();
@@ -112,7 +124,12 @@ export function withCallerConfigurable(configurable: Record<string, unknown>): R
   const kept = Object.fromEntries(Object.entries(configurable).filter(([key]) => !key.startsWith("langgraph_auth_")));
   if (auth === undefined || auth.caller.source === "api_key") return kept;
   const { user } = auth.caller;
-  return { ...kept, langgraph_auth_user: user, langgraph_auth_user_id: user.identity, langgraph_auth_permissions: user.permissions };
+  return {
+    ...kept,
+    langgraph_auth_user: user,
+    langgraph_auth_user_id: user.identity,
+    langgraph_auth_permissions: user.permissions,
+  };
 }
 
 /** The run's thread, authorised for `create_run`: the metadata a thread the run creates gets (its owner), and filters for an existing one. */
@@ -121,7 +138,11 @@ export interface RunThreadAccess {
   filters?: AuthFilters;
 }
 
-export async function runThreadAccess(threadId: string | undefined, assistantId: string, metadata: Record<string, unknown>): Promise<RunThreadAccess> {
+export async function runThreadAccess(
+  threadId: string | undefined,
+  assistantId: string,
+  metadata: Record<string, unknown>,
+): Promise<RunThreadAccess> {
   const value = { thread_id: threadId, assistant_id: assistantId, metadata: { ...metadata } };
   const filters = await authorize("threads", "create_run", value);
   // Without a caller of its own (auth off, or the API key), a run's thread keeps the metadata it always had.
@@ -133,6 +154,10 @@ export async function runThreadAccess(threadId: string | undefined, assistantId:
 /** Guards a route that changes what every user runs (applying the optimizer): once callers are told apart, the API key or the admin role only. */
 export const adminOnly: MiddlewareHandler = async (_c, next) => {
   const auth = requestAuth.getStore();
-  if (auth !== undefined && !isAdmin(auth)) throw new AuthHandlerError(403, `${auth.caller.user.identity} may not do this: it needs the ${auth.policy.adminRole} role or the API key`);
+  if (auth !== undefined && !isAdmin(auth))
+    throw new AuthHandlerError(
+      403,
+      `${auth.caller.user.identity} may not do this: it needs the ${auth.policy.adminRole} role or the API key`,
+    );
   return next();
 };

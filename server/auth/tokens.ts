@@ -20,10 +20,18 @@ export function rolesOf(claim: unknown): string[] {
 /** The user a verified token's claims name; a token without the configured user claim names nobody. */
 export function userOfClaims(payload: JWTPayload, config: Pick<AuthConfig, "userClaim" | "rolesClaim">): AuthUser {
   const identity = payload[config.userClaim];
-  if (typeof identity !== "string" || identity === "") throw new HttpError(401, `invalid token: it has no "${config.userClaim}" claim naming the user`);
+  if (typeof identity !== "string" || identity === "")
+    throw new HttpError(401, `invalid token: it has no "${config.userClaim}" claim naming the user`);
   const roles = rolesOf(payload[config.rolesClaim]);
   const name = typeof payload.name === "string" ? payload.name : identity;
-  return { identity, display_name: name, permissions: roles, roles, is_authenticated: true, ...(payload.iss ? { issuer: payload.iss } : {}) };
+  return {
+    identity,
+    display_name: name,
+    permissions: roles,
+    roles,
+    is_authenticated: true,
+    ...(payload.iss ? { issuer: payload.iss } : {}),
+  };
 }
 
 type Jose = typeof import("jose");
@@ -48,9 +56,11 @@ async function keySource({ createRemoteJWKSet, importSPKI }: Jose, config: AuthC
 /** Why a token is refused, in one line; never the token itself. */
 function refusal({ errors }: Jose, error: unknown): string {
   if (error instanceof errors.JWTExpired) return "the token has expired; get a new one";
-  if (error instanceof errors.JWTClaimValidationFailed) return `the token's "${error.claim}" claim is not accepted: ${error.reason}`;
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return `the token's "${error.claim}" claim is not accepted: ${error.reason}`;
   if (error instanceof errors.JWKSNoMatchingKey) return "the token is signed with a key the issuer does not publish";
-  if (error instanceof errors.JOSEAlgNotAllowed) return "the token's algorithm is not accepted (asymmetric signatures only)";
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return "the token's algorithm is not accepted (asymmetric signatures only)";
   if (error instanceof errors.JWSSignatureVerificationFailed) return "the token's signature does not match its content";
   if (error instanceof errors.JOSEError) return `the token is not valid (${error.code})`;
   return "the token could not be verified";
@@ -64,7 +74,11 @@ export async function tokenVerifier(config: AuthConfig): Promise<TokenVerifier |
   const keys = await keySource(jose, config);
   return async (token) => {
     try {
-      const { payload } = await jose.jwtVerify(token, keys, { issuer: config.issuer, audience: config.audience, algorithms: ALGORITHMS });
+      const { payload } = await jose.jwtVerify(token, keys, {
+        issuer: config.issuer,
+        audience: config.audience,
+        algorithms: ALGORITHMS,
+      });
       return userOfClaims(payload, config);
     } catch (error) {
       if (error instanceof HttpError) throw error;

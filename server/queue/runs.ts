@@ -12,7 +12,12 @@ export type MultitaskStrategy = "reject" | "interrupt" | "rollback" | "enqueue";
 export interface RunKwargs {
   input?: unknown;
   command?: { resume?: unknown; update?: unknown; goto?: unknown };
-  config: { configurable?: Record<string, unknown>; metadata?: Record<string, unknown>; tags?: string[]; recursion_limit?: number };
+  config: {
+    configurable?: Record<string, unknown>;
+    metadata?: Record<string, unknown>;
+    tags?: string[];
+    recursion_limit?: number;
+  };
   context?: unknown;
   stream_mode: string[];
   interrupt_before?: string[] | "*";
@@ -125,7 +130,10 @@ export class RunQueue {
   }
 
   async cancelRequested(runId: string): Promise<CancelAction | null> {
-    const { rows } = await this.pool.query<{ cancel: CancelAction | null }>(`SELECT cancel FROM ${this.runs} WHERE run_id = $1`, [runId]);
+    const { rows } = await this.pool.query<{ cancel: CancelAction | null }>(
+      `SELECT cancel FROM ${this.runs} WHERE run_id = $1`,
+      [runId],
+    );
     return rows[0]?.cancel ?? null;
   }
 }

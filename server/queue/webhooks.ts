@@ -3,14 +3,22 @@ import type pg from "pg";
 import { z } from "zod";
 import { envValue } from "../../db/env.js";
 import { InputError } from "../../state/shared/errors.js";
-import { SsrfRefusedError, WebhookSettingsSchema, endpointName, sendWebhook } from "../../nodes/shared/webhook_transport.js";
+import {
+  SsrfRefusedError,
+  WebhookSettingsSchema,
+  endpointName,
+  sendWebhook,
+} from "../../nodes/shared/webhook_transport.js";
 import type { RunBus } from "./bus.js";
 import { errorBody } from "../serialise.js";
 
 /** How run-completion webhooks are signed, retried and leased, declared once; from the environment. */
 export const WebhookDeliverySchema = WebhookSettingsSchema.extend({
   /** Signs every delivery (HMAC-SHA256); without it deliveries go unsigned. Never logged. */
-  ORCHESTRA_WEBHOOK_SECRET: z.string().min(16, "ORCHESTRA_WEBHOOK_SECRET must be at least 16 characters; generate one with: openssl rand -hex 32").optional(),
+  ORCHESTRA_WEBHOOK_SECRET: z
+    .string()
+    .min(16, "ORCHESTRA_WEBHOOK_SECRET must be at least 16 characters; generate one with: openssl rand -hex 32")
+    .optional(),
   ORCHESTRA_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
   /** The first retry's delay ceiling; each later one doubles it, up to ORCHESTRA_WEBHOOK_BACKOFF_MAX_MS. */
   ORCHESTRA_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).default(1_000),
@@ -39,17 +47,35 @@ export function webhookSignature(secret: string, timestamp: string, body: string
 }
 
 /** Exponential backoff with full jitter: a delay drawn uniformly below min(cap, base·2^(attempt−1)). */
-export function retryDelayMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function retryDelayMs(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   return Math.floor(random() * Math.min(capMs, baseMs * 2 ** (attempt - 1)));
 }
 
 /** After a failed attempt: try again after `delayMs`, or give up. */
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false };
 
-export function afterFailure(attempt: number, refused: boolean, settings: WebhookDeliverySettings, random?: () => number): RetryDecision {
+export function afterFailure(
+  attempt: number,
+  refused: boolean,
+  settings: WebhookDeliverySettings,
+  random?: () => number,
+): RetryDecision {
   // A refused target stays refused: the allow-list is read at start.
   if (refused || attempt >= settings.ORCHESTRA_WEBHOOK_MAX_ATTEMPTS) return { retry: false };
-  return { retry: true, delayMs: retryDelayMs(attempt, settings.ORCHESTRA_WEBHOOK_BACKOFF_MS, settings.ORCHESTRA_WEBHOOK_BACKOFF_MAX_MS, random) };
+  return {
+    retry: true,
+    delayMs: retryDelayMs(
+      attempt,
+      settings.ORCHESTRA_WEBHOOK_BACKOFF_MS,
+      settings.ORCHESTRA_WEBHOOK_BACKOFF_MAX_MS,
+      random,
+    ),
+  };
 }
 
 interface OutboxRow {
@@ -157,7 +183,13 @@ export class WebhookDeliverer {
     const url = new URL(row.url);
     const max = settings.ORCHESTRA_WEBHOOK_MAX_ATTEMPTS;
     // The instance that made the last allowed attempt died during it.
-    if (row.attempts > max) return this.record(row, { status: "failed", error: null, delayMs: 0, line: `webhook to ${endpointName(url)} given up after ${max} attempts` });
+    if (row.attempts > max)
+      return this.record(row, {
+        status: "failed",
+        error: null,
+        delayMs: 0,
+        line: `webhook to ${endpointName(url)} given up after ${max} attempts`,
+      });
     const body = { ...row.payload, webhook_sent_at: new Date().toISOString() };
     const timestamp = String(Math.floor(Date.now() / 1000));
     const secret = settings.ORCHESTRA_WEBHOOK_SECRET;
@@ -165,13 +197,23 @@ export class WebhookDeliverer {
       const response = await sendWebhook({
         url,
         method: "POST",
-        headers: secret ? { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: webhookSignature(secret, timestamp, JSON.stringify(body)) } : {},
+        headers: secret
+          ? {
+              [TIMESTAMP_HEADER]: timestamp,
+              [SIGNATURE_HEADER]: webhookSignature(secret, timestamp, JSON.stringify(body)),
+            }
+          : {},
         body,
         idempotencyKey: row.idempotency_key,
         signal: AbortSignal.any([this.inFlight.signal, AbortSignal.timeout(settings.ORCHESTRA_WEBHOOK_LEASE_MS / 2)]),
         allowHosts: settings.ORCHESTRA_WEBHOOK_ALLOW_HOSTS,
       });
-      await this.record(row, { status: "delivered", error: null, delayMs: 0, line: `webhook delivered to ${endpointName(url)} on attempt ${row.attempts} (${response.status})` });
+      await this.record(row, {
+        status: "delivered",
+        error: null,
+        delayMs: 0,
+        line: `webhook delivered to ${endpointName(url)} on attempt ${row.attempts} (${response.status})`,
+      });
     } catch (error) {
       const refused = error instanceof SsrfRefusedError;
       const message = errorBody(error).message;
@@ -181,7 +223,12 @@ export class WebhookDeliverer {
         : decision.retry
           ? `webhook attempt ${row.attempts} of ${max} failed: ${message}; retrying`
           : `webhook to ${endpointName(url)} given up after ${row.attempts} attempts: ${message}`;
-      await this.record(row, { status: decision.retry ? "pending" : refused ? "refused" : "failed", error: message, delayMs: decision.retry ? decision.delayMs : 0, line });
+      await this.record(row, {
+        status: decision.retry ? "pending" : refused ? "refused" : "failed",
+        error: message,
+        delayMs: decision.retry ? decision.delayMs : 0,
+        line,
+      });
     }
   }
 

@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { RunBus } from "./bus.js";
 import type { EventLog } from "../events.js";
 import type { ServableGraph } from "../../state/shared/workflow_definition.js";
-import { type CancelAction, type RunOutcome, type RunQueue, type RunRow } from "./runs.js";
+import type { CancelAction, RunOutcome, RunQueue, RunRow } from "./runs.js";
 import { errorBody } from "../serialise.js";
 import { deleteUnreferencedBlobs } from "../storage/threads.js";
 import { inTransaction } from "../../checkpoints/transaction.js";
@@ -76,7 +76,10 @@ export class RunWorkers {
       bus.onAny("cancel", (runId) => {
         const controller = this.controllers.get(runId);
         if (!controller) return;
-        void queue.cancelRequested(runId).then((action) => action && controller.abort(action), () => undefined);
+        void queue.cancelRequested(runId).then(
+          (action) => action && controller.abort(action),
+          () => undefined,
+        );
       }),
     );
     this.claimer = this.claimLoop();
@@ -144,7 +147,11 @@ export class RunWorkers {
     const { queue, events } = this.context;
     const token = run.lease_token!;
     const started = performance.now();
-    const runLog = new RunLog(this.context.log, { thread_id: run.thread_id, run_id: run.run_id, graph_id: run.graph_id });
+    const runLog = new RunLog(this.context.log, {
+      thread_id: run.thread_id,
+      run_id: run.run_id,
+      graph_id: run.graph_id,
+    });
     const log = () => runLog.log;
     const forgetRunLog = runInFlight(run.run_id, runLog);
     let status: string | undefined;
@@ -162,7 +169,10 @@ export class RunWorkers {
       const emit = (event: string, data: unknown) => {
         const append = events.append(run.run_id, token, seq++, event, data);
         appends.add(append);
-        void append.then(() => appends.delete(append), () => undefined);
+        void append.then(
+          () => appends.delete(append),
+          () => undefined,
+        );
       };
       const flushed = () => Promise.all(appends);
       try {
@@ -178,7 +188,9 @@ export class RunWorkers {
         lost = reason === "lost";
         if (lost) {
           status = "lost";
-          log().warn(`lost the lease on run ${run.run_id} (thread ${run.thread_id}): another worker took it over; stopped it here, writing nothing more for it`);
+          log().warn(
+            `lost the lease on run ${run.run_id} (thread ${run.thread_id}): another worker took it over; stopped it here, writing nothing more for it`,
+          );
         } else if (reason === "shutdown") {
           await queue.release(run.run_id, token);
           status = "released";
@@ -199,10 +211,14 @@ export class RunWorkers {
       if (run.temporary && !lost) await this.context.deleteThread(run.thread_id);
     } catch (error) {
       // The database failed while recording the end: the lease expires and another worker resumes the run.
-      log().error({ err: errorBody(error).message }, "worker: the database failed while recording the run's end; its lease expires and another worker resumes it");
+      log().error(
+        { err: errorBody(error).message },
+        "worker: the database failed while recording the run's end; its lease expires and another worker resumes it",
+      );
     } finally {
       forgetRunLog();
-      if (status && this.context.log.isLevelEnabled("info")) log().info({ status, attempt: run.attempt, ms: Math.round(performance.now() - started) }, "run finished");
+      if (status && this.context.log.isLevelEnabled("info"))
+        log().info({ status, attempt: run.attempt, ms: Math.round(performance.now() - started) }, "run finished");
       this.controllers.delete(run.run_id);
       this.runOfThread.delete(run.thread_id);
       this.leases.forget(run.thread_id, token);
@@ -216,10 +232,16 @@ export class RunWorkers {
     // A retried run that saved a checkpoint continues from the thread's head: its input is in
     // there, and so are its completed steps and branches, which LangGraph does not run again.
     const resumed = run.attempt > 1 && (await this.hasCheckpoint(run));
-    const input = resumed ? null : kwargs.command ? new Command(kwargs.command as ConstructorParameters<typeof Command>[0]) : (kwargs.input ?? null);
+    const input = resumed
+      ? null
+      : kwargs.command
+        ? new Command(kwargs.command as ConstructorParameters<typeof Command>[0])
+        : (kwargs.input ?? null);
     const requested = kwargs.stream_mode;
     const wantsEvents = requested.includes("events");
-    const graphModes = new Set(requested.filter((mode) => mode !== "events").map((mode) => (mode === "messages-tuple" ? "messages" : mode)));
+    const graphModes = new Set(
+      requested.filter((mode) => mode !== "events").map((mode) => (mode === "messages-tuple" ? "messages" : mode)),
+    );
     // LangGraph streams nothing without a mode; with only `events` asked for, the values go unsent.
     if (graphModes.size === 0) graphModes.add("values");
     const options = {
@@ -241,7 +263,11 @@ export class RunWorkers {
       signal,
     };
     const emitChunk = (chunk: unknown) => {
-      const [namespace, mode, data] = (kwargs.subgraphs ? chunk : [[], ...(chunk as unknown[])]) as [string[], string, unknown];
+      const [namespace, mode, data] = (kwargs.subgraphs ? chunk : [[], ...(chunk as unknown[])]) as [
+        string[],
+        string,
+        unknown,
+      ];
       if (!requested.includes(mode) && !(mode === "messages" && requested.includes("messages-tuple"))) return;
       emit(namespace.length ? `${mode}|${namespace.join("|")}` : mode, data);
     };
@@ -253,7 +279,8 @@ export class RunWorkers {
     // The graph's own chunks come as the root run's on_chain_stream events; everything else is an `events` event.
     for await (const event of graph.streamEvents(input, { ...options, runId: run.run_id, version: "v2" })) {
       if (event.tags?.includes("langsmith:hidden")) continue;
-      if (event.event === "on_chain_stream" && event.run_id === run.run_id) emitChunk((event.data as { chunk: unknown }).chunk);
+      if (event.event === "on_chain_stream" && event.run_id === run.run_id)
+        emitChunk((event.data as { chunk: unknown }).chunk);
       else emit("events", event);
     }
   }

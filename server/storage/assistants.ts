@@ -21,7 +21,10 @@ const GRAPH_ASSISTANT_NAMESPACE = "6ba7b821-9dad-11d1-80b4-00c04fd430c8";
 
 /** RFC 4122 version-5 (SHA-1, name-based) UUID. */
 export function uuidV5(name: string, namespace: string): string {
-  const hash = createHash("sha1").update(Buffer.from(namespace.replace(/-/g, ""), "hex")).update(name).digest();
+  const hash = createHash("sha1")
+    .update(Buffer.from(namespace.replace(/-/g, ""), "hex"))
+    .update(name)
+    .digest();
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString("hex");
@@ -48,7 +51,10 @@ export class AssistantsRepo {
   }
 
   async get(assistantId: string): Promise<AssistantRow | undefined> {
-    const { rows } = await this.pool.query<AssistantRow>(`SELECT * FROM ${this.table("assistants")} WHERE assistant_id = $1`, [assistantId]);
+    const { rows } = await this.pool.query<AssistantRow>(
+      `SELECT * FROM ${this.table("assistants")} WHERE assistant_id = $1`,
+      [assistantId],
+    );
     if (rows[0]) this.recent.set(assistantId, rows[0]);
     else this.recent.delete(assistantId);
     return rows[0];
@@ -77,7 +83,15 @@ export class AssistantsRepo {
     const { rows } = await this.pool.query<AssistantRow>(
       `INSERT INTO ${this.table("assistants")} (assistant_id, graph_id, name, description, config, context, metadata)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (assistant_id) DO NOTHING RETURNING *`,
-      [assistantId, payload.graph_id, payload.name ?? "Untitled", payload.description ?? null, payload.config ?? {}, payload.context ?? {}, payload.metadata ?? {}],
+      [
+        assistantId,
+        payload.graph_id,
+        payload.name ?? "Untitled",
+        payload.description ?? null,
+        payload.config ?? {},
+        payload.context ?? {},
+        payload.metadata ?? {},
+      ],
     );
     if (rows[0]) await this.saveVersion(rows[0]);
     return rows[0];

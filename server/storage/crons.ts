@@ -23,7 +23,12 @@ type CronFilter = Pick<schemas.CronSearch, "assistant_id" | "thread_id" | "enabl
 
 const WHERE = `($1::uuid IS NULL OR assistant_id = $1) AND ($2::text IS NULL OR thread_id = $2)
   AND ($3::boolean IS NULL OR enabled = $3) AND metadata @> $4`;
-const filters = (filter: CronFilter) => [filter.assistant_id ?? null, filter.thread_id ?? null, filter.enabled ?? null, filter.metadata ?? {}];
+const filters = (filter: CronFilter) => [
+  filter.assistant_id ?? null,
+  filter.thread_id ?? null,
+  filter.enabled ?? null,
+  filter.metadata ?? {},
+];
 
 /** Crons on the crons table, for the API and the scheduler. */
 export class CronsRepo {
@@ -67,19 +72,27 @@ export class CronsRepo {
   }
 
   async count(filter: CronFilter): Promise<number> {
-    const { rows } = await this.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.crons} WHERE ${WHERE}`, filters(filter));
+    const { rows } = await this.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.crons} WHERE ${WHERE}`,
+      filters(filter),
+    );
     return rows[0]!.n;
   }
 
   /** False when there was no such cron, or none whose metadata holds `visible` (the caller's auth filters). */
   async delete(cronId: string, visible: Record<string, unknown> = {}): Promise<boolean> {
-    const { rowCount } = await this.pool.query(`DELETE FROM ${this.crons} WHERE cron_id::text = $1 AND metadata @> $2`, [cronId, visible]);
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM ${this.crons} WHERE cron_id::text = $1 AND metadata @> $2`,
+      [cronId, visible],
+    );
     return Boolean(rowCount);
   }
 
   /** The earliest next firing of an enabled cron. */
   async nextDue(): Promise<Date | null> {
-    const { rows } = await this.pool.query<{ next: Date | null }>(`SELECT min(next_run_date) AS next FROM ${this.crons} WHERE enabled`);
+    const { rows } = await this.pool.query<{ next: Date | null }>(
+      `SELECT min(next_run_date) AS next FROM ${this.crons} WHERE enabled`,
+    );
     return rows[0]?.next ?? null;
   }
 
@@ -93,6 +106,9 @@ export class CronsRepo {
   }
 
   async setNextRun(client: pg.PoolClient, cronId: string, next: Date | null): Promise<void> {
-    await client.query(`UPDATE ${this.crons} SET next_run_date = $2, updated_at = now() WHERE cron_id = $1`, [cronId, next]);
+    await client.query(`UPDATE ${this.crons} SET next_run_date = $2, updated_at = now() WHERE cron_id = $1`, [
+      cronId,
+      next,
+    ]);
   }
 }

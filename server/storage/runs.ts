@@ -30,7 +30,13 @@ export type QueueRefusal =
 
 export type QueueOutcome = { run: RunRow; cancelled: string[] } | QueueRefusal;
 
-type QueueRow = RunRow & { cancelled: string[]; refusal: string | null; busy_run: string | null; busy_status: RunStatus | null; thread_graph: string | null };
+type QueueRow = RunRow & {
+  cancelled: string[];
+  refusal: string | null;
+  busy_run: string | null;
+  busy_status: RunStatus | null;
+  thread_graph: string | null;
+};
 
 /** The runs table as the API reads and writes it; the workers' side is the queue's. */
 export class RunsRepo {
@@ -57,32 +63,48 @@ export class RunsRepo {
 
   /** Queues a run in one statement, on `client` when given (a caller's transaction), else on the pool. */
   async queue(run: RunToQueue, client: pg.Pool | pg.PoolClient = this.pool): Promise<QueueOutcome> {
-    const { rows } = await client.query<QueueRow & { cancel_notices: string; queued_notice: unknown }>(this.queueStatement, [
-      run.threadId,
-      run.named,
-      run.ifNotExists ?? null,
-      run.checkpointGraph ?? null,
-      run.graphId,
-      run.assistant.assistant_id,
-      run.assistant.version,
-      run.assistant.updated_at,
-      run.runId,
-      run.kwargs,
-      run.metadata,
-      run.strategy,
-      run.temporary,
-      run.threadMetadata ?? {},
-      run.visible ?? {},
-    ]);
-    const { cancelled, refusal, busy_run, busy_status, thread_graph, cancel_notices: _n, queued_notice: _q, ...row } = rows[0]!;
+    const { rows } = await client.query<QueueRow & { cancel_notices: string; queued_notice: unknown }>(
+      this.queueStatement,
+      [
+        run.threadId,
+        run.named,
+        run.ifNotExists ?? null,
+        run.checkpointGraph ?? null,
+        run.graphId,
+        run.assistant.assistant_id,
+        run.assistant.version,
+        run.assistant.updated_at,
+        run.runId,
+        run.kwargs,
+        run.metadata,
+        run.strategy,
+        run.temporary,
+        run.threadMetadata ?? {},
+        run.visible ?? {},
+      ],
+    );
+    const {
+      cancelled,
+      refusal,
+      busy_run,
+      busy_status,
+      thread_graph,
+      cancel_notices: _n,
+      queued_notice: _q,
+      ...row
+    } = rows[0]!;
     if (refusal === "graph_mismatch") return { refusal, threadGraph: thread_graph! };
     if (refusal === "busy") return { refusal, busyRun: busy_run!, busyStatus: busy_status! };
-    if (refusal === "assistant_changed" || refusal === "thread_has_checkpoints" || refusal === "thread_not_found") return { refusal };
+    if (refusal === "assistant_changed" || refusal === "thread_has_checkpoints" || refusal === "thread_not_found")
+      return { refusal };
     return { run: row, cancelled };
   }
 
   async get(threadId: string, runId: string): Promise<RunRow | undefined> {
-    const { rows } = await this.pool.query<RunRow>(`SELECT * FROM ${this.runs} WHERE run_id = $1 AND thread_id = $2`, [runId, threadId]);
+    const { rows } = await this.pool.query<RunRow>(`SELECT * FROM ${this.runs} WHERE run_id = $1 AND thread_id = $2`, [
+      runId,
+      threadId,
+    ]);
     return rows[0];
   }
 
@@ -104,7 +126,11 @@ export class RunsRepo {
   }
 
   /** The runs in one of `statuses`, of the thread and among the ids when given. */
-  async find(statuses: readonly RunStatus[], threadId: string | undefined, runIds: string[] | undefined): Promise<RunRow[]> {
+  async find(
+    statuses: readonly RunStatus[],
+    threadId: string | undefined,
+    runIds: string[] | undefined,
+  ): Promise<RunRow[]> {
     const { rows } = await this.pool.query<RunRow>(
       `SELECT * FROM ${this.runs} WHERE status = ANY($1) AND ($2::text IS NULL OR thread_id = $2) AND ($3::uuid[] IS NULL OR run_id = ANY($3))`,
       [statuses, threadId ?? null, runIds ?? null],
@@ -113,7 +139,10 @@ export class RunsRepo {
   }
 
   async status(runId: string): Promise<{ status: RunStatus; temporary: boolean } | undefined> {
-    const { rows } = await this.pool.query<{ status: RunStatus; temporary: boolean }>(`SELECT status, temporary FROM ${this.runs} WHERE run_id = $1`, [runId]);
+    const { rows } = await this.pool.query<{ status: RunStatus; temporary: boolean }>(
+      `SELECT status, temporary FROM ${this.runs} WHERE run_id = $1`,
+      [runId],
+    );
     return rows[0];
   }
 

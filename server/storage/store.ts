@@ -24,7 +24,12 @@ export class StoreRepo {
   }
 
   /** `ttlMinutes`: the item expires that long after this write, or after a read that refreshes it; null: kept until deleted. */
-  async put(namespace: string[], key: string, value: Record<string, unknown>, ttlMinutes: number | null = null): Promise<void> {
+  async put(
+    namespace: string[],
+    key: string,
+    value: Record<string, unknown>,
+    ttlMinutes: number | null = null,
+  ): Promise<void> {
     await this.pool.query(
       `INSERT INTO ${this.items} (namespace, key, value, ttl_minutes, expires_at)
        VALUES ($1, $2, $3, $4::float8, clock_timestamp() + $4::float8 * interval '1 minute')
@@ -36,10 +41,10 @@ export class StoreRepo {
 
   /** The item unless it expired; a `refresh` read starts its TTL again. */
   async get(namespace: string[], key: string, refresh: boolean): Promise<ItemRow | undefined> {
-    const { rows } = await this.pool.query<ItemRow>(
-      `${this.refreshing(refresh)} SELECT ${ITEM_COLUMNS} FROM found`,
-      [namespace, key],
-    );
+    const { rows } = await this.pool.query<ItemRow>(`${this.refreshing(refresh)} SELECT ${ITEM_COLUMNS} FROM found`, [
+      namespace,
+      key,
+    ]);
     return rows[0];
   }
 

@@ -36,7 +36,9 @@ export class ThreadsRepo {
   }
 
   async get(threadId: string): Promise<ThreadRow | undefined> {
-    const { rows } = await this.pool.query<ThreadRow>(`SELECT * FROM ${this.table("threads")} WHERE thread_id = $1`, [threadId]);
+    const { rows } = await this.pool.query<ThreadRow>(`SELECT * FROM ${this.table("threads")} WHERE thread_id = $1`, [
+      threadId,
+    ]);
     return rows[0];
   }
 
@@ -51,7 +53,12 @@ export class ThreadsRepo {
   }
 
   /** One statement: the new row, or undefined when a thread of that id has one already. */
-  async create(threadId: string, graphId: string | null, metadata: Record<string, unknown>, ttl?: schemas.ThreadTtl): Promise<CreatedThread | undefined> {
+  async create(
+    threadId: string,
+    graphId: string | null,
+    metadata: Record<string, unknown>,
+    ttl?: schemas.ThreadTtl,
+  ): Promise<CreatedThread | undefined> {
     const { rows } = await this.pool.query<ThreadRow & { has_checkpoints: boolean; last_run_status: RunStatus | null }>(
       `WITH created AS (
          INSERT INTO ${this.table("threads")} (thread_id, graph_id, metadata, ttl_strategy, ttl_minutes) VALUES ($1, $2, $3, $4, $5)
@@ -88,7 +95,10 @@ export class ThreadsRepo {
   }
 
   async setGraph(threadId: string, graphId: string): Promise<void> {
-    await this.pool.query(`UPDATE ${this.table("threads")} SET graph_id = $2 WHERE thread_id = $1`, [threadId, graphId]);
+    await this.pool.query(`UPDATE ${this.table("threads")} SET graph_id = $2 WHERE thread_id = $1`, [
+      threadId,
+      graphId,
+    ]);
   }
 
   async mergeMetadata(threadId: string, metadata: Record<string, unknown>): Promise<ThreadRow> {
@@ -114,17 +124,21 @@ export class ThreadsRepo {
   /** A new thread `copyId` with the row's graph and metadata and every checkpoint of `from`. */
   async copy(from: ThreadRow, copyId: string): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      await client.query(`INSERT INTO ${this.table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3)`, [copyId, from.graph_id, from.metadata]);
+      await client.query(`INSERT INTO ${this.table("threads")} (thread_id, graph_id, metadata) VALUES ($1, $2, $3)`, [
+        copyId,
+        from.graph_id,
+        from.metadata,
+      ]);
       for (const name of CHECKPOINT_TABLES) {
         const { rows } = await client.query<{ column_name: string }>(
           "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name <> 'thread_id'",
           [this.schema, name],
         );
         const columns = rows.map((r) => `"${r.column_name}"`).join(", ");
-        await client.query(`INSERT INTO ${this.table(name)} (thread_id, ${columns}) SELECT $2, ${columns} FROM ${this.table(name)} WHERE thread_id = $1`, [
-          from.thread_id,
-          copyId,
-        ]);
+        await client.query(
+          `INSERT INTO ${this.table(name)} (thread_id, ${columns}) SELECT $2, ${columns} FROM ${this.table(name)} WHERE thread_id = $1`,
+          [from.thread_id, copyId],
+        );
       }
     });
   }
@@ -137,7 +151,10 @@ export class ThreadsRepo {
 /** A thread and all it has: runs, their events, checkpoints; on `pool`, or in a caller's transaction. */
 export async function deleteThreadRows(pool: pg.Pool | pg.PoolClient, schema: string, threadId: string): Promise<void> {
   const table = (name: string) => `"${schema}".${name}`;
-  await pool.query(`DELETE FROM ${table("run_events")} WHERE run_id IN (SELECT run_id FROM ${table("runs")} WHERE thread_id = $1)`, [threadId]);
+  await pool.query(
+    `DELETE FROM ${table("run_events")} WHERE run_id IN (SELECT run_id FROM ${table("runs")} WHERE thread_id = $1)`,
+    [threadId],
+  );
   for (const name of ["runs", ...[...CHECKPOINT_TABLES].reverse(), "threads"]) {
     await pool.query(`DELETE FROM ${table(name)} WHERE thread_id = $1`, [threadId]);
   }

@@ -59,8 +59,15 @@ export class TriggerEventsRepo {
   }
 
   /** The run an event already started, if one did. */
-  async find(trigger: string, eventKey: string, client: pg.Pool | pg.PoolClient = this.pool): Promise<TriggerEventRow | undefined> {
-    const { rows } = await client.query<TriggerEventRow>(`SELECT trigger, event_key, thread_id, run_id FROM ${this.table} WHERE trigger = $1 AND event_key = $2`, [trigger, eventKey]);
+  async find(
+    trigger: string,
+    eventKey: string,
+    client: pg.Pool | pg.PoolClient = this.pool,
+  ): Promise<TriggerEventRow | undefined> {
+    const { rows } = await client.query<TriggerEventRow>(
+      `SELECT trigger, event_key, thread_id, run_id FROM ${this.table} WHERE trigger = $1 AND event_key = $2`,
+      [trigger, eventKey],
+    );
     return rows[0];
   }
 
@@ -70,13 +77,27 @@ export class TriggerEventsRepo {
    * finds it taken (and reads the first one's run), or rolls back and takes it.
    */
   async claim(client: pg.PoolClient, trigger: string, eventKey: string, threadId: string): Promise<boolean> {
-    const { rowCount } = await client.query(`INSERT INTO ${this.table} (trigger, event_key, thread_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [trigger, eventKey, threadId]);
+    const { rowCount } = await client.query(
+      `INSERT INTO ${this.table} (trigger, event_key, thread_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [trigger, eventKey, threadId],
+    );
     return rowCount === 1;
   }
 
   /** Records the run the claimed event queued, in the same transaction. */
-  async setRun(client: pg.PoolClient, trigger: string, eventKey: string, threadId: string, runId: string): Promise<void> {
-    await client.query(`UPDATE ${this.table} SET thread_id = $3, run_id = $4 WHERE trigger = $1 AND event_key = $2`, [trigger, eventKey, threadId, runId]);
+  async setRun(
+    client: pg.PoolClient,
+    trigger: string,
+    eventKey: string,
+    threadId: string,
+    runId: string,
+  ): Promise<void> {
+    await client.query(`UPDATE ${this.table} SET thread_id = $3, run_id = $4 WHERE trigger = $1 AND event_key = $2`, [
+      trigger,
+      eventKey,
+      threadId,
+      runId,
+    ]);
   }
 }
 
@@ -106,7 +127,16 @@ export class EventWaitsRepo {
   async record(wait: Omit<EventWaitRow, "deadline"> & { deadline: string }): Promise<void> {
     await this.pool.query(
       `INSERT INTO ${this.table} (thread_id, step_id, graph_id, definition, correlation_key, filter, deadline, on_timeout) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-      [wait.thread_id, wait.step_id, wait.graph_id, wait.definition, wait.correlation_key, wait.filter, wait.deadline, wait.on_timeout],
+      [
+        wait.thread_id,
+        wait.step_id,
+        wait.graph_id,
+        wait.definition,
+        wait.correlation_key,
+        wait.filter,
+        wait.deadline,
+        wait.on_timeout,
+      ],
     );
   }
 
@@ -121,7 +151,10 @@ export class EventWaitsRepo {
 
   /** Waits past their deadline, locked in the caller's transaction (SKIP LOCKED: each is claimed by one instance). */
   async lockDue(client: pg.PoolClient, limit: number): Promise<EventWaitRow[]> {
-    const { rows } = await client.query<EventWaitRow>(`SELECT * FROM ${this.table} WHERE deadline <= now() ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED`, [limit]);
+    const { rows } = await client.query<EventWaitRow>(
+      `SELECT * FROM ${this.table} WHERE deadline <= now() ORDER BY deadline LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
     return rows;
   }
 
@@ -131,7 +164,10 @@ export class EventWaitsRepo {
 
   /** The thread and graph of a run that ended well: its thread may now be waiting. */
   async succeededRun(runId: string): Promise<{ thread_id: string; graph_id: string } | undefined> {
-    const { rows } = await this.pool.query<{ thread_id: string; graph_id: string }>(`SELECT thread_id, graph_id FROM "${this.schema}".runs WHERE run_id = $1 AND status = 'success'`, [runId]);
+    const { rows } = await this.pool.query<{ thread_id: string; graph_id: string }>(
+      `SELECT thread_id, graph_id FROM "${this.schema}".runs WHERE run_id = $1 AND status = 'success'`,
+      [runId],
+    );
     return rows[0];
   }
 }

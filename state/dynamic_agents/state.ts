@@ -12,7 +12,6 @@ import type {
 import { append, mergeById, replace, sharedStepChannels } from "../shared/channels.js";
 import type { SharedStepEvent } from "../shared/timeline.js";
 
-
 /** An agent as a timeline event lists it. */
 interface AgentLine {
   agentId: string;
@@ -49,7 +48,10 @@ export const DynamicAgentsState = Annotation.Root({
   agentResults: Annotation<Record<string, AgentResult>>({ reducer: mergeById, default: () => ({}) }),
   /** Append-only: allocations and releases. An agent's release is written with its result, in one update. */
   resourceLedger: Annotation<LedgerEntry[], LedgerEntry | LedgerEntry[]>({ reducer: append, default: () => [] }),
-  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
+  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({
+    reducer: append,
+    default: () => [],
+  }),
   monitoringMetrics: Annotation<Record<string, unknown>>({ reducer: replace, default: () => ({}) }),
   /** The shared steps' records, as the research workflow keeps them. */
   ...sharedStepChannels,

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { InputError } from "../shared/errors.js";
-import { AgentCapabilitySchema, DEFAULT_QUALITY_THRESHOLD, DEFAULT_TIMEOUT_SECONDS, type AgentCapability, type AgentRequirement } from "./types.js";
+import {
+  AgentCapabilitySchema,
+  DEFAULT_QUALITY_THRESHOLD,
+  DEFAULT_TIMEOUT_SECONDS,
+  type AgentCapability,
+  type AgentRequirement,
+} from "./types.js";
 
 /**
  * An agent template: the capabilities it covers, the role it plays in its prompt, what one of
@@ -91,7 +97,10 @@ export const AGENT_TEMPLATES: TemplateRegistry = Object.fromEntries(
 );
 
 /** A template's parameters for a requirement: its own, then the performance parameters every agent gets. */
-export function specializationParameters(template: AgentTemplate, requirement: AgentRequirement): Record<string, unknown> {
+export function specializationParameters(
+  template: AgentTemplate,
+  requirement: AgentRequirement,
+): Record<string, unknown> {
   return { ...template.specialise(requirement), ...performanceParameters(requirement) };
 }
 
@@ -101,7 +110,9 @@ export function specializationParameters(template: AgentTemplate, requirement: A
  */
 export const TemplateFileSchema = z
   .object({
-    agentType: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "must be lower-case letters, digits and _, starting with a letter"),
+    agentType: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,62}$/, "must be lower-case letters, digits and _, starting with a letter"),
     capabilities: z.array(AgentCapabilitySchema).min(1, "must name at least one capability"),
     role: z.string().trim().min(1, "must not be empty").max(4000),
     memoryMb: z.number().int().min(1).max(1_048_576),
@@ -118,10 +129,14 @@ export function parseTemplateFile(raw: unknown): TemplateFile {
   const parsed = TemplateFileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError(`invalid agent template: ${issue.path.length ? issue.path.join(".") : "file"}: ${issue.message}`);
+    throw new InputError(
+      `invalid agent template: ${issue.path.length ? issue.path.join(".") : "file"}: ${issue.message}`,
+    );
   }
   if (AGENT_TEMPLATES[parsed.data.agentType]) {
-    throw new InputError(`invalid agent template: agentType: ${parsed.data.agentType} is a built-in template; choose another name`);
+    throw new InputError(
+      `invalid agent template: agentType: ${parsed.data.agentType} is a built-in template; choose another name`,
+    );
   }
   return parsed.data;
 }

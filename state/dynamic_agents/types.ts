@@ -16,7 +16,14 @@ import { SourcesSettingsSchema } from "../shared/sources.js";
  * type is plain JSON described by zod: a thread resumed in another process reads it back whole.
  */
 
-export const AGENT_CAPABILITIES = ["research", "analysis", "synthesis", "validation", "monitoring", "coordination"] as const;
+export const AGENT_CAPABILITIES = [
+  "research",
+  "analysis",
+  "synthesis",
+  "validation",
+  "monitoring",
+  "coordination",
+] as const;
 export const AgentCapabilitySchema = z.enum(AGENT_CAPABILITIES, {
   error: (issue) => `unknown capability ${JSON.stringify(issue.input)}; use one of ${AGENT_CAPABILITIES.join(", ")}`,
 });
@@ -63,7 +70,9 @@ export const DynamicAgentsInputSchema = z
   .object(
     {
       taskQueue: z
-        .array(DynamicTaskSchema, { error: (issue) => (issue.input === undefined ? `is missing: give ${INPUT_SHAPE}` : undefined) })
+        .array(DynamicTaskSchema, {
+          error: (issue) => (issue.input === undefined ? `is missing: give ${INPUT_SHAPE}` : undefined),
+        })
         .min(1, "must hold at least one task")
         .max(MAX_TASKS, `must hold at most ${MAX_TASKS} tasks`),
       settings: z.record(z.string(), z.unknown()).optional(),
@@ -99,7 +108,13 @@ export type Resources = z.infer<typeof ResourcesSchema>;
 export const DynamicAgentsSettingsSchema = z.object({
   model: ModelSettingSchema,
   maxConcurrency: MaxConcurrencySettingSchema,
-  agentMemoryMb: z.number().int().min(256).max(1_048_576).default(8192).describe("Memory the agents may reserve in all"),
+  agentMemoryMb: z
+    .number()
+    .int()
+    .min(256)
+    .max(1_048_576)
+    .default(8192)
+    .describe("Memory the agents may reserve in all"),
   agentTokenBudget: z
     .number()
     .int()
@@ -120,7 +135,10 @@ const SETTINGS_KEYS = Object.keys(DynamicAgentsSettingsSchema.shape);
  * The settings from a run's config (`configurable`, then `context` key by key) or from the
  * settings the input carried, defaults filled in. Throws InputError naming the bad key.
  */
-export function dynamicAgentsSettings(config: { configurable?: Record<string, unknown>; context?: unknown }): DynamicAgentsSettings {
+export function dynamicAgentsSettings(config: {
+  configurable?: Record<string, unknown>;
+  context?: unknown;
+}): DynamicAgentsSettings {
   const given = (source: unknown) =>
     Object.fromEntries(
       Object.entries(source !== null && typeof source === "object" ? source : {}).filter(

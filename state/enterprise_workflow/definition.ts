@@ -31,7 +31,11 @@ export const REACT_TOOLS = ["calculator", "context_lookup"] as const;
 const stepType = z
   .string()
   .transform((type) => type.toLowerCase())
-  .pipe(z.enum(STEP_TYPES, { error: (issue) => `unknown stepType '${String(issue.input)}'; use one of ${STEP_TYPES.join(", ")}` }));
+  .pipe(
+    z.enum(STEP_TYPES, {
+      error: (issue) => `unknown stepType '${String(issue.input)}'; use one of ${STEP_TYPES.join(", ")}`,
+    }),
+  );
 
 const expression = z.string().trim().min(1, "must not be empty");
 
@@ -70,7 +74,9 @@ export const WebhookActionSchema = z
         endpoint: z.string().trim().min(1, "the webhook needs an endpoint URL"),
         method: z.enum(["POST", "PUT", "PATCH", "DELETE"]).default("POST"),
         /** Header values may hold `${env:NAME}` references: secrets stay in the environment. */
-        headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "header names hold letters, digits and -"), z.string()).default({}),
+        headers: z
+          .record(z.string().regex(/^[A-Za-z0-9-]+$/, "header names hold letters, digits and -"), z.string())
+          .default({}),
         /** Body field → CEL expression over the context; none sends the whole context. */
         payload: z.record(z.string().min(1), expression).optional(),
       })
@@ -79,7 +85,8 @@ export const WebhookActionSchema = z
   .strict();
 
 export const ActionSchema = z.union([LlmActionSchema, SetActionSchema, ReactActionSchema, WebhookActionSchema], {
-  error: () => 'unknown action; use {llm: "prompt"}, {set: {key: "expression"}}, {react: {prompt, tools}} or {webhook: {endpoint}}',
+  error: () =>
+    'unknown action; use {llm: "prompt"}, {set: {key: "expression"}}, {react: {prompt, tools}} or {webhook: {endpoint}}',
 });
 export type Action = z.infer<typeof ActionSchema>;
 export type LlmAction = z.infer<typeof LlmActionSchema>;
@@ -87,7 +94,14 @@ export type ReactAction = z.infer<typeof ReactActionSchema>;
 export type WebhookAction = z.infer<typeof WebhookActionSchema>;
 
 /** Error handlers and compensations: an action, or a bare instruction for the model (`{llm: text}`). */
-export const RecoveryActionSchema = z.union([z.string().trim().min(1).transform((llm): Action => ({ llm })), ActionSchema]);
+export const RecoveryActionSchema = z.union([
+  z
+    .string()
+    .trim()
+    .min(1)
+    .transform((llm): Action => ({ llm })),
+  ActionSchema,
+]);
 
 /** Given fields only: a step's policy falls back field by field to the workflow's, then to the defaults. */
 export const RetryPolicySchema = z
@@ -187,7 +201,10 @@ export interface WorkflowStep {
 
 const stepId = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/, "stepId must start with a letter or _ and hold only letters, digits, _ . -");
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_.-]{0,99}$/,
+    "stepId must start with a letter or _ and hold only letters, digits, _ . -",
+  );
 
 export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
   z
@@ -222,12 +239,18 @@ export const WorkflowStepSchema: z.ZodType<WorkflowStep, unknown> = z.lazy(() =>
 /** A service level: the longest a run (or a step) may take. */
 export const SlaTargetSchema = z
   .object({
-    maxDurationSeconds: z.number().positive().max(30 * 86_400).optional(),
+    maxDurationSeconds: z
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .optional(),
   })
   .strict();
 
 /** The workflow's own targets, and each step's by step id. */
-export const SlaTargetsSchema = SlaTargetSchema.extend({ steps: z.record(z.string(), SlaTargetSchema).default({}) }).strict();
+export const SlaTargetsSchema = SlaTargetSchema.extend({
+  steps: z.record(z.string(), SlaTargetSchema).default({}),
+}).strict();
 export type SlaTargets = z.infer<typeof SlaTargetsSchema>;
 
 export const AdvancedWorkflowSchema = z
@@ -237,7 +260,11 @@ export const AdvancedWorkflowSchema = z
     version: z.union([z.string(), z.number()]).transform(String).default("1.0"),
     steps: z.array(WorkflowStepSchema).min(1, "a workflow needs at least one step"),
     globalVariables: z.record(z.string(), z.unknown()).default({}),
-    timeoutSeconds: z.number().positive().max(30 * 86_400).default(3600),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .default(3600),
     maxParallelSteps: z.number().int().min(1).max(1000).default(10),
     retryPolicy: RetryPolicySchema.default({}),
     slaTargets: SlaTargetsSchema.default({ steps: {} }),
@@ -251,7 +278,10 @@ export const AdvancedWorkflowSchema = z
 export type AdvancedWorkflow = z.infer<typeof AdvancedWorkflowSchema>;
 
 /** The policy a step runs under: its own fields, else the workflow's, else the defaults. */
-export function effectiveRetryPolicy(workflow: Pick<AdvancedWorkflow, "retryPolicy">, step: Pick<WorkflowStep, "retryPolicy">): RetryPolicy {
+export function effectiveRetryPolicy(
+  workflow: Pick<AdvancedWorkflow, "retryPolicy">,
+  step: Pick<WorkflowStep, "retryPolicy">,
+): RetryPolicy {
   const given = { ...workflow.retryPolicy, ...step.retryPolicy };
   return {
     maxAttempts: given.maxAttempts ?? DEFAULT_RETRY_POLICY.maxAttempts,

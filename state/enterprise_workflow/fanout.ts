@@ -8,7 +8,10 @@ import { z } from "zod";
 export const MapSpecSchema = z
   .object({
     items: z.string().trim().min(1, "map.items must be a CEL expression giving a list"),
-    itemName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "map.itemName must be an identifier").default("item"),
+    itemName: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "map.itemName must be an identifier")
+      .default("item"),
     toleratedFailureCount: z.number().int().min(0).optional(),
     toleratedFailurePercentage: z.number().min(0).max(100).optional(),
   })

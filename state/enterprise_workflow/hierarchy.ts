@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { ENGINE_WORKFLOW, MAX_SUBWORKFLOW_DEPTH, allSteps, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
+import {
+  ENGINE_WORKFLOW,
+  MAX_SUBWORKFLOW_DEPTH,
+  allSteps,
+  type AdvancedWorkflow,
+  type WorkflowStep,
+} from "./definition.js";
 import { evaluateExpression } from "./expressions.js";
 import { DefinitionError } from "./loader.js";
 
@@ -11,7 +17,8 @@ export interface ChildCatalog {
   loadNamed(name: string): Promise<AdvancedWorkflow>;
 }
 
-const childSteps = (workflow: AdvancedWorkflow) => allSteps(workflow.steps).filter((step) => step.subworkflow !== undefined);
+const childSteps = (workflow: AdvancedWorkflow) =>
+  allSteps(workflow.steps).filter((step) => step.subworkflow !== undefined);
 
 /** Whether any step runs a child: a definition without one needs no catalog. */
 export const hasChildren = (workflow: AdvancedWorkflow) => childSteps(workflow).length > 0;
@@ -34,12 +41,17 @@ function checkInputMapping(where: string, step: WorkflowStep, workflow: string, 
   const fields = schema.shape as Record<string, z.ZodType>;
   for (const [key, text] of Object.entries(step.inputMapping)) {
     const field = fields[key];
-    if (!field) throw new DefinitionError(`${where}: inputMapping.${key} is not an input of ${workflow}; use ${Object.keys(fields).join(", ")}`);
+    if (!field)
+      throw new DefinitionError(
+        `${where}: inputMapping.${key} is not an input of ${workflow}; use ${Object.keys(fields).join(", ")}`,
+      );
     const constant = constantValue(text);
     if (!constant) continue;
     const parsed = field.safeParse(constant.value);
     if (!parsed.success) {
-      throw new DefinitionError(`${where}: inputMapping.${key} '${text}' gives ${JSON.stringify(constant.value)}, the wrong type for ${workflow}'s ${key}: ${parsed.error.issues[0]!.message}`);
+      throw new DefinitionError(
+        `${where}: inputMapping.${key} '${text}' gives ${JSON.stringify(constant.value)}, the wrong type for ${workflow}'s ${key}: ${parsed.error.issues[0]!.message}`,
+      );
     }
   }
 }
@@ -50,7 +62,11 @@ function checkInputMapping(where: string, step: WorkflowStep, workflow: string, 
  * itself through others (the path is named), and nesting stays within MAX_SUBWORKFLOW_DEPTH
  * levels, the parent counting as one. Throws DefinitionError, one line.
  */
-export async function checkHierarchy(workflow: AdvancedWorkflow, catalog: ChildCatalog, maxDepth = MAX_SUBWORKFLOW_DEPTH): Promise<void> {
+export async function checkHierarchy(
+  workflow: AdvancedWorkflow,
+  catalog: ChildCatalog,
+  maxDepth = MAX_SUBWORKFLOW_DEPTH,
+): Promise<void> {
   if (!hasChildren(workflow)) return;
   const visit = async (definition: AdvancedWorkflow, path: readonly string[]): Promise<void> => {
     for (const step of childSteps(definition)) {
@@ -59,14 +75,26 @@ export async function checkHierarchy(workflow: AdvancedWorkflow, catalog: ChildC
       const depth = path.length + 1;
       if (child.workflow !== ENGINE_WORKFLOW) {
         const schema = catalog.workflows[child.workflow];
-        if (!schema) throw new DefinitionError(`${where}: unknown workflow '${child.workflow}'; use ${[...Object.keys(catalog.workflows), ENGINE_WORKFLOW].join(", ")}`);
-        if (depth > maxDepth) throw new DefinitionError(`${where}: ${child.workflow} would run at depth ${depth}, over the limit of ${maxDepth}`);
+        if (!schema)
+          throw new DefinitionError(
+            `${where}: unknown workflow '${child.workflow}'; use ${[...Object.keys(catalog.workflows), ENGINE_WORKFLOW].join(", ")}`,
+          );
+        if (depth > maxDepth)
+          throw new DefinitionError(
+            `${where}: ${child.workflow} would run at depth ${depth}, over the limit of ${maxDepth}`,
+          );
         checkInputMapping(where, step, child.workflow, schema);
         continue;
       }
       const name = child.definition!;
-      if (path.includes(name)) throw new DefinitionError(`cycle between definitions: ${[...path.slice(path.indexOf(name)), name].join(" → ")}; remove one of these subworkflow steps`);
-      if (depth > maxDepth) throw new DefinitionError(`${where}: ${name} would run at depth ${depth}, over the limit of ${maxDepth} (${[...path, name].join(" → ")})`);
+      if (path.includes(name))
+        throw new DefinitionError(
+          `cycle between definitions: ${[...path.slice(path.indexOf(name)), name].join(" → ")}; remove one of these subworkflow steps`,
+        );
+      if (depth > maxDepth)
+        throw new DefinitionError(
+          `${where}: ${name} would run at depth ${depth}, over the limit of ${maxDepth} (${[...path, name].join(" → ")})`,
+        );
       let loaded: AdvancedWorkflow;
       try {
         loaded = await catalog.loadNamed(name);

@@ -5,7 +5,14 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { InputError, messageOf } from "../shared/errors.js";
 import { readInputFile } from "../shared/input_file.js";
-import { AdvancedWorkflowSchema, ENGINE_WORKFLOW, allSteps, type Action, type AdvancedWorkflow, type WorkflowStep } from "./definition.js";
+import {
+  AdvancedWorkflowSchema,
+  ENGINE_WORKFLOW,
+  allSteps,
+  type Action,
+  type AdvancedWorkflow,
+  type WorkflowStep,
+} from "./definition.js";
 import { compileExpression } from "./expressions.js";
 
 /** A definition that cannot run: one line naming the problem and where it is. */
@@ -30,7 +37,10 @@ export async function loadDefinitionFile(file: string): Promise<AdvancedWorkflow
 }
 
 /** The example definitions shipped with the engine, found next to this source file whatever the working directory. */
-export const SHIPPED_DEFINITIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../definitions/enterprise_workflow");
+export const SHIPPED_DEFINITIONS_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "../../definitions/enterprise_workflow",
+);
 
 /** Where definitions named rather than given are found, in order: ORCHESTRA_WORKFLOWS_DIR when set, then the shipped examples. */
 export function workflowsDirs(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -40,8 +50,14 @@ export function workflowsDirs(env: NodeJS.ProcessEnv = process.env): string[] {
 const DEFINITION_EXTENSIONS = [".yaml", ".yml", ".json"];
 
 /** The definition `<name>.yaml`, `.yml` or `.json` in the first folder that has it. */
-export async function loadNamedDefinition(name: string, env: NodeJS.ProcessEnv = process.env): Promise<AdvancedWorkflow> {
-  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new DefinitionError(`'${name}' is not a workflow name; give a definition or a name of letters, digits, _ and -`);
+export async function loadNamedDefinition(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<AdvancedWorkflow> {
+  if (!/^[A-Za-z0-9_-]+$/.test(name))
+    throw new DefinitionError(
+      `'${name}' is not a workflow name; give a definition or a name of letters, digits, _ and -`,
+    );
   const dirs = workflowsDirs(env);
   for (const dir of dirs) {
     for (const ext of DEFINITION_EXTENSIONS) {
@@ -53,7 +69,9 @@ export async function loadNamedDefinition(name: string, env: NodeJS.ProcessEnv =
       if (exists) return loadDefinitionFile(file);
     }
   }
-  throw new DefinitionError(`no workflow named '${name}' in ${dirs.join(" or ")}; give a definition, or add ${name}.yaml to ${dirs[0]}`);
+  throw new DefinitionError(
+    `no workflow named '${name}' in ${dirs.join(" or ")}; give a definition, or add ${name}.yaml to ${dirs[0]}`,
+  );
 }
 
 export interface NamedDefinition {
@@ -117,9 +135,14 @@ function checkOnFailure(topLevel: WorkflowStep[]): void {
       continue;
     }
     const target = onFailure.step === undefined ? undefined : byId.get(onFailure.step);
-    if (!target || target === step) fail(`then: goto needs step: another top-level step; use one of ${[...byId.keys()].filter((id) => id !== step.stepId).join(", ")}`);
-    if (target!.dependencies.includes(step.stepId)) fail(`'${target!.stepId}' stands in for '${step.stepId}', so it cannot depend on it; remove that dependency`);
-    if (targets.has(target!.stepId)) fail(`'${target!.stepId}' already stands in for '${targets.get(target!.stepId)}'; give each its own step`);
+    if (!target || target === step)
+      fail(
+        `then: goto needs step: another top-level step; use one of ${[...byId.keys()].filter((id) => id !== step.stepId).join(", ")}`,
+      );
+    if (target!.dependencies.includes(step.stepId))
+      fail(`'${target!.stepId}' stands in for '${step.stepId}', so it cannot depend on it; remove that dependency`);
+    if (targets.has(target!.stepId))
+      fail(`'${target!.stepId}' already stands in for '${targets.get(target!.stepId)}'; give each its own step`);
     targets.set(target!.stepId, step.stepId);
   }
 }
@@ -130,7 +153,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   let step: string | undefined;
   let rest: PropertyKey[] = issue.path;
   for (let i = 0; i < issue.path.length; i++) {
-    node = node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[issue.path[i]!] : undefined;
+    node =
+      node !== null && typeof node === "object" ? (node as Record<PropertyKey, unknown>)[issue.path[i]!] : undefined;
     const stepId = node !== null && typeof node === "object" ? (node as { stepId?: unknown }).stepId : undefined;
     if (typeof stepId === "string" && typeof issue.path[i] === "number") {
       step = stepId;
@@ -161,7 +185,9 @@ function checkDependencies(topLevel: WorkflowStep[]): void {
     }
     for (const dependency of step.dependencies) {
       if (!ids.has(dependency)) {
-        throw new DefinitionError(`step '${step.stepId}' depends on unknown step '${dependency}'; name a top-level step`);
+        throw new DefinitionError(
+          `step '${step.stepId}' depends on unknown step '${dependency}'; name a top-level step`,
+        );
       }
     }
     for (const child of step.parallelSteps) {
@@ -214,9 +240,11 @@ function checkExpression(step: WorkflowStep, what: string, text: string): void {
 }
 
 function checkActionExpressions(step: WorkflowStep, what: string, action: Action): void {
-  if ("set" in action) for (const [key, text] of Object.entries(action.set)) checkExpression(step, `${what}set.${key}`, text);
+  if ("set" in action)
+    for (const [key, text] of Object.entries(action.set)) checkExpression(step, `${what}set.${key}`, text);
   if ("webhook" in action) {
-    for (const [key, text] of Object.entries(action.webhook.payload ?? {})) checkExpression(step, `${what}webhook.payload.${key}`, text);
+    for (const [key, text] of Object.entries(action.webhook.payload ?? {}))
+      checkExpression(step, `${what}webhook.payload.${key}`, text);
   }
 }
 
@@ -239,9 +267,12 @@ function checkStep(step: WorkflowStep): void {
       if (step.action) fail("a parallel step runs its parallelSteps; move the action into a child step");
       break;
     case "orchestrator":
-      if (!step.action || !("llm" in step.action)) fail('an orchestrator step needs an {llm: "..."} action that asks for the subtasks');
+      if (!step.action || !("llm" in step.action))
+        fail('an orchestrator step needs an {llm: "..."} action that asks for the subtasks');
       if (step.parallelSteps.length !== 1 || step.parallelSteps[0]!.stepType !== "worker") {
-        fail("an orchestrator step needs exactly one parallelSteps entry, of stepType worker: the work for each subtask");
+        fail(
+          "an orchestrator step needs exactly one parallelSteps entry, of stepType worker: the work for each subtask",
+        );
       }
       break;
     case "conditional":
@@ -258,7 +289,10 @@ function checkStep(step: WorkflowStep): void {
       break;
     case "subworkflow":
       if (step.action) fail("a subworkflow step runs its child; remove the action");
-      if (!step.subworkflow) fail("a subworkflow step needs subworkflow: {workflow} (a registered workflow) or {definition} (a named definition)");
+      if (!step.subworkflow)
+        fail(
+          "a subworkflow step needs subworkflow: {workflow} (a registered workflow) or {definition} (a named definition)",
+        );
       break;
     case "map":
       if (step.action) fail("a map step runs a child per item; remove the action");
@@ -272,14 +306,17 @@ function checkStep(step: WorkflowStep): void {
     default:
       break;
   }
-  if (step.action && "webhook" in step.action && step.stepType !== "webhook") fail("a webhook action belongs in a webhook step, or in rollbackActions and errorHandlers");
+  if (step.action && "webhook" in step.action && step.stepType !== "webhook")
+    fail("a webhook action belongs in a webhook step, or in rollbackActions and errorHandlers");
   if ((step.approvers.length || step.requiredFor.length) && step.stepType !== "human_approval") {
     fail("approvers and requiredFor belong to human_approval steps");
   }
-  if (step.subworkflow && step.stepType !== "subworkflow" && step.stepType !== "map") fail("subworkflow belongs to subworkflow and map steps");
+  if (step.subworkflow && step.stepType !== "subworkflow" && step.stepType !== "map")
+    fail("subworkflow belongs to subworkflow and map steps");
   if (step.map && step.stepType !== "map") fail("map belongs to map steps");
   if (step.map) checkExpression(step, "map.items", step.map.items);
-  if (step.stepType === "wait_event" && (!step.waitEvent || step.action)) fail("a wait_event step needs waitEvent: {correlationKey} and no action");
+  if (step.stepType === "wait_event" && (!step.waitEvent || step.action))
+    fail("a wait_event step needs waitEvent: {correlationKey} and no action");
   if (step.waitEvent && step.stepType !== "wait_event") fail("waitEvent belongs to wait_event steps");
   if (step.waitEvent) {
     checkExpression(step, "waitEvent.correlationKey", step.waitEvent.correlationKey);
@@ -287,8 +324,10 @@ function checkStep(step: WorkflowStep): void {
   }
   if (step.subworkflow) {
     const { workflow, definition } = step.subworkflow;
-    if (workflow === ENGINE_WORKFLOW && !definition) fail("an enterprise_workflow child needs subworkflow.definition: the name of the definition it runs");
-    if (workflow !== ENGINE_WORKFLOW && definition) fail(`subworkflow.definition names an engine definition; ${workflow} takes none`);
+    if (workflow === ENGINE_WORKFLOW && !definition)
+      fail("an enterprise_workflow child needs subworkflow.definition: the name of the definition it runs");
+    if (workflow !== ENGINE_WORKFLOW && definition)
+      fail(`subworkflow.definition names an engine definition; ${workflow} takes none`);
   }
   if (hasChildren && step.stepType !== "parallel" && step.stepType !== "orchestrator") {
     fail(`only parallel and orchestrator steps have parallelSteps, not ${step.stepType}`);

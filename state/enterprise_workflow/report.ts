@@ -1,5 +1,11 @@
 import type { AdvancedWorkflow, WorkflowStep } from "./definition.js";
-import { type AuditEntry, type EnterpriseState, type StepStatus, WORKFLOW_ERROR, type WorkflowStatus } from "./state.js";
+import {
+  type AuditEntry,
+  type EnterpriseState,
+  type StepStatus,
+  WORKFLOW_ERROR,
+  type WorkflowStatus,
+} from "./state.js";
 
 /** Mermaid ids: letters, digits and _ only; step ids may hold . and -. */
 const nodeId = (stepId: string) => `s_${stepId.replace(/[^A-Za-z0-9_]/g, "_")}`;
@@ -14,7 +20,12 @@ export function definitionMermaid(workflow: AdvancedWorkflow): string {
       for (const child of step.parallelSteps) lines.push(`    ${nodeId(child.stepId)}[${label(child)}]`);
       lines.push("  end");
     }
-    const shape = step.stepType === "conditional" ? `{${label(step)}}` : step.stepType === "loop" ? `((${label(step)}))` : `[${label(step)}]`;
+    const shape =
+      step.stepType === "conditional"
+        ? `{${label(step)}}`
+        : step.stepType === "loop"
+          ? `((${label(step)}))`
+          : `[${label(step)}]`;
     lines.push(`  ${nodeId(step.stepId)}${shape}`);
     if (step.parallelSteps.length) lines.push(`  ${nodeId(step.stepId)} --> ${nodeId(step.stepId)}_group`);
   }
@@ -48,7 +59,11 @@ export interface RunSummary {
 const UNSUCCESSFUL: ReadonlySet<WorkflowStatus> = new Set(["FAILED", "CANCELLED", "TIMEOUT"]);
 
 /** The `--json` result of a run: every step the run knows, nested children and subtasks included. */
-export function runSummary(threadId: string, values: Pick<EnterpriseState, "status" | "steps" | "errors">, next: readonly string[]): RunSummary {
+export function runSummary(
+  threadId: string,
+  values: Pick<EnterpriseState, "status" | "steps" | "errors">,
+  next: readonly string[],
+): RunSummary {
   const steps = Object.fromEntries(
     Object.entries(values.steps ?? {}).map(([key, record]) => [
       key,
@@ -65,13 +80,33 @@ export function runSummary(threadId: string, values: Pick<EnterpriseState, "stat
   const last = errors[errors.length - 1];
   const reason = last && (last.stepId === WORKFLOW_ERROR ? last.message : `${last.stepId}: ${last.message}`);
   const failureReason = UNSUCCESSFUL.has(values.status) ? reason : undefined;
-  return { threadId, status: values.status, next: [...next], steps, errors, ...(failureReason ? { failureReason } : {}) };
+  return {
+    threadId,
+    status: values.status,
+    next: [...next],
+    steps,
+    errors,
+    ...(failureReason ? { failureReason } : {}),
+  };
 }
 
 /** `orchestra audit THREAD`: one line per entry, oldest first: time, actor (the engine unless a person acted), event, step, detail. */
 export function formatAuditTrail(entries: readonly AuditEntry[]): string {
   if (!entries.length) return "no audit entries";
-  const rows = entries.map((entry) => [entry.at, entry.actor ?? "engine", entry.event, entry.stepId ?? "-", entry.detail ?? ""]);
+  const rows = entries.map((entry) => [
+    entry.at,
+    entry.actor ?? "engine",
+    entry.event,
+    entry.stepId ?? "-",
+    entry.detail ?? "",
+  ]);
   const widths = [0, 1, 2, 3].map((column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => (column < 4 ? cell.padEnd(widths[column]!) : cell))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }

@@ -109,7 +109,10 @@ export interface StepError {
 const mergeRecords = <T>(current: Record<string, T>, update: Record<string, T>) => ({ ...current, ...update });
 
 /** Records are merged field by field, so a worker's outcome keeps what the orchestrator noted when it started the step. */
-function mergeStepRecords(current: Record<string, StepRecord>, update: Record<string, Partial<StepRecord>>): Record<string, StepRecord> {
+function mergeStepRecords(
+  current: Record<string, StepRecord>,
+  update: Record<string, Partial<StepRecord>>,
+): Record<string, StepRecord> {
   const merged = { ...current };
   for (const [key, record] of Object.entries(update)) merged[key] = { ...merged[key], ...record } as StepRecord;
   return merged;
@@ -125,7 +128,10 @@ const laterDeadline = (current: string | undefined, update: string) =>
 export const EnterpriseInputSchema = z.object({
   definition: z.unknown().describe("An AdvancedWorkflow definition, or the name of a stored one"),
   input: z.record(z.string(), z.unknown()).default({}).describe("Values added to the workflow context"),
-  trigger: z.object({ name: z.string(), eventId: z.string() }).optional().describe("The event that started the run, when a trigger did"),
+  trigger: z
+    .object({ name: z.string(), eventId: z.string() })
+    .optional()
+    .describe("The event that started the run, when a trigger did"),
 });
 export type EnterpriseInput = z.input<typeof EnterpriseInputSchema>;
 
@@ -144,7 +150,10 @@ export const EnterpriseWorkflowState = Annotation.Root({
   currentSteps: Annotation<string[]>({ reducer: (_, update) => update, default: () => [] }),
   completedSteps: Annotation<string[]>({ reducer: append, default: () => [] }),
   failedSteps: Annotation<string[]>({ reducer: append, default: () => [] }),
-  steps: Annotation<Record<string, StepRecord>, Record<string, Partial<StepRecord>>>({ reducer: mergeStepRecords, default: () => ({}) }),
+  steps: Annotation<Record<string, StepRecord>, Record<string, Partial<StepRecord>>>({
+    reducer: mergeStepRecords,
+    default: () => ({}),
+  }),
   context: Annotation<Record<string, unknown>>({ reducer: mergeRecords, default: () => ({}) }),
   intermediateResults: Annotation<Record<string, unknown>>({ reducer: mergeRecords, default: () => ({}) }),
   finalResult: Annotation<unknown>(),

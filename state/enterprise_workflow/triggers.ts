@@ -15,7 +15,11 @@ export async function engineTriggers(env: NodeJS.ProcessEnv = process.env): Prom
       workflow: ENGINE_WORKFLOW,
       definition: workflow!.name,
       declaredIn: named[i]!.file,
-      runInput: (mapped: unknown, eventId: string) => ({ definition: named[i]!.name, input: mapped, trigger: { name: trigger.name, eventId } }),
+      runInput: (mapped: unknown, eventId: string) => ({
+        definition: named[i]!.name,
+        input: mapped,
+        trigger: { name: trigger.name, eventId },
+      }),
     })),
   );
 }

@@ -17,7 +17,11 @@ export const WaitEventSchema = z
     correlationKey: expression,
     /** CEL over `event` (the payload): an event it does not hold for leaves the thread waiting. */
     filter: expression.optional(),
-    timeoutSeconds: z.number().positive().max(30 * 86_400).default(86_400),
+    timeoutSeconds: z
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .default(86_400),
     onTimeout: z.enum(ON_TIMEOUT, { error: () => `onTimeout must be ${ON_TIMEOUT.join(", ")}` }).default("fail"),
   })
   .strict();

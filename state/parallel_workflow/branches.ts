@@ -64,9 +64,15 @@ export type BranchSpec = (typeof BRANCHES)[number];
 export const BRANCH_NODES: readonly BranchNodeName[] = BRANCHES.map((b) => b.node);
 
 /** The row a branch of this type and focus or priority goes to. */
-export function branchRowFor(branch: { type: "research" | "analysis"; focus?: ResearchFocus; priority: AnalysisPriority }): BranchSpec {
+export function branchRowFor(branch: {
+  type: "research" | "analysis";
+  focus?: ResearchFocus;
+  priority: AnalysisPriority;
+}): BranchSpec {
   const match = BRANCHES.find((row) =>
-    row.type === "research" ? branch.type === "research" && row.focus === branch.focus : branch.type === "analysis" && row.priority === branch.priority,
+    row.type === "research"
+      ? branch.type === "research" && row.focus === branch.focus
+      : branch.type === "analysis" && row.priority === branch.priority,
   );
   const fallback = BRANCHES.find((row) => row.type === branch.type && "fallback" in row);
   return (match ?? fallback)!;

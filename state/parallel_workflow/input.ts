@@ -3,7 +3,10 @@ import { InputError } from "../shared/errors.js";
 import { MAX_TASK_CHARS, MAX_TASKS } from "../shared/tasks.js";
 
 const description = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is missing: give each task a "description", the text of the task' : undefined) })
+  .string({
+    error: (issue) =>
+      issue.input === undefined ? 'is missing: give each task a "description", the text of the task' : undefined,
+  })
   .trim()
   .min(1, "must not be empty")
   .max(MAX_TASK_CHARS, `must be at most ${MAX_TASK_CHARS} characters`);

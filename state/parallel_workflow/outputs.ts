@@ -32,5 +32,11 @@ export type TaskAnalysis = z.infer<typeof TaskAnalysisSchema>;
 export const TASK_ANALYSIS = "task_analysis";
 
 // The merge and the judge are shared steps: their outputs are described with them.
-export { MERGE_SYNTHESIS, MergeSynthesisSchema, QUALITY_JUDGEMENT, QUALITY_RUBRIC, QualityJudgementSchema } from "../shared/merge.js";
+export {
+  MERGE_SYNTHESIS,
+  MergeSynthesisSchema,
+  QUALITY_JUDGEMENT,
+  QUALITY_RUBRIC,
+  QualityJudgementSchema,
+} from "../shared/merge.js";
 export type { MergeSynthesis, QualityJudgement } from "../shared/merge.js";

@@ -31,11 +31,16 @@ const SynthesesEditSchema = z
 
 export type ReviewEdit = z.infer<typeof BranchesEditSchema> | z.infer<typeof SynthesesEditSchema>;
 
-type ReviewableState = Pick<WorkflowStateType, "activeBranches" | "completedBranches" | "syncPoints" | "integrationResult">;
+type ReviewableState = Pick<
+  WorkflowStateType,
+  "activeBranches" | "completedBranches" | "syncPoints" | "integrationResult"
+>;
 
 function successfulResults(state: ReviewableState): BranchResult[] {
   const ids = Object.values(state.syncPoints).flat();
-  return ids.map((id) => currentResult(state, id)).filter((r): r is BranchResult => r?.status === "success" && !!r.results);
+  return ids
+    .map((id) => currentResult(state, id))
+    .filter((r): r is BranchResult => r?.status === "success" && !!r.results);
 }
 
 /** The document a reviewer edits: plain JSON, the same shape the edit is checked against. */
@@ -69,7 +74,9 @@ export function reviewEditUpdate(
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new InputError(`the edit does not fit the review at ${point}: ${issue.path.join(".") || "document"}: ${issue.message}`);
+    throw new InputError(
+      `the edit does not fit the review at ${point}: ${issue.path.join(".") || "document"}: ${issue.message}`,
+    );
   }
   const edit = parsed.data;
   const before = reviewableState(point, state);

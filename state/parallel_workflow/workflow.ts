@@ -3,7 +3,14 @@ import type { Task } from "./input.js";
 import type { Settings } from "./configuration.js";
 import type { ResearchFocus } from "./outputs.js";
 import type { QualityRoute } from "../shared/merge.js";
-export type { IntegrationResult, MergePerformance, QualityReport, QualityRoute, Synthesis, SynchronizationStatus } from "../shared/merge.js";
+export type {
+  IntegrationResult,
+  MergePerformance,
+  QualityReport,
+  QualityRoute,
+  Synthesis,
+  SynchronizationStatus,
+} from "../shared/merge.js";
 import type { BranchFindings } from "../shared/findings.js";
 import type { ReviewPoint } from "../shared/review.js";
 import type { SharedStepEvent } from "../shared/timeline.js";
@@ -108,7 +115,15 @@ export type TimelineEvent =
       seconds: number;
       dataQualityScore: number;
     }
-  | { at: string; event: "branch_failed"; node: BranchNodeName; branchId: string; attempt: number; seconds: number; error: string }
+  | {
+      at: string;
+      event: "branch_failed";
+      node: BranchNodeName;
+      branchId: string;
+      attempt: number;
+      seconds: number;
+      error: string;
+    }
   | { at: string; event: "state_edited"; node: ReviewPoint; reviewer: string; fields: string[] }
   | {
       at: string;
@@ -121,14 +136,24 @@ export type TimelineEvent =
       backoffMs: number;
       toNode: BranchNodeName;
     }
-  | { at: string; event: "revision_requested"; node: "load_balancer"; revision: number; branches: string[]; feedback: string }
+  | {
+      at: string;
+      event: "revision_requested";
+      node: "load_balancer";
+      revision: number;
+      branches: string[];
+      feedback: string;
+    }
   | SharedStepEvent;
 
 export type TimelineEventKind = TimelineEvent["event"];
 export type TimelineEventOf<K extends TimelineEventKind> = Extract<TimelineEvent, { event: K }>;
 
 /** The timeline's events of one kind, in order, typed as that kind. */
-export function eventsOf<K extends TimelineEventKind>(timeline: readonly TimelineEvent[], kind: K): TimelineEventOf<K>[] {
+export function eventsOf<K extends TimelineEventKind>(
+  timeline: readonly TimelineEvent[],
+  kind: K,
+): TimelineEventOf<K>[] {
   return timeline.filter((e): e is TimelineEventOf<K> => e.event === kind);
 }
 
@@ -167,7 +192,10 @@ export const WorkflowState = Annotation.Root({
   syncPoints: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
   branchDependencies: Annotation<Record<string, string[]>>({ reducer: replace, default: () => ({}) }),
   /** Append-only: a node returns only its new events. A plain channel too (the same record). */
-  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({ reducer: append, default: () => [] }),
+  executionTimeline: Annotation<TimelineEvent[], TimelineEvent | TimelineEvent[]>({
+    reducer: append,
+    default: () => [],
+  }),
 
   workflowMode: Annotation<WorkflowMode | undefined>({ reducer: replace, default: () => undefined }),
   /** The most branches one wave dispatches: task_analyzer's allocation (sequential mode dispatches one). */
@@ -227,7 +255,10 @@ export function branchNodeFor(allocation: BranchAllocation): BranchNodeName {
 }
 
 /** A branch's result for its current attempt, if it has one. */
-export function currentResult(state: Pick<WorkflowStateType, "activeBranches" | "completedBranches">, branchId: string) {
+export function currentResult(
+  state: Pick<WorkflowStateType, "activeBranches" | "completedBranches">,
+  branchId: string,
+) {
   const result = state.completedBranches[branchId];
   const allocation = state.activeBranches[branchId];
   return result && allocation && result.attempt === allocation.attempt ? result : undefined;

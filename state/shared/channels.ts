@@ -3,7 +3,10 @@ import type { IntegrationResult, MergePerformance, QualityReport, Synchronizatio
 import type { ReviewDecision } from "./review.js";
 
 /** A channel's reducers: merge records by id, append to a list, or keep the latest value. */
-export const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({ ...current, ...update });
+export const mergeById = <T>(current: Record<string, T>, update: Record<string, T>): Record<string, T> => ({
+  ...current,
+  ...update,
+});
 export const append = <T>(current: T[], update: T | T[]): T[] => current.concat(update);
 export const replace = <T>(_: T, update: T): T => update;
 
@@ -21,7 +24,10 @@ export const sharedStepChannels = {
   qualityReport: Annotation<QualityReport | undefined>({ reducer: replace, default: () => undefined }),
   finalReport: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
   /** Append-only: a review point returns only its new decision. */
-  reviewDecisions: Annotation<ReviewDecision[], ReviewDecision | ReviewDecision[]>({ reducer: append, default: () => [] }),
+  reviewDecisions: Annotation<ReviewDecision[], ReviewDecision | ReviewDecision[]>({
+    reducer: append,
+    default: () => [],
+  }),
   status: Annotation<RunStatus>({ reducer: replace, default: () => "running" }),
   failureReason: Annotation<string | undefined>({ reducer: replace, default: () => undefined }),
 };

@@ -10,7 +10,9 @@ export { CitationSchema, type Citation };
  */
 
 export const SourcePassageSchema = z.object({
-  sourceId: z.string().describe("Stable id of the source: 'corpus:<path>', 'mcp:<server>/<tool>(<arguments>)', 'web:<url>'"),
+  sourceId: z
+    .string()
+    .describe("Stable id of the source: 'corpus:<path>', 'mcp:<server>/<tool>(<arguments>)', 'web:<url>'"),
   title: z.string(),
   location: z.string().describe("Where in the source: 'path:12-18', a tool call, a URL"),
   text: z.string(),
@@ -84,6 +86,7 @@ export function groundFindings(findings: CitedFindings, passages: readonly Sourc
 /** Every source a set of findings cites, once each, in order of first citation. */
 export function citedSources(findings: readonly CitedFinding[]): Citation[] {
   const seen = new Map<string, Citation>();
-  for (const citation of findings.flatMap((f) => f.citations)) if (!seen.has(citation.sourceId)) seen.set(citation.sourceId, citation);
+  for (const citation of findings.flatMap((f) => f.citations))
+    if (!seen.has(citation.sourceId)) seen.set(citation.sourceId, citation);
   return [...seen.values()];
 }

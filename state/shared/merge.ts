@@ -51,7 +51,12 @@ export type QualityJudgement = z.infer<typeof QualityJudgementSchema>;
 export const QUALITY_JUDGEMENT = "quality_judgement";
 
 /** What the sync rule decides: where the run goes after a sync point. */
-export type SyncAction = "proceed_to_merge" | "conditional_proceed" | "continue_waiting" | "timeout_recovery" | "recovery_exhausted";
+export type SyncAction =
+  | "proceed_to_merge"
+  | "conditional_proceed"
+  | "continue_waiting"
+  | "timeout_recovery"
+  | "recovery_exhausted";
 
 export interface SynchronizationStatus {
   syncPoint: string;

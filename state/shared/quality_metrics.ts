@@ -43,7 +43,11 @@ const weightedMean = (sources: readonly Weighted[]) => {
   return total === 0 ? 0 : sources.reduce((sum, s) => sum + s.quality * s.weight, 0) / total;
 };
 
-export function integrationQualityMetrics(research: readonly Weighted[], analysis: readonly Weighted[], plannedBranches: number): IntegrationQualityMetrics {
+export function integrationQualityMetrics(
+  research: readonly Weighted[],
+  analysis: readonly Weighted[],
+  plannedBranches: number,
+): IntegrationQualityMetrics {
   const all = [...research, ...analysis];
   const succeededShare = plannedBranches ? all.length / plannedBranches : 0;
   const bothKinds = research.length > 0 && analysis.length > 0 ? 1 : 0.5;

@@ -9,13 +9,13 @@ export const MAX_CONCURRENCY = 1000;
 export const ModelSettingSchema = z
   .string()
   .refine((spec) => {
-      try {
-        parseModelSpec(spec);
-        return true;
-      } catch {
-        return false;
-      }
-    }, "must be 'offline' or 'openai:<model-name>'")
+    try {
+      parseModelSpec(spec);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be 'offline' or 'openai:<model-name>'")
   .default(() => defaultModelSpec())
   .describe("Chat model: 'offline' (deterministic, no network) or 'openai:<model-name>'");
 

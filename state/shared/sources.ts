@@ -7,10 +7,7 @@ import { z } from "zod";
 export const SourcesSettingsSchema = z.object({
   corpus: z.string().min(1).optional().describe("Folder of Markdown, text and HTML files the agents search (--corpus)"),
   mcp: z.string().min(1).optional().describe("JSON file of MCP servers in the `mcpServers` format (--mcp)"),
-  webSearch: z
-    .boolean()
-    .default(false)
-    .describe("Offer Tavily web search to the agents; needs TAVILY_API_KEY"),
+  webSearch: z.boolean().default(false).describe("Offer Tavily web search to the agents; needs TAVILY_API_KEY"),
   toolBudget: z.number().int().min(0).max(50).default(6).describe("Most tool calls one agent makes"),
   toolTimeoutMs: z
     .number()

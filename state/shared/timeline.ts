@@ -27,7 +27,14 @@ export type SharedStepEvent =
       missingBranches: string[];
       overallQuality: number;
     }
-  | { at: string; event: "quality_validated"; node: "quality_validator"; score: number; route: QualityRoute; reason: string }
+  | {
+      at: string;
+      event: "quality_validated";
+      node: "quality_validator";
+      score: number;
+      route: QualityRoute;
+      reason: string;
+    }
   | { at: string; event: "workflow_completed"; node: "final_integrator"; qualityScore?: number; reportChars: number };
 
 export type SharedStepEventOf<K extends SharedStepEvent["event"]> = Extract<SharedStepEvent, { event: K }>;

@@ -30,13 +30,21 @@ const expression = z
 
 export const TriggerSchema = z
   .object({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, "a trigger name holds letters, digits, _ . - and starts with a letter or digit"),
+    name: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+        "a trigger name holds letters, digits, _ . - and starts with a letter or digit",
+      ),
     description: z.string().default(""),
     source: z.enum(TRIGGER_SOURCES, { error: () => `source must be ${TRIGGER_SOURCES.join(" or ")}` }),
     /** nats: the subject its durable consumer reads (wildcards allowed). */
     subject: z.string().trim().min(1).optional(),
     /** http: `${env:NAME}`, the HMAC-SHA256 key callers sign with. */
-    secret: z.string().regex(ENV_SECRET, "secret must be an env reference like ${env:ORDERS_TRIGGER_SECRET}").optional(),
+    secret: z
+      .string()
+      .regex(ENV_SECRET, "secret must be an env reference like ${env:ORDERS_TRIGGER_SECRET}")
+      .optional(),
     /** When given, an event it does not hold for is refused (HTTP 422; a NATS message is acked and dropped). */
     filter: expression.optional(),
     /** The run's input (start) or the waiting step's payload (signal). */
@@ -47,9 +55,16 @@ export const TriggerSchema = z
   })
   .strict()
   .superRefine((trigger, ctx) => {
-    if (trigger.source === "http" && !trigger.secret) ctx.addIssue({ code: "custom", path: ["secret"], message: "an http trigger needs a secret: ${env:NAME}" });
-    if (trigger.source === "nats" && !trigger.subject) ctx.addIssue({ code: "custom", path: ["subject"], message: "a nats trigger needs a subject" });
-    if (trigger.action === "signal" && !trigger.correlation) ctx.addIssue({ code: "custom", path: ["correlation"], message: "a signal trigger needs a correlation expression" });
+    if (trigger.source === "http" && !trigger.secret)
+      ctx.addIssue({ code: "custom", path: ["secret"], message: "an http trigger needs a secret: ${env:NAME}" });
+    if (trigger.source === "nats" && !trigger.subject)
+      ctx.addIssue({ code: "custom", path: ["subject"], message: "a nats trigger needs a subject" });
+    if (trigger.action === "signal" && !trigger.correlation)
+      ctx.addIssue({
+        code: "custom",
+        path: ["correlation"],
+        message: "a signal trigger needs a correlation expression",
+      });
   });
 export type Trigger = z.infer<typeof TriggerSchema>;
 
@@ -65,19 +80,27 @@ export interface WorkflowTrigger extends Trigger {
 }
 
 /** The env variable holding the trigger's secret. */
-export const secretEnvName = (trigger: Pick<Trigger, "secret">): string | undefined => (trigger.secret ? ENV_SECRET.exec(trigger.secret)?.[1] : undefined);
+export const secretEnvName = (trigger: Pick<Trigger, "secret">): string | undefined =>
+  trigger.secret ? ENV_SECRET.exec(trigger.secret)?.[1] : undefined;
 
-export type EventOutcome = { accepted: true; input: unknown; correlationKey?: string } | { accepted: false; reason: string };
+export type EventOutcome =
+  | { accepted: true; input: unknown; correlationKey?: string }
+  | { accepted: false; reason: string };
 
 /** What the trigger makes of an event: refused by its filter, or the mapped input (and the correlation key of a signal). */
 export function evaluateEvent(trigger: Trigger, event: unknown, subject?: string): EventOutcome {
   const scope = { event, subject: subject ?? "" };
   try {
-    if (trigger.filter && !evaluateCondition(trigger.filter, scope)) return { accepted: false, reason: `trigger ${trigger.name}'s filter refused the event: ${trigger.filter}` };
+    if (trigger.filter && !evaluateCondition(trigger.filter, scope))
+      return { accepted: false, reason: `trigger ${trigger.name}'s filter refused the event: ${trigger.filter}` };
     const input = evaluateExpression(trigger.input, scope);
     if (!trigger.correlation) return { accepted: true, input };
     const key = evaluateExpression(trigger.correlation, scope);
-    if (typeof key !== "string" && typeof key !== "number") return { accepted: false, reason: `trigger ${trigger.name}'s correlation gave ${JSON.stringify(key)}, not a string or number` };
+    if (typeof key !== "string" && typeof key !== "number")
+      return {
+        accepted: false,
+        reason: `trigger ${trigger.name}'s correlation gave ${JSON.stringify(key)}, not a string or number`,
+      };
     return { accepted: true, input, correlationKey: String(key) };
   } catch (error) {
     return { accepted: false, reason: `trigger ${trigger.name} cannot read the event: ${(error as Error).message}` };
@@ -111,13 +134,17 @@ export interface SignedRequest {
 /** Why a signed request is refused, or undefined when its signature and timestamp hold. Compared in constant time. */
 export function signatureProblem(secret: string, request: SignedRequest, nowSeconds: number): string | undefined {
   const { body, signature, timestamp, idempotencyKey } = request;
-  if (!signature || !timestamp) return `send ${SIGNATURE_HEADER} and ${TIMESTAMP_HEADER} (HMAC-SHA256 of "<timestamp>.<idempotency key>.<body>" with the trigger's secret)`;
+  if (!signature || !timestamp)
+    return `send ${SIGNATURE_HEADER} and ${TIMESTAMP_HEADER} (HMAC-SHA256 of "<timestamp>.<idempotency key>.<body>" with the trigger's secret)`;
   const at = Number(timestamp);
-  if (!/^\d+$/.test(timestamp) || !Number.isSafeInteger(at)) return `${TIMESTAMP_HEADER} must be Unix seconds, got ${JSON.stringify(timestamp.slice(0, 40))}`;
-  if (Math.abs(nowSeconds - at) > SIGNATURE_TOLERANCE_SECONDS) return `${TIMESTAMP_HEADER} is more than ${SIGNATURE_TOLERANCE_SECONDS} s from the server's clock: sign the request again`;
+  if (!/^\d+$/.test(timestamp) || !Number.isSafeInteger(at))
+    return `${TIMESTAMP_HEADER} must be Unix seconds, got ${JSON.stringify(timestamp.slice(0, 40))}`;
+  if (Math.abs(nowSeconds - at) > SIGNATURE_TOLERANCE_SECONDS)
+    return `${TIMESTAMP_HEADER} is more than ${SIGNATURE_TOLERANCE_SECONDS} s from the server's clock: sign the request again`;
   const expected = Buffer.from(signEvent(secret, at, body, idempotencyKey));
   const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return "the signature does not match the request: sign it with the trigger's secret";
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return "the signature does not match the request: sign it with the trigger's secret";
   return undefined;
 }
 
@@ -131,5 +158,7 @@ export function manifestTriggers(raw: unknown, declaredIn: string): WorkflowTrig
     const issue = parsed.error.issues[0]!;
     throw new InputError(`${declaredIn}: ${issue.path.join(".") || "triggers"}: ${issue.message}`);
   }
-  return Object.entries(parsed.data).flatMap(([workflow, triggers]) => triggers.map((trigger) => ({ ...trigger, workflow, declaredIn, runInput: (mapped: unknown) => mapped })));
+  return Object.entries(parsed.data).flatMap(([workflow, triggers]) =>
+    triggers.map((trigger) => ({ ...trigger, workflow, declaredIn, runInput: (mapped: unknown) => mapped })),
+  );
 }

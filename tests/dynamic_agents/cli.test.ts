@@ -12,7 +12,11 @@ import { createTestSchema, type TestSchema } from "../support/database.js";
 // codes and output, real Postgres (DATABASE_URL, or the embedded one when it is unset).
 
 const TASKS = [
-  { description: "Survey open-source vector databases for a 10M-document search service", type: "research", complexity: 0.9 },
+  {
+    description: "Survey open-source vector databases for a 10M-document search service",
+    type: "research",
+    complexity: 0.9,
+  },
   { description: "Survey managed vector search offerings and their pricing", type: "research", complexity: 0.85 },
   { description: "Analyse total cost of ownership of self-hosting versus managed vector search", type: "analysis" },
 ];
@@ -45,7 +49,19 @@ async function agents(schemaEnv: NodeJS.ProcessEnv): Promise<TemplateSummary[]> 
 
 describe("orchestra run --workflow dynamic_agents", () => {
   it("with --review never runs to a completed report, exit 0, and ends stdout with the --json summary", async () => {
-    const result = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", await taskFile("run.json", { taskQueue: TASKS }), "--review", "never", "--json"], env);
+    const result = await runCli(
+      [
+        "run",
+        "--workflow",
+        "dynamic_agents",
+        "--task-file",
+        await taskFile("run.json", { taskQueue: TASKS }),
+        "--review",
+        "never",
+        "--json",
+      ],
+      env,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.trim().split("\n")).toHaveLength(1);
     const summary = jsonResult(result) as ReturnType<typeof jsonResult> & { workflow: string };
@@ -69,7 +85,19 @@ describe("orchestra run --workflow dynamic_agents", () => {
   });
 
   it("takes a bare list of tasks as its task queue, as the research workflow does", async () => {
-    const result = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", await taskFile("bare.json", TASKS), "--review", "never", "--json"], env);
+    const result = await runCli(
+      [
+        "run",
+        "--workflow",
+        "dynamic_agents",
+        "--task-file",
+        await taskFile("bare.json", TASKS),
+        "--review",
+        "never",
+        "--json",
+      ],
+      env,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(jsonResult(result)).toMatchObject({ status: "completed" });
   });
@@ -95,27 +123,49 @@ describe("a bad task file", () => {
     );
     const counts: Record<string, number> = {};
     for (const { table_name } of rows) {
-      const { rows: [count] } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${bad.schema}"."${table_name}"`);
+      const {
+        rows: [count],
+      } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${bad.schema}"."${table_name}"`);
       counts[table_name] = Number(count!.n);
     }
     return counts;
   }
 
   it.each([
-    ["unknown capability", { taskQueue: [{ description: "Read minds", type: "research", capabilities: ["telepathy"] }] }, /taskQueue\.0\.capabilities\.0: unknown capability "telepathy"; use one of research, analysis/],
-    ["negative deadline", { taskQueue: [{ description: "Survey brokers", type: "research", deadline: -5 }] }, /taskQueue\.0\.deadline: must be a positive number of seconds/],
-    ["10 000 tasks", { taskQueue: Array.from({ length: 10_000 }, (_, i) => ({ description: `Topic ${i}` })) }, /taskQueue: must hold at most 50 tasks/],
-  ])("(%s) exits 2 with one line naming the file and the problem, and saves nothing", async (name, content, problem) => {
-    const file = await taskFile(`${name.replace(/\W+/g, "_")}.json`, content);
-    const result = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", file, "--review", "never", "--json"], { ...env, ORCHESTRA_DB_SCHEMA: bad.schema });
-    expect(result.code).toBe(2);
-    expect(result.stdout).toBe("");
-    expect(result.stderr.trimEnd().split("\n")).toEqual([expect.stringMatching(new RegExp(`^orchestra: --task-file ${file}: invalid task queue: ${problem.source}`))]);
-    const saved = await savedRows();
-    expect(saved).toMatchObject({ checkpoints: 0, checkpoint_writes: 0, checkpoint_blobs: 0 });
-    expect(saved[AGENT_RUNS_TABLE] ?? 0).toBe(0);
-    for (const count of Object.values(saved)) expect(count).toBe(0);
-  });
+    [
+      "unknown capability",
+      { taskQueue: [{ description: "Read minds", type: "research", capabilities: ["telepathy"] }] },
+      /taskQueue\.0\.capabilities\.0: unknown capability "telepathy"; use one of research, analysis/,
+    ],
+    [
+      "negative deadline",
+      { taskQueue: [{ description: "Survey brokers", type: "research", deadline: -5 }] },
+      /taskQueue\.0\.deadline: must be a positive number of seconds/,
+    ],
+    [
+      "10 000 tasks",
+      { taskQueue: Array.from({ length: 10_000 }, (_, i) => ({ description: `Topic ${i}` })) },
+      /taskQueue: must hold at most 50 tasks/,
+    ],
+  ])(
+    "(%s) exits 2 with one line naming the file and the problem, and saves nothing",
+    async (name, content, problem) => {
+      const file = await taskFile(`${name.replace(/\W+/g, "_")}.json`, content);
+      const result = await runCli(
+        ["run", "--workflow", "dynamic_agents", "--task-file", file, "--review", "never", "--json"],
+        { ...env, ORCHESTRA_DB_SCHEMA: bad.schema },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe("");
+      expect(result.stderr.trimEnd().split("\n")).toEqual([
+        expect.stringMatching(new RegExp(`^orchestra: --task-file ${file}: invalid task queue: ${problem.source}`)),
+      ]);
+      const saved = await savedRows();
+      expect(saved).toMatchObject({ checkpoints: 0, checkpoint_writes: 0, checkpoint_blobs: 0 });
+      expect(saved[AGENT_RUNS_TABLE] ?? 0).toBe(0);
+      for (const count of Object.values(saved)) expect(count).toBe(0);
+    },
+  );
 });
 
 describe("orchestra agents", () => {
@@ -137,7 +187,19 @@ describe("orchestra agents", () => {
       ["synthesis_specialist", ["synthesis"], 0, 1, null],
     ]);
 
-    const run = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", await taskFile("tasks.json", { taskQueue: TASKS }), "--review", "never", "--json"], ownEnv);
+    const run = await runCli(
+      [
+        "run",
+        "--workflow",
+        "dynamic_agents",
+        "--task-file",
+        await taskFile("tasks.json", { taskQueue: TASKS }),
+        "--review",
+        "never",
+        "--json",
+      ],
+      ownEnv,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(jsonResult(run).status).toBe("completed");
 
@@ -161,7 +223,19 @@ describe("orchestra agents", () => {
 
 describe("a dynamic_agents thread paused at its review", () => {
   it("is listed as dynamic_agents, shows its agents, and resumes with --approve from another process", async () => {
-    const run = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", await taskFile("review.json", { taskQueue: TASKS }), "--review", "always", "--json"], env);
+    const run = await runCli(
+      [
+        "run",
+        "--workflow",
+        "dynamic_agents",
+        "--task-file",
+        await taskFile("review.json", { taskQueue: TASKS }),
+        "--review",
+        "always",
+        "--json",
+      ],
+      env,
+    );
     expect(run.code, run.stderr).toBe(0);
     const paused = jsonResult(run);
     expect(paused).toMatchObject({ status: "interrupted", reviewPoint: "sync_point_manager" });
@@ -169,7 +243,11 @@ describe("a dynamic_agents thread paused at its review", () => {
 
     const threads = await runCli(["threads", "--json", "--status", "interrupted"], env);
     expect(threads.code, threads.stderr).toBe(0);
-    expect((JSON.parse(threads.stdout) as { threadId: string; workflow: string; reviewPoint: string | null }[]).find((t) => t.threadId === threadId)).toMatchObject({
+    expect(
+      (JSON.parse(threads.stdout) as { threadId: string; workflow: string; reviewPoint: string | null }[]).find(
+        (t) => t.threadId === threadId,
+      ),
+    ).toMatchObject({
       workflow: "dynamic_agents",
       reviewPoint: "sync_point_manager",
     });
@@ -195,7 +273,9 @@ describe("a dynamic_agents thread paused at its review", () => {
 
     const bare = await runCli(["resume", threadId], env);
     expect(bare.code).toBe(2);
-    expect(bare.stderr.trim()).toBe(`orchestra: thread ${threadId} is waiting for review at sync_point_manager: pass --approve, --reject or --feedback TEXT`);
+    expect(bare.stderr.trim()).toBe(
+      `orchestra: thread ${threadId} is waiting for review at sync_point_manager: pass --approve, --reject or --feedback TEXT`,
+    );
 
     const first = await runCli(["resume", threadId, "--approve", "--reviewer", "alice", "--json"], env);
     expect(first.code, first.stderr).toBe(0);
@@ -210,18 +290,33 @@ describe("a dynamic_agents thread paused at its review", () => {
     expect(report.stdout).toMatch(/^# /);
     const again = await runCli(["resume", threadId, "--approve"], env);
     expect(again.code).toBe(2);
-    expect(again.stderr.trim()).toBe(`orchestra: thread ${threadId} has already finished (completed): nothing to resume`);
+    expect(again.stderr.trim()).toBe(
+      `orchestra: thread ${threadId} has already finished (completed): nothing to resume`,
+    );
     // Eleven processes, each opening the database and loading the workflow.
   }, 300_000);
 });
 
 describe("orchestra agents add", () => {
-  const FACT_CHECKER = { agentType: "fact_checker", capabilities: ["validation"], role: "You check facts against their sources.", memoryMb: 512, tokens: 4000, maxConcurrentTasks: 1 };
+  const FACT_CHECKER = {
+    agentType: "fact_checker",
+    capabilities: ["validation"],
+    role: "You check facts against their sources.",
+    memoryMb: 512,
+    tokens: 4000,
+    maxConcurrentTasks: 1,
+  };
 
   it("refuses a bad template file with exit 2 and one line naming the field, and writes nothing", async () => {
     const bad = [
-      [{ ...FACT_CHECKER, capabilities: ["juggling"] }, /^orchestra: invalid agent template: capabilities\.0: unknown capability "juggling"; use one of /],
-      [{ ...FACT_CHECKER, agentType: "research_specialist" }, /^orchestra: invalid agent template: agentType: research_specialist is a built-in template; choose another name$/],
+      [
+        { ...FACT_CHECKER, capabilities: ["juggling"] },
+        /^orchestra: invalid agent template: capabilities\.0: unknown capability "juggling"; use one of /,
+      ],
+      [
+        { ...FACT_CHECKER, agentType: "research_specialist" },
+        /^orchestra: invalid agent template: agentType: research_specialist is a built-in template; choose another name$/,
+      ],
       [{ ...FACT_CHECKER, colour: "blue" }, /^orchestra: invalid agent template: file: /],
     ] as const;
     for (const [content, message] of bad) {
@@ -232,8 +327,11 @@ describe("orchestra agents add", () => {
     }
     const pool = new pg.Pool({ connectionString: db.databaseUrl, max: 1 });
     try {
-      const { rows } = await pool.query(`SELECT to_regclass($1) IS NULL AS missing`, [`"${db.schema}".${AGENT_TEMPLATES_TABLE}`]);
-      if (!rows[0].missing) expect((await pool.query(`SELECT * FROM "${db.schema}".${AGENT_TEMPLATES_TABLE}`)).rows).toEqual([]);
+      const { rows } = await pool.query(`SELECT to_regclass($1) IS NULL AS missing`, [
+        `"${db.schema}".${AGENT_TEMPLATES_TABLE}`,
+      ]);
+      if (!rows[0].missing)
+        expect((await pool.query(`SELECT * FROM "${db.schema}".${AGENT_TEMPLATES_TABLE}`)).rows).toEqual([]);
     } finally {
       await pool.end();
     }
@@ -242,12 +340,29 @@ describe("orchestra agents add", () => {
   it("registers a template from a file, lists it with the built-in ones, and replaces it when added again", async () => {
     const added = await runCli(["agents", "add", await taskFile("fact_checker.json", FACT_CHECKER), "--json"], env);
     expect(added.code, added.stderr).toBe(0);
-    expect(JSON.parse(added.stdout)).toEqual({ agentType: "fact_checker", capabilities: ["validation"], registered: true });
-    const again = await runCli(["agents", "add", await taskFile("fact_checker.json", { ...FACT_CHECKER, capabilities: ["validation", "research"] })], env);
+    expect(JSON.parse(added.stdout)).toEqual({
+      agentType: "fact_checker",
+      capabilities: ["validation"],
+      registered: true,
+    });
+    const again = await runCli(
+      [
+        "agents",
+        "add",
+        await taskFile("fact_checker.json", { ...FACT_CHECKER, capabilities: ["validation", "research"] }),
+      ],
+      env,
+    );
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe("registered template fact_checker (validation, research)\n");
     const listed = await agents(env);
-    expect(listed.map((t) => t.agentType)).toEqual(["analysis_specialist", "coordination_specialist", "fact_checker", "research_specialist", "synthesis_specialist"]);
+    expect(listed.map((t) => t.agentType)).toEqual([
+      "analysis_specialist",
+      "coordination_specialist",
+      "fact_checker",
+      "research_specialist",
+      "synthesis_specialist",
+    ]);
     expect(listed.find((t) => t.agentType === "fact_checker")!.capabilities).toEqual(["validation", "research"]);
   });
 });

@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { agentIdFor, deriveRequirements } from "../../nodes/dynamic_agents/requirements.js";
 import { candidateTemplates, scoreCandidates } from "../../nodes/dynamic_agents/selection.js";
-import { type TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
-import { allocate, heldInTotal, ledgerProblems, poolCapacity, releaseOf } from "../../nodes/dynamic_agents/resources.js";
+import type { TemplateStats } from "../../checkpoints/dynamic_agents/agent_stats.js";
+import {
+  allocate,
+  heldInTotal,
+  ledgerProblems,
+  poolCapacity,
+  releaseOf,
+} from "../../nodes/dynamic_agents/resources.js";
 import { instantiate, specify } from "../../nodes/dynamic_agents/specification.js";
 import { planAgents } from "../../nodes/dynamic_agents/agent_generator.js";
 import { summariseAgents, summariseTemplates } from "../../nodes/dynamic_agents/summary.js";
@@ -16,25 +22,47 @@ import {
 import { InputError } from "../../state/shared/errors.js";
 
 const settings = DynamicAgentsSettingsSchema.parse({ model: "offline" });
-const research = (description: string, complexity = 0.9): DynamicTask => ({ description, type: "research", complexity });
+const research = (description: string, complexity = 0.9): DynamicTask => ({
+  description,
+  type: "research",
+  complexity,
+});
 const analysis = (description: string): DynamicTask => ({ description, type: "analysis" });
 
 describe("deriveRequirements", () => {
   it("gives two high-complexity research tasks and an analysis task four requirements, the fourth coordinating three", () => {
     const requirements = deriveRequirements([research("a"), research("b"), analysis("c")]);
-    expect(requirements.map((r) => r.capabilitiesNeeded)).toEqual([["research"], ["research"], ["analysis"], ["coordination"]]);
-    expect(requirements[0]).toMatchObject({ index: 0, domain: "general", detailLevel: "comprehensive", timeLimitSeconds: 600 });
+    expect(requirements.map((r) => r.capabilitiesNeeded)).toEqual([
+      ["research"],
+      ["research"],
+      ["analysis"],
+      ["coordination"],
+    ]);
+    expect(requirements[0]).toMatchObject({
+      index: 0,
+      domain: "general",
+      detailLevel: "comprehensive",
+      timeLimitSeconds: 600,
+    });
     expect(requirements[2]).toMatchObject({ methodology: "statistical", confidenceLevel: 0.95, timeLimitSeconds: 400 });
     expect(requirements[3]).toMatchObject({ index: 3, agentCount: 3, coordinationComplexity: "high" });
   });
 
   it("adds no coordinator for two, and no agent for research of complexity 0.8 or less", () => {
-    expect(deriveRequirements([research("a"), research("b")]).map((r) => r.capabilitiesNeeded)).toEqual([["research"], ["research"]]);
+    expect(deriveRequirements([research("a"), research("b")]).map((r) => r.capabilitiesNeeded)).toEqual([
+      ["research"],
+      ["research"],
+    ]);
     expect(deriveRequirements([research("a", 0.8), { description: "b", type: "research" }])).toEqual([]);
   });
 
   it("takes the time limit from the deadline", () => {
-    expect(deriveRequirements([{ ...research("a"), deadline: 30 }, { ...analysis("b"), deadline: 5 }]).map((r) => r.timeLimitSeconds)).toEqual([30, 5]);
+    expect(
+      deriveRequirements([
+        { ...research("a"), deadline: 30 },
+        { ...analysis("b"), deadline: 5 },
+      ]).map((r) => r.timeLimitSeconds),
+    ).toEqual([30, 5]);
   });
 
   it("gives stable agent ids from the thread and the requirement index", () => {
@@ -61,8 +89,14 @@ const history = (successes: number, failures: number): TemplateStats => ({
 
 describe("selection", () => {
   it("takes the true intersection: templates covering every required capability, none when no template covers them all", () => {
-    expect(candidateTemplates(["research"], withGeneralist).map((t) => t.agentType).sort()).toEqual(["research_generalist", "research_specialist"]);
-    expect(candidateTemplates(["research", "analysis"], withGeneralist).map((t) => t.agentType)).toEqual(["research_generalist"]);
+    expect(
+      candidateTemplates(["research"], withGeneralist)
+        .map((t) => t.agentType)
+        .sort(),
+    ).toEqual(["research_generalist", "research_specialist"]);
+    expect(candidateTemplates(["research", "analysis"], withGeneralist).map((t) => t.agentType)).toEqual([
+      "research_generalist",
+    ]);
     // An emptied set stays empty: research and coordination together have no template.
     expect(candidateTemplates(["research", "coordination", "analysis"], withGeneralist)).toEqual([]);
     expect(candidateTemplates(["validation"], AGENT_TEMPLATES)).toEqual([]);
@@ -71,15 +105,24 @@ describe("selection", () => {
   it("scores a specialist 0.4 + 0.4 + 0.2e and a three-capability generalist 0.133 + 0.4 + 0.2e", () => {
     const [first, second] = scoreCandidates(["research"], withGeneralist, {}, 4000);
     const e = 4000 / 8000;
-    expect(first).toMatchObject({ agentType: "research_specialist", capabilityMatch: 1, successRate: 1, resourceEfficiency: e });
+    expect(first).toMatchObject({
+      agentType: "research_specialist",
+      capabilityMatch: 1,
+      successRate: 1,
+      resourceEfficiency: e,
+    });
     expect(first!.score).toBeCloseTo(0.4 + 0.4 + 0.2 * e, 10);
     expect(second).toMatchObject({ agentType: "research_generalist", successRate: 1, resourceEfficiency: e });
     expect(second!.score).toBeCloseTo(0.4 / 3 + 0.4 + 0.2 * e, 10);
   });
 
   it("prefers the generalist once the specialist's success rate falls below 1/3, and breaks ties by name", () => {
-    expect(scoreCandidates(["research"], withGeneralist, { research_specialist: history(1, 1) }, 8000)[0]!.agentType).toBe("research_specialist");
-    expect(scoreCandidates(["research"], withGeneralist, { research_specialist: history(1, 3) }, 8000)[0]!.agentType).toBe("research_generalist");
+    expect(
+      scoreCandidates(["research"], withGeneralist, { research_specialist: history(1, 1) }, 8000)[0]!.agentType,
+    ).toBe("research_specialist");
+    expect(
+      scoreCandidates(["research"], withGeneralist, { research_specialist: history(1, 3) }, 8000)[0]!.agentType,
+    ).toBe("research_generalist");
     // At exactly 1/3 the scores are equal: the name decides.
     const tied = scoreCandidates(["research"], withGeneralist, { research_specialist: history(1, 2) }, 8000);
     expect(tied[0]!.score).toBe(tied[1]!.score);
@@ -139,10 +182,15 @@ describe("specifications", () => {
     expect(specify("t/agent-0", requirement!, AGENT_TEMPLATES, {})).toMatchObject({
       status: "refused",
       candidates: [],
-      error: { kind: "NoSuitableAgentError", message: "no agent template has all of the required capabilities: research, analysis" },
+      error: {
+        kind: "NoSuitableAgentError",
+        message: "no agent template has all of the required capabilities: research, analysis",
+      },
     });
     const spec = specify("t/agent-0", deriveRequirements([research("a")])[0]!, AGENT_TEMPLATES, {}).specification!;
-    expect(instantiate("t/agent-0", { ...spec, agentType: "poet" }, AGENT_TEMPLATES, settings, poolCapacity(settings), [])).toEqual({
+    expect(
+      instantiate("t/agent-0", { ...spec, agentType: "poet" }, AGENT_TEMPLATES, settings, poolCapacity(settings), []),
+    ).toEqual({
       error: { kind: "UnknownAgentTypeError", message: "no template registered for agent type: poet" },
     });
   });
@@ -173,7 +221,10 @@ describe("the resource ledger", () => {
       ledger.push(made.entry);
     }
     expect(allocate(capacity, ledger, "c", "research_specialist", needs)).toEqual({
-      error: { kind: "ResourceUnavailableError", message: "insufficient resources for agent type research_specialist: slots 0 free of 2, needs 1" },
+      error: {
+        kind: "ResourceUnavailableError",
+        message: "insufficient resources for agent type research_specialist: slots 0 free of 2, needs 1",
+      },
     });
     ledger.push(releaseOf(ledger[0]!));
     expect("entry" in allocate(capacity, ledger, "c", "research_specialist", needs)).toBe(true);
@@ -201,7 +252,11 @@ describe("the resource ledger", () => {
     expect(allocations.map((e) => e.agentId)).toEqual(["t/agent-0", "t/agent-1"]);
     const summary = summariseAgents(Object.fromEntries(records.map((r) => [r.agentId, r])), {});
     expect(summary.map((s) => s.status)).toEqual(["pending", "pending", "rejected_for_resources", "pending"]);
-    expect(summary[2]).toMatchObject({ agentType: "analysis_specialist", capabilities: ["analysis"], error: expect.stringMatching(/^ResourceUnavailableError: /) });
+    expect(summary[2]).toMatchObject({
+      agentType: "analysis_specialist",
+      capabilities: ["analysis"],
+      error: expect.stringMatching(/^ResourceUnavailableError: /),
+    });
   });
 });
 
@@ -222,7 +277,9 @@ describe("task queue validation", () => {
     expect(oneLine({ taskQueue: [{ description: "x", type: "poetry" }] })).toBe(
       'invalid task queue: taskQueue.0.type: unknown capability "poetry"; use one of research, analysis, synthesis, validation, monitoring, coordination',
     );
-    expect(oneLine({ taskQueue: [{ description: "x", capabilities: ["research", "dance"] }] })).toMatch(/^invalid task queue: taskQueue\.0\.capabilities\.1: unknown capability "dance"/);
+    expect(oneLine({ taskQueue: [{ description: "x", capabilities: ["research", "dance"] }] })).toMatch(
+      /^invalid task queue: taskQueue\.0\.capabilities\.1: unknown capability "dance"/,
+    );
     expect(oneLine({ taskQueue: [{ description: "x", type: "research", deadline: -5 }] })).toBe(
       "invalid task queue: taskQueue.0.deadline: must be a positive number of seconds",
     );
@@ -240,11 +297,40 @@ describe("task queue validation", () => {
 
 describe("summaries", () => {
   it("lists every template with its capabilities, creations, success rate and average quality", () => {
-    const rows = summariseTemplates(AGENT_TEMPLATES, { research_specialist: { ...history(3, 1), creations: 5, averageQuality: 0.87 } });
-    expect(rows.map((r) => r.agentType)).toEqual(["analysis_specialist", "coordination_specialist", "research_specialist", "synthesis_specialist"]);
-    expect(rows[2]).toEqual({ agentType: "research_specialist", capabilities: ["research"], creations: 5, successRate: 0.75, averageQuality: 0.87, meanSeconds: null, errors: 0, lastError: null });
-    expect(rows[0]).toEqual({ agentType: "analysis_specialist", capabilities: ["analysis"], creations: 0, successRate: 1, averageQuality: null, meanSeconds: null, errors: 0, lastError: null });
+    const rows = summariseTemplates(AGENT_TEMPLATES, {
+      research_specialist: { ...history(3, 1), creations: 5, averageQuality: 0.87 },
+    });
+    expect(rows.map((r) => r.agentType)).toEqual([
+      "analysis_specialist",
+      "coordination_specialist",
+      "research_specialist",
+      "synthesis_specialist",
+    ]);
+    expect(rows[2]).toEqual({
+      agentType: "research_specialist",
+      capabilities: ["research"],
+      creations: 5,
+      successRate: 0.75,
+      averageQuality: 0.87,
+      meanSeconds: null,
+      errors: 0,
+      lastError: null,
+    });
+    expect(rows[0]).toEqual({
+      agentType: "analysis_specialist",
+      capabilities: ["analysis"],
+      creations: 0,
+      successRate: 1,
+      averageQuality: null,
+      meanSeconds: null,
+      errors: 0,
+      lastError: null,
+    });
     // Averages come from Postgres's avg, with its float noise: shown to the scores' 3 decimals.
-    expect(summariseTemplates(AGENT_TEMPLATES, { analysis_specialist: { ...history(2, 0), averageQuality: 0.8765000000000001 } })[0]!.averageQuality).toBe(0.877);
+    expect(
+      summariseTemplates(AGENT_TEMPLATES, {
+        analysis_specialist: { ...history(2, 0), averageQuality: 0.8765000000000001 },
+      })[0]!.averageQuality,
+    ).toBe(0.877);
   });
 });

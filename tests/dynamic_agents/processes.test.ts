@@ -57,7 +57,12 @@ function child(args: string[], log: string, faults: FaultPlan = {}, schema = db.
   });
 }
 
-async function completes(args: string[], log: string, faults: FaultPlan = {}, schema = db.schema): Promise<ChildSummary> {
+async function completes(
+  args: string[],
+  log: string,
+  faults: FaultPlan = {},
+  schema = db.schema,
+): Promise<ChildSummary> {
   const result = await finished(child(args, log, faults, schema));
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as ChildSummary;
@@ -79,11 +84,18 @@ async function savedResults(threadId: string): Promise<number> {
 describe("a thread killed during the agents' fan-out", () => {
   it("resumes in another process with the same agent ids, no finished agent run again, and a balanced ledger", async () => {
     const log = path.join(dir, "crash.jsonl");
-    const tasks = [research("Survey vector databases"), research("Survey embedding models"), { description: "Estimate hosting costs", type: "analysis" }];
+    const tasks = [
+      research("Survey vector databases"),
+      research("Survey embedding models"),
+      { description: "Estimate hosting costs", type: "analysis" },
+    ];
     const killed = child(["run", "crash", JSON.stringify(tasks)], log, { "crash/agent-2": { hang: true } });
     const exited = finished(killed);
     try {
-      await until(async () => callsPerNode(await readCallLog(log))["crash/agent-2"] === 1 && (await savedResults("crash")) === 2, "two agents saved and the third running");
+      await until(
+        async () => callsPerNode(await readCallLog(log))["crash/agent-2"] === 1 && (await savedResults("crash")) === 2,
+        "two agents saved and the third running",
+      );
     } finally {
       // The hanging agent would hold the child forever.
       killed.kill("SIGKILL");
@@ -105,10 +117,19 @@ describe("a thread killed during the agents' fan-out", () => {
     ]);
     expect(resumed.agents.map((a) => a.agentId)).toEqual(idsBefore);
     // The two saved agents ran once, in the killed process; the interrupted one once more; the coordinator once.
-    const agentCalls = Object.entries(callsPerNode(await readCallLog(log))).filter(([node]) => node.includes("/agent-"));
-    expect(Object.fromEntries(agentCalls)).toEqual({ "crash/agent-0": 1, "crash/agent-1": 1, "crash/agent-2": 2, "crash/agent-3": 1 });
+    const agentCalls = Object.entries(callsPerNode(await readCallLog(log))).filter(([node]) =>
+      node.includes("/agent-"),
+    );
+    expect(Object.fromEntries(agentCalls)).toEqual({
+      "crash/agent-0": 1,
+      "crash/agent-1": 1,
+      "crash/agent-2": 2,
+      "crash/agent-3": 1,
+    });
     expect(resumed.ledgerProblems).toEqual([]);
-    const { rows } = await pool.query(`SELECT status FROM "${db.schema}".agent_runs WHERE thread_id = 'crash' ORDER BY agent_id`);
+    const { rows } = await pool.query(
+      `SELECT status FROM "${db.schema}".agent_runs WHERE thread_id = 'crash' ORDER BY agent_id`,
+    );
     expect(rows.map((r) => r.status)).toEqual(["success", "success", "success", "success"]);
   });
 });
@@ -116,7 +137,11 @@ describe("a thread killed during the agents' fan-out", () => {
 describe("selection learning across processes", () => {
   const withGeneralist: TemplateRegistry = {
     ...AGENT_TEMPLATES,
-    research_generalist: { ...AGENT_TEMPLATES.research_specialist!, agentType: "research_generalist", capabilities: ["research", "analysis", "synthesis"] },
+    research_generalist: {
+      ...AGENT_TEMPLATES.research_specialist!,
+      agentType: "research_generalist",
+      capabilities: ["research", "analysis", "synthesis"],
+    },
   };
 
   // A schema of its own: the statistics are shared by every thread on the schema.
@@ -133,17 +158,26 @@ describe("selection learning across processes", () => {
 
   it("picks the generalist once another process has recorded the specialist failing most of its runs", async () => {
     const stats = agentStatsOn(statsPool, learning.schema);
-    const choose = async () => scoreCandidates(["research"], withGeneralist, await stats.readStats(), 8000)[0]!.agentType;
+    const choose = async () =>
+      scoreCandidates(["research"], withGeneralist, await stats.readStats(), 8000)[0]!.agentType;
     expect(await choose()).toBe("research_specialist");
 
     const tasks = ["a", "b", "c", "d"].map((name) => research(`Survey ${name}`));
     const faults = Object.fromEntries([0, 1, 2].map((i) => [`learn/agent-${i}`, { fail: 100 }]));
-    const run = await completes(["run", "learn", JSON.stringify(tasks)], path.join(dir, "learning.jsonl"), faults, learning.schema);
+    const run = await completes(
+      ["run", "learn", JSON.stringify(tasks)],
+      path.join(dir, "learning.jsonl"),
+      faults,
+      learning.schema,
+    );
     expect(run.agents.map((a) => a.status)).toEqual(["failed", "failed", "failed", "completed", "completed"]);
 
     // One success in four: 0.4 × 0.25 is below the generalist's 0.4 × 1/3.
     const templates = summariseTemplates(AGENT_TEMPLATES, await stats.readStats());
-    expect(templates.find((t) => t.agentType === "research_specialist")).toMatchObject({ creations: 4, successRate: 0.25 });
+    expect(templates.find((t) => t.agentType === "research_specialist")).toMatchObject({
+      creations: 4,
+      successRate: 0.25,
+    });
     expect(await choose()).toBe("research_generalist");
   });
 });

@@ -19,16 +19,30 @@ describe("the served dynamic_agents graph", () => {
       nodes: { id: string }[];
       edges: { source: string; target: string; conditional: boolean }[];
     };
-    expect(drawing.nodes.map((node) => node.id).sort()).toEqual(
-      ["__end__", "__start__", "agent_generator", "branch_merger", "coordination", "dynamic_agent", "final_integrator", "quality_validator", "sync_point_manager"],
-    );
-    const edge = (source: string, target: string) => drawing.edges.find((e) => e.source === source && e.target === target);
+    expect(drawing.nodes.map((node) => node.id).sort()).toEqual([
+      "__end__",
+      "__start__",
+      "agent_generator",
+      "branch_merger",
+      "coordination",
+      "dynamic_agent",
+      "final_integrator",
+      "quality_validator",
+      "sync_point_manager",
+    ]);
+    const edge = (source: string, target: string) =>
+      drawing.edges.find((e) => e.source === source && e.target === target);
     expect(edge("agent_generator", "dynamic_agent")).toMatchObject({ conditional: true });
     expect(edge("agent_generator", "coordination")).toMatchObject({ conditional: true });
     expect(edge("dynamic_agent", "coordination")).toMatchObject({ conditional: false });
     expect(edge("coordination", "sync_point_manager")).toMatchObject({ conditional: false });
     // Sends go only where the route says: a drawing without the route's targets would fan out to every node.
-    expect(drawing.edges.filter((e) => e.source === "agent_generator").map((e) => e.target).sort()).toEqual(["coordination", "dynamic_agent"]);
+    expect(
+      drawing.edges
+        .filter((e) => e.source === "agent_generator")
+        .map((e) => e.target)
+        .sort(),
+    ).toEqual(["coordination", "dynamic_agent"]);
   });
 });
 
@@ -46,8 +60,16 @@ describe("orchestra serve with a dynamic_agents thread the CLI started", () => {
     db = await createTestSchema();
     dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-agents-served-"));
     const file = path.join(dir, "tasks.json");
-    await writeFile(file, JSON.stringify({ taskQueue: [{ description: "Survey open-source vector databases", type: "research", complexity: 0.9 }] }));
-    const run = await runCli(["run", "--workflow", "dynamic_agents", "--task-file", file, "--review", "never", "--json"], { ORCHESTRA_DB_SCHEMA: db.schema, ORCHESTRA_MODEL: "offline" });
+    await writeFile(
+      file,
+      JSON.stringify({
+        taskQueue: [{ description: "Survey open-source vector databases", type: "research", complexity: 0.9 }],
+      }),
+    );
+    const run = await runCli(
+      ["run", "--workflow", "dynamic_agents", "--task-file", file, "--review", "never", "--json"],
+      { ORCHESTRA_DB_SCHEMA: db.schema, ORCHESTRA_MODEL: "offline" },
+    );
     expect(run.code, run.stderr).toBe(0);
     const { threadId } = jsonResult(run);
 
@@ -63,11 +85,18 @@ describe("orchestra serve with a dynamic_agents thread the CLI started", () => {
     const thread = await client.threads.create();
     // The SDK types an input as an object; the server takes what a task file may hold.
     const bareList = [
-      { description: "Survey open-source vector databases for a 10M-document search service", type: "research", complexity: 0.9 },
+      {
+        description: "Survey open-source vector databases for a 10M-document search service",
+        type: "research",
+        complexity: 0.9,
+      },
       { description: "Survey managed vector search offerings and their pricing", type: "research", complexity: 0.85 },
       { description: "Analyse total cost of ownership of self-hosting versus managed vector search", type: "analysis" },
     ] as unknown as Record<string, unknown>;
-    const values = await client.runs.wait(thread.thread_id, "dynamic_agents", { input: bareList, context: { review: "never" } });
+    const values = await client.runs.wait(thread.thread_id, "dynamic_agents", {
+      input: bareList,
+      context: { review: "never" },
+    });
     expect((values as { taskQueue?: unknown[] }).taskQueue).toHaveLength(3);
     expect((values as { status?: string }).status, JSON.stringify(values).slice(0, 400)).toBe("completed");
   });

@@ -3,7 +3,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { agentStatsOn } from "../../checkpoints/dynamic_agents/agent_stats.js";
 import { compileDynamicAgents, dynamicAgentsBuilder } from "../../graphs/dynamic_agents.js";
 import { AGENT_TEMPLATES, parseTemplateFile, type TemplateRegistry } from "../../state/dynamic_agents/templates.js";
-import { FAULTS_ENV, LATENCY_ENV, offlineCallCounts, resetOfflineCallCounts, type FaultPlan } from "../../models/offline/runtime.js";
+import {
+  FAULTS_ENV,
+  LATENCY_ENV,
+  offlineCallCounts,
+  resetOfflineCallCounts,
+  type FaultPlan,
+} from "../../models/offline/runtime.js";
 import { ledgerProblems } from "../../nodes/dynamic_agents/resources.js";
 import { summariseAgents } from "../../nodes/dynamic_agents/summary.js";
 import type { DynamicAgentsStateType } from "../../state/dynamic_agents/state.js";
@@ -31,14 +37,42 @@ afterAll(async () => {
   await db?.cleanup();
 });
 
-const research = (description: string, extra: Partial<DynamicTask> = {}): DynamicTask => ({ description, type: "research", complexity: 0.9, ...extra });
-const analysis = (description: string, extra: Partial<DynamicTask> = {}): DynamicTask => ({ description, type: "analysis", ...extra });
-const THREE = [research("Survey vector databases"), research("Survey embedding models"), analysis("Estimate hosting costs")];
+const research = (description: string, extra: Partial<DynamicTask> = {}): DynamicTask => ({
+  description,
+  type: "research",
+  complexity: 0.9,
+  ...extra,
+});
+const analysis = (description: string, extra: Partial<DynamicTask> = {}): DynamicTask => ({
+  description,
+  type: "analysis",
+  ...extra,
+});
+const THREE = [
+  research("Survey vector databases"),
+  research("Survey embedding models"),
+  analysis("Estimate hosting costs"),
+];
 
 // These tests are about the agents: no review, and a gate every merged result passes (the gate has tests of its own).
-async function run(threadId: string, taskQueue: DynamicTask[], options: { faults?: FaultPlan; configurable?: Record<string, unknown> } = {}) {
+async function run(
+  threadId: string,
+  taskQueue: DynamicTask[],
+  options: { faults?: FaultPlan; configurable?: Record<string, unknown> } = {},
+) {
   if (options.faults) process.env[FAULTS_ENV] = JSON.stringify(options.faults);
-  const state = (await workflow.invoke({ taskQueue }, { configurable: { thread_id: threadId, model: "offline", review: "never", qualityThreshold: 0, ...options.configurable } })) as DynamicAgentsStateType;
+  const state = (await workflow.invoke(
+    { taskQueue },
+    {
+      configurable: {
+        thread_id: threadId,
+        model: "offline",
+        review: "never",
+        qualityThreshold: 0,
+        ...options.configurable,
+      },
+    },
+  )) as DynamicAgentsStateType;
   return { state, agents: summariseAgents(state.agents, state.agentResults) };
 }
 
@@ -57,7 +91,14 @@ describe("the dynamic agents workflow", () => {
     expect(state.agents["four/agent-3"]!.specification!.specializationParameters.agent_count).toBe(3);
     // One model call per agent; the coordinator's prompt carried the three others' outputs.
     // Besides the agents, the shared merge and the quality judge call the model once each.
-    expect(offlineCallCounts()).toEqual({ "four/agent-0": 1, "four/agent-1": 1, "four/agent-2": 1, "four/agent-3": 1, branch_merger: 2, quality_validator: 1 });
+    expect(offlineCallCounts()).toEqual({
+      "four/agent-0": 1,
+      "four/agent-1": 1,
+      "four/agent-2": 1,
+      "four/agent-3": 1,
+      branch_merger: 2,
+      quality_validator: 1,
+    });
     const coordinator = state.agentResults["four/agent-3"]!;
     expect(coordinator.results!.findings.length).toBeGreaterThan(0);
     for (const result of Object.values(state.agentResults)) {
@@ -69,8 +110,15 @@ describe("the dynamic agents workflow", () => {
     expect(state.resourceLedger).toHaveLength(8);
     const [created, finished] = state.executionTimeline;
     expect(created).toMatchObject({ event: "dynamic_agent_creation", agentsCreated: 3 });
-    expect(finished).toMatchObject({ event: "dynamic_agents_finished", completed: 4, failed: 0, rejectedForResources: 0 });
-    const { rows } = await pool.query(`SELECT agent_id, status FROM "${db.schema}".agent_runs WHERE thread_id = 'four' ORDER BY agent_id`);
+    expect(finished).toMatchObject({
+      event: "dynamic_agents_finished",
+      completed: 4,
+      failed: 0,
+      rejectedForResources: 0,
+    });
+    const { rows } = await pool.query(
+      `SELECT agent_id, status FROM "${db.schema}".agent_runs WHERE thread_id = 'four' ORDER BY agent_id`,
+    );
     expect(rows.map((r) => [r.agent_id, r.status])).toEqual(agents.map((a) => [a.agentId, "success"]));
   });
 
@@ -111,13 +159,23 @@ describe("the dynamic agents workflow", () => {
     expect(state.agentResults["retry/agent-0"]).toMatchObject({ status: "success", attempt: 3, modelCalls: 3 });
     expect(state.agentResults["retry/agent-1"]).toMatchObject({ status: "failed", attempt: 4, modelCalls: 4 });
     expect(agents[1]!.error).toMatch(/^AgentRunError: attempt 4 of 4: offline fault: retry\/agent-1 call 4/);
-    expect(offlineCallCounts()).toMatchObject({ "retry/agent-0": 3, "retry/agent-1": 4, "retry/agent-2": 1, "retry/agent-3": 1 });
+    expect(offlineCallCounts()).toMatchObject({
+      "retry/agent-0": 3,
+      "retry/agent-1": 4,
+      "retry/agent-2": 1,
+      "retry/agent-3": 1,
+    });
     // The coordinator combined the two that succeeded, and the merge went on without the failed one.
     expect(state.executionTimeline.filter((e) => e.event === "intelligent_merge_completed")).toHaveLength(1);
-    expect(state.integrationResult!.integrationMetadata).toMatchObject({ successfulBranches: 3, failedBranches: ["retry/agent-1"] });
+    expect(state.integrationResult!.integrationMetadata).toMatchObject({
+      successfulBranches: 3,
+      failedBranches: ["retry/agent-1"],
+    });
     expect(state.status).toBe("completed");
     expect(ledgerProblems(state.resourceLedger)).toEqual([]);
-    const { rows } = await pool.query(`SELECT agent_id, status FROM "${db.schema}".agent_runs WHERE thread_id = 'retry' ORDER BY agent_id`);
+    const { rows } = await pool.query(
+      `SELECT agent_id, status FROM "${db.schema}".agent_runs WHERE thread_id = 'retry' ORDER BY agent_id`,
+    );
     expect(rows.map((r) => r.status)).toEqual(["success", "failed", "success", "success"]);
   });
 
@@ -142,21 +200,36 @@ describe("the dynamic agents workflow", () => {
   });
 
   it("ends an agent no template suits, and agents whose model cannot be made, as records; with no agent left the gate fails the run", async () => {
-    const unsuited = await run("unsuited", [{ description: "Research and analyse at once", capabilities: ["research", "analysis"] }, research("b")]);
+    const unsuited = await run("unsuited", [
+      { description: "Research and analyse at once", capabilities: ["research", "analysis"] },
+      research("b"),
+    ]);
     expect(unsuited.state.status).toBe("completed");
     expect(unsuited.agents.map((a) => [a.agentType, a.status, a.error])).toEqual([
-      [null, "failed", "NoSuitableAgentError: no agent template has all of the required capabilities: research, analysis"],
+      [
+        null,
+        "failed",
+        "NoSuitableAgentError: no agent template has all of the required capabilities: research, analysis",
+      ],
       ["research_specialist", "completed", null],
     ]);
 
     const key = process.env.OPENAI_API_KEY;
     delete process.env.OPENAI_API_KEY;
     try {
-      const { state, agents } = await run("no-model", THREE.slice(0, 2), { configurable: { model: "openai:gpt-4o-mini" } });
+      const { state, agents } = await run("no-model", THREE.slice(0, 2), {
+        configurable: { model: "openai:gpt-4o-mini" },
+      });
       expect([state.status, state.failureReason]).toEqual(["failed", "no branch succeeded"]);
       expect(agents.map((a) => [a.status, a.error])).toEqual([
-        ["failed", "AgentCreationError: failed to create agent no-model/agent-0: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'"],
-        ["failed", "AgentCreationError: failed to create agent no-model/agent-1: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'"],
+        [
+          "failed",
+          "AgentCreationError: failed to create agent no-model/agent-0: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'",
+        ],
+        [
+          "failed",
+          "AgentCreationError: failed to create agent no-model/agent-1: model 'openai:gpt-4o-mini' needs OPENAI_API_KEY; or use 'offline'",
+        ],
       ]);
       expect(state.resourceLedger).toEqual([]);
     } finally {
@@ -167,10 +240,16 @@ describe("the dynamic agents workflow", () => {
   // The graph's input schema refuses it (the one-line message is parseDynamicAgentsInput's, for the CLI).
   it("refuses a bad task queue before anything is saved", async () => {
     const config = { configurable: { thread_id: "bad", model: "offline" } };
-    await expect(workflow.invoke(JSON.parse('{"taskQueue": [{"description": "x", "type": "poetry"}]}'), config)).rejects.toThrow(/unknown capability/);
-    await expect(workflow.invoke({ taskQueue: [{ description: "x", type: "research", deadline: -1 }] }, config)).rejects.toThrow(/positive number of seconds/);
+    await expect(
+      workflow.invoke(JSON.parse('{"taskQueue": [{"description": "x", "type": "poetry"}]}'), config),
+    ).rejects.toThrow(/unknown capability/);
+    await expect(
+      workflow.invoke({ taskQueue: [{ description: "x", type: "research", deadline: -1 }] }, config),
+    ).rejects.toThrow(/positive number of seconds/);
     expect((await workflow.getState(config)).values).toEqual({});
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = 'bad'`);
+    const { rows } = await pool.query(
+      `SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = 'bad'`,
+    );
     expect(rows[0].n).toBe(0);
   });
 
@@ -195,7 +274,10 @@ describe("the dynamic agents workflow", () => {
     }
 
     it("with maxConcurrentTasks: 1 a template's second agent starts only after its first has finished", async () => {
-      const [first, second] = await researchRuns("serial", { ...AGENT_TEMPLATES, research_specialist: { ...research, maxConcurrentTasks: 1 } });
+      const [first, second] = await researchRuns("serial", {
+        ...AGENT_TEMPLATES,
+        research_specialist: { ...research, maxConcurrentTasks: 1 },
+      });
       expect(second!.startedAt >= first!.completedAt).toBe(true);
     });
 
@@ -209,17 +291,34 @@ describe("the dynamic agents workflow", () => {
       const { rows } = await pool.query(
         `SELECT agent_id, started_at IS NOT NULL AS started, seconds >= 0 AS timed, error FROM "${db.schema}".agent_runs WHERE thread_id = 'monitored' ORDER BY agent_id`,
       );
-      expect(rows.map((r) => [r.agent_id, r.started, r.timed])).toEqual(["0", "1", "2", "3"].map((n) => [`monitored/agent-${n}`, true, true]));
-      expect(rows.map((r) => r.error)).toEqual([null, null, expect.stringMatching(/^AgentRunError: attempt 4 of 4: offline fault/), null]);
-      const stats = await agentStatsOn(pool, db.schema).readStats();
-      expect(stats.analysis_specialist).toMatchObject({ errors: 1, lastError: expect.stringMatching(/^AgentRunError/) });
-
-      const quiet = dynamicAgentsBuilder(agentStatsOn(pool, db.schema), { ...AGENT_TEMPLATES, research_specialist: { ...research, monitoringEnabled: false } });
-      await quiet.compile({ checkpointer: db.checkpointer }).invoke(
-        { taskQueue: TWO_RESEARCH },
-        { configurable: { thread_id: "unmonitored", model: "offline", review: "never", qualityThreshold: 0 } },
+      expect(rows.map((r) => [r.agent_id, r.started, r.timed])).toEqual(
+        ["0", "1", "2", "3"].map((n) => [`monitored/agent-${n}`, true, true]),
       );
-      const unmonitored = await pool.query(`SELECT status, started_at, seconds FROM "${db.schema}".agent_runs WHERE thread_id = 'unmonitored'`);
+      expect(rows.map((r) => r.error)).toEqual([
+        null,
+        null,
+        expect.stringMatching(/^AgentRunError: attempt 4 of 4: offline fault/),
+        null,
+      ]);
+      const stats = await agentStatsOn(pool, db.schema).readStats();
+      expect(stats.analysis_specialist).toMatchObject({
+        errors: 1,
+        lastError: expect.stringMatching(/^AgentRunError/),
+      });
+
+      const quiet = dynamicAgentsBuilder(agentStatsOn(pool, db.schema), {
+        ...AGENT_TEMPLATES,
+        research_specialist: { ...research, monitoringEnabled: false },
+      });
+      await quiet
+        .compile({ checkpointer: db.checkpointer })
+        .invoke(
+          { taskQueue: TWO_RESEARCH },
+          { configurable: { thread_id: "unmonitored", model: "offline", review: "never", qualityThreshold: 0 } },
+        );
+      const unmonitored = await pool.query(
+        `SELECT status, started_at, seconds FROM "${db.schema}".agent_runs WHERE thread_id = 'unmonitored'`,
+      );
       expect(unmonitored.rows).toEqual([
         { status: "success", started_at: null, seconds: null },
         { status: "success", started_at: null, seconds: null },
@@ -230,10 +329,22 @@ describe("the dynamic agents workflow", () => {
   it("runs an agent of a registered template for a task no built-in template covers", async () => {
     const stats = agentStatsOn(pool, db.schema);
     await stats.registerTemplate(
-      parseTemplateFile({ agentType: "fact_checker", capabilities: ["validation"], role: "You check facts.", memoryMb: 512, tokens: 4000, parameters: { strictness: "high" } }),
+      parseTemplateFile({
+        agentType: "fact_checker",
+        capabilities: ["validation"],
+        role: "You check facts.",
+        memoryMb: 512,
+        tokens: 4000,
+        parameters: { strictness: "high" },
+      }),
     );
-    const { state, agents } = await run("registered", [{ description: "Check the claims of the vendor's datasheet", capabilities: ["validation"] }]);
+    const { state, agents } = await run("registered", [
+      { description: "Check the claims of the vendor's datasheet", capabilities: ["validation"] },
+    ]);
     expect(statuses(agents)).toEqual([["registered/agent-0", "fact_checker", "completed"]]);
-    expect(state.agents["registered/agent-0"]!.specification!.specializationParameters).toMatchObject({ strictness: "high", iteration_limit: 3 });
+    expect(state.agents["registered/agent-0"]!.specification!.specializationParameters).toMatchObject({
+      strictness: "high",
+      iteration_limit: 3,
+    });
   });
 });

@@ -57,7 +57,11 @@ async function answer(threadId: string, decision: ApprovalDecision | Command) {
 async function approveAll(threadId: string) {
   let current = await snapshotOf(threadId);
   for (let round = 0; current.questions.length && round < 10; round++) {
-    current = await answer(threadId, { decision: "approve", reviewer: "dana", role: current.questions[0]!.approvers[0] });
+    current = await answer(threadId, {
+      decision: "approve",
+      reviewer: "dana",
+      role: current.questions[0]!.approvers[0],
+    });
   }
   return current;
 }
@@ -77,15 +81,30 @@ describe("financial_transaction", () => {
     expect(refused.values.steps.process_and_log!.status).toBe("PENDING");
     expect(refused.questions).toHaveLength(1);
     expect(refused.questions[0]!.lastRefusal).toBe("tom (teller) may not decide; needs role compliance_officer");
-    expect(refused.values.auditTrail).toContainEqual(expect.objectContaining({ event: "approval_refused", actor: "tom", stepId: "compliance_review" }));
+    expect(refused.values.auditTrail).toContainEqual(
+      expect.objectContaining({ event: "approval_refused", actor: "tom", stepId: "compliance_review" }),
+    );
 
-    const approved = await answer(run.threadId, { decision: "approve", reviewer: "carol", role: "compliance_officer", comment: "documents checked" });
+    const approved = await answer(run.threadId, {
+      decision: "approve",
+      reviewer: "carol",
+      role: "compliance_officer",
+      comment: "documents checked",
+    });
     expect(approved.values.status).toBe("COMPLETED");
     expect(approved.questions).toEqual([]);
     expect(approved.values.steps.compliance_review).toMatchObject({ status: "COMPLETED", refusals: 1 });
-    expect(approved.values.intermediateResults.compliance_review).toMatchObject({ decision: "approve", reviewer: "carol", role: "compliance_officer" });
+    expect(approved.values.intermediateResults.compliance_review).toMatchObject({
+      decision: "approve",
+      reviewer: "carol",
+      role: "compliance_officer",
+    });
     expect(approved.values.auditTrail).toContainEqual(
-      expect.objectContaining({ event: "approval_granted", actor: "carol (compliance_officer)", detail: "documents checked" }),
+      expect.objectContaining({
+        event: "approval_granted",
+        actor: "carol (compliance_officer)",
+        detail: "documents checked",
+      }),
     );
   });
 
@@ -94,21 +113,39 @@ describe("financial_transaction", () => {
     expect(run.questions).toEqual([]);
     expect(run.values.status).toBe("COMPLETED");
     expect(run.values.steps.fraud_detection!.status).toBe("SKIPPED");
-    expect(run.values.steps.compliance_review).toMatchObject({ status: "SKIPPED", reason: "approval not required: requiredFor false: high_risk_transactions" });
+    expect(run.values.steps.compliance_review).toMatchObject({
+      status: "SKIPPED",
+      reason: "approval not required: requiredFor false: high_risk_transactions",
+    });
   });
 
   it("a rejection fails the run; approve with changes puts the changes in the context", async () => {
     const rejected = await start("financial_transaction", { amount: 20000 });
-    const after = await answer(rejected.threadId, { decision: "reject", reviewer: "carol", role: "compliance_officer", comment: "source of funds unclear" });
+    const after = await answer(rejected.threadId, {
+      decision: "reject",
+      reviewer: "carol",
+      role: "compliance_officer",
+      comment: "source of funds unclear",
+    });
     expect(after.values.status).toBe("FAILED");
-    expect(after.values.steps.compliance_review).toMatchObject({ status: "FAILED", error: "rejected by carol (compliance_officer): source of funds unclear" });
+    expect(after.values.steps.compliance_review).toMatchObject({
+      status: "FAILED",
+      error: "rejected by carol (compliance_officer): source of funds unclear",
+    });
     expect(after.values.steps.process_and_log!.status).toBe("PENDING");
 
     const changed = await start("financial_transaction", { amount: 20000 });
-    const done = await answer(changed.threadId, { decision: "approve_with_changes", reviewer: "carol", role: "compliance_officer", changes: { amount: 15000 } });
+    const done = await answer(changed.threadId, {
+      decision: "approve_with_changes",
+      reviewer: "carol",
+      role: "compliance_officer",
+      changes: { amount: 15000 },
+    });
     expect(done.values.status).toBe("COMPLETED");
     expect(done.values.context.amount).toBe(15000);
-    expect(done.values.auditTrail).toContainEqual(expect.objectContaining({ event: "approval_granted_with_changes", detail: "changed amount" }));
+    expect(done.values.auditTrail).toContainEqual(
+      expect.objectContaining({ event: "approval_granted_with_changes", detail: "changed amount" }),
+    );
   });
 
   it("an allowedUsers list refuses anyone else, whatever their role", async () => {
@@ -118,7 +155,11 @@ describe("financial_transaction", () => {
       steps: [{ stepId: "sign_off", stepType: "human_approval", approvers: ["compliance_officer"] }],
     };
     const run = await start(definition, {});
-    const refused = await answer(run.threadId, { decision: "approve", reviewer: "mallory", role: "compliance_officer" });
+    const refused = await answer(run.threadId, {
+      decision: "approve",
+      reviewer: "mallory",
+      role: "compliance_officer",
+    });
     expect(refused.questions[0]!.lastRefusal).toBe("mallory is not an allowed user of this workflow (allowed: carol)");
     // A falsy or malformed answer is refused as well, and the question stays.
     const malformed = await answer(run.threadId, new Command({ resume: { decision: "maybe" } }));
@@ -154,7 +195,9 @@ describe("content_moderation", () => {
   it("escalates confidence 0.75 to human review by a content_moderator", async () => {
     const run = await start("content_moderation", { confidence: 0.75, notify_url: `${receiver.url}/notify` });
     expect(run.values.steps.escalate_to_human!.status).toBe("COMPLETED");
-    expect(run.questions).toEqual([expect.objectContaining({ stepId: "human_review", approvers: ["content_moderator"] })]);
+    expect(run.questions).toEqual([
+      expect.objectContaining({ stepId: "human_review", approvers: ["content_moderator"] }),
+    ]);
     const done = await approveAll(run.threadId);
     expect(done.values.status).toBe("COMPLETED");
     expect(done.values.context.moderation_decision).toBe("reviewed_by_moderator");
@@ -187,7 +230,9 @@ describe("each example end to end, approvals answered", () => {
     const webhooks = done.values.workflow!.steps.filter((step) => step.stepType === "webhook");
     for (const step of webhooks) {
       expect(done.values.intermediateResults[step.stepId]).toMatchObject({ status: 200, body: { accepted: true } });
-      expect(done.values.auditTrail).toContainEqual(expect.objectContaining({ event: "webhook_called", stepId: step.stepId }));
+      expect(done.values.auditTrail).toContainEqual(
+        expect.objectContaining({ event: "webhook_called", stepId: step.stepId }),
+      );
     }
   });
 });

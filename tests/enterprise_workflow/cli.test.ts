@@ -55,7 +55,10 @@ async function checkpointRows(threadId: string): Promise<number> {
   const client = new pg.Client({ connectionString: db.databaseUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${db.schema}".checkpoints WHERE thread_id = $1`, [threadId]);
+    const { rows } = await client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM "${db.schema}".checkpoints WHERE thread_id = $1`,
+      [threadId],
+    );
     return Number(rows[0]!.n);
   } catch (error) {
     // No checkpoint table yet: nothing was ever saved in this schema.
@@ -68,7 +71,12 @@ async function checkpointRows(threadId: string): Promise<number> {
 
 describe("workflow validate and refused runs", () => {
   it("a shipped example is valid: exit 0", async () => {
-    const result = await orchestra(["workflow", "validate", path.join(PROJECT_ROOT, "definitions/enterprise_workflow/ecommerce_order.yaml"), "--json"]);
+    const result = await orchestra([
+      "workflow",
+      "validate",
+      path.join(PROJECT_ROOT, "definitions/enterprise_workflow/ecommerce_order.yaml"),
+      "--json",
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ valid: true, name: "ecommerce_order", version: "1.0", steps: 6 });
   });
@@ -100,7 +108,15 @@ describe("workflow validate and refused runs", () => {
     ["a missing @file", "@/nonexistent/input.json"],
   ])("--input %s: exit 2, one line, nothing saved", async (_, input) => {
     const threadId = `bad-input-${input.length}`;
-    const result = await orchestra(["workflow", "run", "financial_transaction", "--input", input, "--thread", threadId]);
+    const result = await orchestra([
+      "workflow",
+      "run",
+      "financial_transaction",
+      "--input",
+      input,
+      "--thread",
+      threadId,
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/--input/);
@@ -115,7 +131,13 @@ describe("workflow run, graph and list", () => {
       file,
       stringify({
         name: "metadata_webhook",
-        steps: [{ stepId: "notify", stepType: "webhook", action: { webhook: { endpoint: "http://169.254.169.254/latest", payload: {} } } }],
+        steps: [
+          {
+            stepId: "notify",
+            stepType: "webhook",
+            action: { webhook: { endpoint: "http://169.254.169.254/latest", payload: {} } },
+          },
+        ],
       }),
     );
     const result = await orchestra(["workflow", "run", file, "--thread", "refused-webhook", "--json"]);
@@ -129,7 +151,16 @@ describe("workflow run, graph and list", () => {
   });
 
   it("run --json: progress per step on stderr, the summary as the last stdout line", async () => {
-    const result = await orchestra(["workflow", "run", "financial_transaction", "--input", '{"amount": 10000}', "--thread", "json-run", "--json"]);
+    const result = await orchestra([
+      "workflow",
+      "run",
+      "financial_transaction",
+      "--input",
+      '{"amount": 10000}',
+      "--thread",
+      "json-run",
+      "--json",
+    ]);
     expect(result.code, result.stderr).toBe(0);
     const summary = summaryOf(result);
     expect(summary).toMatchObject({ threadId: "json-run", status: "COMPLETED", next: [] });
@@ -143,7 +174,15 @@ describe("workflow run, graph and list", () => {
   });
 
   it("run without --json, piped: plain step lines on stdout and a closing status line", async () => {
-    const result = await orchestra(["workflow", "run", "financial_transaction", "--input", '{"amount": 5}', "--thread", "plain-run"]);
+    const result = await orchestra([
+      "workflow",
+      "run",
+      "financial_transaction",
+      "--input",
+      '{"amount": 5}',
+      "--thread",
+      "plain-run",
+    ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^thread plain-run · workflow financial_transaction v1\.0$/m);
     expect(result.stdout).toMatch(/^ +process_and_log +COMPLETED +\d+ms · 2 of 2 children succeeded$/m);
@@ -162,55 +201,129 @@ describe("workflow run, graph and list", () => {
 
   it("list shows the shipped examples, and definitions in ORCHESTRA_WORKFLOWS_DIR", async () => {
     const own = await mkdtemp(path.join(dir, "flows-"));
-    await writeFile(path.join(own, "nightly_report.yaml"), stringify({ name: "nightly_report", steps: [{ stepId: "a", stepType: "sequential", action: { llm: "Report." } }] }));
+    await writeFile(
+      path.join(own, "nightly_report.yaml"),
+      stringify({
+        name: "nightly_report",
+        steps: [{ stepId: "a", stepType: "sequential", action: { llm: "Report." } }],
+      }),
+    );
     const result = await orchestra(["workflow", "list", "--json"], { ORCHESTRA_WORKFLOWS_DIR: own });
     expect(result.code, result.stderr).toBe(0);
     const names = (JSON.parse(result.stdout) as { name: string; valid: boolean }[]).map((row) => row.name);
-    expect(names).toEqual(["content_moderation", "customer_service", "ecommerce_order", "financial_transaction", "nightly_report", "order_payment", "vendor_selection"]);
+    expect(names).toEqual([
+      "content_moderation",
+      "customer_service",
+      "ecommerce_order",
+      "financial_transaction",
+      "nightly_report",
+      "order_payment",
+      "vendor_selection",
+    ]);
   });
 });
 
 describe("approvals from the CLI", () => {
   it("financial_transaction 10001 waits at compliance_review; a teller is refused and asked again; a compliance officer approves", async () => {
-    const started = await orchestra(["workflow", "run", "financial_transaction", "--input", '{"amount": 10001}', "--thread", "tx-10001", "--json"]);
+    const started = await orchestra([
+      "workflow",
+      "run",
+      "financial_transaction",
+      "--input",
+      '{"amount": 10001}',
+      "--thread",
+      "tx-10001",
+      "--json",
+    ]);
     expect(started.code, started.stderr).toBe(0);
     expect(summaryOf(started)).toMatchObject({ status: "WAITING_APPROVAL", next: ["approval_worker"] });
     expect(started.stderr).toMatch(/approval at compliance_review: .*\n +roles: compliance_officer/);
 
-    const refused = await orchestra(["resume", "tx-10001", "--approve", "--reviewer", "tom", "--role", "teller", "--json"]);
+    const refused = await orchestra([
+      "resume",
+      "tx-10001",
+      "--approve",
+      "--reviewer",
+      "tom",
+      "--role",
+      "teller",
+      "--json",
+    ]);
     expect(refused.code, refused.stderr).toBe(0);
     expect(summaryOf(refused).status).toBe("WAITING_APPROVAL");
     expect(refused.stderr).toMatch(/refused: tom \(teller\) may not decide; needs role compliance_officer/);
 
-    const approved = await orchestra(["resume", "tx-10001", "--approve", "--reviewer", "carol", "--role", "compliance_officer", "--json"]);
+    const approved = await orchestra([
+      "resume",
+      "tx-10001",
+      "--approve",
+      "--reviewer",
+      "carol",
+      "--role",
+      "compliance_officer",
+      "--json",
+    ]);
     expect(approved.code, approved.stderr).toBe(0);
     const summary = summaryOf(approved);
     expect(summary.status).toBe("COMPLETED");
     expect(summary.steps.compliance_review!.status).toBe("COMPLETED");
 
     const audit = JSON.parse((await orchestra(["audit", "tx-10001", "--json"])).stdout) as AuditEntry[];
-    expect(audit.filter((entry) => entry.stepId === "compliance_review" && entry.actor).map((entry) => [entry.event, entry.actor])).toEqual([
+    expect(
+      audit
+        .filter((entry) => entry.stepId === "compliance_review" && entry.actor)
+        .map((entry) => [entry.event, entry.actor]),
+    ).toEqual([
       ["approval_refused", "tom"],
       ["approval_granted", "carol (compliance_officer)"],
     ]);
   });
 
   it("resume refuses, with one line, a decision without --role, and a decision for a thread that waits for none", async () => {
-    await orchestra(["workflow", "run", "financial_transaction", "--input", '{"amount": 20000}', "--thread", "tx-norole"]);
+    await orchestra([
+      "workflow",
+      "run",
+      "financial_transaction",
+      "--input",
+      '{"amount": 20000}',
+      "--thread",
+      "tx-norole",
+    ]);
     const noRole = await orchestra(["resume", "tx-norole", "--approve", "--reviewer", "carol"]);
     expect(noRole.code).toBe(2);
     expect(noRole.stderr.trim().split("\n")).toHaveLength(1);
     expect(noRole.stderr).toMatch(/--role/);
-    const notWaiting = await orchestra(["resume", "json-run", "--approve", "--reviewer", "carol", "--role", "compliance_officer"]);
+    const notWaiting = await orchestra([
+      "resume",
+      "json-run",
+      "--approve",
+      "--reviewer",
+      "carol",
+      "--role",
+      "compliance_officer",
+    ]);
     expect(notWaiting.code).toBe(2);
     expect(notWaiting.stderr).toMatch(/not waiting for an approval/);
   });
 
   it("threads, show and history read engine threads", async () => {
-    const threads = JSON.parse((await orchestra(["threads", "--json", "--limit", "50"])).stdout) as { threadId: string; workflow: string; status: string; reviewPoint: string | null }[];
-    expect(threads.find((t) => t.threadId === "tx-10001")).toMatchObject({ workflow: "financial_transaction", status: "COMPLETED" });
-    expect(threads.find((t) => t.threadId === "tx-norole")).toMatchObject({ status: "WAITING_APPROVAL", reviewPoint: "compliance_review" });
-    const waiting = JSON.parse((await orchestra(["threads", "--json", "--status", "interrupted"])).stdout) as { threadId: string }[];
+    const threads = JSON.parse((await orchestra(["threads", "--json", "--limit", "50"])).stdout) as {
+      threadId: string;
+      workflow: string;
+      status: string;
+      reviewPoint: string | null;
+    }[];
+    expect(threads.find((t) => t.threadId === "tx-10001")).toMatchObject({
+      workflow: "financial_transaction",
+      status: "COMPLETED",
+    });
+    expect(threads.find((t) => t.threadId === "tx-norole")).toMatchObject({
+      status: "WAITING_APPROVAL",
+      reviewPoint: "compliance_review",
+    });
+    const waiting = JSON.parse((await orchestra(["threads", "--json", "--status", "interrupted"])).stdout) as {
+      threadId: string;
+    }[];
     expect(waiting.map((t) => t.threadId)).toContain("tx-norole");
 
     const shown = await orchestra(["show", "tx-10001"]);
@@ -248,7 +361,8 @@ describe("pause, cancel and audit from another process", () => {
     await writeFile(file, stringify(chain(threadId)));
     const running = finished(spawnCli(["workflow", "run", file, "--thread", threadId, "--json"], env(slow)));
     await until(async () => {
-      const values = (await reader.getState({ configurable: { thread_id: threadId } })).values as Partial<EnterpriseState>;
+      const values = (await reader.getState({ configurable: { thread_id: threadId } }))
+        .values as Partial<EnterpriseState>;
       return values.steps?.s1?.status === "COMPLETED";
     }, `${threadId}: s1 completed`);
     // Wrapped: an async function returning the promise itself would wait for the run to end.
@@ -295,7 +409,16 @@ describe("pause, cancel and audit from another process", () => {
 describe("the four examples by name, approvals answered", () => {
   /** Runs the example, answering each approval as the role it asks for, until it ends. */
   async function runToEnd(name: string, threadId: string, input: Record<string, unknown>, role: string) {
-    let result = await orchestra(["workflow", "run", name, "--input", JSON.stringify(input), "--thread", threadId, "--json"]);
+    let result = await orchestra([
+      "workflow",
+      "run",
+      name,
+      "--input",
+      JSON.stringify(input),
+      "--thread",
+      threadId,
+      "--json",
+    ]);
     const approvals: string[] = [];
     for (let asked = 0; summaryOf(result).status === "WAITING_APPROVAL" && asked < 5; asked++) {
       approvals.push(/approval at (\S+):/.exec(result.stderr)?.[1] ?? "?");
@@ -312,7 +435,12 @@ describe("the four examples by name, approvals answered", () => {
   });
 
   it("ecommerce_order: the warehouse receiver acts once", async () => {
-    const { summary, approvals } = await runToEnd("ecommerce_order", "ex-order", { warehouse_url: `${receiver.url}/ship`, premium_customer: true }, "none");
+    const { summary, approvals } = await runToEnd(
+      "ecommerce_order",
+      "ex-order",
+      { warehouse_url: `${receiver.url}/ship`, premium_customer: true },
+      "none",
+    );
     expect(summary.status).toBe("COMPLETED");
     expect(approvals).toEqual([]);
     expect(summary.steps.handle_special_shipping!.status).toBe("COMPLETED");
@@ -321,13 +449,23 @@ describe("the four examples by name, approvals answered", () => {
   });
 
   it("content_moderation: confidence 0.75 escalates to a content moderator", async () => {
-    const { summary, approvals } = await runToEnd("content_moderation", "ex-mod", { confidence: 0.75, notify_url: `${receiver.url}/notify` }, "content_moderator");
+    const { summary, approvals } = await runToEnd(
+      "content_moderation",
+      "ex-mod",
+      { confidence: 0.75, notify_url: `${receiver.url}/notify` },
+      "content_moderator",
+    );
     expect(summary.status).toBe("COMPLETED");
     expect(approvals).toEqual(["human_review"]);
   });
 
   it("financial_transaction: 10001 goes through fraud detection and a compliance officer", async () => {
-    const { summary, approvals } = await runToEnd("financial_transaction", "ex-tx", { amount: 10001 }, "compliance_officer");
+    const { summary, approvals } = await runToEnd(
+      "financial_transaction",
+      "ex-tx",
+      { amount: 10001 },
+      "compliance_officer",
+    );
     expect(summary.status).toBe("COMPLETED");
     expect(approvals).toEqual(["compliance_review"]);
     expect(summary.steps.fraud_detection!.status).toBe("COMPLETED");

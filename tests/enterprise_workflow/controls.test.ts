@@ -46,7 +46,13 @@ afterAll(async () => {
 function child(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, ["--import", "tsx", CHILD, ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, DATABASE_URL: db.databaseUrl, ORCHESTRA_DB_SCHEMA: db.schema, ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1", ...env },
+    env: {
+      ...process.env,
+      DATABASE_URL: db.databaseUrl,
+      ORCHESTRA_DB_SCHEMA: db.schema,
+      ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
@@ -57,7 +63,8 @@ async function completes(process: ReturnType<typeof child>) {
   return { ...result, summary: JSON.parse(result.stdout.trim().split("\n").at(-1)!) as RunSummary };
 }
 
-const values = async (threadId: string) => (await workflow.getState({ configurable: { thread_id: threadId } })).values as EnterpriseState;
+const values = async (threadId: string) =>
+  (await workflow.getState({ configurable: { thread_id: threadId } })).values as EnterpriseState;
 
 async function definitionFile(name: string, definition: unknown) {
   const file = path.join(dir, `${name}.yaml`);
@@ -88,7 +95,9 @@ describe("from another process while a workflow runs", () => {
     expect(paused.summary.status).toBe("PAUSED");
     expect(paused.summary.next).toEqual(["pause_gate"]);
     expect(paused.summary.steps.s6!.status).toBe("PENDING");
-    expect((await values("paused")).auditTrail).toContainEqual(expect.objectContaining({ event: "workflow_paused", actor: "ops-oncall" }));
+    expect((await values("paused")).auditTrail).toContainEqual(
+      expect.objectContaining({ event: "workflow_paused", actor: "ops-oncall" }),
+    );
 
     const resumed = await completes(child(["resume-paused", "paused", "ops-oncall"], env));
     expect(resumed.summary.status).toBe("COMPLETED");
@@ -107,16 +116,23 @@ describe("from another process while a workflow runs", () => {
     const state = await values("cancelled");
     const done = state.completedSteps;
     expect(done.length).toBeGreaterThanOrEqual(2);
-    const compensated = state.auditTrail.filter((entry) => entry.event === "compensation_completed").map((entry) => entry.stepId);
+    const compensated = state.auditTrail
+      .filter((entry) => entry.event === "compensation_completed")
+      .map((entry) => entry.stepId);
     expect(compensated).toEqual([...done].reverse().map((id) => `${id}/rollback#1`));
-    expect(state.auditTrail).toContainEqual(expect.objectContaining({ event: "rollback_started", actor: "ops-oncall", detail: "cancelled by ops-oncall" }));
+    expect(state.auditTrail).toContainEqual(
+      expect.objectContaining({ event: "rollback_started", actor: "ops-oncall", detail: "cancelled by ops-oncall" }),
+    );
     expect(state.auditTrail.at(-1)).toMatchObject({ event: "workflow_cancelled" });
     expect(state.steps.s6!.status).toBe("PENDING");
   });
 });
 
 describe("cancel from another process reaches a parent's running children", () => {
-  const slowChild = (name: string, prefix: string) => ({ ...chain(name), steps: chain(name).steps.map((step) => renamed(step, prefix)) });
+  const slowChild = (name: string, prefix: string) => ({
+    ...chain(name),
+    steps: chain(name).steps.map((step) => renamed(step, prefix)),
+  });
   const renamed = (step: ReturnType<typeof chain>["steps"][number], prefix: string) => ({
     ...step,
     stepId: step.stepId.replace("s", prefix),
@@ -148,20 +164,32 @@ describe("cancel from another process reaches a parent's running children", () =
 
     expect(summary.status).toBe("CANCELLED");
     const parent = await values("cascade");
-    expect(parent.steps.inner).toMatchObject({ status: "FAILED", error: expect.stringContaining("child ended CANCELLED") });
-    expect(parent.steps.outer).toMatchObject({ status: "FAILED", error: expect.stringContaining("child ended CANCELLED") });
+    expect(parent.steps.inner).toMatchObject({
+      status: "FAILED",
+      error: expect.stringContaining("child ended CANCELLED"),
+    });
+    expect(parent.steps.outer).toMatchObject({
+      status: "FAILED",
+      error: expect.stringContaining("child ended CANCELLED"),
+    });
     expect(parent.steps.after!.status).not.toBe("COMPLETED");
 
     const detached = await values("cascade.child.outer");
     expect(detached.status).toBe("CANCELLED");
-    const compensated = detached.auditTrail.filter((entry) => entry.event === "compensation_completed").map((entry) => entry.stepId);
+    const compensated = detached.auditTrail
+      .filter((entry) => entry.event === "compensation_completed")
+      .map((entry) => entry.stepId);
     expect(compensated).toEqual([...detached.completedSteps].reverse().map((id) => `${id}/rollback#1`));
 
     const calls = callsPerNode(await readCallLog(log));
     // Neither child ran to its end, nor was run again after the cancel, and both undid what they did.
     expect(calls.i6 ?? 0).toBe(0);
     expect(calls.d6 ?? 0).toBe(0);
-    expect(Object.keys(calls).filter((node) => /^[id]1$/.test(node)).map((node) => calls[node])).toEqual([1, 1]);
+    expect(
+      Object.keys(calls)
+        .filter((node) => /^[id]1$/.test(node))
+        .map((node) => calls[node]),
+    ).toEqual([1, 1]);
     expect(Object.keys(calls).some((node) => node.startsWith("i1/rollback"))).toBe(true);
     expect(Object.keys(calls).some((node) => node.startsWith("d1/rollback"))).toBe(true);
   });
@@ -186,7 +214,10 @@ describe("webhooks across a crash", () => {
       [`${threadId}:notify_warehouse:1`, true],
       [`${threadId}:notify_warehouse:1`, false],
     ]);
-    expect((await values(threadId)).intermediateResults.notify_warehouse).toMatchObject({ status: 200, body: { accepted: true, actionId: 1 } });
+    expect((await values(threadId)).intermediateResults.notify_warehouse).toMatchObject({
+      status: 200,
+      body: { accepted: true, actionId: 1 },
+    });
   });
 });
 
@@ -202,8 +233,14 @@ async function foundInSchema(text: string): Promise<string[]> {
     const found: string[] = [];
     for (const { table_name, column_name, data_type } of columns) {
       const column = `"${column_name}"`;
-      const test = data_type === "bytea" ? `position(convert_to($1, 'UTF8') in ${column}) > 0` : `${column}::text LIKE '%' || $1 || '%'`;
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${db.schema}"."${table_name}" WHERE ${test}`, [text]);
+      const test =
+        data_type === "bytea"
+          ? `position(convert_to($1, 'UTF8') in ${column}) > 0`
+          : `${column}::text LIKE '%' || $1 || '%'`;
+      const { rows } = await client.query<{ n: string }>(
+        `SELECT count(*) AS n FROM "${db.schema}"."${table_name}" WHERE ${test}`,
+        [text],
+      );
       if (Number(rows[0]!.n) > 0) found.push(`${table_name}.${column_name}`);
     }
     return found;
@@ -223,13 +260,31 @@ describe("a secret in a webhook header", () => {
           stepId: "call_partner",
           stepType: "webhook",
           dependencies: ["prepare"],
-          action: { webhook: { endpoint: `${receiver.url}/partner`, headers: { Authorization: "Bearer ${env:PARTNER_TOKEN}" }, payload: { order_id: "order_id" } } },
-          rollbackActions: [{ webhook: { endpoint: `${receiver.url}/partner-undo`, headers: { Authorization: "Bearer ${env:PARTNER_TOKEN}" } } }],
+          action: {
+            webhook: {
+              endpoint: `${receiver.url}/partner`,
+              headers: { Authorization: "Bearer ${env:PARTNER_TOKEN}" },
+              payload: { order_id: "order_id" },
+            },
+          },
+          rollbackActions: [
+            {
+              webhook: {
+                endpoint: `${receiver.url}/partner-undo`,
+                headers: { Authorization: "Bearer ${env:PARTNER_TOKEN}" },
+              },
+            },
+          ],
         },
         { stepId: "fail", stepType: "sequential", dependencies: ["call_partner"], action: { llm: "Fail." } },
       ],
     });
-    const result = await finished(child(["run", "secret", file], { PARTNER_TOKEN: secret, ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ fail: { fail: 5 } }) }));
+    const result = await finished(
+      child(["run", "secret", file], {
+        PARTNER_TOKEN: secret,
+        ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ fail: { fail: 5 } }),
+      }),
+    );
     expect(result.code, result.stderr).toBe(0);
     const calls = (await receiver.received()).filter((call) => call.path.startsWith("/partner"));
     expect(calls.map((call) => [call.path, call.headers.authorization])).toEqual([

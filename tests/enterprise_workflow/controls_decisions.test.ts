@@ -10,9 +10,15 @@ import { formatAuditTrail } from "../../state/enterprise_workflow/report.js";
 describe("approverRefusal", () => {
   const request = { approvers: ["compliance_officer"], allowedUsers: [] };
   it("accepts a holder of the role and refuses anyone else, naming the role", () => {
-    expect(approverRefusal(request, { decision: "approve", reviewer: "carol", role: "compliance_officer" })).toBeUndefined();
-    expect(approverRefusal(request, { decision: "approve", reviewer: "tom" })).toBe("tom (no role) may not decide; needs role compliance_officer");
-    expect(approverRefusal({ approvers: [], allowedUsers: [] }, { decision: "reject", reviewer: "anyone" })).toBeUndefined();
+    expect(
+      approverRefusal(request, { decision: "approve", reviewer: "carol", role: "compliance_officer" }),
+    ).toBeUndefined();
+    expect(approverRefusal(request, { decision: "approve", reviewer: "tom" })).toBe(
+      "tom (no role) may not decide; needs role compliance_officer",
+    );
+    expect(
+      approverRefusal({ approvers: [], allowedUsers: [] }, { decision: "reject", reviewer: "anyone" }),
+    ).toBeUndefined();
   });
 });
 
@@ -20,21 +26,41 @@ describe("pendingCompensations", () => {
   const workflow = checkDefinition({
     name: "w",
     steps: [
-      { stepId: "a", stepType: "sequential", action: { set: { x: "1" } }, rollbackActions: ["undo a", { set: { x: "0" } }] },
+      {
+        stepId: "a",
+        stepType: "sequential",
+        action: { set: { x: "1" } },
+        rollbackActions: ["undo a", { set: { x: "0" } }],
+      },
       { stepId: "b", stepType: "sequential", dependencies: ["a"], action: { set: { y: "1" } } },
-      { stepId: "c", stepType: "sequential", dependencies: ["b"], action: { set: { z: "1" } }, rollbackActions: ["undo c"] },
+      {
+        stepId: "c",
+        stepType: "sequential",
+        dependencies: ["b"],
+        action: { set: { z: "1" } },
+        rollbackActions: ["undo c"],
+      },
     ],
   });
   it("lists newest completed first, each step's actions as listed, skipping what already ran", () => {
-    expect(pendingCompensations(workflow, ["a", "b", "c"], {}).map((item) => item.key)).toEqual(["c/rollback#1", "a/rollback#1", "a/rollback#2"]);
+    expect(pendingCompensations(workflow, ["a", "b", "c"], {}).map((item) => item.key)).toEqual([
+      "c/rollback#1",
+      "a/rollback#1",
+      "a/rollback#2",
+    ]);
     const ran = { "c/rollback#1": { kind: "compensation" as const, owner: "c", status: "FAILED" as const, at: "" } };
-    expect(pendingCompensations(workflow, ["a", "b", "c"], ran).map((item) => item.key)).toEqual(["a/rollback#1", "a/rollback#2"]);
+    expect(pendingCompensations(workflow, ["a", "b", "c"], ran).map((item) => item.key)).toEqual([
+      "a/rollback#1",
+      "a/rollback#2",
+    ]);
   });
 });
 
 describe("resolveEnvReferences", () => {
   it("reads the variable, and names it (never a value) when unset", () => {
-    expect(resolveEnvReferences("Bearer ${env:TOKEN}", "header Authorization", { TOKEN: "s3cret" })).toBe("Bearer s3cret");
+    expect(resolveEnvReferences("Bearer ${env:TOKEN}", "header Authorization", { TOKEN: "s3cret" })).toBe(
+      "Bearer s3cret",
+    );
     expect(() => resolveEnvReferences("Bearer ${env:TOKEN}", "header Authorization", {})).toThrow(
       "header Authorization refers to ${env:TOKEN}, which is unset; export TOKEN",
     );
@@ -59,15 +85,18 @@ describe("formatAuditTrail", () => {
 
 describe("loading the new step types", () => {
   it("refuses misplaced approval fields and a webhook step without a webhook action", () => {
-    expect(() => checkDefinition({ name: "w", steps: [{ stepId: "a", stepType: "sequential", approvers: ["x"], action: { set: { x: "1" } } }] })).toThrow(
-      "step 'a': approvers and requiredFor belong to human_approval steps",
-    );
-    expect(() => checkDefinition({ name: "w", steps: [{ stepId: "a", stepType: "webhook", action: { set: { x: "1" } } }] })).toThrow(
-      "step 'a': a webhook step needs a {webhook: {endpoint}} action",
-    );
-    expect(() => checkDefinition({ name: "w", steps: [{ stepId: "a", stepType: "human_approval", requiredFor: ["amount >"] }] })).toThrow(
-      /^step 'a': bad requiredFor 'amount >'/,
-    );
+    expect(() =>
+      checkDefinition({
+        name: "w",
+        steps: [{ stepId: "a", stepType: "sequential", approvers: ["x"], action: { set: { x: "1" } } }],
+      }),
+    ).toThrow("step 'a': approvers and requiredFor belong to human_approval steps");
+    expect(() =>
+      checkDefinition({ name: "w", steps: [{ stepId: "a", stepType: "webhook", action: { set: { x: "1" } } }] }),
+    ).toThrow("step 'a': a webhook step needs a {webhook: {endpoint}} action");
+    expect(() =>
+      checkDefinition({ name: "w", steps: [{ stepId: "a", stepType: "human_approval", requiredFor: ["amount >"] }] }),
+    ).toThrow(/^step 'a': bad requiredFor 'amount >'/);
   });
 });
 

@@ -60,7 +60,8 @@ async function completes(args: string[], log: string): Promise<RunSummary> {
   return JSON.parse(result.stdout.trim().split("\n").at(-1)!) as RunSummary;
 }
 
-const values = async (threadId: string) => (await workflow.getState({ configurable: { thread_id: threadId } })).values as EnterpriseState;
+const values = async (threadId: string) =>
+  (await workflow.getState({ configurable: { thread_id: threadId } })).values as EnterpriseState;
 
 /** Outcomes saved as writes of the step still running: the children that finished before the kill. */
 async function savedOutcomes(threadId: string): Promise<number> {
@@ -111,8 +112,22 @@ describe("the engine after SIGKILL", () => {
     expect(resumed.status).toBe("COMPLETED");
     expect(resumed.next).toEqual([]);
     // Each finished child was called once, in the killed process; the interrupted one once more.
-    expect(callsPerNode(await readCallLog(log))).toEqual({ brief: 1, market: 1, costs: 1, risks: 1, people: 2, report: 1 });
-    expect(callsPerNode(await readCallLog(referenceLog))).toEqual({ brief: 1, market: 1, costs: 1, risks: 1, people: 1, report: 1 });
+    expect(callsPerNode(await readCallLog(log))).toEqual({
+      brief: 1,
+      market: 1,
+      costs: 1,
+      risks: 1,
+      people: 2,
+      report: 1,
+    });
+    expect(callsPerNode(await readCallLog(referenceLog))).toEqual({
+      brief: 1,
+      market: 1,
+      costs: 1,
+      risks: 1,
+      people: 1,
+      report: 1,
+    });
     expect(comparable(await values("fanout-crash"))).toEqual(comparable(await values("fanout-reference")));
   });
 

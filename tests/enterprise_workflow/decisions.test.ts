@@ -15,13 +15,19 @@ import { DEFAULT_RETRY_POLICY } from "../../state/enterprise_workflow/definition
 import { checkDefinition } from "../../state/enterprise_workflow/loader.js";
 import { definitionMermaid, runSummary } from "../../state/enterprise_workflow/report.js";
 import { evaluateCondition, evaluateExpression } from "../../state/enterprise_workflow/expressions.js";
-import { type EnterpriseState, type StepRecord } from "../../state/enterprise_workflow/state.js";
+import type { EnterpriseState, StepRecord } from "../../state/enterprise_workflow/state.js";
 
 const workflow = checkDefinition({
   name: "shape",
   steps: [
     { stepId: "a", stepType: "sequential", action: { llm: "a" } },
-    { stepId: "b", stepType: "sequential", dependencies: ["a"], action: { llm: "b" }, retryPolicy: { continueOnFailure: true } },
+    {
+      stepId: "b",
+      stepType: "sequential",
+      dependencies: ["a"],
+      action: { llm: "b" },
+      retryPolicy: { continueOnFailure: true },
+    },
     { stepId: "c", stepType: "sequential", dependencies: ["a"], action: { llm: "c" } },
     { stepId: "d", stepType: "sequential", dependencies: ["b", "c"], action: { llm: "d" } },
   ],
@@ -35,14 +41,22 @@ function stateWith(steps: Record<string, StepRecord>, deadline = "2100-01-01T00:
 
 describe("engine decisions", () => {
   it("a step is ready once its dependencies completed, were skipped, or failed under continueOnFailure", () => {
-    expect(readySteps(workflow, records({ a: "PENDING", b: "PENDING", c: "PENDING", d: "PENDING" })).map((s) => s.stepId)).toEqual(["a"]);
-    expect(readySteps(workflow, records({ a: "COMPLETED", b: "FAILED", c: "SKIPPED", d: "PENDING" })).map((s) => s.stepId)).toEqual(["d"]);
+    expect(
+      readySteps(workflow, records({ a: "PENDING", b: "PENDING", c: "PENDING", d: "PENDING" })).map((s) => s.stepId),
+    ).toEqual(["a"]);
+    expect(
+      readySteps(workflow, records({ a: "COMPLETED", b: "FAILED", c: "SKIPPED", d: "PENDING" })).map((s) => s.stepId),
+    ).toEqual(["d"]);
     expect(readySteps(workflow, records({ a: "FAILED", b: "PENDING", c: "PENDING", d: "PENDING" }))).toEqual([]);
   });
 
   it("a parallel step passes at the threshold, and with no children", () => {
     expect(parallelOutcome(["COMPLETED", "COMPLETED", "FAILED", "FAILED"], 0.5).success).toBe(true);
-    expect(parallelOutcome(["COMPLETED", "FAILED", "FAILED", "FAILED"], 0.5)).toMatchObject({ success: false, succeeded: 1, failed: 3 });
+    expect(parallelOutcome(["COMPLETED", "FAILED", "FAILED", "FAILED"], 0.5)).toMatchObject({
+      success: false,
+      succeeded: 1,
+      failed: 3,
+    });
     expect(parallelOutcome([], 0.5)).toMatchObject({ success: true, total: 0 });
   });
 
@@ -69,7 +83,9 @@ describe("engine decisions", () => {
   });
 
   it("placeholders come from the context, and a missing one is named", () => {
-    expect(renderTemplate("Order {{order.id}} of {{ amount }}", { order: { id: "o-1" }, amount: 3 })).toBe("Order o-1 of 3");
+    expect(renderTemplate("Order {{order.id}} of {{ amount }}", { order: { id: "o-1" }, amount: 3 })).toBe(
+      "Order o-1 of 3",
+    );
     expect(() => renderTemplate("{{nope}}", {})).toThrow("placeholder {{nope}} has no value");
   });
 
@@ -82,14 +98,24 @@ describe("engine decisions", () => {
   });
 
   it("a run with steps left and none able to run fails, naming the stuck steps", () => {
-    const turn = planTurn(stateWith(records({ a: "COMPLETED", b: "SKIPPED", c: "RUNNING", d: "PENDING" })), workflow, Date.now());
+    const turn = planTurn(
+      stateWith(records({ a: "COMPLETED", b: "SKIPPED", c: "RUNNING", d: "PENDING" })),
+      workflow,
+      Date.now(),
+    );
     expect(turn.finished).toBe(true);
     expect(turn.update.status).toBe("FAILED");
-    expect(turn.update.errors).toContainEqual(expect.objectContaining({ message: "stuck: no step can run, and these remain: c; d (waits on c)" }));
+    expect(turn.update.errors).toContainEqual(
+      expect.objectContaining({ message: "stuck: no step can run, and these remain: c; d (waits on c)" }),
+    );
   });
 
   it("a run past its deadline ends TIMEOUT", () => {
-    const turn = planTurn(stateWith(records({ a: "PENDING", b: "PENDING", c: "PENDING", d: "PENDING" }), "2000-01-01T00:00:00.000Z"), workflow, Date.now());
+    const turn = planTurn(
+      stateWith(records({ a: "PENDING", b: "PENDING", c: "PENDING", d: "PENDING" }), "2000-01-01T00:00:00.000Z"),
+      workflow,
+      Date.now(),
+    );
     expect(turn.update.status).toBe("TIMEOUT");
     expect(turn.tasks).toEqual([]);
   });
@@ -101,8 +127,18 @@ describe("engine decisions", () => {
   });
 
   it("summarises a run as {threadId, status, next, steps, errors}", () => {
-    const summary = runSummary("t", { status: "COMPLETED", steps: { a: { status: "COMPLETED", attempts: 2, durationMs: 5 } }, errors: [] }, []);
-    expect(summary).toEqual({ threadId: "t", status: "COMPLETED", next: [], steps: { a: { status: "COMPLETED", attempts: 2, iterations: 0, durationMs: 5 } }, errors: [] });
+    const summary = runSummary(
+      "t",
+      { status: "COMPLETED", steps: { a: { status: "COMPLETED", attempts: 2, durationMs: 5 } }, errors: [] },
+      [],
+    );
+    expect(summary).toEqual({
+      threadId: "t",
+      status: "COMPLETED",
+      next: [],
+      steps: { a: { status: "COMPLETED", attempts: 2, iterations: 0, durationMs: 5 } },
+      errors: [],
+    });
   });
 
   it("gives a failed run's step errors and its reason in the summary", () => {
@@ -144,8 +180,8 @@ describe("retry backoff", () => {
 
 describe("the CLI's step line", () => {
   it("shows the attempts and the waits between them", () => {
-    expect(stepLine("fetch_quote", { status: "COMPLETED", attempts: 3, retryDelaysMs: [17, 169], durationMs: 315 })).toBe(
-      "  fetch_quote                      COMPLETED 3 attempts (waited 17, 169 ms) · 315ms",
-    );
+    expect(
+      stepLine("fetch_quote", { status: "COMPLETED", attempts: 3, retryDelaysMs: [17, 169], durationMs: 315 }),
+    ).toBe("  fetch_quote                      COMPLETED 3 attempts (waited 17, 169 ms) · 315ms");
   });
 });

@@ -35,7 +35,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function run(definition: unknown, options: { input?: Record<string, unknown>; faults?: FaultPlan; latencyMs?: number } = {}) {
+async function run(
+  definition: unknown,
+  options: { input?: Record<string, unknown>; faults?: FaultPlan; latencyMs?: number } = {},
+) {
   if (options.faults) process.env[FAULTS_ENV] = JSON.stringify(options.faults);
   if (options.latencyMs) process.env[LATENCY_ENV] = String(options.latencyMs);
   const config = { configurable: { thread_id: `engine-${++threads}`, model: "offline" } };
@@ -43,14 +46,22 @@ async function run(definition: unknown, options: { input?: Record<string, unknow
   return (await workflow.getState(config)).values as EnterpriseState;
 }
 
-const llm = (stepId: string, extra: Record<string, unknown> = {}) => ({ stepId, stepType: "worker", action: { llm: `Work on ${stepId}.` }, ...extra });
+const llm = (stepId: string, extra: Record<string, unknown> = {}) => ({
+  stepId,
+  stepType: "worker",
+  action: { llm: `Work on ${stepId}.` },
+  ...extra,
+});
 
 function fanOut(failing: number, extra: Record<string, unknown> = {}) {
   const children = ["c1", "c2", "c3", "c4"].map((id) => llm(id));
   return {
     definition: {
       name: "fan-out",
-      steps: [{ stepId: "fan", stepType: "parallel", parallelSteps: children, ...extra }, { ...llm("after"), stepType: "sequential", dependencies: ["fan"] }],
+      steps: [
+        { stepId: "fan", stepType: "parallel", parallelSteps: children, ...extra },
+        { ...llm("after"), stepType: "sequential", dependencies: ["fan"] },
+      ],
     },
     faults: Object.fromEntries(children.slice(0, failing).map((child) => [child.stepId, { fail: 5 }])),
   };
@@ -62,9 +73,18 @@ describe("parallel steps", () => {
     const state = await run(definition, { faults });
     expect(state.status).toBe("COMPLETED");
     expect(state.steps.fan!.status).toBe("COMPLETED");
-    const output = state.intermediateResults.fan as { succeeded: number; failed: number; results: { stepId: string; status: string; error?: string }[] };
+    const output = state.intermediateResults.fan as {
+      succeeded: number;
+      failed: number;
+      results: { stepId: string; status: string; error?: string }[];
+    };
     expect(output).toMatchObject({ succeeded: 2, failed: 2 });
-    expect(output.results.map((r) => [r.stepId, r.status])).toEqual([["c1", "FAILED"], ["c2", "FAILED"], ["c3", "COMPLETED"], ["c4", "COMPLETED"]]);
+    expect(output.results.map((r) => [r.stepId, r.status])).toEqual([
+      ["c1", "FAILED"],
+      ["c2", "FAILED"],
+      ["c3", "COMPLETED"],
+      ["c4", "COMPLETED"],
+    ]);
     expect(output.results[0]!.error).toMatch(/offline fault: c1/);
     expect(state.steps.after!.status).toBe("COMPLETED");
   });
@@ -96,7 +116,10 @@ describe("parallel steps", () => {
     let running = 0;
     let most = 0;
     const generate = OfflineChatModel.prototype._generate;
-    vi.spyOn(OfflineChatModel.prototype, "_generate").mockImplementation(async function (this: OfflineChatModel, ...args) {
+    vi.spyOn(OfflineChatModel.prototype, "_generate").mockImplementation(async function (
+      this: OfflineChatModel,
+      ...args
+    ) {
       most = Math.max(most, ++running);
       try {
         return await generate.apply(this, args);
@@ -105,7 +128,10 @@ describe("parallel steps", () => {
       }
     });
     const children = Array.from({ length: 7 }, (_, i) => llm(`w${i + 1}`));
-    const state = await run({ name: "capped", steps: [{ stepId: "fan", stepType: "parallel", maxConcurrent: 3, parallelSteps: children }] }, { latencyMs: 30 });
+    const state = await run(
+      { name: "capped", steps: [{ stepId: "fan", stepType: "parallel", maxConcurrent: 3, parallelSteps: children }] },
+      { latencyMs: 30 },
+    );
     expect(state.status).toBe("COMPLETED");
     expect(Object.keys(offlineCallCounts()).sort()).toEqual(children.map((c) => c.stepId).sort());
     expect(most).toBeGreaterThan(1);
@@ -140,7 +166,15 @@ describe("loop steps", () => {
     const state = await run({
       name: "capped-loop",
       globalVariables: { n: 0 },
-      steps: [{ stepId: "count", stepType: "loop", loopCondition: "true", loopMaxIterations: 4, action: { set: { n: "n + 1" } } }],
+      steps: [
+        {
+          stepId: "count",
+          stepType: "loop",
+          loopCondition: "true",
+          loopMaxIterations: 4,
+          action: { set: { n: "n + 1" } },
+        },
+      ],
     });
     expect(state.steps.count).toMatchObject({ status: "COMPLETED", iterations: 4, stoppedByCap: true });
     expect(state.context.n).toBe(4);
@@ -151,7 +185,13 @@ describe("loop steps", () => {
       name: "loop",
       globalVariables: { n: 0 },
       steps: [
-        { stepId: "count", stepType: "loop", loopCondition: "n < 3", loopMaxIterations: 50, action: { set: { n: "n + 1" } } },
+        {
+          stepId: "count",
+          stepType: "loop",
+          loopCondition: "n < 3",
+          loopMaxIterations: 50,
+          action: { set: { n: "n + 1" } },
+        },
         { ...llm("refine"), stepType: "loop", loopCondition: "iteration < 2", dependencies: ["count"] },
       ],
     });
@@ -164,14 +204,21 @@ describe("loop steps", () => {
 
 describe("timeouts and retries", () => {
   it("a hanging step fails at its timeoutSeconds", async () => {
-    const state = await run({ name: "hang", steps: [llm("stuck", { timeoutSeconds: 0.5, stepType: "sequential" })] }, { faults: { stuck: { hang: true } } });
+    const state = await run(
+      { name: "hang", steps: [llm("stuck", { timeoutSeconds: 0.5, stepType: "sequential" })] },
+      { faults: { stuck: { hang: true } } },
+    );
     expect(state.steps.stuck).toMatchObject({ status: "FAILED", error: "timed out after 0.5 s (timeoutSeconds)" });
     expect(state.status).toBe("FAILED");
   });
 
   it("a workflow past its deadline ends TIMEOUT", async () => {
     const state = await run(
-      { name: "deadline", timeoutSeconds: 1, steps: [llm("slow", { stepType: "sequential" }), { ...llm("next"), dependencies: ["slow"] }] },
+      {
+        name: "deadline",
+        timeoutSeconds: 1,
+        steps: [llm("slow", { stepType: "sequential" }), { ...llm("next"), dependencies: ["slow"] }],
+      },
       { faults: { slow: { hang: true } } },
     );
     expect(state.status).toBe("TIMEOUT");
@@ -181,7 +228,10 @@ describe("timeouts and retries", () => {
 
   it("a step failing twice succeeds on its third attempt with maxAttempts 3", async () => {
     const policy = { maxAttempts: 3, backoff: { initialDelayMs: 20, maxDelayMs: 100 } };
-    const state = await run({ name: "retry", steps: [llm("flaky", { retryPolicy: policy })] }, { faults: { flaky: { fail: 2 } } });
+    const state = await run(
+      { name: "retry", steps: [llm("flaky", { retryPolicy: policy })] },
+      { faults: { flaky: { fail: 2 } } },
+    );
     expect(state.steps.flaky).toMatchObject({ status: "COMPLETED", attempts: 3 });
     expect(state.retryCount.flaky).toBe(3);
     expect(offlineCallCounts().flaky).toBe(3);
@@ -220,7 +270,9 @@ describe("the other step types", () => {
             stepId: "plan",
             stepType: "orchestrator",
             action: { llm: "Split the research on {{topic}} into subtasks: market size, pricing, competitors." },
-            parallelSteps: [{ stepId: "research", stepType: "worker", action: { llm: "Research {{subtask}} for {{topic}}." } }],
+            parallelSteps: [
+              { stepId: "research", stepType: "worker", action: { llm: "Research {{subtask}} for {{topic}}." } },
+            ],
           },
         ],
       },
@@ -230,14 +282,21 @@ describe("the other step types", () => {
     const subtasks = state.steps.plan!.subtasks!;
     expect(subtasks.length).toBeGreaterThan(0);
     expect(state.steps.plan!.children).toEqual(subtasks.map((_, i) => `research#${i + 1}`));
-    for (const [i, subtask] of subtasks.entries()) expect(state.steps[`research#${i + 1}`]).toMatchObject({ status: "COMPLETED", subtask });
+    for (const [i, subtask] of subtasks.entries())
+      expect(state.steps[`research#${i + 1}`]).toMatchObject({ status: "COMPLETED", subtask });
     expect(offlineCallCounts().research).toBe(subtasks.length);
   });
 
   it("a react step runs the prebuilt agent with the registry's tools", async () => {
     const state = await run({
       name: "react",
-      steps: [{ stepId: "agent", stepType: "react", action: { react: { prompt: "Use the calculator on 6 * 7.", tools: ["calculator"], maxSteps: 3 } } }],
+      steps: [
+        {
+          stepId: "agent",
+          stepType: "react",
+          action: { react: { prompt: "Use the calculator on 6 * 7.", tools: ["calculator"], maxSteps: 3 } },
+        },
+      ],
     });
     expect(state.status).toBe("COMPLETED");
     expect(state.intermediateResults.agent).toMatchObject({ toolCalls: 1 });
@@ -252,7 +311,11 @@ describe("definitions by name", () => {
       expect(state.status).toBe("COMPLETED");
       expect(state.steps.special_shipping!.status).toBe("SKIPPED");
       const review = state.intermediateResults.fraud_review as { risk: number; rationale: string };
-      expect(state.context).toMatchObject({ risk: review.risk, confirmed: true, risk_label: review.risk > 0.5 ? "high" : "low" });
+      expect(state.context).toMatchObject({
+        risk: review.risk,
+        confirmed: true,
+        risk_label: review.risk > 0.5 ? "high" : "low",
+      });
     } finally {
       delete process.env.ORCHESTRA_WORKFLOWS_DIR;
     }
@@ -261,7 +324,9 @@ describe("definitions by name", () => {
   it("a name with no stored definition fails the run, saying where it looked", async () => {
     const state = await run("no-such-workflow");
     expect(state.status).toBe("FAILED");
-    expect(state.errors.at(-1)!.message).toMatch(/^no workflow named 'no-such-workflow' in .*definitions\/enterprise_workflow; give a definition/);
+    expect(state.errors.at(-1)!.message).toMatch(
+      /^no workflow named 'no-such-workflow' in .*definitions\/enterprise_workflow; give a definition/,
+    );
   });
 });
 
@@ -280,7 +345,12 @@ describe("scale", () => {
       const children = Array.from({ length: 6 }, (_, i) => llm(`fan${group}_${i}`));
       steps.push({ stepId: `fan${group}`, stepType: "parallel", dependencies: [previous], parallelSteps: children });
       count += 1 + children.length;
-      steps.push({ stepId: `tally${group}`, stepType: "sequential", dependencies: [`fan${group}`], action: { set: { [`g${group}`]: `${group}` } } });
+      steps.push({
+        stepId: `tally${group}`,
+        stepType: "sequential",
+        dependencies: [`fan${group}`],
+        action: { set: { [`g${group}`]: `${group}` } },
+      });
       previous = `tally${group}`;
       count++;
     }

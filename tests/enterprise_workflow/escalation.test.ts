@@ -25,7 +25,12 @@ const definition = (onFailure: Record<string, unknown>) => ({
       retryPolicy: { maxAttempts: 1 },
       onFailure,
     },
-    { stepId: "review", stepType: "human_approval", approvers: ["procurement_lead"], ...(onFailure.then === "goto" ? {} : { conditions: ["reviewAlways"] }) },
+    {
+      stepId: "review",
+      stepType: "human_approval",
+      approvers: ["procurement_lead"],
+      ...(onFailure.then === "goto" ? {} : { conditions: ["reviewAlways"] }),
+    },
     { stepId: "analysis", stepType: "sequential", dependencies: ["checks"], action: { set: { analysed: "true" } } },
   ],
 });
@@ -39,15 +44,34 @@ describe("onFailure at load time", () => {
     ],
   });
   it("goto names another top-level step that does not depend on the failing one", () => {
-    expect(() => checkDefinition(steps({ then: "goto" }))).toThrow("step 'a': onFailure: then: goto needs step: another top-level step; use one of b");
-    expect(() => checkDefinition(steps({ then: "goto", step: "b" }, { dependencies: ["a"] }))).toThrow("'b' stands in for 'a', so it cannot depend on it");
+    expect(() => checkDefinition(steps({ then: "goto" }))).toThrow(
+      "step 'a': onFailure: then: goto needs step: another top-level step; use one of b",
+    );
+    expect(() => checkDefinition(steps({ then: "goto", step: "b" }, { dependencies: ["a"] }))).toThrow(
+      "'b' stands in for 'a', so it cannot depend on it",
+    );
     expect(() => checkDefinition(steps({ then: "fail", step: "b" }))).toThrow("step belongs to then: goto");
-    expect(checkDefinition(steps({ then: "goto", step: "b" })).steps[0]!.onFailure).toEqual({ then: "goto", step: "b" });
+    expect(checkDefinition(steps({ then: "goto", step: "b" })).steps[0]!.onFailure).toEqual({
+      then: "goto",
+      step: "b",
+    });
   });
 
   it("a stand-in is skipped once the step it stands in for settles without failing", () => {
     const workflow = checkDefinition(definition({ then: "goto", step: "review" }));
-    const draft = newDraft({ workflow, steps: { checks: { status: "COMPLETED" } }, context: {}, intermediateResults: {}, completedSteps: [], recovery: {}, deadline: "2100-01-01T00:00:00Z" } as unknown as EnterpriseState, workflow, Date.now());
+    const draft = newDraft(
+      {
+        workflow,
+        steps: { checks: { status: "COMPLETED" } },
+        context: {},
+        intermediateResults: {},
+        completedSteps: [],
+        recovery: {},
+        deadline: "2100-01-01T00:00:00Z",
+      } as unknown as EnterpriseState,
+      workflow,
+      Date.now(),
+    );
     expect(applyOnFailure(draft)).toBe(true);
     expect(draft.records.review).toMatchObject({ status: "SKIPPED", reason: "'checks' did not fail" });
     expect(applyOnFailure(draft)).toBe(false);
@@ -89,7 +113,10 @@ describe("a step's onFailure", () => {
     expect(values.steps.review).toMatchObject({ status: "WAITING", standsInFor: "checks" });
     expect(values.steps.analysis?.status ?? "PENDING").toBe("PENDING");
 
-    await engine.invoke(approvalCommand({ decision: "approve", reviewer: "lee", role: "procurement_lead" }), configOf(threadId));
+    await engine.invoke(
+      approvalCommand({ decision: "approve", reviewer: "lee", role: "procurement_lead" }),
+      configOf(threadId),
+    );
     const after = await valuesOf(threadId);
     expect(after.status).toBe("COMPLETED");
     expect(after.context.analysed).toBe(true);
@@ -97,7 +124,10 @@ describe("a step's onFailure", () => {
 
   it("a rejected escalation fails the parent", async () => {
     const { threadId } = await run({ then: "goto", step: "review" }, ["Bad"]);
-    await engine.invoke(approvalCommand({ decision: "reject", reviewer: "lee", role: "procurement_lead", comment: "no vendor" }), configOf(threadId));
+    await engine.invoke(
+      approvalCommand({ decision: "reject", reviewer: "lee", role: "procurement_lead", comment: "no vendor" }),
+      configOf(threadId),
+    );
     expect((await valuesOf(threadId)).status).toBe("FAILED");
   });
 

@@ -2,7 +2,12 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_RETRY_POLICY, effectiveRetryPolicy } from "../../state/enterprise_workflow/definition.js";
-import { DefinitionError, checkDefinition, findCycle, loadDefinitionFile } from "../../state/enterprise_workflow/loader.js";
+import {
+  DefinitionError,
+  checkDefinition,
+  findCycle,
+  loadDefinitionFile,
+} from "../../state/enterprise_workflow/loader.js";
 
 const fixture = (name: string) => path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", name);
 
@@ -41,18 +46,24 @@ describe("loading a definition", () => {
   });
 
   it("rejects a duplicate step id, children included", async () => {
-    expect(await loadError("duplicate-id.json")).toBe("duplicate-id.json: duplicate step id 'a'; step ids must be unique");
+    expect(await loadError("duplicate-id.json")).toBe(
+      "duplicate-id.json: duplicate step id 'a'; step ids must be unique",
+    );
   });
 
   it("rejects an expression that does not parse, naming the step", async () => {
-    expect(await loadError("bad-expression.yaml")).toMatch(/^bad-expression\.yaml: step 'fraud_check': bad condition 'amount >> 10000': /);
+    expect(await loadError("bad-expression.yaml")).toMatch(
+      /^bad-expression\.yaml: step 'fraud_check': bad condition 'amount >> 10000': /,
+    );
   });
 
   it("rejects unknown step types and actions", async () => {
     expect(await loadError("unknown-type.yaml")).toBe(
       "unknown-type.yaml: step 'a': stepType: unknown stepType 'teleport'; use one of sequential, parallel, conditional, loop, react, human_approval, orchestrator, worker, webhook, rollback, subworkflow, map, wait_event",
     );
-    expect(await loadError("unknown-action.yaml")).toMatch(/^unknown-action\.yaml: step 'a': action: unknown action; use \{llm/);
+    expect(await loadError("unknown-action.yaml")).toMatch(
+      /^unknown-action\.yaml: step 'a': action: unknown action; use \{llm/,
+    );
   });
 
   it("accepts the step types the engine does not run yet", async () => {
@@ -67,6 +78,11 @@ describe("loading a definition", () => {
 
   it("finds cycles in listed order, or none", () => {
     expect(findCycle([{ stepId: "a", dependencies: ["a"] }])).toEqual(["a", "a"]);
-    expect(findCycle([{ stepId: "a", dependencies: [] }, { stepId: "b", dependencies: ["a"] }])).toBeUndefined();
+    expect(
+      findCycle([
+        { stepId: "a", dependencies: [] },
+        { stepId: "b", dependencies: ["a"] },
+      ]),
+    ).toBeUndefined();
   });
 });

@@ -32,11 +32,24 @@ describe("map decisions", () => {
   });
 
   it("a map step needs its list and its child, and map belongs to map steps", () => {
-    const base = { stepId: "m", stepType: "map", subworkflow: { definition: "vendor_check" }, map: { items: "vendors" } };
-    expect(() => checkDefinition({ name: "x", steps: [{ ...base, map: undefined }] })).toThrow("a map step needs map: {items");
-    expect(() => checkDefinition({ name: "x", steps: [{ ...base, subworkflow: undefined }] })).toThrow("a map step needs subworkflow");
-    expect(() => checkDefinition({ name: "x", steps: [{ ...base, map: { items: "vendors[" } }] })).toThrow("bad map.items");
-    expect(() => checkDefinition({ name: "x", steps: [{ stepId: "s", stepType: "sequential", map: { items: "v" } }] })).toThrow("map belongs to map steps");
+    const base = {
+      stepId: "m",
+      stepType: "map",
+      subworkflow: { definition: "vendor_check" },
+      map: { items: "vendors" },
+    };
+    expect(() => checkDefinition({ name: "x", steps: [{ ...base, map: undefined }] })).toThrow(
+      "a map step needs map: {items",
+    );
+    expect(() => checkDefinition({ name: "x", steps: [{ ...base, subworkflow: undefined }] })).toThrow(
+      "a map step needs subworkflow",
+    );
+    expect(() => checkDefinition({ name: "x", steps: [{ ...base, map: { items: "vendors[" } }] })).toThrow(
+      "bad map.items",
+    );
+    expect(() =>
+      checkDefinition({ name: "x", steps: [{ stepId: "s", stepType: "sequential", map: { items: "v" } }] }),
+    ).toThrow("map belongs to map steps");
   });
 });
 
@@ -71,7 +84,9 @@ async function run(mapStep: Record<string, unknown>, vendors: unknown) {
         map: { items: "vendors", itemName: "vendor" },
         subworkflow: { definition: "vendor_check" },
         inputMapping: { vendor: "vendor" },
-        outputMapping: { checked: "output.results.filter(r, r.status == 'COMPLETED').map(r, r.output.result.check.checked)" },
+        outputMapping: {
+          checked: "output.results.filter(r, r.status == 'COMPLETED').map(r, r.output.result.check.checked)",
+        },
         retryPolicy: { maxAttempts: 1 },
         ...mapStep,
       },
@@ -84,7 +99,8 @@ async function run(mapStep: Record<string, unknown>, vendors: unknown) {
 /** The step keys dispatched by each orchestrator turn, in order: a turn's entries share its time. */
 function dispatchTurns(values: EnterpriseState): string[][] {
   const turns = new Map<string, string[]>();
-  for (const entry of values.auditTrail) if (entry.event === "step_dispatched") turns.set(entry.at, [...(turns.get(entry.at) ?? []), entry.stepId!]);
+  for (const entry of values.auditTrail)
+    if (entry.event === "step_dispatched") turns.set(entry.at, [...(turns.get(entry.at) ?? []), entry.stepId!]);
   return [...turns.values()];
 }
 
@@ -93,12 +109,20 @@ describe("a map step", () => {
     const { values } = await run({ maxConcurrent: 2 }, ["A", "B", "C"]);
     expect(values.status).toBe("COMPLETED");
     expect(values.context.checked).toEqual(["checked A", "checked B", "checked C"]);
-    expect(["checks#1", "checks#2", "checks#3"].map((key) => values.steps[key]?.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED"]);
+    expect(["checks#1", "checks#2", "checks#3"].map((key) => values.steps[key]?.status)).toEqual([
+      "COMPLETED",
+      "COMPLETED",
+      "COMPLETED",
+    ]);
     expect(dispatchTurns(values)).toEqual([["checks#1", "checks#2"], ["checks#3"]]);
   });
 
   it("goes on when a child fails within a tolerance of 1 of 3", async () => {
-    const { values } = await run({ map: { items: "vendors", itemName: "vendor", toleratedFailureCount: 1 } }, ["A", "Bad", "C"]);
+    const { values } = await run({ map: { items: "vendors", itemName: "vendor", toleratedFailureCount: 1 } }, [
+      "A",
+      "Bad",
+      "C",
+    ]);
     expect(values.status).toBe("COMPLETED");
     expect(values.steps["checks#2"]!.status).toBe("FAILED");
     expect(values.context.checked).toEqual(["checked A", "checked C"]);
@@ -108,11 +132,16 @@ describe("a map step", () => {
   it("fails under no tolerance, naming the count", async () => {
     const { values } = await run({}, ["A", "Bad", "C"]);
     expect(values.status).toBe("FAILED");
-    expect(values.steps.checks!.error).toBe("2 of 3 children succeeded, 1 failed: over the tolerance (no failure tolerated)");
+    expect(values.steps.checks!.error).toBe(
+      "2 of 3 children succeeded, 1 failed: over the tolerance (no failure tolerated)",
+    );
   });
 
   it("runs detached children on threads of their own, each listed by show", async () => {
-    const { values, threadId } = await run({ subworkflow: { definition: "vendor_check", mode: "detached" } }, ["A", "B"]);
+    const { values, threadId } = await run({ subworkflow: { definition: "vendor_check", mode: "detached" } }, [
+      "A",
+      "B",
+    ]);
     expect(values.status).toBe("COMPLETED");
     expect(values.steps["checks#1"]!.thread).toBe(`${threadId}.child.checks-1`);
     expect(childrenOf(values).map((line) => [line.stepId, line.status, line.thread])).toEqual([

@@ -67,10 +67,14 @@ describe("a map after SIGKILL", () => {
     const killed = child(["run", "map-crash", MAP, INPUT], log, { slow_brief: { hang: true } });
     const exited = finished(killed);
     try {
-      await until(async () => {
-        const calls = callsPerNode(await readCallLog(log));
-        return calls.brief === 3 && calls.slow_brief === 1 && (await savedChildren("map-crash")) === 3;
-      }, "three children saved and the fourth hanging", 120_000);
+      await until(
+        async () => {
+          const calls = callsPerNode(await readCallLog(log));
+          return calls.brief === 3 && calls.slow_brief === 1 && (await savedChildren("map-crash")) === 3;
+        },
+        "three children saved and the fourth hanging",
+        120_000,
+      );
     } finally {
       killed.kill("SIGKILL");
     }
@@ -80,7 +84,9 @@ describe("a map after SIGKILL", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     const summary = JSON.parse(resumed.stdout.trim().split("\n").at(-1)!) as RunSummary;
     expect(summary.status).toBe("COMPLETED");
-    expect(["briefs#1", "briefs#2", "briefs#3", "briefs#4"].map((key) => summary.steps[key]?.status)).toEqual(Array(4).fill("COMPLETED"));
+    expect(["briefs#1", "briefs#2", "briefs#3", "briefs#4"].map((key) => summary.steps[key]?.status)).toEqual(
+      Array(4).fill("COMPLETED"),
+    );
 
     // Per child: each completed child's one call, in the killed process; the hanging one's twice, once in each.
     const calls = await readCallLog(log);

@@ -38,7 +38,8 @@ async function run(definition: unknown, faults: FaultPlan = {}) {
   const config = { configurable: { thread_id: `saga-${++threads}`, model: "offline" } };
   await workflow.invoke({ definition, input: {} }, config);
   const statuses: string[] = [];
-  for await (const snapshot of workflow.getStateHistory(config)) statuses.unshift((snapshot.values as EnterpriseState).status);
+  for await (const snapshot of workflow.getStateHistory(config))
+    statuses.unshift((snapshot.values as EnterpriseState).status);
   return { values: (await workflow.getState(config)).values as EnterpriseState, statuses };
 }
 
@@ -56,11 +57,15 @@ const chain = (extra: Record<string, Record<string, unknown>> = {}) => ({
 });
 
 const compensations = (state: EnterpriseState) =>
-  state.auditTrail.filter((entry) => entry.event.startsWith("compensation_")).map((entry) => `${entry.stepId} ${entry.event}`);
+  state.auditTrail
+    .filter((entry) => entry.event.startsWith("compensation_"))
+    .map((entry) => `${entry.stepId} ${entry.event}`);
 
 describe("a failure the workflow cannot continue from", () => {
   it("runs the error handlers, then compensations k-1 … 1 in that order, status ROLLBACK then FAILED", async () => {
-    const { values, statuses } = await run(chain({ s4: { errorHandlers: [{ set: { alerted: "true" } }] } }), { s4: { fail: 5 } });
+    const { values, statuses } = await run(chain({ s4: { errorHandlers: [{ set: { alerted: "true" } }] } }), {
+      s4: { fail: 5 },
+    });
     expect(values.status).toBe("FAILED");
     expect(compensations(values)).toEqual([
       "s3/rollback#1 compensation_completed",
@@ -86,12 +91,20 @@ describe("a failure the workflow cannot continue from", () => {
       "s2/rollback#1 compensation_failed",
       "s1/rollback#1 compensation_completed",
     ]);
-    expect(values.recovery["s2/rollback#1"]).toMatchObject({ status: "FAILED", error: expect.stringMatching(/offline fault/) });
-    expect(values.auditTrail.at(-1)).toMatchObject({ event: "workflow_failed", detail: expect.stringMatching(/3 compensations run, 1 failed$/) });
+    expect(values.recovery["s2/rollback#1"]).toMatchObject({
+      status: "FAILED",
+      error: expect.stringMatching(/offline fault/),
+    });
+    expect(values.auditTrail.at(-1)).toMatchObject({
+      event: "workflow_failed",
+      detail: expect.stringMatching(/3 compensations run, 1 failed$/),
+    });
   });
 
   it("a step skipped or not reached is not compensated", async () => {
-    const { values } = await run(chain({ s2: { stepType: "conditional", conditions: ["false"] } }), { s3: { fail: 5 } });
+    const { values } = await run(chain({ s2: { stepType: "conditional", conditions: ["false"] } }), {
+      s3: { fail: 5 },
+    });
     expect(compensations(values)).toEqual(["s1/rollback#1 compensation_completed"]);
   });
 });
@@ -101,16 +114,32 @@ describe("a rollback step", () => {
     const { values } = await run({
       name: "explicit",
       steps: [
-        { stepId: "reserve", stepType: "sequential", action: { set: { reserved: "true" } }, rollbackActions: [{ set: { reserved: "false" } }] },
-        { stepId: "charge", stepType: "sequential", dependencies: ["reserve"], action: { llm: "Charge." }, rollbackActions: ["Refund."] },
+        {
+          stepId: "reserve",
+          stepType: "sequential",
+          action: { set: { reserved: "true" } },
+          rollbackActions: [{ set: { reserved: "false" } }],
+        },
+        {
+          stepId: "charge",
+          stepType: "sequential",
+          dependencies: ["reserve"],
+          action: { llm: "Charge." },
+          rollbackActions: ["Refund."],
+        },
         { stepId: "undo", stepType: "rollback", dependencies: ["charge"] },
         { stepId: "report", stepType: "sequential", dependencies: ["undo"], action: { set: { reported: "true" } } },
       ],
     });
     expect(values.status).toBe("COMPLETED");
-    expect(compensations(values)).toEqual(["charge/rollback#1 compensation_completed", "reserve/rollback#1 compensation_completed"]);
+    expect(compensations(values)).toEqual([
+      "charge/rollback#1 compensation_completed",
+      "reserve/rollback#1 compensation_completed",
+    ]);
     expect(values.context).toMatchObject({ reserved: false, reported: true });
-    expect(values.intermediateResults.undo).toMatchObject({ compensations: [{ key: "charge/rollback#1" }, { key: "reserve/rollback#1" }] });
+    expect(values.intermediateResults.undo).toMatchObject({
+      compensations: [{ key: "charge/rollback#1" }, { key: "reserve/rollback#1" }],
+    });
   });
 });
 
@@ -124,7 +153,10 @@ describe("a rollback of a parent whose children completed", () => {
     ...extra,
   });
   const child = (stepId: string, definition: string, dependencies: string[] = []) => {
-    const { action: _action, ...rest } = step(stepId, dependencies, { stepType: "subworkflow", subworkflow: { definition, mode: "inline" } });
+    const { action: _action, ...rest } = step(stepId, dependencies, {
+      stepType: "subworkflow",
+      subworkflow: { definition, mode: "inline" },
+    });
     return rest;
   };
 
@@ -133,7 +165,10 @@ describe("a rollback of a parent whose children completed", () => {
     process.env.ORCHESTRA_WORKFLOWS_DIR = dir;
     try {
       await writeFile(path.join(dir, "leaf.yaml"), stringify({ name: "leaf", steps: [step("l1", [])] }));
-      await writeFile(path.join(dir, "middle.yaml"), stringify({ name: "middle", steps: [step("m1", []), child("m2", "leaf", ["m1"])] }));
+      await writeFile(
+        path.join(dir, "middle.yaml"),
+        stringify({ name: "middle", steps: [step("m1", []), child("m2", "leaf", ["m1"])] }),
+      );
       const parent = { name: "parent", steps: [child("mid", "middle"), step("p2", ["mid"]), step("boom", ["p2"])] };
       const { values } = await run(parent, { boom: { fail: 5 } });
       expect(values.status).toBe("FAILED");

@@ -22,7 +22,12 @@ let threads = 0;
 beforeAll(async () => {
   db = await createTestSchema();
   receiver = await startReceiver();
-  const env = { ...process.env, ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/alerts`, ORCHESTRA_ALERT_SECRET: SECRET, ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1" };
+  const env = {
+    ...process.env,
+    ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/alerts`,
+    ORCHESTRA_ALERT_SECRET: SECRET,
+    ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
+  };
   const opened = await testEngineServices(db, { env });
   closeControls = opened.close;
   workflow = compileEnterpriseWorkflow(db.checkpointer, opened.services);
@@ -55,7 +60,9 @@ const alerts = async () => (await receiver.received()).filter((call) => call.pat
 describe("SLA targets", () => {
   it("a step over its maximum is recorded each run, alerts once with a valid signature, and resolves when back in bounds", async () => {
     const slow = await run(1500);
-    expect(breaches(slow)).toEqual([expect.objectContaining({ stepId: "quote", detail: expect.stringMatching(/^took 1\.\d+ s, maximum 1 s$/) })]);
+    expect(breaches(slow)).toEqual([
+      expect.objectContaining({ stepId: "quote", detail: expect.stringMatching(/^took 1\.\d+ s, maximum 1 s$/) }),
+    ]);
     expect(await alerts()).toHaveLength(1);
 
     const stillSlow = await run(1500);
@@ -66,30 +73,61 @@ describe("SLA targets", () => {
     expect(breaches(fast)).toEqual([]);
     const received = await alerts();
     expect(received.map((call) => (call.body as { status: string }).status)).toEqual(["firing", "resolved"]);
-    expect(received[0]!.body).toMatchObject({ key: "sla-demo/quote/maxDuration", workflow: "sla-demo", stepId: "quote", threadId: "sla-1" });
-    for (const call of received) expect(call.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(alertSignature(JSON.stringify(call.body), SECRET));
+    expect(received[0]!.body).toMatchObject({
+      key: "sla-demo/quote/maxDuration",
+      workflow: "sla-demo",
+      stepId: "quote",
+      threadId: "sla-1",
+    });
+    for (const call of received)
+      expect(call.headers[SIGNATURE_HEADER.toLowerCase()]).toBe(alertSignature(JSON.stringify(call.body), SECRET));
   });
 
   it("checks the run's own maximum and skips a step that did not finish", () => {
-    const workflowWithTargets = checkDefinition({ ...definition, slaTargets: { maxDurationSeconds: 2, steps: { quote: { maxDurationSeconds: 1 } } } });
+    const workflowWithTargets = checkDefinition({
+      ...definition,
+      slaTargets: { maxDurationSeconds: 2, steps: { quote: { maxDurationSeconds: 1 } } },
+    });
     const start = "2026-01-01T00:00:00.000Z";
     expect(slaChecks(workflowWithTargets, { quote: { status: "RUNNING" } }, start, Date.parse(start) + 2500)).toEqual([
       { key: "sla-demo/(workflow)/maxDuration", breached: true, detail: "took 2.5 s, maximum 2 s" },
     ]);
-    expect(slaChecks(workflowWithTargets, { quote: { status: "COMPLETED", durationMs: 400 } }, start, Date.parse(start) + 900).map((check) => check.breached)).toEqual([false, false]);
+    expect(
+      slaChecks(
+        workflowWithTargets,
+        { quote: { status: "COMPLETED", durationMs: 400 } },
+        start,
+        Date.parse(start) + 900,
+      ).map((check) => check.breached),
+    ).toEqual([false, false]);
   });
 });
 
 describe("orchestra alerts", () => {
-  const env = (extra: NodeJS.ProcessEnv = {}) => ({ DATABASE_URL: db.databaseUrl, ORCHESTRA_DB_SCHEMA: db.schema, ...extra });
+  const env = (extra: NodeJS.ProcessEnv = {}) => ({
+    DATABASE_URL: db.databaseUrl,
+    ORCHESTRA_DB_SCHEMA: db.schema,
+    ...extra,
+  });
 
   it("list shows each alert's state; test sends a signed alert to the webhook and says where it went", async () => {
     const listed = await runCli(["alerts", "list", "--json"], env());
     expect(listed.code, listed.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout)).toEqual([{ key: "sla-demo/quote/maxDuration", firing: false, changedAt: expect.any(String) }]);
-    expect((await runCli(["alerts", "list"], env())).stdout).toMatch(/^sla-demo\/quote\/maxDuration +resolved +\d{4}-/m);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      { key: "sla-demo/quote/maxDuration", firing: false, changedAt: expect.any(String) },
+    ]);
+    expect((await runCli(["alerts", "list"], env())).stdout).toMatch(
+      /^sla-demo\/quote\/maxDuration +resolved +\d{4}-/m,
+    );
 
-    const tested = await runCli(["alerts", "test"], env({ ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/test-alerts`, ORCHESTRA_ALERT_SECRET: SECRET, ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1" }));
+    const tested = await runCli(
+      ["alerts", "test"],
+      env({
+        ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/test-alerts`,
+        ORCHESTRA_ALERT_SECRET: SECRET,
+        ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
+      }),
+    );
     expect(tested.code, tested.stderr).toBe(0);
     expect(tested.stdout).toBe(`log: sent\nwebhook ${receiver.url}/test-alerts: sent\n`);
     const [call] = (await receiver.received()).filter((received) => received.path === "/test-alerts");
@@ -100,8 +138,14 @@ describe("orchestra alerts", () => {
     const bad = await runCli(["alerts", "test"], env({ ORCHESTRA_ALERT_WEBHOOK: "not a url" }));
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n")).toEqual(["orchestra: ORCHESTRA_ALERT_WEBHOOK: Invalid URL; fix or unset it"]);
-    const refused = await runCli(["alerts", "test", "--json"], env({ ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/test-alerts` }));
+    const refused = await runCli(
+      ["alerts", "test", "--json"],
+      env({ ORCHESTRA_ALERT_WEBHOOK: `${receiver.url}/test-alerts` }),
+    );
     expect(refused.code).toBe(1);
-    expect(JSON.parse(refused.stdout).deliveries[1]).toMatchObject({ ok: false, error: expect.stringMatching(/refused: 127\.0\.0\.1 is a private/) });
+    expect(JSON.parse(refused.stdout).deliveries[1]).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/refused: 127\.0\.0\.1 is a private/),
+    });
   });
 });

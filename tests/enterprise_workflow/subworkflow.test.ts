@@ -63,20 +63,30 @@ const research = (mode: "inline" | "detached", extra: Record<string, unknown> = 
 });
 
 describe("a subworkflow step", () => {
-  it.each(["inline", "detached"] as const)("runs the research workflow %s, mapping its input and output", async (mode) => {
-    const { values, threadId } = await run(research(mode), { vendor: "Acme" });
-    expect(values.status).toBe("COMPLETED");
-    expect(values.steps.study).toMatchObject({ status: "COMPLETED" });
-    expect(typeof values.context.report).toBe("string");
-    expect(values.context.done).toBe(true);
-    const result = values.intermediateResults.study as { workflow: string; mode: string; status: string; thread?: string };
-    expect(result).toMatchObject({ workflow: "parallel_workflow", mode, status: "completed" });
-    if (mode === "detached") {
-      expect(result.thread).toBe(`${threadId}.child.study`);
-      const child = await (await loadWorkflow("parallel_workflow")).compile(db.checkpointer).getState(configOf(result.thread!));
-      expect((child.values as { status?: string }).status).toBe("completed");
-    }
-  });
+  it.each(["inline", "detached"] as const)(
+    "runs the research workflow %s, mapping its input and output",
+    async (mode) => {
+      const { values, threadId } = await run(research(mode), { vendor: "Acme" });
+      expect(values.status).toBe("COMPLETED");
+      expect(values.steps.study).toMatchObject({ status: "COMPLETED" });
+      expect(typeof values.context.report).toBe("string");
+      expect(values.context.done).toBe(true);
+      const result = values.intermediateResults.study as {
+        workflow: string;
+        mode: string;
+        status: string;
+        thread?: string;
+      };
+      expect(result).toMatchObject({ workflow: "parallel_workflow", mode, status: "completed" });
+      if (mode === "detached") {
+        expect(result.thread).toBe(`${threadId}.child.study`);
+        const child = await (await loadWorkflow("parallel_workflow"))
+          .compile(db.checkpointer)
+          .getState(configOf(result.thread!));
+        expect((child.values as { status?: string }).status).toBe("completed");
+      }
+    },
+  );
 });
 
 const delegate = (mode: "inline" | "detached") => ({
@@ -93,24 +103,38 @@ const delegate = (mode: "inline" | "detached") => ({
 });
 
 describe("a child's question", () => {
-  it.each(["inline", "detached"] as const)("surfaces on the parent naming the step (%s), and the parent's answer resumes the child", async (mode) => {
-    const { threadId, questions, values } = await run(delegate(mode), { vendor: "Acme" });
-    expect(values.status).not.toBe("COMPLETED");
-    expect(questions).toHaveLength(1);
-    expect(questions[0]).toMatchObject({ kind: "child", stepId: "delegate", workflow: "enterprise_workflow", mode, request: { kind: "approval", stepId: "sign_off", approvers: ["manager"] } });
-    if (mode === "detached") expect(questions[0]!.thread).toBe(`${threadId}.child.delegate`);
+  it.each(["inline", "detached"] as const)(
+    "surfaces on the parent naming the step (%s), and the parent's answer resumes the child",
+    async (mode) => {
+      const { threadId, questions, values } = await run(delegate(mode), { vendor: "Acme" });
+      expect(values.status).not.toBe("COMPLETED");
+      expect(questions).toHaveLength(1);
+      expect(questions[0]).toMatchObject({
+        kind: "child",
+        stepId: "delegate",
+        workflow: "enterprise_workflow",
+        mode,
+        request: { kind: "approval", stepId: "sign_off", approvers: ["manager"] },
+      });
+      if (mode === "detached") expect(questions[0]!.thread).toBe(`${threadId}.child.delegate`);
 
-    await engine.invoke(approvalCommand({ decision: "approve", reviewer: "dana", role: "manager" }), configOf(threadId));
-    const after = await snapshotOf(threadId);
-    expect(after.questions).toEqual([]);
-    expect(after.values.status).toBe("COMPLETED");
-    expect(after.values.context.verdict).toBe("approved Acme");
-  });
+      await engine.invoke(
+        approvalCommand({ decision: "approve", reviewer: "dana", role: "manager" }),
+        configOf(threadId),
+      );
+      const after = await snapshotOf(threadId);
+      expect(after.questions).toEqual([]);
+      expect(after.values.status).toBe("COMPLETED");
+      expect(after.values.context.verdict).toBe("approved Acme");
+    },
+  );
 
   it("is the inline child's own state under getState with subgraphs", async () => {
     const { threadId } = await run(delegate("inline"), { vendor: "Acme" });
     const snapshot = await engine.getState(configOf(threadId), { subgraphs: true });
-    const child = snapshot.tasks.find((task) => task.name === "child_enterprise_workflow")?.state as { values: EnterpriseState } | undefined;
+    const child = snapshot.tasks.find((task) => task.name === "child_enterprise_workflow")?.state as
+      | { values: EnterpriseState }
+      | undefined;
     expect(child?.values.workflowName).toBe("child_approval");
     expect(child?.values.status).toBe("WAITING_APPROVAL");
   });
@@ -118,19 +142,25 @@ describe("a child's question", () => {
 
 describe("children of other workflows", () => {
   it("runs the dynamic agents as a child", async () => {
-    const { values } = await run({
-      name: "agents",
-      globalVariables: { agentSettings: { review: "never", qualityThreshold: 0.5 } },
-      steps: [
-        {
-          stepId: "analyse",
-          stepType: "subworkflow",
-          subworkflow: { workflow: "dynamic_agents" },
-          inputMapping: { taskQueue: "[{'description': 'Analyse ' + vendor, 'type': 'analysis'}]", settings: "agentSettings" },
-          outputMapping: { analysis: "output.report" },
-        },
-      ],
-    }, { vendor: "Acme" });
+    const { values } = await run(
+      {
+        name: "agents",
+        globalVariables: { agentSettings: { review: "never", qualityThreshold: 0.5 } },
+        steps: [
+          {
+            stepId: "analyse",
+            stepType: "subworkflow",
+            subworkflow: { workflow: "dynamic_agents" },
+            inputMapping: {
+              taskQueue: "[{'description': 'Analyse ' + vendor, 'type': 'analysis'}]",
+              settings: "agentSettings",
+            },
+            outputMapping: { analysis: "output.report" },
+          },
+        ],
+      },
+      { vendor: "Acme" },
+    );
     expect(values.errors).toEqual([]);
     expect(values.status).toBe("COMPLETED");
     expect(typeof values.context.analysis).toBe("string");

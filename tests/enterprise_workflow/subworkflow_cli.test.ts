@@ -18,7 +18,12 @@ afterAll(async () => {
 });
 
 const orchestra = (args: string[]) =>
-  runCli(args, { DATABASE_URL: db.databaseUrl, ORCHESTRA_DB_SCHEMA: db.schema, ORCHESTRA_MODEL: "offline", ORCHESTRA_WORKFLOWS_DIR: CHILDREN_DIR });
+  runCli(args, {
+    DATABASE_URL: db.databaseUrl,
+    ORCHESTRA_DB_SCHEMA: db.schema,
+    ORCHESTRA_MODEL: "offline",
+    ORCHESTRA_WORKFLOWS_DIR: CHILDREN_DIR,
+  });
 
 async function savedRows(): Promise<number> {
   const client = new pg.Client({ connectionString: db.databaseUrl });
@@ -35,11 +40,31 @@ async function savedRows(): Promise<number> {
 
 describe("load-time limits on children", () => {
   it.each([
-    ["a cycle between definitions", "cycle_a.yaml", /^orchestra: cycle between definitions: cycle_a → cycle_b → cycle_a; remove one of these subworkflow steps$/],
-    ["an unknown workflow", "unknown_child.yaml", /^orchestra: unknown_child: step 'call': unknown workflow 'market_research'; use parallel_workflow, dynamic_agents, enterprise_workflow$/],
-    ["depth 6", "depth_1.yaml", /^orchestra: depth_1 → depth_2 → depth_3 → depth_4 → depth_5: step 'deeper': depth_6 would run at depth 6, over the limit of 5/],
-    ["a mapping of the wrong type", "wrong_mapping.yaml", /^orchestra: wrong_mapping: step 'study': inputMapping\.task '42' gives 42, the wrong type for parallel_workflow's task/],
-    ["a map step's mapping of the wrong type", "wrong_map_mapping.yaml", /^orchestra: wrong_map_mapping: step 'studies': inputMapping\.task '42' gives 42, the wrong type for parallel_workflow's task/],
+    [
+      "a cycle between definitions",
+      "cycle_a.yaml",
+      /^orchestra: cycle between definitions: cycle_a → cycle_b → cycle_a; remove one of these subworkflow steps$/,
+    ],
+    [
+      "an unknown workflow",
+      "unknown_child.yaml",
+      /^orchestra: unknown_child: step 'call': unknown workflow 'market_research'; use parallel_workflow, dynamic_agents, enterprise_workflow$/,
+    ],
+    [
+      "depth 6",
+      "depth_1.yaml",
+      /^orchestra: depth_1 → depth_2 → depth_3 → depth_4 → depth_5: step 'deeper': depth_6 would run at depth 6, over the limit of 5/,
+    ],
+    [
+      "a mapping of the wrong type",
+      "wrong_mapping.yaml",
+      /^orchestra: wrong_mapping: step 'study': inputMapping\.task '42' gives 42, the wrong type for parallel_workflow's task/,
+    ],
+    [
+      "a map step's mapping of the wrong type",
+      "wrong_map_mapping.yaml",
+      /^orchestra: wrong_map_mapping: step 'studies': inputMapping\.task '42' gives 42, the wrong type for parallel_workflow's task/,
+    ],
   ])("%s: validate exits 2 with one line", async (_, file, problem) => {
     const validated = await orchestra(["workflow", "validate", path.join(CHILDREN_DIR, file)]);
     expect(validated.code, validated.stderr).toBe(2);
@@ -53,7 +78,9 @@ describe("load-time limits on children", () => {
     const ran = await orchestra(["workflow", "run", "cycle_a", "--json"]);
     expect(ran.code, ran.stderr).toBe(2);
     expect(ran.stdout).toBe("");
-    expect(ran.stderr.trim()).toBe("orchestra: cycle between definitions: cycle_a → cycle_b → cycle_a; remove one of these subworkflow steps");
+    expect(ran.stderr.trim()).toBe(
+      "orchestra: cycle between definitions: cycle_a → cycle_b → cycle_a; remove one of these subworkflow steps",
+    );
     expect(await savedRows()).toBe(0);
   });
 
@@ -64,7 +91,9 @@ describe("load-time limits on children", () => {
 });
 
 describe("a parent thread on the CLI", () => {
-  it("shows the child that asks and the children with their status; resume answers the child", { timeout: 240_000 }, async () => {
+  it("shows the child that asks and the children with their status; resume answers the child", {
+    timeout: 240_000,
+  }, async () => {
     const threadId = "delegating-cli";
     const ran = await orchestra(["workflow", "run", "delegating", "--thread", threadId, "--json"]);
     expect(ran.code, ran.stderr).toBe(0);
@@ -76,8 +105,20 @@ describe("a parent thread on the CLI", () => {
     expect(shown.stdout).toMatch(/WAITING_APPROVAL at delegate › sign_off/);
     expect(shown.stdout).toMatch(/Children\n {2}delegate +RUNNING +enterprise_workflow child_approval \(inline\)/);
 
-    const resumed = await orchestra(["resume", threadId, "--approve", "--reviewer", "dana", "--role", "manager", "--json"]);
+    const resumed = await orchestra([
+      "resume",
+      threadId,
+      "--approve",
+      "--reviewer",
+      "dana",
+      "--role",
+      "manager",
+      "--json",
+    ]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(JSON.parse(resumed.stdout.trim().split("\n").at(-1)!)).toMatchObject({ status: "COMPLETED", steps: { delegate: { status: "COMPLETED" } } });
+    expect(JSON.parse(resumed.stdout.trim().split("\n").at(-1)!)).toMatchObject({
+      status: "COMPLETED",
+      steps: { delegate: { status: "COMPLETED" } },
+    });
   });
 });

@@ -18,7 +18,11 @@ import type { EnterpriseState, StepRecord } from "../../state/enterprise_workflo
 
 const NOW = Date.parse("2030-01-01T00:00:00.000Z");
 
-function stateOf(workflow: AdvancedWorkflow, steps: Record<string, Partial<StepRecord>>, extra: Partial<EnterpriseState> = {}): EnterpriseState {
+function stateOf(
+  workflow: AdvancedWorkflow,
+  steps: Record<string, Partial<StepRecord>>,
+  extra: Partial<EnterpriseState> = {},
+): EnterpriseState {
   return {
     workflow,
     status: "RUNNING",
@@ -33,8 +37,11 @@ function stateOf(workflow: AdvancedWorkflow, steps: Record<string, Partial<StepR
   } as EnterpriseState;
 }
 
-const draftOf = (workflow: AdvancedWorkflow, steps: Record<string, Partial<StepRecord>>, extra: Partial<EnterpriseState> = {}) =>
-  newDraft(stateOf(workflow, steps, extra), workflow, NOW);
+const draftOf = (
+  workflow: AdvancedWorkflow,
+  steps: Record<string, Partial<StepRecord>>,
+  extra: Partial<EnterpriseState> = {},
+) => newDraft(stateOf(workflow, steps, extra), workflow, NOW);
 
 const chain = checkDefinition({
   name: "chain",
@@ -56,7 +63,15 @@ describe("turn draft", () => {
     expect(draft.errors).toEqual([{ stepId: "a", message: "boom", at: draft.at }]);
     expect(draft.audit.at(-1)).toMatchObject({ event: "step_failed", stepId: "a", detail: "boom" });
     expect(budget(draft)).toBe(2);
-    dispatch(draft, { kind: "approval", key: "c", stepId: "c", askedAt: draft.at, deadline: draft.at, refusals: 0, request: {} as never });
+    dispatch(draft, {
+      kind: "approval",
+      key: "c",
+      stepId: "c",
+      askedAt: draft.at,
+      deadline: draft.at,
+      refusals: 0,
+      request: {} as never,
+    });
     expect(draft.records.c!.dispatches).toBe(1);
     expect(budget(draft)).toBe(1);
   });
@@ -106,20 +121,38 @@ describe("step phases", () => {
         },
       ],
     });
-    const pending = { p: { status: "RUNNING" as const, children: ["x", "y", "z"] }, x: { status: "PENDING" as const }, y: { status: "PENDING" as const }, z: { status: "PENDING" as const } };
+    const pending = {
+      p: { status: "RUNNING" as const, children: ["x", "y", "z"] },
+      x: { status: "PENDING" as const },
+      y: { status: "PENDING" as const },
+      z: { status: "PENDING" as const },
+    };
     const starting = draftOf(fan, pending);
     advanceChildren(starting, fan.steps[0]!);
     expect(starting.tasks.map((task) => task.key)).toEqual(["x", "y"]);
-    const settled = draftOf(fan, { ...pending, x: { status: "COMPLETED" }, y: { status: "COMPLETED" }, z: { status: "FAILED", error: "no" } });
+    const settled = draftOf(fan, {
+      ...pending,
+      x: { status: "COMPLETED" },
+      y: { status: "COMPLETED" },
+      z: { status: "FAILED", error: "no" },
+    });
     advanceChildren(settled, fan.steps[0]!);
     expect(settled.records.p).toMatchObject({ status: "COMPLETED", reason: "2 of 3 children succeeded" });
-    const below = draftOf(fan, { ...pending, x: { status: "COMPLETED" }, y: { status: "FAILED" }, z: { status: "FAILED" } });
+    const below = draftOf(fan, {
+      ...pending,
+      x: { status: "COMPLETED" },
+      y: { status: "FAILED" },
+      z: { status: "FAILED" },
+    });
     advanceChildren(below, fan.steps[0]!);
     expect(below.records.p!.status).toBe("FAILED");
   });
 
   it("advanceLoop sends the next iteration, then stops at the cap", () => {
-    const loop = checkDefinition({ name: "loop", steps: [{ stepId: "l", stepType: "loop", loopMaxIterations: 2, action: { llm: "l" } }] });
+    const loop = checkDefinition({
+      name: "loop",
+      steps: [{ stepId: "l", stepType: "loop", loopMaxIterations: 2, action: { llm: "l" } }],
+    });
     const going = draftOf(loop, { l: { status: "RUNNING", iterations: 1 } });
     advanceLoop(going, loop.steps[0]!);
     expect(going.tasks).toMatchObject([{ key: "l", role: "iteration", iteration: 2 }]);
@@ -131,7 +164,14 @@ describe("step phases", () => {
   it("advanceOrchestrator sends the split, then one child per subtask", () => {
     const orchestrated = checkDefinition({
       name: "orch",
-      steps: [{ stepId: "o", stepType: "orchestrator", action: { llm: "split" }, parallelSteps: [{ stepId: "w", stepType: "worker", action: { llm: "{{subtask}}" } }] }],
+      steps: [
+        {
+          stepId: "o",
+          stepType: "orchestrator",
+          action: { llm: "split" },
+          parallelSteps: [{ stepId: "w", stepType: "worker", action: { llm: "{{subtask}}" } }],
+        },
+      ],
     });
     const splitting = draftOf(orchestrated, { o: { status: "RUNNING" } });
     advanceOrchestrator(splitting, orchestrated.steps[0]!);
@@ -150,7 +190,10 @@ describe("step phases", () => {
     const first = draftOf(withRollback, { r: { status: "RUNNING" } }, { completedSteps: ["a", "b"] });
     advanceRollbackStep(first, withRollback.steps[2]!);
     expect(first.tasks.map((task) => task.key)).toEqual(["b/rollback#1"]);
-    const recovery: EnterpriseState["recovery"] = { "b/rollback#1": { kind: "compensation", owner: "b", status: "COMPLETED", at: "" }, "a/rollback#1": { kind: "compensation", owner: "a", status: "COMPLETED", at: "" } };
+    const recovery: EnterpriseState["recovery"] = {
+      "b/rollback#1": { kind: "compensation", owner: "b", status: "COMPLETED", at: "" },
+      "a/rollback#1": { kind: "compensation", owner: "a", status: "COMPLETED", at: "" },
+    };
     const done = draftOf(withRollback, { r: { status: "RUNNING" } }, { completedSteps: ["a", "b"], recovery });
     advanceRollbackStep(done, withRollback.steps[2]!);
     expect(done.records.r).toMatchObject({ status: "COMPLETED", reason: "2 compensations run" });
@@ -173,23 +216,39 @@ describe("step phases", () => {
 
 describe("turn endings", () => {
   it("closeTurn completes a run with every step settled", () => {
-    const draft = draftOf(chain, { a: { status: "COMPLETED" }, b: { status: "COMPLETED" }, c: { status: "COMPLETED" } });
+    const draft = draftOf(chain, {
+      a: { status: "COMPLETED" },
+      b: { status: "COMPLETED" },
+      c: { status: "COMPLETED" },
+    });
     const turn = closeTurn(draft);
     expect(turn.finished).toBe(true);
     expect(turn.update.status).toBe("COMPLETED");
   });
 
   it("closeTurn runs a failed step's error handlers before the rollback, then rolls back", () => {
-    const records = { a: { status: "COMPLETED" as const }, b: { status: "COMPLETED" as const }, c: { status: "FAILED" as const, error: "x" } };
+    const records = {
+      a: { status: "COMPLETED" as const },
+      b: { status: "COMPLETED" as const },
+      c: { status: "FAILED" as const, error: "x" },
+    };
     const handling = closeTurn(draftOf(chain, records, { completedSteps: ["a", "b"] }));
     expect(handling.tasks.map((task) => task.key)).toEqual(["c/on_error#1"]);
-    const recovered: EnterpriseState["recovery"] = { "c/on_error#1": { kind: "error_handler", owner: "c", status: "COMPLETED", at: "" } };
+    const recovered: EnterpriseState["recovery"] = {
+      "c/on_error#1": { kind: "error_handler", owner: "c", status: "COMPLETED", at: "" },
+    };
     const rolling = closeTurn(draftOf(chain, records, { completedSteps: ["a", "b"], recovery: recovered }));
-    expect(rolling.update).toMatchObject({ status: "ROLLBACK", currentSteps: ["b/rollback#1"], rollback: { target: "FAILED" } });
+    expect(rolling.update).toMatchObject({
+      status: "ROLLBACK",
+      currentSteps: ["b/rollback#1"],
+      rollback: { target: "FAILED" },
+    });
   });
 
   it("closeTurn fails a stuck run naming what each step waits on", () => {
-    const turn = closeTurn(draftOf(chain, { a: { status: "COMPLETED" }, b: { status: "PENDING" }, c: { status: "PENDING" } }));
+    const turn = closeTurn(
+      draftOf(chain, { a: { status: "COMPLETED" }, b: { status: "PENDING" }, c: { status: "PENDING" } }),
+    );
     expect(turn.update.status).toBe("FAILED");
     expect(JSON.stringify(turn.update.auditTrail)).toContain("b; c (waits on b)");
   });
@@ -200,7 +259,11 @@ describe("turn endings", () => {
   });
 
   it("finishRun unstarts steps started this turn and keeps the sinks' results", () => {
-    const draft = draftOf(chain, { a: { status: "COMPLETED" }, b: { status: "COMPLETED" } }, { intermediateResults: { c: "done" } });
+    const draft = draftOf(
+      chain,
+      { a: { status: "COMPLETED" }, b: { status: "COMPLETED" } },
+      { intermediateResults: { c: "done" } },
+    );
     startStep(draft, chain.steps[2]!);
     const turn = finishRun(draft, "TIMEOUT", "late");
     expect(turn.update.steps).toMatchObject({ c: { status: "PENDING" } });
@@ -208,10 +271,17 @@ describe("turn endings", () => {
   });
 
   it("recovery lists: compensations newest first, handlers of failed steps, each once", () => {
-    expect(pendingCompensations(chain, ["a", "b"], {}).map((item) => item.key)).toEqual(["b/rollback#1", "a/rollback#1"]);
-    const ran: EnterpriseState["recovery"] = { "b/rollback#1": { kind: "compensation", owner: "b", status: "COMPLETED", at: "" } };
+    expect(pendingCompensations(chain, ["a", "b"], {}).map((item) => item.key)).toEqual([
+      "b/rollback#1",
+      "a/rollback#1",
+    ]);
+    const ran: EnterpriseState["recovery"] = {
+      "b/rollback#1": { kind: "compensation", owner: "b", status: "COMPLETED", at: "" },
+    };
     expect(pendingCompensations(chain, ["a", "b"], ran).map((item) => item.key)).toEqual(["a/rollback#1"]);
-    expect(pendingErrorHandlers(chain, { c: { status: "FAILED" } as StepRecord }, {}).map((item) => item.key)).toEqual(["c/on_error#1"]);
+    expect(pendingErrorHandlers(chain, { c: { status: "FAILED" } as StepRecord }, {}).map((item) => item.key)).toEqual([
+      "c/on_error#1",
+    ]);
     expect(blockingFailure(draftOf(chain, { c: { status: "FAILED" } }))?.stepId).toBe("c");
   });
 });

@@ -39,12 +39,19 @@ describe("vendor_selection", () => {
 
     const research = ["research_vendors#1", "research_vendors#2", "research_vendors#3"];
     expect(research.map((key) => values.steps[key]?.status)).toEqual(["COMPLETED", "COMPLETED", "COMPLETED"]);
-    expect(research.map((key) => (values.intermediateResults[key] as { workflow: string }).workflow)).toEqual(Array(3).fill("parallel_workflow"));
+    expect(research.map((key) => (values.intermediateResults[key] as { workflow: string }).workflow)).toEqual(
+      Array(3).fill("parallel_workflow"),
+    );
     expect(values.context.vendorReports).toHaveLength(3);
-    expect(values.intermediateResults.compare_vendors).toMatchObject({ workflow: "dynamic_agents", status: "completed" });
+    expect(values.intermediateResults.compare_vendors).toMatchObject({
+      workflow: "dynamic_agents",
+      status: "completed",
+    });
     expect(typeof values.context.comparison).toBe("string");
     expect(values.steps.escalate_research).toMatchObject({ status: "SKIPPED" });
-    const asked = snapshot.tasks.flatMap((task) => task.interrupts.map((found) => found.value as { stepId: string; approvers: string[] }));
+    const asked = snapshot.tasks.flatMap((task) =>
+      task.interrupts.map((found) => found.value as { stepId: string; approvers: string[] }),
+    );
     expect(asked).toMatchObject([{ stepId: "choose_vendor", approvers: ["procurement_manager"] }]);
 
     await engine.invoke(approvalCommand({ decision: "approve", reviewer: "pat", role: "procurement_manager" }), config);

@@ -42,7 +42,16 @@ describe("the per-endpoint circuit breaker", () => {
       throughBreaker(
         store,
         endpoint,
-        () => sendWebhook({ url: new URL(endpoint), method: "POST", headers: {}, body: {}, idempotencyKey: `k${now}`, signal: new AbortController().signal, allowHosts: ["127.0.0.1"] }),
+        () =>
+          sendWebhook({
+            url: new URL(endpoint),
+            method: "POST",
+            headers: {},
+            body: {},
+            idempotencyKey: `k${now}`,
+            signal: new AbortController().signal,
+            allowHosts: ["127.0.0.1"],
+          }),
         { ...DEFAULT_BREAKER_OPTIONS, clock },
       );
     const arrived = async () => (await failing.received()).filter((received) => received.path === "/flaky").length;
@@ -54,7 +63,9 @@ describe("the per-endpoint circuit breaker", () => {
     expect(await arrived()).toBe(5);
 
     const restarted = await freshStore();
-    await expect(call(restarted.store)).rejects.toThrow(/^circuit open for http:\/\/127\.0\.0\.1:\d+\/flaky: 5 consecutive failures/);
+    await expect(call(restarted.store)).rejects.toThrow(
+      /^circuit open for http:\/\/127\.0\.0\.1:\d+\/flaky: 5 consecutive failures/,
+    );
     // cockatiel measures on the real clock, shifted to this one: a second's margin covers the real milliseconds in between.
     now += 29_000;
     await expect(call(restarted.store)).rejects.toThrow(CircuitOpenError);
@@ -65,10 +76,13 @@ describe("the per-endpoint circuit breaker", () => {
     const other = await freshStore();
     const outcomes = await Promise.allSettled([call(restarted.store), call(other.store)]);
     expect(await arrived()).toBe(6);
-    expect(outcomes.map((outcome) => (outcome.status === "rejected" && outcome.reason instanceof CircuitOpenError ? "refused" : "tried")).sort()).toEqual([
-      "refused",
-      "tried",
-    ]);
+    expect(
+      outcomes
+        .map((outcome) =>
+          outcome.status === "rejected" && outcome.reason instanceof CircuitOpenError ? "refused" : "tried",
+        )
+        .sort(),
+    ).toEqual(["refused", "tried"]);
     // The trial failed: open again for another 30 s.
     await expect(call(other.store)).rejects.toThrow(CircuitOpenError);
     expect(await arrived()).toBe(6);
@@ -79,7 +93,16 @@ describe("the per-endpoint circuit breaker", () => {
 describe("the SSRF guard", () => {
   const run = async (threadId: string, endpoint: string) => {
     const config = { configurable: { thread_id: threadId, model: "offline" } };
-    await workflow.invoke({ definition: { name: "ssrf", steps: [{ stepId: "call", stepType: "webhook", action: { webhook: { endpoint } } }] }, input: {} }, config);
+    await workflow.invoke(
+      {
+        definition: {
+          name: "ssrf",
+          steps: [{ stepId: "call", stepType: "webhook", action: { webhook: { endpoint } } }],
+        },
+        input: {},
+      },
+      config,
+    );
     return (await workflow.getState(config)).values as EnterpriseState;
   };
 

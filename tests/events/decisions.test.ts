@@ -5,13 +5,31 @@ import { TriggerSchema, evaluateEvent, signEvent, signatureProblem } from "../..
 
 // The pure decisions of the triggers and the wait_event step; the server tests drive them end to end.
 
-const trigger = TriggerSchema.parse({ name: "t", source: "http", secret: "${env:T_SECRET}", filter: "event.kind == 'a'", input: "{'n': event.n}", action: "signal", correlation: "event.id" });
+const trigger = TriggerSchema.parse({
+  name: "t",
+  source: "http",
+  secret: "${env:T_SECRET}",
+  filter: "event.kind == 'a'",
+  input: "{'n': event.n}",
+  action: "signal",
+  correlation: "event.id",
+});
 
 describe("evaluateEvent", () => {
   it("maps an accepted event and computes its correlation key; refuses with the filter's text", () => {
-    expect(evaluateEvent(trigger, { kind: "a", n: 2, id: 7 })).toEqual({ accepted: true, input: { n: 2 }, correlationKey: "7" });
-    expect(evaluateEvent(trigger, { kind: "b", n: 2, id: 7 })).toEqual({ accepted: false, reason: "trigger t's filter refused the event: event.kind == 'a'" });
-    expect(evaluateEvent(trigger, { kind: "a", n: 1, id: [1] })).toMatchObject({ accepted: false, reason: expect.stringMatching(/correlation gave \[1\]/) });
+    expect(evaluateEvent(trigger, { kind: "a", n: 2, id: 7 })).toEqual({
+      accepted: true,
+      input: { n: 2 },
+      correlationKey: "7",
+    });
+    expect(evaluateEvent(trigger, { kind: "b", n: 2, id: 7 })).toEqual({
+      accepted: false,
+      reason: "trigger t's filter refused the event: event.kind == 'a'",
+    });
+    expect(evaluateEvent(trigger, { kind: "a", n: 1, id: [1] })).toMatchObject({
+      accepted: false,
+      reason: expect.stringMatching(/correlation gave \[1\]/),
+    });
   });
 
   it("refuses a declaration with one issue naming the field", () => {
@@ -23,7 +41,13 @@ describe("evaluateEvent", () => {
 
 describe("signatureProblem", () => {
   const now = 1_800_000_000;
-  const request = (overrides: Partial<Parameters<typeof signatureProblem>[1]> = {}) => ({ body: "{}", signature: signEvent("s", now, "{}", "k"), timestamp: String(now), idempotencyKey: "k", ...overrides });
+  const request = (overrides: Partial<Parameters<typeof signatureProblem>[1]> = {}) => ({
+    body: "{}",
+    signature: signEvent("s", now, "{}", "k"),
+    timestamp: String(now),
+    idempotencyKey: "k",
+    ...overrides,
+  });
   it("holds for the right secret, key and body within 5 minutes, and for nothing else", () => {
     expect(signatureProblem("s", request(), now + 300)).toBeUndefined();
     expect(signatureProblem("s", request(), now + 301)).toMatch(/more than 300 s/);
@@ -40,7 +64,14 @@ describe("eventWaitOutcome", () => {
     kind: "wait_event",
     key: "wait",
     stepId: "wait",
-    request: { kind: "wait_event", stepId: "wait", definition: "d", correlationKey: "O-1", deadline: "2026-01-02T00:00:00.000Z", onTimeout },
+    request: {
+      kind: "wait_event",
+      stepId: "wait",
+      definition: "d",
+      correlationKey: "O-1",
+      deadline: "2026-01-02T00:00:00.000Z",
+      onTimeout,
+    },
     scope: {},
     outputMapping: { paid: "has(output.amount) ? output.amount : 0" },
     waitingSince: "2026-01-01T00:00:00.000Z",
@@ -49,16 +80,34 @@ describe("eventWaitOutcome", () => {
   const now = Date.parse("2026-01-01T00:10:00.000Z");
 
   it("completes with the event's payload as output, and moves the deadline by the wait", () => {
-    const update = eventWaitOutcome(task("fail"), { kind: "event", trigger: "t", eventId: "e-1", payload: { amount: 5 } }, now);
-    expect(update).toMatchObject({ steps: { wait: { status: "COMPLETED" } }, intermediateResults: { wait: { amount: 5 } }, context: { paid: 5 }, deadline: "2026-01-01T01:10:00.000Z" });
-    expect((update.auditTrail as { event: string }[])[0]).toMatchObject({ event: "event_received", detail: "trigger t, event e-1, key O-1" });
+    const update = eventWaitOutcome(
+      task("fail"),
+      { kind: "event", trigger: "t", eventId: "e-1", payload: { amount: 5 } },
+      now,
+    );
+    expect(update).toMatchObject({
+      steps: { wait: { status: "COMPLETED" } },
+      intermediateResults: { wait: { amount: 5 } },
+      context: { paid: 5 },
+      deadline: "2026-01-01T01:10:00.000Z",
+    });
+    expect((update.auditTrail as { event: string }[])[0]).toMatchObject({
+      event: "event_received",
+      detail: "trigger t, event e-1, key O-1",
+    });
   });
 
   it("on a timeout continues, fails, or fails and rolls back", () => {
-    expect(eventWaitOutcome(task("continue"), { kind: "timeout" }, now)).toMatchObject({ steps: { wait: { status: "COMPLETED" } }, intermediateResults: { wait: { timedOut: true } } });
+    expect(eventWaitOutcome(task("continue"), { kind: "timeout" }, now)).toMatchObject({
+      steps: { wait: { status: "COMPLETED" } },
+      intermediateResults: { wait: { timedOut: true } },
+    });
     const failed = eventWaitOutcome(task("fail"), { kind: "timeout" }, now);
     expect(failed).toMatchObject({ steps: { wait: { status: "FAILED" } }, failedSteps: ["wait"] });
     expect(failed.rollback).toBeUndefined();
-    expect(eventWaitOutcome(task("compensate"), { kind: "timeout" }, now)).toMatchObject({ steps: { wait: { status: "FAILED" } }, rollback: { target: "FAILED" } });
+    expect(eventWaitOutcome(task("compensate"), { kind: "timeout" }, now)).toMatchObject({
+      steps: { wait: { status: "FAILED" } },
+      rollback: { target: "FAILED" },
+    });
   });
 });

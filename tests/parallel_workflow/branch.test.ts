@@ -51,9 +51,9 @@ describe("dataQualityScore: 0.5 × mean confidence + 0.3 × share with ≥ 2 evi
 
   it("rounds to three decimals", () => {
     // mean (0.1+0.2+0.2)/3 = 0.1666… → 0.08333…; 1 of 3 evidenced → 0.1; overall 0.5 → 0.1; 0.28333… → 0.283
-    expect(dataQualityScore({ summary: "", findings: [finding(0.1, 2), finding(0.2, 1), finding(0.2, 0)], confidence: 0.5 })).toBe(
-      0.283,
-    );
+    expect(
+      dataQualityScore({ summary: "", findings: [finding(0.1, 2), finding(0.2, 1), finding(0.2, 0)], confidence: 0.5 }),
+    ).toBe(0.283);
   });
 
   it("is 0 without findings", () => {
@@ -86,7 +86,14 @@ describe("runBranch", () => {
     const update = await plain(runBranch(ALPHA, input(), {}));
     const r = update.completedBranches!.b1!;
     expect(Object.keys(update.completedBranches!)).toEqual(["b1"]);
-    expect(r).toMatchObject({ branchId: "b1", node: "research_branch_alpha", status: "success", attempt: 2, modelCalls: 1, results: findings });
+    expect(r).toMatchObject({
+      branchId: "b1",
+      node: "research_branch_alpha",
+      status: "success",
+      attempt: 2,
+      modelCalls: 1,
+      results: findings,
+    });
     expect(r.performance.dataQualityScore).toBe(0.71);
     expect(r.performance.executionTime).toBeGreaterThanOrEqual(0);
     expect(r.performance.resourceUtilization).toBeGreaterThanOrEqual(0);
@@ -95,12 +102,28 @@ describe("runBranch", () => {
     // The performance is on the result: no second channel carries it.
     expect(Object.keys(update).sort()).toEqual(["completedBranches", "executionTimeline"]);
     expect(update.executionTimeline).toEqual([
-      expect.objectContaining({ event: "branch_completed", node: "research_branch_alpha", branchId: "b1", attempt: 2, dataQualityScore: 0.71 }),
+      expect.objectContaining({
+        event: "branch_completed",
+        node: "research_branch_alpha",
+        branchId: "b1",
+        attempt: 2,
+        dataQualityScore: 0.71,
+      }),
     ]);
   });
 
   it("puts the role, objective, prior results, feedback and scope into the prompt", async () => {
-    await plain(runBranch(ALPHA, input({ feedback: "Name the vendors.", scope: "reduced", resources: { cpuShare: 0.2, timeoutMs: 5000, maxFindings: 2 } }), {}));
+    await plain(
+      runBranch(
+        ALPHA,
+        input({
+          feedback: "Name the vendors.",
+          scope: "reduced",
+          resources: { cpuShare: 0.2, timeoutMs: 5000, maxFindings: 2 },
+        }),
+        {},
+      ),
+    );
     const [{ system, human }] = script.prompts as [{ system: string; human: string }];
     expect(system).toBe(ALPHA.role);
     expect(human).toContain("Objective: objective of b1");
@@ -113,18 +136,31 @@ describe("runBranch", () => {
   it("records a failure for its own branch instead of throwing", async () => {
     script.behaviour = "throw";
     const update = await plain(runBranch(ALPHA, input(), {}));
-    expect(update.completedBranches!.b1).toMatchObject({ status: "failed", error: "model exploded", attempt: 2, modelCalls: 1 });
+    expect(update.completedBranches!.b1).toMatchObject({
+      status: "failed",
+      error: "model exploded",
+      attempt: 2,
+      modelCalls: 1,
+    });
     expect(update.completedBranches!.b1!.timedOut).toBeUndefined();
     expect(update.completedBranches!.b1!.performance.dataQualityScore).toBe(0);
-    expect(update.executionTimeline).toEqual([expect.objectContaining({ event: "branch_failed", error: "model exploded" })]);
+    expect(update.executionTimeline).toEqual([
+      expect.objectContaining({ event: "branch_failed", error: "model exploded" }),
+    ]);
   });
 
   it("cuts a hanging model off at the branch's timeout and records it as timed out", async () => {
     script.behaviour = "hang";
     const started = Date.now();
-    const update = await plain(runBranch(ALPHA, input({ resources: { cpuShare: 0.2, timeoutMs: 150, maxFindings: 4 } }), {}));
+    const update = await plain(
+      runBranch(ALPHA, input({ resources: { cpuShare: 0.2, timeoutMs: 150, maxFindings: 4 } }), {}),
+    );
     expect(Date.now() - started).toBeLessThan(5_000);
-    expect(update.completedBranches!.b1).toMatchObject({ status: "failed", timedOut: true, error: "timed out after 150 ms" });
+    expect(update.completedBranches!.b1).toMatchObject({
+      status: "failed",
+      timedOut: true,
+      error: "timed out after 150 ms",
+    });
   });
 
   it("waits its backoff before calling the model", async () => {
@@ -137,7 +173,9 @@ describe("runBranch", () => {
   it("does not count the retry backoff against the branch's timeout", async () => {
     // branchTimeoutMs may be as low as 100 ms and the first retry waits RETRY_BACKOFF_BASE_MS = 250 ms:
     // the wait is load_balancer's accounting, not the branch's work, so the model must still be asked.
-    const update = await plain(runBranch(ALPHA, input({ backoffMs: 250, resources: { cpuShare: 0.2, timeoutMs: 200, maxFindings: 4 } }), {}));
+    const update = await plain(
+      runBranch(ALPHA, input({ backoffMs: 250, resources: { cpuShare: 0.2, timeoutMs: 200, maxFindings: 4 } }), {}),
+    );
     expect(script.prompts).toHaveLength(1);
     expect(update.completedBranches!.b1).toMatchObject({ status: "success", modelCalls: 1 });
   });

@@ -5,7 +5,8 @@ import type { BaseMessage } from "@langchain/core/messages";
 // these tests free of any model while the numbers under test stay the merger's own.
 const calls = vi.hoisted(() => ({ prompts: [] as string[], names: [] as string[] }));
 vi.mock("../../models/index.js", () => ({
-  parseModelSpec: (spec: string) => (spec === "offline" ? { provider: "offline" } : { provider: "openai", name: spec.slice(7) }),
+  parseModelSpec: (spec: string) =>
+    spec === "offline" ? { provider: "offline" } : { provider: "openai", name: spec.slice(7) },
   defaultModelSpec: () => "offline",
   createChatModel: () => ({
     withStructuredOutput: (_schema: unknown, options: { name: string }) => ({
@@ -25,7 +26,13 @@ vi.mock("../../models/index.js", () => ({
   }),
 }));
 
-import { attribute, branchMerger, branchWeight, overallQuality, weighResults } from "../../nodes/parallel_workflow/branch_merger.js";
+import {
+  attribute,
+  branchMerger,
+  branchWeight,
+  overallQuality,
+  weighResults,
+} from "../../nodes/parallel_workflow/branch_merger.js";
 import { MERGE_SYNTHESIS } from "../../state/parallel_workflow/outputs.js";
 import { allocation, byId, makeState, noData, result, scored, plain } from "../support/fixtures.js";
 
@@ -108,7 +115,12 @@ describe("weighResults and attribute", () => {
 });
 
 describe("overallQuality", () => {
-  const merged = (qualityScore: number, totalWeight: number) => ({ ...noData("x"), status: "merged" as const, qualityScore, totalWeight });
+  const merged = (qualityScore: number, totalWeight: number) => ({
+    ...noData("x"),
+    status: "merged" as const,
+    qualityScore,
+    totalWeight,
+  });
 
   it("weighs research and analysis by the total weight behind each", () => {
     // (0.8*1.5 + 0.4*0.5) / 2 = (1.2 + 0.2) / 2 = 0.7 (the plain mean would be 0.6)
@@ -175,7 +187,12 @@ describe("branchMerger", () => {
     // (0.9 + 0.6 + 0.5) / 3 = 0.666…
     expect(update.mergePerformance!.qualityDistribution.mean).toBeCloseTo(2 / 3, 12);
     expect(update.executionTimeline).toEqual([
-      expect.objectContaining({ event: "intelligent_merge_completed", node: "branch_merger", successfulBranches: 3, failedBranches: 1 }),
+      expect.objectContaining({
+        event: "intelligent_merge_completed",
+        node: "branch_merger",
+        successfulBranches: 3,
+        failedBranches: 1,
+      }),
     ]);
   });
 

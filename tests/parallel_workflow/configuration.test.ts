@@ -110,7 +110,9 @@ describe("ensureConfiguration", () => {
       context: { qualityThreshold: 0.95, maxRetries: 0 },
     });
     expect(settings).toMatchObject({ review: "never", qualityThreshold: 0.95, maxRetries: 0 });
-    expect(() => ensureConfiguration({ context: { maxConcurrency: 0 } })).toThrow(/^invalid configuration: maxConcurrency:/);
+    expect(() => ensureConfiguration({ context: { maxConcurrency: 0 } })).toThrow(
+      /^invalid configuration: maxConcurrency:/,
+    );
   });
 
   it("rejects an invalid review value, naming review", () => {
@@ -138,6 +140,12 @@ describe("ensureConfiguration", () => {
     const settings = ensureConfiguration({
       configurable: { qualityThreshold: 1, maxRetries: 10, maxRevisions: 0, maxConcurrency: 1, branchTimeoutMs: 100 },
     });
-    expect(settings).toMatchObject({ qualityThreshold: 1, maxRetries: 10, maxRevisions: 0, maxConcurrency: 1, branchTimeoutMs: 100 });
+    expect(settings).toMatchObject({
+      qualityThreshold: 1,
+      maxRetries: 10,
+      maxRevisions: 0,
+      maxConcurrency: 1,
+      branchTimeoutMs: 100,
+    });
   });
 });

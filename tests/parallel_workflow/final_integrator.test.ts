@@ -45,7 +45,11 @@ function reportState(overrides: Partial<WorkflowStateType> = {}): WorkflowStateT
     completedBranches: byId(
       result("b1-research-technical"),
       result("b2-research-market"),
-      result("b3-research-competitive", { status: "failed", node: "research_branch_gamma", error: "timed out after 150 ms" }),
+      result("b3-research-competitive", {
+        status: "failed",
+        node: "research_branch_gamma",
+        error: "timed out after 150 ms",
+      }),
     ),
     integrationResult: {
       ...integration({
@@ -89,7 +93,9 @@ describe("renderReport", () => {
   });
 
   it("lists the findings with their sources and a source attribution table, heaviest first", () => {
-    expect(report).toContain("- pgvector handles 10M vectors on one node _(b1-research-technical, b2-research-market)_");
+    expect(report).toContain(
+      "- pgvector handles 10M vectors on one node _(b1-research-technical, b2-research-market)_",
+    );
     expect(report).toContain("- Unattributed statement\n");
     expect(report).toContain("- benchmark at 12 ms p95 _(b1-research-technical)_");
     // 0.592857 → 59.3%, 0.407142 → 40.7%
@@ -121,7 +127,14 @@ describe("renderReport", () => {
   it("says nothing is missing when every branch succeeded", () => {
     const clean = renderReport(
       reportState({
-        integrationResult: { ...reportState().integrationResult!, integrationMetadata: { ...reportState().integrationResult!.integrationMetadata, failedBranches: [], missingBranches: [] } },
+        integrationResult: {
+          ...reportState().integrationResult!,
+          integrationMetadata: {
+            ...reportState().integrationResult!.integrationMetadata,
+            failedBranches: [],
+            missingBranches: [],
+          },
+        },
       }),
     );
     expect(clean).toContain("## Missing or failed\n\nNothing: every branch succeeded.");

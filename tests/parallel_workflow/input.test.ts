@@ -106,7 +106,12 @@ describe("parseWorkflowInput: a task queue", () => {
   });
 
   it("accepts deadlines as a date, a UTC datetime or a datetime with an offset", () => {
-    for (const deadline of ["2025-07-01", "2025-07-01T12:00:00Z", "2025-07-01T12:00:00.123Z", "2025-07-01T12:00:00+02:00"]) {
+    for (const deadline of [
+      "2025-07-01",
+      "2025-07-01T12:00:00Z",
+      "2025-07-01T12:00:00.123Z",
+      "2025-07-01T12:00:00+02:00",
+    ]) {
       expect(parseWorkflowInput({ taskQueue: [{ description: "a", deadline }] })[0]!.deadline).toBe(deadline);
     }
   });
@@ -120,7 +125,9 @@ describe("parseWorkflowInput: a task queue", () => {
 
 describe("parseWorkflowInput: the shape of the input", () => {
   it("rejects both task and taskQueue", () => {
-    expect(inputError({ task: "a", taskQueue: [{ description: "b" }] }).message).toMatch(/exactly one of 'task' or 'taskQueue'/);
+    expect(inputError({ task: "a", taskQueue: [{ description: "b" }] }).message).toMatch(
+      /exactly one of 'task' or 'taskQueue'/,
+    );
   });
 
   it("rejects neither task nor taskQueue", () => {

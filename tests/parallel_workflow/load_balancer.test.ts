@@ -23,7 +23,13 @@ const failed = (id: string, attempt = 1) => result(id, { status: "failed", attem
 
 describe("recoveryStrategy", () => {
   it("retries first, then reassigns, then reduces the scope", () => {
-    expect([1, 2, 3, 4, 7].map(recoveryStrategy)).toEqual(["retry", "reassign", "reduced_scope", "reduced_scope", "reduced_scope"]);
+    expect([1, 2, 3, 4, 7].map(recoveryStrategy)).toEqual([
+      "retry",
+      "reassign",
+      "reduced_scope",
+      "reduced_scope",
+      "reduced_scope",
+    ]);
   });
 });
 
@@ -145,7 +151,12 @@ describe("weakestBranches", () => {
   });
 
   it("returns the successful branches below the threshold, weakest first", () => {
-    const s = state([scored("a", 0.9, 1), scored("b", 0.5, 1), scored("c", 0.7, 1), scored("d", 0.1, 1, { status: "failed" })]);
+    const s = state([
+      scored("a", 0.9, 1),
+      scored("b", 0.5, 1),
+      scored("c", 0.7, 1),
+      scored("d", 0.1, 1, { status: "failed" }),
+    ]);
     expect(weakestBranches(s, 0.8)).toEqual(["b", "c"]);
   });
 
@@ -173,7 +184,9 @@ describe("revisionFeedback", () => {
   const report = (issues: string[] | undefined, reason = "score 0.600 < threshold 0.8"): QualityReport => ({
     score: 0.6,
     threshold: 0.8,
-    ...(issues ? { judge: { coverage: 0.5, evidence: 0.5, consistency: 0.5, actionability: 0.5, issues }, judgeScore: 0.5 } : {}),
+    ...(issues
+      ? { judge: { coverage: 0.5, evidence: 0.5, consistency: 0.5, actionability: 0.5, issues }, judgeScore: 0.5 }
+      : {}),
     mergeQuality: 0.7,
     successRate: 1,
     route: "needs_revision",
@@ -193,9 +206,15 @@ describe("revisionFeedback", () => {
 
   it("falls back to the judge's issues, then the validator's reason", () => {
     expect(
-      revisionFeedback({ revisionCount: 1, reviewDecisions: [decision(0, "old words")], qualityReport: report(["a.", "b."]) }),
+      revisionFeedback({
+        revisionCount: 1,
+        reviewDecisions: [decision(0, "old words")],
+        qualityReport: report(["a.", "b."]),
+      }),
     ).toBe("a. b.");
-    expect(revisionFeedback({ revisionCount: 0, reviewDecisions: [], qualityReport: report(undefined, "too weak") })).toBe("too weak");
+    expect(
+      revisionFeedback({ revisionCount: 0, reviewDecisions: [], qualityReport: report(undefined, "too weak") }),
+    ).toBe("too weak");
     expect(revisionFeedback({ revisionCount: 0, reviewDecisions: [], qualityReport: undefined })).toMatch(/quality/i);
   });
 });
@@ -227,7 +246,13 @@ describe("loadBalancer", () => {
     });
     expect(update.loadBalancingMetrics).toEqual({ revisionsIssued: 2 });
     expect(update.executionTimeline).toEqual([
-      expect.objectContaining({ event: "revision_requested", node: "load_balancer", revision: 2, branches: ["b"], feedback: "Name the vendors." }),
+      expect.objectContaining({
+        event: "revision_requested",
+        node: "load_balancer",
+        revision: 2,
+        branches: ["b"],
+        feedback: "Name the vendors.",
+      }),
     ]);
     expect(update.retryCounts).toBeUndefined();
   });

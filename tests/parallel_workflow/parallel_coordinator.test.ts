@@ -24,7 +24,11 @@ describe("the Send mapping (branchNodeFor)", () => {
     ["research, competitive focus", { type: "research", focus: "competitive" }, "research_branch_gamma"],
     ["research, no focus", { type: "research", focus: undefined }, "research_branch_gamma"],
     ["analysis, high priority", { type: "analysis", focus: undefined, priority: "high" }, "analysis_branch_primary"],
-    ["analysis, normal priority", { type: "analysis", focus: undefined, priority: "normal" }, "analysis_branch_secondary"],
+    [
+      "analysis, normal priority",
+      { type: "analysis", focus: undefined, priority: "normal" },
+      "analysis_branch_secondary",
+    ],
   ];
   for (const [name, overrides, node] of cases) {
     it(`${name} → ${node}`, () => {
@@ -37,7 +41,9 @@ describe("the Send mapping (branchNodeFor)", () => {
       "research_branch_beta",
     );
     expect(
-      branchNodeFor(allocation("b", 0, { type: "analysis", priority: "high", assignedNode: "analysis_branch_secondary" })),
+      branchNodeFor(
+        allocation("b", 0, { type: "analysis", priority: "high", assignedNode: "analysis_branch_secondary" }),
+      ),
     ).toBe("analysis_branch_secondary");
   });
 
@@ -48,13 +54,7 @@ describe("the Send mapping (branchNodeFor)", () => {
 
 /** Five branches, stored out of plan order so sorting by `order` is observable. */
 function fiveBranches(): Record<string, BranchAllocation> {
-  return byId(
-    allocation("b5", 4),
-    allocation("b3", 2),
-    allocation("b1", 0),
-    allocation("b4", 3),
-    allocation("b2", 1),
-  );
+  return byId(allocation("b5", 4), allocation("b3", 2), allocation("b1", 0), allocation("b4", 3), allocation("b2", 1));
 }
 
 const ids = (wave: BranchAllocation[]) => wave.map((a) => a.branchId);
@@ -109,7 +109,13 @@ describe("planWave: the wave limit", () => {
 
   it("nothing is left once every branch has a result", () => {
     const state = base({
-      completedBranches: byId(result("b1"), result("b2"), result("b3"), result("b4"), result("b5", { status: "failed" })),
+      completedBranches: byId(
+        result("b1"),
+        result("b2"),
+        result("b3"),
+        result("b4"),
+        result("b5", { status: "failed" }),
+      ),
     });
     expect(planWave(state)).toEqual([]);
   });
@@ -119,7 +125,13 @@ describe("planWave: the wave limit", () => {
     active.b3 = { ...active.b3!, attempt: 2, backoffMs: 250 };
     const state = base({
       activeBranches: active,
-      completedBranches: byId(result("b1"), result("b2"), result("b3", { status: "failed", attempt: 1 }), result("b4"), result("b5")),
+      completedBranches: byId(
+        result("b1"),
+        result("b2"),
+        result("b3", { status: "failed", attempt: 1 }),
+        result("b4"),
+        result("b5"),
+      ),
     });
     const wave = planWave(state);
     expect(ids(wave)).toEqual(["b3"]);
@@ -145,7 +157,13 @@ describe("planWave: the wave limit", () => {
     const state = base({
       activeBranches: active,
       workflowMode: "sequential",
-      branchDependencies: { b1: [], b2: ["b1"], b3: ["b1", "b2"], b4: ["b1", "b2", "b3"], b5: ["b1", "b2", "b3", "b4"] },
+      branchDependencies: {
+        b1: [],
+        b2: ["b1"],
+        b3: ["b1", "b2"],
+        b4: ["b1", "b2", "b3"],
+        b5: ["b1", "b2", "b3", "b4"],
+      },
       completedBranches: byId(result("b1", { status: "failed" })),
     });
     expect(ids(planWave(state))).toEqual(["b1"]);
@@ -159,7 +177,13 @@ describe("parallelCoordinator", () => {
         allocation("t", 0, { focus: "technical" }),
         allocation("m", 1, { focus: "market" }),
         allocation("c", 2, { focus: "competitive" }),
-        allocation("h", 3, { type: "analysis", focus: undefined, analysisType: "risk", priority: "high", dataSources: ["db"] }),
+        allocation("h", 3, {
+          type: "analysis",
+          focus: undefined,
+          analysisType: "risk",
+          priority: "high",
+          dataSources: ["db"],
+        }),
         allocation("n", 4, { type: "analysis", focus: undefined, analysisType: "trend", priority: "normal" }),
       ),
       waveWidth: 5,
@@ -196,11 +220,17 @@ describe("parallelCoordinator", () => {
     const queue = [{ description: "first task" }, { description: "second task" }, { description: "third task" }];
     const state = makeState({
       taskQueue: queue,
-      activeBranches: byId(allocation("own", 0, { task: 2 }), allocation("none", 1), allocation("invented", 2, { task: 9 })),
+      activeBranches: byId(
+        allocation("own", 0, { task: 2 }),
+        allocation("none", 1),
+        allocation("invented", 2, { task: 9 }),
+      ),
       waveWidth: 3,
     });
     const command = await parallelCoordinator(state);
-    const sent = Object.fromEntries((command.goto as Send[]).map((s) => [(s.args as BranchInput).branchId, (s.args as BranchInput).taskQueue]));
+    const sent = Object.fromEntries(
+      (command.goto as Send[]).map((s) => [(s.args as BranchInput).branchId, (s.args as BranchInput).taskQueue]),
+    );
     expect(sent).toEqual({ own: [queue[1]], none: queue, invented: queue });
   });
 
@@ -215,7 +245,9 @@ describe("parallelCoordinator", () => {
 
   it("sends a reassigned branch to its assigned node", async () => {
     const state = mixedState({
-      activeBranches: byId(allocation("t", 0, { focus: "technical", attempt: 3, assignedNode: "research_branch_beta" })),
+      activeBranches: byId(
+        allocation("t", 0, { focus: "technical", attempt: 3, assignedNode: "research_branch_beta" }),
+      ),
     });
     const [send] = (await parallelCoordinator(state)).goto as Send[];
     expect(send!.node).toBe("research_branch_beta");

@@ -19,7 +19,13 @@ vi.mock("../../models/index.js", () => ({
   }),
 }));
 
-import { judgeScore, qualityScore, qualityValidator, routeQuality, routeQualityValidation } from "../../nodes/parallel_workflow/quality_validator.js";
+import {
+  judgeScore,
+  qualityScore,
+  qualityValidator,
+  routeQuality,
+  routeQualityValidation,
+} from "../../nodes/parallel_workflow/quality_validator.js";
 import type { ReviewDecision } from "../../state/shared/review.js";
 import type { QualityReport, WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
 import { integration, makeState, SETTINGS, plain } from "../support/fixtures.js";
@@ -31,8 +37,14 @@ beforeEach(() => {
 describe("judgeScore and qualityScore", () => {
   it("averages the four rubric scores", () => {
     // (0.9 + 0.8 + 0.7 + 0.6) / 4 = 3.0 / 4 = 0.75
-    expect(judgeScore({ coverage: 0.9, evidence: 0.8, consistency: 0.7, actionability: 0.6, issues: [] })).toBeCloseTo(0.75, 12);
-    expect(judgeScore({ coverage: 1, evidence: 0, consistency: 0, actionability: 0, issues: ["x"] })).toBeCloseTo(0.25, 12);
+    expect(judgeScore({ coverage: 0.9, evidence: 0.8, consistency: 0.7, actionability: 0.6, issues: [] })).toBeCloseTo(
+      0.75,
+      12,
+    );
+    expect(judgeScore({ coverage: 1, evidence: 0, consistency: 0, actionability: 0, issues: ["x"] })).toBeCloseTo(
+      0.25,
+      12,
+    );
   });
 
   it("weighs the judge 0.5, the merge quality 0.3 and the success rate 0.2", () => {
@@ -105,7 +117,9 @@ describe("routeQualityValidation", () => {
   });
 
   it("returns rejected when the run was rejected, whatever the report says", () => {
-    expect(routeQualityValidation(makeState({ status: "rejected", qualityReport: report("quality_approved") }))).toBe("rejected");
+    expect(routeQualityValidation(makeState({ status: "rejected", qualityReport: report("quality_approved") }))).toBe(
+      "rejected",
+    );
     expect(routeQualityValidation(makeState({ status: "rejected" }))).toBe("rejected");
   });
 
@@ -139,7 +153,13 @@ describe("qualityValidator without review", () => {
     expect(judge.calls).toBe(1);
     // judge 0.75, merge 0.8, success 1 → 0.815 ≥ 0.8
     expect(update.qualityReport!.score).toBeCloseTo(0.815, 12);
-    expect(update.qualityReport).toMatchObject({ judgeScore: expect.closeTo(0.75, 12), mergeQuality: 0.8, successRate: 1, route: "quality_approved", revision: 0 });
+    expect(update.qualityReport).toMatchObject({
+      judgeScore: expect.closeTo(0.75, 12),
+      mergeQuality: 0.8,
+      successRate: 1,
+      route: "quality_approved",
+      revision: 0,
+    });
     expect(update.nextCoordinationAction).toBe("quality_approved");
     expect(update.status).toBeUndefined();
   });
@@ -176,7 +196,11 @@ describe("qualityValidator without review", () => {
     // feedback from an earlier round no longer counts, though revisions are still left (3 - 2 = 1)
     const later = await plain(
       qualityValidator(
-        validated({ revisionCount: 2, reviewDecisions: [feedback], settings: { ...SETTINGS, review: "never", maxRevisions: 3 } }),
+        validated({
+          revisionCount: 2,
+          reviewDecisions: [feedback],
+          settings: { ...SETTINGS, review: "never", maxRevisions: 3 },
+        }),
         {},
       ),
     );
@@ -184,7 +208,9 @@ describe("qualityValidator without review", () => {
   });
 
   it("with no successful branch fails without asking the judge", async () => {
-    const update = await plain(qualityValidator(validated({ integrationResult: integration({ successfulBranches: 0 }) }), {}));
+    const update = await plain(
+      qualityValidator(validated({ integrationResult: integration({ successfulBranches: 0 }) }), {}),
+    );
     expect(judge.calls).toBe(0);
     expect(update.nextCoordinationAction).toBe("critical_failure");
     expect(update.status).toBe("failed");

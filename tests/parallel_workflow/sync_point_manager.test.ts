@@ -11,7 +11,12 @@ import { allocation, byId, makeState, result, SETTINGS, plain } from "../support
 const SP = "pre_merge";
 
 /** A sync point over `n` branches b1..bn, with the given results and retry counts. */
-function syncState(n: number, results: BranchResult[], retryCounts: Record<string, number> = {}, active?: BranchAllocation[]) {
+function syncState(
+  n: number,
+  results: BranchResult[],
+  retryCounts: Record<string, number> = {},
+  active?: BranchAllocation[],
+) {
   const allocations = active ?? Array.from({ length: n }, (_, i) => allocation(`b${i + 1}`, i));
   return {
     activeBranches: byId(...allocations),
@@ -133,7 +138,9 @@ describe("decideSync: the documents' progress thresholds", () => {
 describe("syncPointManager without review", () => {
   it("writes the synchronisation status, the next action and one timeline event", async () => {
     const base = syncState(4, [ok("b1"), ok("b2"), ok("b3"), failed("b4")]);
-    const update = await plain(syncPointManager(makeState({ ...base, settings: { ...SETTINGS, review: "never" } }), {}));
+    const update = await plain(
+      syncPointManager(makeState({ ...base, settings: { ...SETTINGS, review: "never" } }), {}),
+    );
     expect(update.nextCoordinationAction).toBe("conditional_proceed");
     expect(update.synchronizationStatus).toMatchObject({ syncPoint: SP, progress: 0.75, status: "waiting_final" });
     expect(update.executionTimeline).toEqual([
@@ -163,7 +170,9 @@ describe("syncPointManager without review", () => {
 
 describe("routeAfterSynchronization", () => {
   it("follows the decided action", () => {
-    expect(routeAfterSynchronization(makeState({ nextCoordinationAction: "timeout_recovery" }))).toBe("timeout_recovery");
+    expect(routeAfterSynchronization(makeState({ nextCoordinationAction: "timeout_recovery" }))).toBe(
+      "timeout_recovery",
+    );
     expect(routeAfterSynchronization(makeState({ nextCoordinationAction: "rejected" }))).toBe("rejected");
   });
 });

@@ -100,7 +100,13 @@ describe("createBranchAllocation", () => {
   const plan: PlannedBranch[] = [
     { type: "research", objective: "How does it work?", focus: "technical" },
     { type: "research", objective: "Who else does it?" }, // no focus: competitive
-    { type: "analysis", objective: "What could go wrong?", analysisType: "risk", priority: "high", dataSources: ["incident reports"] },
+    {
+      type: "analysis",
+      objective: "What could go wrong?",
+      analysisType: "risk",
+      priority: "high",
+      dataSources: ["incident reports"],
+    },
     { type: "analysis", objective: "Is it worth it?" }, // no priority: normal, no type: general
   ];
   const ids = ["b1-research-technical", "b2-research-competitive", "b3-analysis-high", "b4-analysis-normal"];
@@ -126,7 +132,12 @@ describe("createBranchAllocation", () => {
 
   it("carries focus to research branches and analysis type, priority and data sources to analysis branches", () => {
     const { activeBranches } = createBranchAllocation(plan, 3, "adaptive", { branchTimeoutMs: 1000 }, roomy(0.9));
-    expect(activeBranches["b1-research-technical"]).toMatchObject({ type: "research", focus: "technical", priority: "normal", dataSources: [] });
+    expect(activeBranches["b1-research-technical"]).toMatchObject({
+      type: "research",
+      focus: "technical",
+      priority: "normal",
+      dataSources: [],
+    });
     expect(activeBranches["b2-research-competitive"]).toMatchObject({ type: "research", focus: "competitive" });
     expect(activeBranches["b3-analysis-high"]).toMatchObject({
       type: "analysis",
@@ -136,7 +147,11 @@ describe("createBranchAllocation", () => {
       objective: "What could go wrong?",
     });
     expect(activeBranches["b3-analysis-high"]!.focus).toBeUndefined();
-    expect(activeBranches["b4-analysis-normal"]).toMatchObject({ analysisType: "general", priority: "normal", dataSources: [] });
+    expect(activeBranches["b4-analysis-normal"]).toMatchObject({
+      analysisType: "general",
+      priority: "normal",
+      dataSources: [],
+    });
   });
 
   it("keeps the task a branch is planned for, and names none when the plan does not", () => {
@@ -170,8 +185,14 @@ describe("createBranchAllocation", () => {
 
   it("shares the CPU headroom over the branches that run at once", () => {
     // 0.75 / 5 = 0.15 ; 0.5 / 1 = 0.5
-    expect(createBranchAllocation(plan, 5, "parallel", { branchTimeoutMs: 1000 }, roomy(0.75)).activeBranches[ids[0]!]!.resources.cpuShare).toBe(0.15);
-    expect(createBranchAllocation(plan, 1, "sequential", { branchTimeoutMs: 1000 }, roomy(0.5)).activeBranches[ids[0]!]!.resources.cpuShare).toBe(0.5);
+    expect(
+      createBranchAllocation(plan, 5, "parallel", { branchTimeoutMs: 1000 }, roomy(0.75)).activeBranches[ids[0]!]!
+        .resources.cpuShare,
+    ).toBe(0.15);
+    expect(
+      createBranchAllocation(plan, 1, "sequential", { branchTimeoutMs: 1000 }, roomy(0.5)).activeBranches[ids[0]!]!
+        .resources.cpuShare,
+    ).toBe(0.5);
   });
 });
 
@@ -191,7 +212,13 @@ describe("taskAnalyzer", () => {
     ...overrides,
   });
   const fresh = (overrides: Partial<WorkflowStateType> = {}) =>
-    makeState({ taskQueue: [], task: "Evaluate vector databases", settings: undefined, workflowMode: undefined, ...overrides });
+    makeState({
+      taskQueue: [],
+      task: "Evaluate vector databases",
+      settings: undefined,
+      workflowMode: undefined,
+      ...overrides,
+    });
 
   beforeEach(() => {
     fake.cores = 4;
@@ -201,7 +228,9 @@ describe("taskAnalyzer", () => {
   });
 
   it("complex work on an idle machine runs in parallel, min(5, maxConcurrency) at a time", async () => {
-    const update = await plain(taskAnalyzer(fresh(), { configurable: { thread_id: "thread-7", review: "never", maxConcurrency: 4 } }));
+    const update = await plain(
+      taskAnalyzer(fresh(), { configurable: { thread_id: "thread-7", review: "never", maxConcurrency: 4 } }),
+    );
     expect(update.workflowMode).toBe("parallel");
     expect(update.taskQueue).toEqual([{ description: "Evaluate vector databases" }]);
     expect(update.workflowId).toBe("thread-7");
@@ -224,7 +253,12 @@ describe("taskAnalyzer", () => {
       plannedBranches: 5,
     });
     expect(update.executionTimeline).toEqual([
-      expect.objectContaining({ event: "task_analysis_completed", node: "task_analyzer", workflowMode: "parallel", branchesAllocated: 4 }),
+      expect.objectContaining({
+        event: "task_analysis_completed",
+        node: "task_analyzer",
+        workflowMode: "parallel",
+        branchesAllocated: 4,
+      }),
     ]);
     expect(fake.calls).toHaveLength(1);
     expect(fake.calls[0]).toContain("Evaluate vector databases");
@@ -242,13 +276,25 @@ describe("taskAnalyzer", () => {
     const update = await plain(taskAnalyzer(fresh(), {}));
     expect(update.workflowMode).toBe("sequential");
     expect(update.loadBalancingMetrics).toMatchObject({ allocatedBranches: 1 });
-    expect(update.branchDependencies!["b3-research-competitive"]).toEqual(["b1-research-technical", "b2-research-market"]);
+    expect(update.branchDependencies!["b3-research-competitive"]).toEqual([
+      "b1-research-technical",
+      "b2-research-market",
+    ]);
   });
 
   it("complexity stated on every task outranks the model's estimate", async () => {
     // stated (0.5 + 0.7) / 2 = 0.6 ≤ 0.8: not parallel, though the model said 0.9
     const update = await plain(
-      taskAnalyzer(fresh({ task: undefined, taskQueue: [{ description: "a", complexity: 0.5 }, { description: "b", complexity: 0.7 }] }), {}),
+      taskAnalyzer(
+        fresh({
+          task: undefined,
+          taskQueue: [
+            { description: "a", complexity: 0.5 },
+            { description: "b", complexity: 0.7 },
+          ],
+        }),
+        {},
+      ),
     );
     expect(update.loadBalancingMetrics!.complexityScore).toBeCloseTo(0.6, 12);
     expect(update.workflowMode).toBe("adaptive");

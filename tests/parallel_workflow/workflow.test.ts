@@ -3,7 +3,12 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
-import { eventsOf, type ReviewRequest, type TimelineEventKind, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import {
+  eventsOf,
+  type ReviewRequest,
+  type TimelineEventKind,
+  type WorkflowStateType,
+} from "../../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { jsonResult, runCli } from "../support/cli.js";
 import { BRANCH_NODE_OF } from "../support/fixtures.js";
@@ -40,7 +45,8 @@ async function pendingReview(cfg: ReturnType<typeof config>): Promise<ReviewRequ
   return snapshot.tasks.flatMap((t) => t.interrupts ?? [])[0]?.value as ReviewRequest | undefined;
 }
 
-const events = <K extends TimelineEventKind>(state: WorkflowStateType, kind: K) => eventsOf(state.executionTimeline, kind);
+const events = <K extends TimelineEventKind>(state: WorkflowStateType, kind: K) =>
+  eventsOf(state.executionTimeline, kind);
 
 describe("parallel_workflow on Postgres", () => {
   it("runs a task to a completed report, every branch on its mapped node", async () => {
@@ -89,9 +95,10 @@ describe("parallel_workflow on Postgres", () => {
     const client = new pg.Client({ connectionString: db.databaseUrl });
     await client.connect();
     try {
-      const { rows } = await client.query(`SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = $1`, [
-        cfg.configurable.thread_id,
-      ]);
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = $1`,
+        [cfg.configurable.thread_id],
+      );
       expect(rows[0].n).toBe(0);
     } finally {
       await client.end();
@@ -113,11 +120,17 @@ describe("parallel_workflow on Postgres", () => {
     expect((sync!.details as { branches: unknown[] }).branches).toHaveLength(5);
 
     const env = { ORCHESTRA_DB_SCHEMA: db.schema };
-    const first = await runCli(["resume", cfg.configurable.thread_id, "--approve", "--reviewer", "alice", "--json"], env);
+    const first = await runCli(
+      ["resume", cfg.configurable.thread_id, "--approve", "--reviewer", "alice", "--json"],
+      env,
+    );
     expect(first.code, first.stderr).toBe(0);
     expect(jsonResult(first)).toMatchObject({ status: "interrupted", next: ["quality_validator"] });
 
-    const second = await runCli(["resume", cfg.configurable.thread_id, "--approve", "--reviewer", "bob", "--json"], env);
+    const second = await runCli(
+      ["resume", cfg.configurable.thread_id, "--approve", "--reviewer", "bob", "--json"],
+      env,
+    );
     expect(second.code, second.stderr).toBe(0);
     const result = jsonResult(second);
     expect(result.status).toBe("completed");
@@ -157,10 +170,17 @@ describe("parallel_workflow on Postgres", () => {
 
     expect(final.workflowMode).toBe("sequential");
     expect(final.status).toBe("completed");
-    const waves = events(final, "wave_dispatched").map((e) => (e.branches as { branchId: string }[]).map((b) => b.branchId));
+    const waves = events(final, "wave_dispatched").map((e) =>
+      (e.branches as { branchId: string }[]).map((b) => b.branchId),
+    );
     expect(waves).toEqual(Object.keys(BRANCH_NODE_OF).map((id) => [id]));
-    expect(final.branchDependencies["b3-research-competitive"]).toEqual(["b1-research-technical", "b2-research-market"]);
-    const seen = events(final, "wave_dispatched").map((e) => (e.branches as { priorResults: number }[])[0]!.priorResults);
+    expect(final.branchDependencies["b3-research-competitive"]).toEqual([
+      "b1-research-technical",
+      "b2-research-market",
+    ]);
+    const seen = events(final, "wave_dispatched").map(
+      (e) => (e.branches as { priorResults: number }[])[0]!.priorResults,
+    );
     expect(seen).toEqual([0, 1, 2, 3, 4]);
   });
 
@@ -184,7 +204,10 @@ describe("parallel_workflow on Postgres", () => {
     const cfg = config({ review: "always" });
     await workflow.invoke({ task: TASK }, cfg);
     await workflow.invoke(new Command({ resume: { action: "maybe" } }), cfg);
-    expect(await pendingReview(cfg)).toMatchObject({ point: "sync_point_manager", error: expect.stringMatching(/^invalid review decision: action:/) });
+    expect(await pendingReview(cfg)).toMatchObject({
+      point: "sync_point_manager",
+      error: expect.stringMatching(/^invalid review decision: action:/),
+    });
     await workflow.invoke(new Command({ resume: { action: "feedback" } }), cfg);
     expect((await pendingReview(cfg))?.error).toMatch(/^invalid review decision: feedback:/);
 
@@ -193,7 +216,9 @@ describe("parallel_workflow on Postgres", () => {
     expect(review?.point).toBe("quality_validator");
     expect(review).not.toHaveProperty("error");
     const state = (await workflow.getState(cfg)).values as WorkflowStateType;
-    expect(state.reviewDecisions.map((d) => [d.point, d.action, d.reviewer])).toEqual([["sync_point_manager", "approve", "alice"]]);
+    expect(state.reviewDecisions.map((d) => [d.point, d.action, d.reviewer])).toEqual([
+      ["sync_point_manager", "approve", "alice"],
+    ]);
   });
 
   it("turns reviewer feedback into a revision that carries it to the weakest branch", async () => {
@@ -234,7 +259,10 @@ describe("the offline quality gate", () => {
   const BRANCH_NODES = [...new Set(Object.values(BRANCH_NODE_OF))];
 
   function weakBranches(weak: number | true) {
-    vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify(Object.fromEntries(BRANCH_NODES.map((node) => [node, { weak }]))));
+    vi.stubEnv(
+      "ORCHESTRA_OFFLINE_FAULTS",
+      JSON.stringify(Object.fromEntries(BRANCH_NODES.map((node) => [node, { weak }]))),
+    );
   }
 
   const run = async (task: string) => (await workflow.invoke({ task }, config())) as WorkflowStateType;

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { BinaryOperatorAggregate, END, START, StateGraph } from "@langchain/langgraph";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
-import { WorkflowState, currentResult, settingsOf, type TimelineEvent } from "../../state/parallel_workflow/workflow.js";
+import {
+  WorkflowState,
+  currentResult,
+  settingsOf,
+  type TimelineEvent,
+} from "../../state/parallel_workflow/workflow.js";
 import { allocation, byId, result, SETTINGS } from "../support/fixtures.js";
 
 /** The reducer LangGraph applies to a field: the operator of its BinaryOperatorAggregate channel. */
@@ -12,7 +17,8 @@ function reducerOf<K extends keyof typeof WorkflowState.spec>(field: K) {
 }
 
 // The reducer keeps events whatever their kind: these stand-ins carry only a name to order by.
-const event = (name: string) => ({ at: "2025-01-01T00:00:00.000Z", event: name, node: "test" }) as unknown as TimelineEvent;
+const event = (name: string) =>
+  ({ at: "2025-01-01T00:00:00.000Z", event: name, node: "test" }) as unknown as TimelineEvent;
 
 describe("WorkflowState reducers", () => {
   it("merges active branches by id: two parallel updates are both kept", () => {
@@ -40,14 +46,21 @@ describe("WorkflowState reducers", () => {
   it("appends to the execution timeline, one event or several", () => {
     const append = reducerOf("executionTimeline");
     const history = [event("one")];
-    expect(append(history, [event("two"), event("three")]).map((e: TimelineEvent) => e.event)).toEqual(["one", "two", "three"]);
+    expect(append(history, [event("two"), event("three")]).map((e: TimelineEvent) => e.event)).toEqual([
+      "one",
+      "two",
+      "three",
+    ]);
     expect(append(history, event("two")).map((e: TimelineEvent) => e.event)).toEqual(["one", "two"]);
     expect(history).toHaveLength(1);
   });
 
   it("appends review decisions", () => {
     const append = reducerOf("reviewDecisions");
-    expect(append([{ action: "approve" }], { action: "reject" })).toEqual([{ action: "approve" }, { action: "reject" }]);
+    expect(append([{ action: "approve" }], { action: "reject" })).toEqual([
+      { action: "approve" },
+      { action: "reject" },
+    ]);
   });
 
   it("replaces scalar fields", () => {
@@ -103,7 +116,10 @@ describe("WorkflowState in a graph", () => {
   });
 
   it("starts from the declared defaults", async () => {
-    const graph = new StateGraph(WorkflowState).addNode("noop", async () => ({})).addEdge(START, "noop").compile();
+    const graph = new StateGraph(WorkflowState)
+      .addNode("noop", async () => ({}))
+      .addEdge(START, "noop")
+      .compile();
     const final = await graph.invoke({ task: "t" });
     expect(final).toMatchObject({
       task: "t",

@@ -60,8 +60,15 @@ export class ThreadAudit {
    */
   async savedBranchResults(threadId: string): Promise<Record<string, BranchResult>> {
     const snapshot = await this.state(threadId);
-    const pending = snapshot.tasks.map((t) => (t.result as Partial<WorkflowStateType> | undefined)?.completedBranches ?? {});
-    return Object.assign({}, (snapshot.values as Partial<WorkflowStateType>).completedBranches ?? {}, ...pending, ...(await this.orphanedBranchWrites(threadId)));
+    const pending = snapshot.tasks.map(
+      (t) => (t.result as Partial<WorkflowStateType> | undefined)?.completedBranches ?? {},
+    );
+    return Object.assign(
+      {},
+      (snapshot.values as Partial<WorkflowStateType>).completedBranches ?? {},
+      ...pending,
+      ...(await this.orphanedBranchWrites(threadId)),
+    );
   }
 
   private async orphanedBranchWrites(threadId: string): Promise<Record<string, BranchResult>[]> {
@@ -75,7 +82,9 @@ export class ThreadAudit {
        ORDER BY w.checkpoint_id, w.task_id, w.idx`,
       [threadId],
     );
-    return Promise.all(rows.map((row) => saver.serde.loadsTyped(row.type, row.blob) as Promise<Record<string, BranchResult>>));
+    return Promise.all(
+      rows.map((row) => saver.serde.loadsTyped(row.type, row.blob) as Promise<Record<string, BranchResult>>),
+    );
   }
 
   /** What a fault left saved: the tasks a resume must not run again, the results it must keep. */
@@ -105,7 +114,9 @@ export class ThreadAudit {
     expect(lost).toEqual([]);
     expect(needless).toEqual([]);
     if (reference) {
-      expect(callsPerNode(calls)).toEqual(addCounts(reference.calls, cutOffCalls(calls, faulted.pid, faulted.saved.tasks)));
+      expect(callsPerNode(calls)).toEqual(
+        addCounts(reference.calls, cutOffCalls(calls, faulted.pid, faulted.saved.tasks)),
+      );
       expect(comparableState(final)).toEqual(reference.state);
     }
     expect(await this.integrityProblems(threadId)).toEqual([]);

@@ -65,17 +65,42 @@ describe("bad input to a new run: exit 2, one clear error, nothing written", () 
   const cases: [string, () => string[], RegExp, NodeJS.ProcessEnv?][] = [
     ["an empty task", () => ["run", ""], /invalid input: task: must not be empty/],
     ["a 100 kB task", () => ["run", "x".repeat(100_000)], /task: must be at most 20000 characters/],
-    ["a 1 MB task in a file", () => ["run", "--task-file", file("huge.json")], /taskQueue.0.description: must be at most 20000 characters/],
+    [
+      "a 1 MB task in a file",
+      () => ["run", "--task-file", file("huge.json")],
+      /taskQueue.0.description: must be at most 20000 characters/,
+    ],
     ["a task file that is not JSON", () => ["run", "--task-file", file("not-json.json")], /is not valid JSON/],
     ["a task file with the wrong shape", () => ["run", "--task-file", file("wrong-shape.json")], /taskQueue: /],
-    ["a task file with unknown fields", () => ["run", "--task-file", file("unknown-field.json")], /taskQueue.0: Unrecognized key: "priority"/],
-    ["a missing task file", () => ["run", "--task-file", "/nonexistent/tasks.json"], /--task-file \/nonexistent\/tasks\.json does not exist: check the path/],
-    ["both a task and --task-file", () => ["run", TASK, "--task-file", "x.json"], /give a TASK or --task-file, not both/],
+    [
+      "a task file with unknown fields",
+      () => ["run", "--task-file", file("unknown-field.json")],
+      /taskQueue.0: Unrecognized key: "priority"/,
+    ],
+    [
+      "a missing task file",
+      () => ["run", "--task-file", "/nonexistent/tasks.json"],
+      /--task-file \/nonexistent\/tasks\.json does not exist: check the path/,
+    ],
+    [
+      "both a task and --task-file",
+      () => ["run", TASK, "--task-file", "x.json"],
+      /give a TASK or --task-file, not both/,
+    ],
     ["an unknown --review value", () => ["run", TASK, "--review", "sometimes"], /--review.*sometimes.*always, never/s],
-    ["a malformed --model", () => ["run", TASK, "--model", "gpt4"], /invalid configuration: model: must be 'offline' or 'openai:<model-name>'/],
+    [
+      "a malformed --model",
+      () => ["run", TASK, "--model", "gpt4"],
+      /invalid configuration: model: must be 'offline' or 'openai:<model-name>'/,
+    ],
     ["a negative --max-retries", () => ["run", TASK, "--max-retries", "-1"], /maxRetries/],
     ["an unknown command", () => ["frobnicate"], /unknown command 'frobnicate'/],
-    ["a malformed ORCHESTRA_MODEL", () => ["run", TASK], /invalid ORCHESTRA_MODEL 'claude'/, { ORCHESTRA_MODEL: "claude" }],
+    [
+      "a malformed ORCHESTRA_MODEL",
+      () => ["run", TASK],
+      /invalid ORCHESTRA_MODEL 'claude'/,
+      { ORCHESTRA_MODEL: "claude" },
+    ],
     [
       "ORCHESTRA_OFFLINE_FAULTS that is not JSON",
       () => ["run", TASK, "--review", "never"],
@@ -119,7 +144,10 @@ describe("bad resumes: exit 2, one clear error, nothing written", () => {
   it("of a thread that does not exist", () =>
     scenario("bad input", "resume of a thread that does not exist", async (figures) => {
       figures.faults = 1;
-      expectUsageError(await runCli(["resume", "no-such-thread", "--approve"], env()), /no thread no-such-thread in the checkpointer/);
+      expectUsageError(
+        await runCli(["resume", "no-such-thread", "--approve"], env()),
+        /no thread no-such-thread in the checkpointer/,
+      );
       expect(await rowsOf("no-such-thread")).toBe(0);
     }));
 
@@ -130,15 +158,24 @@ describe("bad resumes: exit 2, one clear error, nothing written", () => {
 
     await scenario("bad input", "resume of a completed thread", async (figures) => {
       figures.faults = 1;
-      expectUsageError(await runCli(["resume", "bad-done"], env()), /thread bad-done has already finished \(completed\): nothing to resume/);
+      expectUsageError(
+        await runCli(["resume", "bad-done"], env()),
+        /thread bad-done has already finished \(completed\): nothing to resume/,
+      );
     });
     await scenario("bad input", "resume with two decisions", async (figures) => {
       figures.faults = 1;
-      expectUsageError(await runCli(["resume", "bad-done", "--approve", "--reject"], env()), /at most one of --approve, --reject, --feedback/);
+      expectUsageError(
+        await runCli(["resume", "bad-done", "--approve", "--reject"], env()),
+        /at most one of --approve, --reject, --feedback/,
+      );
     });
     await scenario("bad input", "run reusing a thread id", async (figures) => {
       figures.faults = 1;
-      expectUsageError(await runCli(["run", TASK, "--thread", "bad-done"], env()), /thread bad-done already exists: resume it with/);
+      expectUsageError(
+        await runCli(["run", TASK, "--thread", "bad-done"], env()),
+        /thread bad-done already exists: resume it with/,
+      );
     });
     expect(await rowsOf("bad-done")).toBe(rows);
   });
@@ -152,15 +189,42 @@ describe("bad resumes: exit 2, one clear error, nothing written", () => {
     badFinding.branches["b1-research-technical"].findings[0].confidence = 7;
     const noFindings = structuredClone(reviewable);
     noFindings.branches["b2-research-market"].findings = [];
-    const unknownBranch = { point: "sync_point_manager", branches: { "b9-invented": reviewable.branches["b1-research-technical"] } };
+    const unknownBranch = {
+      point: "sync_point_manager",
+      branches: { "b9-invented": reviewable.branches["b1-research-technical"] },
+    };
     const cases: [string, string, RegExp][] = [
       ["an edit file that is not JSON", "{ not json", /--edit .* is not valid JSON/],
-      ["an edit file for the other review point", JSON.stringify({ point: "quality_validator", research: {}, analysis: {} }), /the edit does not fit the review at sync_point_manager: point: /],
-      ["an edit file with unknown fields", JSON.stringify({ ...reviewable, score: 1 }), /the edit does not fit the review at sync_point_manager: document: Unrecognized key: "score"/],
-      ["an edit file naming a branch that has no result", JSON.stringify(unknownBranch), /the edit names branches that have no successful result to edit: b9-invented/],
-      ["an edit file with a confidence out of range", JSON.stringify(badFinding), /branches.b1-research-technical.findings.0.confidence: Too big/],
-      ["an edit file with no findings for a branch", JSON.stringify(noFindings), /branches.b2-research-market.findings: Too small/],
-      ["an edit file that changes nothing", JSON.stringify(reviewable), /the edit changes nothing at sync_point_manager: nothing written/],
+      [
+        "an edit file for the other review point",
+        JSON.stringify({ point: "quality_validator", research: {}, analysis: {} }),
+        /the edit does not fit the review at sync_point_manager: point: /,
+      ],
+      [
+        "an edit file with unknown fields",
+        JSON.stringify({ ...reviewable, score: 1 }),
+        /the edit does not fit the review at sync_point_manager: document: Unrecognized key: "score"/,
+      ],
+      [
+        "an edit file naming a branch that has no result",
+        JSON.stringify(unknownBranch),
+        /the edit names branches that have no successful result to edit: b9-invented/,
+      ],
+      [
+        "an edit file with a confidence out of range",
+        JSON.stringify(badFinding),
+        /branches.b1-research-technical.findings.0.confidence: Too big/,
+      ],
+      [
+        "an edit file with no findings for a branch",
+        JSON.stringify(noFindings),
+        /branches.b2-research-market.findings: Too small/,
+      ],
+      [
+        "an edit file that changes nothing",
+        JSON.stringify(reviewable),
+        /the edit changes nothing at sync_point_manager: nothing written/,
+      ],
     ];
     for (const [i, [name, content, message]] of cases.entries()) {
       await scenario("bad input", name, async (figures) => {
@@ -169,7 +233,10 @@ describe("bad resumes: exit 2, one clear error, nothing written", () => {
         expectUsageError(await runCli(["resume", "bad-edit", "--edit", file(`edit-${i}.json`)], env()), message);
       });
     }
-    expectUsageError(await runCli(["resume", "bad-edit", "--edit", file("missing.json")], env()), /--edit .*missing\.json does not exist: check the path/);
+    expectUsageError(
+      await runCli(["resume", "bad-edit", "--edit", file("missing.json")], env()),
+      /--edit .*missing\.json does not exist: check the path/,
+    );
     expect(await rowsOf("bad-edit")).toBe(rows);
   });
 });

@@ -34,8 +34,26 @@ afterAll(async () => {
 
 // One word per thread that no other thread's task contains.
 const SUBJECTS = [
-  "avocado", "bamboo", "cobalt", "dolphin", "espresso", "falcon", "glacier", "hazelnut", "iguana", "jasmine",
-  "kiwi", "lantern", "mango", "nebula", "orchid", "pelican", "quartz", "raccoon", "saffron", "tundra",
+  "avocado",
+  "bamboo",
+  "cobalt",
+  "dolphin",
+  "espresso",
+  "falcon",
+  "glacier",
+  "hazelnut",
+  "iguana",
+  "jasmine",
+  "kiwi",
+  "lantern",
+  "mango",
+  "nebula",
+  "orchid",
+  "pelican",
+  "quartz",
+  "raccoon",
+  "saffron",
+  "tundra",
 ];
 
 describe("concurrent runs", () => {
@@ -48,7 +66,11 @@ describe("concurrent runs", () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), `orchestra-${threadId}-`));
     onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const log = path.join(dir, "calls.jsonl");
-    const hung = { ...env(), ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }), ORCHESTRA_OFFLINE_CALL_LOG: log };
+    const hung = {
+      ...env(),
+      ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }),
+      ORCHESTRA_OFFLINE_CALL_LOG: log,
+    };
     const children = [0, 1].map(() => spawnCli(args, hung));
     onTestFinished(() => {
       for (const child of children) child.kill("SIGKILL");
@@ -61,18 +83,25 @@ describe("concurrent runs", () => {
 
     const winner = children[1 - first.index]!;
     expect(winner.exitCode).toBeNull();
-    await until(async () => (await readCallLog(log)).some((c) => c.node === "branch_merger"), "the winner to reach the merge");
+    await until(
+      async () => (await readCallLog(log)).some((c) => c.node === "branch_merger"),
+      "the winner to reach the merge",
+    );
     expect(new Set((await readCallLog(log)).map((c) => c.pid))).toEqual(new Set([winner.pid]));
     winner.kill("SIGKILL");
     await results[1 - first.index];
   }
 
   const env = () => ({ ORCHESTRA_DB_SCHEMA: db.schema });
-  const state = async (threadId: string) => (await workflow.getState({ configurable: { thread_id: threadId } })).values as WorkflowStateType;
+  const state = async (threadId: string) =>
+    (await workflow.getState({ configurable: { thread_id: threadId } })).values as WorkflowStateType;
 
   it("lets exactly one of two resumes of a thread run, and refuses the other", () =>
     scenario("concurrency", "two resumes of one thread at once", async (figures) => {
-      const paused = await runCli(["run", "Choose a message broker for billing events", "--thread", "two-resumes", "--json"], env());
+      const paused = await runCli(
+        ["run", "Choose a message broker for billing events", "--thread", "two-resumes", "--json"],
+        env(),
+      );
       expect(jsonResult(paused).status).toBe("interrupted");
       await oneRunsTheOtherIsRefused("two-resumes", ["resume", "two-resumes", "--approve", "--json"], figures);
 
@@ -81,13 +110,19 @@ describe("concurrent runs", () => {
       if (resumed.code === 0) figures.recovered = 1;
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(jsonResult(resumed)).toMatchObject({ status: "interrupted", next: ["quality_validator"] });
-      expect((await state("two-resumes")).reviewDecisions.map((d) => [d.point, d.action])).toEqual([["sync_point_manager", "approve"]]);
+      expect((await state("two-resumes")).reviewDecisions.map((d) => [d.point, d.action])).toEqual([
+        ["sync_point_manager", "approve"],
+      ]);
     }));
 
   it("lets exactly one of two runs naming one new --thread start it, and refuses the other", () =>
     scenario("concurrency", "two runs of one new thread at once", async (figures) => {
       const task = "Choose a message broker for billing events";
-      await oneRunsTheOtherIsRefused("two-runs", ["run", task, "--thread", "two-runs", "--review", "never", "--json"], figures);
+      await oneRunsTheOtherIsRefused(
+        "two-runs",
+        ["run", task, "--thread", "two-runs", "--review", "never", "--json"],
+        figures,
+      );
 
       // One run started the thread: one input checkpoint, and a resume finishes it.
       const resumed = await runCli(["resume", "two-runs", "--json"], env());
@@ -95,7 +130,8 @@ describe("concurrent runs", () => {
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(jsonResult(resumed).status).toBe("completed");
       const sources: unknown[] = [];
-      for await (const snapshot of workflow.getStateHistory({ configurable: { thread_id: "two-runs" } })) sources.push(snapshot.metadata?.source);
+      for await (const snapshot of workflow.getStateHistory({ configurable: { thread_id: "two-runs" } }))
+        sources.push(snapshot.metadata?.source);
       expect(sources.filter((source) => source === "input")).toHaveLength(1);
       expect((await state("two-runs")).taskQueue).toEqual([{ description: task }]);
     }));
@@ -117,8 +153,11 @@ describe("concurrent runs", () => {
 
       let leaks = 0;
       for (const subject of SUBJECTS) {
-        const state = (await workflow.getState({ configurable: { thread_id: `many-${subject}` } })).values as WorkflowStateType;
-        expect(state.taskQueue.map((t) => t.description)).toEqual([`Assess the ${subject} supply chain for a regional retailer`]);
+        const state = (await workflow.getState({ configurable: { thread_id: `many-${subject}` } }))
+          .values as WorkflowStateType;
+        expect(state.taskQueue.map((t) => t.description)).toEqual([
+          `Assess the ${subject} supply chain for a regional retailer`,
+        ]);
         const others = SUBJECTS.filter((s) => s !== subject);
         // Each branch's objective and findings are about this thread's task and no other's.
         for (const id of Object.keys(state.activeBranches)) {

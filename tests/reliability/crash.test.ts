@@ -68,7 +68,8 @@ interface KillPoint {
 const called = (seen: Observed, ...nodes: string[]) => nodes.every((node) => seen.calls.some((c) => c.node === node));
 /** Branch results in the latest checkpoint: their step is over, not just their own write saved. */
 const checkpointed = (seen: Observed) => Object.keys(seen.values.completedBranches ?? {}).length;
-const hang = (...nodes: string[]): FaultPlan => Object.fromEntries(nodes.map((node) => [node, { hang: true as const }]));
+const hang = (...nodes: string[]): FaultPlan =>
+  Object.fromEntries(nodes.map((node) => [node, { hang: true as const }]));
 
 // In run order. The killed run's model calls hang where it is to be killed, so the kill lands
 // there however slow the machine is; the resume runs without the fault plan.
@@ -77,7 +78,9 @@ const KILL_POINTS: KillPoint[] = [
   {
     name: "after task_analyzer, with the first wave running",
     faults: hang("research_branch_alpha", "research_branch_beta", "research_branch_gamma"),
-    when: (s) => s.values.workflowMode !== undefined && called(s, "research_branch_alpha", "research_branch_beta", "research_branch_gamma"),
+    when: (s) =>
+      s.values.workflowMode !== undefined &&
+      called(s, "research_branch_alpha", "research_branch_beta", "research_branch_gamma"),
   },
   {
     name: "mid fan-out: two branches saved, the third running",
@@ -94,29 +97,39 @@ const KILL_POINTS: KillPoint[] = [
     faults: hang("analysis_branch_secondary"),
     when: (s) => s.savedBranches >= 4 && called(s, "analysis_branch_secondary"),
   },
-  { name: "after the fan-out, during branch_merger", faults: hang("branch_merger"), when: (s) => checkpointed(s) >= 5 && called(s, "branch_merger") },
+  {
+    name: "after the fan-out, during branch_merger",
+    faults: hang("branch_merger"),
+    when: (s) => checkpointed(s) >= 5 && called(s, "branch_merger"),
+  },
   // The last step with a model call: final_integrator's own step takes milliseconds.
   { name: "during quality_validator", faults: hang("quality_validator"), when: (s) => called(s, "quality_validator") },
 ];
 
 describe("SIGKILL at every step, then resume", () => {
-  it.concurrent.each(KILL_POINTS.map((point, i) => [point.name, point, i] as const))(
-    "%s",
-    (_name, point, index) =>
-      scenario("crash", point.name, async (figures) => {
-        const threadId = `crash-${index}`;
-        const log = path.join(dir, `${threadId}.jsonl`);
-        const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
-          ...env(log),
-          ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(point.faults),
+  it.concurrent.each(KILL_POINTS.map((point, i) => [point.name, point, i] as const))("%s", (_name, point, index) =>
+    scenario("crash", point.name, async (figures) => {
+      const threadId = `crash-${index}`;
+      const log = path.join(dir, `${threadId}.jsonl`);
+      const child = spawnCli(["run", TASK, "--thread", threadId, "--review", "never", "--json"], {
+        ...env(log),
+        ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(point.faults),
+      });
+      const exited = finished(child);
+      await until(async () => {
+        const [calls, snapshot, saved] = await Promise.all([
+          readCallLog(log),
+          audit.state(threadId),
+          audit.savedBranchResults(threadId),
+        ]);
+        return point.when({
+          calls,
+          values: snapshot.values as Partial<WorkflowStateType>,
+          savedBranches: Object.keys(saved).length,
         });
-        const exited = finished(child);
-        await until(async () => {
-          const [calls, snapshot, saved] = await Promise.all([readCallLog(log), audit.state(threadId), audit.savedBranchResults(threadId)]);
-          return point.when({ calls, values: snapshot.values as Partial<WorkflowStateType>, savedBranches: Object.keys(saved).length });
-        }, point.name);
-        await killAndResume(threadId, log, child, exited, figures);
-      }),
+      }, point.name);
+      await killAndResume(threadId, log, child, exited, figures);
+    }),
   );
 });
 
@@ -160,11 +173,14 @@ describe("Ctrl-C mid-run, then resume", () => {
       const exited = finished(child);
       await until(
         async () =>
-          Object.keys(await audit.savedBranchResults(threadId)).length >= 2 && (await readCallLog(log)).some((c) => c.node === "research_branch_gamma"),
+          Object.keys(await audit.savedBranchResults(threadId)).length >= 2 &&
+          (await readCallLog(log)).some((c) => c.node === "research_branch_gamma"),
         "two branches saved and the third running",
       );
       const { saved, killed } = await killAndResume(threadId, log, child, exited, figures, "SIGINT");
-      expect(killed.stdout).toContain(`stopped. The thread keeps every finished step: resume it with \`orchestra resume ${threadId}\``);
+      expect(killed.stdout).toContain(
+        `stopped. The thread keeps every finished step: resume it with \`orchestra resume ${threadId}\``,
+      );
       expect(Object.keys(saved.branches).sort()).toEqual(["b1-research-technical", "b2-research-market"]);
     }));
 });
@@ -183,17 +199,27 @@ describe("SIGKILL between a step's writes and its checkpoint", () => {
       const log = path.join(dir, `${threadId}.jsonl`);
       const marker = path.join(dir, `${threadId}.marker`);
       // The merge hangs, so a run that goes on while the checkpoint waits stops there.
-      const child = spawnTracked(process.execPath, ["--import", "tsx", HELD_CHECKPOINT_CHILD, db.schema, threadId, String(FIRST_WAVE_CHECKPOINT), marker, TASK], {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, ...env(log), ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(hang("branch_merger")) },
-      });
+      const child = spawnTracked(
+        process.execPath,
+        ["--import", "tsx", HELD_CHECKPOINT_CHILD, db.schema, threadId, String(FIRST_WAVE_CHECKPOINT), marker, TASK],
+        {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, ...env(log), ORCHESTRA_OFFLINE_FAULTS: JSON.stringify(hang("branch_merger")) },
+        },
+      );
       const exited = finished(child);
       const markers = async () => (await readFile(marker, "utf8").catch(() => "")).split("\n");
-      await until(async () => (await markers()).includes("stalled"), "the run to stall with the first wave's checkpoint unsaved", 60_000);
+      await until(
+        async () => (await markers()).includes("stalled"),
+        "the run to stall with the first wave's checkpoint unsaved",
+        60_000,
+      );
       expect(await markers()).toContain("held");
 
       const { saved } = await killAndResume(threadId, log, child, exited, figures);
       // The kill landed in the window: the first wave's results were saved, their checkpoint was not.
-      expect(Object.keys(saved.branches)).toEqual(expect.arrayContaining(["b1-research-technical", "b2-research-market", "b3-research-competitive"]));
+      expect(Object.keys(saved.branches)).toEqual(
+        expect.arrayContaining(["b1-research-technical", "b2-research-market", "b3-research-competitive"]),
+      );
     }));
 });

@@ -32,7 +32,11 @@ beforeAll(async () => {
 afterAll(async () => {
   const pid = await postmasterPid();
   if (pid !== undefined) killQuietly(pid, "SIGINT");
-  await until(async () => (await postmasterPid()) === undefined || !alive(pid!), "the embedded server to stop", 15_000).catch(() => undefined);
+  await until(
+    async () => (await postmasterPid()) === undefined || !alive(pid!),
+    "the embedded server to stop",
+    15_000,
+  ).catch(() => undefined);
   await rm(root, { recursive: true, force: true });
 });
 
@@ -86,13 +90,22 @@ async function runAndKill(threadId: string, log: string) {
   });
   const exited = finished(child);
   // A loaded machine takes seconds to start Postgres before the first call.
-  await until(async () => (await readCallLog(log)).some((c) => c.node === "research_branch_alpha"), "the first wave", 60_000);
+  await until(
+    async () => (await readCallLog(log)).some((c) => c.node === "research_branch_alpha"),
+    "the first wave",
+    60_000,
+  );
   child.kill("SIGKILL");
   expect((await exited).signal).toBe("SIGKILL");
   return { pid: child.pid, saved: await withAudit((audit) => audit.saved(threadId)) };
 }
 
-async function resumeAndCheck(threadId: string, log: string, killed: Awaited<ReturnType<typeof runAndKill>>, figures: Figures) {
+async function resumeAndCheck(
+  threadId: string,
+  log: string,
+  killed: Awaited<ReturnType<typeof runAndKill>>,
+  figures: Figures,
+) {
   const resumed = await runCli(["resume", threadId, "--json"], env(log));
   if (resumed.code === 0 && jsonResult(resumed).status === "completed") figures.recovered = 1;
   await withAudit((audit) => audit.checkRecovery(threadId, log, killed, figures));
@@ -112,7 +125,9 @@ describe("embedded Postgres after its parent was killed with SIGKILL", () => {
       expect(orphan !== undefined && alive(orphan)).toBe(true);
 
       const resumed = await resumeAndCheck("embedded-orphan", log, killed, figures);
-      expect(resumed.stderr).toContain(`Using the embedded Postgres already running in ${dataDir} (pid ${orphan}, port ${PORT})`);
+      expect(resumed.stderr).toContain(
+        `Using the embedded Postgres already running in ${dataDir} (pid ${orphan}, port ${PORT})`,
+      );
     }));
 
   it("resume starts a new server over the stale postmaster.pid of a killed one, and finishes the run", () =>

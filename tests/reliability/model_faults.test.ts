@@ -4,7 +4,12 @@ import { compileWorkflow } from "../../graphs/parallel_workflow.js";
 import { offlineCallCounts, resetOfflineCallCounts } from "../../models/offline/model.js";
 import type { FaultPlan } from "../../models/offline/runtime.js";
 import { resumeRun } from "../../scripts/parallel_workflow/runner.js";
-import { BRANCH_NODES, eventsOf, type TimelineEventKind, type WorkflowStateType } from "../../state/parallel_workflow/workflow.js";
+import {
+  BRANCH_NODES,
+  eventsOf,
+  type TimelineEventKind,
+  type WorkflowStateType,
+} from "../../state/parallel_workflow/workflow.js";
 import { createTestSchema, type TestSchema } from "../support/database.js";
 import { startOpenAIServer, type Fault, type OpenAIServer } from "../support/openai_server.js";
 import { BRANCH_NODE_OF } from "../support/fixtures.js";
@@ -54,7 +59,8 @@ function config(configurable: Record<string, unknown> = {}) {
   return { configurable: { thread_id: `model-fault-${++threadCount}`, review: "never", ...configurable } };
 }
 
-const events = <K extends TimelineEventKind>(state: WorkflowStateType, kind: K) => eventsOf(state.executionTimeline, kind);
+const events = <K extends TimelineEventKind>(state: WorkflowStateType, kind: K) =>
+  eventsOf(state.executionTimeline, kind);
 
 /**
  * The figures of a run: successful branches missing from the merge (lost), and extra calls for
@@ -66,12 +72,20 @@ function lossAndReruns(final: WorkflowStateType, callsPerBranch: Record<string, 
     ...final.integrationResult!.analysisSynthesis.sourceAttribution,
   };
   const lost = Object.values(final.completedBranches).filter((r) => r.status === "success" && !(r.branchId in merged));
-  const needless = BRANCH_IDS.filter((id) => !faulted.includes(id)).reduce((n, id) => n + (callsPerBranch[id] ?? 0) - 1, 0);
+  const needless = BRANCH_IDS.filter((id) => !faulted.includes(id)).reduce(
+    (n, id) => n + (callsPerBranch[id] ?? 0) - 1,
+    0,
+  );
   return { lost: lost.length, needless };
 }
 
 /** What a run met and what came of it, into the scenario's figures before it asserts anything. */
-function measure(tally: Figures, final: WorkflowStateType, faults: number, losses?: { calls: Record<string, number>; faulted: string[] }) {
+function measure(
+  tally: Figures,
+  final: WorkflowStateType,
+  faults: number,
+  losses?: { calls: Record<string, number>; faulted: string[] },
+) {
   tally.faults = faults;
   tally.recovered = final.status === "completed" ? 1 : 0;
   if (losses) Object.assign(tally, lossAndReruns(final, losses.calls, losses.faulted));
@@ -86,7 +100,8 @@ function offlineFaultsMet(): number {
   }, 0);
 }
 
-const expectNoLoss = (tally: Figures) => expect({ lost: tally.lost, needless: tally.needless }).toEqual({ lost: 0, needless: 0 });
+const expectNoLoss = (tally: Figures) =>
+  expect({ lost: tally.lost, needless: tally.needless }).toEqual({ lost: 0, needless: 0 });
 
 const offlineCallsPerBranch = () =>
   Object.fromEntries(BRANCH_IDS.map((id) => [id, offlineCallCounts()[BRANCH_NODE_OF[id]] ?? 0]));
@@ -111,9 +126,15 @@ describe("offline fault plan", () => {
 
   it("two branches that fail once are re-queued by the sync rules, and all five succeed", () =>
     scenario("model", "branch failures re-queued by the sync rules (offline)", async (tally) => {
-      vi.stubEnv("ORCHESTRA_OFFLINE_FAULTS", JSON.stringify({ research_branch_alpha: { fail: 1 }, analysis_branch_primary: { fail: 1 } }));
+      vi.stubEnv(
+        "ORCHESTRA_OFFLINE_FAULTS",
+        JSON.stringify({ research_branch_alpha: { fail: 1 }, analysis_branch_primary: { fail: 1 } }),
+      );
       const final = (await workflow.invoke({ task: TASK }, config())) as WorkflowStateType;
-      measure(tally, final, offlineFaultsMet(), { calls: offlineCallsPerBranch(), faulted: ["b1-research-technical", "b4-analysis-high"] });
+      measure(tally, final, offlineFaultsMet(), {
+        calls: offlineCallsPerBranch(),
+        faulted: ["b1-research-technical", "b4-analysis-high"],
+      });
 
       expect(final.status).toBe("completed");
       expect(final.retryCounts).toEqual({ "b1-research-technical": 1, "b4-analysis-high": 1 });
@@ -144,7 +165,10 @@ describe("offline fault plan", () => {
       // Retry, then reassign to another node: each branch ran 1 + maxRetries times in all.
       const branchCalls = BRANCH_NODES.reduce((sum, node) => sum + (offlineCallCounts()[node] ?? 0), 0);
       expect(branchCalls).toBe(5 * (1 + maxRetries));
-      expect(events(final, "branch_requeued").map((e) => e.strategy)).toEqual([...Array(5).fill("retry"), ...Array(5).fill("reassign")]);
+      expect(events(final, "branch_requeued").map((e) => e.strategy)).toEqual([
+        ...Array(5).fill("retry"),
+        ...Array(5).fill("reassign"),
+      ]);
       expect((await workflow.getState(cfg)).next).toEqual([]);
     }));
 
@@ -207,7 +231,9 @@ describe("offline fault plan", () => {
       expect(outcome.status).toBe("completed");
       const final = (await workflow.getState(cfg)).values as WorkflowStateType;
       measure(tally, final, faults, { calls: offlineCallsPerBranch(), faulted: [] });
-      const lost = Object.values(saved).filter((r) => final.completedBranches[r.branchId]?.completedAt !== r.completedAt);
+      const lost = Object.values(saved).filter(
+        (r) => final.completedBranches[r.branchId]?.completedAt !== r.completedAt,
+      );
       tally.lost = Math.max(tally.lost, lost.length);
       expect(lost).toEqual([]);
       expectNoLoss(tally);
@@ -247,9 +273,9 @@ describe("OpenAI-protocol server faults", () => {
       expect(final.status).toBe("completed");
       expect(server.faults).toEqual([]);
       // A record: the order its keys come back in is not part of the state.
-      expect(BRANCH_IDS.map((id) => final.completedBranches[id]).map((r) => [r?.branchId, r?.status, r?.attempt])).toEqual(
-        BRANCH_IDS.map((id) => [id, "success", 1]),
-      );
+      expect(
+        BRANCH_IDS.map((id) => final.completedBranches[id]).map((r) => [r?.branchId, r?.status, r?.attempt]),
+      ).toEqual(BRANCH_IDS.map((id) => [id, "success", 1]));
       // The client retried each faulted call once; the workflow saw no failure to re-queue.
       expect(requestsPerBranch()).toEqual({
         "b1-research-technical": 2,
@@ -267,7 +293,9 @@ describe("OpenAI-protocol server faults", () => {
 
   it("does not retry a permanent 400: that branch fails alone, and the run proceeds", () =>
     scenario("model", "permanent 400 fails one branch (OpenAI)", async (tally) => {
-      server.faults.push(forBranch("b2-research-market", { kind: "status", status: 400, message: "unsupported parameter" }));
+      server.faults.push(
+        forBranch("b2-research-market", { kind: "status", status: 400, message: "unsupported parameter" }),
+      );
       const final = (await workflow.invoke({ task: TASK }, openai())) as WorkflowStateType;
       measure(tally, final, servedFaults(), { calls: requestsPerBranch(), faulted: ["b2-research-market"] });
 

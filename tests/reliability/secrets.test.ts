@@ -72,7 +72,10 @@ describe("planted secrets", () => {
     scenario("secrets", "planted OpenAI key and database password, key echoed by the provider", async (figures) => {
       // A branch refused with the key echoed: the branch fails and the run completes.
       server.faults.push(echoKey("Branch b2-research-market (attempt"));
-      const completed = await runCli(["run", TASK, "--thread", "secrets-completed", "--review", "never", "--json"], env());
+      const completed = await runCli(
+        ["run", TASK, "--thread", "secrets-completed", "--review", "never", "--json"],
+        env(),
+      );
       if (completed.code === 0) figures.recovered = 1;
       expect(completed.code, completed.stderr).toBe(0);
       expect(jsonResult(completed).status).toBe("completed");
@@ -92,8 +95,10 @@ describe("planted secrets", () => {
       const places = { completed: output(completed), failed: output(failed) };
       const found: string[] = [];
       for (const secret of [API_KEY, DB_PASSWORD]) {
-        for (const [name, text] of Object.entries(places)) if (text.includes(secret)) found.push(`${secret} in ${name} output`);
-        for (const [table, n] of Object.entries(await checkpointRowsWith(secret))) if (n > 0) found.push(`${secret} in ${n} ${table} rows`);
+        for (const [name, text] of Object.entries(places))
+          if (text.includes(secret)) found.push(`${secret} in ${name} output`);
+        for (const [table, n] of Object.entries(await checkpointRowsWith(secret)))
+          if (n > 0) found.push(`${secret} in ${n} ${table} rows`);
       }
       expect(found).toEqual([]);
       // The echoed refusals did land in the checkpoints, masked: the grep looked where they are.

@@ -38,7 +38,11 @@ export function record(faultClass: FaultClass, scenario: string, figures: Partia
  * happens: an assertion that fails after a measurement still leaves its counts in the table,
  * so a failing scenario shows there with what went wrong rather than vanishing from it.
  */
-export async function scenario(faultClass: FaultClass, name: string, run: (figures: Figures) => Promise<void>): Promise<void> {
+export async function scenario(
+  faultClass: FaultClass,
+  name: string,
+  run: (figures: Figures) => Promise<void>,
+): Promise<void> {
   const figures: Figures = { faults: 0, recovered: 0, lost: 0, needless: 0 };
   try {
     await run(figures);
@@ -74,6 +78,11 @@ export function summaryTable(entries: TallyEntry[]): string {
   rows.push(["total", ...sum(entries)]);
   const table = [header, ...rows].map((row) => row.map(String));
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  const line = (row: string[]) => `| ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ")} |`;
-  return [line(table[0]!), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...table.slice(1).map(line)].join("\n");
+  const line = (row: string[]) =>
+    `| ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join(" | ")} |`;
+  return [
+    line(table[0]!),
+    `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`,
+    ...table.slice(1).map(line),
+  ].join("\n");
 }

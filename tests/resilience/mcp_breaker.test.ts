@@ -18,7 +18,9 @@ beforeAll(async () => {
   const dir = tempDir("mcp-breaker");
   callLog = join(dir, "calls.log");
   vi.stubEnv("ORCHESTRA_DB_SCHEMA", db.schema);
-  sources = await openSources(sourcesSettings({ mcp: registryMcpFile(dir, { REGISTRY_FAULTY: "1", REGISTRY_CALL_LOG: callLog }) }));
+  sources = await openSources(
+    sourcesSettings({ mcp: registryMcpFile(dir, { REGISTRY_FAULTY: "1", REGISTRY_CALL_LOG: callLog }) }),
+  );
 });
 afterAll(async () => {
   await sources?.close();
@@ -34,7 +36,10 @@ const call = (name: string, args: Record<string, unknown>) =>
     300,
     undefined,
   );
-const lookups = () => readFileSync(callLog, "utf8").split("\n").filter((line) => line === "start orchid").length;
+const lookups = () =>
+  readFileSync(callLog, "utf8")
+    .split("\n")
+    .filter((line) => line === "start orchid").length;
 
 describe("an MCP server's circuit breaker", () => {
   it("ignores the tool's own error answers, opens after 5 calls the server never answers, then refuses at once", async () => {
@@ -42,9 +47,13 @@ describe("an MCP server's circuit breaker", () => {
     expect(await call("registry__lookup", { term: "orchid" })).toMatchObject({ status: "ok" });
     expect(lookups()).toBe(1);
 
-    for (let i = 0; i < 5; i++) expect(await call("registry__stuck_search", { query: "x" })).toMatchObject({ error: "timed out after 300 ms" });
+    for (let i = 0; i < 5; i++)
+      expect(await call("registry__stuck_search", { query: "x" })).toMatchObject({ error: "timed out after 300 ms" });
     const refused = await call("registry__lookup", { term: "orchid" });
-    expect(refused).toMatchObject({ status: "error", error: expect.stringMatching(/^circuit open for mcp:registry#[0-9a-f]{12}: 5 consecutive failures/) });
+    expect(refused).toMatchObject({
+      status: "error",
+      error: expect.stringMatching(/^circuit open for mcp:registry#[0-9a-f]{12}: 5 consecutive failures/),
+    });
     expect(lookups()).toBe(1);
   });
 });

@@ -24,7 +24,10 @@ afterEach(() => vi.unstubAllEnvs());
  */
 function callFromAnotherProcess(): Promise<{ ok: boolean; error?: string }> {
   const env = { ...process.env, ORCHESTRA_BREAKER_COOLDOWN_MS: "600000" };
-  const child = spawn(process.execPath, ["--import", "tsx", "tests/support/model_call_child.ts"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "tests/support/model_call_child.ts"], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
@@ -58,7 +61,12 @@ describe("a model endpoint's circuit breaker", () => {
   it("counts what says the endpoint is unwell, not a request it refused or a cancelled call", () => {
     const withStatus = (status: number) => Object.assign(new Error(`${status} status code`), { status });
     expect([500, 503, 429, 408].map((status) => endpointFailure(withStatus(status)))).toEqual([true, true, true, true]);
-    expect([400, 401, 404, 422].map((status) => endpointFailure(withStatus(status)))).toEqual([false, false, false, false]);
+    expect([400, 401, 404, 422].map((status) => endpointFailure(withStatus(status)))).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
     expect(endpointFailure(new Error("Connection error."))).toBe(true);
     expect(endpointFailure(Object.assign(new Error("Request was aborted."), { name: "AbortError" }))).toBe(false);
     expect(modelEndpoint("https://user:secret@example.com/v1/?key=abc")).toBe("model:https://example.com/v1");

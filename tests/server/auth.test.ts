@@ -2,7 +2,13 @@ import { Client } from "@langchain/langgraph-sdk";
 import { importJWK, SignJWT, generateKeyPair, decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestSchema, type TestSchema } from "../support/database.js";
-import { AUDIENCE, callAs, startUsualProvider, tokenAuthEnv, type TestIdentityProvider } from "../support/identity_provider.js";
+import {
+  AUDIENCE,
+  callAs,
+  startUsualProvider,
+  tokenAuthEnv,
+  type TestIdentityProvider,
+} from "../support/identity_provider.js";
 import { startServer, TASK, type ServerProcess } from "./support.js";
 
 // `orchestra serve` verifying bearer tokens from a real OpenID provider (oidc-provider, the
@@ -32,12 +38,21 @@ afterAll(async () => {
   await db?.cleanup();
 });
 
-const call = (token: string | undefined, method: string, route: string, body?: unknown) => callAs(server.url, token, method, route, body);
+const call = (token: string | undefined, method: string, route: string, body?: unknown) =>
+  callAs(server.url, token, method, route, body);
 
-const sdk = (token: string) => new Client({ apiUrl: server.url, defaultHeaders: { Authorization: `Bearer ${token}` }, callerOptions: { maxRetries: 0 } });
+const sdk = (token: string) =>
+  new Client({
+    apiUrl: server.url,
+    defaultHeaders: { Authorization: `Bearer ${token}` },
+    callerOptions: { maxRetries: 0 },
+  });
 
 /** A token signed here with the provider's own key and kid, with the claims given. */
-async function handSigned(claims: Record<string, unknown>, options: { exp?: string | number; nbf?: string | number } = {}) {
+async function handSigned(
+  claims: Record<string, unknown>,
+  options: { exp?: string | number; nbf?: string | number } = {},
+) {
   const jwk = idp.signingKey();
   const key = await importJWK(jwk, "RS256");
   let builder = new SignJWT({ roles: [], ...claims }).setProtectedHeader({ alg: "RS256", kid: jwk.kid! }).setIssuedAt();
@@ -64,7 +79,10 @@ describe("bearer tokens", () => {
       "wrong audience": await handSigned({ ...good, aud: "https://another.test/api" }),
       "wrong issuer": await handSigned({ ...good, iss: "https://evil.test" }),
       "alg none": `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ ...good, exp: Math.floor(Date.now() / 1000) + 300 })}.`,
-      "unknown key": await new SignJWT(good).setProtectedHeader({ alg: "RS256", kid: "not-published" }).setExpirationTime("5m").sign(stranger),
+      "unknown key": await new SignJWT(good)
+        .setProtectedHeader({ alg: "RS256", kid: "not-published" })
+        .setExpirationTime("5m")
+        .sign(stranger),
       tampered: `${header}.${base64url({ ...decodeJwt(real), sub: "root", roles: ["admin"] })}.${signature}`,
     };
     for (const [what, token] of Object.entries(refused)) {
@@ -123,7 +141,9 @@ describe("ownership", () => {
   it("lists only one's own threads in a search; the admin role and the API key see all", async () => {
     const ids = async (found: { thread_id: string }[]) => found.map((t) => t.thread_id);
     expect(await ids(await sdk(tokens.bob!).threads.search({ limit: 100 }))).not.toContain(threadId);
-    expect(await ids(await sdk(tokens.bob!).threads.search({ metadata: { owner: "alice" }, limit: 100 }))).not.toContain(threadId);
+    expect(
+      await ids(await sdk(tokens.bob!).threads.search({ metadata: { owner: "alice" }, limit: 100 })),
+    ).not.toContain(threadId);
     expect(await ids(await sdk(tokens.alice!).threads.search({ limit: 100 }))).toContain(threadId);
     expect(await ids(await sdk(tokens.root!).threads.search({ limit: 100 }))).toContain(threadId);
     expect((await call(tokens.root, "GET", `/threads/${threadId}`)).status).toBe(200);
@@ -158,7 +178,9 @@ describe("engine approvals through the API", () => {
       command: { resume: { decision: "approve", reviewer: "someone-else", role: "compliance_officer" } },
     });
     expect(refused.body).toMatchObject({ status: "WAITING_APPROVAL" });
-    const refusal = (refused.body!.auditTrail as Record<string, unknown>[]).find((entry) => entry.event === "approval_refused");
+    const refusal = (refused.body!.auditTrail as Record<string, unknown>[]).find(
+      (entry) => entry.event === "approval_refused",
+    );
     expect(refusal).toMatchObject({
       actor: "alice",
       identity: { source: "verified", subject: "alice", issuer: idp.issuer, roles: [] },
@@ -176,7 +198,9 @@ describe("engine approvals through the API", () => {
       command: { resume: { decision: "approve" } },
     });
     expect(accepted.body).toMatchObject({ status: "COMPLETED" });
-    const granted = (accepted.body!.auditTrail as Record<string, unknown>[]).find((entry) => entry.event === "approval_granted");
+    const granted = (accepted.body!.auditTrail as Record<string, unknown>[]).find(
+      (entry) => entry.event === "approval_granted",
+    );
     expect(granted).toMatchObject({
       actor: "carol (compliance_officer)",
       identity: { source: "verified", subject: "carol", issuer: idp.issuer, roles: ["compliance_officer"] },

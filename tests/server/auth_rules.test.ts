@@ -23,7 +23,9 @@ describe("filters", () => {
   });
 
   it("narrow a search's metadata, the caller's filter winning a key both name", () => {
-    expect(narrowedMetadata({ owner: "bob", project: "x" }, { owner: "alice", users: { $contains: "alice" } })).toEqual({ owner: "alice", project: "x", users: ["alice"] });
+    expect(narrowedMetadata({ owner: "bob", project: "x" }, { owner: "alice", users: { $contains: "alice" } })).toEqual(
+      { owner: "alice", project: "x", users: ["alice"] },
+    );
     expect(narrowedMetadata(undefined, undefined)).toEqual({});
   });
 });
@@ -58,13 +60,30 @@ describe("claims and configuration", () => {
   it("refuse token auth without issuer and audience, and two key sources at once", () => {
     const refused = (input: object) => AuthConfigSchema.safeParse(input).error?.issues[0]?.message;
     expect(refused({ jwksUrl: "https://idp.test/jwks" })).toMatch(/ORCHESTRA_AUTH_ISSUER and ORCHESTRA_AUTH_AUDIENCE/);
-    expect(refused({ jwksUrl: "https://idp.test/jwks", publicKey: "-----BEGIN PUBLIC KEY-----", issuer: "i", audience: "a" })).toMatch(/not both/);
+    expect(
+      refused({
+        jwksUrl: "https://idp.test/jwks",
+        publicKey: "-----BEGIN PUBLIC KEY-----",
+        issuer: "i",
+        audience: "a",
+      }),
+    ).toMatch(/not both/);
     expect(refused({ jwksUrl: "https://idp.test/jwks", issuer: "i", audience: "a" })).toBeUndefined();
   });
 
   it("normalise an authenticate result: a string is an identity", () => {
-    expect(normalisedUser("ann")).toEqual({ identity: "ann", display_name: "ann", permissions: [], is_authenticated: true });
-    expect(normalisedUser({ identity: "ann", permissions: ["admin"], org: "o" })).toMatchObject({ identity: "ann", display_name: "ann", permissions: ["admin"], org: "o" });
+    expect(normalisedUser("ann")).toEqual({
+      identity: "ann",
+      display_name: "ann",
+      permissions: [],
+      is_authenticated: true,
+    });
+    expect(normalisedUser({ identity: "ann", permissions: ["admin"], org: "o" })).toMatchObject({
+      identity: "ann",
+      display_name: "ann",
+      permissions: ["admin"],
+      org: "o",
+    });
     expect(() => normalisedUser({ name: "ann" })).toThrow(/identity/);
   });
 });
@@ -77,25 +96,58 @@ describe("approvals by identity", () => {
     askedAt: "2026-01-01T00:00:00.000Z",
     deadline: "2026-01-02T00:00:00.000Z",
     refusals: 0,
-    request: { kind: "approval", stepId: "compliance_review", name: "Compliance review", question: "?", approvers: ["compliance_officer"], allowedUsers: [], subject: {} },
+    request: {
+      kind: "approval",
+      stepId: "compliance_review",
+      name: "Compliance review",
+      question: "?",
+      approvers: ["compliance_officer"],
+      allowedUsers: [],
+      subject: {},
+    },
   };
   const now = Date.parse("2026-01-01T00:01:00.000Z");
-  const verified = (roles: string[]) => ({ source: "verified" as const, subject: "carol", issuer: "https://idp.test", roles });
+  const verified = (roles: string[]) => ({
+    source: "verified" as const,
+    subject: "carol",
+    issuer: "https://idp.test",
+    roles,
+  });
 
   it("decides as the verified approver with a role the token grants, whoever the answer names", () => {
-    const outcome = approvalOutcome(task, { decision: "approve", reviewer: "mallory" }, now, verified(["compliance_officer"]));
+    const outcome = approvalOutcome(
+      task,
+      { decision: "approve", reviewer: "mallory" },
+      now,
+      verified(["compliance_officer"]),
+    );
     expect(outcome.steps).toEqual({ compliance_review: expect.objectContaining({ status: "COMPLETED" }) });
-    expect(outcome.auditTrail).toEqual([expect.objectContaining({ event: "approval_granted", actor: "carol (compliance_officer)", identity: verified(["compliance_officer"]) })]);
+    expect(outcome.auditTrail).toEqual([
+      expect.objectContaining({
+        event: "approval_granted",
+        actor: "carol (compliance_officer)",
+        identity: verified(["compliance_officer"]),
+      }),
+    ]);
   });
 
   it("refuses a role the token does not grant, naming who was refused", () => {
-    const outcome = approvalOutcome(task, { decision: "approve", reviewer: "carol", role: "compliance_officer" }, now, verified([]));
+    const outcome = approvalOutcome(
+      task,
+      { decision: "approve", reviewer: "carol", role: "compliance_officer" },
+      now,
+      verified([]),
+    );
     expect(outcome.steps).toEqual({ compliance_review: expect.objectContaining({ status: "PENDING" }) });
-    expect(outcome.auditTrail).toEqual([expect.objectContaining({ event: "approval_refused", actor: "carol", identity: verified([]) })]);
+    expect(outcome.auditTrail).toEqual([
+      expect.objectContaining({ event: "approval_refused", actor: "carol", identity: verified([]) }),
+    ]);
   });
 
   it("records a role the CLI states as declared", () => {
     const outcome = approvalOutcome(task, { decision: "approve", reviewer: "dana", role: "compliance_officer" }, now);
-    expect(outcome.auditTrail).toEqual([expect.objectContaining({ identity: { source: "declared", subject: "dana", roles: ["compliance_officer"] } })]);
+    expect(outcome.auditTrail).toEqual([
+      expect.objectContaining({ identity: { source: "declared", subject: "dana", roles: ["compliance_officer"] } }),
+    ]);
   });
 });

@@ -42,19 +42,58 @@ function call(method: string, path: string, body?: unknown, headers: Record<stri
   });
 }
 
-const run = (input: unknown, extra: Record<string, unknown> = {}) => ({ assistant_id: "parallel_workflow", input, ...extra });
+const run = (input: unknown, extra: Record<string, unknown> = {}) => ({
+  assistant_id: "parallel_workflow",
+  input,
+  ...extra,
+});
 
 const BAD: [string, string, string, unknown, number, RegExp][] = [
   ["malformed JSON", "POST", "/threads", "{not json", 400, /not valid JSON/],
   ["no task", "POST", `/threads/{t}/runs`, run({}), 422, /exactly one of 'task' or 'taskQueue'/],
-  ["both task and taskQueue", "POST", `/threads/{t}/runs`, run({ task: "a", taskQueue: [{ description: "b" }] }), 422, /exactly one/],
+  [
+    "both task and taskQueue",
+    "POST",
+    `/threads/{t}/runs`,
+    run({ task: "a", taskQueue: [{ description: "b" }] }),
+    422,
+    /exactly one/,
+  ],
   ["unknown input key", "POST", `/threads/{t}/runs/wait`, run({ task: "a", colour: "red" }), 422, /colour/],
-  ["bad setting in context", "POST", `/threads/{t}/runs`, run(TASK, { context: { qualityThreshold: 7 } }), 422, /qualityThreshold/],
-  ["bad setting in configurable", "POST", `/threads/{t}/runs/stream`, run(TASK, { config: { configurable: { review: "sometimes" } } }), 422, /review/],
+  [
+    "bad setting in context",
+    "POST",
+    `/threads/{t}/runs`,
+    run(TASK, { context: { qualityThreshold: 7 } }),
+    422,
+    /qualityThreshold/,
+  ],
+  [
+    "bad setting in configurable",
+    "POST",
+    `/threads/{t}/runs/stream`,
+    run(TASK, { config: { configurable: { review: "sometimes" } } }),
+    422,
+    /review/,
+  ],
   ["unknown stream mode", "POST", `/threads/{t}/runs`, run(TASK, { stream_mode: "everything" }), 422, /stream_mode/],
-  ["unknown multitask strategy", "POST", `/threads/{t}/runs`, run(TASK, { multitask_strategy: "maybe" }), 422, /multitask_strategy/],
+  [
+    "unknown multitask strategy",
+    "POST",
+    `/threads/{t}/runs`,
+    run(TASK, { multitask_strategy: "maybe" }),
+    422,
+    /multitask_strategy/,
+  ],
   ["no assistant id", "POST", `/threads/{t}/runs`, { input: TASK }, 422, /assistant_id/],
-  ["unknown assistant", "POST", `/threads/{t}/runs`, { assistant_id: "no_such_graph", input: TASK }, 404, /assistant "no_such_graph" not found/],
+  [
+    "unknown assistant",
+    "POST",
+    `/threads/{t}/runs`,
+    { assistant_id: "no_such_graph", input: TASK },
+    404,
+    /assistant "no_such_graph" not found/,
+  ],
   ["unknown assistant uuid", "GET", `/assistants/${randomUUID()}`, undefined, 404, /not found/],
   ["unknown thread", "POST", `/threads/${randomUUID()}/runs`, run(TASK), 404, /not found/],
   ["unknown thread state", "GET", `/threads/${randomUUID()}/state`, undefined, 404, /not found/],
@@ -64,9 +103,23 @@ const BAD: [string, string, string, unknown, number, RegExp][] = [
   // One thread-id rule everywhere (state/shared/thread_id.ts): spaces are legal, control characters are not.
   ["thread id with a tab", "POST", "/threads", { thread_id: "a\tb" }, 422, /thread id/],
   ["negative history limit", "POST", `/threads/{t}/history`, { limit: -1 }, 422, /limit/],
-  ["state edit on a thread with no graph", "POST", `/threads/{t}/state`, { values: {}, as_node: "branch_merger" }, 422, /no graph yet/],
+  [
+    "state edit on a thread with no graph",
+    "POST",
+    `/threads/{t}/state`,
+    { values: {}, as_node: "branch_merger" },
+    422,
+    /no graph yet/,
+  ],
   ["unknown route", "GET", "/nowhere", undefined, 404, /not a route/],
-  ["cancel with an unknown action", "POST", `/threads/{t}/runs/${randomUUID()}/cancel?action=explode`, undefined, 404, /not found/],
+  [
+    "cancel with an unknown action",
+    "POST",
+    `/threads/{t}/runs/${randomUUID()}/cancel?action=explode`,
+    undefined,
+    404,
+    /not found/,
+  ],
 ];
 
 describe("bad requests", () => {
@@ -96,7 +149,10 @@ describe("bad requests", () => {
     expect(response.status).toBe(409);
     expect(((await response.json()) as { message: string }).message).toMatch(/is busy: run .* is pending/);
     expect(await rowCounts()).toEqual(before);
-    const queued = await client.runs.create(threadId, "parallel_workflow", { command: { resume: { action: "approve" } }, multitaskStrategy: "enqueue" });
+    const queued = await client.runs.create(threadId, "parallel_workflow", {
+      command: { resume: { action: "approve" } },
+      multitaskStrategy: "enqueue",
+    });
     await sql.query(`DELETE FROM "${db.schema}".thread_leases WHERE thread_id = $1`, [threadId]);
     await client.runs.join(threadId, first.run_id);
     await client.runs.join(threadId, queued.run_id);
@@ -122,7 +178,11 @@ describe("auth", () => {
   it("lets Studio's origin call it", async () => {
     const response = await fetch(`${server.url}/threads/search`, {
       method: "OPTIONS",
-      headers: { origin: "https://smith.langchain.com", "access-control-request-method": "POST", "access-control-request-headers": "x-api-key" },
+      headers: {
+        origin: "https://smith.langchain.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "x-api-key",
+      },
     });
     expect(response.headers.get("access-control-allow-origin")).toBe("https://smith.langchain.com");
   });

@@ -34,7 +34,9 @@ afterAll(async () => {
 const oneLine = (text: string) => text.trim().split("\n");
 
 async function runStatus(runId: string): Promise<string | undefined> {
-  const { rows } = await sql.query<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [runId]);
+  const { rows } = await sql.query<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [
+    runId,
+  ]);
   return rows[0]?.status;
 }
 
@@ -53,7 +55,12 @@ describe("orchestra serve", () => {
     const schema = await createTestSchema();
     const own = await startServer(schema.schema);
     try {
-      const ready = JSON.parse(own.output().split("\n").find((line) => line.startsWith('{"url"'))!) as { url: string; workers: number; checkpoints: string };
+      const ready = JSON.parse(
+        own
+          .output()
+          .split("\n")
+          .find((line) => line.startsWith('{"url"'))!,
+      ) as { url: string; workers: number; checkpoints: string };
       expect(ready).toMatchObject({ url: own.url, workers: 100, dbPool: 10 });
       expect(ready.checkpoints).toBe(maskDatabaseUrl(db.databaseUrl));
       expect((await fetch(`${own.url}/ok`)).status).toBe(200);
@@ -85,32 +92,58 @@ describe("orchestra metrics and optimize", () => {
     expect(run.code, run.stderr).toBe(0);
     const metrics = await runCli(["metrics", "--workflow", "parallel_workflow", "--since", "1h", "--json"], env);
     expect(metrics.code, metrics.stderr).toBe(0);
-    const [parallel] = JSON.parse(metrics.stdout) as { workflow: string; completed: number; steps: { stepId: string; count: number }[] }[];
+    const [parallel] = JSON.parse(metrics.stdout) as {
+      workflow: string;
+      completed: number;
+      steps: { stepId: string; count: number }[];
+    }[];
     expect(parallel!.workflow).toBe("parallel_workflow");
     expect(parallel!.completed).toBeGreaterThanOrEqual(1);
-    expect(parallel!.steps.map((s) => s.stepId)).toEqual(expect.arrayContaining(["task_analyzer", "branch_merger", "final_integrator"]));
+    expect(parallel!.steps.map((s) => s.stepId)).toEqual(
+      expect.arrayContaining(["task_analyzer", "branch_merger", "final_integrator"]),
+    );
     const optimized = await runCli(["optimize", "parallel_workflow", "--json"], env);
     expect(optimized.code, optimized.stderr).toBe(0);
-    const report = JSON.parse(optimized.stdout) as { workflow: string; runs: number; bottlenecks: unknown[]; recommendations: unknown[] };
+    const report = JSON.parse(optimized.stdout) as {
+      workflow: string;
+      runs: number;
+      bottlenecks: unknown[];
+      recommendations: unknown[];
+    };
     expect(report).toMatchObject({ workflow: "parallel_workflow" });
     expect(report.runs).toBeGreaterThanOrEqual(1);
     expect(Array.isArray(report.bottlenecks) && Array.isArray(report.recommendations)).toBe(true);
   });
 
   it.each([
-    [["metrics", "--since", "yesterday"], /^orchestra: --since 'yesterday' is not a duration: use a number and a unit, e.g. 30m, 24h or 7d$/],
-    [["metrics", "--workflow", "nope"], /^orchestra: no workflow named 'nope' has runs or a definition: use one of parallel_workflow, /],
+    [
+      ["metrics", "--since", "yesterday"],
+      /^orchestra: --since 'yesterday' is not a duration: use a number and a unit, e.g. 30m, 24h or 7d$/,
+    ],
+    [
+      ["metrics", "--workflow", "nope"],
+      /^orchestra: no workflow named 'nope' has runs or a definition: use one of parallel_workflow, /,
+    ],
     [["optimize", "nope"], /^orchestra: no workflow named 'nope' in /],
     [["optimize"], /^orchestra: missing required argument 'workflow': see 'orchestra optimize --help'$/],
-    [["optimize", "parallel_workflow", "--apply"], /^orchestra: parallel_workflow is a graph built in code, so --apply has nothing to write/],
-    [["optimize", "customer_service", "--apply"], /^orchestra: nothing to apply to customer_service: no applicable recommendation from 0 measured runs/],
+    [
+      ["optimize", "parallel_workflow", "--apply"],
+      /^orchestra: parallel_workflow is a graph built in code, so --apply has nothing to write/,
+    ],
+    [
+      ["optimize", "customer_service", "--apply"],
+      /^orchestra: nothing to apply to customer_service: no applicable recommendation from 0 measured runs/,
+    ],
   ])("refuses %j with one line and exit 2, writing nothing", async (args, message) => {
     const result = await runCli(args, env);
     expect(result.code).toBe(2);
     expect(oneLine(result.stderr)).toHaveLength(1);
     expect(result.stderr.trim()).toMatch(message);
-    const { rows } = await sql.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [`"${db.schema}".workflow_definition_versions`]);
-    if (rows[0]!.t) expect((await sql.query(`SELECT 1 FROM "${db.schema}".workflow_definition_versions`)).rowCount).toBe(0);
+    const { rows } = await sql.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [
+      `"${db.schema}".workflow_definition_versions`,
+    ]);
+    if (rows[0]!.t)
+      expect((await sql.query(`SELECT 1 FROM "${db.schema}".workflow_definition_versions`)).rowCount).toBe(0);
   });
 });
 
@@ -119,12 +152,19 @@ describe("one thread lock for the CLI and the server", () => {
     const client = server.client();
     const thread = await client.threads.create();
     await client.runs.wait(thread.thread_id, "parallel_workflow", { input: TASK });
-    const run = await client.runs.create(thread.thread_id, "parallel_workflow", { command: { resume: { action: "approve" } } });
-    await until(async () => (await client.threads.getState(thread.thread_id)).next.includes("branch_merger"), "the server's run to reach branch_merger");
+    const run = await client.runs.create(thread.thread_id, "parallel_workflow", {
+      command: { resume: { action: "approve" } },
+    });
+    await until(
+      async () => (await client.threads.getState(thread.thread_id)).next.includes("branch_merger"),
+      "the server's run to reach branch_merger",
+    );
     expect(await runStatus(run.run_id)).toBe("running");
     const resume = await runCli(["resume", thread.thread_id, "--json"], { ...env, ...HANG });
     expect(resume.code).toBe(2);
-    expect(resume.stderr.trim()).toBe(`orchestra: thread ${thread.thread_id} is being run by another process right now: wait for it to pause or finish`);
+    expect(resume.stderr.trim()).toBe(
+      `orchestra: thread ${thread.thread_id} is being run by another process right now: wait for it to pause or finish`,
+    );
     await client.runs.cancel(thread.thread_id, run.run_id, true);
     expect(await runStatus(run.run_id)).toBe("interrupted");
   });
@@ -133,7 +173,10 @@ describe("one thread lock for the CLI and the server", () => {
     const threadId = randomUUID();
     const cli = spawnCli(["run", TASK.task, "--thread", threadId, "--review", "never", "--json"], { ...env, ...HANG });
     const exited = finished(cli);
-    await until(async () => (await leaseHolder(threadId))?.startsWith("cli ") ?? false, "the CLI to take its thread's lease");
+    await until(
+      async () => (await leaseHolder(threadId))?.startsWith("cli ") ?? false,
+      "the CLI to take its thread's lease",
+    );
     const client = server.client();
     await client.threads.create({ threadId, ifExists: "do_nothing" });
     const run = await client.runs.create(threadId, "parallel_workflow", { input: null });

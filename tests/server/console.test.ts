@@ -21,13 +21,22 @@ let browser: Browser;
 let page: Page;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
   await mkdir(ARTIFACTS, { recursive: true });
   db = await createTestSchema();
   server = await startServer(db.schema, { ORCHESTRA_API_KEY: API_KEY, ORCHESTRA_OFFLINE_LATENCY_MS: "150" });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 }, 120_000);
@@ -90,9 +99,13 @@ describe("the web console", () => {
 
     // The same figures for Prometheus, behind the same key.
     expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
-    const scrape = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+    const scrape = await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })
+    ).text();
     expect(scrape).toMatch(/orchestra_workflow_threads\{workflow="parallel_workflow",outcome="completed"\} 1/);
-    expect(scrape).toMatch(/orchestra_step_duration_seconds\{workflow="parallel_workflow",step="task_analyzer",stat="mean"\} 0\.\d+/);
+    expect(scrape).toMatch(
+      /orchestra_step_duration_seconds\{workflow="parallel_workflow",step="task_analyzer",stat="mean"\} 0\.\d+/,
+    );
   }, 240_000);
 
   it("answers an engine workflow's approval step with its form: reviewer, role and comment", async () => {

@@ -15,11 +15,15 @@ let server: ServerProcess;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)`);
   idp = await startIdentityProvider({ alice: [], bob: [] });
   db = await createTestSchema();
   server = await startServer(db.schema, tokenAuthEnv(idp));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"],
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -30,7 +34,11 @@ afterAll(async () => {
 });
 
 async function createThread(token: string): Promise<string> {
-  const response = await fetch(`${server.url}/threads`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: "{}" });
+  const response = await fetch(`${server.url}/threads`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: "{}",
+  });
   return ((await response.json()) as { thread_id: string }).thread_id;
 }
 

@@ -77,14 +77,22 @@ async function signal(server: ServerProcess, event: Record<string, unknown>, key
   const timestamp = Math.floor(Date.now() / 1000);
   const response = await fetch(`${server.url}/triggers/payment_signal`, {
     method: "POST",
-    headers: { "content-type": "application/json", "x-orchestra-timestamp": String(timestamp), "x-orchestra-signature": signEvent(SECRET, timestamp, body, key), "idempotency-key": key },
+    headers: {
+      "content-type": "application/json",
+      "x-orchestra-timestamp": String(timestamp),
+      "x-orchestra-signature": signEvent(SECRET, timestamp, body, key),
+      "idempotency-key": key,
+    },
     body,
   });
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }
 
 async function waitsOf(threadId: string): Promise<{ correlation_key: string; step_id: string }[]> {
-  const { rows } = await sql.query(`SELECT correlation_key, step_id FROM "${db.schema}".event_waits WHERE thread_id = $1`, [threadId]);
+  const { rows } = await sql.query(
+    `SELECT correlation_key, step_id FROM "${db.schema}".event_waits WHERE thread_id = $1`,
+    [threadId],
+  );
   return rows;
 }
 
@@ -99,7 +107,9 @@ interface OrderState {
 async function startOrder(server: ServerProcess, name: string, orderId: string): Promise<string> {
   const client = server.client();
   const thread = await client.threads.create();
-  const run = await client.runs.create(thread.thread_id, "enterprise_workflow", { input: { definition: name, input: { order_id: orderId } } });
+  const run = await client.runs.create(thread.thread_id, "enterprise_workflow", {
+    input: { definition: name, input: { order_id: orderId } },
+  });
   await client.runs.join(thread.thread_id, run.run_id);
   return thread.thread_id;
 }
@@ -134,16 +144,28 @@ describe("wait_event", () => {
     expect(done.values.status).toBe("COMPLETED");
     expect(done.values.intermediateResults.await_payment).toEqual({ payment_id: "P-77", amount: 80 });
     expect(done.values.context).toMatchObject({ payment_id: "P-77", shipped: true });
-    expect(done.values.auditTrail).toContainEqual(expect.objectContaining({ event: "event_received", stepId: "await_payment", detail: expect.stringContaining(key) }));
+    expect(done.values.auditTrail).toContainEqual(
+      expect.objectContaining({
+        event: "event_received",
+        stepId: "await_payment",
+        detail: expect.stringContaining(key),
+      }),
+    );
     expect(await waitsOf(threadId)).toEqual([]);
     // The same event again resumes nothing.
-    expect(await signal(second, { order_id: orderId, payment_id: "P-77", amount: 80 }, key)).toMatchObject({ status: 202, json: { run_id: resumed.json.run_id, deduplicated: true } });
+    expect(await signal(second, { order_id: orderId, payment_id: "P-77", amount: 80 }, key)).toMatchObject({
+      status: 202,
+      json: { run_id: resumed.json.run_id, deduplicated: true },
+    });
   });
 
   it("takes onTimeout when no event comes: continue goes on, compensate rolls back", async () => {
     const server = await serve();
     const client = server.client();
-    const [lapsing, compensated] = await Promise.all([startOrder(server, "order_lapsing", "O-late"), startOrder(server, "order_compensated", "O-later")]);
+    const [lapsing, compensated] = await Promise.all([
+      startOrder(server, "order_lapsing", "O-late"),
+      startOrder(server, "order_compensated", "O-later"),
+    ]);
     const final = async (threadId: string) => {
       let state: OrderState | undefined;
       await until(async () => {
@@ -159,7 +181,9 @@ describe("wait_event", () => {
     const rolledBack = await final(compensated);
     expect(rolledBack.status).toBe("FAILED");
     expect(rolledBack.context).toMatchObject({ stock_reserved: false });
-    expect(Object.values(rolledBack.recovery)).toContainEqual(expect.objectContaining({ kind: "compensation", status: "COMPLETED" }));
+    expect(Object.values(rolledBack.recovery)).toContainEqual(
+      expect.objectContaining({ kind: "compensation", status: "COMPLETED" }),
+    );
     expect(rolledBack.context.shipped).toBeUndefined();
     expect([...(await waitsOf(lapsing)), ...(await waitsOf(compensated))]).toEqual([]);
   });

@@ -37,7 +37,9 @@ async function serve(env: NodeJS.ProcessEnv = {}, args: string[] = []): Promise<
 }
 
 async function runStatus(runId: string): Promise<string | undefined> {
-  const { rows } = await sql.query<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [runId]);
+  const { rows } = await sql.query<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [
+    runId,
+  ]);
   return rows[0]?.status;
 }
 
@@ -56,7 +58,10 @@ describe("many instances on one Postgres", () => {
   it("finishes on another instance a run whose server was SIGKILLed mid-fan-out, without running its saved branches again", async () => {
     const logA = path.join(dir, "a.jsonl");
     const logB = path.join(dir, "b.jsonl");
-    const a = await serve({ ORCHESTRA_OFFLINE_CALL_LOG: logA, ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_gamma: { hang: true } }) });
+    const a = await serve({
+      ORCHESTRA_OFFLINE_CALL_LOG: logA,
+      ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_gamma: { hang: true } }),
+    });
     const client = a.client();
     const thread = await client.threads.create();
     const run = await client.runs.create(thread.thread_id, "parallel_workflow", { input: TASK, context: noReview });
@@ -66,14 +71,19 @@ describe("many instances on one Postgres", () => {
     await a.stop("SIGKILL");
 
     const b = await serve({ ORCHESTRA_OFFLINE_CALL_LOG: logB });
-    const final = (await b.client().runs.join(thread.thread_id, run.run_id)) as { status: string; completedBranches: object };
+    const final = (await b.client().runs.join(thread.thread_id, run.run_id)) as {
+      status: string;
+      completedBranches: object;
+    };
     expect(final.status).toBe("completed");
     expect(await runStatus(run.run_id)).toBe("success");
     const after = callsPerNode(await readCallLog(logB));
     // The branches saved before the kill are not called again; the hung one is.
     expect(after.research_branch_gamma).toBe(1);
     expect(after.task_analyzer).toBeUndefined();
-    const saved = Object.keys(before).filter((node) => node.startsWith("research_branch_") && node !== "research_branch_gamma");
+    const saved = Object.keys(before).filter(
+      (node) => node.startsWith("research_branch_") && node !== "research_branch_gamma",
+    );
     for (const node of saved) expect(after[node]).toBeUndefined();
     // The history is one chain from the input to the end.
     const history = await b.client().threads.getHistory(thread.thread_id, { limit: 500 });
@@ -93,12 +103,17 @@ describe("many instances on one Postgres", () => {
     await b.client().runs.cancel(thread.thread_id, run.run_id, true);
     expect(await runStatus(run.run_id)).toBe("interrupted");
     expect((await b.client().threads.get(thread.thread_id)).status).not.toBe("busy");
-    const resumed = (await b.client().runs.wait(thread.thread_id, "parallel_workflow", { input: null, context: noReview })) as { status: string };
+    const resumed = (await b
+      .client()
+      .runs.wait(thread.thread_id, "parallel_workflow", { input: null, context: noReview })) as { status: string };
     expect(resumed.status).toBe("completed");
   }, 120_000);
 
   it("hands a run back on SIGTERM once the grace period is over, and another instance finishes it", async () => {
-    const a = await serve({ ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_gamma: { hang: true } }) }, ["--grace", "300"]);
+    const a = await serve({ ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_gamma: { hang: true } }) }, [
+      "--grace",
+      "300",
+    ]);
     const thread = await a.client().threads.create();
     const run = await a.client().runs.create(thread.thread_id, "parallel_workflow", { input: TASK, context: noReview });
     await until(async () => (await savedBranches(thread.thread_id)) >= 2, "two branches saved while gamma hangs");

@@ -68,7 +68,10 @@ describe("sessions", () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const { n } = await one<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [appName]);
+        const { n } = await one<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1",
+          [appName],
+        );
         peak = Math.max(peak, n);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -113,16 +116,28 @@ describe("fencing", () => {
     const run = await client.runs.create(thread.thread_id, "parallel_workflow", { input: TASK, context: noReview });
     // task_analyzer's step is saved: A's branches are waiting on the model.
     await until(
-      async () => (await one<{ n: number }>(`SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = $1 AND (metadata->>'step')::int >= 1`, [thread.thread_id])).n > 0,
+      async () =>
+        (
+          await one<{ n: number }>(
+            `SELECT count(*)::int AS n FROM "${db.schema}".checkpoints WHERE thread_id = $1 AND (metadata->>'step')::int >= 1`,
+            [thread.thread_id],
+          )
+        ).n > 0,
       "task_analyzer's checkpoint",
       60_000,
     );
     a.child.kill("SIGSTOP");
     try {
       const b = await serve(db, { ORCHESTRA_OFFLINE_LATENCY_MS: "50" });
-      const final = (await b.client().runs.join(thread.thread_id, run.run_id)) as { status: string; completedBranches: Record<string, unknown> };
+      const final = (await b.client().runs.join(thread.thread_id, run.run_id)) as {
+        status: string;
+        completedBranches: Record<string, unknown>;
+      };
       expect(final.status).toBe("completed");
-      const { attempt, status } = await one<{ attempt: number; status: string }>(`SELECT attempt, status FROM "${db.schema}".runs WHERE run_id = $1`, [run.run_id]);
+      const { attempt, status } = await one<{ attempt: number; status: string }>(
+        `SELECT attempt, status FROM "${db.schema}".runs WHERE run_id = $1`,
+        [run.run_id],
+      );
       expect({ attempt, status }).toEqual({ attempt: 2, status: "success" });
       const before = await threadRows(db, thread.thread_id);
 
@@ -131,12 +146,18 @@ describe("fencing", () => {
       // A's model calls ended as it woke, and it had steps left to save: give them time to try.
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(await threadRows(db, thread.thread_id)).toEqual(before);
-      expect(a.output()).toMatch(new RegExp(`lost the lease on run ${run.run_id} \\(thread ${thread.thread_id}\\): another worker took it over`));
+      expect(a.output()).toMatch(
+        new RegExp(`lost the lease on run ${run.run_id} \\(thread ${thread.thread_id}\\): another worker took it over`),
+      );
       // One chain of checkpoints, attempt 1's all before attempt 2's; each branch's result once.
       const history = await b.client().threads.getHistory(thread.thread_id, { limit: 500 });
-      for (let i = 0; i < history.length - 1; i++) expect(history[i]!.parent_checkpoint?.checkpoint_id).toBe(history[i + 1]!.checkpoint.checkpoint_id);
+      for (let i = 0; i < history.length - 1; i++)
+        expect(history[i]!.parent_checkpoint?.checkpoint_id).toBe(history[i + 1]!.checkpoint.checkpoint_id);
       const attempts = history.map((h) => (h.metadata as { run_attempt?: number }).run_attempt).reverse();
-      expect(attempts.filter((n) => n !== undefined)).toEqual([...attempts.filter((n) => n === 1), ...attempts.filter((n) => n === 2)]);
+      expect(attempts.filter((n) => n !== undefined)).toEqual([
+        ...attempts.filter((n) => n === 1),
+        ...attempts.filter((n) => n === 2),
+      ]);
       const { n: branchTasks } = await one<{ n: number }>(
         `SELECT count(DISTINCT task_id)::int AS n FROM "${db.schema}".checkpoint_writes WHERE thread_id = $1 AND channel = 'completedBranches'`,
         [thread.thread_id],
@@ -152,13 +173,20 @@ describe("fencing", () => {
     const a = await serve(db, { ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ research_branch_gamma: { hang: true } }) });
     const thread = await a.client().threads.create();
     const run = await a.client().runs.create(thread.thread_id, "parallel_workflow", { input: TASK, context: noReview });
-    await until(async () => (await one<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [run.run_id])).status === "running", "A to claim the run");
+    await until(
+      async () =>
+        (await one<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [run.run_id]))
+          .status === "running",
+      "A to claim the run",
+    );
     // B runs beside A: A's lease keeps the run A's until A dies.
     const b = await serve(db);
     await a.stop("SIGKILL");
     const killed = Date.now();
     await until(
-      async () => (await one<{ attempt: number }>(`SELECT attempt FROM "${db.schema}".runs WHERE run_id = $1`, [run.run_id])).attempt === 2,
+      async () =>
+        (await one<{ attempt: number }>(`SELECT attempt FROM "${db.schema}".runs WHERE run_id = $1`, [run.run_id]))
+          .attempt === 2,
       "B to take the run over",
       60_000,
     );
@@ -179,13 +207,19 @@ describe("the CLI and the server share the thread lease", () => {
     const threadId = randomUUID();
     await client.threads.create({ threadId });
     await client.runs.create(threadId, "parallel_workflow", { input: TASK, context: noReview });
-    await until(async () => (await client.threads.getState(threadId)).next.includes("branch_merger"), "the run to reach branch_merger", 60_000);
+    await until(
+      async () => (await client.threads.getState(threadId)).next.includes("branch_merger"),
+      "the run to reach branch_merger",
+      60_000,
+    );
     await server.stop("SIGKILL");
     const env = { DATABASE_URL: db.databaseUrl, ORCHESTRA_DB_SCHEMA: db.schema, ORCHESTRA_MODEL: "offline", ...lease };
 
     const refused = await runCli(["resume", threadId, "--json"], env);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toBe(`orchestra: thread ${threadId} is being run by another process right now: wait for it to pause or finish`);
+    expect(refused.stderr.trim()).toBe(
+      `orchestra: thread ${threadId} is being run by another process right now: wait for it to pause or finish`,
+    );
 
     const { expires } = await one<{ expires: number }>(
       `SELECT (extract(epoch FROM expires_at - clock_timestamp()) * 1000)::float8 AS expires FROM "${db.schema}".thread_leases WHERE thread_id = $1`,
@@ -195,7 +229,10 @@ describe("the CLI and the server share the thread lease", () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expires) + 200));
     const resumed = await runCli(["resume", threadId, "--json"], env);
     expect(resumed.code, resumed.stderr).toBe(0);
-    const { n } = await one<{ n: number }>(`SELECT count(*)::int AS n FROM "${db.schema}".thread_leases WHERE thread_id = $1`, [threadId]);
+    const { n } = await one<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${db.schema}".thread_leases WHERE thread_id = $1`,
+      [threadId],
+    );
     expect(n).toBe(0);
   }, 180_000);
 });

@@ -28,14 +28,18 @@ describe("load", () => {
         return client.runs.create(thread.thread_id, "parallel_workflow", { input: TASK, context: { review: "never" } });
       }),
     );
-    const results = await Promise.all(runs.map((run) => client.runs.join(run.thread_id, run.run_id) as Promise<{ status?: string }>));
+    const results = await Promise.all(
+      runs.map((run) => client.runs.join(run.thread_id, run.run_id) as Promise<{ status?: string }>),
+    );
     expect(results.filter((r) => r.status === "completed")).toHaveLength(100);
     const { rows } = await sql.query<{ status: string; attempt: number; n: number }>(
       `SELECT status, attempt, count(*)::int AS n FROM "${db.schema}".runs GROUP BY status, attempt`,
     );
     expect(rows).toEqual([{ status: "success", attempt: 1, n: 100 }]);
     // Each run's stream started once: one metadata event per run.
-    const { rows: starts } = await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${db.schema}".run_events WHERE event = 'metadata'`);
+    const { rows: starts } = await sql.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "${db.schema}".run_events WHERE event = 'metadata'`,
+    );
     expect(starts[0]!.n).toBe(100);
   }, 300_000);
 });

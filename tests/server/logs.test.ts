@@ -66,7 +66,9 @@ describe("the server's log", () => {
       config: { configurable: { model: "openai:gpt-4o-mini" } },
     })) as { status: string };
     expect(engine.status).toBe("COMPLETED");
-    expect((await receiver.received()).find((call) => call.path === "/notify")?.headers.authorization).toBe(`Bearer ${WEBHOOK_SECRET}`);
+    expect((await receiver.received()).find((call) => call.path === "/notify")?.headers.authorization).toBe(
+      `Bearer ${WEBHOOK_SECRET}`,
+    );
 
     const researchThread = await client.threads.create();
     const mcp = registryMcpFile(mcpDir, { REGISTRY_TOKEN: MCP_SECRET });
@@ -74,7 +76,10 @@ describe("the server's log", () => {
       input: { task: 'Which team owns project "Orchid"?' },
       config: { configurable: { review: "never", mcp } },
     });
-    const runs = [...(await client.runs.list(engineThread.thread_id)), ...(await client.runs.list(researchThread.thread_id))];
+    const runs = [
+      ...(await client.runs.list(engineThread.thread_id)),
+      ...(await client.runs.list(researchThread.thread_id)),
+    ];
     expect(runs).toHaveLength(2);
 
     const output = server.output();
@@ -82,32 +87,56 @@ describe("the server's log", () => {
       .split("\n")
       .filter((line) => line.trim() && !line.startsWith('{"url"'))
       .map((line) => JSON.parse(line) as Line);
-    expect(lines.every((line) => typeof line.level === "string" && typeof line.time === "string" && typeof line.msg === "string")).toBe(true);
+    expect(
+      lines.every(
+        (line) => typeof line.level === "string" && typeof line.time === "string" && typeof line.msg === "string",
+      ),
+    ).toBe(true);
 
     // Every line but the per-request ones was written during a run and names it.
     const ofRuns = lines.filter((line) => line.msg !== "request");
     for (const line of ofRuns) {
       const run = runs.find((r) => r.run_id === line.run_id);
       expect(run, `a line without its run: ${JSON.stringify(line)}`).toBeDefined();
-      expect(line).toMatchObject({ thread_id: run!.thread_id, graph_id: expect.stringMatching(/^(enterprise_workflow|parallel_workflow)$/) });
+      expect(line).toMatchObject({
+        thread_id: run!.thread_id,
+        graph_id: expect.stringMatching(/^(enterprise_workflow|parallel_workflow)$/),
+      });
     }
-    const messages = (threadId: string) => ofRuns.filter((line) => line.thread_id === threadId).map((line) => `${line.msg}${line.step ? ` ${line.step}` : ""}`);
+    const messages = (threadId: string) =>
+      ofRuns
+        .filter((line) => line.thread_id === threadId)
+        .map((line) => `${line.msg}${line.step ? ` ${line.step}` : ""}`);
     expect(messages(engineThread.thread_id)).toEqual(
-      expect.arrayContaining(["step started quote", "chat model", "step completed quote", "step started notify", "step completed notify", "run finished"]),
+      expect.arrayContaining([
+        "step started quote",
+        "chat model",
+        "step completed quote",
+        "step started notify",
+        "step completed notify",
+        "run finished",
+      ]),
     );
-    expect(messages(researchThread.thread_id)).toEqual(expect.arrayContaining(["connecting MCP servers", "run finished"]));
+    expect(messages(researchThread.thread_id)).toEqual(
+      expect.arrayContaining(["connecting MCP servers", "run finished"]),
+    );
     expect(lines.filter((line) => line.msg === "request").length).toBeGreaterThan(0);
 
     // The objects holding the secrets were logged, with the secrets redacted.
     const first = (msg: string) => ofRuns.find((line) => line.msg === msg) as any;
     expect(first("chat model").model.apiKey).toBe("[redacted]");
-    expect(ofRuns.find((line) => line.step === "notify" && line.msg === "step started")).toMatchObject({ action: { webhook: { headers: "[redacted]" } } });
+    expect(ofRuns.find((line) => line.step === "notify" && line.msg === "step started")).toMatchObject({
+      action: { webhook: { headers: "[redacted]" } },
+    });
     expect(first("connecting MCP servers").mcp.registry.env).toBe("[redacted]");
     for (const secret of [WEBHOOK_SECRET, MODEL_KEY, MCP_SECRET]) expect(output).not.toContain(secret);
 
     // Its shutdown is logged as JSON too.
     expect(await server.stop()).toBe(0);
-    const all = server.output().split("\n").filter((line) => line.trim() && !line.startsWith('{"url"'));
+    const all = server
+      .output()
+      .split("\n")
+      .filter((line) => line.trim() && !line.startsWith('{"url"'));
     expect(all.length).toBeGreaterThan(lines.length);
     for (const line of all) expect(() => JSON.parse(line), line).not.toThrow();
   }, 240_000);
@@ -115,7 +144,19 @@ describe("the server's log", () => {
 
 describe("a terminal's line", () => {
   it("reads as time, level, message and the flat fields; nested objects are left to the JSON lines", () => {
-    const json = JSON.stringify({ level: "warn", time: "2026-12-08T01:02:03.456Z", pid: 1, thread_id: "t1", msg: "step failed", step: "quote", attempts: 3, retryDelaysMs: [4, 9], action: { llm: "Quote." } });
-    expect(readableLine(json)).toBe("01:02:03.456 WARN  step failed  thread_id=t1 step=quote attempts=3 retryDelaysMs=[4,9]\n");
+    const json = JSON.stringify({
+      level: "warn",
+      time: "2026-12-08T01:02:03.456Z",
+      pid: 1,
+      thread_id: "t1",
+      msg: "step failed",
+      step: "quote",
+      attempts: 3,
+      retryDelaysMs: [4, 9],
+      action: { llm: "Quote." },
+    });
+    expect(readableLine(json)).toBe(
+      "01:02:03.456 WARN  step failed  thread_id=t1 step=quote attempts=3 retryDelaysMs=[4,9]\n",
+    );
   });
 });

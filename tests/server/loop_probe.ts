@@ -9,7 +9,13 @@ process.on("SIGUSR2", () => {
   const ms = (ns: number) => Math.round(ns / 1e4) / 100;
   (globalThis as { gc?: () => void }).gc?.();
   const memory = process.memoryUsage();
-  const report = { rssMb: Math.round(memory.rss / 2 ** 20), heapUsedMb: Math.round(memory.heapUsed / 2 ** 20), lagMeanMs: ms(delay.mean), lagP99Ms: ms(delay.percentile(99)), lagMaxMs: ms(delay.max) };
+  const report = {
+    rssMb: Math.round(memory.rss / 2 ** 20),
+    heapUsedMb: Math.round(memory.heapUsed / 2 ** 20),
+    lagMeanMs: ms(delay.mean),
+    lagP99Ms: ms(delay.percentile(99)),
+    lagMaxMs: ms(delay.max),
+  };
   process.stderr.write(`loop-probe ${JSON.stringify(report)}\n`);
   delay.reset();
 });

@@ -58,7 +58,9 @@ describe("tools", () => {
     const { tools } = await mcp.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(["dynamic_agents", "enterprise_workflow", "parallel_workflow"]);
     const research = tools.find((t) => t.name === "parallel_workflow")!;
-    expect(Object.keys(research.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(["task", "taskQueue", "context", "thread_id", "resume"]));
+    expect(Object.keys(research.inputSchema.properties ?? {})).toEqual(
+      expect.arrayContaining(["task", "taskQueue", "context", "thread_id", "resume"]),
+    );
     expect((research.inputSchema.properties!.context as { properties: object }).properties).toHaveProperty("review");
   });
 
@@ -71,10 +73,17 @@ describe("tools", () => {
 
   it("returns the review a run stops at, and a call with its thread_id and resume continues it to the end", async () => {
     const paused = await call("parallel_workflow", TASK);
-    expect(paused).toMatchObject({ status: "interrupted", review: { point: "sync_point_manager", options: ["approve", "reject", "feedback"] } });
+    expect(paused).toMatchObject({
+      status: "interrupted",
+      review: { point: "sync_point_manager", options: ["approve", "reject", "feedback"] },
+    });
     const approve = { thread_id: paused.thread_id, resume: { action: "approve", reviewer: "ada" } };
     const next = await call("parallel_workflow", approve);
-    expect(next).toMatchObject({ thread_id: paused.thread_id, status: "interrupted", review: { point: "quality_validator" } });
+    expect(next).toMatchObject({
+      thread_id: paused.thread_id,
+      status: "interrupted",
+      review: { point: "quality_validator" },
+    });
     const done = await call("parallel_workflow", approve);
     expect(done).toMatchObject({ thread_id: paused.thread_id, status: "completed", output: { status: "completed" } });
   });
@@ -96,7 +105,9 @@ describe("refusals", () => {
     const lost = await mcp.callTool({ name: "parallel_workflow", arguments: { resume: { action: "approve" } } });
     expect(lost.isError).toBe(true);
     expect((lost.content as { text: string }[])[0]!.text).toMatch(/thread_id/);
-    await expect(mcp.callTool({ name: "no_such_assistant", arguments: {} })).rejects.toThrow(/no tool "no_such_assistant"/);
+    await expect(mcp.callTool({ name: "no_such_assistant", arguments: {} })).rejects.toThrow(
+      /no tool "no_such_assistant"/,
+    );
     // Stateless: no stream to open with GET.
     const get = await fetch(`${server.url}/mcp`, { headers: { "x-api-key": API_KEY, accept: "text/event-stream" } });
     expect(get.status).toBe(405);
@@ -106,12 +117,19 @@ describe("refusals", () => {
 
 describe("ownership", () => {
   it("runs as the caller: a user's review is hers, and another user's resume of it finds no thread", async () => {
-    const [alice, bob] = await Promise.all([mcpClient({ authorization: `Bearer ${tokens.alice}` }), mcpClient({ authorization: `Bearer ${tokens.bob}` })]);
+    const [alice, bob] = await Promise.all([
+      mcpClient({ authorization: `Bearer ${tokens.alice}` }),
+      mcpClient({ authorization: `Bearer ${tokens.bob}` }),
+    ]);
     try {
-      const paused = (await alice.callTool({ name: "parallel_workflow", arguments: TASK })).structuredContent as unknown as Outcome;
+      const paused = (await alice.callTool({ name: "parallel_workflow", arguments: TASK }))
+        .structuredContent as unknown as Outcome;
       expect(paused.status).toBe("interrupted");
       expect((await server.client(API_KEY).threads.get(paused.thread_id)).metadata).toMatchObject({ owner: "alice" });
-      const stolen = await bob.callTool({ name: "parallel_workflow", arguments: { thread_id: paused.thread_id, resume: { action: "approve" } } });
+      const stolen = await bob.callTool({
+        name: "parallel_workflow",
+        arguments: { thread_id: paused.thread_id, resume: { action: "approve" } },
+      });
       expect(stolen.isError).toBe(true);
       expect((stolen.content as { text: string }[])[0]!.text).toMatch(/not found/);
       expect((await server.client(API_KEY).threads.get(paused.thread_id)).status).toBe("interrupted");
@@ -123,14 +141,21 @@ describe("ownership", () => {
 
 describe("@langchain/mcp-adapters", () => {
   it("loads the assistants as tools into a LangGraph agent, whose model calls one and reads its result", async () => {
-    const assistant = await server.client(API_KEY).assistants.create({ graphId: "parallel_workflow", name: "island_research", context: { review: "never" } });
-    const adapters = new MultiServerMCPClient({ mcpServers: { orchestra: { url: `${server.url}/mcp`, headers: { "x-api-key": API_KEY } } } });
+    const assistant = await server
+      .client(API_KEY)
+      .assistants.create({ graphId: "parallel_workflow", name: "island_research", context: { review: "never" } });
+    const adapters = new MultiServerMCPClient({
+      mcpServers: { orchestra: { url: `${server.url}/mcp`, headers: { "x-api-key": API_KEY } } },
+    });
     try {
       const tools = (await adapters.getTools()).filter((tool) => tool.name.endsWith("island_research"));
       expect(tools).toHaveLength(1);
       const agent = createReactAgent({ llm: new OfflineChatModel(), tools });
       const { messages } = await agent.invoke({
-        messages: [new SystemMessage("Tool budget: 1 calls."), new HumanMessage(`Objective: ${TASK.task}, as island research`)],
+        messages: [
+          new SystemMessage("Tool budget: 1 calls."),
+          new HumanMessage(`Objective: ${TASK.task}, as island research`),
+        ],
       });
       const results = messages.filter((m) => m.getType() === "tool");
       expect(results).toHaveLength(1);

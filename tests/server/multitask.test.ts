@@ -17,7 +17,9 @@ beforeAll(async () => {
   db = await createTestSchema();
   sql = new pg.Client({ connectionString: db.databaseUrl });
   await sql.connect();
-  server = await startServer(db.schema, { ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }) });
+  server = await startServer(db.schema, {
+    ORCHESTRA_OFFLINE_FAULTS: JSON.stringify({ branch_merger: { hang: true } }),
+  });
   client = server.client();
 }, 90_000);
 afterAll(async () => {
@@ -30,7 +32,9 @@ const approve = { command: { resume: { action: "approve", reviewer: "ada" } } };
 const reject = { command: { resume: { action: "reject", reviewer: "carol" } } };
 
 async function status(runId: string): Promise<string | undefined> {
-  const { rows } = await sql.query<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [runId]);
+  const { rows } = await sql.query<{ status: string }>(`SELECT status FROM "${db.schema}".runs WHERE run_id = $1`, [
+    runId,
+  ]);
   return rows[0]?.status;
 }
 
@@ -45,12 +49,17 @@ async function pausedThread(): Promise<string> {
 /** Approves the review in the background; the run hangs in branch_merger, after saving the step before it. */
 async function hangingRun(threadId: string, extra: Record<string, unknown> = {}): Promise<string> {
   const run = await client.runs.create(threadId, "parallel_workflow", { ...approve, ...extra });
-  await until(async () => (await client.threads.getState(threadId)).next.includes("branch_merger"), "the approval's first checkpoint");
+  await until(
+    async () => (await client.threads.getState(threadId)).next.includes("branch_merger"),
+    "the approval's first checkpoint",
+  );
   return run.run_id;
 }
 
 /** Every key of the thread's rows in the three checkpoint tables. */
-async function checkpointRows(threadId: string): Promise<{ checkpoints: string[]; checkpoint_writes: string[]; checkpoint_blobs: string[] }> {
+async function checkpointRows(
+  threadId: string,
+): Promise<{ checkpoints: string[]; checkpoint_writes: string[]; checkpoint_blobs: string[] }> {
   const keys: Record<string, string> = {
     checkpoints: "checkpoint_ns || '/' || checkpoint_id",
     checkpoint_writes: "checkpoint_ns || '/' || checkpoint_id || '/' || task_id || '/' || idx",
@@ -59,7 +68,10 @@ async function checkpointRows(threadId: string): Promise<{ checkpoints: string[]
   const result = { checkpoints: [] as string[], checkpoint_writes: [] as string[], checkpoint_blobs: [] as string[] };
   for (const name of ["checkpoints", "checkpoint_writes", "checkpoint_blobs"] as const) {
     const key = keys[name]!;
-    const { rows } = await sql.query<{ key: string }>(`SELECT ${key} AS key FROM "${db.schema}".${name} WHERE thread_id = $1 ORDER BY 1`, [threadId]);
+    const { rows } = await sql.query<{ key: string }>(
+      `SELECT ${key} AS key FROM "${db.schema}".${name} WHERE thread_id = $1 ORDER BY 1`,
+      [threadId],
+    );
     result[name] = rows.map((r) => r.key);
   }
   return result;
@@ -71,11 +83,17 @@ describe("multitask strategies and cancels", () => {
     const running = await hangingRun(threadId);
     await expect(client.runs.create(threadId, "parallel_workflow", { input: null })).rejects.toThrow(/409/);
 
-    const queued = await client.runs.create(threadId, "parallel_workflow", { input: null, multitaskStrategy: "enqueue" });
+    const queued = await client.runs.create(threadId, "parallel_workflow", {
+      input: null,
+      multitaskStrategy: "enqueue",
+    });
     expect(await status(queued.run_id)).toBe("pending");
     expect(await status(running)).toBe("running");
 
-    const interrupting = await client.runs.create(threadId, "parallel_workflow", { input: null, multitaskStrategy: "interrupt" });
+    const interrupting = await client.runs.create(threadId, "parallel_workflow", {
+      input: null,
+      multitaskStrategy: "interrupt",
+    });
     await until(async () => (await status(running)) === "interrupted", "the running run to end interrupted");
     expect(await status(queued.run_id)).toBe("interrupted");
     // The interrupting run continues from where the interrupted one stopped: branch_merger, which hangs again.
@@ -114,13 +132,18 @@ describe("multitask strategies and cancels", () => {
     const threadId = await pausedThread();
     const before = await checkpointRows(threadId);
     const rolledBack = await hangingRun(threadId);
-    const replacing = await client.runs.create(threadId, "parallel_workflow", { ...reject, multitaskStrategy: "rollback" });
+    const replacing = await client.runs.create(threadId, "parallel_workflow", {
+      ...reject,
+      multitaskStrategy: "rollback",
+    });
     await client.runs.join(threadId, replacing.run_id);
     expect(await status(rolledBack)).toBeUndefined();
     expect(await status(replacing.run_id)).toBe("success");
     // Rejected at the first review: had the approval's writes survived, the run would have gone on to branch_merger.
     const values = (await client.threads.getState(threadId)).values as { status: string; failureReason: string };
     expect(values).toMatchObject({ status: "rejected", failureReason: "rejected by carol at sync_point_manager" });
-      expect((await checkpointRows(threadId)).checkpoints.slice(0, before.checkpoints.length)).toEqual(before.checkpoints);
+    expect((await checkpointRows(threadId)).checkpoints.slice(0, before.checkpoints.length)).toEqual(
+      before.checkpoints,
+    );
   });
 });

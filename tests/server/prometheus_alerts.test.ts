@@ -36,14 +36,19 @@ function seriesIn(expr: string): string[] {
 
 describe("docs/prometheus-alerts.yml", () => {
   it("parses as rule groups, and every expression reads only series that /metrics exports", async () => {
-    const file = parse(readFileSync(path.join(PROJECT_ROOT, "docs/prometheus-alerts.yml"), "utf8")) as { groups: { name: string; rules: Rule[] }[] };
+    const file = parse(readFileSync(path.join(PROJECT_ROOT, "docs/prometheus-alerts.yml"), "utf8")) as {
+      groups: { name: string; rules: Rule[] }[];
+    };
     const rules = file.groups.flatMap((group) => group.rules);
     expect(rules.length).toBeGreaterThan(0);
     const scrape = await (await fetch(`${server.url}/metrics`)).text();
     const exported = new Set([...scrape.matchAll(/^# TYPE (\S+) /gm)].map((match) => match[1]!));
     expect(exported.has("orchestra_step_error_ratio")).toBe(true);
     for (const rule of rules) {
-      expect(rule, rule.alert).toMatchObject({ alert: expect.stringMatching(/^[A-Z][A-Za-z]+$/), labels: { severity: expect.stringMatching(/^(info|warning|critical)$/) } });
+      expect(rule, rule.alert).toMatchObject({
+        alert: expect.stringMatching(/^[A-Z][A-Za-z]+$/),
+        labels: { severity: expect.stringMatching(/^(info|warning|critical)$/) },
+      });
       expect(rule.annotations.summary, rule.alert).toBeTruthy();
       const series = seriesIn(rule.expr);
       expect(series.length, `${rule.alert} reads no series`).toBeGreaterThan(0);
@@ -52,6 +57,8 @@ describe("docs/prometheus-alerts.yml", () => {
   }, 120_000);
 
   it("tells series from label values", () => {
-    expect(seriesIn('max by (graph) (orchestra_server_runs{status="orchestra_x"}) > 100')).toEqual(["orchestra_server_runs"]);
+    expect(seriesIn('max by (graph) (orchestra_server_runs{status="orchestra_x"}) > 100')).toEqual([
+      "orchestra_server_runs",
+    ]);
   });
 });

@@ -6,7 +6,12 @@ import { assistantTool, toolNames, toolResult } from "../../server/api/mcp.js";
 // The MCP and A2A adapters' pure decisions: tool names and schemas, results, task states, and
 // what a message means.
 
-const text = (value: string): Message => ({ kind: "message", role: "user", messageId: "m", parts: [{ kind: "text", text: value }] });
+const text = (value: string): Message => ({
+  kind: "message",
+  role: "user",
+  messageId: "m",
+  parts: [{ kind: "text", text: value }],
+});
 
 describe("MCP tools", () => {
   it("names each assistant's tool by its name, made safe, and tells apart assistants that share one", () => {
@@ -19,17 +24,36 @@ describe("MCP tools", () => {
   });
 
   it("takes the input schema without its required list, adds the run's arguments, and refuses an input that clashes with them", () => {
-    const tool = assistantTool("p", { graph_id: "g" }, { type: "object", properties: { task: { type: "string" } }, required: ["task"] }, null);
-    expect(tool.inputSchema).toMatchObject({ type: "object", properties: { task: { type: "string" }, context: { type: "object" }, thread_id: { type: "string" } } });
+    const tool = assistantTool(
+      "p",
+      { graph_id: "g" },
+      { type: "object", properties: { task: { type: "string" } }, required: ["task"] },
+      null,
+    );
+    expect(tool.inputSchema).toMatchObject({
+      type: "object",
+      properties: { task: { type: "string" }, context: { type: "object" }, thread_id: { type: "string" } },
+    });
     expect(tool.inputSchema.required).toBeUndefined();
     expect(tool.description).toContain("Give task on a first call");
     expect(() => assistantTool("p", { graph_id: "g" }, { properties: { resume: {} } }, null)).toThrow(/resume/);
   });
 
   it("answers the final values, the review with its thread, or the run's error", () => {
-    expect(toolResult("t", { status: "completed" }).structuredContent).toEqual({ thread_id: "t", status: "completed", output: { status: "completed" } });
-    expect(toolResult("t", { __interrupt__: [{ value: { point: "p" } }] }).structuredContent).toEqual({ thread_id: "t", status: "interrupted", review: { point: "p" } });
-    expect(toolResult("t", { __error__: { message: "boom" } })).toMatchObject({ isError: true, content: [{ text: "the run failed: boom" }] });
+    expect(toolResult("t", { status: "completed" }).structuredContent).toEqual({
+      thread_id: "t",
+      status: "completed",
+      output: { status: "completed" },
+    });
+    expect(toolResult("t", { __interrupt__: [{ value: { point: "p" } }] }).structuredContent).toEqual({
+      thread_id: "t",
+      status: "interrupted",
+      review: { point: "p" },
+    });
+    expect(toolResult("t", { __error__: { message: "boom" } })).toMatchObject({
+      isError: true,
+      content: [{ text: "the run failed: boom" }],
+    });
   });
 });
 

@@ -40,16 +40,29 @@ beforeAll(async () => {
   await migrateAll(pool, db.schema);
   // The graphs read state through the same recorded pool, as on the server.
   const checkpointer = new BatchedPostgresSaver(pool, db.schema);
-  const graphs = new Map((await servedGraphs()).map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]));
+  const graphs = new Map(
+    (await servedGraphs()).map((served) => [served.graphId, { served, graph: served.compile(checkpointer) }]),
+  );
   const assistants = new AssistantsRepo(pool, db.schema);
   for (const { served } of graphs.values()) await assistants.ensureForGraph(served.graphId, served.description);
   bus = await RunBus.open(pool, db.schema);
-  const { app } = createApp({ pool, schema: db.schema, graphs, bus, events: new EventLog(pool, db.schema, bus), corsOrigins: [],
-      authenticate: async (_c, next) => next(), accepting: () => true });
+  const { app } = createApp({
+    pool,
+    schema: db.schema,
+    graphs,
+    bus,
+    events: new EventLog(pool, db.schema, bus),
+    corsOrigins: [],
+    authenticate: async (_c, next) => next(),
+    accepting: () => true,
+  });
   server = await new Promise((resolve) => {
     const listening = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve(listening));
   });
-  client = new Client({ apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, callerOptions: { maxRetries: 0 } });
+  client = new Client({
+    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    callerOptions: { maxRetries: 0 },
+  });
 });
 
 afterAll(async () => {
@@ -76,11 +89,15 @@ describe("API round trips", () => {
     await client.runs.create(first.thread_id, "parallel_workflow", { input: TASK });
 
     let threadId = "";
-    const threadStatements = await statementsOf(async () => ({ thread_id: threadId } = await client.threads.create({ metadata: { kind: "bench" } })));
+    const threadStatements = await statementsOf(
+      async () => ({ thread_id: threadId } = await client.threads.create({ metadata: { kind: "bench" } })),
+    );
     expect(threadStatements).toHaveLength(1);
     const runStatements = await statementsOf(() => client.runs.create(threadId, "parallel_workflow", { input: TASK }));
     expect(runStatements).toHaveLength(1);
-    const statelessStatements = await statementsOf(() => client.runs.create(null, "parallel_workflow", { input: TASK }));
+    const statelessStatements = await statementsOf(() =>
+      client.runs.create(null, "parallel_workflow", { input: TASK }),
+    );
     expect(statelessStatements).toHaveLength(1);
 
     // What the one statement answered is what a reader sees after.
@@ -90,14 +107,20 @@ describe("API round trips", () => {
   });
 
   it("checks a run again against an assistant changed since this process read it", async () => {
-    const assistant = await client.assistants.create({ graphId: "parallel_workflow", config: { configurable: { review: "never" } } });
+    const assistant = await client.assistants.create({
+      graphId: "parallel_workflow",
+      config: { configurable: { review: "never" } },
+    });
     const thread = await client.threads.create();
     await client.runs.create(thread.thread_id, assistant.assistant_id, { input: TASK });
     // Changed behind this process's back, as another instance would.
-    await pool.query(`UPDATE "${db.schema}".assistants SET config = '{"configurable": {"review": "sometimes"}}', version = version + 1, updated_at = now() WHERE assistant_id = $1`, [
-      assistant.assistant_id,
-    ]);
+    await pool.query(
+      `UPDATE "${db.schema}".assistants SET config = '{"configurable": {"review": "sometimes"}}', version = version + 1, updated_at = now() WHERE assistant_id = $1`,
+      [assistant.assistant_id],
+    );
     const other = await client.threads.create();
-    await expect(client.runs.create(other.thread_id, assistant.assistant_id, { input: TASK })).rejects.toThrow(/review/);
+    await expect(client.runs.create(other.thread_id, assistant.assistant_id, { input: TASK })).rejects.toThrow(
+      /review/,
+    );
   });
 });

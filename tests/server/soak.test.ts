@@ -20,11 +20,12 @@ beforeAll(async () => {
   db = await createTestSchema();
   sql = new pg.Client({ connectionString: db.databaseUrl });
   await sql.connect();
-  server = await startServer(db.schema, { ORCHESTRA_OFFLINE_LATENCY_MS: "0" }, ["--workers", "10"], [
-    "--expose-gc",
-    "--import",
-    path.join(PROJECT_ROOT, "tests/server/loop_probe.ts"),
-  ]);
+  server = await startServer(
+    db.schema,
+    { ORCHESTRA_OFFLINE_LATENCY_MS: "0" },
+    ["--workers", "10"],
+    ["--expose-gc", "--import", path.join(PROJECT_ROOT, "tests/server/loop_probe.ts")],
+  );
 }, 90_000);
 afterAll(async () => {
   await server?.stop();
@@ -42,14 +43,23 @@ interface Sample {
 }
 
 async function sample(): Promise<Sample> {
-  const reports = () => server.output().split("\n").filter((l) => l.startsWith("loop-probe ")).length;
+  const reports = () =>
+    server
+      .output()
+      .split("\n")
+      .filter((l) => l.startsWith("loop-probe ")).length;
   const before = reports();
   server.child.kill("SIGUSR2");
   await until(() => reports() > before, "the server's loop probe");
-  const line = server.output().split("\n").filter((l) => l.startsWith("loop-probe ")).at(-1)!;
-  const { rows } = await sql.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1", [
-    `orchestra serve ${db.schema}`,
-  ]);
+  const line = server
+    .output()
+    .split("\n")
+    .filter((l) => l.startsWith("loop-probe "))
+    .at(-1)!;
+  const { rows } = await sql.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1",
+    [`orchestra serve ${db.schema}`],
+  );
   return { ...(JSON.parse(line.slice("loop-probe ".length)) as Omit<Sample, "connections">), connections: rows[0]!.n };
 }
 
@@ -66,7 +76,10 @@ describe("soak", () => {
           while (next < BATCH) {
             next++;
             // Stateless: each run's thread is deleted when it ends, so the tables stay small too.
-            const result = (await client.runs.wait(null, "parallel_workflow", { input: TASK, context: { review: "never" } })) as { status?: string };
+            const result = (await client.runs.wait(null, "parallel_workflow", {
+              input: TASK,
+              context: { review: "never" },
+            })) as { status?: string };
             if (result.status === "completed") completed++;
           }
         }),

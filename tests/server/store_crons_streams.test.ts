@@ -36,7 +36,11 @@ describe("store", () => {
     await store.putItem(["users", "ada", "prefs"], "theme", { colour: "blue", size: 2 });
 
     const item = await b.client().store.getItem(["users", "ada", "prefs"], "theme");
-    expect(item).toMatchObject({ namespace: ["users", "ada", "prefs"], key: "theme", value: { colour: "blue", size: 2 } });
+    expect(item).toMatchObject({
+      namespace: ["users", "ada", "prefs"],
+      key: "theme",
+      value: { colour: "blue", size: 2 },
+    });
     expect(await store.getItem(["users", "ada", "prefs"], "missing")).toBeNull();
 
     const ada = await store.searchItems(["users", "ada"]);
@@ -45,8 +49,14 @@ describe("store", () => {
     expect(blue.items.map((i) => [i.namespace, i.key])).toEqual([[["users", "ada", "prefs"], "theme"]]);
     expect((await store.searchItems(["users"], { limit: 1, offset: 2 })).items).toHaveLength(1);
 
-    expect((await store.listNamespaces()).namespaces).toEqual([["users", "ada", "prefs"], ["users", "bo"]]);
-    expect((await store.listNamespaces({ maxDepth: 2 })).namespaces).toEqual([["users", "ada"], ["users", "bo"]]);
+    expect((await store.listNamespaces()).namespaces).toEqual([
+      ["users", "ada", "prefs"],
+      ["users", "bo"],
+    ]);
+    expect((await store.listNamespaces({ maxDepth: 2 })).namespaces).toEqual([
+      ["users", "ada"],
+      ["users", "bo"],
+    ]);
     expect((await store.listNamespaces({ prefix: ["users", "bo"] })).namespaces).toEqual([["users", "bo"]]);
     expect((await store.listNamespaces({ suffix: ["prefs"] })).namespaces).toEqual([["users", "ada", "prefs"]]);
 
@@ -59,8 +69,12 @@ describe("store", () => {
 describe("crons", () => {
   it("creates, searches, counts and deletes crons; each firing queues one run, on exactly one of two instances", async () => {
     const assistant = await client.assistants.create({ graphId: "parallel_workflow", context: noReview });
-    await expect(client.crons.create(assistant.assistant_id, { schedule: "every minute", input: TASK })).rejects.toThrow(/422.*schedule/);
-    await expect(client.crons.create(assistant.assistant_id, { schedule: "* * * * *", input: { task: "" } })).rejects.toThrow(/422/);
+    await expect(
+      client.crons.create(assistant.assistant_id, { schedule: "every minute", input: TASK }),
+    ).rejects.toThrow(/422.*schedule/);
+    await expect(
+      client.crons.create(assistant.assistant_id, { schedule: "* * * * *", input: { task: "" } }),
+    ).rejects.toThrow(/422/);
 
     const thread = await client.threads.create();
     const onThread = await client.crons.createForThread(thread.thread_id, assistant.assistant_id, {
@@ -79,7 +93,9 @@ describe("crons", () => {
       onRunCompleted: "keep",
     });
     expect(await client.crons.count({ assistantId: assistant.assistant_id })).toBe(2);
-    expect((await client.crons.search({ metadata: { kind: "secondly" } })).map((c) => c.cron_id)).toEqual([everySecond.cron_id]);
+    expect((await client.crons.search({ metadata: { kind: "secondly" } })).map((c) => c.cron_id)).toEqual([
+      everySecond.cron_id,
+    ]);
 
     const firings = async () => {
       const { rows } = await sql.query<{ scheduled_at: string; n: number }>(
@@ -122,11 +138,15 @@ describe("stream modes and subgraphs", () => {
     expect([...seen.keys()].sort()).toEqual(["debug", "events", "messages", "metadata", "updates"]);
     const debug = seen.get("debug") as { type: string }[];
     expect(new Set(debug.map((d) => d.type))).toEqual(new Set(["checkpoint", "task", "task_result"]));
-    const [message, metadata] = (seen.get("messages") as [{ type: string; content: unknown }, { langgraph_node: string }][])[0]!;
+    const [message, metadata] = (
+      seen.get("messages") as [{ type: string; content: unknown }, { langgraph_node: string }][]
+    )[0]!;
     expect(message.type).toBe("ai");
     expect(typeof metadata.langgraph_node).toBe("string");
     const events = seen.get("events") as { event: string; name: string; run_id: string }[];
-    expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(["on_chain_start", "on_chain_end", "on_chat_model_start", "on_chat_model_end"]));
+    expect(events.map((e) => e.event)).toEqual(
+      expect.arrayContaining(["on_chain_start", "on_chain_end", "on_chat_model_start", "on_chat_model_end"]),
+    );
     expect(events.some((e) => e.event === "on_chain_start" && e.name === "task_analyzer")).toBe(true);
     expect((await client.threads.getState(thread.thread_id)).values).toMatchObject({ status: "completed" });
   });
@@ -134,6 +154,10 @@ describe("stream modes and subgraphs", () => {
   it("answers the graphs' subgraphs: none in the research workflow, a child per workflow the engine can run", async () => {
     expect(await client.assistants.getSubgraphs("parallel_workflow", { recurse: true })).toEqual({});
     const children = await client.assistants.getSubgraphs("enterprise_workflow");
-    expect(Object.keys(children).sort()).toEqual(["child_dynamic_agents", "child_enterprise_workflow", "child_parallel_workflow"]);
+    expect(Object.keys(children).sort()).toEqual([
+      "child_dynamic_agents",
+      "child_enterprise_workflow",
+      "child_parallel_workflow",
+    ]);
   });
 });

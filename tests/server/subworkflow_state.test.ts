@@ -34,7 +34,9 @@ describe("a parent thread through the SDK", () => {
     expect(childTask!.state).toBeFalsy();
 
     const nested = await client.threads.getState(thread.thread_id, undefined, { subgraphs: true });
-    const shown = nested.tasks.find((task) => task.name === "child_enterprise_workflow")?.state as { values: EnterpriseState; next: string[] } | undefined;
+    const shown = nested.tasks.find((task) => task.name === "child_enterprise_workflow")?.state as
+      | { values: EnterpriseState; next: string[] }
+      | undefined;
     expect(shown).toBeDefined();
     expect(shown!.values.workflow?.name).toBe("child_approval");
     expect(shown!.values.status).toBe("WAITING_APPROVAL");

@@ -17,11 +17,20 @@ export interface ServerProcess {
 }
 
 /** `orchestra serve` (scripts/orchestra.js, as users start it) in a child process on a port the OS picks, with the offline model. */
-export async function startServer(schema: string, env: NodeJS.ProcessEnv = {}, args: string[] = [], nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", ...nodeArgs, ORCHESTRA, "serve", "--port", "0", "--json", ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, ORCHESTRA_MODEL: "offline", ORCHESTRA_DB_SCHEMA: schema, ...env },
-  });
+export async function startServer(
+  schema: string,
+  env: NodeJS.ProcessEnv = {},
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...nodeArgs, ORCHESTRA, "serve", "--port", "0", "--json", ...args],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ORCHESTRA_MODEL: "offline", ORCHESTRA_DB_SCHEMA: schema, ...env },
+    },
+  );
   let output = "";
   child.stderr.on("data", (chunk) => (output += chunk));
   const exited = once(child, "exit");

@@ -44,7 +44,11 @@ beforeAll(async () => {
   await sql.connect();
   dir = await mkdtemp(path.join(os.tmpdir(), "orchestra-triggers-"));
   await writeFile(path.join(dir, "order_intake.yaml"), ORDER_DEFINITION);
-  server = await startServer(db.schema, { ORCHESTRA_WORKFLOWS_DIR: dir, ORCHESTRA_RESEARCH_TRIGGER_SECRET: RESEARCH_SECRET, ORDER_TRIGGER_SECRET: ORDER_SECRET });
+  server = await startServer(db.schema, {
+    ORCHESTRA_WORKFLOWS_DIR: dir,
+    ORCHESTRA_RESEARCH_TRIGGER_SECRET: RESEARCH_SECRET,
+    ORDER_TRIGGER_SECRET: ORDER_SECRET,
+  });
 }, 90_000);
 afterAll(async () => {
   await server?.stop("SIGKILL");
@@ -60,7 +64,11 @@ interface Signed {
   signature?: string;
 }
 
-async function send(trigger: string, body: string, signed: Signed = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+async function send(
+  trigger: string,
+  body: string,
+  signed: Signed = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const timestamp = signed.timestamp ?? Math.floor(Date.now() / 1000);
   const signature = signed.signature ?? signEvent(signed.secret ?? RESEARCH_SECRET, timestamp, body, signed.key);
   const response = await fetch(`${server.url}/triggers/${trigger}`, {
@@ -81,11 +89,17 @@ async function count(table: string): Promise<number> {
   return rows[0]!.n;
 }
 
-const counts = async () => ({ runs: await count("runs"), threads: await count("threads"), events: await count("trigger_events") });
+const counts = async () => ({
+  runs: await count("runs"),
+  threads: await count("threads"),
+  events: await count("trigger_events"),
+});
 
 async function triggerMetric(trigger: string, outcome: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`orchestra_trigger_events_total{trigger="${trigger}",outcome="${outcome}"}`));
+  const line = text
+    .split("\n")
+    .find((l) => l.startsWith(`orchestra_trigger_events_total{trigger="${trigger}",outcome="${outcome}"}`));
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
@@ -98,14 +112,28 @@ describe("POST /triggers/{name}", () => {
     const first = await send("research_request", task("solar and wind"), { key });
     expect(first.status, JSON.stringify(first.json)).toBe(202);
     expect(first.json).toMatchObject({ trigger: "research_request", event_id: key, deduplicated: false });
-    const { rows } = await sql.query(`SELECT thread_id, graph_id, kwargs->'input' AS input, metadata FROM "${db.schema}".runs WHERE run_id = $1`, [first.json.run_id]);
-    expect(rows[0]).toMatchObject({ thread_id: first.json.thread_id, graph_id: "parallel_workflow", input: { task: expect.stringContaining("solar and wind") }, metadata: { event_id: key } });
+    const { rows } = await sql.query(
+      `SELECT thread_id, graph_id, kwargs->'input' AS input, metadata FROM "${db.schema}".runs WHERE run_id = $1`,
+      [first.json.run_id],
+    );
+    expect(rows[0]).toMatchObject({
+      thread_id: first.json.thread_id,
+      graph_id: "parallel_workflow",
+      input: { task: expect.stringContaining("solar and wind") },
+      metadata: { event_id: key },
+    });
     const thread = await server.client().threads.get(first.json.thread_id as string);
     expect(thread.metadata).toMatchObject({ trigger: "research_request", event_id: key });
 
     // A retry, and five deliveries at once: each answers with the first run.
-    const again = await Promise.all(Array.from({ length: 6 }, () => send("research_request", task("solar and wind"), { key })));
-    for (const answer of again) expect(answer).toMatchObject({ status: 202, json: { run_id: first.json.run_id, thread_id: first.json.thread_id, deduplicated: true } });
+    const again = await Promise.all(
+      Array.from({ length: 6 }, () => send("research_request", task("solar and wind"), { key })),
+    );
+    for (const answer of again)
+      expect(answer).toMatchObject({
+        status: 202,
+        json: { run_id: first.json.run_id, thread_id: first.json.thread_id, deduplicated: true },
+      });
     expect(await counts()).toEqual({ runs: before.runs + 1, threads: before.threads + 1, events: before.events + 1 });
     expect(await triggerMetric("research_request", "deduplicated")).toBe(6);
   });
@@ -125,7 +153,11 @@ describe("POST /triggers/{name}", () => {
     const wrong = await send("research_request", body, { secret: "not-the-secret" });
     expect(wrong.status).toBe(401);
     expect(wrong.json.message).toMatch(/signature does not match/);
-    const missing = await fetch(`${server.url}/triggers/research_request`, { method: "POST", headers: { "content-type": "application/json" }, body });
+    const missing = await fetch(`${server.url}/triggers/research_request`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
     expect(missing.status).toBe(401);
     const stale = await send("research_request", body, { timestamp: Math.floor(Date.now() / 1000) - 301 });
     expect(stale.status).toBe(401);
@@ -163,29 +195,66 @@ describe("POST /triggers/{name}", () => {
     expect(answer.status, JSON.stringify(answer.json)).toBe(202);
     const client = server.client();
     await client.runs.join(answer.json.thread_id as string, answer.json.run_id as string);
-    const state = await client.threads.getState<{ status: string; context: Record<string, unknown>; auditTrail: { event: string; detail?: string }[] }>(answer.json.thread_id as string);
+    const state = await client.threads.getState<{
+      status: string;
+      context: Record<string, unknown>;
+      auditTrail: { event: string; detail?: string }[];
+    }>(answer.json.thread_id as string);
     expect(state.values.status).toBe("COMPLETED");
     expect(state.values.context).toMatchObject({ order_id: "A-17", amount: 40, accepted: "A-17 accepted" });
-    expect(state.values.auditTrail[0]).toMatchObject({ event: "event_received", detail: `trigger order_received, event ${key}` });
-    const other = await send("order_received", JSON.stringify({ type: "order.cancelled", order: { id: "A-18" } }), { secret: ORDER_SECRET });
+    expect(state.values.auditTrail[0]).toMatchObject({
+      event: "event_received",
+      detail: `trigger order_received, event ${key}`,
+    });
+    const other = await send("order_received", JSON.stringify({ type: "order.cancelled", order: { id: "A-18" } }), {
+      secret: ORDER_SECRET,
+    });
     expect(other.status).toBe(422);
   });
 
   it("orchestra events send signs with the secret from the environment; triggers list and test show the rest", async () => {
     const env = { ORCHESTRA_RESEARCH_TRIGGER_SECRET: RESEARCH_SECRET, ORCHESTRA_WORKFLOWS_DIR: dir };
-    const args = ["events", "send", "research_request", "--data", task("wave power"), "--url", server.url, "--id", `cli-${randomUUID()}`, "--json"];
+    const args = [
+      "events",
+      "send",
+      "research_request",
+      "--data",
+      task("wave power"),
+      "--url",
+      server.url,
+      "--id",
+      `cli-${randomUUID()}`,
+      "--json",
+    ];
     const sent = await runCli(args, env);
     expect(sent.code, sent.stderr).toBe(0);
     const first = JSON.parse(sent.stdout) as { run_id: string };
     const again = await runCli(args, env);
     expect(JSON.parse(again.stdout)).toMatchObject({ run_id: first.run_id, deduplicated: true });
-    const unsigned = await runCli(["events", "send", "research_request", "--data", "{}", "--url", server.url], { ORCHESTRA_RESEARCH_TRIGGER_SECRET: "" });
+    const unsigned = await runCli(["events", "send", "research_request", "--data", "{}", "--url", server.url], {
+      ORCHESTRA_RESEARCH_TRIGGER_SECRET: "",
+    });
     expect(unsigned.code).toBe(2);
     expect(unsigned.stderr).toMatch(/ORCHESTRA_RESEARCH_TRIGGER_SECRET is not set/);
 
     const listed = await runCli(["triggers", "list", "--json"], env);
-    expect((JSON.parse(listed.stdout) as { name: string }[]).map((t) => t.name)).toEqual(expect.arrayContaining(["research_request", "order_received"]));
-    const tested = await runCli(["triggers", "test", "order_received", "--data", JSON.stringify({ type: "order.created", order: { id: "B-2", amount: 5 } }), "--json"], env);
-    expect(JSON.parse(tested.stdout)).toMatchObject({ accepted: true, input: { definition: "order_intake", input: { order_id: "B-2", amount: 5 } } });
+    expect((JSON.parse(listed.stdout) as { name: string }[]).map((t) => t.name)).toEqual(
+      expect.arrayContaining(["research_request", "order_received"]),
+    );
+    const tested = await runCli(
+      [
+        "triggers",
+        "test",
+        "order_received",
+        "--data",
+        JSON.stringify({ type: "order.created", order: { id: "B-2", amount: 5 } }),
+        "--json",
+      ],
+      env,
+    );
+    expect(JSON.parse(tested.stdout)).toMatchObject({
+      accepted: true,
+      input: { definition: "order_intake", input: { order_id: "B-2", amount: 5 } },
+    });
   });
 });

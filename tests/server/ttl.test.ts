@@ -51,7 +51,9 @@ async function rowsOf(threadId: string): Promise<ThreadRows> {
 
 const runIdsSeen = new Map<string, string[]>();
 async function runIds(threadId: string): Promise<string[]> {
-  const { rows } = await sql.query<{ run_id: string }>(`SELECT run_id FROM "${db.schema}".runs WHERE thread_id = $1`, [threadId]);
+  const { rows } = await sql.query<{ run_id: string }>(`SELECT run_id FROM "${db.schema}".runs WHERE thread_id = $1`, [
+    threadId,
+  ]);
   const seen = new Set([...(runIdsSeen.get(threadId) ?? []), ...rows.map((row) => row.run_id)]);
   runIdsSeen.set(threadId, [...seen]);
   return [...seen];
@@ -74,14 +76,23 @@ describe("thread TTL", () => {
     expect(before).toMatchObject({ threads: 1, runs: 1 });
     expect(before.checkpoints * before.checkpoint_blobs * before.run_events).toBeGreaterThan(0);
     await until(async () => (await rowsOf(thread.thread_id)).threads === 0, "the sweeper to delete the thread");
-    expect(await rowsOf(thread.thread_id)).toEqual({ threads: 0, checkpoints: 0, checkpoint_blobs: 0, checkpoint_writes: 0, runs: 0, run_events: 0 });
+    expect(await rowsOf(thread.thread_id)).toEqual({
+      threads: 0,
+      checkpoints: 0,
+      checkpoint_blobs: 0,
+      checkpoint_writes: 0,
+      runs: 0,
+      run_events: 0,
+    });
     await expect(client.threads.get(thread.thread_id)).rejects.toThrow(/404/);
   });
 
   it("keeps a keep_latest thread at its latest checkpoint: getState and a resume work, and its storage shrinks as reported", async () => {
     const client = server.client();
     const thread = await client.threads.create({ ttl: { strategy: "keep_latest", ttl: SHORT_TTL } as unknown as Ttl });
-    const paused = (await client.runs.wait(thread.thread_id, "parallel_workflow", { input: TASK })) as { __interrupt__?: unknown[] };
+    const paused = (await client.runs.wait(thread.thread_id, "parallel_workflow", { input: TASK })) as {
+      __interrupt__?: unknown[];
+    };
     expect(paused.__interrupt__).toHaveLength(1);
     const before = await storage(thread.thread_id);
     expect((await rowsOf(thread.thread_id)).checkpoints).toBeGreaterThan(1);
@@ -92,7 +103,9 @@ describe("thread TTL", () => {
 
     const state = await client.threads.getState(thread.thread_id);
     expect(state.tasks.flatMap((task) => task.interrupts)[0]?.value).toMatchObject({ point: "sync_point_manager" });
-    const resumed = (await client.runs.wait(thread.thread_id, "parallel_workflow", { command: { resume: { action: "approve", reviewer: "ada" } } })) as {
+    const resumed = (await client.runs.wait(thread.thread_id, "parallel_workflow", {
+      command: { resume: { action: "approve", reviewer: "ada" } },
+    })) as {
       __interrupt__?: { value: { point: string } }[];
     };
     expect(resumed.__interrupt__?.[0]?.value.point).toBe("quality_validator");
@@ -105,14 +118,19 @@ describe("thread TTL", () => {
       body: JSON.stringify({ thread_id: "ttl-refused", ttl: { strategy: "archive", ttl: 5 } }),
     });
     expect(response.status).toBe(422);
-    expect(((await response.json()) as { message: string }).message).toMatch(/^invalid ttl.strategy: .*delete.*keep_latest/);
+    expect(((await response.json()) as { message: string }).message).toMatch(
+      /^invalid ttl.strategy: .*delete.*keep_latest/,
+    );
     expect((await rowsOf("ttl-refused")).threads).toBe(0);
   });
 });
 
 describe("store item TTL", () => {
   const expiresAt = async (key: string) => {
-    const { rows } = await sql.query<{ expires_at: Date }>(`SELECT expires_at FROM "${db.schema}".store_items WHERE key = $1`, [key]);
+    const { rows } = await sql.query<{ expires_at: Date }>(
+      `SELECT expires_at FROM "${db.schema}".store_items WHERE key = $1`,
+      [key],
+    );
     return rows[0]?.expires_at;
   };
 

@@ -101,9 +101,15 @@ async function outbox(runId: string) {
 async function runWithWebhook(server: ServerProcess, webhook: string) {
   const client = server.client();
   const thread = await client.threads.create();
-  const run = await client.runs.create(thread.thread_id, "parallel_workflow", { input: TASK, context: { review: "never" }, webhook });
+  const run = await client.runs.create(thread.thread_id, "parallel_workflow", {
+    input: TASK,
+    context: { review: "never" },
+    webhook,
+  });
   await client.runs.join(thread.thread_id, run.run_id);
-  const webhookStatus = async () => ((await client.runs.get(thread.thread_id, run.run_id)) as unknown as { webhook_status: string | null }).webhook_status;
+  const webhookStatus = async () =>
+    ((await client.runs.get(thread.thread_id, run.run_id)) as unknown as { webhook_status: string | null })
+      .webhook_status;
   return { threadId: thread.thread_id, runId: run.run_id, webhookStatus };
 }
 
@@ -121,7 +127,12 @@ describe("run-completion webhooks", () => {
     const [delivery] = receiver.at("/ok");
     expectSigned(delivery!);
     expect(delivery!.headers["idempotency-key"]).toBe(runId);
-    expect(delivery!.body).toMatchObject({ run_id: runId, thread_id: threadId, status: "success", values: { status: "completed" } });
+    expect(delivery!.body).toMatchObject({
+      run_id: runId,
+      thread_id: threadId,
+      status: "success",
+      values: { status: "completed" },
+    });
     await until(async () => (await webhookStatus()) !== null, "the delivery recorded on the run");
     expect(await webhookStatus()).toBe(`webhook delivered to http://localhost:${receiver.port}/ok on attempt 1 (200)`);
   });
@@ -142,10 +153,16 @@ describe("run-completion webhooks", () => {
     // A name outside the allow-list whose DNS answer (here /etc/hosts) is private: the rebinding case.
     const name = os.hostname();
     const { address } = await lookup(name);
-    expect(address, `${name} must resolve to a private or loopback address for this test`).toMatch(/^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/);
+    expect(address, `${name} must resolve to a private or loopback address for this test`).toMatch(
+      /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/,
+    );
     const direct = await runWithWebhook(shared, `http://127.0.0.1:${receiver.port}/private`);
     const rebound = await runWithWebhook(shared, `http://${name}:${receiver.port}/rebound`);
-    await until(async () => (await outbox(direct.runId))?.status === "refused" && (await outbox(rebound.runId))?.status === "refused", "both refusals");
+    await until(
+      async () =>
+        (await outbox(direct.runId))?.status === "refused" && (await outbox(rebound.runId))?.status === "refused",
+      "both refusals",
+    );
     expect(await direct.webhookStatus()).toBe(
       "webhook to 127.0.0.1 refused: 127.0.0.1 is a private, loopback or link-local address; add 127.0.0.1 to ORCHESTRA_WEBHOOK_ALLOW_HOSTS to allow it",
     );
@@ -159,9 +176,9 @@ describe("run-completion webhooks", () => {
   it("refuses a webhook that is not an http(s) URL, creating no run", async () => {
     const client = shared.client();
     const thread = await client.threads.create();
-    await expect(client.runs.create(thread.thread_id, "parallel_workflow", { input: TASK, webhook: "file:///etc/passwd" })).rejects.toThrow(
-      /webhook must be an http or https URL/,
-    );
+    await expect(
+      client.runs.create(thread.thread_id, "parallel_workflow", { input: TASK, webhook: "file:///etc/passwd" }),
+    ).rejects.toThrow(/webhook must be an http or https URL/);
     expect(await client.runs.list(thread.thread_id)).toEqual([]);
   });
 });
@@ -175,7 +192,11 @@ describe("an instance dying mid-delivery", () => {
     await until(() => receiver.at("/hold").length === 1, "the held request");
     await a.stop("SIGKILL");
     const b = await serve();
-    await until(async () => (await outbox(runId))?.status === "delivered", "the delivery by the second instance", 60_000);
+    await until(
+      async () => (await outbox(runId))?.status === "delivered",
+      "the delivery by the second instance",
+      60_000,
+    );
     const deliveries = receiver.at("/hold");
     expect(deliveries).toHaveLength(2);
     expect(deliveries.map((delivery) => delivery.headers["idempotency-key"])).toEqual([runId, runId]);

@@ -12,7 +12,10 @@ describe("local corpus", () => {
     expect(first?.sourceId).toMatch(/^corpus:.*kestrel-(winter-trial|battery-notes)/);
     const [path, range] = first!.location.split(":") as [string, string];
     const [from, to] = range.split("-").map(Number) as [number, number];
-    const lines = readFileSync(join(CORPUS, path), "utf8").split("\n").slice(from - 1, to).join("\n");
+    const lines = readFileSync(join(CORPUS, path), "utf8")
+      .split("\n")
+      .slice(from - 1, to)
+      .join("\n");
     expect(lines.trim()).toBe(first!.text);
   });
 
@@ -23,7 +26,12 @@ describe("local corpus", () => {
     expect(passages[0]!.title).toBe("Installing a Kestrel sensor");
     expect(passages.map((p) => p.text).join(" ")).not.toMatch(/<|tracking/);
     const mount = passages.find((p) => p.text.includes("Mount the Kestrel"))!;
-    expect(html.split("\n").slice(mount.startLine - 1, mount.endLine).join("\n")).toContain("Mount the Kestrel");
+    expect(
+      html
+        .split("\n")
+        .slice(mount.startLine - 1, mount.endLine)
+        .join("\n"),
+    ).toContain("Mount the Kestrel");
   });
 
   it("caches its index and rebuilds it when a file is added or changed", async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { misquoted, UNREAD_SOURCE } from "../../models/offline/tool_use.js";
-import { groundFindings, UNSUPPORTED_CONFIDENCE, type Citation, type CitedFindings, type SourcePassage } from "../../state/shared/citations.js";
+import {
+  groundFindings,
+  UNSUPPORTED_CONFIDENCE,
+  type Citation,
+  type CitedFindings,
+  type SourcePassage,
+} from "../../state/shared/citations.js";
 
 // groundFindings keeps a citation only when its quote is found, whitespace and case aside, in one
 // passage its own source returned (docs/design.md, "Citations").
@@ -24,12 +30,22 @@ const TRIAL: SourcePassage = {
 };
 const READ = [NOTES, NOTES_NEXT, TRIAL];
 
-const cite = (passage: SourcePassage, quote: string): Citation => ({ sourceId: passage.sourceId, title: "as the model said", location: "anywhere", quote });
+const cite = (passage: SourcePassage, quote: string): Citation => ({
+  sourceId: passage.sourceId,
+  title: "as the model said",
+  location: "anywhere",
+  quote,
+});
 
 function answer(...citations: Citation[][]): CitedFindings {
   return {
     summary: "Kestrel battery in the cold",
-    findings: citations.map((cited, i) => ({ claim: `claim ${i + 1}`, evidence: cited.map((c) => c.quote), confidence: 0.9, citations: cited })),
+    findings: citations.map((cited, i) => ({
+      claim: `claim ${i + 1}`,
+      evidence: cited.map((c) => c.quote),
+      confidence: 0.9,
+      citations: cited,
+    })),
     confidence: 0.9,
   };
 }
@@ -53,12 +69,21 @@ describe("groundFindings", () => {
   });
 
   it("drops a citation of a source the branch never read, even when another source holds the quote", () => {
-    expect(grounded({ ...cite(TRIAL, "the Kestrel field sensor battery lasted 41 days on average"), sourceId: "corpus:unread.md" })).toEqual(DROPPED);
-    expect(grounded({ ...cite(TRIAL, "keeps about 70 percent of its capacity"), sourceId: TRIAL.sourceId })).toEqual(DROPPED);
+    expect(
+      grounded({
+        ...cite(TRIAL, "the Kestrel field sensor battery lasted 41 days on average"),
+        sourceId: "corpus:unread.md",
+      }),
+    ).toEqual(DROPPED);
+    expect(grounded({ ...cite(TRIAL, "keeps about 70 percent of its capacity"), sourceId: TRIAL.sourceId })).toEqual(
+      DROPPED,
+    );
   });
 
   it("drops a quote split across two passages of the same source", () => {
-    expect(grounded(cite(NOTES, "roughly six weeks below zero. Replace the cell every second winter."))).toEqual(DROPPED);
+    expect(grounded(cite(NOTES, "roughly six weeks below zero. Replace the cell every second winter."))).toEqual(
+      DROPPED,
+    );
   });
 
   it("keeps a quote that differs only in whitespace and case, with the passage's title and location", () => {
@@ -74,14 +99,20 @@ describe("groundFindings", () => {
 
   it("keeps the grounded citations of a finding, drops the rest, and lowers the answer's confidence to its findings' mean", () => {
     const good = cite(TRIAL, "lasted 41 days on average");
-    const result = groundFindings(answer([cite(NOTES, "keeps about 90 percent"), good], [cite(TRIAL, "lasted 14 days")]), READ);
+    const result = groundFindings(
+      answer([cite(NOTES, "keeps about 90 percent"), good], [cite(TRIAL, "lasted 14 days")]),
+      READ,
+    );
     expect(result.findings.map((f) => f.citations.map((c) => c.quote))).toEqual([["lasted 41 days on average"], []]);
     expect(result.findings.map((f) => f.confidence)).toEqual([0.9, UNSUPPORTED_CONFIDENCE]);
     expect(result.confidence).toBe(0.6);
   });
 
   it("drops every citation of the offline model's misquoting answer (the fault plan's misquote)", () => {
-    const faithful = answer([cite(NOTES, "keeps about 70 percent of its capacity in freezing temperatures")], [cite(TRIAL, "lasted 41 days on average")]);
+    const faithful = answer(
+      [cite(NOTES, "keeps about 70 percent of its capacity in freezing temperatures")],
+      [cite(TRIAL, "lasted 41 days on average")],
+    );
     expect(groundFindings(faithful, READ).findings.every((f) => f.citations.length === 1)).toBe(true);
     const bad = misquoted(faithful) as CitedFindings;
     expect(bad.findings.flatMap((f) => f.citations.map((c) => c.sourceId))).toContain(UNREAD_SOURCE.sourceId);

@@ -11,16 +11,20 @@ const TOKEN = "planted-registry-token-5b1e";
 
 function runChild(db: TestSchema, threadId: string, mcp: string, mode: "start" | "resume", slowMs: number) {
   // Its own process group: the MCP server it starts dies with the file even after the child is SIGKILLed.
-  const child = spawnTracked(process.execPath, ["--import", "tsx", "tests/support/tool_loop_child.ts", db.schema, threadId, mcp, REGISTRY_QUESTION, mode], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, DATABASE_URL: db.databaseUrl, SLOW_MS: String(slowMs), REGISTRY_TOKEN: TOKEN },
-  });
+  const child = spawnTracked(
+    process.execPath,
+    ["--import", "tsx", "tests/support/tool_loop_child.ts", db.schema, threadId, mcp, REGISTRY_QUESTION, mode],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, DATABASE_URL: db.databaseUrl, SLOW_MS: String(slowMs), REGISTRY_TOKEN: TOKEN },
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>(
+    (resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, exited };
 }
@@ -69,7 +73,10 @@ describe("a tool loop killed mid-way", () => {
     const first = runChild(db, "killed-loop", mcp, "start", 600_000);
     await until(() => calls().includes("start basalt"), "the second lookup to start");
     // Orchid's answer is saved before Basalt is asked for: the loop's turns are steps of their own.
-    await until(async () => (await savedText()).includes("Project Orchid is owned"), "the first lookup's result to be saved");
+    await until(
+      async () => (await savedText()).includes("Project Orchid is owned"),
+      "the first lookup's result to be saved",
+    );
     first.child.kill("SIGKILL");
     expect((await first.exited).signal).toBe("SIGKILL");
 

@@ -17,7 +17,11 @@ export function callsPerNode(entries: CallLogEntry[]): Record<string, number> {
 }
 
 /** Polls `condition` until it holds; child processes and their checkpoints give no other signal. */
-export async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
+export async function until(
+  condition: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

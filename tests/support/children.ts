@@ -112,7 +112,8 @@ export function killRunningChildren(): void {
 export function leftoverProcesses(): string[] {
   const table = processTable();
   const descends = (entry: ProcessEntry, ancestor: number) => {
-    for (let p: ProcessEntry | undefined = entry, hops = 0; p && hops < 64; p = table.get(p.ppid), hops++) if (p.ppid === ancestor) return true;
+    for (let p: ProcessEntry | undefined = entry, hops = 0; p && hops < 64; p = table.get(p.ppid), hops++)
+      if (p.ppid === ancestor) return true;
     return false;
   };
   const me = table.get(process.pid);

@@ -22,7 +22,11 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd = PROJ
  * A child process with piped output, leading a process group of its own: it and whatever it
  * starts (MCP servers, say) are killed with its test file, even when the test killed only it.
  */
-export function spawnTracked(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): ChildProcess {
+export function spawnTracked(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): ChildProcess {
   const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"], detached: true });
   trackGroup(child.pid);
   return track(child, new Promise((resolve) => child.once("close", resolve).once("error", resolve)));
@@ -45,7 +49,14 @@ export const runCli = (args: string[], env: NodeJS.ProcessEnv = {}) => finished(
 export function jsonResult(result: CliResult) {
   const last = result.stdout.trim().split("\n").at(-1) ?? "";
   try {
-    return JSON.parse(last) as { threadId: string; status: string; next: string[]; qualityScore: number | null; report: string | null; reviewPoint: string | null };
+    return JSON.parse(last) as {
+      threadId: string;
+      status: string;
+      next: string[];
+      qualityScore: number | null;
+      report: string | null;
+      reviewPoint: string | null;
+    };
   } catch {
     throw new Error(`no JSON result on stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
   }

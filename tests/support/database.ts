@@ -38,7 +38,10 @@ export function testDatabaseUrl(): string {
  * drop() takes back its rights with the role; call it in an afterAll of its own, so that it runs
  * whatever else fails.
  */
-export async function plantedPasswordUser(password: string, schema: string): Promise<{ url(port?: number): string; drop(): Promise<void> }> {
+export async function plantedPasswordUser(
+  password: string,
+  schema: string,
+): Promise<{ url(port?: number): string; drop(): Promise<void> }> {
   const user = `planted_${randomBytes(4).toString("hex")}`;
   const drop = () => asAdmin(`DROP OWNED BY ${user}`, `DROP ROLE IF EXISTS ${user}`);
   await asAdmin(`CREATE ROLE ${user} LOGIN NOSUPERUSER PASSWORD ${pg.escapeLiteral(password)}`);

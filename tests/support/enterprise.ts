@@ -1,5 +1,8 @@
 import pg from "pg";
-import { PostgresEnterpriseControls, migrateEnterpriseControls } from "../../checkpoints/enterprise_workflow/controls.js";
+import {
+  PostgresEnterpriseControls,
+  migrateEnterpriseControls,
+} from "../../checkpoints/enterprise_workflow/controls.js";
 import { engineServices, type EngineServices } from "../../nodes/enterprise_workflow/services.js";
 import type { TestSchema } from "./database.js";
 

@@ -12,7 +12,8 @@ const [command, threadId, file, input] = process.argv.slice(2);
 const { checkpointer, close } = await openCheckpointer();
 const workflow = compileEnterpriseWorkflow(checkpointer);
 const config = { configurable: { thread_id: threadId!, model: "offline" } };
-const given = command === "run" ? { definition: await loadDefinitionFile(file!), input: input ? JSON.parse(input) : {} } : null;
+const given =
+  command === "run" ? { definition: await loadDefinitionFile(file!), input: input ? JSON.parse(input) : {} } : null;
 await workflow.invoke(given, config);
 const snapshot = await workflow.getState(config);
 console.log(JSON.stringify(runSummary(threadId!, snapshot.values as Parameters<typeof runSummary>[1], snapshot.next)));

@@ -16,7 +16,10 @@ import type {
 export const SETTINGS: Settings = SettingsSchema.parse({ model: "offline", review: "never" });
 
 /** A merged synthesis of the given findings and evidence, its figures fixed. */
-export const synthesis = (primary: Synthesis["primaryFindings"], evidence: Synthesis["supportingEvidence"]): Synthesis => ({
+export const synthesis = (
+  primary: Synthesis["primaryFindings"],
+  evidence: Synthesis["supportingEvidence"],
+): Synthesis => ({
   status: "merged",
   summary: "",
   primaryFindings: primary,
@@ -27,7 +30,11 @@ export const synthesis = (primary: Synthesis["primaryFindings"], evidence: Synth
   totalWeight: 1,
 });
 
-export function allocation(branchId: string, order: number, overrides: Partial<BranchAllocation> = {}): BranchAllocation {
+export function allocation(
+  branchId: string,
+  order: number,
+  overrides: Partial<BranchAllocation> = {},
+): BranchAllocation {
   return {
     branchId,
     order,

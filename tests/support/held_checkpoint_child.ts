@@ -19,7 +19,12 @@ const [schema, threadId, step, marker, task] = process.argv.slice(2) as [string,
 class HeldCheckpointSaver extends BatchedPostgresSaver {
   private lastActivity = Date.now();
 
-  override put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, versions: ChannelVersions): Promise<RunnableConfig> {
+  override put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    versions: ChannelVersions,
+  ): Promise<RunnableConfig> {
     if (metadata.step !== Number(step)) {
       this.lastActivity = Date.now();
       return super.put(config, checkpoint, metadata, versions);
@@ -44,8 +49,12 @@ class HeldCheckpointSaver extends BatchedPostgresSaver {
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
 const fence = new ThreadFence();
 const workflow = compileWorkflow(new HeldCheckpointSaver(pool, schema, fence));
-await startRun(workflow, { pool, schema, fence }, {
-  threadId,
-  taskQueue: [{ description: task }],
-  settings: ensureConfiguration({ configurable: { review: "never" } }),
-});
+await startRun(
+  workflow,
+  { pool, schema, fence },
+  {
+    threadId,
+    taskQueue: [{ description: task }],
+    settings: ensureConfiguration({ configurable: { review: "never" } }),
+  },
+);

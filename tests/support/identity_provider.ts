@@ -20,7 +20,12 @@ export interface TestIdentityProvider {
 
 async function newSigningKey(): Promise<JWK> {
   const { privateKey } = await generateKeyPair("RS256", { extractable: true });
-  return { ...(await exportJWK(privateKey)), kid: `key-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`, alg: "RS256", use: "sig" };
+  return {
+    ...(await exportJWK(privateKey)),
+    kid: `key-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`,
+    alg: "RS256",
+    use: "sig",
+  };
 }
 
 /**
@@ -51,10 +56,17 @@ export async function startIdentityProvider(clients: Record<string, string[]>): 
           enabled: true,
           defaultResource: () => AUDIENCE,
           useGrantedResource: () => true,
-          getResourceServerInfo: () => ({ scope: "api", audience: AUDIENCE, accessTokenFormat: "jwt", accessTokenTTL: 600, jwt: { sign: { alg: "RS256" } } }),
+          getResourceServerInfo: () => ({
+            scope: "api",
+            audience: AUDIENCE,
+            accessTokenFormat: "jwt",
+            accessTokenTTL: 600,
+            jwt: { sign: { alg: "RS256" } },
+          }),
         },
       },
-      extraTokenClaims: (_ctx, token) => ("clientId" in token && token.clientId ? { roles: clients[token.clientId] ?? [] } : {}),
+      extraTokenClaims: (_ctx, token) =>
+        "clientId" in token && token.clientId ? { roles: clients[token.clientId] ?? [] } : {},
     });
   provider = build();
   return {
@@ -63,11 +75,15 @@ export async function startIdentityProvider(clients: Record<string, string[]>): 
     async token(clientId) {
       const response = await fetch(`${issuer}/token`, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${clientId}:secret`).toString("base64")}` },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: `Basic ${Buffer.from(`${clientId}:secret`).toString("base64")}`,
+        },
         body: new URLSearchParams({ grant_type: "client_credentials", scope: "api", resource: AUDIENCE }),
       });
       const body = (await response.json()) as { access_token?: string; error_description?: string };
-      if (!body.access_token) throw new Error(`the provider gave no token to ${clientId}: ${body.error_description ?? response.status}`);
+      if (!body.access_token)
+        throw new Error(`the provider gave no token to ${clientId}: ${body.error_description ?? response.status}`);
       return body.access_token;
     },
     async rotate() {

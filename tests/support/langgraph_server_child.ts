@@ -17,6 +17,8 @@ Object.assign(process.env, config.env);
 
 // The server resolves graph paths and keeps its file storage under cwd: absolute graph
 // paths let cwd be a temporary directory, so no test run leaves state in the repository.
-const graphs = Object.fromEntries(Object.entries(config.graphs).map(([id, spec]) => [id, path.resolve(PROJECT_ROOT, spec)]));
+const graphs = Object.fromEntries(
+  Object.entries(config.graphs).map(([id, spec]) => [id, path.resolve(PROJECT_ROOT, spec)]),
+);
 const { host } = await startServer({ port: Number(port), nWorkers: 2, host: "127.0.0.1", cwd: storageDir!, graphs });
 console.log(`ready ${host.split(":").at(-1)}`);

@@ -30,7 +30,8 @@ server.registerTool(
   async ({ term }) => {
     const key = term.trim().toLowerCase();
     log(`start ${key}`);
-    if (key === process.env.REGISTRY_SLOW_TERM) await new Promise((r) => setTimeout(r, Number(process.env.REGISTRY_SLOW_MS ?? 0)));
+    if (key === process.env.REGISTRY_SLOW_TERM)
+      await new Promise((r) => setTimeout(r, Number(process.env.REGISTRY_SLOW_MS ?? 0)));
     log(`end ${key}`);
     const token = process.env.REGISTRY_TOKEN ? ` (answered for token ${process.env.REGISTRY_TOKEN})` : "";
     return text(`${PROJECTS[key] ?? `No project named ${term} is registered.`}${token}`);

@@ -210,7 +210,12 @@ function serveFault(fault: Fault, res: ServerResponse) {
     const headers: Record<string, string> =
       fault.retryAfterSeconds !== undefined ? { "retry-after": String(fault.retryAfterSeconds) } : {};
     const type = fault.status === 429 ? "rate_limit_exceeded" : "server_error";
-    sendJson(res, fault.status, { error: { message: fault.message ?? `scripted ${fault.status}`, type, code: type } }, headers);
+    sendJson(
+      res,
+      fault.status,
+      { error: { message: fault.message ?? `scripted ${fault.status}`, type, code: type } },
+      headers,
+    );
   }
 }
 
@@ -234,7 +239,9 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     requests.push(request);
 
     if (req.method !== "POST" || !/^(?:\/v1)?\/chat\/completions$/.test(path)) {
-      return sendJson(res, 404, { error: { message: `no route for ${req.method} ${path}`, type: "invalid_request_error" } });
+      return sendJson(res, 404, {
+        error: { message: `no route for ${req.method} ${path}`, type: "invalid_request_error" },
+      });
     }
     const index = faults.findIndex((f) => f.match === undefined || raw.includes(f.match));
     if (index >= 0) {
@@ -243,14 +250,20 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       return serveFault(fault!, res);
     }
     if (typeof body !== "object" || !Array.isArray(body?.messages)) {
-      return sendJson(res, 400, { error: { message: "body must be JSON with messages", type: "invalid_request_error" } });
+      return sendJson(res, 400, {
+        error: { message: "body must be JSON with messages", type: "invalid_request_error" },
+      });
     }
 
     try {
       const request = body as ChatRequest;
       const reply = await answer(request);
       if (!request.stream) return sendJson(res, 200, completion(request, reply));
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+      res.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
       for (const chunk of streamChunks(request, reply)) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
       res.end("data: [DONE]\n\n");
     } catch (error) {

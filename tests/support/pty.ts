@@ -33,7 +33,8 @@ export function spawnInPty(args: string[], env: NodeJS.ProcessEnv = {}) {
       for (;;) {
         const match = pattern.exec(text().slice(from));
         if (match) return from + match.index + match[0].length;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; the screen ends with:\n${text().slice(-3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`timed out waiting for ${pattern}; the screen ends with:\n${text().slice(-3000)}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

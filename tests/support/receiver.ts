@@ -24,10 +24,14 @@ export interface Receiver {
 
 /** The repo's dev receiver as a child process on a port the OS picks. */
 export async function startReceiver(args: string[] = []): Promise<Receiver> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(PROJECT_ROOT, "scripts/dev_receiver.ts"), "--port", "0", "--json", ...args], {
-    cwd: PROJECT_ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(PROJECT_ROOT, "scripts/dev_receiver.ts"), "--port", "0", "--json", ...args],
+    {
+      cwd: PROJECT_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   const lines = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {

@@ -8,7 +8,8 @@ import { createToolLoop } from "../../nodes/shared/sources/tool_loop.js";
 import { SourcesSettingsSchema, type SourcesSettings } from "../../state/shared/sources.js";
 
 export const CORPUS = resolve("tests/fixtures/corpus");
-export const KESTREL_QUESTION = "Objective: How long does the Kestrel field sensor battery last in freezing temperatures?";
+export const KESTREL_QUESTION =
+  "Objective: How long does the Kestrel field sensor battery last in freezing temperatures?";
 export const REGISTRY_QUESTION = 'Objective: Which team owns project "Orchid" and project "Basalt"?';
 
 export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `orchestra-${prefix}-`));
@@ -16,7 +17,12 @@ export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `orchestra
 /** An MCP file starting the registry test server over stdio, with `env` for it. */
 export function registryMcpFile(dir: string, env: Record<string, string> = {}): string {
   const file = join(dir, "mcp.json");
-  const server = { command: process.execPath, args: ["--import", "tsx", resolve("tests/support/mcp_registry_server.ts")], cwd: resolve("."), env };
+  const server = {
+    command: process.execPath,
+    args: ["--import", "tsx", resolve("tests/support/mcp_registry_server.ts")],
+    cwd: resolve("."),
+    env,
+  };
   writeFileSync(file, JSON.stringify({ mcpServers: { registry: server } }));
   return file;
 }

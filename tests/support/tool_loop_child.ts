@@ -27,7 +27,10 @@ const research = async (state: typeof State.State, config: LangGraphRunnableConf
   const { findings } = await loop.invoke({ messages: [new HumanMessage(state.brief)] }, config);
   return { findings };
 };
-const graph = new StateGraph(State).addNode("research", research).addEdge("__start__", "research").compile({ checkpointer });
+const graph = new StateGraph(State)
+  .addNode("research", research)
+  .addEdge("__start__", "research")
+  .compile({ checkpointer });
 const config = { configurable: { thread_id: threadId } };
 const result = await graph.invoke(mode === "resume" ? null : { brief }, config);
 process.stdout.write(JSON.stringify(result.findings));

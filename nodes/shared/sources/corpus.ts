@@ -100,7 +100,8 @@ export function passagesOf(path: string, raw: string): StoredPassage[] {
     for (let from = start; from < end; from += MAX_PASSAGE_LINES) {
       const to = Math.min(end, from + MAX_PASSAGE_LINES);
       const body = lines.slice(from, to).join("\n").trim();
-      if (body) passages.push({ id: `${path}:${from + 1}-${to}`, path, title, startLine: from + 1, endLine: to, text: body });
+      if (body)
+        passages.push({ id: `${path}:${from + 1}-${to}`, path, title, startLine: from + 1, endLine: to, text: body });
     }
     start = -1;
   };
@@ -133,7 +134,8 @@ function toSourcePassage(hit: Record<string, unknown>): SourcePassage {
 }
 
 const sameFiles = (a: FileStamp[], b: FileStamp[]) =>
-  a.length === b.length && a.every((f, i) => f.path === b[i]!.path && f.size === b[i]!.size && f.mtimeMs === b[i]!.mtimeMs);
+  a.length === b.length &&
+  a.every((f, i) => f.path === b[i]!.path && f.size === b[i]!.size && f.mtimeMs === b[i]!.mtimeMs);
 
 async function readCache(file: string): Promise<CachedIndex | undefined> {
   try {

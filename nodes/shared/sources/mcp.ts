@@ -85,7 +85,9 @@ export function commandExists(command: string, cwd: string, env: NodeJS.ProcessE
   return (env.PATH ?? "").split(delimiter).some((dir) => dir && runnable(join(dir, command)));
 }
 
-const referencesIn = (values: string[]) => [...new Set(values.flatMap((v) => [...v.matchAll(ENV_REFERENCE)].map((m) => m[1]!)))];
+const referencesIn = (values: string[]) => [
+  ...new Set(values.flatMap((v) => [...v.matchAll(ENV_REFERENCE)].map((m) => m[1]!))),
+];
 
 function valuesOf(server: McpServers[string]): string[] {
   return "command" in server
@@ -100,9 +102,14 @@ function valuesOf(server: McpServers[string]): string[] {
 export function checkMcpServers(file: string, servers: McpServers, env: NodeJS.ProcessEnv): void {
   for (const [name, server] of Object.entries(servers)) {
     const missing = referencesIn(valuesOf(server)).find((ref) => !env[ref]);
-    if (missing) throw new InputError(`MCP server '${name}' needs environment variable ${missing}: set it, or remove the reference from '${file}'`);
+    if (missing)
+      throw new InputError(
+        `MCP server '${name}' needs environment variable ${missing}: set it, or remove the reference from '${file}'`,
+      );
     if ("command" in server && !commandExists(server.command, server.cwd ?? process.cwd(), env)) {
-      throw new InputError(`MCP server '${name}': command '${server.command}' not found: install it or fix "command" in '${file}'`);
+      throw new InputError(
+        `MCP server '${name}': command '${server.command}' not found: install it or fix "command" in '${file}'`,
+      );
     }
   }
 }
@@ -164,7 +171,11 @@ export async function connectMcpServers(servers: McpServers, env: NodeJS.Process
   );
   // Logged as connected: their env and headers are redacted by path (checkpoints/log.ts).
   logAt("debug")?.debug({ mcp: connections }, "connecting MCP servers");
-  const client = new MultiServerMCPClient({ mcpServers: connections, throwOnLoadError: true, prefixToolNameWithServerName: true });
+  const client = new MultiServerMCPClient({
+    mcpServers: connections,
+    throwOnLoadError: true,
+    prefixToolNameWithServerName: true,
+  });
   try {
     const tools: SourceTool[] = [];
     for (const name of Object.keys(servers)) {

@@ -19,7 +19,8 @@ export interface SourceTool {
 export function outputText(output: unknown): string {
   if (typeof output === "string") return output;
   if (Array.isArray(output)) return output.map(outputText).filter(Boolean).join("\n");
-  if (output !== null && typeof output === "object" && "text" in output && typeof output.text === "string") return output.text;
+  if (output !== null && typeof output === "object" && "text" in output && typeof output.text === "string")
+    return output.text;
   return output === undefined || output === null ? "" : JSON.stringify(output);
 }
 

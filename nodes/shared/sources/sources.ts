@@ -25,10 +25,14 @@ export function validateSources(settings: SourcesSettings, env: NodeJS.ProcessEn
     } catch {
       // Reported below, as for a file.
     }
-    if (!isFolder) throw new InputError(`corpus folder '${settings.corpus}' not found: pass --corpus an existing folder of .md, .txt or .html files`);
+    if (!isFolder)
+      throw new InputError(
+        `corpus folder '${settings.corpus}' not found: pass --corpus an existing folder of .md, .txt or .html files`,
+      );
   }
   if (settings.mcp !== undefined) checkMcpServers(settings.mcp, readMcpFile(settings.mcp), env);
-  if (settings.webSearch && !env.TAVILY_API_KEY) throw new InputError("web search needs TAVILY_API_KEY: set it, or turn webSearch off");
+  if (settings.webSearch && !env.TAVILY_API_KEY)
+    throw new InputError("web search needs TAVILY_API_KEY: set it, or turn webSearch off");
 }
 
 /** The corpus as a tool: the model asks in words and gets passages with their file and line range. */
@@ -59,7 +63,12 @@ function webTool(apiKey: string): SourceTool {
       const hits = (output as { results?: TavilyHit[] } | undefined)?.results ?? [];
       return hits
         .filter((hit) => hit.url && hit.content)
-        .map((hit) => ({ sourceId: `web:${hit.url}`, title: hit.title || hit.url!, location: hit.url!, text: hit.content! }));
+        .map((hit) => ({
+          sourceId: `web:${hit.url}`,
+          title: hit.title || hit.url!,
+          location: hit.url!,
+          text: hit.content!,
+        }));
     },
   };
 }
@@ -78,7 +87,8 @@ export async function openSources(
 ): Promise<OpenSources> {
   const env = options.env ?? process.env;
   const tools: SourceTool[] = [];
-  if (settings.corpus !== undefined) tools.push(corpusTool(await openCorpus(settings.corpus, options.cacheDir ?? defaultCacheDir(env))));
+  if (settings.corpus !== undefined)
+    tools.push(corpusTool(await openCorpus(settings.corpus, options.cacheDir ?? defaultCacheDir(env))));
   const apiKey = env.TAVILY_API_KEY;
   if (settings.webSearch && apiKey) tools.push(webTool(apiKey));
   if (settings.mcp === undefined) return { tools, secrets: apiKey ? [apiKey] : [], close: async () => {} };

@@ -1,8 +1,22 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, SystemMessage, type BaseMessage, type ToolCall } from "@langchain/core/messages";
-import { Annotation, END, messagesStateReducer, Send, START, StateGraph, type BaseCheckpointSaver, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import {
+  Annotation,
+  END,
+  messagesStateReducer,
+  Send,
+  START,
+  StateGraph,
+  type BaseCheckpointSaver,
+  type LangGraphRunnableConfig,
+} from "@langchain/langgraph";
 import { abortable, Deadline } from "../../../models/deadline.js";
-import { CITED_FINDINGS, CitedFindingsSchema, groundFindings, type CitedFindings } from "../../../state/shared/citations.js";
+import {
+  CITED_FINDINGS,
+  CitedFindingsSchema,
+  groundFindings,
+  type CitedFindings,
+} from "../../../state/shared/citations.js";
 import { runSourceCall, sourceResultsIn, toolMessageOf } from "./source_tool.js";
 import type { OpenSources } from "./sources.js";
 import { RESPOND_PROMPT, toolLoopSystemPrompt } from "../prompts.js";
@@ -74,12 +88,22 @@ export function createToolLoop(options: ToolLoopOptions, checkpointer?: BaseChec
     }
     const asked = reply instanceof AIMessage ? (reply.tool_calls ?? []) : [];
     const content = typeof reply.content === "string" ? reply.content : "";
-    return { messages: [new AIMessage({ content, tool_calls: allowedCalls(asked, callsMade(state.messages), budget, msLeft()) })] };
+    return {
+      messages: [
+        new AIMessage({ content, tool_calls: allowedCalls(asked, callsMade(state.messages), budget, msLeft()) }),
+      ],
+    };
   };
 
   const tools = async (state: ToolLoopStateType, config: LangGraphRunnableConfig) => {
     const call = state.toolCall!;
-    const result = await runSourceCall(byName.get(call.name), call, Math.min(toolTimeoutMs, Math.max(1, msLeft())), config.signal, sources.secrets);
+    const result = await runSourceCall(
+      byName.get(call.name),
+      call,
+      Math.min(toolTimeoutMs, Math.max(1, msLeft())),
+      config.signal,
+      sources.secrets,
+    );
     return { messages: [toolMessageOf(call, result)] };
   };
 
@@ -104,7 +128,10 @@ export function createToolLoop(options: ToolLoopOptions, checkpointer?: BaseChec
       },
       ["tools", "respond"],
     )
-    .addConditionalEdges("tools", (state) => afterTools(callsMade(state.messages), budget, msLeft()), ["agent", "respond"])
+    .addConditionalEdges("tools", (state) => afterTools(callsMade(state.messages), budget, msLeft()), [
+      "agent",
+      "respond",
+    ])
     .addEdge("respond", END)
     .compile({ name: "tool_loop", ...(checkpointer !== undefined ? { checkpointer } : {}) });
 }

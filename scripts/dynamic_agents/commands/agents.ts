@@ -1,11 +1,21 @@
 import type { Command } from "commander";
-import { examples, JSON_OPTION, printJson, readJsonFile, subcommand, withCheckpointer, type JsonOption } from "../../commands/shared.js";
+import {
+  examples,
+  JSON_OPTION,
+  printJson,
+  readJsonFile,
+  subcommand,
+  withCheckpointer,
+  type JsonOption,
+} from "../../commands/shared.js";
 
 const percent = (x: number) => `${Math.round(x * 100)}%`;
 
 export function register(program: Command): void {
   const agents = subcommand(program, "agents")
-    .description("List the dynamic_agents workflow's agent templates, built-in and registered, with their capabilities and the history selection learns from.")
+    .description(
+      "List the dynamic_agents workflow's agent templates, built-in and registered, with their capabilities and the history selection learns from.",
+    )
     .option(...JSON_OPTION)
     .addHelpText(
       "after",
@@ -43,8 +53,13 @@ export function register(program: Command): void {
     });
 
   subcommand(agents, "add")
-    .description("Register an agent template from a JSON file, checked before anything is written; registering a name again replaces it.")
-    .argument("<file>", "the template: {agentType, capabilities, role, memoryMb, tokens, maxConcurrentTasks?, monitoringEnabled?, parameters?}")
+    .description(
+      "Register an agent template from a JSON file, checked before anything is written; registering a name again replaces it.",
+    )
+    .argument(
+      "<file>",
+      "the template: {agentType, capabilities, role, memoryMb, tokens, maxConcurrentTasks?, monitoringEnabled?, parameters?}",
+    )
     .option(...JSON_OPTION)
     .addHelpText(
       "after",
@@ -62,7 +77,8 @@ export function register(program: Command): void {
       ]);
       const template = parseTemplateFile(await readJsonFile("agents add", file, TEMPLATE_EXAMPLE));
       await withCheckpointer((db) => agentStatsOn(db.pool, db.schema).registerTemplate(template));
-      if (options.json) printJson({ agentType: template.agentType, capabilities: template.capabilities, registered: true });
+      if (options.json)
+        printJson({ agentType: template.agentType, capabilities: template.capabilities, registered: true });
       else process.stdout.write(`registered template ${template.agentType} (${template.capabilities.join(", ")})\n`);
     });
 }

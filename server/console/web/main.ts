@@ -30,7 +30,11 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 
 /** The server's run stream (SSE over POST): yields each event as it arrives. */
 async function* runStream(threadId: string, body: Json): AsyncGenerator<{ event: string; data: unknown }> {
-  const response = await fetch(`/threads/${encodeURIComponent(threadId)}/runs/stream`, { method: "POST", headers: headers(), body: JSON.stringify(body) });
+  const response = await fetch(`/threads/${encodeURIComponent(threadId)}/runs/stream`, {
+    method: "POST",
+    headers: headers(),
+    body: JSON.stringify(body),
+  });
   if (response.status === 401) throw new Unauthorized();
   if (!response.ok || !response.body) throw new Error(((await response.json()) as Json).message as string);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -57,7 +61,11 @@ async function* runStream(threadId: string, body: Json): AsyncGenerator<{ event:
 // --- tiny DOM helpers ------------------------------------------------------------------------
 
 type Child = Node | string | null | undefined | false;
-function h(tag: string, attrs: Record<string, string | boolean | ((event: Event) => void)> = {}, ...children: Child[]): HTMLElement {
+function h(
+  tag: string,
+  attrs: Record<string, string | boolean | ((event: Event) => void)> = {},
+  ...children: Child[]
+): HTMLElement {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (typeof value === "function") element.addEventListener(name.replace(/^on/, ""), value);
@@ -76,7 +84,8 @@ function s(tag: string, attrs: Record<string, string | number>, text?: string): 
   return element;
 }
 
-const seconds = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(ms >= 10_000 ? 0 : 1)} s` : `${Math.round(ms)} ms`);
+const seconds = (ms: number) =>
+  ms >= 1000 ? `${(ms / 1000).toFixed(ms >= 10_000 ? 0 : 1)} s` : `${Math.round(ms)} ms`;
 function age(iso: string): string {
   const ms = Date.now() - Date.parse(iso);
   if (ms < 60_000) return `${Math.max(0, Math.round(ms / 1000))}s ago`;
@@ -89,13 +98,23 @@ const badge = (status: string) => h("span", { class: `badge ${status}` }, status
 function shell(active: string, ...content: Child[]): void {
   const link = (href: string, label: string) => h("a", { href, class: active === label ? "active" : "" }, label);
   root.replaceChildren(
-    h("header", {}, h("strong", {}, "orchestra"), h("nav", {}, link("#/threads", "Threads"), link("#/metrics", "Metrics"))),
+    h(
+      "header",
+      {},
+      h("strong", {}, "orchestra"),
+      h("nav", {}, link("#/threads", "Threads"), link("#/metrics", "Metrics")),
+    ),
     h("main", {}, ...content),
   );
 }
 
 function loginPage(): void {
-  const input = h("input", { type: "password", id: "api-key", placeholder: "access token or ORCHESTRA_API_KEY", autocomplete: "off" }) as HTMLInputElement;
+  const input = h("input", {
+    type: "password",
+    id: "api-key",
+    placeholder: "access token or ORCHESTRA_API_KEY",
+    autocomplete: "off",
+  }) as HTMLInputElement;
   shell(
     "",
     h(
@@ -109,7 +128,11 @@ function loginPage(): void {
         },
       },
       h("h2", {}, "Sign in"),
-      h("p", {}, "This server asks who you are: paste an access token from your identity provider, or the API key. It is kept in this tab only and sent with each request."),
+      h(
+        "p",
+        {},
+        "This server asks who you are: paste an access token from your identity provider, or the API key. It is kept in this tab only and sent with each request.",
+      ),
       input,
       h("button", { type: "submit" }, "Continue"),
     ),
@@ -128,7 +151,8 @@ interface ThreadView {
   interrupts: Record<string, { value?: Json }[]>;
 }
 
-const reviewOf = (thread: Pick<ThreadView, "interrupts">): Json | undefined => Object.values(thread.interrupts ?? {}).flat()[0]?.value;
+const reviewOf = (thread: Pick<ThreadView, "interrupts">): Json | undefined =>
+  Object.values(thread.interrupts ?? {}).flat()[0]?.value;
 const reviewLabel = (value: Json | undefined) => (value ? String(value.point ?? value.stepId ?? "review") : "");
 const workflowOf = (thread: ThreadView) => String(thread.values?.workflowName ?? thread.metadata?.graph_id ?? "");
 
@@ -136,16 +160,24 @@ const pendingRuns = new Map<string, Json>();
 
 async function threadsPage(status: string): Promise<void> {
   const [threads, workflows] = await Promise.all([
-    api<ThreadView[]>("/threads/search", { method: "POST", body: JSON.stringify({ limit: 100, ...(status ? { status } : {}) }) }),
+    api<ThreadView[]>("/threads/search", {
+      method: "POST",
+      body: JSON.stringify({ limit: 100, ...(status ? { status } : {}) }),
+    }),
     api<{ graphs: string[]; definitions: string[] }>("/orchestra/workflows"),
   ]);
   const choice = h(
     "select",
     { id: "new-workflow" },
     h("option", { value: "parallel_workflow" }, "parallel_workflow (research)"),
-    ...workflows.definitions.map((name) => h("option", { value: `enterprise:${name}` }, `enterprise_workflow: ${name}`)),
+    ...workflows.definitions.map((name) =>
+      h("option", { value: `enterprise:${name}` }, `enterprise_workflow: ${name}`),
+    ),
   ) as HTMLSelectElement;
-  const task = h("input", { id: "new-task", placeholder: "Task, e.g. Compare message brokers for an event-sourced billing system" }) as HTMLInputElement;
+  const task = h("input", {
+    id: "new-task",
+    placeholder: "Task, e.g. Compare message brokers for an event-sourced billing system",
+  }) as HTMLInputElement;
   const start = async (event: Event) => {
     event.preventDefault();
     const enterprise = choice.value.startsWith("enterprise:");
@@ -154,15 +186,26 @@ async function threadsPage(status: string): Promise<void> {
       task.focus();
       return;
     }
-    const thread = await api<ThreadView>("/threads", { method: "POST", body: JSON.stringify({ metadata: { graph_id: graph } }) });
-    const input = enterprise ? { definition: choice.value.slice("enterprise:".length), input: {} } : { task: task.value.trim() };
+    const thread = await api<ThreadView>("/threads", {
+      method: "POST",
+      body: JSON.stringify({ metadata: { graph_id: graph } }),
+    });
+    const input = enterprise
+      ? { definition: choice.value.slice("enterprise:".length), input: {} }
+      : { task: task.value.trim() };
     pendingRuns.set(thread.thread_id, { assistant_id: graph, input });
     location.hash = `#/thread/${encodeURIComponent(thread.thread_id)}`;
   };
   const filter = h(
     "select",
-    { id: "status-filter", onchange: (event) => (location.hash = `#/threads${(event.target as HTMLSelectElement).value ? `?status=${(event.target as HTMLSelectElement).value}` : ""}`) },
-    ...["", "idle", "busy", "interrupted", "error"].map((value) => h("option", { value, ...(value === status ? { selected: true } : {}) }, value || "all statuses")),
+    {
+      id: "status-filter",
+      onchange: (event) =>
+        (location.hash = `#/threads${(event.target as HTMLSelectElement).value ? `?status=${(event.target as HTMLSelectElement).value}` : ""}`),
+    },
+    ...["", "idle", "busy", "interrupted", "error"].map((value) =>
+      h("option", { value, ...(value === status ? { selected: true } : {}) }, value || "all statuses"),
+    ),
   );
   const rows = threads.map((thread) =>
     h(
@@ -178,13 +221,31 @@ async function threadsPage(status: string): Promise<void> {
   );
   shell(
     "Threads",
-    h("form", { class: "card start", id: "start-form", onsubmit: (event) => void start(event).catch(showError) }, h("h2", {}, "Start a run"), h("div", { class: "row" }, choice, task, h("button", { type: "submit", id: "start-run" }, "Start"))),
+    h(
+      "form",
+      { class: "card start", id: "start-form", onsubmit: (event) => void start(event).catch(showError) },
+      h("h2", {}, "Start a run"),
+      h("div", { class: "row" }, choice, task, h("button", { type: "submit", id: "start-run" }, "Start")),
+    ),
     h(
       "section",
       { class: "card" },
       h("div", { class: "row spread" }, h("h2", {}, `Threads (${threads.length})`), filter),
       threads.length
-        ? h("table", { id: "threads" }, h("thead", {}, h("tr", {}, ...["Thread", "Status", "Workflow", "Review point", "Age", "Task"].map((t) => h("th", {}, t)))), h("tbody", {}, ...rows))
+        ? h(
+            "table",
+            { id: "threads" },
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                ...["Thread", "Status", "Workflow", "Review point", "Age", "Task"].map((t) => h("th", {}, t)),
+              ),
+            ),
+            h("tbody", {}, ...rows),
+          )
         : h("p", { class: "muted" }, "No threads yet: start a run above."),
     ),
   );
@@ -230,7 +291,8 @@ function layout(shape: GraphShape): Map<string, { x: number; y: number }> {
   for (const node of shape.nodes) layers.set(depth.get(node)!, [...(layers.get(depth.get(node)!) ?? []), node]);
   const out = new Map<string, { x: number; y: number }>();
   const widest = Math.max(...[...layers.values()].map((layer) => layer.length));
-  for (const [level, layer] of layers) layer.forEach((node, i) => out.set(node, { x: (i + (widest - layer.length) / 2) * 190 + 20, y: level * 74 + 16 }));
+  for (const [level, layer] of layers)
+    layer.forEach((node, i) => out.set(node, { x: (i + (widest - layer.length) / 2) * 190 + 20, y: level * 74 + 16 }));
   return out;
 }
 
@@ -240,7 +302,15 @@ function drawGraph(shape: GraphShape, states: Map<string, NodeState>): SVGElemen
   const height = Math.max(...[...at.values()].map((p) => p.y)) + 70;
   const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "graph", id: "graph" });
   const defs = s("defs", {});
-  const marker = s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+  const marker = s("marker", {
+    id: "arrow",
+    viewBox: "0 0 10 10",
+    refX: 10,
+    refY: 5,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: "auto-start-reverse",
+  });
   marker.append(s("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#9aa3b2" }));
   defs.append(marker);
   svg.append(defs);
@@ -257,10 +327,22 @@ function drawGraph(shape: GraphShape, states: Map<string, NodeState>): SVGElemen
   for (const node of shape.nodes) {
     const p = at.get(node)!;
     const state = states.get(node);
-    const group = s("g", { class: `node ${state?.status ?? "pending"}`, "data-node": node, transform: `translate(${p.x} ${p.y})` });
+    const group = s("g", {
+      class: `node ${state?.status ?? "pending"}`,
+      "data-node": node,
+      transform: `translate(${p.x} ${p.y})`,
+    });
     group.append(s("rect", { width: 170, height: 44, rx: 8 }));
-    group.append(s("text", { x: 85, y: 19, "text-anchor": "middle", class: "name" }, node.length > 24 ? `${node.slice(0, 23)}…` : node));
-    const detail = state ? `${state.status}${state.ms !== undefined ? ` · ${seconds(state.ms)}` : ""}${state.runs > 1 ? ` · ×${state.runs}` : ""}` : "";
+    group.append(
+      s(
+        "text",
+        { x: 85, y: 19, "text-anchor": "middle", class: "name" },
+        node.length > 24 ? `${node.slice(0, 23)}…` : node,
+      ),
+    );
+    const detail = state
+      ? `${state.status}${state.ms !== undefined ? ` · ${seconds(state.ms)}` : ""}${state.runs > 1 ? ` · ×${state.runs}` : ""}`
+      : "";
     group.append(s("text", { x: 85, y: 35, "text-anchor": "middle", class: "detail" }, detail));
     svg.append(group);
   }
@@ -278,13 +360,21 @@ function statesFromHistory(history: Snapshot[]): Map<string, NodeState> {
     const ms = Date.parse(snap.created_at) - Date.parse(parent.created_at);
     for (const node of parent.next) {
       const previous = states.get(node);
-      states.set(node, { status: "done", runs: (previous?.runs ?? 0) + 1, ...(waited ? (previous?.ms !== undefined ? { ms: previous.ms } : {}) : { ms: (previous?.ms ?? 0) + ms }) });
+      states.set(node, {
+        status: "done",
+        runs: (previous?.runs ?? 0) + 1,
+        ...(waited ? (previous?.ms !== undefined ? { ms: previous.ms } : {}) : { ms: (previous?.ms ?? 0) + ms }),
+      });
     }
   }
   const head = history[0];
   for (const task of head?.tasks ?? []) {
     const previous = states.get(task.name);
-    states.set(task.name, { ...previous, runs: previous?.runs ?? 0, status: task.interrupts.length ? "review" : "pending" });
+    states.set(task.name, {
+      ...previous,
+      runs: previous?.runs ?? 0,
+      status: task.interrupts.length ? "review" : "pending",
+    });
   }
   return states;
 }
@@ -295,20 +385,37 @@ function engineGraph(values: Json): { shape: GraphShape; states: Map<string, Nod
   const steps = workflow?.steps ?? [];
   const shape: GraphShape = {
     nodes: ["start", ...steps.map((step) => step.stepId)],
-    edges: steps.map((step) => (step.dependencies.length ? step.dependencies.map((d): [string, string] => [d, step.stepId]) : [["start", step.stepId] as [string, string]])).flat(),
+    edges: steps.flatMap((step) =>
+      step.dependencies.length
+        ? step.dependencies.map((d): [string, string] => [d, step.stepId])
+        : [["start", step.stepId] as [string, string]],
+    ),
   };
   const records = (values.steps ?? {}) as Record<string, { status: string; durationMs?: number }>;
   const states = new Map<string, NodeState>([["start", { status: "done", runs: 1 }]]);
-  const map: Record<string, NodeState["status"]> = { COMPLETED: "done", FAILED: "failed", RUNNING: "running", WAITING: "review", RETRYING: "running", SKIPPED: "done" };
+  const map: Record<string, NodeState["status"]> = {
+    COMPLETED: "done",
+    FAILED: "failed",
+    RUNNING: "running",
+    WAITING: "review",
+    RETRYING: "running",
+    SKIPPED: "done",
+  };
   for (const step of steps) {
     const record = records[step.stepId];
-    states.set(step.stepId, { status: map[record?.status ?? ""] ?? "pending", runs: record ? 1 : 0, ...(record?.durationMs !== undefined ? { ms: record.durationMs } : {}) });
+    states.set(step.stepId, {
+      status: map[record?.status ?? ""] ?? "pending",
+      runs: record ? 1 : 0,
+      ...(record?.durationMs !== undefined ? { ms: record.durationMs } : {}),
+    });
   }
   return { shape, states };
 }
 
 async function graphShape(graphId: string): Promise<GraphShape> {
-  const graph = await api<{ nodes: { id: string }[]; edges: { source: string; target: string }[] }>(`/assistants/${graphId}/graph`);
+  const graph = await api<{ nodes: { id: string }[]; edges: { source: string; target: string }[] }>(
+    `/assistants/${graphId}/graph`,
+  );
   return { nodes: graph.nodes.map((n) => n.id), edges: graph.edges.map((e) => [e.source, e.target]) };
 }
 
@@ -321,21 +428,40 @@ function timeline(values: Json): HTMLElement {
       .filter(([, v]) => v !== undefined && v !== null && typeof v !== "object")
       .map(([k, v]) => `${k}: ${String(v)}`)
       .join(" · ");
-    return h("tr", {}, h("td", { class: "muted nowrap" }, at ? new Date(at).toLocaleTimeString() : ""), h("td", {}, String(event ?? "")), h("td", { class: "muted" }, detail));
+    return h(
+      "tr",
+      {},
+      h("td", { class: "muted nowrap" }, at ? new Date(at).toLocaleTimeString() : ""),
+      h("td", {}, String(event ?? "")),
+      h("td", { class: "muted" }, detail),
+    );
   });
   return h("table", { id: "timeline", class: "compact" }, h("tbody", {}, ...rows));
 }
 
 function reviewPanel(threadId: string, graphId: string, value: Json, onResume: (command: Json) => void): HTMLElement {
-  const reviewer = h("input", { id: "reviewer", value: localStorage.getItem("orchestra-reviewer") ?? "console", placeholder: "your name" }) as HTMLInputElement;
+  const reviewer = h("input", {
+    id: "reviewer",
+    value: localStorage.getItem("orchestra-reviewer") ?? "console",
+    placeholder: "your name",
+  }) as HTMLInputElement;
   const remember = () => localStorage.setItem("orchestra-reviewer", reviewer.value);
   if (value.kind === "approval") {
     const approvers = (value.approvers ?? []) as string[];
-    const role = h("select", { id: "approval-role" }, ...(approvers.length ? approvers : ["(any)"]).map((r) => h("option", { value: r }, r))) as HTMLSelectElement;
+    const role = h(
+      "select",
+      { id: "approval-role" },
+      ...(approvers.length ? approvers : ["(any)"]).map((r) => h("option", { value: r }, r)),
+    ) as HTMLSelectElement;
     const comment = h("input", { id: "approval-comment", placeholder: "comment (optional)" }) as HTMLInputElement;
     const decide = (decision: string) => () => {
       remember();
-      onResume({ decision, reviewer: reviewer.value, ...(approvers.length ? { role: role.value } : {}), ...(comment.value ? { comment: comment.value } : {}) });
+      onResume({
+        decision,
+        reviewer: reviewer.value,
+        ...(approvers.length ? { role: role.value } : {}),
+        ...(comment.value ? { comment: comment.value } : {}),
+      });
     };
     return h(
       "section",
@@ -343,11 +469,26 @@ function reviewPanel(threadId: string, graphId: string, value: Json, onResume: (
       h("h2", {}, `Approval: ${String(value.name ?? value.stepId)}`),
       h("p", {}, String(value.question ?? "")),
       value.lastRefusal ? h("p", { class: "error" }, String(value.lastRefusal)) : null,
-      h("div", { class: "form" }, h("label", {}, "Reviewer", reviewer), h("label", {}, "Role", role), h("label", {}, "Comment", comment)),
-      h("div", { class: "row" }, h("button", { id: "approve", onclick: decide("approve") }, "Approve"), h("button", { class: "danger", id: "reject", onclick: decide("reject") }, "Reject")),
+      h(
+        "div",
+        { class: "form" },
+        h("label", {}, "Reviewer", reviewer),
+        h("label", {}, "Role", role),
+        h("label", {}, "Comment", comment),
+      ),
+      h(
+        "div",
+        { class: "row" },
+        h("button", { id: "approve", onclick: decide("approve") }, "Approve"),
+        h("button", { class: "danger", id: "reject", onclick: decide("reject") }, "Reject"),
+      ),
     );
   }
-  const feedback = h("textarea", { id: "feedback", rows: "2", placeholder: "What should change? (sends the run back for a revision)" }) as HTMLTextAreaElement;
+  const feedback = h("textarea", {
+    id: "feedback",
+    rows: "2",
+    placeholder: "What should change? (sends the run back for a revision)",
+  }) as HTMLTextAreaElement;
   const send = (action: string) => () => {
     remember();
     onResume({ action, reviewer: reviewer.value, ...(action === "feedback" ? { feedback: feedback.value } : {}) });
@@ -380,13 +521,25 @@ function reportSection(values: Json): HTMLElement | null {
       { class: "card", id: "report" },
       h("h2", {}, "Report"),
       quality
-        ? h("p", { class: "muted" }, Object.entries(quality).filter(([, v]) => typeof v === "number").map(([k, v]) => `${k} ${(v as number).toFixed(2)}`).join(" · "))
+        ? h(
+            "p",
+            { class: "muted" },
+            Object.entries(quality)
+              .filter(([, v]) => typeof v === "number")
+              .map(([k, v]) => `${k} ${(v as number).toFixed(2)}`)
+              .join(" · "),
+          )
         : null,
       h("pre", { class: "report" }, report),
     );
   }
   if (values.finalResult !== undefined && values.finalResult !== null) {
-    return h("section", { class: "card", id: "report" }, h("h2", {}, "Result"), h("pre", { class: "report" }, JSON.stringify(values.finalResult, null, 2)));
+    return h(
+      "section",
+      { class: "card", id: "report" },
+      h("h2", {}, "Result"),
+      h("pre", { class: "report" }, JSON.stringify(values.finalResult, null, 2)),
+    );
   }
   return null;
 }
@@ -427,11 +580,22 @@ async function threadPage(threadId: string): Promise<void> {
           { class: "row" },
           badge(status),
           // The workflow's own status, when it says more than the thread's (completed, failed, rejected).
-          h("span", { id: "run-status", class: `badge ${done ? "completed" : ""}` }, String(values.status ?? "") === status ? "" : String(values.status ?? "")),
+          h(
+            "span",
+            { id: "run-status", class: `badge ${done ? "completed" : ""}` },
+            String(values.status ?? "") === status ? "" : String(values.status ?? ""),
+          ),
           h("span", { class: "muted" }, workflowOf(thread)),
         ),
       ),
-      review ? reviewPanel(threadId, graphId, review, (resume) => void follow({ assistant_id: graphId, command: { resume } }).catch(showError)) : null,
+      review
+        ? reviewPanel(
+            threadId,
+            graphId,
+            review,
+            (resume) => void follow({ assistant_id: graphId, command: { resume } }).catch(showError),
+          )
+        : null,
       h("section", { class: "card" }, h("h2", {}, "Graph"), graphBox),
       reportSection(values),
       h("section", { class: "card" }, h("h2", {}, values.auditTrail ? "Audit trail" : "Timeline"), timeline(values)),
@@ -446,7 +610,14 @@ async function threadPage(threadId: string): Promise<void> {
     for await (const { event, data } of runStream(threadId, { ...body, stream_mode: modes })) {
       if (event === "error") throw new Error(String((data as Json).message ?? "the run failed"));
       if (event === "tasks" && parallelShape) {
-        const task = data as { id: string; name: string; interrupts?: unknown[]; result?: unknown; error?: string; input?: unknown };
+        const task = data as {
+          id: string;
+          name: string;
+          interrupts?: unknown[];
+          result?: unknown;
+          error?: string;
+          input?: unknown;
+        };
         const previous = states.get(task.name);
         if ("input" in task) {
           live.set(task.id, { started: performance.now() });
@@ -454,7 +625,11 @@ async function threadPage(threadId: string): Promise<void> {
         } else {
           const started = live.get(task.id)?.started;
           const status: NodeState["status"] = task.error ? "failed" : task.interrupts?.length ? "review" : "done";
-          states.set(task.name, { runs: previous?.runs ?? 1, status, ...(started !== undefined ? { ms: performance.now() - started } : {}) });
+          states.set(task.name, {
+            runs: previous?.runs ?? 1,
+            status,
+            ...(started !== undefined ? { ms: performance.now() - started } : {}),
+          });
         }
         redraw();
       } else if (event === "updates" && !parallelShape) {
@@ -495,7 +670,18 @@ interface Optimization {
   applied?: { version: number; changes: { path: string }[] };
 }
 
-const PALETTE = ["#3b6fd8", "#2a9d8f", "#8a6fd1", "#e9a23b", "#5aa0c8", "#7b8794", "#b07d48", "#4f9d5d", "#c47fb5", "#6a7fdb"];
+const PALETTE = [
+  "#3b6fd8",
+  "#2a9d8f",
+  "#8a6fd1",
+  "#e9a23b",
+  "#5aa0c8",
+  "#7b8794",
+  "#b07d48",
+  "#4f9d5d",
+  "#c47fb5",
+  "#6a7fdb",
+];
 
 function durationChart(m: WorkflowMetrics, bottlenecks: Set<string>): HTMLElement {
   const box = h("div", { class: "chart" });
@@ -544,10 +730,23 @@ async function metricsPage(): Promise<void> {
         h(
           "tr",
           { class: flagged.has(step.stepId) ? "bottleneck" : "" },
-          h("td", {}, step.stepId, flagged.has(step.stepId) ? h("span", { class: "badge failed" }, flagged.get(step.stepId)!.reasons.join(" + ")) : null),
-          ...[String(step.count), ...(step.count ? [seconds(step.meanMs)] : ["–"]), ...(step.count ? [seconds(step.p50Ms), seconds(step.p95Ms), seconds(step.stdDevMs)] : ["–", "–", "–"]), `${Math.round(step.successRate * 100)}%`, String(step.retries), String(step.timeouts), String(step.modelCalls)].map((text) =>
-            h("td", { class: "num" }, text),
+          h(
+            "td",
+            {},
+            step.stepId,
+            flagged.has(step.stepId)
+              ? h("span", { class: "badge failed" }, flagged.get(step.stepId)!.reasons.join(" + "))
+              : null,
           ),
+          ...[
+            String(step.count),
+            ...(step.count ? [seconds(step.meanMs)] : ["–"]),
+            ...(step.count ? [seconds(step.p50Ms), seconds(step.p95Ms), seconds(step.stdDevMs)] : ["–", "–", "–"]),
+            `${Math.round(step.successRate * 100)}%`,
+            String(step.retries),
+            String(step.timeouts),
+            String(step.modelCalls),
+          ].map((text) => h("td", { class: "num" }, text)),
         ),
       );
       const applyStatus = h("span", { class: "muted" });
@@ -556,12 +755,18 @@ async function metricsPage(): Promise<void> {
           "li",
           { class: "recommendation" },
           h("div", {}, h("span", { class: `badge ${r.type}` }, `${r.type} · ${r.priority}`), " ", r.description),
-          h("div", { class: "muted small" }, `expected ${r.expectedImprovement}% faster · effort ${r.implementationEffort} · risk ${r.riskLevel}`),
+          h(
+            "div",
+            { class: "muted small" },
+            `expected ${r.expectedImprovement}% faster · effort ${r.implementationEffort} · risk ${r.riskLevel}`,
+          ),
         ),
       );
       const canApply = !graphs.includes(m.workflow) && optimization.recommendations.some((r) => r.type !== "caching");
       const apply = async () => {
-        const result = await api<Optimization>(`/orchestra/optimize/${encodeURIComponent(m.workflow)}/apply`, { method: "POST" });
+        const result = await api<Optimization>(`/orchestra/optimize/${encodeURIComponent(m.workflow)}/apply`, {
+          method: "POST",
+        });
         applyStatus.textContent = `wrote ${m.workflow} v${result.applied?.version ?? "?"}: ${result.applied?.changes.map((c) => c.path).join(", ") ?? ""}`;
       };
       return h(
@@ -570,19 +775,47 @@ async function metricsPage(): Promise<void> {
         h(
           "div",
           { class: "row spread" },
-          h("h2", {}, m.workflow, optimization.version ? h("span", { class: "muted" }, ` v${optimization.version}`) : null),
-          h("span", { class: "muted" }, `${m.threads} threads · ${m.completed} completed · ${m.failed} failed · wall p50 ${seconds(m.duration.p50Ms)}, p95 ${seconds(m.duration.p95Ms)}`),
+          h(
+            "h2",
+            {},
+            m.workflow,
+            optimization.version ? h("span", { class: "muted" }, ` v${optimization.version}`) : null,
+          ),
+          h(
+            "span",
+            { class: "muted" },
+            `${m.threads} threads · ${m.completed} completed · ${m.failed} failed · wall p50 ${seconds(m.duration.p50Ms)}, p95 ${seconds(m.duration.p95Ms)}`,
+          ),
         ),
         durationChart(m, new Set(flagged.keys())),
         h(
           "table",
           { class: "compact" },
-          h("thead", {}, h("tr", {}, ...["Step", "Timed", "Mean", "P50", "P95", "σ", "OK", "Retries", "Timeouts", "Model calls"].map((t) => h("th", {}, t)))),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              ...["Step", "Timed", "Mean", "P50", "P95", "σ", "OK", "Retries", "Timeouts", "Model calls"].map((t) =>
+                h("th", {}, t),
+              ),
+            ),
+          ),
           h("tbody", {}, ...rows),
         ),
         h("h3", {}, "Recommendations"),
-        recommendations.length ? h("ul", { class: "recommendations" }, ...recommendations) : h("p", { class: "muted" }, "None from the runs measured so far."),
-        canApply ? h("div", { class: "row" }, h("button", { class: "apply", onclick: () => void apply().catch(showError) }, "Apply as a new version"), applyStatus) : null,
+        recommendations.length
+          ? h("ul", { class: "recommendations" }, ...recommendations)
+          : h("p", { class: "muted" }, "None from the runs measured so far."),
+        canApply
+          ? h(
+              "div",
+              { class: "row" },
+              h("button", { class: "apply", onclick: () => void apply().catch(showError) }, "Apply as a new version"),
+              applyStatus,
+            )
+          : null,
       );
     }),
   );
