@@ -15,6 +15,8 @@ import { type ServerProcess, startServer } from "./support.js";
 const WEBHOOK_SECRET = "planted-webhook-header-6f1d";
 const MODEL_KEY = "sk-planted-model-key-93ab";
 const MCP_SECRET = "planted-mcp-env-c4e7";
+// The shipped triggers' secrets: set, so start-up logs no "is not set" line, and planted like the rest.
+const TRIGGER_SECRET = "planted-trigger-secret-5d21";
 
 let db: TestSchema;
 let model: OpenAIServer;
@@ -31,6 +33,8 @@ beforeAll(async () => {
     OPENAI_API_KEY: MODEL_KEY,
     OPENAI_BASE_URL: model.url,
     ORCHESTRA_WEBHOOK_ALLOW_HOSTS: "127.0.0.1",
+    ORCHESTRA_RESEARCH_TRIGGER_SECRET: TRIGGER_SECRET,
+    ORCHESTRA_PAYMENT_TRIGGER_SECRET: TRIGGER_SECRET,
   });
 }, 120_000);
 afterAll(async () => {
@@ -129,7 +133,7 @@ describe("the server's log", () => {
       action: { webhook: { headers: "[redacted]" } },
     });
     expect(first("connecting MCP servers").mcp.registry.env).toBe("[redacted]");
-    for (const secret of [WEBHOOK_SECRET, MODEL_KEY, MCP_SECRET]) expect(output).not.toContain(secret);
+    for (const secret of [WEBHOOK_SECRET, MODEL_KEY, MCP_SECRET, TRIGGER_SECRET]) expect(output).not.toContain(secret);
 
     // Its shutdown is logged as JSON too.
     expect(await server.stop()).toBe(0);
