@@ -183,7 +183,9 @@ describe("POST /triggers/{name}", () => {
     const unset = await send("order_unsigned", "{}");
     expect(unset.status).toBe(503);
     expect(unset.json.message).toMatch(/ORDER_UNSET_TRIGGER_SECRET/);
-    expect(server.output()).toMatch(/^\{"level":"warn".*"msg":"trigger order_unsigned: ORDER_UNSET_TRIGGER_SECRET is not set/m);
+    expect(server.output()).toMatch(
+      /^\{"level":"warn".*"msg":"trigger order_unsigned: ORDER_UNSET_TRIGGER_SECRET is not set/m,
+    );
     expect(server.output().match(/ORDER_UNSET_TRIGGER_SECRET is not set/g)).toHaveLength(1);
     expect(await counts()).toEqual(before);
   });
