@@ -99,7 +99,8 @@ function listeningUrl(child: ChildProcess): Promise<string> {
     child.stderr!.on("data", (chunk) => (output += chunk));
     child.stdout!.on("data", (chunk) => {
       output += chunk;
-      const line = output.split("\n").find((l) => l.startsWith("{"));
+      // stderr's log lines are JSON too: the ready line is the one that names the url.
+      const line = output.split("\n").find((l) => l.startsWith('{"url"'));
       if (line) resolve((JSON.parse(line) as { url: string }).url);
     });
     child.once("exit", () => reject(new Error(`a bench server exited before it was ready:\n${output}`)));
